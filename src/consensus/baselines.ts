@@ -1,0 +1,36 @@
+/**
+ * Baselines computed beside the swarm's choice. Normalization here is deliberately light (case,
+ * whitespace, trailing punctuation); extraction of final answers from reasoning is a separate step.
+ */
+export function normalizeAnswer(text: string): string {
+  return text.trim().toLowerCase().replace(/\s+/g, ' ').replace(/[.!]+$/, '')
+}
+
+export interface VoteResult {
+  /** Index of the representative answer of the largest group (lowest index in it). */
+  winner: number
+  /** Size of each answer's group. */
+  support: number[]
+}
+
+/** Plurality vote over normalized answers; a tie between groups goes to the group seen first. */
+export function majorityVote(answers: readonly string[]): VoteResult {
+  const groups = new Map<string, number[]>()
+  answers.forEach((a, i) => {
+    const key = normalizeAnswer(a)
+    const g = groups.get(key)
+    if (g === undefined) groups.set(key, [i])
+    else g.push(i)
+  })
+  const support = new Array<number>(answers.length).fill(0)
+  let winner = -1
+  let best = 0
+  for (const members of groups.values()) {
+    for (const i of members) support[i] = members.length
+    if (members.length > best) {
+      best = members.length
+      winner = members[0]!
+    }
+  }
+  return { winner, support }
+}

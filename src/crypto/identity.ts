@@ -1,0 +1,68 @@
+import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto'
+
+/** A node's identity: an ed25519 key pair. Its id is the hex of the raw 32-byte public key. */
+export interface Identity {
+  readonly id: string
+  readonly privateKey: KeyObject
+}
+
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+const NODE_ID = /^[0-9a-f]{64}$/
+
+export function isNodeId(s: string): boolean {
+  return NODE_ID.test(s)
+}
+
+export function generateIdentity(): Identity {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  return { id: rawPublicKey(publicKey).toString('hex'), privateKey }
+}
+
+/** Deterministic identity from a 32-byte seed (tests, benchmarks, key files). */
+export function identityFromSeed(seed: Uint8Array): Identity {
+  if (seed.length !== 32) throw new RangeError('an ed25519 seed is 32 bytes')
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+  return { id: rawPublicKey(createPublicKey(privateKey)).toString('hex'), privateKey }
+}
+
+/** The 32-byte seed of an identity, for writing a key file. */
+export function identitySeed(identity: Identity): Buffer {
+  const der = identity.privateKey.export({ format: 'der', type: 'pkcs8' })
+  return der.subarray(der.length - 32)
+}
+
+function rawPublicKey(key: KeyObject): Buffer {
+  return key.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length)
+}
+
+export function signBytes(identity: Identity, message: Uint8Array): string {
+  return sign(null, message, identity.privateKey).toString('hex')
+}
+
+/**
+ * Verifies signatures by node id. Parsing a public key costs more than half a verification, so key
+ * objects are cached (bounded; the oldest entry goes first).
+ */
+export class SignatureVerifier {
+  private readonly keys = new Map<string, KeyObject>()
+
+  constructor(private readonly maxKeys = 4096) {}
+
+  verify(nodeId: string, message: Uint8Array, sigHex: string): boolean {
+    if (!isNodeId(nodeId) || sigHex.length !== 128) return false
+    const sig = Buffer.from(sigHex, 'hex')
+    if (sig.length !== 64) return false
+    return verify(null, message, this.key(nodeId), sig)
+  }
+
+  private key(nodeId: string): KeyObject {
+    let key = this.keys.get(nodeId)
+    if (key === undefined) {
+      key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(nodeId, 'hex')]), format: 'der', type: 'spki' })
+      if (this.keys.size >= this.maxKeys) this.keys.delete(this.keys.keys().next().value as string)
+      this.keys.set(nodeId, key)
+    }
+    return key
+  }
+}

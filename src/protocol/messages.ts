@@ -1,0 +1,90 @@
+import {
+  BP,
+  MAX_ANSWER_CHARS,
+  MAX_CHAT_MESSAGES,
+  MAX_DOMAINS,
+  MAX_JOINS,
+  MAX_MEMBERS,
+  MAX_MESSAGE_CHARS,
+  MAX_VERDICTS_PER_JUDGE,
+} from './limits.js'
+import { type Check, amount, arr, bool, hex32, int, nodeId, obj, oneOf, str } from './schema.js'
+
+/**
+ * Every message body of a round (DESIGN.md §3–§4), its schema, and its type. Bodies carry no
+ * floats: probabilities are basis points, scores micro-units, amounts decimal strings.
+ */
+const time = int(0, Number.MAX_SAFE_INTEGER)
+/** A sealed reference to a member message: who sent it and the hash of its envelope. */
+const sealEntry = obj({ from: nodeId, hash: hex32 })
+const sealList = (max: number) => arr(sealEntry, max)
+
+const query = obj({
+  coordSeq: int(0, Number.MAX_SAFE_INTEGER),
+  ledgerHead: hex32,
+  c0: hex32,
+  messages: arr(obj({ role: oneOf('system', 'user', 'assistant'), content: str(MAX_MESSAGE_CHARS) }), MAX_CHAT_MESSAGES),
+  domains: arr(str(64), MAX_DOMAINS),
+  minMembers: int(1, MAX_MEMBERS),
+  maxMembers: int(1, MAX_MEMBERS),
+  deadlines: obj({ join: time, commit: time, reveal: time, verdictCommit: time, verdictReveal: time }),
+  fee: amount,
+  ticket: amount,
+  minReputation: int(0, BP),
+  issuedAt: time,
+})
+
+const verdict = obj({
+  a: nodeId,
+  b: nodeId,
+  /** A: first better, B: second better, T: tie, U: abstained (unparseable or refused). */
+  v: oneOf('A', 'B', 'T', 'U'),
+  /** P(first better) in basis points, or -1 where the judge gave no probability. */
+  p: int(-1, BP),
+})
+
+export const BODY_SCHEMAS = {
+  Query: query,
+  Join: obj({ ticket: amount }),
+  Members: obj({ joins: sealList(MAX_JOINS), at: time }),
+  AnswerCommit: obj({ c: hex32 }),
+  CommitsSealed: obj({ commits: sealList(MAX_MEMBERS), r0: hex32, at: time }),
+  AnswerReveal: obj({ answer: str(MAX_ANSWER_CHARS), salt: hex32 }),
+  RevealsSealed: obj({ reveals: sealList(MAX_MEMBERS), at: time }),
+  VerdictCommit: obj({ c: hex32 }),
+  VerdictCommitsSealed: obj({ commits: sealList(MAX_MEMBERS), at: time }),
+  VerdictReveal: obj({ verdicts: arr(verdict, MAX_VERDICTS_PER_JUDGE), salt: hex32 }),
+  VerdictsSealed: obj({ reveals: sealList(MAX_MEMBERS), at: time }),
+  Result: obj({
+    root: hex32,
+    ranked: bool,
+    winner: nodeId,
+    separated: bool,
+    scores: arr(obj({ node: nodeId, theta: int(-1e15, 1e15), lo: int(-1e15, 1e15), hi: int(-1e15, 1e15) }), MAX_MEMBERS),
+    at: time,
+  }),
+} satisfies Record<string, Check<unknown>>
+
+export type MessageType = keyof typeof BODY_SCHEMAS
+export type BodyOf<T extends MessageType> = ReturnType<(typeof BODY_SCHEMAS)[T]>
+export type QueryBody = BodyOf<'Query'>
+export type SealEntry = ReturnType<typeof sealEntry>
+export type Verdict = ReturnType<typeof verdict>
+export type VerdictValue = Verdict['v']
+export type ResultBody = BodyOf<'Result'>
+export type ChatMessage = QueryBody['messages'][number]
+
+/** Messages a coordinator signs; all others come from members. */
+export const COORDINATOR_TYPES: ReadonlySet<MessageType> = new Set([
+  'Query',
+  'Members',
+  'CommitsSealed',
+  'RevealsSealed',
+  'VerdictCommitsSealed',
+  'VerdictsSealed',
+  'Result',
+])
+
+export function isMessageType(t: unknown): t is MessageType {
+  return typeof t === 'string' && Object.hasOwn(BODY_SCHEMAS, t)
+}

@@ -1,0 +1,368 @@
+import { commitment } from '../crypto/commitment.js'
+import type { Identity } from '../crypto/identity.js'
+import { merkleRoot } from '../crypto/merkle.js'
+import type { Assignment, Judgement } from '../consensus/assignment.js'
+import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
+import { ProtocolError } from '../protocol/errors.js'
+import type { BodyOf, ChatMessage, MessageType, QueryBody, SealEntry } from '../protocol/messages.js'
+import type { LedgerView } from './ledgerView.js'
+import { type RevealedAnswer, type RoundOutcome, computeOutcome, planJudging, resultFields } from './outcome.js'
+import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
+
+/**
+ * The coordinator's side of a round as a state machine. It does no I/O and reads no clock: `now` and
+ * the secret r₀ are arguments, messages arrive already signature-checked, and every action comes
+ * back as an effect for the runtime to perform. State is mutated in place (a round holds hundreds
+ * of messages; copying it per message would be quadratic) but only through `apply` and `tick`.
+ *
+ * Phases close on quorum or deadline, whichever comes first.
+ */
+export type CoordinatorPhase =
+  | 'joining'
+  | 'committing'
+  | 'revealing'
+  | 'verdictCommitting'
+  | 'verdictRevealing'
+  | 'done'
+  | 'failed'
+
+export interface PhaseDurations {
+  join: number
+  commit: number
+  reveal: number
+  verdictCommit: number
+  verdictReveal: number
+}
+
+export interface RoundRequest {
+  coordSeq: number
+  messages: ChatMessage[]
+  domains?: string[]
+  minMembers: number
+  maxMembers: number
+  durations: PhaseDurations
+  fee?: string
+  ticket?: string
+  minReputation?: number
+  /** Close the join window as soon as this many joins arrived (default maxMembers). */
+  joinTarget?: number
+}
+
+export interface CoordinatorContext {
+  identity: Identity
+  ledger: LedgerView
+  maxJudgeShare: number
+  meter?: CryptoMeter
+}
+
+export type CoordinatorEffect =
+  | { kind: 'broadcast'; msg: Signed }
+  | { kind: 'send'; to: readonly string[]; msg: Signed }
+  /** Member envelopes passed on unchanged (answers a judge must read). */
+  | { kind: 'forward'; to: string; msgs: readonly Signed[] }
+  | { kind: 'done'; outcome: RoundOutcome; result: Signed<'Result'>; transcript: readonly Signed[] }
+  | { kind: 'failed'; code: 'NO_MEMBERS' | 'NO_ANSWERS'; message: string }
+
+/** When each phase closed and how long it took, for provenance and metrics (not signed). */
+export type PhaseTimes = Partial<Record<CoordinatorPhase | 'issued', number>>
+
+export class CoordinatorRound {
+  readonly roundId: string
+  readonly query: Signed<'Query'>
+  phase: CoordinatorPhase = 'joining'
+  readonly times: PhaseTimes
+  private readonly body: QueryBody
+  private readonly joinTarget: number
+  private readonly joins = new Map<string, Signed<'Join'>>()
+  private members = new Set<string>()
+  private readonly commits = new Map<string, Signed<'AnswerCommit'>>()
+  private readonly reveals = new Map<string, Signed<'AnswerReveal'>>()
+  private answers: RevealedAnswer[] = []
+  private assignment: Assignment | undefined
+  private readonly verdictCommits = new Map<string, Signed<'VerdictCommit'>>()
+  private readonly verdictReveals = new Map<string, Signed<'VerdictReveal'>>()
+  private readonly transcript: Signed[] = []
+  private seq = 0
+
+  private constructor(
+    private readonly ctx: CoordinatorContext,
+    request: RoundRequest,
+    private readonly r0: string,
+    now: number,
+  ) {
+    if (request.minMembers > request.maxMembers) throw new RangeError('minMembers exceeds maxMembers')
+    const d = request.durations
+    const join = now + d.join
+    const commit = join + d.commit
+    const reveal = commit + d.reveal
+    const verdictCommit = reveal + d.verdictCommit
+    this.body = {
+      coordSeq: request.coordSeq,
+      ledgerHead: ctx.ledger.head(),
+      c0: secretCommitment(r0),
+      messages: request.messages,
+      domains: request.domains ?? [],
+      minMembers: request.minMembers,
+      maxMembers: request.maxMembers,
+      deadlines: { join, commit, reveal, verdictCommit, verdictReveal: verdictCommit + d.verdictReveal },
+      fee: request.fee ?? '0',
+      ticket: request.ticket ?? '0',
+      minReputation: request.minReputation ?? 0,
+      issuedAt: now,
+    }
+    this.roundId = roundIdOf(ctx.identity.id, this.body)
+    this.joinTarget = request.joinTarget ?? request.maxMembers
+    this.query = this.sign('Query', this.body)
+    this.transcript.push(this.query)
+    this.times = { issued: now }
+  }
+
+  /** Starts a round: the effects publish its Query. */
+  static start(ctx: CoordinatorContext, request: RoundRequest, r0: string, now: number) {
+    const round = new CoordinatorRound(ctx, request, r0, now)
+    return { round, effects: [{ kind: 'broadcast', msg: round.query }] as CoordinatorEffect[] }
+  }
+
+  get deadlines(): QueryBody['deadlines'] {
+    return this.body.deadlines
+  }
+
+  /** The deadline that closes the current phase, if any is pending. */
+  nextDeadline(): number | undefined {
+    const d = this.body.deadlines
+    switch (this.phase) {
+      case 'joining':
+        return d.join
+      case 'committing':
+        return d.commit
+      case 'revealing':
+        return d.reveal
+      case 'verdictCommitting':
+        return d.verdictCommit
+      case 'verdictRevealing':
+        return d.verdictReveal
+      default:
+        return undefined
+    }
+  }
+
+  tick(now: number): CoordinatorEffect[] {
+    const deadline = this.nextDeadline()
+    if (deadline === undefined || now < deadline) return []
+    return this.closePhase(now)
+  }
+
+  /** Applies a verified member message; throws a ProtocolError saying why one is not accepted. */
+  apply(msg: Signed, now: number): CoordinatorEffect[] {
+    const { env } = msg
+    if (env.round !== this.roundId) throw new ProtocolError('WRONG_ROUND', 'message for another round')
+    switch (env.type) {
+      case 'Join':
+        return this.onJoin(msg as Signed<'Join'>, now)
+      case 'AnswerCommit':
+        return this.onCommit(msg as Signed<'AnswerCommit'>, now)
+      case 'AnswerReveal':
+        return this.onReveal(msg as Signed<'AnswerReveal'>, now)
+      case 'VerdictCommit':
+        return this.onVerdictCommit(msg as Signed<'VerdictCommit'>, now)
+      case 'VerdictReveal':
+        return this.onVerdictReveal(msg as Signed<'VerdictReveal'>, now)
+      default:
+        throw new ProtocolError('WRONG_SENDER', `${env.type} is not a member message`)
+    }
+  }
+
+  private expect(phase: CoordinatorPhase, msg: Signed): void {
+    if (this.phase !== phase) throw new ProtocolError('WRONG_PHASE', `${msg.env.type} arrived in phase ${this.phase}`)
+  }
+
+  private onJoin(msg: Signed<'Join'>, now: number): CoordinatorEffect[] {
+    this.expect('joining', msg)
+    const from = msg.env.from
+    if (this.joins.has(from)) throw new ProtocolError('DUPLICATE', 'already joined')
+    if (from === this.ctx.identity.id) throw new ProtocolError('WRONG_SENDER', 'the coordinator cannot join its own round')
+    if (!this.ctx.ledger.eligible(from)) throw new ProtocolError('NOT_MEMBER', 'not eligible to join')
+    if (msg.env.body.ticket !== this.body.ticket) throw new ProtocolError('SCHEMA', 'ticket differs from the round ticket')
+    this.joins.set(from, msg)
+    return this.joins.size >= this.joinTarget ? this.closePhase(now) : []
+  }
+
+  private onCommit(msg: Signed<'AnswerCommit'>, now: number): CoordinatorEffect[] {
+    this.expect('committing', msg)
+    const from = msg.env.from
+    if (!this.members.has(from)) throw new ProtocolError('NOT_MEMBER', 'not a member of this round')
+    if (this.commits.has(from)) throw new ProtocolError('DUPLICATE', 'already committed')
+    this.commits.set(from, msg)
+    return this.commits.size === this.members.size ? this.closePhase(now) : []
+  }
+
+  private onReveal(msg: Signed<'AnswerReveal'>, now: number): CoordinatorEffect[] {
+    this.expect('revealing', msg)
+    const { from, body } = msg.env
+    const c = this.commits.get(from)
+    if (c === undefined) throw new ProtocolError('NOT_MEMBER', 'no sealed commit from this node')
+    if (this.reveals.has(from)) throw new ProtocolError('DUPLICATE', 'already revealed')
+    if (commitment(this.roundId, from, body.answer, body.salt) !== c.env.body.c) {
+      throw new ProtocolError('COMMIT_MISMATCH', 'reveal does not open the commit')
+    }
+    this.reveals.set(from, msg)
+    return this.reveals.size === this.commits.size ? this.closePhase(now) : []
+  }
+
+  private onVerdictCommit(msg: Signed<'VerdictCommit'>, now: number): CoordinatorEffect[] {
+    this.expect('verdictCommitting', msg)
+    const from = msg.env.from
+    if (!this.assignment?.byJudge.has(from)) throw new ProtocolError('NOT_MEMBER', 'not a judge of this round')
+    if (this.verdictCommits.has(from)) throw new ProtocolError('DUPLICATE', 'already committed verdicts')
+    this.verdictCommits.set(from, msg)
+    return this.verdictCommits.size === this.assignment.byJudge.size ? this.closePhase(now) : []
+  }
+
+  private onVerdictReveal(msg: Signed<'VerdictReveal'>, now: number): CoordinatorEffect[] {
+    this.expect('verdictRevealing', msg)
+    const { from, body } = msg.env
+    const c = this.verdictCommits.get(from)
+    if (c === undefined) throw new ProtocolError('NOT_MEMBER', 'no sealed verdict commit from this node')
+    if (this.verdictReveals.has(from)) throw new ProtocolError('DUPLICATE', 'already revealed verdicts')
+    if (commitment(this.roundId, from, verdictPayload(body.verdicts), body.salt) !== c.env.body.c) {
+      throw new ProtocolError('COMMIT_MISMATCH', 'verdict reveal does not open the commit')
+    }
+    checkVerdictsMatch(body.verdicts, this.assignment!.byJudge.get(from)!)
+    this.verdictReveals.set(from, msg)
+    return this.verdictReveals.size === this.verdictCommits.size ? this.closePhase(now) : []
+  }
+
+  private closePhase(now: number): CoordinatorEffect[] {
+    this.times[this.phase] = now
+    switch (this.phase) {
+      case 'joining':
+        return this.sealMembers(now)
+      case 'committing':
+        return this.sealCommits(now)
+      case 'revealing':
+        return this.sealReveals(now)
+      case 'verdictCommitting':
+        return this.sealVerdictCommits(now)
+      case 'verdictRevealing':
+        return this.finish(now)
+      default:
+        return []
+    }
+  }
+
+  private sealMembers(now: number): CoordinatorEffect[] {
+    const joins = sortedValues(this.joins)
+    if (joins.length < this.body.minMembers) {
+      return this.fail('NO_MEMBERS', `${joins.length} node(s) joined; the round needs ${this.body.minMembers}`)
+    }
+    this.members = new Set(
+      selectMembers(
+        this.roundId,
+        joins.map((j) => j.env.from),
+        this.body.maxMembers,
+      ),
+    )
+    const seal = this.seal('Members', { joins: entries(joins), at: now }, joins)
+    this.phase = 'committing'
+    return [{ kind: 'send', to: [...this.joins.keys()], msg: seal }]
+  }
+
+  private sealCommits(now: number): CoordinatorEffect[] {
+    const commits = sortedValues(this.commits)
+    if (commits.length === 0) return this.fail('NO_ANSWERS', 'no member committed an answer in time')
+    const seal = this.seal('CommitsSealed', { commits: entries(commits), r0: this.r0, at: now }, commits)
+    this.phase = 'revealing'
+    return [{ kind: 'send', to: [...this.members], msg: seal }]
+  }
+
+  private sealReveals(now: number): CoordinatorEffect[] {
+    const reveals = sortedValues(this.reveals)
+    if (reveals.length === 0) return this.fail('NO_ANSWERS', 'no member revealed an answer in time')
+    const seal = this.seal('RevealsSealed', { reveals: entries(reveals), at: now }, reveals)
+    this.answers = reveals.map((r) => ({
+      owner: r.env.from,
+      text: r.env.body.answer,
+      commitHash: this.commits.get(r.env.from)!.hash,
+    }))
+    const seed = assignmentSeed(
+      this.roundId,
+      [...this.commits.values()].map((c) => c.hash),
+      this.body.ledgerHead,
+      this.r0,
+    )
+    const assignment = planJudging(this.answers, this.ctx.ledger, seed)
+    if (this.answers.length < 3 || assignment.byJudge.size === 0) return this.finish(now)
+    this.assignment = assignment
+    this.phase = 'verdictCommitting'
+    const effects: CoordinatorEffect[] = [{ kind: 'send', to: [...assignment.byJudge.keys()], msg: seal }]
+    for (const [judge, js] of assignment.byJudge) {
+      const owners = new Set(js.flatMap((j) => [j.a, j.b]))
+      effects.push({ kind: 'forward', to: judge, msgs: [...owners].sort().map((o) => this.reveals.get(o)!) })
+    }
+    return effects
+  }
+
+  private sealVerdictCommits(now: number): CoordinatorEffect[] {
+    const commits = sortedValues(this.verdictCommits)
+    const seal = this.seal('VerdictCommitsSealed', { commits: entries(commits), at: now }, commits)
+    if (commits.length === 0) return this.finish(now)
+    this.phase = 'verdictRevealing'
+    return [{ kind: 'send', to: [...this.verdictCommits.keys()], msg: seal }]
+  }
+
+  private finish(now: number): CoordinatorEffect[] {
+    if (this.assignment !== undefined) {
+      const reveals = sortedValues(this.verdictReveals)
+      this.seal('VerdictsSealed', { reveals: entries(reveals), at: now }, reveals)
+    }
+    const outcome = computeOutcome(
+      this.answers,
+      sortedValues(this.verdictReveals).map((r) => ({ judge: r.env.from, verdicts: r.env.body.verdicts })),
+      this.ctx.ledger,
+      { maxJudgeShare: this.ctx.maxJudgeShare },
+    )
+    const root = merkleRoot(this.transcript.map((m) => m.wire))
+    const result = this.sign('Result', { root, ...resultFields(outcome), at: now })
+    this.transcript.push(result)
+    this.phase = 'done'
+    this.times.done = now
+    return [{ kind: 'done', outcome, result, transcript: this.transcript }]
+  }
+
+  private fail(code: 'NO_MEMBERS' | 'NO_ANSWERS', message: string): CoordinatorEffect[] {
+    this.phase = 'failed'
+    return [{ kind: 'failed', code, message }]
+  }
+
+  /** Signs a seal and appends it, after the member messages it lists, to the transcript. */
+  private seal<T extends MessageType>(type: T, body: BodyOf<T>, listed: readonly Signed[]): Signed<T> {
+    const msg = this.sign(type, body)
+    this.transcript.push(...listed, msg)
+    return msg
+  }
+
+  private sign<T extends MessageType>(type: T, body: BodyOf<T>): Signed<T> {
+    const seq = this.seq++
+    return signEnvelope(this.ctx.identity, { type, round: this.roundId, seq, body }, this.ctx.meter)
+  }
+}
+
+function sortedValues<T extends Signed>(m: Map<string, T>): T[] {
+  return [...m.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map((e) => e[1])
+}
+
+function entries(msgs: readonly Signed[]): SealEntry[] {
+  return msgs.map((m) => ({ from: m.env.from, hash: m.hash }))
+}
+
+/** A judge's verdict list must cover exactly its assigned judgements, in order. */
+export function checkVerdictsMatch(verdicts: readonly { a: string; b: string }[], assigned: readonly Judgement[]): void {
+  if (verdicts.length !== assigned.length) {
+    throw new ProtocolError('BAD_VERDICTS', `${verdicts.length} verdicts for ${assigned.length} assigned judgements`)
+  }
+  for (let i = 0; i < verdicts.length; i++) {
+    if (verdicts[i]!.a !== assigned[i]!.a || verdicts[i]!.b !== assigned[i]!.b) {
+      throw new ProtocolError('BAD_VERDICTS', `verdict ${i} is not on the assigned pair`)
+    }
+  }
+}

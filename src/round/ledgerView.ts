@@ -1,0 +1,19 @@
+import { sha256Hex } from '../crypto/hash.js'
+
+/**
+ * What a round reads from the ledger, at the head named in its Query. The core runs before any
+ * ledger exists: the genesis view has a fixed head, lets everyone in and weighs judges equally.
+ */
+export interface LedgerView {
+  head(): string
+  /** May this node join rounds (stake, reputation, not banned)? */
+  eligible(node: string): boolean
+  /** Raw judging weight (from calibrated accuracy); 0 means the node may not judge. */
+  judgeWeight(node: string): number
+}
+
+export const GENESIS_HEAD = sha256Hex('chorus/v1/genesis')
+
+export function genesisLedgerView(): LedgerView {
+  return { head: () => GENESIS_HEAD, eligible: () => true, judgeWeight: () => 1 }
+}

@@ -1,0 +1,111 @@
+import { type Aggregation, aggregate } from '../consensus/aggregate.js'
+import { assignComparisons, type Assignment } from '../consensus/assignment.js'
+import { majorityVote } from '../consensus/baselines.js'
+import { SCORE_SCALE } from '../protocol/limits.js'
+import type { ResultBody, Verdict } from '../protocol/messages.js'
+import type { LedgerView } from './ledgerView.js'
+
+/**
+ * Steps 5–7 of a round as one pure function of sealed inputs, shared by the coordinator (to decide)
+ * and by `verifyTranscript` (to check): whoever holds the same sealed messages gets the same result.
+ */
+export const MIN_RANKED_ANSWERS = 3
+
+export interface RevealedAnswer {
+  owner: string
+  text: string
+  /** Hash of the owner's AnswerCommit envelope: the near-tie breaker. */
+  commitHash: string
+}
+
+export interface RoundOutcome {
+  ranked: boolean
+  winner: string
+  answer: string
+  separated: boolean
+  scores: { node: string; theta: number; lo: number; hi: number }[]
+  /** Unsigned diagnostics: the baselines' picks, abstentions. */
+  baselines: { majority: string; unweighted: string }
+  abstentions: number
+  verdictCount: number
+}
+
+export interface OutcomeRules {
+  maxJudgeShare: number
+}
+
+/** Judges: revealers the ledger lets judge, in canonical order. */
+export function judgesOf(revealers: readonly string[], ledger: LedgerView): string[] {
+  return revealers.filter((id) => ledger.judgeWeight(id) > 0).sort()
+}
+
+export function planJudging(answers: readonly RevealedAnswer[], ledger: LedgerView, seed: string): Assignment {
+  const owners = answers.map((a) => a.owner)
+  return assignComparisons(owners, judgesOf(owners, ledger), seed)
+}
+
+export function computeOutcome(
+  answers: readonly RevealedAnswer[],
+  verdicts: readonly { judge: string; verdicts: readonly Verdict[] }[],
+  ledger: LedgerView,
+  rules: OutcomeRules,
+): RoundOutcome {
+  if (answers.length === 0) throw new RangeError('no answers to decide between')
+  const flat = verdicts.flatMap((r) => r.verdicts.map((v) => ({ judge: r.judge, a: v.a, b: v.b, v: v.v })))
+  const judged = flat.filter((v) => v.v !== 'U').length
+  if (answers.length < MIN_RANKED_ANSWERS || judged === 0) return unranked(answers, flat.length - judged, flat.length)
+  const agg = aggregate({
+    answers: answers.map((a) => ({ owner: a.owner, text: a.text, tieBreak: a.commitHash })),
+    verdicts: flat,
+    judgeWeight: (j) => ledger.judgeWeight(j),
+    maxJudgeShare: rules.maxJudgeShare,
+  })
+  return ranked(answers, agg, flat.length)
+}
+
+function ranked(answers: readonly RevealedAnswer[], agg: Aggregation, verdictCount: number): RoundOutcome {
+  const w = answers[agg.winner]!
+  return {
+    ranked: true,
+    winner: w.owner,
+    answer: w.text,
+    separated: agg.separated,
+    scores: agg.order.map((i) => ({
+      node: answers[i]!.owner,
+      theta: micro(agg.theta[i]!),
+      lo: micro(agg.lo[i]!),
+      hi: micro(agg.hi[i]!),
+    })),
+    baselines: {
+      majority: answers[agg.baselines.majorityWinner]!.owner,
+      unweighted: answers[agg.baselines.unweightedWinner]!.owner,
+    },
+    abstentions: agg.abstentions,
+    verdictCount,
+  }
+}
+
+/** Too few answers (or no usable verdict) to rank: the plurality answer, commit hash breaking ties. */
+function unranked(answers: readonly RevealedAnswer[], abstentions: number, verdictCount: number): RoundOutcome {
+  const byHash = [...answers].sort((x, y) => (x.commitHash < y.commitHash ? -1 : 1))
+  const w = byHash[majorityVote(byHash.map((a) => a.text)).winner]!
+  return {
+    ranked: false,
+    winner: w.owner,
+    answer: w.text,
+    separated: false,
+    scores: [],
+    baselines: { majority: w.owner, unweighted: w.owner },
+    abstentions,
+    verdictCount,
+  }
+}
+
+function micro(x: number): number {
+  return Math.round(x * SCORE_SCALE)
+}
+
+/** The signed fields of a Result that an outcome determines. */
+export function resultFields(o: RoundOutcome): Pick<ResultBody, 'ranked' | 'winner' | 'separated' | 'scores'> {
+  return { ranked: o.ranked, winner: o.winner, separated: o.separated, scores: o.scores }
+}

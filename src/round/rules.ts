@@ -1,0 +1,47 @@
+import { canonicalJson } from '../crypto/canonical.js'
+import { hashParts, sha256Hex } from '../crypto/hash.js'
+import type { QueryBody, Verdict } from '../protocol/messages.js'
+
+/**
+ * The deterministic rules every party applies to signed inputs (DESIGN.md §4): the round id, the
+ * coordinator's secret commitment, member selection and the assignment seed.
+ */
+
+/** roundId = H(coordinatorId‖coordSeq‖H(query)‖ledgerHead): fixed by the signed Query, not chosen. */
+export function roundIdOf(coordinatorId: string, query: QueryBody): string {
+  return hashParts('round', coordinatorId, String(query.coordSeq), sha256Hex(canonicalJson(query)), query.ledgerHead)
+}
+
+/** c₀ = H(r₀): published in the Query, opened in CommitsSealed. */
+export function secretCommitment(r0: string): string {
+  return hashParts('r0', r0)
+}
+
+/** The k joiners with the lowest H(roundId‖nodeId), sorted by id. */
+export function selectMembers(roundId: string, joiners: readonly string[], k: number): string[] {
+  return joiners
+    .map((id) => ({ id, key: hashParts('select', roundId, id) }))
+    .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
+    .slice(0, k)
+    .map((e) => e.id)
+    .sort()
+}
+
+/**
+ * seed = H(roundId‖sorted commit hashes‖ledgerHead‖r₀). Nobody knows it before the commits are
+ * sealed: members cannot know r₀, and the coordinator committed to r₀ before any commit existed.
+ */
+export function assignmentSeed(roundId: string, commitHashes: readonly string[], ledgerHead: string, r0: string): string {
+  return hashParts('seed', roundId, [...commitHashes].sort().join(''), ledgerHead, r0)
+}
+
+/** The bytes a judge commits to: its verdict list, canonically encoded. */
+export function verdictPayload(verdicts: readonly Verdict[]): string {
+  return canonicalJson(verdicts)
+}
+
+/** The question a round asks, as plain text (the last user message). */
+export function questionText(query: QueryBody): string {
+  for (let i = query.messages.length - 1; i >= 0; i--) if (query.messages[i]!.role === 'user') return query.messages[i]!.content
+  return ''
+}

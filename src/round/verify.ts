@@ -1,0 +1,208 @@
+import { commitment } from '../crypto/commitment.js'
+import { SignatureVerifier } from '../crypto/identity.js'
+import { merkleRoot } from '../crypto/merkle.js'
+import type { Assignment } from '../consensus/assignment.js'
+import { type Envelope, type Signed, checkEnvelope, openEnvelope, wireOf } from '../protocol/envelope.js'
+import { ProtocolError } from '../protocol/errors.js'
+import type { MessageType, QueryBody, SealEntry } from '../protocol/messages.js'
+import { checkVerdictsMatch } from './coordinator.js'
+import type { LedgerView } from './ledgerView.js'
+import { MIN_RANKED_ANSWERS, type RevealedAnswer, type RoundOutcome, computeOutcome, planJudging } from './outcome.js'
+import { isSortedUnique } from './participant.js'
+import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
+
+/**
+ * Recomputes a round from its transcript alone and checks every claim in it: each signature, the
+ * round id, that every seal lists exactly the member messages that precede it (in order), that r₀
+ * opens c₀, every commitment opening, member selection, the judge assignment, and finally that the
+ * signed Result's root, winner and scores are what the sealed messages imply. Any altered, dropped,
+ * added or reordered message fails with the reason.
+ */
+export class TranscriptError extends Error {
+  readonly code = 'INVALID_TRANSCRIPT'
+  constructor(reason: string) {
+    super(reason)
+    this.name = 'TranscriptError'
+  }
+}
+
+export interface VerifiedRound {
+  roundId: string
+  coordinator: string
+  query: QueryBody
+  root: string
+  outcome: RoundOutcome
+}
+
+export interface VerifyOptions {
+  ledger: LedgerView
+  maxJudgeShare: number
+}
+
+const SCORE_TOLERANCE = 1
+
+export function verifyTranscript(envelopes: readonly Envelope[], options: VerifyOptions): VerifiedRound {
+  const verifier = new SignatureVerifier()
+  const msgs: Signed[] = envelopes.map((e, i) => {
+    try {
+      return openEnvelope(wireOf(checkEnvelope(e)), verifier)
+    } catch (err) {
+      throw new TranscriptError(`message ${i}: ${err instanceof ProtocolError ? err.message : String(err)}`)
+    }
+  })
+  return new Walk(msgs, options).run()
+}
+
+class Walk {
+  private i = 0
+  private lastAt = 0
+  private readonly coordinator: string
+  private readonly roundId: string
+  private readonly query: QueryBody
+
+  constructor(
+    private readonly msgs: readonly Signed[],
+    private readonly opts: VerifyOptions,
+  ) {
+    const q = msgs[0]
+    if (q === undefined || q.env.type !== 'Query') throw new TranscriptError('a transcript starts with the Query')
+    this.coordinator = q.env.from
+    this.query = (q as Signed<'Query'>).env.body
+    this.roundId = q.env.round
+    if (roundIdOf(this.coordinator, this.query) !== this.roundId) throw new TranscriptError('round id does not match the Query')
+    for (const m of msgs) if (m.env.round !== this.roundId) throw new TranscriptError(`${m.env.type} belongs to another round`)
+    if (opts.ledger.head() !== this.query.ledgerHead) throw new TranscriptError('the ledger view is not at the Query ledger head')
+    this.lastAt = this.query.issuedAt
+    this.i = 1
+  }
+
+  run(): VerifiedRound {
+    const q = this.query
+    const joins = this.memberRun('Join', () => true)
+    for (const j of joins) {
+      if (j.env.body.ticket !== q.ticket) throw new TranscriptError('a Join carries the wrong ticket')
+      if (!this.opts.ledger.eligible(j.env.from)) throw new TranscriptError('an ineligible node was admitted')
+    }
+    this.seal('Members', joins, 'joins')
+    const members = new Set(
+      selectMembers(
+        this.roundId,
+        joins.map((j) => j.env.from),
+        q.maxMembers,
+      ),
+    )
+    if (members.size < q.minMembers) throw new TranscriptError('fewer members than the Query requires')
+    const commits = this.memberRun('AnswerCommit', (from) => members.has(from))
+    const commitsSeal = this.seal('CommitsSealed', commits, 'commits')
+    const r0 = commitsSeal.env.body.r0
+    if (secretCommitment(r0) !== q.c0) throw new TranscriptError('r0 does not open the Query commitment c0')
+    const commitOf = new Map(commits.map((c) => [c.env.from, c]))
+    const reveals = this.memberRun('AnswerReveal', (from) => commitOf.has(from))
+    for (const r of reveals) {
+      const c = commitOf.get(r.env.from)!
+      if (commitment(this.roundId, r.env.from, r.env.body.answer, r.env.body.salt) !== c.env.body.c) {
+        throw new TranscriptError('a sealed reveal does not open its commit')
+      }
+    }
+    this.seal('RevealsSealed', reveals, 'reveals')
+    const answers: RevealedAnswer[] = reveals.map((r) => ({
+      owner: r.env.from,
+      text: r.env.body.answer,
+      commitHash: commitOf.get(r.env.from)!.hash,
+    }))
+    const seed = assignmentSeed(
+      this.roundId,
+      commits.map((c) => c.hash),
+      q.ledgerHead,
+      r0,
+    )
+    const assignment = planJudging(answers, this.opts.ledger, seed)
+    const verdicts = answers.length >= MIN_RANKED_ANSWERS && assignment.byJudge.size > 0 ? this.judging(assignment) : []
+    const outcome = computeOutcome(answers, verdicts, this.opts.ledger, { maxJudgeShare: this.opts.maxJudgeShare })
+    const root = this.result(outcome)
+    return { roundId: this.roundId, coordinator: this.coordinator, query: q, root, outcome }
+  }
+
+  private judging(assignment: Assignment) {
+    const vcommits = this.memberRun('VerdictCommit', (from) => assignment.byJudge.has(from))
+    this.seal('VerdictCommitsSealed', vcommits, 'commits')
+    const vcOf = new Map(vcommits.map((c) => [c.env.from, c]))
+    const vreveals = this.memberRun('VerdictReveal', (from) => vcOf.has(from))
+    for (const r of vreveals) {
+      const { from, body } = r.env
+      if (commitment(this.roundId, from, verdictPayload(body.verdicts), body.salt) !== vcOf.get(from)!.env.body.c) {
+        throw new TranscriptError('a sealed verdict reveal does not open its commit')
+      }
+      try {
+        checkVerdictsMatch(body.verdicts, assignment.byJudge.get(from)!)
+      } catch (err) {
+        throw new TranscriptError(`judge ${from.slice(0, 8)}: ${(err as Error).message}`)
+      }
+    }
+    this.seal('VerdictsSealed', vreveals, 'reveals')
+    return vreveals.map((r) => ({ judge: r.env.from, verdicts: r.env.body.verdicts }))
+  }
+
+  private result(outcome: RoundOutcome): string {
+    const last = this.msgs[this.i]
+    if (last === undefined || last.env.type !== 'Result' || last.env.from !== this.coordinator) {
+      throw new TranscriptError(`expected the coordinator's Result at message ${this.i}`)
+    }
+    if (this.i !== this.msgs.length - 1) throw new TranscriptError('messages after the Result')
+    const body = (last as Signed<'Result'>).env.body
+    const root = merkleRoot(this.msgs.slice(0, this.i).map((m) => m.wire))
+    if (body.root !== root) throw new TranscriptError('the Result root is not the root of the transcript')
+    this.checkAt(body.at, 'Result')
+    if (body.ranked !== outcome.ranked || body.winner !== outcome.winner || body.separated !== outcome.separated) {
+      throw new TranscriptError(`the Result does not follow from the sealed messages (winner ${outcome.winner.slice(0, 8)})`)
+    }
+    if (body.scores.length !== outcome.scores.length) throw new TranscriptError('the Result scores differ in length')
+    body.scores.forEach((s, k) => {
+      const o = outcome.scores[k]!
+      const close = (x: number, y: number) => Math.abs(x - y) <= SCORE_TOLERANCE
+      if (s.node !== o.node || !close(s.theta, o.theta) || !close(s.lo, o.lo) || !close(s.hi, o.hi)) {
+        throw new TranscriptError(`the Result score of ${s.node.slice(0, 8)} differs from the recomputed one`)
+      }
+    })
+    return root
+  }
+
+  /** Consecutive member messages of one type, from allowed senders, sorted by sender, one each. */
+  private memberRun<T extends MessageType>(type: T, allowed: (from: string) => boolean): Signed<T>[] {
+    const out: Signed<T>[] = []
+    while (this.msgs[this.i]?.env.type === type) {
+      const m = this.msgs[this.i++] as Signed<T>
+      if (m.env.from === this.coordinator) throw new TranscriptError(`${type} from the coordinator`)
+      if (!allowed(m.env.from)) throw new TranscriptError(`${type} from a node not entitled to send it`)
+      const prev = out[out.length - 1]
+      if (prev !== undefined && !(prev.env.from < m.env.from)) throw new TranscriptError(`${type} messages out of order`)
+      out.push(m)
+    }
+    return out
+  }
+
+  /** The next message must be the coordinator's seal of type T listing exactly `listed`. */
+  private seal<T extends 'Members' | 'CommitsSealed' | 'RevealsSealed' | 'VerdictCommitsSealed' | 'VerdictsSealed'>(
+    type: T,
+    listed: readonly Signed[],
+    field: string,
+  ): Signed<T> {
+    const m = this.msgs[this.i]
+    if (m === undefined || m.env.type !== type) throw new TranscriptError(`expected ${type} at message ${this.i}, found ${m?.env.type ?? 'the end'}`)
+    if (m.env.from !== this.coordinator) throw new TranscriptError(`${type} not signed by the coordinator`)
+    this.i++
+    const body = m.env.body as unknown as Record<string, SealEntry[]> & { at: number }
+    const entries = body[field]!
+    if (!isSortedUnique(entries)) throw new TranscriptError(`${type} entries are not sorted and unique`)
+    if (entries.length !== listed.length || entries.some((e, k) => e.from !== listed[k]!.env.from || e.hash !== listed[k]!.hash)) {
+      throw new TranscriptError(`${type} does not list exactly the messages before it`)
+    }
+    this.checkAt(body.at, type)
+    return m as Signed<T>
+  }
+
+  private checkAt(at: number, type: string): void {
+    if (at < this.lastAt) throw new TranscriptError(`${type} is dated before the message it follows`)
+    this.lastAt = at
+  }
+}
