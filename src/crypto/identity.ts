@@ -8,10 +8,13 @@ export interface Identity {
 
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
-const NODE_ID = /^[0-9a-f]{64}$/
-
 export function isNodeId(s: string): boolean {
-  return NODE_ID.test(s)
+  if (s.length !== 64) return false
+  for (let i = 0; i < 64; i++) {
+    const c = s.charCodeAt(i)
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false
+  }
+  return true
 }
 
 export function generateIdentity(): Identity {

@@ -111,15 +111,21 @@ export class NodeDaemon {
     if (this.rounds.size >= (this.init.maxConcurrentRounds ?? 4)) return
     if (this.init.wantsRound !== undefined && !this.init.wantsRound(msg.env.body)) return
     if (!this.init.ledger.eligible(this.id)) return
-    // Whatever happens, the round is forgotten once its last deadline has passed.
-    const cancel = this.clock.setTimer(msg.env.body.deadlines.verdictReveal - this.clock.now() + 1000, () =>
-      this.end(round, 'expired'),
-    )
-    this.rounds.set(round.roundId, { round, cancel, abort: new AbortController() })
+    this.rounds.set(round.roundId, { round, cancel: () => {}, abort: new AbortController() })
     this.run(round, round.start())
   }
 
+  /** Keeps one timer per round at the machine's next deadline (a silent coordinator ends it). */
+  private schedule(round: ParticipantRound): void {
+    const entry = this.rounds.get(round.roundId)
+    if (entry === undefined) return
+    entry.cancel()
+    const due = round.nextDeadline()
+    entry.cancel = due === undefined ? () => {} : this.clock.setTimer(due - this.clock.now(), () => this.run(round, round.tick(this.clock.now())))
+  }
+
   private run(round: ParticipantRound, effects: ParticipantEffect[]): void {
+    const phase = round.phase
     for (const e of effects) {
       switch (e.kind) {
         case 'send':
@@ -136,6 +142,7 @@ export class NodeDaemon {
           break
       }
     }
+    if (round.phase !== phase || effects.length === 0) this.schedule(round)
   }
 
   private generate(round: ParticipantRound, query: QueryBody): void {

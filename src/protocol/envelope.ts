@@ -1,10 +1,11 @@
+import { isUtf8 } from 'node:buffer'
 import { canonicalJson } from '../crypto/canonical.js'
 import { sha256Hex } from '../crypto/hash.js'
 import { type Identity, type SignatureVerifier, signBytes } from '../crypto/identity.js'
 import { ProtocolError } from './errors.js'
 import { MAX_ENVELOPE_BYTES, PROTOCOL_VERSION } from './limits.js'
 import { BODY_SCHEMAS, type BodyOf, type MessageType, isMessageType } from './messages.js'
-import { HEX32, int, nodeId } from './schema.js'
+import { int, isHex, nodeId } from './schema.js'
 
 /**
  * The signed envelope `{v, type, round, from, seq, body, sig}`. `sig` is ed25519 over
@@ -73,28 +74,32 @@ const seqCheck = int(0, Number.MAX_SAFE_INTEGER)
 const ENVELOPE_KEYS = new Set(['v', 'type', 'round', 'from', 'seq', 'body', 'sig'])
 
 /**
- * Decodes and fully checks a wire message: size first, then JSON, closed schema, version, canonical
- * form, and the signature. Anything that returns has been verified; anything else throws a coded
- * ProtocolError and must be dropped.
+ * Decodes and fully checks a wire message: size first, then UTF-8 and JSON, the closed schema (with
+ * keys in canonical order), version, canonical form, and the signature. Anything that returns has
+ * been verified; anything else throws a coded ProtocolError and must be dropped.
+ *
+ * Canonical form is checked without re-encoding: keys are sorted (checked by the schema walk), so
+ * the bytes are canonical iff they are valid UTF-8 and JSON.stringify reproduces the text. The
+ * signed bytes are then the text with its `"sig"` member cut out (quotes inside strings are always
+ * escaped, so the last `,"sig":"` is the envelope's own).
  */
 export function openEnvelope(wire: Uint8Array, verifier: SignatureVerifier, meter?: CryptoMeter): Signed {
   if (wire.length > MAX_ENVELOPE_BYTES) throw new ProtocolError('OVERSIZED', `${wire.length} bytes > ${MAX_ENVELOPE_BYTES}`)
   const buf = Buffer.isBuffer(wire) ? wire : Buffer.from(wire.buffer, wire.byteOffset, wire.length)
+  if (!isUtf8(buf)) throw new ProtocolError('MALFORMED', 'not UTF-8')
+  const text = buf.toString('utf8')
   let raw: unknown
   try {
-    raw = JSON.parse(buf.toString('utf8'))
+    raw = JSON.parse(text)
   } catch {
     throw new ProtocolError('MALFORMED', 'not JSON')
   }
   const env = checkEnvelope(raw)
-  const { head, tail } = unsignedCanonical(env)
-  // Byte equality with the canonical form: no second encoding (other key order, escapes, invalid
-  // UTF-8) of the same signed content can exist under a different hash.
-  if (!buf.equals(Buffer.from(`${head},"sig":"${env.sig}",${tail}`, 'utf8'))) {
-    throw new ProtocolError('MALFORMED', 'not in canonical form')
-  }
+  if (JSON.stringify(raw) !== text) throw new ProtocolError('MALFORMED', 'not in canonical form')
+  const cut = text.lastIndexOf(SIG_MEMBER)
+  const signed = Buffer.from(`chorus/v1/${env.type}\n${text.slice(0, cut)},${text.slice(cut + SIG_MEMBER.length + 130)}`, 'utf8')
   const t0 = meter ? performance.now() : 0
-  const ok = verifier.verify(env.from, signingBytes(env.type, head, tail), env.sig)
+  const ok = verifier.verify(env.from, signed, env.sig)
   if (meter) {
     meter.verifyMs += performance.now() - t0
     meter.verifies++
@@ -103,25 +108,26 @@ export function openEnvelope(wire: Uint8Array, verifier: SignatureVerifier, mete
   return { env, wire: buf, hash: sha256Hex(buf) }
 }
 
+const SIG_MEMBER = ',"sig":"'
+
 /** Structural check of a decoded envelope (no signature): used on the wire and on transcripts. */
 export function checkEnvelope(raw: unknown): Envelope {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ProtocolError('MALFORMED', 'not an object')
   const r = raw as Record<string, unknown>
-  for (const k in r) if (!ENVELOPE_KEYS.has(k)) throw new ProtocolError('SCHEMA', `envelope.${k}: unknown field`)
+  let prev = ''
+  for (const k in r) {
+    if (!ENVELOPE_KEYS.has(k)) throw new ProtocolError('SCHEMA', `envelope.${k}: unknown field`)
+    if (k <= prev) throw new ProtocolError('MALFORMED', 'envelope keys not in canonical order')
+    prev = k
+  }
   if (r.v !== PROTOCOL_VERSION) throw new ProtocolError('VERSION', `protocol version ${String(r.v)} is not supported (this node runs ${PROTOCOL_VERSION})`)
   if (!isMessageType(r.type)) throw new ProtocolError('SCHEMA', `envelope.type: unknown message type ${String(r.type)}`)
-  if (typeof r.round !== 'string' || !HEX32.test(r.round)) throw new ProtocolError('SCHEMA', 'envelope.round: expected 32-byte hex')
-  if (typeof r.sig !== 'string' || !/^[0-9a-f]{128}$/.test(r.sig)) throw new ProtocolError('SCHEMA', 'envelope.sig: expected 64-byte hex')
+  if (typeof r.round !== 'string' || !isHex(r.round, 64)) throw new ProtocolError('SCHEMA', 'envelope.round: expected 32-byte hex')
+  if (typeof r.sig !== 'string' || !isHex(r.sig, 128)) throw new ProtocolError('SCHEMA', 'envelope.sig: expected 64-byte hex')
   const from = nodeId(r.from, 'envelope.from')
   const seq = seqCheck(r.seq, 'envelope.seq')
   const body = BODY_SCHEMAS[r.type](r.body, `${r.type}`)
   return { v: PROTOCOL_VERSION, type: r.type, round: r.round, from, seq, body, sig: r.sig } as Envelope
-}
-
-/** Re-derives wire bytes and hash of an already-checked envelope (transcripts stored as JSON). */
-export function wireOf(env: Envelope): Buffer {
-  const { head, tail } = unsignedCanonical(env)
-  return Buffer.from(`${head},"sig":"${env.sig}",${tail}`, 'utf8')
 }
 
 export function isType<T extends MessageType>(s: Signed, type: T): s is Signed<T> {

@@ -294,7 +294,8 @@ export class CoordinatorRound {
     if (this.answers.length < 3 || assignment.byJudge.size === 0) return this.finish(now)
     this.assignment = assignment
     this.phase = 'verdictCommitting'
-    const effects: CoordinatorEffect[] = [{ kind: 'send', to: [...assignment.byJudge.keys()], msg: seal }]
+    // Every revealer hears the seal: a member without judging work learns that it is done.
+    const effects: CoordinatorEffect[] = [{ kind: 'send', to: [...this.reveals.keys()], msg: seal }]
     for (const [judge, js] of assignment.byJudge) {
       const owners = new Set(js.flatMap((j) => [j.a, j.b]))
       effects.push({ kind: 'forward', to: judge, msgs: [...owners].sort().map((o) => this.reveals.get(o)!) })

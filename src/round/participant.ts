@@ -107,6 +107,36 @@ export class ParticipantRound {
     }
   }
 
+  /**
+   * The time by which the coordinator's next message is due. Silence past it means this node was
+   * censored (no member seal) or dropped; `tick` ends the round here then.
+   */
+  nextDeadline(): number | undefined {
+    const d = this.body.deadlines
+    switch (this.phase) {
+      case 'joined':
+        return d.commit
+      case 'answering':
+      case 'committed':
+        return d.reveal
+      case 'revealed':
+        return d.verdictCommit
+      case 'judging':
+      case 'verdictCommitted':
+        return d.verdictReveal
+      default:
+        return undefined
+    }
+  }
+
+  tick(now: number): ParticipantEffect[] {
+    const due = this.nextDeadline()
+    if (due === undefined || now < due) return []
+    return this.phase === 'joined'
+      ? this.finish('censored', 'no member seal arrived before the commit deadline')
+      : this.finish('dropped', `nothing from the coordinator while ${this.phase}`)
+  }
+
   /** The model's answer, with a fresh 32-byte salt. */
   answered(text: string, salt: string): ParticipantEffect[] {
     if (this.phase !== 'answering') return []

@@ -1,8 +1,9 @@
+import { canonicalJson } from '../crypto/canonical.js'
 import { commitment } from '../crypto/commitment.js'
 import { SignatureVerifier } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
 import type { Assignment } from '../consensus/assignment.js'
-import { type Envelope, type Signed, checkEnvelope, openEnvelope, wireOf } from '../protocol/envelope.js'
+import { type Signed, openEnvelope } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import type { MessageType, QueryBody, SealEntry } from '../protocol/messages.js'
 import { checkVerdictsMatch } from './coordinator.js'
@@ -41,11 +42,12 @@ export interface VerifyOptions {
 
 const SCORE_TOLERANCE = 1
 
-export function verifyTranscript(envelopes: readonly Envelope[], options: VerifyOptions): VerifiedRound {
+export function verifyTranscript(envelopes: readonly unknown[], options: VerifyOptions): VerifiedRound {
   const verifier = new SignatureVerifier()
   const msgs: Signed[] = envelopes.map((e, i) => {
     try {
-      return openEnvelope(wireOf(checkEnvelope(e)), verifier)
+      // Stored envelopes are plain objects: re-encode canonically, then check as if from the wire.
+      return openEnvelope(Buffer.from(canonicalJson(e), 'utf8'), verifier)
     } catch (err) {
       throw new TranscriptError(`message ${i}: ${err instanceof ProtocolError ? err.message : String(err)}`)
     }

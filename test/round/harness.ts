@@ -1,0 +1,167 @@
+import { hashParts } from '../../src/crypto/hash.js'
+import { type Identity, SignatureVerifier, identityFromSeed } from '../../src/crypto/identity.js'
+import { type Signed, openEnvelope } from '../../src/protocol/envelope.js'
+import type { Verdict } from '../../src/protocol/messages.js'
+import { type CoordinatorEffect, CoordinatorRound, type RoundRequest } from '../../src/round/coordinator.js'
+import { type LedgerView, genesisLedgerView } from '../../src/round/ledgerView.js'
+import { type ParticipantEffect, ParticipantRound } from '../../src/round/participant.js'
+
+/**
+ * Drives one coordinator and N participants synchronously, with no runtime: every message passes
+ * through openEnvelope (so signatures are real), and hooks let a test drop, alter or delay any of
+ * them. Salts and keys are deterministic.
+ */
+export const ident = (label: string): Identity => identityFromSeed(Buffer.from(hashParts('test', label), 'hex'))
+export const salt = (label: string) => hashParts('salt', label)
+
+export interface HarnessOptions {
+  nodes: number
+  request?: Partial<RoundRequest>
+  ledger?: LedgerView
+  r0?: string
+  /** Return false to drop a message from a member to the coordinator. */
+  toCoordinator?: (msg: Signed, from: Identity, h: Harness) => boolean
+  /** Return false to drop a message from the coordinator (or a forward) to a member. */
+  toMember?: (msg: Signed, to: Identity, h: Harness) => boolean
+  answer?: (node: Identity, i: number) => string | undefined
+  verdict?: (judge: Identity, a: string, b: string) => Verdict['v']
+}
+
+export class Harness {
+  readonly coordId = ident('coordinator')
+  readonly members: Identity[]
+  readonly ledger: LedgerView
+  readonly round: CoordinatorRound
+  readonly parts = new Map<string, ParticipantRound>()
+  readonly rejected: { code: string; type: string }[] = []
+  readonly memberEffects: { node: string; effect: ParticipantEffect }[] = []
+  outcome: Extract<CoordinatorEffect, { kind: 'done' }> | undefined
+  failure: Extract<CoordinatorEffect, { kind: 'failed' }> | undefined
+  now = 1_000_000
+  private readonly verifier = new SignatureVerifier()
+
+  constructor(readonly opts: HarnessOptions) {
+    this.ledger = opts.ledger ?? genesisLedgerView()
+    this.members = Array.from({ length: opts.nodes }, (_, i) => ident(`node-${i}`))
+    const { round, effects } = CoordinatorRound.start(
+      { identity: this.coordId, ledger: this.ledger, maxJudgeShare: 0.25 },
+      {
+        coordSeq: 1,
+        messages: [{ role: 'user', content: 'What is 6 × 7?' }],
+        minMembers: Math.min(3, opts.nodes),
+        maxMembers: opts.nodes,
+        durations: { join: 100, commit: 100, reveal: 100, verdictCommit: 100, verdictReveal: 100 },
+        ...opts.request,
+      },
+      opts.r0 ?? salt('r0'),
+      this.now,
+    )
+    this.round = round
+    this.coordinatorEffects(effects)
+  }
+
+  /** Re-opens a message as a receiver would (real signature check). */
+  reopen(msg: Signed): Signed {
+    return openEnvelope(msg.wire, this.verifier)
+  }
+
+  deliverToCoordinator(msg: Signed): void {
+    try {
+      this.coordinatorEffects(this.round.apply(this.reopen(msg), this.now))
+    } catch (err) {
+      this.rejected.push({ code: (err as { code: string }).code, type: msg.env.type })
+    }
+  }
+
+  deliverToMember(node: Identity, msg: Signed): void {
+    if (this.opts.toMember && !this.opts.toMember(msg, node, this)) return
+    const p = this.parts.get(node.id)
+    if (p === undefined) return
+    try {
+      this.memberEffects_(node, p, p.apply(this.reopen(msg)))
+    } catch (err) {
+      this.rejected.push({ code: (err as { code: string }).code, type: msg.env.type })
+    }
+  }
+
+  tick(to: number): void {
+    this.now = to
+    this.coordinatorEffects(this.round.tick(this.now))
+    for (const node of this.members) {
+      const p = this.parts.get(node.id)
+      if (p !== undefined) this.memberEffects_(node, p, p.tick(this.now))
+    }
+  }
+
+  /** Ticks past every remaining deadline. */
+  runDeadlines(): void {
+    for (const d of Object.values(this.round.deadlines)) if (d >= this.now) this.tick(d)
+  }
+
+  private coordinatorEffects(effects: CoordinatorEffect[]): void {
+    for (const e of effects) {
+      switch (e.kind) {
+        case 'broadcast':
+          for (const m of this.members) {
+            const p = ParticipantRound.fromQuery({ identity: m, ledger: this.ledger }, this.reopen(e.msg) as Signed<'Query'>, undefined)
+            this.parts.set(m.id, p)
+            this.memberEffects_(m, p, p.start())
+          }
+          break
+        case 'send':
+          for (const to of e.to) this.deliverToMember(this.member(to), e.msg)
+          break
+        case 'forward':
+          for (const m of e.msgs) this.deliverToMember(this.member(e.to), m)
+          break
+        case 'done':
+          this.outcome = e
+          break
+        case 'failed':
+          this.failure = e
+          break
+      }
+    }
+  }
+
+  private member(id: string): Identity {
+    return this.members.find((m) => m.id === id)!
+  }
+
+  private memberEffects_(node: Identity, p: ParticipantRound, effects: ParticipantEffect[]): void {
+    for (const e of effects) {
+      this.memberEffects.push({ node: node.id, effect: e })
+      switch (e.kind) {
+        case 'send':
+          if (!this.opts.toCoordinator || this.opts.toCoordinator(e.msg, node, this)) this.deliverToCoordinator(e.msg)
+          break
+        case 'generate': {
+          const i = this.members.indexOf(node)
+          const text = this.opts.answer ? this.opts.answer(node, i) : `answer ${i % 3}`
+          if (text !== undefined) this.memberEffects_(node, p, p.answered(text, salt(`a-${i}`)))
+          break
+        }
+        case 'judge': {
+          // Default judge: the answer of the lower-numbered member is better (node-0 is the best).
+          const rank = (id: string) => this.members.findIndex((m) => m.id === id)
+          const vs = e.tasks.map((t) => ({
+            a: t.a,
+            b: t.b,
+            v: this.opts.verdict ? this.opts.verdict(node, t.a, t.b) : rank(t.a) < rank(t.b) ? ('A' as const) : ('B' as const),
+            p: -1,
+          }))
+          this.memberEffects_(node, p, p.judged(vs, salt(`v-${node.id}`)))
+          break
+        }
+        case 'finished':
+          break
+      }
+    }
+  }
+
+  finishedReasons(): Map<string, string> {
+    const out = new Map<string, string>()
+    for (const { node, effect } of this.memberEffects) if (effect.kind === 'finished') out.set(node, effect.reason)
+    return out
+  }
+}
