@@ -5,7 +5,8 @@
  * lost: a weak prior that makes the maximum exist when an answer never lost (or never played) and
  * pins the scale, so scores are comparable across fits. The fit is Newman's fixed-point iteration
  * (JMLR 2023), updated in place in a fixed order, which converges far faster than Zermelo's MM and
- * gives bit-identical results for identical inputs.
+ * gives bit-identical results for identical inputs. It stops when the estimated distance to the fixed
+ * point in log-strength is within the tolerance (1e-8 by default).
  *
  * Intervals come from the observed information H (the Hessian of the negative log-likelihood in θ):
  * per answer θ_i ± z/√H_ii, the conditional standard error (a lower bound on the marginal one, and
@@ -87,6 +88,7 @@ export function fitBradleyTerry(n: number, tallies: readonly PairTally[], option
   const half = prior / 2
   let iterations = 0
   let converged = n === 0
+  let prevDelta = Number.POSITIVE_INFINITY
   while (!converged && iterations < maxIterations) {
     iterations++
     let maxDelta = 0
@@ -106,7 +108,26 @@ export function fitBradleyTerry(n: number, tallies: readonly PairTally[], option
       if (delta > maxDelta) maxDelta = delta
       s[i] = next
     }
-    converged = maxDelta <= tolerance
+    // Comparisons are blind to a common shift of every θ; only the weak prior pins it, so that one
+    // direction converges slowly. Solve for it directly: one Newton step on the shift c.
+    let grad = 0
+    let curv = 0
+    for (let i = 0; i < n; i++) {
+      const p = s[i]! / (s[i]! + 1)
+      grad += half * (1 - 2 * p)
+      curv += prior * p * (1 - p)
+    }
+    const shift = grad / curv
+    if (Number.isFinite(shift) && shift !== 0) {
+      const f = Math.exp(shift)
+      for (let i = 0; i < n; i++) s[i]! *= f
+      maxDelta += Math.abs(shift)
+    }
+    // The iteration contracts linearly; with rate ρ the distance left is about Δ·ρ/(1−ρ). Stopping
+    // on that estimate rather than on Δ alone is what makes two fits of the same data agree.
+    const rate = Math.min(maxDelta / prevDelta, 0.999)
+    converged = maxDelta * Math.max(1, rate / (1 - rate)) <= tolerance
+    prevDelta = maxDelta
   }
   const theta = new Float64Array(n)
   const se = new Float64Array(n)
@@ -159,35 +180,42 @@ export function differenceVariance(
       out[i] = v
     }
   }
-  const e = new Float64Array(n)
-  e[a] = 1
-  e[b] = -1
+  // Jacobi-preconditioned CG: H is diagonally dominant, so diag(H) is a good preconditioner.
+  const r = new Float64Array(n)
+  r[a] = 1
+  r[b] = -1
   const x = new Float64Array(n)
-  const r = e.slice()
-  const p = e.slice()
+  const z = r.map((v, i) => v / diag[i]!)
+  const p = z.slice()
   const q = new Float64Array(n)
-  let rr = 2
-  for (let it = 0; it < 10 * n + 10 && rr > 1e-26; it++) {
+  let rz = r[a]! * z[a]! + r[b]! * z[b]!
+  const stop = rz * 1e-24
+  for (let it = 0; it < 10 * n + 10 && rz > stop; it++) {
     mul(p, q)
     let pq = 0
     for (let i = 0; i < n; i++) pq += p[i]! * q[i]!
-    const alpha = rr / pq
-    let rr2 = 0
+    const alpha = rz / pq
+    let rz2 = 0
     for (let i = 0; i < n; i++) {
       x[i]! += alpha * p[i]!
       r[i]! -= alpha * q[i]!
-      rr2 += r[i]! * r[i]!
+      z[i] = r[i]! / diag[i]!
+      rz2 += r[i]! * z[i]!
     }
-    const beta = rr2 / rr
-    for (let i = 0; i < n; i++) p[i] = r[i]! + beta * p[i]!
-    rr = rr2
+    const beta = rz2 / rz
+    for (let i = 0; i < n; i++) p[i] = z[i]! + beta * p[i]!
+    rz = rz2
   }
   return x[a]! - x[b]!
 }
 
-/** Accumulates weighted verdicts into one tally per unordered pair. */
+/** Accumulates weighted verdicts into one tally per unordered pair, in order of first appearance. */
 export class TallyBuilder {
-  private readonly index = new Map<number, PairTally>()
+  private readonly index = new Map<number, number>()
+  private readonly lo: number[] = []
+  private readonly hi: number[] = []
+  private readonly wLo: number[] = []
+  private readonly wHi: number[] = []
 
   constructor(private readonly n: number) {}
 
@@ -197,17 +225,21 @@ export class TallyBuilder {
     const lo = i < j ? i : j
     const hi = i < j ? j : i
     const key = lo * this.n + hi
-    let t = this.index.get(key)
-    if (t === undefined) {
-      t = { i: lo, j: hi, wi: 0, wj: 0 }
-      this.index.set(key, t)
+    let k = this.index.get(key)
+    if (k === undefined) {
+      k = this.lo.length
+      this.index.set(key, k)
+      this.lo.push(lo)
+      this.hi.push(hi)
+      this.wLo.push(0)
+      this.wHi.push(0)
     }
     const loWins = outcome === 0 ? 0.5 : (outcome === 1) === (i === lo) ? 1 : 0
-    t.wi += weight * loWins
-    t.wj += weight * (1 - loWins)
+    this.wLo[k]! += weight * loWins
+    this.wHi[k]! += weight * (1 - loWins)
   }
 
   tallies(): PairTally[] {
-    return [...this.index.values()]
+    return this.lo.map((i, k) => ({ i, j: this.hi[k]!, wi: this.wLo[k]!, wj: this.wHi[k]! }))
   }
 }

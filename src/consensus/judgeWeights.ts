@@ -29,8 +29,10 @@ export function capShares(weights: readonly number[], maxShare: number): number[
       if (capped[i]) k++
       else free += Math.max(0, weights[i]!)
     }
+    // Everyone at the cap: all equal.
+    if (k === positive) return weights.map((w) => (w > 0 ? 1 : 0))
     // With k judges at cap c and the rest summing to `free`: c = share · (k·c + free).
-    cap = k * share >= 1 ? Number.POSITIVE_INFINITY : (share * free) / (1 - k * share)
+    cap = (share * free) / (1 - k * share)
     let changed = false
     for (let i = 0; i < weights.length; i++) {
       if (!capped[i] && weights[i]! > cap) {
