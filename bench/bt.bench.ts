@@ -1,4 +1,4 @@
-import { TallyBuilder, differenceVariance, fitBradleyTerry } from '../src/consensus/bradleyTerry.js'
+import { differenceVariance, fitBradleyTerry, TallyBuilder } from '../src/consensus/bradleyTerry.js'
 import { SeededRandom } from '../src/consensus/prng.js'
 import { type Figure, median } from './stats.js'
 

@@ -15,7 +15,12 @@ export async function run(): Promise<Figure[]> {
     [100, 15],
   ] as const) {
     const meter = createCryptoMeter()
-    const swarm = createEmbeddedSwarm({ nodes: n, backendFor: (id) => new InstantBackend(id.id), keySeed: `bench-${n}`, meter })
+    const swarm = createEmbeddedSwarm({
+      nodes: n,
+      backendFor: (id) => new InstantBackend(id.id),
+      keySeed: `bench-${n}`,
+      meter,
+    })
     const wall: number[] = []
     const crypto: number[] = []
     const outside: number[] = []

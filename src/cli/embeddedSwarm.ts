@@ -1,11 +1,11 @@
-import { type Identity, identityFromSeed } from '../crypto/identity.js'
 import { hashParts } from '../crypto/hash.js'
+import { type Identity, identityFromSeed } from '../crypto/identity.js'
 import { type AskRequest, CoordinatorService, type RoundResult } from '../gateway/coordinatorService.js'
 import type { ModelBackend } from '../models/backend.js'
 import { NodeDaemon } from '../node/nodeDaemon.js'
 import type { CryptoMeter } from '../protocol/envelope.js'
 import type { PhaseDurations } from '../round/coordinator.js'
-import { type LedgerView, genesisLedgerView } from '../round/ledgerView.js'
+import { genesisLedgerView, type LedgerView } from '../round/ledgerView.js'
 import { MemoryNetwork, type MemoryNetworkOptions } from '../transport/memory.js'
 
 /**
@@ -28,7 +28,11 @@ export interface EmbeddedSwarm {
   network: MemoryNetwork
   coordinator: CoordinatorService
   nodes: NodeDaemon[]
-  ask(question: string, request?: Partial<AskRequest>, options?: { signal?: AbortSignal }): Promise<RoundResult>
+  ask(
+    question: string,
+    request?: Partial<AskRequest>,
+    options?: { signal?: AbortSignal },
+  ): Promise<RoundResult>
   stop(): Promise<void>
 }
 
@@ -36,7 +40,9 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
   const ledger = opts.ledger ?? genesisLedgerView()
   const network = new MemoryNetwork(opts.network)
   const identity = (i: number) =>
-    opts.keySeed === undefined ? undefined : identityFromSeed(Buffer.from(hashParts('test-key', opts.keySeed, String(i)), 'hex'))
+    opts.keySeed === undefined
+      ? undefined
+      : identityFromSeed(Buffer.from(hashParts('test-key', opts.keySeed, String(i)), 'hex'))
   const coordIdentity = identity(-1) ?? identityFromSeed(randomSeed())
   const coordinator = new CoordinatorService(
     { identity: coordIdentity, ledger, maxJudgeShare: opts.maxJudgeShare, durations: opts.durations },
@@ -46,7 +52,10 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
   for (let i = 0; i < opts.nodes; i++) {
     const id = identity(i) ?? identityFromSeed(randomSeed())
     nodes.push(
-      new NodeDaemon({ identity: id, backend: opts.backendFor(id, i), ledger }, { transport: network.endpoint(id.id), meter: opts.meter }),
+      new NodeDaemon(
+        { identity: id, backend: opts.backendFor(id, i), ledger },
+        { transport: network.endpoint(id.id), meter: opts.meter },
+      ),
     )
   }
   coordinator.start()

@@ -1,5 +1,5 @@
 import { majorityVote } from './baselines.js'
-import { type BTOptions, TallyBuilder, differenceVariance, fitBradleyTerry } from './bradleyTerry.js'
+import { type BTOptions, differenceVariance, fitBradleyTerry, TallyBuilder } from './bradleyTerry.js'
 import { capShares } from './judgeWeights.js'
 
 /**
@@ -92,7 +92,11 @@ export function aggregate(input: AggregationInput): Aggregation {
     winner,
     separated,
     abstentions,
-    baselines: { unweightedWinner: rank(plain.theta, answers)[0] ?? -1, majorityWinner: vote.winner, support: vote.support },
+    baselines: {
+      unweightedWinner: rank(plain.theta, answers)[0] ?? -1,
+      majorityWinner: vote.winner,
+      support: vote.support,
+    },
   }
 }
 
@@ -103,6 +107,10 @@ function rank(theta: Float64Array, answers: readonly RankedAnswer[]): number[] {
     .sort((x, y) => {
       const d = theta[y]! - theta[x]!
       if (Math.abs(d) > NEAR_TIE) return d
-      return answers[x]!.tieBreak < answers[y]!.tieBreak ? -1 : answers[x]!.tieBreak > answers[y]!.tieBreak ? 1 : 0
+      return answers[x]!.tieBreak < answers[y]!.tieBreak
+        ? -1
+        : answers[x]!.tieBreak > answers[y]!.tieBreak
+          ? 1
+          : 0
     })
 }

@@ -59,7 +59,11 @@ function unitJudgements(unit: readonly string[], judge: string): Judgement[] {
  * @param answers owners of the revealed answers, in canonical (sorted) order
  * @param judges eligible judges, in canonical (sorted) order
  */
-export function assignComparisons(answers: readonly string[], judges: readonly string[], seedHex: string): Assignment {
+export function assignComparisons(
+  answers: readonly string[],
+  judges: readonly string[],
+  seedHex: string,
+): Assignment {
   const rng = new SeededRandom(seedHex)
   const units = comparisonUnits(answers, rng)
   const rank = new Map(rng.shuffled(judges).map((j, r) => [j, r]))

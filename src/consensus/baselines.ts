@@ -3,7 +3,11 @@
  * whitespace, trailing punctuation); extraction of final answers from reasoning is a separate step.
  */
 export function normalizeAnswer(text: string): string {
-  return text.trim().toLowerCase().replace(/\s+/g, ' ').replace(/[.!]+$/, '')
+  return text
+    .trim()
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/[.!]+$/, '')
 }
 
 export interface VoteResult {

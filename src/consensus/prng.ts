@@ -10,7 +10,8 @@ export class SeededRandom {
   private d: number
 
   constructor(seedHex: string) {
-    if (!/^[0-9a-f]{32,}$/.test(seedHex)) throw new RangeError('seed must be at least 16 bytes of lowercase hex')
+    if (!/^[0-9a-f]{32,}$/.test(seedHex))
+      throw new RangeError('seed must be at least 16 bytes of lowercase hex')
     this.a = Number.parseInt(seedHex.slice(0, 8), 16) | 0
     this.b = Number.parseInt(seedHex.slice(8, 16), 16) | 0
     this.c = Number.parseInt(seedHex.slice(16, 24), 16) | 0

@@ -1,4 +1,11 @@
-import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto'
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto'
 
 /** A node's identity: an ed25519 key pair. Its id is the hex of the raw 32-byte public key. */
 export interface Identity {
@@ -25,7 +32,11 @@ export function generateIdentity(): Identity {
 /** Deterministic identity from a 32-byte seed (tests, benchmarks, key files). */
 export function identityFromSeed(seed: Uint8Array): Identity {
   if (seed.length !== 32) throw new RangeError('an ed25519 seed is 32 bytes')
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  })
   return { id: rawPublicKey(createPublicKey(privateKey)).toString('hex'), privateKey }
 }
 
@@ -62,7 +73,11 @@ export class SignatureVerifier {
   private key(nodeId: string): KeyObject {
     let key = this.keys.get(nodeId)
     if (key === undefined) {
-      key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(nodeId, 'hex')]), format: 'der', type: 'spki' })
+      key = createPublicKey({
+        key: Buffer.concat([SPKI_PREFIX, Buffer.from(nodeId, 'hex')]),
+        format: 'der',
+        type: 'spki',
+      })
       if (this.keys.size >= this.maxKeys) this.keys.delete(this.keys.keys().next().value as string)
       this.keys.set(nodeId, key)
     }

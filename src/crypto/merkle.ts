@@ -14,7 +14,11 @@ export function merkleRoot(leaves: readonly Uint8Array[]): string {
     const next: Buffer[] = []
     for (let i = 0; i < level.length; i += 2) {
       const right = level[i + 1]
-      next.push(right === undefined ? level[i]! : createHash('sha256').update(NODE).update(level[i]!).update(right).digest())
+      next.push(
+        right === undefined
+          ? level[i]!
+          : createHash('sha256').update(NODE).update(level[i]!).update(right).digest(),
+      )
     }
     level = next
   }

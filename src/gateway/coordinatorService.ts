@@ -1,14 +1,20 @@
 import type { Identity } from '../crypto/identity.js'
+import { QUERY_TOPIC } from '../node/nodeDaemon.js'
 import type { CryptoMeter, Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
-import { type CoordinatorEffect, CoordinatorRound, type PhaseDurations, type PhaseTimes, type RoundRequest } from '../round/coordinator.js'
+import {
+  type CoordinatorEffect,
+  CoordinatorRound,
+  type PhaseDurations,
+  type PhaseTimes,
+  type RoundRequest,
+} from '../round/coordinator.js'
 import type { LedgerView } from '../round/ledgerView.js'
 import type { RoundOutcome } from '../round/outcome.js'
 import { type Clock, systemClock } from '../runtime/clock.js'
 import { MessageIntake } from '../runtime/intake.js'
-import { type SaltSource, randomSalt } from '../runtime/salt.js'
+import { randomSalt, type SaltSource } from '../runtime/salt.js'
 import type { Transport } from '../transport/transport.js'
-import { QUERY_TOPIC } from '../node/nodeDaemon.js'
 
 /**
  * Coordinates rounds over a transport: publishes each Query, feeds verified member messages to the
@@ -36,7 +42,9 @@ export interface RoundResult {
   times: PhaseTimes
 }
 
-export type AskRequest = Omit<RoundRequest, 'coordSeq' | 'durations'> & { durations?: Partial<PhaseDurations> }
+export type AskRequest = Omit<RoundRequest, 'coordSeq' | 'durations'> & {
+  durations?: Partial<PhaseDurations>
+}
 
 export class RoundFailedError extends Error {
   constructor(
@@ -48,7 +56,13 @@ export class RoundFailedError extends Error {
   }
 }
 
-export const DEFAULT_DURATIONS: PhaseDurations = { join: 2_000, commit: 60_000, reveal: 5_000, verdictCommit: 60_000, verdictReveal: 5_000 }
+export const DEFAULT_DURATIONS: PhaseDurations = {
+  join: 2_000,
+  commit: 60_000,
+  reveal: 5_000,
+  verdictCommit: 60_000,
+  verdictReveal: 5_000,
+}
 
 interface Active {
   round: CoordinatorRound
@@ -102,8 +116,17 @@ export class CoordinatorService {
     // Strictly increasing across restarts too, as long as the clock does not run backwards.
     this.lastSeq = Math.max(this.lastSeq + 1, now)
     const { round, effects } = CoordinatorRound.start(
-      { identity: this.init.identity, ledger: this.init.ledger, maxJudgeShare: this.init.maxJudgeShare ?? 0.25, meter: this.components.meter },
-      { ...request, coordSeq: this.lastSeq, durations: { ...DEFAULT_DURATIONS, ...this.init.durations, ...request.durations } },
+      {
+        identity: this.init.identity,
+        ledger: this.init.ledger,
+        maxJudgeShare: this.init.maxJudgeShare ?? 0.25,
+        meter: this.components.meter,
+      },
+      {
+        ...request,
+        coordSeq: this.lastSeq,
+        durations: { ...DEFAULT_DURATIONS, ...this.init.durations, ...request.durations },
+      },
       this.salt(),
       now,
     )
@@ -112,7 +135,8 @@ export class CoordinatorService {
       this.active.set(round.roundId, entry)
       options.signal?.addEventListener(
         'abort',
-        () => this.settle(entry, () => reject(new RoundFailedError('ABORTED', 'round aborted by the caller'))),
+        () =>
+          this.settle(entry, () => reject(new RoundFailedError('ABORTED', 'round aborted by the caller'))),
         { once: true },
       )
       this.perform(entry, effects)
@@ -147,7 +171,13 @@ export class CoordinatorService {
           break
         case 'done':
           this.settle(entry, () =>
-            entry.resolve({ roundId: entry.round.roundId, outcome: e.outcome, result: e.result, transcript: e.transcript, times: entry.round.times }),
+            entry.resolve({
+              roundId: entry.round.roundId,
+              outcome: e.outcome,
+              result: e.result,
+              transcript: e.transcript,
+              times: entry.round.times,
+            }),
           )
           return
         case 'failed':

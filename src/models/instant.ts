@@ -22,7 +22,11 @@ export class InstantBackend implements ModelBackend {
 
   async judge(req: JudgeRequest): Promise<JudgeReply> {
     const r = pick(`${this.nodeId}\n${req.first}\n${req.second}`, 10_000) / 10_000
-    return r < 0.45 ? { verdict: 'A', pFirst: 0.5 + r } : r < 0.9 ? { verdict: 'B', pFirst: r - 0.45 } : { verdict: 'T', pFirst: 0.5 }
+    return r < 0.45
+      ? { verdict: 'A', pFirst: 0.5 + r }
+      : r < 0.9
+        ? { verdict: 'B', pFirst: r - 0.45 }
+        : { verdict: 'T', pFirst: 0.5 }
   }
 }
 

@@ -9,7 +9,7 @@ import { type JudgeTask, type ParticipantEffect, ParticipantRound } from '../rou
 import { questionText } from '../round/rules.js'
 import { type Clock, systemClock } from '../runtime/clock.js'
 import { MessageIntake } from '../runtime/intake.js'
-import { type SaltSource, randomSalt } from '../runtime/salt.js'
+import { randomSalt, type SaltSource } from '../runtime/salt.js'
 import type { Transport } from '../transport/transport.js'
 
 /**
@@ -39,7 +39,10 @@ export type RoundEnd = { round: string; reason: string; detail?: string }
 
 export class NodeDaemon {
   readonly intake: MessageIntake
-  private readonly rounds = new Map<string, { round: ParticipantRound; cancel: () => void; abort: AbortController }>()
+  private readonly rounds = new Map<
+    string,
+    { round: ParticipantRound; cancel: () => void; abort: AbortController }
+  >()
   private readonly lastCoordSeq = new Map<string, number>()
   private readonly clock: Clock
   private readonly salt: SaltSource
@@ -121,7 +124,10 @@ export class NodeDaemon {
     if (entry === undefined) return
     entry.cancel()
     const due = round.nextDeadline()
-    entry.cancel = due === undefined ? () => {} : this.clock.setTimer(due - this.clock.now(), () => this.run(round, round.tick(this.clock.now())))
+    entry.cancel =
+      due === undefined
+        ? () => {}
+        : this.clock.setTimer(due - this.clock.now(), () => this.run(round, round.tick(this.clock.now())))
   }
 
   private run(round: ParticipantRound, effects: ParticipantEffect[]): void {
@@ -129,7 +135,9 @@ export class NodeDaemon {
     for (const e of effects) {
       switch (e.kind) {
         case 'send':
-          this.components.transport.send(e.to, e.msg.wire).catch((err) => this.error(`send ${e.msg.env.type}: ${err}`))
+          this.components.transport
+            .send(e.to, e.msg.wire)
+            .catch((err) => this.error(`send ${e.msg.env.type}: ${err}`))
           break
         case 'generate':
           this.generate(round, e.query)
@@ -163,7 +171,14 @@ export class NodeDaemon {
           .catch((): JudgeReply => ({ verdict: 'U' })),
       ),
     ).then(
-      (replies) => this.run(round, round.judged(replies.map((r, i) => toVerdict(tasks[i]!, r)), this.salt())),
+      (replies) =>
+        this.run(
+          round,
+          round.judged(
+            replies.map((r, i) => toVerdict(tasks[i]!, r)),
+            this.salt(),
+          ),
+        ),
       (err) => this.error(`judge: ${err}`),
     )
   }
@@ -173,7 +188,9 @@ export class NodeDaemon {
     if (entry === undefined) return
     entry.cancel()
     this.rounds.delete(round.roundId)
-    this.finished.push(detail === undefined ? { round: round.roundId, reason } : { round: round.roundId, reason, detail })
+    this.finished.push(
+      detail === undefined ? { round: round.roundId, reason } : { round: round.roundId, reason, detail },
+    )
     if (this.finished.length > 256) this.finished.shift()
   }
 
@@ -184,6 +201,9 @@ export class NodeDaemon {
 }
 
 function toVerdict(task: JudgeTask, reply: JudgeReply): Verdict {
-  const p = reply.pFirst === undefined || !Number.isFinite(reply.pFirst) ? -1 : Math.round(Math.min(1, Math.max(0, reply.pFirst)) * BP)
+  const p =
+    reply.pFirst === undefined || !Number.isFinite(reply.pFirst)
+      ? -1
+      : Math.round(Math.min(1, Math.max(0, reply.pFirst)) * BP)
   return { a: task.a, b: task.b, v: reply.verdict, p }
 }

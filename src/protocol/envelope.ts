@@ -4,7 +4,7 @@ import { sha256Hex } from '../crypto/hash.js'
 import { type Identity, type SignatureVerifier, signBytes } from '../crypto/identity.js'
 import { ProtocolError } from './errors.js'
 import { MAX_ENVELOPE_BYTES, PROTOCOL_VERSION } from './limits.js'
-import { BODY_SCHEMAS, type BodyOf, type MessageType, isMessageType } from './messages.js'
+import { BODY_SCHEMAS, type BodyOf, isMessageType, type MessageType } from './messages.js'
 import { int, isHex, nodeId } from './schema.js'
 
 /**
@@ -58,7 +58,14 @@ export function signEnvelope<T extends MessageType>(
   msg: { type: T; round: string; seq: number; body: BodyOf<T> },
   meter?: CryptoMeter,
 ): Signed<T> {
-  const unsigned = { v: PROTOCOL_VERSION, type: msg.type, round: msg.round, from: identity.id, seq: msg.seq, body: msg.body }
+  const unsigned = {
+    v: PROTOCOL_VERSION,
+    type: msg.type,
+    round: msg.round,
+    from: identity.id,
+    seq: msg.seq,
+    body: msg.body,
+  }
   const { head, tail } = unsignedCanonical(unsigned)
   const t0 = meter ? performance.now() : 0
   const sig = signBytes(identity, signingBytes(msg.type, head, tail))
@@ -84,7 +91,8 @@ const ENVELOPE_KEYS = new Set(['v', 'type', 'round', 'from', 'seq', 'body', 'sig
  * escaped, so the last `,"sig":"` is the envelope's own).
  */
 export function openEnvelope(wire: Uint8Array, verifier: SignatureVerifier, meter?: CryptoMeter): Signed {
-  if (wire.length > MAX_ENVELOPE_BYTES) throw new ProtocolError('OVERSIZED', `${wire.length} bytes > ${MAX_ENVELOPE_BYTES}`)
+  if (wire.length > MAX_ENVELOPE_BYTES)
+    throw new ProtocolError('OVERSIZED', `${wire.length} bytes > ${MAX_ENVELOPE_BYTES}`)
   const buf = Buffer.isBuffer(wire) ? wire : Buffer.from(wire.buffer, wire.byteOffset, wire.length)
   if (!isUtf8(buf)) throw new ProtocolError('MALFORMED', 'not UTF-8')
   const text = buf.toString('utf8')
@@ -97,14 +105,18 @@ export function openEnvelope(wire: Uint8Array, verifier: SignatureVerifier, mete
   const env = checkEnvelope(raw)
   if (JSON.stringify(raw) !== text) throw new ProtocolError('MALFORMED', 'not in canonical form')
   const cut = text.lastIndexOf(SIG_MEMBER)
-  const signed = Buffer.from(`chorus/v1/${env.type}\n${text.slice(0, cut)},${text.slice(cut + SIG_MEMBER.length + 130)}`, 'utf8')
+  const signed = Buffer.from(
+    `chorus/v1/${env.type}\n${text.slice(0, cut)},${text.slice(cut + SIG_MEMBER.length + 130)}`,
+    'utf8',
+  )
   const t0 = meter ? performance.now() : 0
   const ok = verifier.verify(env.from, signed, env.sig)
   if (meter) {
     meter.verifyMs += performance.now() - t0
     meter.verifies++
   }
-  if (!ok) throw new ProtocolError('BAD_SIGNATURE', `bad signature on ${env.type} from ${env.from.slice(0, 8)}`)
+  if (!ok)
+    throw new ProtocolError('BAD_SIGNATURE', `bad signature on ${env.type} from ${env.from.slice(0, 8)}`)
   return { env, wire: buf, hash: sha256Hex(buf) }
 }
 
@@ -112,7 +124,8 @@ const SIG_MEMBER = ',"sig":"'
 
 /** Structural check of a decoded envelope (no signature): used on the wire and on transcripts. */
 export function checkEnvelope(raw: unknown): Envelope {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ProtocolError('MALFORMED', 'not an object')
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ProtocolError('MALFORMED', 'not an object')
   const r = raw as Record<string, unknown>
   let prev = ''
   for (const k in r) {
@@ -120,10 +133,17 @@ export function checkEnvelope(raw: unknown): Envelope {
     if (k <= prev) throw new ProtocolError('MALFORMED', 'envelope keys not in canonical order')
     prev = k
   }
-  if (r.v !== PROTOCOL_VERSION) throw new ProtocolError('VERSION', `protocol version ${String(r.v)} is not supported (this node runs ${PROTOCOL_VERSION})`)
-  if (!isMessageType(r.type)) throw new ProtocolError('SCHEMA', `envelope.type: unknown message type ${String(r.type)}`)
-  if (typeof r.round !== 'string' || !isHex(r.round, 64)) throw new ProtocolError('SCHEMA', 'envelope.round: expected 32-byte hex')
-  if (typeof r.sig !== 'string' || !isHex(r.sig, 128)) throw new ProtocolError('SCHEMA', 'envelope.sig: expected 64-byte hex')
+  if (r.v !== PROTOCOL_VERSION)
+    throw new ProtocolError(
+      'VERSION',
+      `protocol version ${String(r.v)} is not supported (this node runs ${PROTOCOL_VERSION})`,
+    )
+  if (!isMessageType(r.type))
+    throw new ProtocolError('SCHEMA', `envelope.type: unknown message type ${String(r.type)}`)
+  if (typeof r.round !== 'string' || !isHex(r.round, 64))
+    throw new ProtocolError('SCHEMA', 'envelope.round: expected 32-byte hex')
+  if (typeof r.sig !== 'string' || !isHex(r.sig, 128))
+    throw new ProtocolError('SCHEMA', 'envelope.sig: expected 64-byte hex')
   const from = nodeId(r.from, 'envelope.from')
   const seq = seqCheck(r.seq, 'envelope.seq')
   const body = BODY_SCHEMAS[r.type](r.body, `${r.type}`)

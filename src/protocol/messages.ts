@@ -8,7 +8,7 @@ import {
   MAX_MESSAGE_CHARS,
   MAX_VERDICTS_PER_JUDGE,
 } from './limits.js'
-import { type Check, amount, arr, bool, hex32, int, nodeId, obj, oneOf, str } from './schema.js'
+import { amount, arr, bool, type Check, hex32, int, nodeId, obj, oneOf, str } from './schema.js'
 
 /**
  * Every message body of a round (DESIGN.md §3–§4), its schema, and its type. Bodies carry no
@@ -23,7 +23,10 @@ const query = obj({
   coordSeq: int(0, Number.MAX_SAFE_INTEGER),
   ledgerHead: hex32,
   c0: hex32,
-  messages: arr(obj({ role: oneOf('system', 'user', 'assistant'), content: str(MAX_MESSAGE_CHARS) }), MAX_CHAT_MESSAGES),
+  messages: arr(
+    obj({ role: oneOf('system', 'user', 'assistant'), content: str(MAX_MESSAGE_CHARS) }),
+    MAX_CHAT_MESSAGES,
+  ),
   domains: arr(str(64), MAX_DOMAINS),
   minMembers: int(1, MAX_MEMBERS),
   maxMembers: int(1, MAX_MEMBERS),
@@ -60,7 +63,10 @@ export const BODY_SCHEMAS = {
     ranked: bool,
     winner: nodeId,
     separated: bool,
-    scores: arr(obj({ node: nodeId, theta: int(-1e15, 1e15), lo: int(-1e15, 1e15), hi: int(-1e15, 1e15) }), MAX_MEMBERS),
+    scores: arr(
+      obj({ node: nodeId, theta: int(-1e15, 1e15), lo: int(-1e15, 1e15), hi: int(-1e15, 1e15) }),
+      MAX_MEMBERS,
+    ),
     at: time,
   }),
 } satisfies Record<string, Check<unknown>>

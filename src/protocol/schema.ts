@@ -28,7 +28,8 @@ export const int =
     return v
   }
 
-export const bool: Check<boolean> = (v, path) => (typeof v === 'boolean' ? v : fail(path, 'expected a boolean'))
+export const bool: Check<boolean> = (v, path) =>
+  typeof v === 'boolean' ? v : fail(path, 'expected a boolean')
 
 export const oneOf =
   <T extends string>(...values: T[]): Check<T> =>

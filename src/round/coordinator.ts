@@ -1,12 +1,18 @@
+import type { Assignment, Judgement } from '../consensus/assignment.js'
 import { commitment } from '../crypto/commitment.js'
 import type { Identity } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
-import type { Assignment, Judgement } from '../consensus/assignment.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import type { BodyOf, ChatMessage, MessageType, QueryBody, SealEntry } from '../protocol/messages.js'
 import type { LedgerView } from './ledgerView.js'
-import { type RevealedAnswer, type RoundOutcome, computeOutcome, planJudging, resultFields } from './outcome.js'
+import {
+  computeOutcome,
+  planJudging,
+  type RevealedAnswer,
+  type RoundOutcome,
+  resultFields,
+} from './outcome.js'
 import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
 
 /**
@@ -173,16 +179,19 @@ export class CoordinatorRound {
   }
 
   private expect(phase: CoordinatorPhase, msg: Signed): void {
-    if (this.phase !== phase) throw new ProtocolError('WRONG_PHASE', `${msg.env.type} arrived in phase ${this.phase}`)
+    if (this.phase !== phase)
+      throw new ProtocolError('WRONG_PHASE', `${msg.env.type} arrived in phase ${this.phase}`)
   }
 
   private onJoin(msg: Signed<'Join'>, now: number): CoordinatorEffect[] {
     this.expect('joining', msg)
     const from = msg.env.from
     if (this.joins.has(from)) throw new ProtocolError('DUPLICATE', 'already joined')
-    if (from === this.ctx.identity.id) throw new ProtocolError('WRONG_SENDER', 'the coordinator cannot join its own round')
+    if (from === this.ctx.identity.id)
+      throw new ProtocolError('WRONG_SENDER', 'the coordinator cannot join its own round')
     if (!this.ctx.ledger.eligible(from)) throw new ProtocolError('NOT_MEMBER', 'not eligible to join')
-    if (msg.env.body.ticket !== this.body.ticket) throw new ProtocolError('SCHEMA', 'ticket differs from the round ticket')
+    if (msg.env.body.ticket !== this.body.ticket)
+      throw new ProtocolError('SCHEMA', 'ticket differs from the round ticket')
     this.joins.set(from, msg)
     return this.joins.size >= this.joinTarget ? this.closePhase(now) : []
   }
@@ -212,7 +221,8 @@ export class CoordinatorRound {
   private onVerdictCommit(msg: Signed<'VerdictCommit'>, now: number): CoordinatorEffect[] {
     this.expect('verdictCommitting', msg)
     const from = msg.env.from
-    if (!this.assignment?.byJudge.has(from)) throw new ProtocolError('NOT_MEMBER', 'not a judge of this round')
+    if (!this.assignment?.byJudge.has(from))
+      throw new ProtocolError('NOT_MEMBER', 'not a judge of this round')
     if (this.verdictCommits.has(from)) throw new ProtocolError('DUPLICATE', 'already committed verdicts')
     this.verdictCommits.set(from, msg)
     return this.verdictCommits.size === this.assignment.byJudge.size ? this.closePhase(now) : []
@@ -253,7 +263,10 @@ export class CoordinatorRound {
   private sealMembers(now: number): CoordinatorEffect[] {
     const joins = sortedValues(this.joins)
     if (joins.length < this.body.minMembers) {
-      return this.fail('NO_MEMBERS', `${joins.length} node(s) joined; the round needs ${this.body.minMembers}`)
+      return this.fail(
+        'NO_MEMBERS',
+        `${joins.length} node(s) joined; the round needs ${this.body.minMembers}`,
+      )
     }
     this.members = new Set(
       selectMembers(
@@ -357,9 +370,15 @@ function entries(msgs: readonly Signed[]): SealEntry[] {
 }
 
 /** A judge's verdict list must cover exactly its assigned judgements, in order. */
-export function checkVerdictsMatch(verdicts: readonly { a: string; b: string }[], assigned: readonly Judgement[]): void {
+export function checkVerdictsMatch(
+  verdicts: readonly { a: string; b: string }[],
+  assigned: readonly Judgement[],
+): void {
   if (verdicts.length !== assigned.length) {
-    throw new ProtocolError('BAD_VERDICTS', `${verdicts.length} verdicts for ${assigned.length} assigned judgements`)
+    throw new ProtocolError(
+      'BAD_VERDICTS',
+      `${verdicts.length} verdicts for ${assigned.length} assigned judgements`,
+    )
   }
   for (let i = 0; i < verdicts.length; i++) {
     if (verdicts[i]!.a !== assigned[i]!.a || verdicts[i]!.b !== assigned[i]!.b) {

@@ -1,5 +1,5 @@
 import { type Aggregation, aggregate } from '../consensus/aggregate.js'
-import { assignComparisons, type Assignment } from '../consensus/assignment.js'
+import { type Assignment, assignComparisons } from '../consensus/assignment.js'
 import { majorityVote } from '../consensus/baselines.js'
 import { SCORE_SCALE } from '../protocol/limits.js'
 import type { ResultBody, Verdict } from '../protocol/messages.js'
@@ -39,7 +39,11 @@ export function judgesOf(revealers: readonly string[], ledger: LedgerView): stri
   return revealers.filter((id) => ledger.judgeWeight(id) > 0).sort()
 }
 
-export function planJudging(answers: readonly RevealedAnswer[], ledger: LedgerView, seed: string): Assignment {
+export function planJudging(
+  answers: readonly RevealedAnswer[],
+  ledger: LedgerView,
+  seed: string,
+): Assignment {
   const owners = answers.map((a) => a.owner)
   return assignComparisons(owners, judgesOf(owners, ledger), seed)
 }
@@ -53,7 +57,8 @@ export function computeOutcome(
   if (answers.length === 0) throw new RangeError('no answers to decide between')
   const flat = verdicts.flatMap((r) => r.verdicts.map((v) => ({ judge: r.judge, a: v.a, b: v.b, v: v.v })))
   const judged = flat.filter((v) => v.v !== 'U').length
-  if (answers.length < MIN_RANKED_ANSWERS || judged === 0) return unranked(answers, flat.length - judged, flat.length)
+  if (answers.length < MIN_RANKED_ANSWERS || judged === 0)
+    return unranked(answers, flat.length - judged, flat.length)
   const agg = aggregate({
     answers: answers.map((a) => ({ owner: a.owner, text: a.text, tieBreak: a.commitHash })),
     verdicts: flat,
@@ -86,7 +91,11 @@ function ranked(answers: readonly RevealedAnswer[], agg: Aggregation, verdictCou
 }
 
 /** Too few answers (or no usable verdict) to rank: the plurality answer, commit hash breaking ties. */
-function unranked(answers: readonly RevealedAnswer[], abstentions: number, verdictCount: number): RoundOutcome {
+function unranked(
+  answers: readonly RevealedAnswer[],
+  abstentions: number,
+  verdictCount: number,
+): RoundOutcome {
   const byHash = [...answers].sort((x, y) => (x.commitHash < y.commitHash ? -1 : 1))
   const w = byHash[majorityVote(byHash.map((a) => a.text)).winner]!
   return {
@@ -106,6 +115,8 @@ function micro(x: number): number {
 }
 
 /** The signed fields of a Result that an outcome determines. */
-export function resultFields(o: RoundOutcome): Pick<ResultBody, 'ranked' | 'winner' | 'separated' | 'scores'> {
+export function resultFields(
+  o: RoundOutcome,
+): Pick<ResultBody, 'ranked' | 'winner' | 'separated' | 'scores'> {
   return { ranked: o.ranked, winner: o.winner, separated: o.separated, scores: o.scores }
 }

@@ -1,6 +1,6 @@
+import type { Judgement } from '../consensus/assignment.js'
 import { commitment } from '../crypto/commitment.js'
 import type { Identity } from '../crypto/identity.js'
-import type { Judgement } from '../consensus/assignment.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import type { BodyOf, MessageType, QueryBody, SealEntry, Verdict } from '../protocol/messages.js'
@@ -15,7 +15,14 @@ import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayl
  * runtime; this machine checks everything else it relies on: that seals list its own messages, that
  * r₀ opens c₀, that forwarded answers are the sealed ones.
  */
-export type ParticipantPhase = 'joined' | 'answering' | 'committed' | 'revealed' | 'judging' | 'verdictCommitted' | 'finished'
+export type ParticipantPhase =
+  | 'joined'
+  | 'answering'
+  | 'committed'
+  | 'revealed'
+  | 'judging'
+  | 'verdictCommitted'
+  | 'finished'
 
 export interface JudgeTask extends Judgement {
   first: string
@@ -29,7 +36,13 @@ export type ParticipantEffect =
   /** The round is over for this node; `reason` says how (for logs and metrics). */
   | { kind: 'finished'; reason: FinishReason; detail?: string }
 
-export type FinishReason = 'not-selected' | 'censored' | 'dropped' | 'coordinator-misbehaved' | 'no-tasks' | 'done'
+export type FinishReason =
+  | 'not-selected'
+  | 'censored'
+  | 'dropped'
+  | 'coordinator-misbehaved'
+  | 'no-tasks'
+  | 'done'
 
 export interface ParticipantContext {
   identity: Identity
@@ -61,12 +74,24 @@ export class ParticipantRound {
   static fromQuery(ctx: ParticipantContext, query: Signed<'Query'>, lastCoordSeq: number | undefined) {
     const { env } = query
     if (env.type !== 'Query') throw new ProtocolError('WRONG_PHASE', 'not a Query')
-    if (roundIdOf(env.from, env.body) !== env.round) throw new ProtocolError('BAD_ROUND_ID', 'round id does not match the query')
+    if (roundIdOf(env.from, env.body) !== env.round)
+      throw new ProtocolError('BAD_ROUND_ID', 'round id does not match the query')
     if (lastCoordSeq !== undefined && env.body.coordSeq <= lastCoordSeq) {
-      throw new ProtocolError('STALE_SEQUENCE', `coordinator sequence ${env.body.coordSeq} is not above ${lastCoordSeq}`)
+      throw new ProtocolError(
+        'STALE_SEQUENCE',
+        `coordinator sequence ${env.body.coordSeq} is not above ${lastCoordSeq}`,
+      )
     }
     const { minMembers, maxMembers, deadlines: d } = env.body
-    if (minMembers > maxMembers || !(d.join <= d.commit && d.commit <= d.reveal && d.reveal <= d.verdictCommit && d.verdictCommit <= d.verdictReveal)) {
+    if (
+      minMembers > maxMembers ||
+      !(
+        d.join <= d.commit &&
+        d.commit <= d.reveal &&
+        d.reveal <= d.verdictCommit &&
+        d.verdictCommit <= d.verdictReveal
+      )
+    ) {
       throw new ProtocolError('SCHEMA', 'inconsistent member bounds or deadlines')
     }
     return new ParticipantRound(ctx, query)
@@ -92,7 +117,8 @@ export class ParticipantRound {
     if (env.round !== this.roundId) throw new ProtocolError('WRONG_ROUND', 'message for another round')
     if (this.phase === 'finished') throw new ProtocolError('WRONG_PHASE', 'round already finished here')
     if (env.type === 'AnswerReveal') return this.onForwarded(msg as Signed<'AnswerReveal'>)
-    if (env.from !== this.coordinator) throw new ProtocolError('WRONG_SENDER', `${env.type} not from the round's coordinator`)
+    if (env.from !== this.coordinator)
+      throw new ProtocolError('WRONG_SENDER', `${env.type} not from the round's coordinator`)
     switch (env.type) {
       case 'Members':
         return this.onMembers(msg as Signed<'Members'>)
@@ -140,7 +166,9 @@ export class ParticipantRound {
   /** The model's answer, with a fresh 32-byte salt. */
   answered(text: string, salt: string): ParticipantEffect[] {
     if (this.phase !== 'answering') return []
-    const commit = this.sign('AnswerCommit', { c: commitment(this.roundId, this.ctx.identity.id, text, salt) })
+    const commit = this.sign('AnswerCommit', {
+      c: commitment(this.roundId, this.ctx.identity.id, text, salt),
+    })
     this.answer = { text, salt, commit }
     this.phase = 'committed'
     return [{ kind: 'send', to: this.coordinator, msg: commit }]
@@ -149,7 +177,9 @@ export class ParticipantRound {
   /** The model's verdicts on exactly the judge tasks it was given, in order, with a fresh salt. */
   judged(verdicts: Verdict[], salt: string): ParticipantEffect[] {
     if (this.phase !== 'judging') return []
-    const commit = this.sign('VerdictCommit', { c: commitment(this.roundId, this.ctx.identity.id, verdictPayload(verdicts), salt) })
+    const commit = this.sign('VerdictCommit', {
+      c: commitment(this.roundId, this.ctx.identity.id, verdictPayload(verdicts), salt),
+    })
     this.verdicts = { list: verdicts, salt, commit }
     this.phase = 'verdictCommitted'
     return [{ kind: 'send', to: this.coordinator, msg: commit }]
@@ -164,7 +194,8 @@ export class ParticipantRound {
     const me = this.ctx.identity.id
     const joins = msg.env.body.joins
     if (!isSortedUnique(joins)) throw new ProtocolError('BAD_SEAL', 'seal entries not sorted and unique')
-    if (!listed(joins, me, this.join!.hash)) return this.finish('censored', 'our Join is not in the sealed member set')
+    if (!listed(joins, me, this.join!.hash))
+      return this.finish('censored', 'our Join is not in the sealed member set')
     const members = selectMembers(
       this.roundId,
       joins.map((j) => j.from),
@@ -176,12 +207,15 @@ export class ParticipantRound {
   }
 
   private onCommitsSealed(msg: Signed<'CommitsSealed'>): ParticipantEffect[] {
-    if (this.phase === 'answering') return this.finish('dropped', 'commits sealed before our answer was ready')
+    if (this.phase === 'answering')
+      return this.finish('dropped', 'commits sealed before our answer was ready')
     this.expect('committed', 'CommitsSealed')
     const { commits, r0 } = msg.env.body
-    if (secretCommitment(r0) !== this.body.c0) return this.finish('coordinator-misbehaved', 'r0 does not open the Query commitment c0')
+    if (secretCommitment(r0) !== this.body.c0)
+      return this.finish('coordinator-misbehaved', 'r0 does not open the Query commitment c0')
     if (!isSortedUnique(commits)) throw new ProtocolError('BAD_SEAL', 'seal entries not sorted and unique')
-    if (!listed(commits, this.ctx.identity.id, this.answer!.commit.hash)) return this.finish('dropped', 'our commit is not sealed')
+    if (!listed(commits, this.ctx.identity.id, this.answer!.commit.hash))
+      return this.finish('dropped', 'our commit is not sealed')
     this.commitHashes = commits.map((c) => c.hash)
     this.r0 = r0
     this.phase = 'revealed'
@@ -201,14 +235,16 @@ export class ParticipantRound {
     if (mine === undefined) return this.finish('no-tasks')
     this.tasks = mine
     this.phase = 'judging'
-    for (const [from, fwd] of this.forwarded) if (this.sealedReveals.get(from) !== fwd.hash) this.forwarded.delete(from)
+    for (const [from, fwd] of this.forwarded)
+      if (this.sealedReveals.get(from) !== fwd.hash) this.forwarded.delete(from)
     return this.tryJudge()
   }
 
   private onForwarded(msg: Signed<'AnswerReveal'>): ParticipantEffect[] {
     const from = msg.env.from
     if (this.phase === 'judging') {
-      if (this.sealedReveals.get(from) !== msg.hash) throw new ProtocolError('BAD_SEAL', 'forwarded answer is not the sealed one')
+      if (this.sealedReveals.get(from) !== msg.hash)
+        throw new ProtocolError('BAD_SEAL', 'forwarded answer is not the sealed one')
     } else if (this.phase !== 'revealed' || this.forwarded.size >= this.body.maxMembers) {
       throw new ProtocolError('WRONG_PHASE', 'forwarded answer outside judging')
     }
@@ -232,7 +268,8 @@ export class ParticipantRound {
   private onVerdictCommitsSealed(msg: Signed<'VerdictCommitsSealed'>): ParticipantEffect[] {
     this.expect('verdictCommitted', 'VerdictCommitsSealed')
     const commits = msg.env.body.commits
-    if (!listed(commits, this.ctx.identity.id, this.verdicts!.commit.hash)) return this.finish('dropped', 'our verdict commit is not sealed')
+    if (!listed(commits, this.ctx.identity.id, this.verdicts!.commit.hash))
+      return this.finish('dropped', 'our verdict commit is not sealed')
     const reveal = this.sign('VerdictReveal', { verdicts: this.verdicts!.list, salt: this.verdicts!.salt })
     return [{ kind: 'send', to: this.coordinator, msg: reveal }, ...this.finish('done')]
   }
@@ -243,7 +280,11 @@ export class ParticipantRound {
   }
 
   private sign<T extends MessageType>(type: T, body: BodyOf<T>): Signed<T> {
-    return signEnvelope(this.ctx.identity, { type, round: this.roundId, seq: this.seq++, body }, this.ctx.meter)
+    return signEnvelope(
+      this.ctx.identity,
+      { type, round: this.roundId, seq: this.seq++, body },
+      this.ctx.meter,
+    )
   }
 }
 

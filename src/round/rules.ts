@@ -9,7 +9,13 @@ import type { QueryBody, Verdict } from '../protocol/messages.js'
 
 /** roundId = H(coordinatorId‖coordSeq‖H(query)‖ledgerHead): fixed by the signed Query, not chosen. */
 export function roundIdOf(coordinatorId: string, query: QueryBody): string {
-  return hashParts('round', coordinatorId, String(query.coordSeq), sha256Hex(canonicalJson(query)), query.ledgerHead)
+  return hashParts(
+    'round',
+    coordinatorId,
+    String(query.coordSeq),
+    sha256Hex(canonicalJson(query)),
+    query.ledgerHead,
+  )
 }
 
 /** c₀ = H(r₀): published in the Query, opened in CommitsSealed. */
@@ -31,7 +37,12 @@ export function selectMembers(roundId: string, joiners: readonly string[], k: nu
  * seed = H(roundId‖sorted commit hashes‖ledgerHead‖r₀). Nobody knows it before the commits are
  * sealed: members cannot know r₀, and the coordinator committed to r₀ before any commit existed.
  */
-export function assignmentSeed(roundId: string, commitHashes: readonly string[], ledgerHead: string, r0: string): string {
+export function assignmentSeed(
+  roundId: string,
+  commitHashes: readonly string[],
+  ledgerHead: string,
+  r0: string,
+): string {
   return hashParts('seed', roundId, [...commitHashes].sort().join(''), ledgerHead, r0)
 }
 
@@ -42,6 +53,7 @@ export function verdictPayload(verdicts: readonly Verdict[]): string {
 
 /** The question a round asks, as plain text (the last user message). */
 export function questionText(query: QueryBody): string {
-  for (let i = query.messages.length - 1; i >= 0; i--) if (query.messages[i]!.role === 'user') return query.messages[i]!.content
+  for (let i = query.messages.length - 1; i >= 0; i--)
+    if (query.messages[i]!.role === 'user') return query.messages[i]!.content
   return ''
 }

@@ -15,7 +15,11 @@ export interface TranscriptFile {
 }
 
 export function transcriptFile(messages: readonly Signed[]): TranscriptFile {
-  return { format: TRANSCRIPT_FORMAT, round: messages[0]?.env.round ?? '', envelopes: messages.map((m) => m.env) }
+  return {
+    format: TRANSCRIPT_FORMAT,
+    round: messages[0]?.env.round ?? '',
+    envelopes: messages.map((m) => m.env),
+  }
 }
 
 /** Parses a transcript file's JSON text into its envelopes; `verifyTranscript` checks them. */
@@ -27,7 +31,12 @@ export function parseTranscript(text: string): unknown[] {
     throw new ProtocolError('MALFORMED', 'transcript is not JSON')
   }
   const file = raw as Partial<TranscriptFile> | null
-  if (file === null || typeof file !== 'object' || file.format !== TRANSCRIPT_FORMAT || !Array.isArray(file.envelopes)) {
+  if (
+    file === null ||
+    typeof file !== 'object' ||
+    file.format !== TRANSCRIPT_FORMAT ||
+    !Array.isArray(file.envelopes)
+  ) {
     throw new ProtocolError('MALFORMED', `not a ${TRANSCRIPT_FORMAT} file`)
   }
   return file.envelopes

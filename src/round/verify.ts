@@ -1,14 +1,20 @@
+import type { Assignment } from '../consensus/assignment.js'
 import { canonicalJson } from '../crypto/canonical.js'
 import { commitment } from '../crypto/commitment.js'
 import { SignatureVerifier } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
-import type { Assignment } from '../consensus/assignment.js'
-import { type Signed, openEnvelope } from '../protocol/envelope.js'
+import { openEnvelope, type Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import type { MessageType, QueryBody, SealEntry } from '../protocol/messages.js'
 import { checkVerdictsMatch } from './coordinator.js'
 import type { LedgerView } from './ledgerView.js'
-import { MIN_RANKED_ANSWERS, type RevealedAnswer, type RoundOutcome, computeOutcome, planJudging } from './outcome.js'
+import {
+  computeOutcome,
+  MIN_RANKED_ANSWERS,
+  planJudging,
+  type RevealedAnswer,
+  type RoundOutcome,
+} from './outcome.js'
 import { isSortedUnique } from './participant.js'
 import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
 
@@ -67,13 +73,17 @@ class Walk {
     private readonly opts: VerifyOptions,
   ) {
     const q = msgs[0]
-    if (q === undefined || q.env.type !== 'Query') throw new TranscriptError('a transcript starts with the Query')
+    if (q === undefined || q.env.type !== 'Query')
+      throw new TranscriptError('a transcript starts with the Query')
     this.coordinator = q.env.from
     this.query = (q as Signed<'Query'>).env.body
     this.roundId = q.env.round
-    if (roundIdOf(this.coordinator, this.query) !== this.roundId) throw new TranscriptError('round id does not match the Query')
-    for (const m of msgs) if (m.env.round !== this.roundId) throw new TranscriptError(`${m.env.type} belongs to another round`)
-    if (opts.ledger.head() !== this.query.ledgerHead) throw new TranscriptError('the ledger view is not at the Query ledger head')
+    if (roundIdOf(this.coordinator, this.query) !== this.roundId)
+      throw new TranscriptError('round id does not match the Query')
+    for (const m of msgs)
+      if (m.env.round !== this.roundId) throw new TranscriptError(`${m.env.type} belongs to another round`)
+    if (opts.ledger.head() !== this.query.ledgerHead)
+      throw new TranscriptError('the ledger view is not at the Query ledger head')
     this.lastAt = this.query.issuedAt
     this.i = 1
   }
@@ -119,8 +129,11 @@ class Walk {
       r0,
     )
     const assignment = planJudging(answers, this.opts.ledger, seed)
-    const verdicts = answers.length >= MIN_RANKED_ANSWERS && assignment.byJudge.size > 0 ? this.judging(assignment) : []
-    const outcome = computeOutcome(answers, verdicts, this.opts.ledger, { maxJudgeShare: this.opts.maxJudgeShare })
+    const verdicts =
+      answers.length >= MIN_RANKED_ANSWERS && assignment.byJudge.size > 0 ? this.judging(assignment) : []
+    const outcome = computeOutcome(answers, verdicts, this.opts.ledger, {
+      maxJudgeShare: this.opts.maxJudgeShare,
+    })
     const root = this.result(outcome)
     return { roundId: this.roundId, coordinator: this.coordinator, query: q, root, outcome }
   }
@@ -132,7 +145,10 @@ class Walk {
     const vreveals = this.memberRun('VerdictReveal', (from) => vcOf.has(from))
     for (const r of vreveals) {
       const { from, body } = r.env
-      if (commitment(this.roundId, from, verdictPayload(body.verdicts), body.salt) !== vcOf.get(from)!.env.body.c) {
+      if (
+        commitment(this.roundId, from, verdictPayload(body.verdicts), body.salt) !==
+        vcOf.get(from)!.env.body.c
+      ) {
         throw new TranscriptError('a sealed verdict reveal does not open its commit')
       }
       try {
@@ -155,10 +171,17 @@ class Walk {
     const root = merkleRoot(this.msgs.slice(0, this.i).map((m) => m.wire))
     if (body.root !== root) throw new TranscriptError('the Result root is not the root of the transcript')
     this.checkAt(body.at, 'Result')
-    if (body.ranked !== outcome.ranked || body.winner !== outcome.winner || body.separated !== outcome.separated) {
-      throw new TranscriptError(`the Result does not follow from the sealed messages (winner ${outcome.winner.slice(0, 8)})`)
+    if (
+      body.ranked !== outcome.ranked ||
+      body.winner !== outcome.winner ||
+      body.separated !== outcome.separated
+    ) {
+      throw new TranscriptError(
+        `the Result does not follow from the sealed messages (winner ${outcome.winner.slice(0, 8)})`,
+      )
     }
-    if (body.scores.length !== outcome.scores.length) throw new TranscriptError('the Result scores differ in length')
+    if (body.scores.length !== outcome.scores.length)
+      throw new TranscriptError('the Result scores differ in length')
     body.scores.forEach((s, k) => {
       const o = outcome.scores[k]!
       const close = (x: number, y: number) => Math.abs(x - y) <= SCORE_TOLERANCE
@@ -177,26 +200,29 @@ class Walk {
       if (m.env.from === this.coordinator) throw new TranscriptError(`${type} from the coordinator`)
       if (!allowed(m.env.from)) throw new TranscriptError(`${type} from a node not entitled to send it`)
       const prev = out[out.length - 1]
-      if (prev !== undefined && !(prev.env.from < m.env.from)) throw new TranscriptError(`${type} messages out of order`)
+      if (prev !== undefined && !(prev.env.from < m.env.from))
+        throw new TranscriptError(`${type} messages out of order`)
       out.push(m)
     }
     return out
   }
 
   /** The next message must be the coordinator's seal of type T listing exactly `listed`. */
-  private seal<T extends 'Members' | 'CommitsSealed' | 'RevealsSealed' | 'VerdictCommitsSealed' | 'VerdictsSealed'>(
-    type: T,
-    listed: readonly Signed[],
-    field: string,
-  ): Signed<T> {
+  private seal<
+    T extends 'Members' | 'CommitsSealed' | 'RevealsSealed' | 'VerdictCommitsSealed' | 'VerdictsSealed',
+  >(type: T, listed: readonly Signed[], field: string): Signed<T> {
     const m = this.msgs[this.i]
-    if (m === undefined || m.env.type !== type) throw new TranscriptError(`expected ${type} at message ${this.i}, found ${m?.env.type ?? 'the end'}`)
+    if (m === undefined || m.env.type !== type)
+      throw new TranscriptError(`expected ${type} at message ${this.i}, found ${m?.env.type ?? 'the end'}`)
     if (m.env.from !== this.coordinator) throw new TranscriptError(`${type} not signed by the coordinator`)
     this.i++
     const body = m.env.body as unknown as Record<string, SealEntry[]> & { at: number }
     const entries = body[field]!
     if (!isSortedUnique(entries)) throw new TranscriptError(`${type} entries are not sorted and unique`)
-    if (entries.length !== listed.length || entries.some((e, k) => e.from !== listed[k]!.env.from || e.hash !== listed[k]!.hash)) {
+    if (
+      entries.length !== listed.length ||
+      entries.some((e, k) => e.from !== listed[k]!.env.from || e.hash !== listed[k]!.hash)
+    ) {
       throw new TranscriptError(`${type} does not list exactly the messages before it`)
     }
     this.checkAt(body.at, type)

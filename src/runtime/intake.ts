@@ -1,5 +1,5 @@
 import { SignatureVerifier } from '../crypto/identity.js'
-import { type CryptoMeter, type Signed, openEnvelope } from '../protocol/envelope.js'
+import { type CryptoMeter, openEnvelope, type Signed } from '../protocol/envelope.js'
 import { ProtocolError, type RejectionCode } from '../protocol/errors.js'
 import { ReplayGuard } from '../protocol/replayGuard.js'
 
@@ -18,7 +18,8 @@ export class MessageIntake {
   open(data: Uint8Array): Signed | undefined {
     try {
       const msg = openEnvelope(data, this.verifier, this.meter)
-      if (!this.replays.firstSeen(msg.env.round, msg.env.from, msg.env.seq)) throw new ProtocolError('REPLAY', 'replayed message')
+      if (!this.replays.firstSeen(msg.env.round, msg.env.from, msg.env.seq))
+        throw new ProtocolError('REPLAY', 'replayed message')
       return msg
     } catch (err) {
       this.reject(err)

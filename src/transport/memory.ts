@@ -1,5 +1,11 @@
 import { MAX_ENVELOPE_BYTES } from '../protocol/limits.js'
-import { type InboundMessage, type MessageHandler, type SendOptions, type Transport, TransportError } from './transport.js'
+import {
+  type InboundMessage,
+  type MessageHandler,
+  type SendOptions,
+  type Transport,
+  TransportError,
+} from './transport.js'
 
 /**
  * An in-process network of endpoints. Delivery is asynchronous and FIFO per receiver; optional
@@ -18,7 +24,9 @@ export interface MemoryNetworkOptions {
 export class MemoryNetwork {
   private readonly endpoints = new Map<string, MemoryEndpoint>()
   private readonly subscribers = new Map<string, Set<string>>()
-  readonly options: Required<Omit<MemoryNetworkOptions, 'latencyMs'>> & { latencyMs: MemoryNetworkOptions['latencyMs'] }
+  readonly options: Required<Omit<MemoryNetworkOptions, 'latencyMs'>> & {
+    latencyMs: MemoryNetworkOptions['latencyMs']
+  }
 
   constructor(options: MemoryNetworkOptions = {}) {
     this.options = {
@@ -30,7 +38,8 @@ export class MemoryNetwork {
   }
 
   endpoint(id: string): Transport {
-    if (this.endpoints.has(id)) throw new TransportError('UNREACHABLE', `endpoint ${id.slice(0, 8)} already exists`)
+    if (this.endpoints.has(id))
+      throw new TransportError('UNREACHABLE', `endpoint ${id.slice(0, 8)} already exists`)
     const ep = new MemoryEndpoint(this, id)
     this.endpoints.set(id, ep)
     return ep

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { assignComparisons } from '../../src/consensus/assignment.js'
 import { hashParts } from '../../src/crypto/hash.js'
 
-const ids = (n: number, tag = 'n') => Array.from({ length: n }, (_, i) => hashParts('id', tag, String(i))).sort()
+const ids = (n: number, tag = 'n') =>
+  Array.from({ length: n }, (_, i) => hashParts('id', tag, String(i))).sort()
 const seedArb = fc.nat().map((k) => hashParts('seed', String(k)))
 
 function connected(nodes: string[], pairs: [string, string][]): boolean {
@@ -27,7 +28,9 @@ describe('pair assignment', () => {
       }),
     )
     const a = ids(20)
-    expect(assignComparisons(a, a, hashParts('s', '1')).judgements).not.toEqual(assignComparisons(a, a, hashParts('s', '2')).judgements)
+    expect(assignComparisons(a, a, hashParts('s', '1')).judgements).not.toEqual(
+      assignComparisons(a, a, hashParts('s', '2')).judgements,
+    )
   })
 
   it('covers min(3n, n(n−1)/2) distinct pairs in both orders, connected, never by an owner', () => {
@@ -46,7 +49,8 @@ describe('pair assignment', () => {
           pairs.set([j.a, j.b].sort().join('|'), [j.a, j.b])
         }
         expect(pairs.size).toBe(Math.min(3 * n, (n * (n - 1)) / 2))
-        for (const [x, y] of pairs.values()) expect(orders.has(`${x}>${y}`) && orders.has(`${y}>${x}`)).toBe(true)
+        for (const [x, y] of pairs.values())
+          expect(orders.has(`${x}>${y}`) && orders.has(`${y}>${x}`)).toBe(true)
         expect(judgements).toHaveLength(2 * pairs.size)
         expect(connected(a, [...pairs.values()])).toBe(true)
       }),
@@ -70,7 +74,8 @@ describe('pair assignment', () => {
   it('gives a judge of a 7+ swarm a triangle: at most three answers to read per unit', () => {
     const a = ids(100)
     const { byJudge } = assignComparisons(a, a, hashParts('s', 'x'))
-    for (const js of byJudge.values()) expect(new Set(js.flatMap((j) => [j.a, j.b])).size).toBeLessThanOrEqual(3 * (js.length / 6))
+    for (const js of byJudge.values())
+      expect(new Set(js.flatMap((j) => [j.a, j.b])).size).toBeLessThanOrEqual(3 * (js.length / 6))
   })
 
   it('leaves units unassigned rather than let an owner judge its own answer', () => {

@@ -1,12 +1,22 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { type PairTally, TallyBuilder, differenceVariance, fitBradleyTerry } from '../../src/consensus/bradleyTerry.js'
+import {
+  differenceVariance,
+  fitBradleyTerry,
+  type PairTally,
+  TallyBuilder,
+} from '../../src/consensus/bradleyTerry.js'
 
 /** Random tallies over n answers: each pair present with some weight either way. */
 const talliesArb = fc.integer({ min: 2, max: 9 }).chain((n) =>
   fc
     .array(
-      fc.record({ i: fc.nat(n - 1), j: fc.nat(n - 1), wi: fc.double({ min: 0, max: 5, noNaN: true }), wj: fc.double({ min: 0, max: 5, noNaN: true }) }),
+      fc.record({
+        i: fc.nat(n - 1),
+        j: fc.nat(n - 1),
+        wi: fc.double({ min: 0, max: 5, noNaN: true }),
+        wj: fc.double({ min: 0, max: 5, noNaN: true }),
+      }),
       { minLength: 1, maxLength: 30 },
     )
     .map((ts) => ({ n, tallies: merge(ts.filter((t) => t.i !== t.j)) })),
@@ -38,11 +48,11 @@ describe('weighted Bradley–Terry', () => {
         const fit = fitBradleyTerry(n, tallies)
         expect(fit.converged).toBe(true)
         const s = Array.from(fit.theta, Math.exp)
-        const grad = new Array(n).fill(0).map((_, i) => 0.5 - 1 * (s[i]! / (s[i]! + 1)))
+        const grad: number[] = s.map((si) => 0.5 - si / (si + 1))
         for (const t of tallies) {
           const p = s[t.i]! / (s[t.i]! + s[t.j]!)
-          grad[t.i] += t.wi - (t.wi + t.wj) * p
-          grad[t.j] += t.wj - (t.wi + t.wj) * (1 - p)
+          grad[t.i]! += t.wi - (t.wi + t.wj) * p
+          grad[t.j]! += t.wj - (t.wi + t.wj) * (1 - p)
         }
         for (const g of grad) expect(Math.abs(g)).toBeLessThan(1e-6)
       }),
@@ -108,7 +118,15 @@ describe('weighted Bradley–Terry', () => {
   it('gives the same scores to 1e-9 whatever the order of the verdicts', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.nat(7), fc.nat(7), fc.constantFrom(1, 0, -1), fc.double({ min: 0.1, max: 2, noNaN: true })), { minLength: 5, maxLength: 60 }),
+        fc.array(
+          fc.tuple(
+            fc.nat(7),
+            fc.nat(7),
+            fc.constantFrom(1, 0, -1),
+            fc.double({ min: 0.1, max: 2, noNaN: true }),
+          ),
+          { minLength: 5, maxLength: 60 },
+        ),
         fc.nat(),
         (raw, seed) => {
           const vs = raw.filter(([i, j]) => i !== j)
@@ -117,7 +135,10 @@ describe('weighted Bradley–Terry', () => {
             for (const [i, j, o, w] of list) tb.add(i, j, o as 1 | 0 | -1, w)
             return fitBradleyTerry(8, tb.tallies())
           }
-          const shuffled = vs.map((v, k) => [v, (k * 2654435761 + seed) % 1000003] as const).sort((x, y) => x[1] - y[1]).map((x) => x[0])
+          const shuffled = vs
+            .map((v, k) => [v, (k * 2654435761 + seed) % 1000003] as const)
+            .sort((x, y) => x[1] - y[1])
+            .map((x) => x[0])
           expect(maxDiff(fitOf(vs).theta, fitOf(shuffled).theta)).toBeLessThan(1e-9)
         },
       ),

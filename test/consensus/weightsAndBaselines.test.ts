@@ -15,21 +15,29 @@ describe('judge weights', () => {
 
   it('caps every share at maxShare where feasible, keeping order and zeros', () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.constant(0), fc.double({ min: 1e-3, max: 10, noNaN: true })), { minLength: 1, maxLength: 30 }), fc.double({ min: 0.05, max: 1, noNaN: true }), (ws, share) => {
-        const capped = capShares(ws, share)
-        const total = capped.reduce((a, b) => a + b, 0)
-        const positive = ws.filter((w) => w > 0).length
-        if (positive === 0) {
-          expect(total).toBe(0)
-          return
-        }
-        const limit = Math.max(share, 1 / positive)
-        for (let i = 0; i < ws.length; i++) {
-          expect(capped[i]! / total).toBeLessThanOrEqual(limit + 1e-9)
-          if (ws[i]! <= 0) expect(capped[i]).toBe(0)
-          for (let j = 0; j < ws.length; j++) if (ws[i]! <= ws[j]!) expect(capped[i]!).toBeLessThanOrEqual(capped[j]! + 1e-12)
-        }
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.constant(0), fc.double({ min: 1e-3, max: 10, noNaN: true })), {
+          minLength: 1,
+          maxLength: 30,
+        }),
+        fc.double({ min: 0.05, max: 1, noNaN: true }),
+        (ws, share) => {
+          const capped = capShares(ws, share)
+          const total = capped.reduce((a, b) => a + b, 0)
+          const positive = ws.filter((w) => w > 0).length
+          if (positive === 0) {
+            expect(total).toBe(0)
+            return
+          }
+          const limit = Math.max(share, 1 / positive)
+          for (let i = 0; i < ws.length; i++) {
+            expect(capped[i]! / total).toBeLessThanOrEqual(limit + 1e-9)
+            if (ws[i]! <= 0) expect(capped[i]).toBe(0)
+            for (let j = 0; j < ws.length; j++)
+              if (ws[i]! <= ws[j]!) expect(capped[i]!).toBeLessThanOrEqual(capped[j]! + 1e-12)
+          }
+        },
+      ),
     )
   })
 })
@@ -55,13 +63,23 @@ describe('baselines and aggregation', () => {
       { judge: 'weak1', a: 'b', b: 'c', v: 'A' as const },
       { judge: 'weak2', a: 'c', b: 'b', v: 'U' as const },
     ]
-    const agg = aggregate({ answers, verdicts, judgeWeight: (j) => (j === 'good' ? 3 : 0.5), maxJudgeShare: 1 })
+    const agg = aggregate({
+      answers,
+      verdicts,
+      judgeWeight: (j) => (j === 'good' ? 3 : 0.5),
+      maxJudgeShare: 1,
+    })
     expect(agg.winner).toBe(0)
     expect(agg.baselines.unweightedWinner).toBe(1)
     expect(agg.abstentions).toBe(1)
     for (let i = 0; i < 3; i++) expect(agg.lo[i]!).toBeLessThan(agg.hi[i]!)
     // With a cap on its share, the good judge's lead shrinks.
-    const capped = aggregate({ answers, verdicts, judgeWeight: (j) => (j === 'good' ? 3 : 0.5), maxJudgeShare: 0.34 })
+    const capped = aggregate({
+      answers,
+      verdicts,
+      judgeWeight: (j) => (j === 'good' ? 3 : 0.5),
+      maxJudgeShare: 0.34,
+    })
     expect(capped.theta[0]! - capped.theta[1]!).toBeLessThan(agg.theta[0]! - agg.theta[1]!)
   })
 

@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest'
 import { canonicalJson } from '../../src/crypto/canonical.js'
 import { commitment } from '../../src/crypto/commitment.js'
 import { hashParts } from '../../src/crypto/hash.js'
-import { SignatureVerifier, generateIdentity, identityFromSeed, identitySeed, signBytes } from '../../src/crypto/identity.js'
+import {
+  generateIdentity,
+  identityFromSeed,
+  identitySeed,
+  SignatureVerifier,
+  signBytes,
+} from '../../src/crypto/identity.js'
 import { merkleRoot } from '../../src/crypto/merkle.js'
 
 const { json } = fc.letrec((tie) => ({
@@ -20,7 +26,9 @@ const { json } = fc.letrec((tie) => ({
 
 describe('canonical JSON', () => {
   it('sorts keys, drops whitespace, and gives one encoding per value', () => {
-    expect(canonicalJson({ b: 1, a: [true, null, 'x'], c: { z: 0, y: -3 } })).toBe('{"a":[true,null,"x"],"b":1,"c":{"y":-3,"z":0}}')
+    expect(canonicalJson({ b: 1, a: [true, null, 'x'], c: { z: 0, y: -3 } })).toBe(
+      '{"a":[true,null,"x"],"b":1,"c":{"y":-3,"z":0}}',
+    )
     fc.assert(
       fc.property(json, (v) => {
         const a = canonicalJson(v)
@@ -72,26 +80,35 @@ describe('hashes, commitments, Merkle roots', () => {
   it('binds a commitment to every input', () => {
     const base = commitment('r', 'n', 'answer', 's')
     expect(commitment('r', 'n', 'answer', 's')).toBe(base)
-    for (const c of [commitment('R', 'n', 'answer', 's'), commitment('r', 'N', 'answer', 's'), commitment('r', 'n', 'Answer', 's'), commitment('r', 'n', 'answer', 'S')]) {
+    for (const c of [
+      commitment('R', 'n', 'answer', 's'),
+      commitment('r', 'N', 'answer', 's'),
+      commitment('r', 'n', 'Answer', 's'),
+      commitment('r', 'n', 'answer', 'S'),
+    ]) {
       expect(c).not.toBe(base)
     }
   })
 
   it('changes the root when any leaf is altered, dropped or moved', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 8 }), { minLength: 2, maxLength: 12 }), fc.nat(), (leaves, k) => {
-        const root = merkleRoot(leaves)
-        const i = k % leaves.length
-        const altered = leaves.map((l, j) => (j === i ? Uint8Array.from([...l, 1]) : l))
-        expect(merkleRoot(altered)).not.toBe(root)
-        expect(merkleRoot(leaves.filter((_, j) => j !== i))).not.toBe(root)
-        const j = (i + 1) % leaves.length
-        if (Buffer.compare(leaves[i]!, leaves[j]!) !== 0) {
-          const swapped = leaves.slice()
-          ;[swapped[i], swapped[j]] = [swapped[j]!, swapped[i]!]
-          expect(merkleRoot(swapped)).not.toBe(root)
-        }
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 8 }), { minLength: 2, maxLength: 12 }),
+        fc.nat(),
+        (leaves, k) => {
+          const root = merkleRoot(leaves)
+          const i = k % leaves.length
+          const altered = leaves.map((l, j) => (j === i ? Uint8Array.from([...l, 1]) : l))
+          expect(merkleRoot(altered)).not.toBe(root)
+          expect(merkleRoot(leaves.filter((_, j) => j !== i))).not.toBe(root)
+          const j = (i + 1) % leaves.length
+          if (Buffer.compare(leaves[i]!, leaves[j]!) !== 0) {
+            const swapped = leaves.slice()
+            ;[swapped[i], swapped[j]] = [swapped[j]!, swapped[i]!]
+            expect(merkleRoot(swapped)).not.toBe(root)
+          }
+        },
+      ),
     )
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { canonicalJson } from '../../src/crypto/canonical.js'
-import { SignatureVerifier, identityFromSeed } from '../../src/crypto/identity.js'
+import { identityFromSeed, SignatureVerifier } from '../../src/crypto/identity.js'
 import { openEnvelope, signEnvelope } from '../../src/protocol/envelope.js'
 import { MAX_ENVELOPE_BYTES } from '../../src/protocol/limits.js'
 import { ReplayGuard } from '../../src/protocol/replayGuard.js'
@@ -9,7 +9,13 @@ const alice = identityFromSeed(Buffer.alloc(32, 1))
 const mallory = identityFromSeed(Buffer.alloc(32, 2))
 const round = 'ab'.repeat(32)
 const verifier = new SignatureVerifier()
-const reveal = () => signEnvelope(alice, { type: 'AnswerReveal', round, seq: 2, body: { answer: 'forty-two "quoted", \u00e9', salt: 'cd'.repeat(32) } })
+const reveal = () =>
+  signEnvelope(alice, {
+    type: 'AnswerReveal',
+    round,
+    seq: 2,
+    body: { answer: 'forty-two "quoted", \u00e9', salt: 'cd'.repeat(32) },
+  })
 const code = (fn: () => unknown) => {
   try {
     fn()
@@ -33,12 +39,46 @@ describe('envelopes', () => {
   })
 
   it('rejects a forged signature, an altered body, and a sender swap', () => {
-    expect(code(() => openEnvelope(reencode((o) => (o.sig = signEnvelope(mallory, { type: 'AnswerReveal', round, seq: 2, body: (o as { body: never }).body }).env.sig)), verifier))).toBe(
-      'BAD_SIGNATURE',
-    )
-    expect(code(() => openEnvelope(reencode((o) => ((o.body as { answer: string }).answer = '41')), verifier))).toBe('BAD_SIGNATURE')
-    expect(code(() => openEnvelope(reencode((o) => (o.from = mallory.id)), verifier))).toBe('BAD_SIGNATURE')
-    expect(code(() => openEnvelope(reencode((o) => (o.seq = 3)), verifier))).toBe('BAD_SIGNATURE')
+    expect(
+      code(() =>
+        openEnvelope(
+          reencode(
+            (o) =>
+              (o.sig = signEnvelope(mallory, {
+                type: 'AnswerReveal',
+                round,
+                seq: 2,
+                body: (o as { body: never }).body,
+              }).env.sig),
+          ),
+          verifier,
+        ),
+      ),
+    ).toBe('BAD_SIGNATURE')
+    expect(
+      code(() =>
+        openEnvelope(
+          reencode((o) => ((o.body as { answer: string }).answer = '41')),
+          verifier,
+        ),
+      ),
+    ).toBe('BAD_SIGNATURE')
+    expect(
+      code(() =>
+        openEnvelope(
+          reencode((o) => (o.from = mallory.id)),
+          verifier,
+        ),
+      ),
+    ).toBe('BAD_SIGNATURE')
+    expect(
+      code(() =>
+        openEnvelope(
+          reencode((o) => (o.seq = 3)),
+          verifier,
+        ),
+      ),
+    ).toBe('BAD_SIGNATURE')
   })
 
   it('rejects oversized, non-JSON, non-UTF-8 and non-canonical input before verifying', () => {
@@ -46,22 +86,67 @@ describe('envelopes', () => {
     expect(code(() => openEnvelope(Buffer.from('{"body":'), verifier))).toBe('MALFORMED')
     expect(code(() => openEnvelope(Buffer.from([0xf0, 0x90, 0x80, 0x41]), verifier))).toBe('MALFORMED')
     const text = reveal().wire.toString()
-    expect(code(() => openEnvelope(Buffer.from(text.replace('{"body":', '{ "body":')), verifier))).toBe('MALFORMED')
+    expect(code(() => openEnvelope(Buffer.from(text.replace('{"body":', '{ "body":')), verifier))).toBe(
+      'MALFORMED',
+    )
     // The same content with keys out of order is a second encoding: refused.
     const o = JSON.parse(text)
-    const shuffled = { v: o.v, type: o.type, sig: o.sig, seq: o.seq, round: o.round, from: o.from, body: o.body }
+    const shuffled = {
+      v: o.v,
+      type: o.type,
+      sig: o.sig,
+      seq: o.seq,
+      round: o.round,
+      from: o.from,
+      body: o.body,
+    }
     expect(code(() => openEnvelope(Buffer.from(JSON.stringify(shuffled)), verifier))).toBe('MALFORMED')
   })
 
   it('rejects schema violations with the path: unknown fields, floats, wrong types, bad versions', () => {
-    expect(code(() => openEnvelope(reencode((o) => ((o.body as Record<string, unknown>).extra = 1)), verifier))).toBe('SCHEMA')
-    expect(code(() => openEnvelope(reencode((o) => (o.type = 'Nonsense')), verifier))).toBe('SCHEMA')
-    expect(code(() => openEnvelope(reencode((o) => (o.v = 2)), verifier))).toBe('VERSION')
-    expect(code(() => openEnvelope(reencode((o) => (o.round = 'xyz')), verifier))).toBe('SCHEMA')
+    expect(
+      code(() =>
+        openEnvelope(
+          reencode((o) => ((o.body as Record<string, unknown>).extra = 1)),
+          verifier,
+        ),
+      ),
+    ).toBe('SCHEMA')
+    expect(
+      code(() =>
+        openEnvelope(
+          reencode((o) => (o.type = 'Nonsense')),
+          verifier,
+        ),
+      ),
+    ).toBe('SCHEMA')
+    expect(
+      code(() =>
+        openEnvelope(
+          reencode((o) => (o.v = 2)),
+          verifier,
+        ),
+      ),
+    ).toBe('VERSION')
+    expect(
+      code(() =>
+        openEnvelope(
+          reencode((o) => (o.round = 'xyz')),
+          verifier,
+        ),
+      ),
+    ).toBe('SCHEMA')
     const withFloat = Buffer.from(reveal().wire.toString().replace('"seq":2', '"seq":2.5'))
     expect(code(() => openEnvelope(withFloat, verifier))).toBe('SCHEMA')
-    const p = signEnvelope(alice, { type: 'VerdictReveal', round, seq: 0, body: { verdicts: [{ a: alice.id, b: mallory.id, v: 'A', p: 7000 }], salt: 'cd'.repeat(32) } })
-    expect(code(() => openEnvelope(Buffer.from(p.wire.toString().replace('"p":7000', '"p":0.7')), verifier))).toBe('SCHEMA')
+    const p = signEnvelope(alice, {
+      type: 'VerdictReveal',
+      round,
+      seq: 0,
+      body: { verdicts: [{ a: alice.id, b: mallory.id, v: 'A', p: 7000 }], salt: 'cd'.repeat(32) },
+    })
+    expect(
+      code(() => openEnvelope(Buffer.from(p.wire.toString().replace('"p":7000', '"p":0.7')), verifier)),
+    ).toBe('SCHEMA')
   })
 
   it('ignores replays of the same (round, sender, seq)', () => {

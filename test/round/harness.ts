@@ -1,9 +1,9 @@
 import { hashParts } from '../../src/crypto/hash.js'
-import { type Identity, SignatureVerifier, identityFromSeed } from '../../src/crypto/identity.js'
-import { type Signed, openEnvelope } from '../../src/protocol/envelope.js'
+import { type Identity, identityFromSeed, SignatureVerifier } from '../../src/crypto/identity.js'
+import { openEnvelope, type Signed } from '../../src/protocol/envelope.js'
 import type { Verdict } from '../../src/protocol/messages.js'
 import { type CoordinatorEffect, CoordinatorRound, type RoundRequest } from '../../src/round/coordinator.js'
-import { type LedgerView, genesisLedgerView } from '../../src/round/ledgerView.js'
+import { genesisLedgerView, type LedgerView } from '../../src/round/ledgerView.js'
 import { type ParticipantEffect, ParticipantRound } from '../../src/round/participant.js'
 
 /**
@@ -11,7 +11,8 @@ import { type ParticipantEffect, ParticipantRound } from '../../src/round/partic
  * through openEnvelope (so signatures are real), and hooks let a test drop, alter or delay any of
  * them. Salts and keys are deterministic.
  */
-export const ident = (label: string): Identity => identityFromSeed(Buffer.from(hashParts('test', label), 'hex'))
+export const ident = (label: string): Identity =>
+  identityFromSeed(Buffer.from(hashParts('test', label), 'hex'))
 export const salt = (label: string) => hashParts('salt', label)
 
 export interface HarnessOptions {
@@ -103,7 +104,11 @@ export class Harness {
       switch (e.kind) {
         case 'broadcast':
           for (const m of this.members) {
-            const p = ParticipantRound.fromQuery({ identity: m, ledger: this.ledger }, this.reopen(e.msg) as Signed<'Query'>, undefined)
+            const p = ParticipantRound.fromQuery(
+              { identity: m, ledger: this.ledger },
+              this.reopen(e.msg) as Signed<'Query'>,
+              undefined,
+            )
             this.parts.set(m.id, p)
             this.memberEffects_(m, p, p.start())
           }
@@ -133,7 +138,8 @@ export class Harness {
       this.memberEffects.push({ node: node.id, effect: e })
       switch (e.kind) {
         case 'send':
-          if (!this.opts.toCoordinator || this.opts.toCoordinator(e.msg, node, this)) this.deliverToCoordinator(e.msg)
+          if (!this.opts.toCoordinator || this.opts.toCoordinator(e.msg, node, this))
+            this.deliverToCoordinator(e.msg)
           break
         case 'generate': {
           const i = this.members.indexOf(node)
@@ -147,7 +153,11 @@ export class Harness {
           const vs = e.tasks.map((t) => ({
             a: t.a,
             b: t.b,
-            v: this.opts.verdict ? this.opts.verdict(node, t.a, t.b) : rank(t.a) < rank(t.b) ? ('A' as const) : ('B' as const),
+            v: this.opts.verdict
+              ? this.opts.verdict(node, t.a, t.b)
+              : rank(t.a) < rank(t.b)
+                ? ('A' as const)
+                : ('B' as const),
             p: -1,
           }))
           this.memberEffects_(node, p, p.judged(vs, salt(`v-${node.id}`)))
@@ -161,7 +171,8 @@ export class Harness {
 
   finishedReasons(): Map<string, string> {
     const out = new Map<string, string>()
-    for (const { node, effect } of this.memberEffects) if (effect.kind === 'finished') out.set(node, effect.reason)
+    for (const { node, effect } of this.memberEffects)
+      if (effect.kind === 'finished') out.set(node, effect.reason)
     return out
   }
 }

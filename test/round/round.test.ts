@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
+import { commitment } from '../../src/crypto/commitment.js'
 import { signEnvelope } from '../../src/protocol/envelope.js'
 import { MAX_ANSWER_CHARS } from '../../src/protocol/limits.js'
 import { ParticipantRound } from '../../src/round/participant.js'
-import { verifyTranscript } from '../../src/round/verify.js'
 import { verdictPayload } from '../../src/round/rules.js'
-import { commitment } from '../../src/crypto/commitment.js'
+import { verifyTranscript } from '../../src/round/verify.js'
 import { Harness, ident, salt } from './harness.js'
 
 const verify = (h: Harness) =>
@@ -22,7 +22,15 @@ describe('a round, phase by phase', () => {
     // The default judges prefer lower-numbered members, so node-0 must win.
     expect(o.winner).toBe(h.members[0]!.id)
     expect(o.scores.map((s) => s.node)).toEqual(h.members.map((m) => m.id))
-    expect(Object.keys(h.round.times)).toEqual(['issued', 'joining', 'committing', 'revealing', 'verdictCommitting', 'verdictRevealing', 'done'])
+    expect(Object.keys(h.round.times)).toEqual([
+      'issued',
+      'joining',
+      'committing',
+      'revealing',
+      'verdictCommitting',
+      'verdictRevealing',
+      'done',
+    ])
     expect(h.rejected).toEqual([])
     const v = verify(h)
     expect(v.outcome.winner).toBe(o.winner)
@@ -59,7 +67,10 @@ describe('a round, phase by phase', () => {
 
   it('excludes a member that never reveals, at the reveal deadline', () => {
     const silent = ident('node-2').id
-    const h = new Harness({ nodes: 7, toCoordinator: (m, from) => !(m.env.type === 'AnswerReveal' && from.id === silent) })
+    const h = new Harness({
+      nodes: 7,
+      toCoordinator: (m, from) => !(m.env.type === 'AnswerReveal' && from.id === silent),
+    })
     expect(h.round.phase).toBe('revealing')
     h.runDeadlines()
     expect(h.round.phase).toBe('done')
@@ -75,7 +86,14 @@ describe('a round, phase by phase', () => {
       toCoordinator: (m, from, h) => {
         if (m.env.type !== 'AnswerReveal' || from.id !== cheat.id) return true
         // Reveal a different answer than the one committed, properly signed.
-        h.deliverToCoordinator(signEnvelope(cheat, { type: 'AnswerReveal', round: m.env.round, seq: 9, body: { answer: 'changed my mind', salt: salt('x') } }))
+        h.deliverToCoordinator(
+          signEnvelope(cheat, {
+            type: 'AnswerReveal',
+            round: m.env.round,
+            seq: 9,
+            body: { answer: 'changed my mind', salt: salt('x') },
+          }),
+        )
         return false
       },
     })
@@ -86,7 +104,10 @@ describe('a round, phase by phase', () => {
 
   it('completes without a member that crashed after committing', () => {
     const crashed = ident('node-4').id
-    const h = new Harness({ nodes: 7, toMember: (m, to) => !(to.id === crashed && m.env.type === 'CommitsSealed') })
+    const h = new Harness({
+      nodes: 7,
+      toMember: (m, to) => !(to.id === crashed && m.env.type === 'CommitsSealed'),
+    })
     h.runDeadlines()
     expect(h.round.phase).toBe('done')
     expect(verify(h).outcome.scores.map((s) => s.node)).not.toContain(crashed)
@@ -94,7 +115,10 @@ describe('a round, phase by phase', () => {
 
   it('drops a judge that does not commit verdicts in time, and still ranks', () => {
     const lazy = ident('node-3').id
-    const h = new Harness({ nodes: 7, toCoordinator: (m, from) => !(m.env.type === 'VerdictCommit' && from.id === lazy) })
+    const h = new Harness({
+      nodes: 7,
+      toCoordinator: (m, from) => !(m.env.type === 'VerdictCommit' && from.id === lazy),
+    })
     h.runDeadlines()
     const o = verify(h).outcome
     expect(o.ranked).toBe(true)
@@ -113,14 +137,28 @@ describe('a round, phase by phase', () => {
   it('ignores a message for another round, a duplicate, and a non-member', () => {
     const h = new Harness({ nodes: 4, request: { joinTarget: 5, maxMembers: 5 } })
     const m = h.members[0]!
-    h.deliverToCoordinator(signEnvelope(m, { type: 'Join', round: 'ab'.repeat(32), seq: 0, body: { ticket: '0' } }))
-    h.deliverToCoordinator(signEnvelope(m, { type: 'Join', round: h.round.roundId, seq: 5, body: { ticket: '0' } }))
-    h.deliverToCoordinator(signEnvelope(ident('stranger'), { type: 'AnswerCommit', round: h.round.roundId, seq: 0, body: { c: salt('c') } }))
+    h.deliverToCoordinator(
+      signEnvelope(m, { type: 'Join', round: 'ab'.repeat(32), seq: 0, body: { ticket: '0' } }),
+    )
+    h.deliverToCoordinator(
+      signEnvelope(m, { type: 'Join', round: h.round.roundId, seq: 5, body: { ticket: '0' } }),
+    )
+    h.deliverToCoordinator(
+      signEnvelope(ident('stranger'), {
+        type: 'AnswerCommit',
+        round: h.round.roundId,
+        seq: 0,
+        body: { c: salt('c') },
+      }),
+    )
     expect(h.rejected.map((r) => r.code)).toEqual(['WRONG_ROUND', 'DUPLICATE', 'WRONG_PHASE'])
   })
 
   it('refuses an answer over the size limit before it reaches the round', () => {
-    const h = new Harness({ nodes: 3, answer: (_, i) => (i === 0 ? 'x'.repeat(MAX_ANSWER_CHARS + 1) : 'fine') })
+    const h = new Harness({
+      nodes: 3,
+      answer: (_, i) => (i === 0 ? 'x'.repeat(MAX_ANSWER_CHARS + 1) : 'fine'),
+    })
     expect(h.rejected).toContainEqual({ code: 'SCHEMA', type: 'AnswerReveal' })
   })
 
@@ -133,12 +171,22 @@ describe('a round, phase by phase', () => {
         if (from.id !== judge.id) return true
         if (m.env.type === 'VerdictCommit') {
           // Commit to a verdict list whose first pair is swapped, so the commit itself opens.
-          const vs = h.memberEffects.find((e) => e.node === judge.id && e.effect.kind === 'judge')!.effect as { tasks: { a: string; b: string }[] }
-          const verdicts = vs.tasks.map((t, k) => (k === 0 ? { a: t.b, b: t.a, v: 'A' as const, p: -1 } : { a: t.a, b: t.b, v: 'A' as const, p: -1 }))
+          const vs = h.memberEffects.find((e) => e.node === judge.id && e.effect.kind === 'judge')!
+            .effect as { tasks: { a: string; b: string }[] }
+          const verdicts = vs.tasks.map((t, k) =>
+            k === 0 ? { a: t.b, b: t.a, v: 'A' as const, p: -1 } : { a: t.a, b: t.b, v: 'A' as const, p: -1 },
+          )
           const s2 = salt('bad')
           const c = commitment(m.env.round, judge.id, verdictPayload(verdicts), s2)
-          h.deliverToCoordinator(signEnvelope(judge, { type: 'VerdictCommit', round: m.env.round, seq: 20, body: { c } }))
-          bad = signEnvelope(judge, { type: 'VerdictReveal', round: m.env.round, seq: 21, body: { verdicts, salt: s2 } })
+          h.deliverToCoordinator(
+            signEnvelope(judge, { type: 'VerdictCommit', round: m.env.round, seq: 20, body: { c } }),
+          )
+          bad = signEnvelope(judge, {
+            type: 'VerdictReveal',
+            round: m.env.round,
+            seq: 21,
+            body: { verdicts, salt: s2 },
+          })
           return false
         }
         return true
@@ -173,12 +221,25 @@ describe('participants check the coordinator', () => {
   it('rejects a Query whose round id does not follow from its body, and a stale coordinator sequence', () => {
     const h = new Harness({ nodes: 3 })
     const q = h.round.query
-    const forged = signEnvelope(h.coordId, { type: 'Query', round: 'cd'.repeat(32), seq: 0, body: q.env.body })
-    expect(() => ParticipantRound.fromQuery({ identity: h.members[0]!, ledger: h.ledger }, h.reopen(forged) as never, undefined)).toThrow(
-      expect.objectContaining({ code: 'BAD_ROUND_ID' }),
-    )
+    const forged = signEnvelope(h.coordId, {
+      type: 'Query',
+      round: 'cd'.repeat(32),
+      seq: 0,
+      body: q.env.body,
+    })
     expect(() =>
-      ParticipantRound.fromQuery({ identity: h.members[0]!, ledger: h.ledger }, h.reopen(q) as never, q.env.body.coordSeq),
+      ParticipantRound.fromQuery(
+        { identity: h.members[0]!, ledger: h.ledger },
+        h.reopen(forged) as never,
+        undefined,
+      ),
+    ).toThrow(expect.objectContaining({ code: 'BAD_ROUND_ID' }))
+    expect(() =>
+      ParticipantRound.fromQuery(
+        { identity: h.members[0]!, ledger: h.ledger },
+        h.reopen(q) as never,
+        q.env.body.coordSeq,
+      ),
     ).toThrow(expect.objectContaining({ code: 'STALE_SEQUENCE' }))
   })
 

@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { genesisLedgerView } from '../round/ledgerView.js'
+import { parseTranscript } from '../round/transcript.js'
+import { TranscriptError, verifyTranscript } from '../round/verify.js'
+
+/** The `chorus` command: parses arguments, wires the parts for one job, runs it. */
+const VERSION = '0.1.0'
+
+const HELP = `chorus ${VERSION} — swarm inference: many models answer, rank each other, and the swarm picks
+
+Usage:
+  chorus verify <transcript.json | ->   recompute a round from its signed transcript and check
+                                        every signature, seal, commitment and the Result
+  chorus help                           this text
+  chorus --version
+
+Options for verify:
+  --max-judge-share <0..1>   the cap on one judge's share of the weight the round used (default 0.25)
+  --json                     print the verified outcome as JSON
+
+Exit status: 0 verified, 1 the transcript does not hold, 2 usage or input error.
+`
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(HELP)
+    return command === undefined ? 2 : 0
+  }
+  if (command === '--version' || command === 'version') {
+    process.stdout.write(`${VERSION}\n`)
+    return 0
+  }
+  if (command === 'verify') return verify(rest)
+  throw new UsageError(`unknown command '${command}' (try 'chorus help')`)
+}
+
+async function verify(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      'max-judge-share': { type: 'string', default: '0.25' },
+      json: { type: 'boolean', default: false },
+    },
+  })
+  const source = positionals[0]
+  if (source === undefined || positionals.length > 1)
+    throw new UsageError('verify takes one transcript file (or - for stdin)')
+  const share = Number(values['max-judge-share'])
+  if (!(share > 0 && share <= 1)) throw new UsageError('--max-judge-share must be in (0, 1]')
+  let text: string
+  try {
+    text = source === '-' ? await readStdin() : await readFile(source, 'utf8')
+  } catch (err) {
+    throw new UsageError(`cannot read ${source}: ${(err as Error).message}`)
+  }
+  try {
+    const v = verifyTranscript(parseTranscript(text), { ledger: genesisLedgerView(), maxJudgeShare: share })
+    const o = v.outcome
+    if (values.json) {
+      process.stdout.write(
+        `${JSON.stringify({ valid: true, round: v.roundId, root: v.root, outcome: o }, null, 2)}\n`,
+      )
+    } else {
+      process.stdout.write(
+        `VALID round ${v.roundId}\n  coordinator ${v.coordinator}\n  root        ${v.root}\n` +
+          `  ${o.ranked ? 'ranked' : 'unranked'}, ${o.scores.length} answers, ${o.verdictCount} verdicts, winner ${o.winner}` +
+          `${o.separated ? ' (separated from the runner-up)' : ''}\n`,
+      )
+    }
+    return 0
+  } catch (err) {
+    if (err instanceof TranscriptError || (err as { code?: string }).code !== undefined) {
+      process.stdout.write(`INVALID ${(err as Error).message}\n`)
+      return 1
+    }
+    throw err
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const c of process.stdin) chunks.push(c as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err) => {
+    process.stderr.write(`chorus: ${err instanceof UsageError ? err.message : (err as Error).stack}\n`)
+    process.exitCode = 2
+  },
+)
