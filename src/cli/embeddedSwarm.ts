@@ -1,11 +1,12 @@
 import { hashParts } from '../crypto/hash.js'
-import { type Identity, identityFromSeed } from '../crypto/identity.js'
+import { type Identity, identityFromSeed, PublicKeyCache } from '../crypto/identity.js'
 import { type AskRequest, CoordinatorService, type RoundResult } from '../gateway/coordinatorService.js'
 import type { ModelBackend } from '../models/backend.js'
 import { NodeDaemon } from '../node/nodeDaemon.js'
 import type { CryptoMeter } from '../protocol/envelope.js'
 import type { PhaseDurations } from '../round/coordinator.js'
 import { genesisLedgerView, type LedgerView } from '../round/ledgerView.js'
+import type { Verification } from '../runtime/intake.js'
 import { MemoryNetwork, type MemoryNetworkOptions } from '../transport/memory.js'
 
 /**
@@ -22,6 +23,7 @@ export interface EmbeddedSwarmOptions {
   /** Deterministic identities derived from this label (tests, benchmarks); random otherwise. */
   keySeed?: string
   meter?: CryptoMeter
+  verification?: Verification
 }
 
 export interface EmbeddedSwarm {
@@ -39,6 +41,8 @@ export interface EmbeddedSwarm {
 export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
   const ledger = opts.ledger ?? genesisLedgerView()
   const network = new MemoryNetwork(opts.network)
+  // One process, one key cache: parsing a peer's key once serves every hosted node.
+  const keys = new PublicKeyCache()
   const identity = (i: number) =>
     opts.keySeed === undefined
       ? undefined
@@ -46,7 +50,7 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
   const coordIdentity = identity(-1) ?? identityFromSeed(randomSeed())
   const coordinator = new CoordinatorService(
     { identity: coordIdentity, ledger, maxJudgeShare: opts.maxJudgeShare, durations: opts.durations },
-    { transport: network.endpoint(coordIdentity.id), meter: opts.meter },
+    { transport: network.endpoint(coordIdentity.id), meter: opts.meter, verification: opts.verification, keys },
   )
   const nodes: NodeDaemon[] = []
   for (let i = 0; i < opts.nodes; i++) {
@@ -54,7 +58,7 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
     nodes.push(
       new NodeDaemon(
         { identity: id, backend: opts.backendFor(id, i), ledger },
-        { transport: network.endpoint(id.id), meter: opts.meter },
+        { transport: network.endpoint(id.id), meter: opts.meter, verification: opts.verification, keys },
       ),
     )
   }

@@ -12,7 +12,8 @@ import {
 import type { LedgerView } from '../round/ledgerView.js'
 import type { RoundOutcome } from '../round/outcome.js'
 import { type Clock, systemClock } from '../runtime/clock.js'
-import { MessageIntake } from '../runtime/intake.js'
+import { MessageIntake, type Verification } from '../runtime/intake.js'
+import type { PublicKeyCache } from '../crypto/identity.js'
 import { randomSalt, type SaltSource } from '../runtime/salt.js'
 import type { Transport } from '../transport/transport.js'
 
@@ -32,6 +33,8 @@ export interface CoordinatorComponents {
   clock?: Clock
   salt?: SaltSource
   meter?: CryptoMeter
+  verification?: Verification
+  keys?: PublicKeyCache
 }
 
 export interface RoundResult {
@@ -84,7 +87,7 @@ export class CoordinatorService {
     private readonly init: CoordinatorInit,
     private readonly components: CoordinatorComponents,
   ) {
-    this.intake = new MessageIntake(components.meter)
+    this.intake = new MessageIntake(components)
     this.clock = components.clock ?? systemClock
     this.salt = components.salt ?? randomSalt
   }
@@ -144,8 +147,10 @@ export class CoordinatorService {
   }
 
   private onData(data: Uint8Array): void {
-    const msg = this.intake.open(data)
-    if (msg === undefined) return
+    this.intake.submit(data, (msg) => this.onMessage(msg))
+  }
+
+  private onMessage(msg: Signed): void {
     const entry = this.active.get(msg.env.round)
     try {
       if (entry === undefined) throw new ProtocolError('WRONG_ROUND', 'no such active round')

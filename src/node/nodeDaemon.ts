@@ -8,7 +8,8 @@ import type { LedgerView } from '../round/ledgerView.js'
 import { type JudgeTask, type ParticipantEffect, ParticipantRound } from '../round/participant.js'
 import { questionText } from '../round/rules.js'
 import { type Clock, systemClock } from '../runtime/clock.js'
-import { MessageIntake } from '../runtime/intake.js'
+import { MessageIntake, type Verification } from '../runtime/intake.js'
+import type { PublicKeyCache } from '../crypto/identity.js'
 import { randomSalt, type SaltSource } from '../runtime/salt.js'
 import type { Transport } from '../transport/transport.js'
 
@@ -33,6 +34,8 @@ export interface NodeComponents {
   clock?: Clock
   salt?: SaltSource
   meter?: CryptoMeter
+  verification?: Verification
+  keys?: PublicKeyCache
 }
 
 export type RoundEnd = { round: string; reason: string; detail?: string }
@@ -55,7 +58,7 @@ export class NodeDaemon {
     private readonly init: NodeInit,
     private readonly components: NodeComponents,
   ) {
-    this.intake = new MessageIntake(components.meter)
+    this.intake = new MessageIntake(components)
     this.clock = components.clock ?? systemClock
     this.salt = components.salt ?? randomSalt
   }
@@ -89,8 +92,10 @@ export class NodeDaemon {
   }
 
   private onData(data: Uint8Array): void {
-    const msg = this.intake.open(data)
-    if (msg === undefined) return
+    this.intake.submit(data, (msg) => this.onMessage(msg))
+  }
+
+  private onMessage(msg: Signed): void {
     try {
       if (msg.env.type === 'Query') this.onQuery(msg as Signed<'Query'>)
       else {

@@ -29,6 +29,21 @@ export interface Signed<T extends MessageType = MessageType> {
   readonly hash: string
 }
 
+/** A verified message; its hash is computed when first asked for (most receivers never ask). */
+class SignedMessage implements Signed {
+  private cachedHash: string | undefined
+
+  constructor(
+    readonly env: Envelope,
+    readonly wire: Buffer,
+  ) {}
+
+  get hash(): string {
+    if (this.cachedHash === undefined) this.cachedHash = sha256Hex(this.wire)
+    return this.cachedHash
+  }
+}
+
 /** Optional accounting of time spent in signing and verification (benchmarks read it). */
 export interface CryptoMeter {
   signMs: number
@@ -74,7 +89,7 @@ export function signEnvelope<T extends MessageType>(
     meter.signs++
   }
   const wire = Buffer.from(`${head},"sig":"${sig}",${tail}`, 'utf8')
-  return { env: { ...unsigned, sig }, wire, hash: sha256Hex(wire) }
+  return new SignedMessage({ ...unsigned, sig }, wire) as unknown as Signed<T>
 }
 
 const seqCheck = int(0, Number.MAX_SAFE_INTEGER)
@@ -91,8 +106,34 @@ const ENVELOPE_KEYS = new Set(['v', 'type', 'round', 'from', 'seq', 'body', 'sig
  * escaped, so the last `,"sig":"` is the envelope's own).
  */
 export function openEnvelope(wire: Uint8Array, verifier: SignatureVerifier, meter?: CryptoMeter): Signed {
-  if (wire.length > MAX_ENVELOPE_BYTES)
-    throw new ProtocolError('OVERSIZED', `${wire.length} bytes > ${MAX_ENVELOPE_BYTES}`)
+  const u = unverified(wire)
+  const t0 = meter ? performance.now() : 0
+  const ok = verifier.verify(u.env.from, u.signed, u.env.sig)
+  if (meter) {
+    meter.verifyMs += performance.now() - t0
+    meter.verifies++
+  }
+  return accept(u, ok)
+}
+
+/**
+ * `openEnvelope` with the signature checked on the thread pool. Every check but the signature runs
+ * before this returns, so malformed input still fails synchronously, with its code.
+ */
+export function openEnvelopeAsync(wire: Uint8Array, verifier: SignatureVerifier, meter?: CryptoMeter): Promise<Signed> {
+  const u = unverified(wire)
+  if (meter) meter.verifies++
+  return verifier.verifyAsync(u.env.from, u.signed, u.env.sig).then((ok) => accept(u, ok))
+}
+
+interface Unverified {
+  env: Envelope
+  buf: Buffer
+  signed: Buffer
+}
+
+function unverified(wire: Uint8Array): Unverified {
+  if (wire.length > MAX_ENVELOPE_BYTES) throw new ProtocolError('OVERSIZED', `${wire.length} bytes > ${MAX_ENVELOPE_BYTES}`)
   const buf = Buffer.isBuffer(wire) ? wire : Buffer.from(wire.buffer, wire.byteOffset, wire.length)
   if (!isUtf8(buf)) throw new ProtocolError('MALFORMED', 'not UTF-8')
   const text = buf.toString('utf8')
@@ -105,19 +146,13 @@ export function openEnvelope(wire: Uint8Array, verifier: SignatureVerifier, mete
   const env = checkEnvelope(raw)
   if (JSON.stringify(raw) !== text) throw new ProtocolError('MALFORMED', 'not in canonical form')
   const cut = text.lastIndexOf(SIG_MEMBER)
-  const signed = Buffer.from(
-    `chorus/v1/${env.type}\n${text.slice(0, cut)},${text.slice(cut + SIG_MEMBER.length + 130)}`,
-    'utf8',
-  )
-  const t0 = meter ? performance.now() : 0
-  const ok = verifier.verify(env.from, signed, env.sig)
-  if (meter) {
-    meter.verifyMs += performance.now() - t0
-    meter.verifies++
-  }
-  if (!ok)
-    throw new ProtocolError('BAD_SIGNATURE', `bad signature on ${env.type} from ${env.from.slice(0, 8)}`)
-  return { env, wire: buf, hash: sha256Hex(buf) }
+  const signed = Buffer.from(`chorus/v1/${env.type}\n${text.slice(0, cut)},${text.slice(cut + SIG_MEMBER.length + 130)}`, 'utf8')
+  return { env, buf, signed }
+}
+
+function accept(u: Unverified, ok: boolean): Signed {
+  if (!ok) throw new ProtocolError('BAD_SIGNATURE', `bad signature on ${u.env.type} from ${u.env.from.slice(0, 8)}`)
+  return new SignedMessage(u.env, u.buf)
 }
 
 const SIG_MEMBER = ',"sig":"'

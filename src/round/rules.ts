@@ -25,6 +25,8 @@ export function secretCommitment(r0: string): string {
 
 /** The k joiners with the lowest H(roundId‖nodeId), sorted by id. */
 export function selectMembers(roundId: string, joiners: readonly string[], k: number): string[] {
+  // Everyone is in when there is room for everyone (the usual case): no need to rank them.
+  if (joiners.length <= k) return [...joiners].sort()
   return joiners
     .map((id) => ({ id, key: hashParts('select', roundId, id) }))
     .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
