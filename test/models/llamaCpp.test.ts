@@ -1,0 +1,77 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLlamaRuntime, LlamaCppBackend, type LlamaRuntime, ModelLoadError } from '../../src/models/llamaCpp.js'
+import { tinyGguf } from '../../src/models/tinyGguf.js'
+
+let runtime: LlamaRuntime
+let dir: string
+const backends: LlamaCppBackend[] = []
+const load = async (seed: string, judgeMode: 'probabilities' | 'constrained' = 'probabilities') => {
+  const path = join(dir, `${seed}.gguf`)
+  await writeFile(path, tinyGguf({ seed }))
+  const b = await LlamaCppBackend.load(runtime, { modelPath: path, maxAnswerTokens: 12, judgeMode, contextSize: 1024 })
+  backends.push(b)
+  return b
+}
+
+beforeAll(async () => {
+  runtime = await createLlamaRuntime(1)
+  dir = await mkdtemp(join(tmpdir(), 'chorus-gguf-'))
+})
+afterAll(async () => {
+  for (const b of backends) await b.close()
+})
+
+const req = { question: 'What is 6 × 7?', first: '42', second: 'It is 41.' }
+
+describe('in-process GGUF backend on a generated tiny model', () => {
+  it('writes a few-hundred-KB model that differs by seed', () => {
+    const a = tinyGguf({ seed: 'a' })
+    expect(a.subarray(0, 4).toString()).toBe('GGUF')
+    expect(a.length).toBeGreaterThan(100_000)
+    expect(a.length).toBeLessThan(1_000_000)
+    expect(tinyGguf({ seed: 'b' }).equals(a)).toBe(false)
+    expect(tinyGguf({ seed: 'a' }).equals(a)).toBe(true)
+  })
+
+  it('loads and answers deterministically at temperature 0', async () => {
+    const b = await load('answer')
+    const first = await b.answer([{ role: 'user', content: 'Say something.' }])
+    expect(typeof first).toBe('string')
+    expect(await b.answer([{ role: 'user', content: 'Say something.' }])).toBe(first)
+  })
+
+  it('judges through next-token probabilities with a probability that is a real number', async () => {
+    const b = await load('judge-p')
+    const r = await b.judge(req)
+    expect(['A', 'B', 'T']).toContain(r.verdict)
+    expect(r.pFirst).toBeGreaterThanOrEqual(0)
+    expect(r.pFirst).toBeLessThanOrEqual(1)
+    // Deterministic: the same pair gives the same probability.
+    expect((await b.judge(req)).pFirst).toBe(r.pFirst)
+  })
+
+  it('judges through a grammar-constrained reply with a parseable verdict', async () => {
+    const b = await load('judge-c', 'constrained')
+    const r = await b.judge(req)
+    expect(['A', 'B', 'T']).toContain(r.verdict)
+  })
+
+  it('never runs more inferences at once than the semaphore allows', async () => {
+    const [x, y] = [await load('s1'), await load('s2')]
+    let peak = 0
+    const watch = setInterval(() => (peak = Math.max(peak, runtime.semaphore.inUse)), 0)
+    await Promise.all([x.judge(req), y.judge(req), x.answer([{ role: 'user', content: 'hi' }]), y.answer([{ role: 'user', content: 'hi' }])])
+    clearInterval(watch)
+    expect(peak).toBe(1)
+  })
+
+  it('fails with a clear error for a missing or corrupt model file', async () => {
+    await expect(LlamaCppBackend.load(runtime, { modelPath: join(dir, 'missing.gguf') })).rejects.toBeInstanceOf(ModelLoadError)
+    const bad = join(dir, 'bad.gguf')
+    await writeFile(bad, Buffer.from('GGUF not really'))
+    await expect(LlamaCppBackend.load(runtime, { modelPath: bad })).rejects.toThrow(/cannot load GGUF model/)
+  })
+})
