@@ -1,0 +1,217 @@
+import type { ChatMessage } from '../protocol/messages.js'
+import type { CallOptions, JudgeReply, JudgeRequest, ModelBackend } from './backend.js'
+import { JUDGE_SYSTEM, judgeUserPrompt, parseVerdict, verdictFromProbability } from './judgePrompt.js'
+import { parseSse } from './sse.js'
+
+/**
+ * Any OpenAI-compatible chat server (Ollama, llama.cpp `llama-server`, vLLM, LM Studio, OpenRouter)
+ * over plain fetch: non-streaming or SSE, a timeout per call, the caller's abort signal, and retries
+ * with exponential backoff on network errors, 429 and 5xx.
+ *
+ * Judging asks for one token with `logprobs`/`top_logprobs` and reads P(A) / (P(A) + P(B)); whether
+ * the server supports that is probed on the first judgement and remembered. Without logprobs it
+ * asks for a reply of at most three tokens and parses it; an unparseable reply is an abstention.
+ */
+export type HttpBackendErrorCode = 'HTTP_STATUS' | 'TIMEOUT' | 'ABORTED' | 'NETWORK' | 'BAD_RESPONSE' | 'STREAM_ERROR'
+
+export class HttpBackendError extends Error {
+  constructor(
+    readonly code: HttpBackendErrorCode,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message)
+    this.name = 'HttpBackendError'
+  }
+}
+
+export interface OpenAIHttpOptions {
+  /** Base URL up to and including the version, e.g. http://127.0.0.1:11434/v1 */
+  baseUrl: string
+  model: string
+  apiKey?: string
+  /** Stream answers over SSE (default true). */
+  stream?: boolean
+  timeoutMs?: number
+  retries?: number
+  backoffMs?: number
+  maxTokens?: number
+  temperature?: number
+  /** Injected for tests; defaults to the global fetch. */
+  fetch?: typeof fetch
+}
+
+interface ChatResponse {
+  choices?: { message?: { content?: string | null }; delta?: { content?: string | null }; logprobs?: { content?: LogprobEntry[] | null } | null }[]
+  error?: { message?: string }
+}
+interface LogprobEntry {
+  token: string
+  logprob: number
+  top_logprobs?: { token: string; logprob: number }[]
+}
+
+export class OpenAIHttpBackend implements ModelBackend {
+  readonly name: string
+  /** undefined until probed; then whether the server returns top_logprobs. */
+  logprobsSupported: boolean | undefined
+  private readonly opts: Required<Omit<OpenAIHttpOptions, 'apiKey'>> & { apiKey?: string }
+
+  constructor(options: OpenAIHttpOptions) {
+    this.opts = {
+      stream: true,
+      timeoutMs: 120_000,
+      retries: 2,
+      backoffMs: 250,
+      maxTokens: 512,
+      temperature: 0,
+      fetch: globalThis.fetch,
+      ...options,
+      baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    }
+    this.name = `openai:${this.opts.baseUrl}#${options.model}`
+  }
+
+  async answer(messages: readonly ChatMessage[], options: CallOptions = {}): Promise<string> {
+    const body = { model: this.opts.model, messages, temperature: this.opts.temperature, max_tokens: this.opts.maxTokens }
+    const text = this.opts.stream ? await this.streamed(body, options) : contentOf(await this.json(body, options))
+    return stripThinking(text)
+  }
+
+  async judge(req: JudgeRequest, options: CallOptions = {}): Promise<JudgeReply> {
+    const messages = [
+      { role: 'system', content: JUDGE_SYSTEM },
+      { role: 'user', content: judgeUserPrompt(req.question, req.first, req.second) },
+    ]
+    if (this.logprobsSupported !== false) {
+      const res = await this.json({ model: this.opts.model, messages, temperature: 0, max_tokens: 1, logprobs: true, top_logprobs: 10 }, options)
+      const top = res.choices?.[0]?.logprobs?.content?.[0]?.top_logprobs
+      if (this.logprobsSupported === undefined) this.logprobsSupported = Array.isArray(top) && top.length > 0
+      if (this.logprobsSupported && top) {
+        const p = (letter: string) => top.filter((t) => t.token.trim().toUpperCase() === letter).reduce((s, t) => s + Math.exp(t.logprob), 0)
+        const pa = p('A')
+        const pb = p('B')
+        if (pa + pb > 0) return verdictFromProbability(pa / (pa + pb))
+        return parseVerdict(contentOf(res))
+      }
+      if (this.logprobsSupported === false) return parseVerdict(contentOf(res))
+    }
+    return parseVerdict(contentOf(await this.json({ model: this.opts.model, messages, temperature: 0, max_tokens: 3 }, options)))
+  }
+
+  private async json(body: object, options: CallOptions): Promise<ChatResponse> {
+    return this.withRetries(options, async (signal) => {
+      const res = await this.post({ ...body, stream: false }, signal)
+      let parsed: ChatResponse
+      try {
+        parsed = (await res.json()) as ChatResponse
+      } catch {
+        throw new HttpBackendError('BAD_RESPONSE', 'the server did not return JSON')
+      }
+      if (parsed.error) throw new HttpBackendError('BAD_RESPONSE', `server error: ${parsed.error.message ?? 'unknown'}`)
+      if (!Array.isArray(parsed.choices) || parsed.choices.length === 0) throw new HttpBackendError('BAD_RESPONSE', 'no choices in the response')
+      return parsed
+    })
+  }
+
+  private async streamed(body: object, options: CallOptions): Promise<string> {
+    return this.withRetries(options, async (signal) => {
+      const res = await this.post({ ...body, stream: true }, signal)
+      if (res.body === null) throw new HttpBackendError('BAD_RESPONSE', 'empty stream')
+      let text = ''
+      let done = false
+      try {
+        for await (const ev of parseSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
+          if (ev.data === '[DONE]') {
+            done = true
+            break
+          }
+          let chunk: ChatResponse
+          try {
+            chunk = JSON.parse(ev.data) as ChatResponse
+          } catch {
+            throw new HttpBackendError('BAD_RESPONSE', 'a stream event is not JSON')
+          }
+          if (chunk.error) throw new HttpBackendError('STREAM_ERROR', `the server failed mid-stream: ${chunk.error.message ?? 'unknown'}`)
+          text += chunk.choices?.[0]?.delta?.content ?? ''
+        }
+      } catch (err) {
+        if (err instanceof HttpBackendError) throw err
+        throw classify(err, signal)
+      }
+      if (!done) throw new HttpBackendError('STREAM_ERROR', 'the stream ended before [DONE]')
+      return text
+    })
+  }
+
+  private async post(body: object, signal: AbortSignal): Promise<Response> {
+    let res: Response
+    try {
+      res = await this.opts.fetch(`${this.opts.baseUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}) },
+        body: JSON.stringify(body),
+        signal,
+      })
+    } catch (err) {
+      throw classify(err, signal)
+    }
+    if (!res.ok) {
+      const detail = (await res.text().catch(() => '')).slice(0, 200)
+      throw new HttpBackendError('HTTP_STATUS', `${this.opts.baseUrl} answered ${res.status}${detail ? `: ${detail}` : ''}`, res.status)
+    }
+    return res
+  }
+
+  private async withRetries<T>(options: CallOptions, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    for (let k = 0; ; k++) {
+      options.signal?.throwIfAborted()
+      const timeout = AbortSignal.timeout(this.opts.timeoutMs)
+      const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
+      try {
+        return await attempt(signal)
+      } catch (err) {
+        const e = err instanceof HttpBackendError ? err : classify(err, signal)
+        if (options.signal?.aborted) throw new HttpBackendError('ABORTED', 'aborted by the caller')
+        if (!retryable(e) || k >= this.opts.retries) throw e
+        await sleep(this.opts.backoffMs * 2 ** k, options.signal)
+      }
+    }
+  }
+}
+
+function retryable(e: HttpBackendError): boolean {
+  return e.code === 'NETWORK' || e.code === 'TIMEOUT' || (e.code === 'HTTP_STATUS' && (e.status === 429 || (e.status ?? 0) >= 500))
+}
+
+function classify(err: unknown, signal: AbortSignal): HttpBackendError {
+  if (err instanceof HttpBackendError) return err
+  if (signal.aborted) {
+    const reason = signal.reason as { name?: string } | undefined
+    return reason?.name === 'TimeoutError' ? new HttpBackendError('TIMEOUT', 'the model server did not answer in time') : new HttpBackendError('ABORTED', 'aborted')
+  }
+  return new HttpBackendError('NETWORK', `cannot reach the model server: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`)
+}
+
+function contentOf(res: ChatResponse): string {
+  return res.choices?.[0]?.message?.content ?? ''
+}
+
+/** Reasoning models think aloud in <think> blocks; the answer is what follows. */
+export function stripThinking(text: string): string {
+  return text.replace(/<think>[\s\S]*?(<\/think>|$)/gi, '').trim()
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms)
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t)
+        reject(new HttpBackendError('ABORTED', 'aborted by the caller'))
+      },
+      { once: true },
+    )
+  })
+}
