@@ -47,3 +47,5 @@ export async function run(): Promise<Figure[]> {
   }
   return out
 }
+
+export const figures = ['bt_fit_50x1000_ms', 'bt_fit_1000x20000_ms']

@@ -61,3 +61,5 @@ async function measure(n: number, rounds: number, verification: Verification): P
     { name: `round_inproc_${n}_outside_crypto_pct`, value: 100 * median(outside), unit: '%' },
   ]
 }
+
+export const figures = ['round_inproc_7_p50_ms', 'round_inproc_7_crypto_ms', 'round_inproc_100_p50_ms', 'round_inproc_100_crypto_ms']

@@ -1,24 +1,32 @@
 import * as bt from './bt.bench.js'
+import * as models from './models.bench.js'
 import * as round from './round.bench.js'
 import { type Figure, fmt } from './stats.js'
 
 /**
- * `npm run bench [-- name…]`: runs every benchmark, or those whose suite or figure names contain one
- * of the given names, printing each figure as `BENCH <name> <value> <unit>`.
+ * `npm run bench [-- name…]`: runs every benchmark, or the suites whose name or figure names
+ * contain one of the given names, printing each figure as `BENCH <name> <value> <unit>`.
  */
-const SUITES: Record<string, { run(): Promise<Figure[]> }> = { bt, round }
+interface Suite {
+  figures: readonly string[]
+  run(): Promise<Figure[]>
+}
+
+const SUITES: Record<string, Suite> = { bt, round, models }
 
 const filters = process.argv.slice(2)
+const wanted = (name: string) => filters.length === 0 || filters.some((f) => name.includes(f))
 let printed = 0
-for (const [suite, mod] of Object.entries(SUITES)) {
-  if (filters.length > 0 && !filters.some((f) => suite.includes(f) || f.startsWith(suite))) continue
-  for (const fig of await mod.run()) {
-    if (filters.length > 0 && !filters.some((f) => suite.includes(f) || fig.name.includes(f))) continue
+for (const [name, suite] of Object.entries(SUITES)) {
+  const suiteWanted = wanted(name)
+  if (!suiteWanted && !suite.figures.some(wanted)) continue
+  for (const fig of await suite.run()) {
+    if (!suiteWanted && !wanted(fig.name)) continue
     console.log(fmt(fig))
     printed++
   }
 }
 if (printed === 0) {
-  console.error(`no benchmark matches ${filters.join(' ')}; suites: ${Object.keys(SUITES).join(', ')}`)
+  console.error(`no benchmark matches ${filters.join(' ')}; suites: ${Object.entries(SUITES).map(([n, s]) => `${n} (${s.figures.join(', ')})`).join('; ')}`)
   process.exit(2)
 }

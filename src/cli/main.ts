@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
+import { ModelLoadError } from '../models/llamaCpp.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import { parseTranscript } from '../round/transcript.js'
 import { TranscriptError, verifyTranscript } from '../round/verify.js'
+import { DEMO_HELP, demo } from './demo.js'
+import { ConfigError } from './modelSpec.js'
 
 /** The `chorus` command: parses arguments, wires the parts for one job, runs it. */
 const VERSION = '0.1.0'
@@ -11,6 +14,8 @@ const VERSION = '0.1.0'
 const HELP = `chorus ${VERSION} — swarm inference: many models answer, rank each other, and the swarm picks
 
 Usage:
+  chorus demo [question] [options]      run a swarm in this process and ask it one question
+                                        (chorus demo --help for its options)
   chorus verify <transcript.json | ->   recompute a round from its signed transcript and check
                                         every signature, seal, commitment and the Result
   chorus help                           this text
@@ -36,6 +41,20 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   if (command === 'verify') return verify(rest)
+  if (command === 'demo') {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(DEMO_HELP)
+      return 0
+    }
+    try {
+      return await demo(rest)
+    } catch (err) {
+      if (err instanceof ConfigError || err instanceof ModelLoadError || (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
+        throw new UsageError(err.message)
+      }
+      throw err
+    }
+  }
   throw new UsageError(`unknown command '${command}' (try 'chorus help')`)
 }
 

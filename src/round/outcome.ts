@@ -111,7 +111,8 @@ function unranked(
 }
 
 function micro(x: number): number {
-  return Math.round(x * SCORE_SCALE)
+  // `|| 0` folds -0 into 0: the signed form (JSON) cannot tell them apart, so neither may we.
+  return Math.round(x * SCORE_SCALE) || 0
 }
 
 /** The signed fields of a Result that an outcome determines. */

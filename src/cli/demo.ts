@@ -1,0 +1,178 @@
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import type { RoundResult } from '../gateway/coordinatorService.js'
+import type { ModelBackend } from '../models/backend.js'
+import type { Envelope } from '../protocol/envelope.js'
+import type { PhaseDurations } from '../round/coordinator.js'
+import { genesisLedgerView } from '../round/ledgerView.js'
+import { transcriptFile } from '../round/transcript.js'
+import { verifyTranscript } from '../round/verify.js'
+import { createEmbeddedSwarm } from './embeddedSwarm.js'
+import { BackendFactory, ConfigError, findLocalModels, parseModelSpec, tinyModels } from './modelSpec.js'
+
+/**
+ * `chorus demo`: a coordinator and N nodes in one process over the in-memory transport, one round,
+ * printed. Models come from --model flags, a config file, or ./models/*.gguf; with none it runs on
+ * tiny generated models and says plainly that their answers mean nothing.
+ */
+export const DEMO_HELP = `chorus demo [question] [options]
+
+  Runs a whole swarm in this process and asks it one question.
+
+  --nodes <n>         number of nodes (default 5, at most 64)
+  --model <spec>      a model for the nodes; repeat to mix (assigned round-robin):
+                        ./model.gguf                 a local GGUF file, run in-process
+                        ollama:<model>               Ollama on 127.0.0.1:11434
+                        openai:<base url>#<model>    any OpenAI-compatible server (OPENAI_API_KEY)
+  --config <file>     JSON: {"nodes": 5, "models": ["..."], "question": "...", "answerSeconds": 120}
+  --answer-seconds <s> how long members may take to answer or judge (default 120)
+  --json              print the transcript and outcome as JSON instead
+`
+
+/** Random weights say nothing worth waiting for: keep their answers short. */
+const TINY_ANSWER_TOKENS = 32
+const DEFAULT_QUESTION = 'A bat and a ball cost $1.10 in total. The bat costs $1.00 more than the ball. How much does the ball cost?'
+const TINY_WARNING = [
+  'NOTE: no model is configured, so this demo runs on tiny generated models with random weights.',
+  '      Their answers and verdicts are meaningless; the protocol around them is real.',
+  '      Point it at real models: --model ./model.gguf, --model ollama:qwen3:4b,',
+  '      --model openai:http://127.0.0.1:8080/v1#model, or put .gguf files in ./models.',
+]
+
+interface DemoConfig {
+  nodes: number
+  models: string[]
+  question: string
+  answerSeconds: number
+  json: boolean
+}
+
+async function readConfig(args: string[]): Promise<DemoConfig> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      nodes: { type: 'string' },
+      model: { type: 'string', multiple: true },
+      config: { type: 'string' },
+      'answer-seconds': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  })
+  let file: Record<string, unknown> = {}
+  if (values.config !== undefined) {
+    let text: string
+    try {
+      text = await readFile(values.config, 'utf8')
+    } catch (err) {
+      throw new ConfigError(`cannot read config ${values.config}: ${(err as Error).message}`)
+    }
+    try {
+      const parsed = JSON.parse(text) as unknown
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object')
+      file = parsed as Record<string, unknown>
+    } catch (err) {
+      throw new ConfigError(`config ${values.config} is not a JSON object: ${(err as Error).message}`)
+    }
+    for (const k of Object.keys(file)) {
+      if (!['nodes', 'models', 'question', 'answerSeconds'].includes(k)) throw new ConfigError(`config ${values.config}: unknown setting '${k}'`)
+    }
+  }
+  const nodes = Number(values.nodes ?? file.nodes ?? 5)
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new ConfigError('--nodes must be a whole number from 1 to 64')
+  const answerSeconds = Number(values['answer-seconds'] ?? file.answerSeconds ?? 120)
+  if (!(answerSeconds > 0)) throw new ConfigError('--answer-seconds must be positive')
+  const models = values.model ?? (file.models as string[] | undefined) ?? []
+  if (!Array.isArray(models) || models.some((m) => typeof m !== 'string')) throw new ConfigError('models must be a list of model specs')
+  const question = positionals.join(' ') || (typeof file.question === 'string' ? file.question : DEFAULT_QUESTION)
+  return { nodes, models, question, answerSeconds, json: values.json ?? false }
+}
+
+export async function demo(args: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const cfg = await readConfig(args)
+  const found = cfg.models.length === 0 ? await findLocalModels() : []
+  const specs = (cfg.models.length > 0 ? cfg.models : found).map(parseModelSpec)
+  const tiny = specs.length === 0
+  const factory = new BackendFactory()
+  const backends: ModelBackend[] = []
+  try {
+    if (tiny) {
+      for (const [i, path] of (await tinyModels(cfg.nodes)).entries()) backends.push(await factory.create({ kind: 'gguf', path }, `tiny-random-${i}`, TINY_ANSWER_TOKENS))
+    } else {
+      const cache = new Map<number, ModelBackend>()
+      for (let i = 0; i < cfg.nodes; i++) {
+        const k = i % specs.length
+        // One HTTP client per spec is enough; an in-process model is loaded once per node (own context).
+        const spec = specs[k]!
+        if (spec.kind === 'http' && cache.has(k)) backends.push(cache.get(k)!)
+        else {
+          const b = await factory.create(spec)
+          cache.set(k, b)
+          backends.push(b)
+        }
+      }
+    }
+    if (tiny && !cfg.json) out(`${TINY_WARNING.join('\n')}\n\n`)
+    const ms = cfg.answerSeconds * 1000
+    const durations: PhaseDurations = { join: 1000, commit: ms, reveal: 5000, verdictCommit: ms, verdictReveal: 5000 }
+    const swarm = createEmbeddedSwarm({ nodes: cfg.nodes, backendFor: (_, i) => backends[i]!, durations })
+    const t0 = performance.now()
+    let res: RoundResult
+    try {
+      res = await swarm.ask(cfg.question)
+    } finally {
+      await swarm.stop()
+    }
+    const wall = performance.now() - t0
+    const names = new Map(swarm.nodes.map((n, i) => [n.id, backends[i]!.name]))
+    if (cfg.json) {
+      const verified = verifyTranscript(res.transcript.map((m) => m.env), { ledger: genesisLedgerView(), maxJudgeShare: 0.25 })
+      out(`${JSON.stringify({ tinyModels: tiny, question: cfg.question, wallMs: Math.round(wall), times: res.times, nodes: Object.fromEntries(names), outcome: res.outcome, verified: verified.root === res.result.env.body.root, transcript: transcriptFile(res.transcript) }, null, 2)}\n`)
+    } else {
+      out(report(cfg.question, res, names, wall))
+      if (tiny) out(`\n${TINY_WARNING.join('\n')}\n`)
+    }
+    return 0
+  } finally {
+    await factory.close()
+  }
+}
+
+const short = (id: string) => id.slice(0, 8)
+/** One line, no control characters (model output is untrusted), at most `n` characters. */
+export function clean(text: string, n = 72): string {
+  // biome-ignore lint: control characters are exactly what this removes
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim()
+  return flat.length > n ? `${flat.slice(0, n - 1)}…` : flat
+}
+
+function report(question: string, res: RoundResult, names: Map<string, string>, wall: number): string {
+  const o = res.outcome
+  const envs = res.transcript.map((m) => m.env) as Envelope[]
+  const answers = new Map(envs.filter((e) => e.type === 'AnswerReveal').map((e) => [e.from, (e as Envelope<'AnswerReveal'>).body.answer]))
+  const lines: string[] = [`Question: ${clean(question, 200)}`, '', `Round ${res.roundId}`, '', 'Members and answers:']
+  for (const [id, text] of answers) lines.push(`  ${short(id)}  ${clean(names.get(id) ?? '?', 24).padEnd(24)}  ${clean(text)}`)
+  const verdicts = envs.filter((e) => e.type === 'VerdictReveal') as Envelope<'VerdictReveal'>[]
+  if (verdicts.length > 0) {
+    lines.push('', 'Verdicts (judge: first vs second → A first better, B second better, T tie, U abstained):')
+    for (const v of verdicts) {
+      lines.push(`  ${short(v.from)}: ${v.body.verdicts.map((x) => `${short(x.a).slice(0, 4)}v${short(x.b).slice(0, 4)}=${x.v}${x.p >= 0 ? `(${(x.p / 100).toFixed(0)}%)` : ''}`).join(' ')}`)
+    }
+  }
+  if (o.ranked) {
+    lines.push('', 'Scores (log-strength, 95% interval):')
+    for (const s of o.scores) lines.push(`  ${short(s.node)}  ${(s.theta / 1e6).toFixed(3).padStart(7)}  [${(s.lo / 1e6).toFixed(2)}, ${(s.hi / 1e6).toFixed(2)}]${s.node === o.winner ? '  ← winner' : ''}`)
+  } else {
+    lines.push('', `Unranked: fewer than 3 answers or no usable verdict; the plurality answer is returned.`)
+  }
+  lines.push('', `Winner ${short(o.winner)}${o.separated ? ' (clearly ahead of the runner-up)' : ' (not separated from the runner-up)'}:`, `  ${clean(o.answer, 400)}`)
+  lines.push('', `Baselines: majority vote → ${short(o.baselines.majority)}, unweighted Bradley–Terry → ${short(o.baselines.unweighted)}`)
+  const t = res.times
+  const phase = (a?: number, b?: number) => (a !== undefined && b !== undefined ? `${b - a} ms` : '—')
+  lines.push(
+    '',
+    `Phases: join ${phase(t.issued, t.joining)}, answer ${phase(t.joining, t.committing)}, reveal ${phase(t.committing, t.revealing)}, judge ${phase(t.revealing, t.verdictCommitting)}, verdict reveal ${phase(t.verdictCommitting, t.verdictRevealing)}; total ${Math.round(wall)} ms`,
+    `Transcript root ${res.result.env.body.root} (${res.transcript.length} signed messages)`,
+  )
+  return `${lines.join('\n')}\n`
+}

@@ -1,0 +1,87 @@
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { ModelBackend } from '../models/backend.js'
+import { type LlamaRuntime, LlamaCppBackend, createLlamaRuntime } from '../models/llamaCpp.js'
+import { OpenAIHttpBackend } from '../models/openaiHttp.js'
+import { tinyGguf } from '../models/tinyGguf.js'
+
+/**
+ * Model specifications as written on the command line or in a config file:
+ *   ./path/model.gguf                  a local GGUF file, run in-process
+ *   ollama:<model>                     an Ollama server on 127.0.0.1:11434
+ *   openai:<base url>#<model>          any OpenAI-compatible server (key from OPENAI_API_KEY)
+ */
+export type ModelSpec = { kind: 'gguf'; path: string } | { kind: 'http'; baseUrl: string; model: string }
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG'
+}
+
+export function parseModelSpec(spec: string): ModelSpec {
+  if (spec.startsWith('ollama:')) {
+    const model = spec.slice('ollama:'.length)
+    if (model === '') throw new ConfigError(`'${spec}': name the Ollama model, e.g. ollama:qwen3:4b`)
+    return { kind: 'http', baseUrl: 'http://127.0.0.1:11434/v1', model }
+  }
+  if (spec.startsWith('openai:')) {
+    const rest = spec.slice('openai:'.length)
+    const hash = rest.lastIndexOf('#')
+    if (hash < 0 || hash === rest.length - 1) throw new ConfigError(`'${spec}': write openai:<base url>#<model>, e.g. openai:http://127.0.0.1:8080/v1#qwen3`)
+    const baseUrl = rest.slice(0, hash)
+    try {
+      new URL(baseUrl)
+    } catch {
+      throw new ConfigError(`'${spec}': '${baseUrl}' is not a URL`)
+    }
+    return { kind: 'http', baseUrl, model: rest.slice(hash + 1) }
+  }
+  if (spec.endsWith('.gguf')) return { kind: 'gguf', path: resolve(spec) }
+  throw new ConfigError(`'${spec}' is not a model: give a .gguf file, ollama:<model> or openai:<url>#<model>`)
+}
+
+/** Builds backends; in-process models share one llama.cpp runtime (and its semaphore). */
+export class BackendFactory {
+  private runtime: Promise<LlamaRuntime> | undefined
+  private readonly loaded: LlamaCppBackend[] = []
+
+  async create(spec: ModelSpec, name?: string, maxAnswerTokens = 256): Promise<ModelBackend> {
+    if (spec.kind === 'http') {
+      return new OpenAIHttpBackend({ baseUrl: spec.baseUrl, model: spec.model, apiKey: process.env.OPENAI_API_KEY })
+    }
+    this.runtime ??= createLlamaRuntime()
+    const b = await LlamaCppBackend.load(await this.runtime, { modelPath: spec.path, maxAnswerTokens, ...(name ? { name } : {}) })
+    this.loaded.push(b)
+    return b
+  }
+
+  async close(): Promise<void> {
+    for (const b of this.loaded) await b.close()
+  }
+}
+
+/** GGUF files in ./models, if that folder exists: models found without configuration. */
+export async function findLocalModels(dir = 'models'): Promise<string[]> {
+  try {
+    if (!(await stat(dir)).isDirectory()) return []
+    return (await readdir(dir)).filter((f) => f.endsWith('.gguf')).sort().map((f) => join(dir, f))
+  } catch {
+    return []
+  }
+}
+
+/** Writes (once) n different tiny random-weight models and returns their paths. */
+export async function tinyModels(n: number, dir = join(tmpdir(), 'chorus-tiny-models')): Promise<string[]> {
+  await mkdir(dir, { recursive: true })
+  const paths: string[] = []
+  for (let i = 0; i < n; i++) {
+    const path = join(dir, `tiny-${i}.gguf`)
+    try {
+      await stat(path)
+    } catch {
+      await writeFile(path, tinyGguf({ seed: `demo-${i}` }))
+    }
+    paths.push(path)
+  }
+  return paths
+}

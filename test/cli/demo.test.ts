@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest'
+import { demo } from '../../src/cli/demo.js'
+import type { Envelope } from '../../src/protocol/envelope.js'
+import { genesisLedgerView } from '../../src/round/ledgerView.js'
+import { verifyTranscript } from '../../src/round/verify.js'
+
+const run = async (args: string[]) => {
+  let out = ''
+  const code = await demo(args, (s) => (out += s))
+  return { code, out }
+}
+
+describe('chorus demo on tiny generated models', () => {
+  it('--json: the outcome recomputed from the transcript matches, judges never judge their own answer, the winner scores top', async () => {
+    const { code, out } = await run(['--json', '--nodes', '4', 'What is 2+2?'])
+    expect(code).toBe(0)
+    const r = JSON.parse(out)
+    expect(r.tinyModels).toBe(true)
+    expect(r.verified).toBe(true)
+    const envs = r.transcript.envelopes as Envelope[]
+    const v = verifyTranscript(envs, { ledger: genesisLedgerView(), maxJudgeShare: 0.25 })
+    expect(v.outcome.winner).toBe(r.outcome.winner)
+    expect(v.outcome.scores).toEqual(r.outcome.scores)
+    const verdicts = envs.filter((e) => e.type === 'VerdictReveal') as Envelope<'VerdictReveal'>[]
+    expect(verdicts.length).toBeGreaterThan(0)
+    for (const vr of verdicts) for (const x of vr.body.verdicts) expect([x.a, x.b]).not.toContain(vr.from)
+    if (r.outcome.ranked) expect(r.outcome.scores[0].node).toBe(r.outcome.winner)
+    expect(Math.max(...r.outcome.scores.map((s: { theta: number }) => s.theta))).toBe(r.outcome.scores[0].theta)
+  })
+
+  it('says plainly, at the top and the bottom, that tiny models are meaningless', async () => {
+    const { out } = await run(['--nodes', '3', 'hello'])
+    const lines = out.trim().split('\n')
+    expect(lines[0]).toMatch(/tiny generated models/)
+    expect(out.lastIndexOf('tiny generated models')).toBeGreaterThan(out.length - 400)
+    expect(out).toMatch(/Winner [0-9a-f]{8}/)
+    expect(out).toMatch(/Phases: join \d+ ms/)
+  })
+
+  it('refuses bad settings with a clear error', async () => {
+    await expect(run(['--nodes', '0'])).rejects.toThrow(/--nodes/)
+    await expect(run(['--model', 'gpt-4'])).rejects.toThrow(/is not a model/)
+    await expect(run(['--model', 'openai:nonsense'])).rejects.toThrow(/openai:<base url>#<model>/)
+    await expect(run(['--config', '/no/such.json'])).rejects.toThrow(/cannot read config/)
+  })
+})
