@@ -141,7 +141,7 @@ export async function demo(args: string[], out: (s: string) => void = (s) => pro
 const short = (id: string) => id.slice(0, 8)
 /** One line, no control characters (model output is untrusted), at most `n` characters. */
 export function clean(text: string, n = 72): string {
-  // biome-ignore lint: control characters are exactly what this removes
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this removes
   const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim()
   return flat.length > n ? `${flat.slice(0, n - 1)}…` : flat
 }
