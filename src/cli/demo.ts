@@ -112,6 +112,8 @@ export async function demo(args: string[], out: (s: string) => void = (s) => pro
         }
       }
     }
+    // Fail now, clearly, rather than after the answer deadline.
+    await Promise.all([...new Set(backends)].map((b) => b.check?.()))
     if (tiny && !cfg.json) out(`${TINY_WARNING.join('\n')}\n\n`)
     const ms = cfg.answerSeconds * 1000
     const durations: PhaseDurations = { join: 1000, commit: ms, reveal: 5000, verdictCommit: ms, verdictReveal: 5000 }
@@ -119,7 +121,8 @@ export async function demo(args: string[], out: (s: string) => void = (s) => pro
     const t0 = performance.now()
     let res: RoundResult
     try {
-      res = await swarm.ask(cfg.question)
+      res = await swarm.ask(cfg.question, {}, { onPhase: (phase) => progress(`${PHASE_LABEL[phase] ?? phase} (${Math.round(performance.now() - t0)} ms)`) })
+      progress('')
     } finally {
       await swarm.stop()
     }
@@ -139,6 +142,20 @@ export async function demo(args: string[], out: (s: string) => void = (s) => pro
 }
 
 const short = (id: string) => id.slice(0, 8)
+
+const PHASE_LABEL: Record<string, string> = {
+  committing: 'members are answering',
+  revealing: 'answers committed; revealing',
+  verdictCommitting: 'judges are comparing answers',
+  verdictRevealing: 'verdicts committed; revealing',
+  done: 'done',
+}
+
+/** One status line on stderr, rewritten in place on a terminal; nothing when stderr is a file. */
+function progress(text: string): void {
+  if (!process.stderr.isTTY) return
+  process.stderr.write(`\r\x1b[K${text ? `… ${text}` : ''}`)
+}
 /** One line, no control characters (model output is untrusted), at most `n` characters. */
 export function clean(text: string, n = 72): string {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what this removes

@@ -1,6 +1,6 @@
 import { hashParts } from '../crypto/hash.js'
 import { type Identity, identityFromSeed, PublicKeyCache } from '../crypto/identity.js'
-import { type AskRequest, CoordinatorService, type RoundResult } from '../gateway/coordinatorService.js'
+import { type AskOptions, type AskRequest, CoordinatorService, type RoundResult } from '../gateway/coordinatorService.js'
 import type { ModelBackend } from '../models/backend.js'
 import { NodeDaemon } from '../node/nodeDaemon.js'
 import type { CryptoMeter } from '../protocol/envelope.js'
@@ -33,7 +33,7 @@ export interface EmbeddedSwarm {
   ask(
     question: string,
     request?: Partial<AskRequest>,
-    options?: { signal?: AbortSignal },
+    options?: AskOptions,
   ): Promise<RoundResult>
   stop(): Promise<void>
 }

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { ModelLoadError } from '../models/llamaCpp.js'
+import { HttpBackendError } from '../models/openaiHttp.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import { parseTranscript } from '../round/transcript.js'
 import { TranscriptError, verifyTranscript } from '../round/verify.js'
@@ -49,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       return await demo(rest)
     } catch (err) {
-      if (err instanceof ConfigError || err instanceof ModelLoadError || (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
+      if (err instanceof ConfigError || err instanceof ModelLoadError || err instanceof HttpBackendError || (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
         throw new UsageError(err.message)
       }
       throw err

@@ -12,7 +12,7 @@ import { tinyGguf } from '../models/tinyGguf.js'
  *   ollama:<model>                     an Ollama server on 127.0.0.1:11434
  *   openai:<base url>#<model>          any OpenAI-compatible server (key from OPENAI_API_KEY)
  */
-export type ModelSpec = { kind: 'gguf'; path: string } | { kind: 'http'; baseUrl: string; model: string }
+export type ModelSpec = { kind: 'gguf'; path: string } | { kind: 'http'; baseUrl: string; model: string; name: string }
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG'
@@ -22,7 +22,7 @@ export function parseModelSpec(spec: string): ModelSpec {
   if (spec.startsWith('ollama:')) {
     const model = spec.slice('ollama:'.length)
     if (model === '') throw new ConfigError(`'${spec}': name the Ollama model, e.g. ollama:qwen3:4b`)
-    return { kind: 'http', baseUrl: 'http://127.0.0.1:11434/v1', model }
+    return { kind: 'http', baseUrl: 'http://127.0.0.1:11434/v1', model, name: spec }
   }
   if (spec.startsWith('openai:')) {
     const rest = spec.slice('openai:'.length)
@@ -34,7 +34,7 @@ export function parseModelSpec(spec: string): ModelSpec {
     } catch {
       throw new ConfigError(`'${spec}': '${baseUrl}' is not a URL`)
     }
-    return { kind: 'http', baseUrl, model: rest.slice(hash + 1) }
+    return { kind: 'http', baseUrl, model: rest.slice(hash + 1), name: spec }
   }
   if (spec.endsWith('.gguf')) return { kind: 'gguf', path: resolve(spec) }
   throw new ConfigError(`'${spec}' is not a model: give a .gguf file, ollama:<model> or openai:<url>#<model>`)
@@ -47,7 +47,7 @@ export class BackendFactory {
 
   async create(spec: ModelSpec, name?: string, maxAnswerTokens = 256): Promise<ModelBackend> {
     if (spec.kind === 'http') {
-      return new OpenAIHttpBackend({ baseUrl: spec.baseUrl, model: spec.model, apiKey: process.env.OPENAI_API_KEY })
+      return new OpenAIHttpBackend({ baseUrl: spec.baseUrl, model: spec.model, name: spec.name, apiKey: process.env.OPENAI_API_KEY })
     }
     this.runtime ??= createLlamaRuntime()
     const b = await LlamaCppBackend.load(await this.runtime, { modelPath: spec.path, maxAnswerTokens, ...(name ? { name } : {}) })

@@ -4,6 +4,7 @@ import type { CryptoMeter, Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import {
   type CoordinatorEffect,
+  type CoordinatorPhase,
   CoordinatorRound,
   type PhaseDurations,
   type PhaseTimes,
@@ -67,8 +68,16 @@ export const DEFAULT_DURATIONS: PhaseDurations = {
   verdictReveal: 5_000,
 }
 
+export interface AskOptions {
+  signal?: AbortSignal
+  /** Called when the round enters a phase (progress reporting). */
+  onPhase?: (phase: CoordinatorPhase, at: number) => void
+}
+
 interface Active {
   round: CoordinatorRound
+  onPhase: AskOptions['onPhase']
+  phase: CoordinatorPhase
   cancelTimer: () => void
   timerAt: number | undefined
   resolve: (r: RoundResult) => void
@@ -114,7 +123,7 @@ export class CoordinatorService {
   }
 
   /** Runs one round to its Result. Rejects with RoundFailedError if the swarm cannot answer. */
-  ask(request: AskRequest, options: { signal?: AbortSignal } = {}): Promise<RoundResult> {
+  ask(request: AskRequest, options: AskOptions = {}): Promise<RoundResult> {
     const now = this.clock.now()
     // Strictly increasing across restarts too, as long as the clock does not run backwards.
     this.lastSeq = Math.max(this.lastSeq + 1, now)
@@ -134,7 +143,7 @@ export class CoordinatorService {
       now,
     )
     return new Promise<RoundResult>((resolve, reject) => {
-      const entry: Active = { round, cancelTimer: () => {}, timerAt: undefined, resolve, reject }
+      const entry: Active = { round, cancelTimer: () => {}, timerAt: undefined, resolve, reject, onPhase: options.onPhase, phase: round.phase }
       this.active.set(round.roundId, entry)
       options.signal?.addEventListener(
         'abort',
@@ -161,6 +170,10 @@ export class CoordinatorService {
   }
 
   private perform(entry: Active, effects: CoordinatorEffect[]): void {
+    if (entry.round.phase !== entry.phase) {
+      entry.phase = entry.round.phase
+      entry.onPhase?.(entry.phase, this.clock.now())
+    }
     const t = this.components.transport
     const warn = () => {} // an unreachable member is simply dropped at the deadline
     for (const e of effects) {

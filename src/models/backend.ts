@@ -24,6 +24,8 @@ export interface CallOptions {
 
 export interface ModelBackend {
   readonly name: string
+  /** Fails with a clear error if the model cannot serve (server down, model missing). */
+  check?(options?: CallOptions): Promise<void>
   answer(messages: readonly ChatMessage[], options?: CallOptions): Promise<string>
   judge(request: JudgeRequest, options?: CallOptions): Promise<JudgeReply>
 }

@@ -29,6 +29,8 @@ export interface OpenAIHttpOptions {
   /** Base URL up to and including the version, e.g. http://127.0.0.1:11434/v1 */
   baseUrl: string
   model: string
+  /** How logs and reports name this model (default openai:<url>#<model>). */
+  name?: string
   apiKey?: string
   /** Stream answers over SSE (default true). */
   stream?: boolean
@@ -55,7 +57,7 @@ export class OpenAIHttpBackend implements ModelBackend {
   readonly name: string
   /** undefined until probed; then whether the server returns top_logprobs. */
   logprobsSupported: boolean | undefined
-  private readonly opts: Required<Omit<OpenAIHttpOptions, 'apiKey'>> & { apiKey?: string }
+  private readonly opts: Required<Omit<OpenAIHttpOptions, 'apiKey' | 'name'>> & { apiKey?: string }
 
   constructor(options: OpenAIHttpOptions) {
     this.opts = {
@@ -69,7 +71,30 @@ export class OpenAIHttpBackend implements ModelBackend {
       ...options,
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
     }
-    this.name = `openai:${this.opts.baseUrl}#${options.model}`
+    this.name = options.name ?? `openai:${this.opts.baseUrl}#${options.model}`
+  }
+
+  /** GET /models: is the server there, and does it serve this model (where it lists them)? */
+  async check(options: CallOptions = {}): Promise<void> {
+    const timeout = AbortSignal.timeout(Math.min(this.opts.timeoutMs, 5000))
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
+    let res: Response
+    try {
+      res = await this.opts.fetch(`${this.opts.baseUrl}/models`, {
+        headers: this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {},
+        signal,
+      })
+    } catch (err) {
+      const e = classify(err, signal)
+      throw new HttpBackendError(e.code, `${this.name}: ${e.message}; is the server running?`)
+    }
+    if (res.status === 401 || res.status === 403) throw new HttpBackendError('HTTP_STATUS', `${this.name}: the server refused the API key (${res.status})`, res.status)
+    if (!res.ok) return // Some servers have no /models; the first real call will tell.
+    const body = (await res.json().catch(() => null)) as { data?: { id?: string }[] } | null
+    const ids = body?.data?.map((m) => m.id)
+    if (ids && ids.length > 0 && !ids.includes(this.opts.model)) {
+      throw new HttpBackendError('BAD_RESPONSE', `${this.name}: the server does not serve '${this.opts.model}' (it has ${ids.slice(0, 8).join(', ')})`)
+    }
   }
 
   async answer(messages: readonly ChatMessage[], options: CallOptions = {}): Promise<string> {

@@ -3,12 +3,41 @@ import { demo } from '../../src/cli/demo.js'
 import type { Envelope } from '../../src/protocol/envelope.js'
 import { genesisLedgerView } from '../../src/round/ledgerView.js'
 import { verifyTranscript } from '../../src/round/verify.js'
+import { completion, scriptedServer, sendJson, sendSse } from '../models/scriptedServer.js'
 
 const run = async (args: string[]) => {
   let out = ''
   const code = await demo(args, (s) => (out += s))
   return { code, out }
 }
+
+describe('chorus demo on an OpenAI-compatible server', () => {
+  it('runs a ranked round where the server-side judge prefers the right answer', async () => {
+    // Nodes answer by their position in line: two say 42, one says 41; the judge prefers "42".
+    let k = 0
+    const server = await scriptedServer((body, res) => {
+      const msgs = body.messages as { content: string }[]
+      const prompt = msgs.at(-1)!.content
+      if (body.logprobs) {
+        const first = /\[Answer A\]\n(.*)\n/.exec(prompt)![1]
+        const pA = first === '42' ? 0.9 : 0.1
+        return sendJson(res, 200, completion('A', [{ token: 'A', logprob: Math.log(pA) }, { token: 'B', logprob: Math.log(1 - pA) }]))
+      }
+      return sendSse(res, [k++ % 3 === 2 ? '41' : '42'])
+    }, ['m'])
+    try {
+      const { code, out } = await run(['--json', '--nodes', '3', '--model', `openai:${server.url}#m`, 'What is 6 × 7?'])
+      expect(code).toBe(0)
+      const r = JSON.parse(out)
+      expect(r.tinyModels).toBe(false)
+      expect(r.outcome.ranked).toBe(true)
+      expect(r.outcome.answer).toBe('42')
+      expect(r.verified).toBe(true)
+    } finally {
+      await server.close()
+    }
+  })
+})
 
 describe('chorus demo on tiny generated models', () => {
   it('--json: the outcome recomputed from the transcript matches, judges never judge their own answer, the winner scores top', async () => {

@@ -113,6 +113,16 @@ describe('OpenAI-compatible HTTP backend', () => {
     expect(Date.now() - t0).toBeLessThan(1000)
   })
 
+  it('checks that the server is up and serves the model', async () => {
+    server = await scriptedServer(() => {}, ['m', 'other'])
+    await expect(backend().check()).resolves.toBeUndefined()
+    await expect(backend({ model: 'missing' }).check()).rejects.toThrow(/does not serve 'missing'/)
+    await server.close()
+    server = await scriptedServer(() => {})
+    await expect(backend().check()).resolves.toBeUndefined()
+    await expect(new OpenAIHttpBackend({ baseUrl: 'http://127.0.0.1:9/v1', model: 'm' }).check()).rejects.toThrow(/is the server running/)
+  })
+
   it('says so when nothing listens there', async () => {
     const b = new OpenAIHttpBackend({ baseUrl: 'http://127.0.0.1:9/v1', model: 'm', retries: 0 })
     await expect(b.answer(ask)).rejects.toBeInstanceOf(HttpBackendError)

@@ -11,9 +11,16 @@ export interface Scripted {
   close(): Promise<void>
 }
 
-export async function scriptedServer(handle: (body: Record<string, unknown>, res: ServerResponse, n: number) => void): Promise<Scripted> {
+export async function scriptedServer(
+  handle: (body: Record<string, unknown>, res: ServerResponse, n: number) => void,
+  models?: string[],
+): Promise<Scripted> {
   const requests: Record<string, unknown>[] = []
   const server = createServer(async (req: IncomingMessage, res) => {
+    if (req.method === 'GET' && req.url?.endsWith('/models')) {
+      if (models === undefined) return sendJson(res, 404, { error: { message: 'no such route' } })
+      return sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model' })) })
+    }
     let raw = ''
     for await (const c of req) raw += c
     const body = JSON.parse(raw || '{}') as Record<string, unknown>
