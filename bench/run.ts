@@ -1,4 +1,5 @@
 import * as bt from './bt.bench.js'
+import * as gateway from './gateway.bench.js'
 import * as models from './models.bench.js'
 import * as round from './round.bench.js'
 import { type Figure, fmt } from './stats.js'
@@ -12,7 +13,7 @@ interface Suite {
   run(): Promise<Figure[]>
 }
 
-const SUITES: Record<string, Suite> = { bt, round, models }
+const SUITES: Record<string, Suite> = { bt, round, models, gateway }
 
 const filters = process.argv.slice(2)
 const wanted = (name: string) => filters.length === 0 || filters.some((f) => name.includes(f))

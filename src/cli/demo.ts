@@ -1,14 +1,13 @@
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import type { RoundResult } from '../gateway/coordinatorService.js'
-import type { ModelBackend } from '../models/backend.js'
 import type { Envelope } from '../protocol/envelope.js'
 import type { PhaseDurations } from '../round/coordinator.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import { transcriptFile } from '../round/transcript.js'
 import { verifyTranscript } from '../round/verify.js'
 import { createEmbeddedSwarm } from './embeddedSwarm.js'
-import { BackendFactory, ConfigError, findLocalModels, parseModelSpec, tinyModels } from './modelSpec.js'
+import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './modelSpec.js'
 
 /**
  * `chorus demo`: a coordinator and N nodes in one process over the in-memory transport, one round,
@@ -29,15 +28,7 @@ export const DEMO_HELP = `chorus demo [question] [options]
   --json              print the transcript and outcome as JSON instead
 `
 
-/** Random weights say nothing worth waiting for: keep their answers short. */
-const TINY_ANSWER_TOKENS = 32
 const DEFAULT_QUESTION = 'A bat and a ball cost $1.10 in total. The bat costs $1.00 more than the ball. How much does the ball cost?'
-const TINY_WARNING = [
-  'NOTE: no model is configured, so this demo runs on tiny generated models with random weights.',
-  '      Their answers and verdicts are meaningless; the protocol around them is real.',
-  '      Point it at real models: --model ./model.gguf, --model ollama:qwen3:4b,',
-  '      --model openai:http://127.0.0.1:8080/v1#model, or put .gguf files in ./models.',
-]
 
 interface DemoConfig {
   nodes: number
@@ -90,31 +81,10 @@ async function readConfig(args: string[]): Promise<DemoConfig> {
 
 export async function demo(args: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const cfg = await readConfig(args)
-  const found = cfg.models.length === 0 ? await findLocalModels() : []
-  const specs = (cfg.models.length > 0 ? cfg.models : found).map(parseModelSpec)
-  const tiny = specs.length === 0
   const factory = new BackendFactory()
-  const backends: ModelBackend[] = []
   try {
-    if (tiny) {
-      for (const [i, path] of (await tinyModels(cfg.nodes)).entries()) backends.push(await factory.create({ kind: 'gguf', path }, `tiny-random-${i}`, TINY_ANSWER_TOKENS))
-    } else {
-      const cache = new Map<number, ModelBackend>()
-      for (let i = 0; i < cfg.nodes; i++) {
-        const k = i % specs.length
-        // One HTTP client per spec is enough; an in-process model is loaded once per node (own context).
-        const spec = specs[k]!
-        if (spec.kind === 'http' && cache.has(k)) backends.push(cache.get(k)!)
-        else {
-          const b = await factory.create(spec)
-          cache.set(k, b)
-          backends.push(b)
-        }
-      }
-    }
-    // Fail now, clearly, rather than after the answer deadline.
-    await Promise.all([...new Set(backends)].map((b) => b.check?.()))
-    if (tiny && !cfg.json) out(`${TINY_WARNING.join('\n')}\n\n`)
+    const { backends, tiny } = await buildBackends(factory, cfg.models, cfg.nodes)
+    if (tiny && !cfg.json) out(`${TINY_WARNING}\n\n`)
     const ms = cfg.answerSeconds * 1000
     const durations: PhaseDurations = { join: 1000, commit: ms, reveal: 5000, verdictCommit: ms, verdictReveal: 5000 }
     const swarm = createEmbeddedSwarm({ nodes: cfg.nodes, backendFor: (_, i) => backends[i]!, durations })
@@ -133,7 +103,7 @@ export async function demo(args: string[], out: (s: string) => void = (s) => pro
       out(`${JSON.stringify({ tinyModels: tiny, question: cfg.question, wallMs: Math.round(wall), times: res.times, nodes: Object.fromEntries(names), outcome: res.outcome, verified: verified.root === res.result.env.body.root, transcript: transcriptFile(res.transcript) }, null, 2)}\n`)
     } else {
       out(report(cfg.question, res, names, wall))
-      if (tiny) out(`\n${TINY_WARNING.join('\n')}\n`)
+      if (tiny) out(`\n${TINY_WARNING}\n`)
     }
     return 0
   } finally {

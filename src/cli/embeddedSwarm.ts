@@ -1,7 +1,9 @@
 import { hashParts } from '../crypto/hash.js'
 import { type Identity, identityFromSeed, PublicKeyCache } from '../crypto/identity.js'
 import { type AskOptions, type AskRequest, CoordinatorService, type RoundResult } from '../gateway/coordinatorService.js'
+import type { Swarm } from '../gateway/swarm.js'
 import type { ModelBackend } from '../models/backend.js'
+import type { ChatMessage } from '../protocol/messages.js'
 import { NodeDaemon } from '../node/nodeDaemon.js'
 import type { CryptoMeter } from '../protocol/envelope.js'
 import type { PhaseDurations } from '../round/coordinator.js'
@@ -24,17 +26,18 @@ export interface EmbeddedSwarmOptions {
   keySeed?: string
   meter?: CryptoMeter
   verification?: Verification
+  /** Rounds each node works on at once (default 4). */
+  maxConcurrentRounds?: number
 }
 
 export interface EmbeddedSwarm {
   network: MemoryNetwork
   coordinator: CoordinatorService
   nodes: NodeDaemon[]
-  ask(
-    question: string,
-    request?: Partial<AskRequest>,
-    options?: AskOptions,
-  ): Promise<RoundResult>
+  /** One round on a question (a user message) or a whole conversation. */
+  ask(question: string | ChatMessage[], request?: Partial<AskRequest>, options?: AskOptions): Promise<RoundResult>
+  /** The swarm as the HTTP gateway sees it; `names` label the nodes' backends. */
+  port(names?: readonly string[]): Swarm
   stop(): Promise<void>
 }
 
@@ -57,7 +60,7 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
     const id = identity(i) ?? identityFromSeed(randomSeed())
     nodes.push(
       new NodeDaemon(
-        { identity: id, backend: opts.backendFor(id, i), ledger },
+        { identity: id, backend: opts.backendFor(id, i), ledger, maxConcurrentRounds: opts.maxConcurrentRounds },
         { transport: network.endpoint(id.id), meter: opts.meter, verification: opts.verification, keys },
       ),
     )
@@ -71,14 +74,29 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
     ask: (question, request = {}, options = {}) =>
       coordinator.ask(
         {
-          messages: [{ role: 'user', content: question }],
-          minMembers: Math.min(3, opts.nodes),
-          maxMembers: opts.nodes,
-          joinTarget: opts.nodes,
+          messages: typeof question === 'string' ? [{ role: 'user', content: question }] : question,
+          minMembers: Math.max(1, Math.min(3, opts.nodes)),
+          maxMembers: Math.max(1, opts.nodes),
+          joinTarget: Math.max(1, opts.nodes),
           ...request,
         },
         options,
       ),
+    port(names = []) {
+      const minMembers = Math.max(1, Math.min(3, opts.nodes))
+      return {
+        minMembers,
+        ask: (messages, options) => this.ask(messages, {}, options),
+        nodes: () => nodes.map((n, i) => ({ id: n.id, backend: names[i], activeRounds: n.activeRounds, declined: Object.fromEntries(n.declined) })),
+        rejections() {
+          const total = new Map<string, number>()
+          for (const intake of [coordinator.intake, ...nodes.map((n) => n.intake)]) {
+            for (const [code, k] of intake.rejections) total.set(code, (total.get(code) ?? 0) + k)
+          }
+          return total
+        },
+      }
+    },
     async stop() {
       await coordinator.stop()
       await Promise.all(nodes.map((n) => n.stop()))

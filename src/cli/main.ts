@@ -6,7 +6,9 @@ import { HttpBackendError } from '../models/openaiHttp.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import { parseTranscript } from '../round/transcript.js'
 import { TranscriptError, verifyTranscript } from '../round/verify.js'
+import { ASK_HELP, ask } from './ask.js'
 import { DEMO_HELP, demo } from './demo.js'
+import { UP_HELP, up } from './up.js'
 import { ConfigError } from './modelSpec.js'
 
 /** The `chorus` command: parses arguments, wires the parts for one job, runs it. */
@@ -16,9 +18,11 @@ const HELP = `chorus ${VERSION} — swarm inference: many models answer, rank ea
 
 Usage:
   chorus demo [question] [options]      run a swarm in this process and ask it one question
-                                        (chorus demo --help for its options)
-  chorus verify <transcript.json | ->   recompute a round from its signed transcript and check
+  chorus up [options]                   serve the swarm as an OpenAI-compatible API
+  chorus ask <question> [options]       ask a gateway; prints the answer and the round
+  chorus verify <file | url | ->        recompute a round from its signed transcript and check
                                         every signature, seal, commitment and the Result
+  (chorus <command> --help for a command's options)
   chorus help                           this text
   chorus --version
 
@@ -41,16 +45,27 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`)
     return 0
   }
-  if (command === 'verify') return verify(rest)
-  if (command === 'demo') {
+  const commands: Record<string, { help: string; run: (args: string[]) => Promise<number> }> = {
+    verify: { help: HELP, run: verify },
+    demo: { help: DEMO_HELP, run: (a) => demo(a) },
+    up: { help: UP_HELP, run: up },
+    ask: { help: ASK_HELP, run: (a) => ask(a) },
+  }
+  const cmd = commands[command]
+  if (cmd !== undefined) {
     if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(DEMO_HELP)
+      process.stdout.write(cmd.help)
       return 0
     }
     try {
-      return await demo(rest)
+      return await cmd.run(rest)
     } catch (err) {
-      if (err instanceof ConfigError || err instanceof ModelLoadError || err instanceof HttpBackendError || (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
+      if (
+        err instanceof ConfigError ||
+        err instanceof ModelLoadError ||
+        err instanceof HttpBackendError ||
+        (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+      ) {
         throw new UsageError(err.message)
       }
       throw err
@@ -75,7 +90,7 @@ async function verify(args: string[]): Promise<number> {
   if (!(share > 0 && share <= 1)) throw new UsageError('--max-judge-share must be in (0, 1]')
   let text: string
   try {
-    text = source === '-' ? await readStdin() : await readFile(source, 'utf8')
+    text = source === '-' ? await readStdin() : /^https?:\/\//.test(source) ? await fetchText(source) : await readFile(source, 'utf8')
   } catch (err) {
     throw new UsageError(`cannot read ${source}: ${(err as Error).message}`)
   }
@@ -101,6 +116,12 @@ async function verify(args: string[]): Promise<number> {
     }
     throw err
   }
+}
+
+async function fetchText(url: string): Promise<string> {
+  const res = await fetch(url, { headers: process.env.CHORUS_API_KEY ? { authorization: `Bearer ${process.env.CHORUS_API_KEY}` } : {} })
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`)
+  return res.text()
 }
 
 async function readStdin(): Promise<string> {

@@ -85,3 +85,42 @@ export async function tinyModels(n: number, dir = join(tmpdir(), 'chorus-tiny-mo
   }
   return paths
 }
+
+/** Random weights say nothing worth waiting for: keep their answers short. */
+export const TINY_ANSWER_TOKENS = 32
+
+export const TINY_WARNING = [
+  'NOTE: no model is configured, so this swarm runs on tiny generated models with random weights.',
+  '      Their answers and verdicts are meaningless; the protocol around them is real.',
+  '      Point it at real models: --model ./model.gguf, --model ollama:qwen3:4b,',
+  '      --model openai:http://127.0.0.1:8080/v1#model, or put .gguf files in ./models.',
+].join('\n')
+
+/**
+ * One backend per node: the configured specs round-robin (one HTTP client per spec; an in-process
+ * model is loaded per node, each with its own context), else ./models/*.gguf, else tiny generated
+ * models. Every backend is checked before it is returned, so a dead server fails now, clearly.
+ */
+export async function buildBackends(factory: BackendFactory, models: readonly string[], nodes: number): Promise<{ backends: ModelBackend[]; tiny: boolean }> {
+  const found = models.length === 0 ? await findLocalModels() : []
+  const specs = (models.length > 0 ? models : found).map(parseModelSpec)
+  const backends: ModelBackend[] = []
+  if (specs.length === 0) {
+    for (const [i, path] of (await tinyModels(nodes)).entries()) backends.push(await factory.create({ kind: 'gguf', path }, `tiny-random-${i}`, TINY_ANSWER_TOKENS))
+    return { backends, tiny: true }
+  }
+  const http = new Map<number, ModelBackend>()
+  for (let i = 0; i < nodes; i++) {
+    const k = i % specs.length
+    const spec = specs[k]!
+    const existing = http.get(k)
+    if (existing) backends.push(existing)
+    else {
+      const b = await factory.create(spec)
+      if (spec.kind === 'http') http.set(k, b)
+      backends.push(b)
+    }
+  }
+  await Promise.all([...new Set(backends)].map((b) => b.check?.()))
+  return { backends, tiny: false }
+}

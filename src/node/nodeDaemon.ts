@@ -51,6 +51,8 @@ export class NodeDaemon {
   private readonly salt: SaltSource
   private unsubscribe: (() => void) | undefined
   private readonly finished: RoundEnd[] = []
+  /** Rounds this node chose not to join, by reason. */
+  readonly declined = new Map<'capacity' | 'policy' | 'ineligible', number>()
   /** Errors from the model or the transport, kept for inspection (bounded). */
   readonly errors: string[] = []
 
@@ -116,9 +118,9 @@ export class NodeDaemon {
       this.lastCoordSeq.get(msg.env.from),
     )
     this.lastCoordSeq.set(msg.env.from, msg.env.body.coordSeq)
-    if (this.rounds.size >= (this.init.maxConcurrentRounds ?? 4)) return
-    if (this.init.wantsRound !== undefined && !this.init.wantsRound(msg.env.body)) return
-    if (!this.init.ledger.eligible(this.id)) return
+    if (this.rounds.size >= (this.init.maxConcurrentRounds ?? 4)) return this.decline('capacity')
+    if (this.init.wantsRound !== undefined && !this.init.wantsRound(msg.env.body)) return this.decline('policy')
+    if (!this.init.ledger.eligible(this.id)) return this.decline('ineligible')
     this.rounds.set(round.roundId, { round, cancel: () => {}, abort: new AbortController() })
     this.run(round, round.start())
   }
@@ -197,6 +199,10 @@ export class NodeDaemon {
       detail === undefined ? { round: round.roundId, reason } : { round: round.roundId, reason, detail },
     )
     if (this.finished.length > 256) this.finished.shift()
+  }
+
+  private decline(reason: 'capacity' | 'policy' | 'ineligible'): void {
+    this.declined.set(reason, (this.declined.get(reason) ?? 0) + 1)
   }
 
   private error(message: string): void {

@@ -1,0 +1,49 @@
+import { startGateway } from '../src/cli/up.js'
+import { InstantBackend } from '../src/models/instant.js'
+import { type Figure, median } from './stats.js'
+
+/**
+ * The gateway over HTTP on loopback with 7 instant nodes: what HTTP adds to a round (request wall
+ * time minus the round's own wall time, which the gateway reports as chorus.round_ms), and how many
+ * rounds per second one gateway completes with requests arriving 16 at a time.
+ */
+export const figures = ['gateway_http_overhead_ms', 'gateway_rounds_per_s']
+
+export async function run(): Promise<Figure[]> {
+  const gw = await startGateway(
+    { host: '127.0.0.1', port: 0, nodes: 7, models: [], apiKeys: [], answerSeconds: 10 },
+    Array.from({ length: 7 }, (_, i) => new InstantBackend(`bench-${i}`)),
+  )
+  const ask = async (i: number) => {
+    const t0 = performance.now()
+    const res = await fetch(`${gw.url}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'chorus-swarm', messages: [{ role: 'user', content: `benchmark ${i}` }] }),
+    })
+    const body = (await res.json()) as { chorus?: { round_ms: number } }
+    const wall = performance.now() - t0
+    if (res.status !== 200 || body.chorus === undefined) throw new Error(`request failed: ${res.status}`)
+    return wall - body.chorus.round_ms
+  }
+  try {
+    for (let i = 0; i < 20; i++) await ask(i)
+    const overhead: number[] = []
+    for (let i = 0; i < 100; i++) overhead.push(await ask(i))
+    const total = 300
+    let next = 0
+    const t0 = performance.now()
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < total) await ask(next++)
+      }),
+    )
+    const seconds = (performance.now() - t0) / 1000
+    return [
+      { name: 'gateway_http_overhead_ms', value: median(overhead), unit: 'ms' },
+      { name: 'gateway_rounds_per_s', value: total / seconds, unit: 'rounds/s' },
+    ]
+  } finally {
+    await gw.close()
+  }
+}

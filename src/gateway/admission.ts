@@ -1,0 +1,50 @@
+import { ApiError } from './apiError.js'
+
+/**
+ * Bounds the rounds a gateway runs at once (nodes have finite capacity; more rounds than they can
+ * join would fail for want of members) and queues the rest, up to a limit past which it answers 503
+ * at once rather than letting clients pile up.
+ */
+export class Admission {
+  private active = 0
+  private readonly queue: { start: () => void; cancel: (e: Error) => void }[] = []
+
+  constructor(
+    private readonly maxActive: number,
+    private readonly maxQueued: number,
+  ) {}
+
+  get running(): number {
+    return this.active
+  }
+
+  get waiting(): number {
+    return this.queue.length
+  }
+
+  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (this.active >= this.maxActive) {
+      if (this.queue.length >= this.maxQueued) throw new ApiError(503, 'service_unavailable', 'the swarm is at capacity; retry shortly', 'overloaded', null, 1)
+      await new Promise<void>((resolve, reject) => {
+        const item = { start: resolve, cancel: reject }
+        this.queue.push(item)
+        signal?.addEventListener(
+          'abort',
+          () => {
+            const i = this.queue.indexOf(item)
+            if (i >= 0) this.queue.splice(i, 1)
+            reject(new ApiError(499 as never, 'invalid_request_error', 'client closed the request'))
+          },
+          { once: true },
+        )
+      })
+    } else this.active++
+    try {
+      return await fn()
+    } finally {
+      const next = this.queue.shift()
+      if (next) next.start()
+      else this.active--
+    }
+  }
+}

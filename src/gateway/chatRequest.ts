@@ -1,0 +1,80 @@
+import { MAX_CHAT_MESSAGES, MAX_MESSAGE_CHARS } from '../protocol/limits.js'
+import type { ChatMessage } from '../protocol/messages.js'
+import { ApiError, badRequest } from './apiError.js'
+
+/**
+ * Validates a `POST /v1/chat/completions` body. Accepts what OpenAI clients send (string or
+ * text-part content, the usual sampling fields, which a swarm ignores) and refuses the rest with
+ * the parameter named.
+ */
+export const SWARM_MODEL = 'chorus-swarm'
+
+export interface ChatRequest {
+  model: string
+  messages: ChatMessage[]
+  stream: boolean
+  /** How long the caller will wait for the round, in ms (extension: `chorus.timeout_ms`). */
+  timeoutMs?: number
+}
+
+const IGNORED = new Set([
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'max_completion_tokens',
+  'n',
+  'stop',
+  'presence_penalty',
+  'frequency_penalty',
+  'user',
+  'seed',
+  'stream_options',
+  'logit_bias',
+  'metadata',
+  'store',
+  'parallel_tool_calls',
+  'response_format',
+  'service_tier',
+])
+
+export function parseChatRequest(body: unknown): ChatRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the request body must be a JSON object')
+  const b = body as Record<string, unknown>
+  for (const k of Object.keys(b)) {
+    if (k !== 'model' && k !== 'messages' && k !== 'stream' && k !== 'chorus' && !IGNORED.has(k)) {
+      throw badRequest(`unsupported parameter '${k}'`, k, 'unsupported_parameter')
+    }
+  }
+  if (typeof b.model !== 'string' || b.model === '') throw badRequest('model must be a string', 'model')
+  if (b.model !== SWARM_MODEL) throw new ApiError(404, 'not_found_error', `the model '${b.model}' does not exist; this gateway serves '${SWARM_MODEL}'`, 'model_not_found', 'model')
+  if (b.stream !== undefined && typeof b.stream !== 'boolean') throw badRequest('stream must be a boolean', 'stream')
+  if (b.n !== undefined && b.n !== 1) throw badRequest('n must be 1: the swarm returns one answer', 'n')
+  if (!Array.isArray(b.messages) || b.messages.length === 0) throw badRequest('messages must be a non-empty array', 'messages')
+  if (b.messages.length > MAX_CHAT_MESSAGES) throw badRequest(`at most ${MAX_CHAT_MESSAGES} messages`, 'messages')
+  const messages = b.messages.map((m, i) => message(m, i))
+  if (!messages.some((m) => m.role === 'user')) throw badRequest('messages must include a user message', 'messages')
+  let timeoutMs: number | undefined
+  if (b.chorus !== undefined) {
+    const c = b.chorus as Record<string, unknown> | null
+    if (typeof c !== 'object' || c === null || Object.keys(c).some((k) => k !== 'timeout_ms')) throw badRequest('chorus takes only timeout_ms', 'chorus')
+    if (c.timeout_ms !== undefined && !(Number.isInteger(c.timeout_ms) && (c.timeout_ms as number) > 0)) throw badRequest('chorus.timeout_ms must be a positive integer', 'chorus.timeout_ms')
+    timeoutMs = c.timeout_ms as number | undefined
+  }
+  return { model: b.model, messages, stream: b.stream === true, ...(timeoutMs === undefined ? {} : { timeoutMs }) }
+}
+
+function message(m: unknown, i: number): ChatMessage {
+  const param = `messages[${i}]`
+  if (typeof m !== 'object' || m === null) throw badRequest(`${param} must be an object`, param)
+  const { role, content } = m as { role?: unknown; content?: unknown }
+  if (role !== 'system' && role !== 'user' && role !== 'assistant' && role !== 'developer') {
+    throw badRequest(`${param}.role must be system, developer, user or assistant`, `${param}.role`)
+  }
+  let text: string
+  if (typeof content === 'string') text = content
+  else if (Array.isArray(content) && content.every((p) => typeof p === 'object' && p !== null && (p as { type?: unknown }).type === 'text' && typeof (p as { text?: unknown }).text === 'string')) {
+    text = content.map((p) => (p as { text: string }).text).join('')
+  } else throw badRequest(`${param}.content must be a string or text parts`, `${param}.content`)
+  if (text.length > MAX_MESSAGE_CHARS) throw badRequest(`${param}.content is longer than ${MAX_MESSAGE_CHARS} characters`, `${param}.content`)
+  return { role: role === 'developer' ? 'system' : role, content: text }
+}

@@ -1,0 +1,40 @@
+import type { Envelope } from '../protocol/envelope.js'
+import { SCORE_SCALE } from '../protocol/limits.js'
+import type { RoundResult } from './coordinatorService.js'
+
+/**
+ * The `chorus` extension field of a completion: where the answer came from, enough to check it.
+ * Scores here are plain numbers for reading; the signed Result holds them in micro-units.
+ */
+export function provenance(r: RoundResult, roundMs: number) {
+  const o = r.outcome
+  const t = r.times
+  const span = (a?: number, b?: number) => (a !== undefined && b !== undefined ? b - a : null)
+  const judges = r.transcript.filter((m) => m.env.type === 'VerdictReveal').map((m) => m.env.from)
+  const members = r.transcript.filter((m) => m.env.type === 'AnswerReveal').map((m) => (m.env as Envelope<'AnswerReveal'>).from)
+  return {
+    round: r.roundId,
+    ranked: o.ranked,
+    winner: o.winner,
+    separated: o.separated,
+    answers: members.length,
+    scores: o.scores.map((s) => ({ node: s.node, score: s.theta / SCORE_SCALE, lo: s.lo / SCORE_SCALE, hi: s.hi / SCORE_SCALE })),
+    judges,
+    verdicts: o.verdictCount,
+    abstentions: o.abstentions,
+    baselines: o.baselines,
+    phases_ms: {
+      join: span(t.issued, t.joining),
+      answer: span(t.joining, t.committing),
+      reveal: span(t.committing, t.revealing),
+      judge: span(t.revealing, t.verdictCommitting),
+      verdict_reveal: span(t.verdictCommitting, t.verdictRevealing),
+      total: span(t.issued, t.done),
+    },
+    round_ms: Math.round(roundMs * 1000) / 1000,
+    transcript_root: r.result.env.body.root,
+    transcript: `/v1/rounds/${r.roundId}`,
+  }
+}
+
+export type Provenance = ReturnType<typeof provenance>

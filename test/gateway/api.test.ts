@@ -1,0 +1,242 @@
+import { execFile, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
+import OpenAI from 'openai'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RunningGateway, startGateway, type UpSettings } from '../../src/cli/up.js'
+import type { ModelBackend } from '../../src/models/backend.js'
+import { InstantBackend } from '../../src/models/instant.js'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any
+const json = (r: Response): Promise<Json> => r.json()
+const settings = (over: Partial<UpSettings> = {}): UpSettings => ({ host: '127.0.0.1', port: 0, nodes: 7, models: [], apiKeys: [], answerSeconds: 5, ...over })
+const instant = (n: number): ModelBackend[] => Array.from({ length: n }, (_, i) => new InstantBackend(`node-${i}`))
+const cli = async (...args: string[]) => {
+  try {
+    const { stdout } = await promisify(execFile)('node', ['dist/src/cli/main.js', ...args])
+    return { code: 0, out: stdout }
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string }
+    return { code: err.code, out: err.stdout + err.stderr }
+  }
+}
+
+describe('the gateway API with the official openai client', () => {
+  let gw: RunningGateway
+  let client: OpenAI
+  beforeAll(async () => {
+    gw = await startGateway(settings({ apiKeys: ['sk-test'] }), instant(7))
+    client = new OpenAI({ baseURL: gw.url, apiKey: 'sk-test', maxRetries: 0 })
+  })
+  afterAll(() => gw.close())
+
+  it('answers a plain request with the round provenance under chorus', async () => {
+    const res = await client.chat.completions.create({ model: 'chorus-swarm', messages: [{ role: 'user', content: 'What is 6 × 7?' }] })
+    expect(res.object).toBe('chat.completion')
+    expect(res.choices[0]!.message.content).toMatch(/^instant answer \d$/)
+    const chorus = (res as unknown as { chorus: Record<string, unknown> }).chorus
+    expect(chorus).toMatchObject({ ranked: true, answers: 7, judges: expect.any(Array), transcript_root: expect.stringMatching(/^[0-9a-f]{64}$/) })
+    expect((chorus.scores as unknown[]).length).toBe(7)
+    expect((chorus.phases_ms as Record<string, number>).total).toBeGreaterThanOrEqual(0)
+  })
+
+  it('streams phases as comments, the answer as chunks, provenance on the last chunk, then [DONE]', async () => {
+    const stream = await client.chat.completions.create({ model: 'chorus-swarm', stream: true, messages: [{ role: 'user', content: 'Stream it.' }] })
+    let text = ''
+    let last: Record<string, unknown> | undefined
+    for await (const chunk of stream) {
+      expect(chunk.object).toBe('chat.completion.chunk')
+      text += chunk.choices[0]?.delta?.content ?? ''
+      last = chunk as unknown as Record<string, unknown>
+    }
+    expect(text).toMatch(/^instant answer \d$/)
+    expect((last!.choices as { finish_reason: string }[])[0]!.finish_reason).toBe('stop')
+    expect(last!.chorus).toMatchObject({ ranked: true })
+    // The raw stream carries the phase comments.
+    const raw = await fetch(`${gw.url}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test' },
+      body: JSON.stringify({ model: 'chorus-swarm', stream: true, messages: [{ role: 'user', content: 'raw' }] }),
+    }).then((r) => r.text())
+    expect(raw).toMatch(/^: round queued\n\n(: phase \w+\n\n)+data: /)
+    expect(raw).toContain(': phase verdictCommitting')
+    expect(raw.trimEnd().endsWith('data: [DONE]')).toBe(true)
+  })
+
+  it('serves the signed transcript; chorus verify passes on it and fails on a tampered copy', async () => {
+    const res = await client.chat.completions.create({ model: 'chorus-swarm', messages: [{ role: 'user', content: 'verify me' }] })
+    const round = (res as unknown as { chorus: { round: string; transcript: string } }).chorus
+    const url = `${gw.url.replace(/\/v1$/, '')}${round.transcript}`
+    const ok = await promisify(execFile)('node', ['dist/src/cli/main.js', 'verify', url], { env: { ...process.env, CHORUS_API_KEY: 'sk-test' } })
+    expect(ok.stdout).toContain(`VALID round ${round.round}`)
+    const file = await fetch(url, { headers: { authorization: 'Bearer sk-test' } }).then(json)
+    file.envelopes.find((e: { type: string }) => e.type === 'Result').body.winner = 'ab'.repeat(32)
+    const bad = spawn('node', ['dist/src/cli/main.js', 'verify', '-'])
+    bad.stdin.end(JSON.stringify(file))
+    let out = ''
+    bad.stdout.on('data', (d) => (out += d))
+    const code = await new Promise((r) => bad.on('close', r))
+    expect(code).toBe(1)
+    expect(out).toMatch(/^INVALID/)
+  })
+
+  it('lists models, nodes and recent rounds', async () => {
+    const models = await client.models.list()
+    expect(models.data.map((m) => m.id)).toEqual(['chorus-swarm'])
+    const h = { authorization: 'Bearer sk-test' }
+    const nodes = await fetch(`${gw.url}/nodes`, { headers: h }).then(json)
+    expect(nodes.data).toHaveLength(7)
+    const rounds = await fetch(`${gw.url}/rounds?limit=2`, { headers: h }).then(json)
+    expect(rounds.data).toHaveLength(2)
+    expect(await fetch(`${gw.url}/rounds/${'0'.repeat(64)}`, { headers: h }).then((r) => r.status)).toBe(404)
+  })
+
+  it('completes 50 concurrent requests, each with its own round', async () => {
+    const all = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => client.chat.completions.create({ model: 'chorus-swarm', messages: [{ role: 'user', content: `q${i}` }] })),
+    )
+    const rounds = new Set(all.map((r) => (r as unknown as { chorus: { round: string } }).chorus.round))
+    expect(rounds.size).toBe(50)
+  })
+})
+
+describe('bad input gets the right status and OpenAI error shape, and the process stays up', () => {
+  let gw: RunningGateway
+  let base: string
+  const post = (body: string, headers: Record<string, string> = {}) =>
+    fetch(`${base}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k1', ...headers }, body })
+  const good = JSON.stringify({ model: 'chorus-swarm', messages: [{ role: 'user', content: 'hi' }] })
+  beforeAll(async () => {
+    gw = await startGateway(settings({ nodes: 3, apiKeys: ['k1', 'k2'], ratePerSecond: 1, burst: 30 }), instant(3))
+    base = gw.url
+  })
+  afterAll(() => gw.close())
+
+  it.each([
+    ['malformed JSON', '{"model":', 400, 'invalid_request_error'],
+    ['wrong types', JSON.stringify({ model: 'chorus-swarm', messages: 'hi' }), 400, 'invalid_request_error'],
+    ['a message without content', JSON.stringify({ model: 'chorus-swarm', messages: [{ role: 'user' }] }), 400, 'invalid_request_error'],
+    ['an unknown model', JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'hi' }] }), 404, 'not_found_error'],
+    ['an unsupported parameter', JSON.stringify({ model: 'chorus-swarm', tools: [], messages: [{ role: 'user', content: 'hi' }] }), 400, 'invalid_request_error'],
+  ])('%s → %s', async (_, body, status, type) => {
+    const res = await post(body)
+    expect(res.status).toBe(status)
+    const e = await json(res)
+    expect(e.error).toMatchObject({ type, message: expect.any(String) })
+    expect(e.error).toHaveProperty('param')
+    expect(e.error).toHaveProperty('code')
+  })
+
+  it('a 10 MB body → 413', async () => {
+    const res = await post(JSON.stringify({ model: 'chorus-swarm', messages: [{ role: 'user', content: 'x'.repeat(10 * 1024 * 1024) }] }))
+    expect(res.status).toBe(413)
+    expect((await json(res)).error.code).toBe('request_too_large')
+  })
+
+  it('a missing or wrong key → 401', async () => {
+    const missing = await fetch(`${base}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: good })
+    expect(missing.status).toBe(401)
+    expect((await json(missing)).error.code).toBe('missing_api_key')
+    const wrong = await post(good, { authorization: 'Bearer nope' })
+    expect(wrong.status).toBe(401)
+    expect((await json(wrong)).error.type).toBe('authentication_error')
+  })
+
+  it('too many requests for one key → 429 with Retry-After; another key is unaffected', async () => {
+    let limited: Response | undefined
+    for (let i = 0; i < 40 && limited === undefined; i++) {
+      const r = await fetch(`${base}/models`, { headers: { authorization: 'Bearer k1' } })
+      if (r.status === 429) limited = r
+    }
+    expect(limited?.status).toBe(429)
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect((await json(limited!)).error.code).toBe('rate_limit_exceeded')
+    expect((await fetch(`${base}/models`, { headers: { authorization: 'Bearer k2' } })).status).toBe(200)
+  })
+
+  it('is still up, counts every error in /metrics, and reports health and readiness', async () => {
+    const ok = await post(good, { authorization: 'Bearer k2' })
+    expect(ok.status).toBe(200)
+    const metrics = await fetch(`${base.replace(/\/v1$/, '')}/metrics`).then((r) => r.text())
+    for (const code of ['invalid_request', 'model_not_found', 'request_too_large', 'missing_api_key', 'invalid_api_key', 'rate_limit_exceeded']) {
+      expect(metrics).toMatch(new RegExp(`chorus_api_errors_total\\{code="${code}"\\} [1-9]`))
+    }
+    expect(metrics).toMatch(/chorus_round_phase_seconds_count\{phase="judge"\} [1-9]/)
+    expect(metrics).toMatch(/chorus_active_rounds 0/)
+    const root = base.replace(/\/v1$/, '')
+    expect((await fetch(`${root}/healthz`)).status).toBe(200)
+    expect((await fetch(`${root}/readyz`)).status).toBe(200)
+  })
+})
+
+describe('when the swarm cannot answer', () => {
+  it('503 when no node can serve, 504 when the round misses its deadline', async () => {
+    const none = await startGateway(settings({ nodes: 0 }), [])
+    try {
+      const r = await fetch(`${none.url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'chorus-swarm', messages: [{ role: 'user', content: 'anyone?' }] }),
+      })
+      expect(r.status).toBe(503)
+      expect((await json(r)).error.code).toBe('no_nodes')
+      expect((await fetch(none.url.replace(/\/v1$/, '/readyz'))).status).toBe(503)
+    } finally {
+      await none.close()
+    }
+    const stall: ModelBackend = { name: 'stall', answer: () => new Promise(() => {}), judge: async () => ({ verdict: 'U' }) }
+    const slow = await startGateway(settings({ nodes: 3 }), [stall, stall, stall])
+    try {
+      const r = await fetch(`${slow.url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'chorus-swarm', chorus: { timeout_ms: 300 }, messages: [{ role: 'user', content: 'slow' }] }),
+      })
+      expect(r.status).toBe(504)
+      expect((await json(r)).error.code).toBe('deadline_exceeded')
+    } finally {
+      await slow.close()
+    }
+  })
+})
+
+describe('chorus up, the command', () => {
+  it('starts on tiny models, prints its URL, and serves the openai client', async () => {
+    const proc = spawn('node', ['dist/src/cli/main.js', 'up', '--port', '0', '--nodes', '3'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = ''
+        proc.stdout.on('data', (d) => {
+          out += d
+          const m = /on (http:\/\/127\.0\.0\.1:\d+\/v1)/.exec(out)
+          if (m) resolve(m[1]!)
+        })
+        proc.on('exit', (c) => reject(new Error(`exited ${c}: ${out}`)))
+      })
+      const client = new OpenAI({ baseURL: url, apiKey: 'unused', maxRetries: 0 })
+      const res = await client.chat.completions.create({ model: 'chorus-swarm', messages: [{ role: 'user', content: 'hello' }] })
+      expect(typeof res.choices[0]!.message.content).toBe('string')
+      expect((res as unknown as { chorus: { ranked: boolean } }).chorus.ranked).toBe(true)
+      const asked = await cli('ask', '--url', url, 'hello again')
+      expect(asked.code).toBe(0)
+      expect(asked.out).toMatch(/round [0-9a-f]{16}…: ranked, 3 answers/)
+    } finally {
+      proc.kill('SIGINT')
+      await new Promise((r) => proc.on('close', r))
+    }
+  }, 60_000)
+
+  it('refuses a port in use and a bad config clearly', async () => {
+    const a = await startGateway(settings({ nodes: 1 }), instant(1))
+    try {
+      const port = new URL(a.url).port
+      const r = await cli('up', '--port', port, '--nodes', '1')
+      expect(r.code).toBe(2)
+      expect(r.out).toMatch(/port \d+ on 127\.0\.0\.1 is in use/)
+    } finally {
+      await a.close()
+    }
+    expect((await cli('up', '--nodes', 'many')).out).toMatch(/--nodes is out of range/)
+    expect((await cli('ask')).out).toMatch(/ask needs a question/)
+  })
+})
