@@ -2,6 +2,7 @@ import * as bt from './bt.bench.js'
 import * as gateway from './gateway.bench.js'
 import * as models from './models.bench.js'
 import * as round from './round.bench.js'
+import { sizeThreadPoolToCores } from '../src/runtime/threadPool.js'
 import { type Figure, fmt } from './stats.js'
 
 /**
@@ -15,6 +16,7 @@ interface Suite {
 
 const SUITES: Record<string, Suite> = { bt, round, models, gateway }
 
+sizeThreadPoolToCores()
 const filters = process.argv.slice(2)
 const wanted = (name: string) => filters.length === 0 || filters.some((f) => name.includes(f))
 let printed = 0

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { ModelLoadError } from '../models/llamaCpp.js'
 import { HttpBackendError } from '../models/openaiHttp.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
+import { sizeThreadPoolToCores } from '../runtime/threadPool.js'
 import { parseTranscript } from '../round/transcript.js'
 import { TranscriptError, verifyTranscript } from '../round/verify.js'
 import { ASK_HELP, ask } from './ask.js'
@@ -36,6 +37,7 @@ Exit status: 0 verified, 1 the transcript does not hold, 2 usage or input error.
 class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
+  sizeThreadPoolToCores()
   const [command, ...rest] = argv
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(HELP)
