@@ -8,6 +8,8 @@ import type { InboundMessage, Transport } from '../../src/transport/transport.js
 export interface TransportFixture {
   endpoints: Transport[]
   close(): Promise<void>
+  /** Waits until subscriptions to `topic` are known network-wide (gossip learns them asynchronously). */
+  settle?(topic: string): Promise<void>
 }
 
 export function transportCompliance(
@@ -62,6 +64,7 @@ export function transportCompliance(
       fx = await make(4)
       const [a, b, c, d] = fx.endpoints as [Transport, Transport, Transport, Transport]
       for (const t of [a, b, c]) t.subscribe('topic/x')
+      await fx.settle?.('topic/x')
       const got = [a, b, c, d].map(collect)
       await a.publish('topic/x', Uint8Array.from([7]))
       await until(() => got[1]!.length === 1 && got[2]!.length === 1)

@@ -1,0 +1,200 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { mdns } from '@libp2p/mdns'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import { MAX_ENVELOPE_BYTES } from '../protocol/limits.js'
+import { FrameDecoder, encodeFrame } from './frames.js'
+import { type InboundMessage, type MessageHandler, type SendOptions, type Transport, TransportError } from './transport.js'
+
+/**
+ * The Transport over js-libp2p 3: TCP, noise, yamux, identify and ping; gossipsub carries
+ * broadcasts; each peer pair keeps one long-lived stream on `/chorus/round/1` for point-to-point
+ * round traffic, framed with a length prefix and capped in size. The node's ed25519 key is its libp2p
+ * identity, so a node id (hex public key) names its peer id. Peers are found through a bootstrap
+ * list and mdns (mdns only reports peers: they are dialed here).
+ */
+export const ROUND_PROTOCOL = '/chorus/round/1.0.0'
+
+export interface Libp2pTransportInit {
+  /** The node's 32-byte ed25519 seed (the same key that signs its messages). */
+  seed: Uint8Array
+  listen?: string[]
+  bootstrap?: string[]
+  mdns?: boolean
+  maxMessageBytes?: number
+}
+
+/** js-libp2p 3 calls Promise.withResolvers, which Node 20 lacks. */
+function ensurePromiseWithResolvers(): void {
+  const P = Promise as unknown as { withResolvers?: unknown }
+  if (typeof P.withResolvers === 'function') return
+  P.withResolvers = function withResolvers<T>() {
+    let resolve!: (v: T) => void
+    let reject!: (e: unknown) => void
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    return { promise, resolve, reject }
+  }
+}
+
+export function peerIdOf(nodeId: string): PeerId {
+  return peerIdFromPublicKey(publicKeyFromRaw(Buffer.from(nodeId, 'hex')))
+}
+
+export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<Libp2pTransport> {
+  ensurePromiseWithResolvers()
+  const privateKey = await generateKeyPairFromSeed('Ed25519', init.seed)
+  const max = init.maxMessageBytes ?? MAX_ENVELOPE_BYTES + 1024
+  const peerDiscovery = []
+  if (init.bootstrap && init.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: init.bootstrap, timeout: 0 }))
+  if (init.mdns) peerDiscovery.push(mdns({ interval: 1000 }))
+  const node = await createLibp2p({
+    privateKey,
+    addresses: { listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, floodPublish: true, emitSelf: false, maxInboundDataLength: max }),
+    },
+  })
+  const t = new Libp2pTransport(node as unknown as Libp2pWithPubsub, Buffer.from(privateKey.publicKey.raw).toString('hex'), max)
+  await t.start()
+  return t
+}
+
+interface Pubsub {
+  subscribe(topic: string): void
+  publish(topic: string, data: Uint8Array): Promise<unknown>
+  addEventListener(type: 'message', fn: (e: CustomEvent<{ topic: string; data: Uint8Array }>) => void): void
+}
+type Libp2pWithPubsub = Libp2p<{ pubsub: Pubsub }>
+
+export class Libp2pTransport implements Transport {
+  private readonly handlers = new Set<MessageHandler>()
+  private readonly outbound = new Map<string, Promise<Stream>>()
+  private closed = false
+
+  constructor(
+    readonly node: Libp2pWithPubsub,
+    readonly localId: string,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Addresses other processes can dial (with this peer's id). */
+  multiaddrs(): string[] {
+    return this.node.getMultiaddrs().map((a) => a.toString())
+  }
+
+  async start(): Promise<void> {
+    await this.node.handle(ROUND_PROTOCOL, (stream) => this.readStream(stream), { maxInboundStreams: 1024 })
+    this.node.services.pubsub.addEventListener('message', (e) => this.deliver({ data: e.detail.data, topic: e.detail.topic }))
+    // mdns and bootstrap only report peers; connect to them so gossip and round streams can flow.
+    this.node.addEventListener('peer:discovery', (e) => {
+      if (this.closed) return
+      this.node.dial(e.detail.id).catch(() => {})
+    })
+  }
+
+  subscribe(topic: string): void {
+    this.assertOpen()
+    this.node.services.pubsub.subscribe(topic)
+  }
+
+  async publish(topic: string, data: Uint8Array, options?: SendOptions): Promise<void> {
+    this.check(data, options)
+    await this.node.services.pubsub.publish(topic, data)
+  }
+
+  async send(to: string, data: Uint8Array, options?: SendOptions): Promise<void> {
+    this.check(data, options)
+    let stream: Stream
+    try {
+      stream = await this.streamTo(to, options?.signal)
+    } catch (err) {
+      throw err instanceof TransportError ? err : new TransportError('UNREACHABLE', `cannot reach ${to.slice(0, 8)}: ${(err as Error).message}`)
+    }
+    if (!stream.send(encodeFrame(data))) await stream.onDrain(options?.signal ? { signal: options.signal } : {})
+  }
+
+  onMessage(handler: MessageHandler): () => void {
+    this.handlers.add(handler)
+    return () => this.handlers.delete(handler)
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    this.handlers.clear()
+    await this.node.stop()
+  }
+
+  /** One reused outbound stream per peer; a dead one is dropped and the next send redials. */
+  private streamTo(to: string, signal?: AbortSignal): Promise<Stream> {
+    let s = this.outbound.get(to)
+    if (s === undefined) {
+      let peer: PeerId
+      try {
+        peer = peerIdOf(to)
+      } catch {
+        return Promise.reject(new TransportError('UNREACHABLE', `not a node id: ${to.slice(0, 16)}`))
+      }
+      s = this.node.dialProtocol(peer, ROUND_PROTOCOL, signal ? { signal } : {}).then((stream) => {
+        const forget = () => {
+          if (this.outbound.get(to) === s) this.outbound.delete(to)
+        }
+        stream.addEventListener('close', forget)
+        return stream
+      })
+      s.catch(() => this.outbound.delete(to))
+      this.outbound.set(to, s)
+    }
+    return s.then((stream) => {
+      if (stream.status !== 'open' || stream.writeStatus !== 'writable') {
+        this.outbound.delete(to)
+        return this.streamTo(to, signal)
+      }
+      return stream
+    })
+  }
+
+  private readStream(stream: Stream): void {
+    const decoder = new FrameDecoder(this.maxBytes)
+    stream.addEventListener('message', (e) => {
+      const chunk = e.data
+      try {
+        for (const frame of decoder.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())) this.deliver({ data: frame })
+      } catch {
+        // An oversized frame: this peer is not speaking the protocol; drop the stream.
+        stream.abort(new Error('frame too large'))
+      }
+    })
+  }
+
+  private deliver(msg: InboundMessage): void {
+    if (this.closed) return
+    for (const h of this.handlers) h(msg)
+  }
+
+  private check(data: Uint8Array, options?: SendOptions): void {
+    if (options?.signal?.aborted) throw new TransportError('ABORTED', 'aborted')
+    this.assertOpen()
+    if (data.length > this.maxBytes) throw new TransportError('OVERSIZED', `${data.length} bytes exceeds ${this.maxBytes}`)
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new TransportError('CLOSED', 'transport closed')
+  }
+}
