@@ -9,6 +9,7 @@ import { mdns } from '@libp2p/mdns'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { MAX_ENVELOPE_BYTES } from '../protocol/limits.js'
 import { FrameDecoder, encodeFrame } from './frames.js'
@@ -65,6 +66,9 @@ export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
+    // Every devnet peer dials from 127.0.0.1: the default per-host inbound limit (5/s) would
+    // silently turn most of them away.
+    connectionManager: { inboundConnectionThreshold: 1000, maxIncomingPendingConnections: 256, maxConnections: 2048 },
     services: {
       identify: identify(),
       ping: ping(),
@@ -72,7 +76,7 @@ export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<
     },
   })
   const t = new Libp2pTransport(node as unknown as Libp2pWithPubsub, Buffer.from(privateKey.publicKey.raw).toString('hex'), max)
-  await t.start()
+  await t.start(init.bootstrap ?? [])
   return t
 }
 
@@ -87,6 +91,7 @@ export class Libp2pTransport implements Transport {
   private readonly handlers = new Set<MessageHandler>()
   private readonly outbound = new Map<string, Promise<Stream>>()
   private closed = false
+  private stopRedial: NodeJS.Timeout | undefined
 
   constructor(
     readonly node: Libp2pWithPubsub,
@@ -99,7 +104,8 @@ export class Libp2pTransport implements Transport {
     return this.node.getMultiaddrs().map((a) => a.toString())
   }
 
-  async start(): Promise<void> {
+  async start(bootstrapPeers: readonly string[] = []): Promise<void> {
+    if (bootstrapPeers.length > 0) this.keepConnected(bootstrapPeers)
     await this.node.handle(ROUND_PROTOCOL, (stream) => this.readStream(stream), { maxInboundStreams: 1024 })
     this.node.services.pubsub.addEventListener('message', (e) => this.deliver({ data: e.detail.data, topic: e.detail.topic }))
     // mdns and bootstrap only report peers; connect to them so gossip and round streams can flow.
@@ -135,7 +141,27 @@ export class Libp2pTransport implements Transport {
     return () => this.handlers.delete(handler)
   }
 
+  /**
+   * Bootstrap peers are dialled once by libp2p; this keeps dialling any that are not connected (a
+   * gateway that started later, or restarted), every `everyMs`.
+   */
+  private keepConnected(addrs: readonly string[], everyMs = 1000): void {
+    const tick = async () => {
+      for (const a of addrs) {
+        if (this.closed) return
+        const ma = multiaddr(a)
+        const peer = ma.getComponents().find((c) => c.name === 'p2p')?.value
+        if (peer !== undefined && this.node.getConnections().some((c) => c.remotePeer.toString() === peer)) continue
+        await this.node.dial(ma).catch(() => {})
+      }
+    }
+    void tick()
+    this.stopRedial = setInterval(() => void tick(), everyMs)
+    this.stopRedial.unref()
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.stopRedial)
     this.closed = true
     this.handlers.clear()
     await this.node.stop()

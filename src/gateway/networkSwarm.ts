@@ -1,0 +1,46 @@
+import type { ChatMessage } from '../protocol/messages.js'
+import { QUERY_TOPIC } from '../node/nodeDaemon.js'
+import type { Libp2pTransport } from '../transport/libp2p.js'
+import type { AskOptions, CoordinatorService, RoundResult } from './coordinatorService.js'
+import type { NodeInfo, Swarm } from './swarm.js'
+
+/**
+ * The Swarm a gateway sees over libp2p: its nodes are the peers subscribed to the query topic, and
+ * a round closes its join window as soon as all of them have joined (or at the deadline).
+ */
+export interface NetworkSwarmOptions {
+  coordinator: CoordinatorService
+  transport: Libp2pTransport
+  maxMembers?: number
+}
+
+export class NetworkSwarm implements Swarm {
+  readonly minMembers = 3
+
+  constructor(private readonly opts: NetworkSwarmOptions) {}
+
+  private peers(): string[] {
+    const ps = this.opts.transport.node.services.pubsub as unknown as { getSubscribers(topic: string): { publicKey?: { raw: Uint8Array } }[] }
+    return ps
+      .getSubscribers(QUERY_TOPIC)
+      .map((p) => (p.publicKey ? Buffer.from(p.publicKey.raw).toString('hex') : ''))
+      .filter((id) => id !== '')
+  }
+
+  ask(messages: ChatMessage[], options: AskOptions): Promise<RoundResult> {
+    const known = this.peers().length
+    const maxMembers = Math.max(1, Math.min(this.opts.maxMembers ?? 64, Math.max(known, this.minMembers)))
+    return this.opts.coordinator.ask(
+      { messages, minMembers: Math.min(this.minMembers, maxMembers), maxMembers, joinTarget: Math.max(1, Math.min(known, maxMembers)) },
+      options,
+    )
+  }
+
+  nodes(): NodeInfo[] {
+    return this.peers().map((id) => ({ id }))
+  }
+
+  rejections(): Map<string, number> {
+    return new Map(this.opts.coordinator.intake.rejections)
+  }
+}
