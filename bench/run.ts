@@ -1,5 +1,6 @@
 import * as bt from './bt.bench.js'
 import * as gateway from './gateway.bench.js'
+import * as libp2p from './libp2p.bench.js'
 import * as models from './models.bench.js'
 import * as round from './round.bench.js'
 import { sizeThreadPoolToCores } from '../src/runtime/threadPool.js'
@@ -14,7 +15,7 @@ interface Suite {
   run(): Promise<Figure[]>
 }
 
-const SUITES: Record<string, Suite> = { bt, round, models, gateway }
+const SUITES: Record<string, Suite> = { bt, round, models, gateway, libp2p }
 
 sizeThreadPoolToCores()
 const filters = process.argv.slice(2)

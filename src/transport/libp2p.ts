@@ -72,7 +72,15 @@ export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<
     services: {
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, floodPublish: true, emitSelf: false, maxInboundDataLength: max }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        floodPublish: true,
+        emitSelf: false,
+        maxInboundDataLength: max,
+        // Peer scoring penalises many peers behind one IP (a Sybil signal on the internet); on
+        // loopback every devnet peer shares 127.0.0.1, and past ten of them all would be graylisted.
+        scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1']) },
+      }),
     },
   })
   const t = new Libp2pTransport(node as unknown as Libp2pWithPubsub, Buffer.from(privateKey.publicKey.raw).toString('hex'), max)
