@@ -10,6 +10,10 @@ import { TranscriptError, verifyTranscript } from '../round/verify.js'
 import { ASK_HELP, ask } from './ask.js'
 import { DEMO_HELP, demo } from './demo.js'
 import { UP_HELP, up } from './up.js'
+import { DEVNET_HELP, devnet } from './devnet.js'
+import { GATEWAY_HELP, gatewayCommand } from './gatewayCommand.js'
+import { writeKeyFile } from './keyFile.js'
+import { NODE_HELP, nodeCommand } from './nodeCommand.js'
 import { ConfigError } from './modelSpec.js'
 
 /** The `chorus` command: parses arguments, wires the parts for one job, runs it. */
@@ -21,6 +25,10 @@ Usage:
   chorus demo [question] [options]      run a swarm in this process and ask it one question
   chorus up [options]                   serve the swarm as an OpenAI-compatible API
   chorus ask <question> [options]       ask a gateway; prints the answer and the round
+  chorus keygen <file>                  write a new node key file
+  chorus node --key <file> [options]    run a node on the network
+  chorus gateway --key <file> [options] serve the API, coordinating rounds over the network
+  chorus devnet [--nodes N] [options]   a gateway and N node processes on loopback
   chorus verify <file | url | ->        recompute a round from its signed transcript and check
                                         every signature, seal, commitment and the Result
   (chorus <command> --help for a command's options)
@@ -52,6 +60,10 @@ async function main(argv: string[]): Promise<number> {
     demo: { help: DEMO_HELP, run: (a) => demo(a) },
     up: { help: UP_HELP, run: up },
     ask: { help: ASK_HELP, run: (a) => ask(a) },
+    node: { help: NODE_HELP, run: (a) => nodeCommand(a) },
+    gateway: { help: GATEWAY_HELP, run: (a) => gatewayCommand(a) },
+    devnet: { help: DEVNET_HELP, run: (a) => devnet(a) },
+    keygen: { help: 'chorus keygen <file>   writes a new ed25519 key file (0600) and prints the node id\n', run: keygen },
   }
   const cmd = commands[command]
   if (cmd !== undefined) {
@@ -120,6 +132,13 @@ async function verify(args: string[]): Promise<number> {
   }
 }
 
+async function keygen(args: string[]): Promise<number> {
+  if (args.length !== 1) throw new UsageError('keygen takes one file name')
+  const id = await writeKeyFile(args[0]!)
+  process.stdout.write(`${id.id}\n`)
+  return 0
+}
+
 async function fetchText(url: string): Promise<string> {
   const res = await fetch(url, { headers: process.env.CHORUS_API_KEY ? { authorization: `Bearer ${process.env.CHORUS_API_KEY}` } : {} })
   if (!res.ok) throw new Error(`${url} answered ${res.status}`)
@@ -131,6 +150,12 @@ async function readStdin(): Promise<string> {
   for await (const c of process.stdin) chunks.push(c as Buffer)
   return Buffer.concat(chunks).toString('utf8')
 }
+
+// A reader that stops early (`chorus ask … | head`) is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0)
+  throw err
+})
 
 main(process.argv.slice(2)).then(
   (code) => {

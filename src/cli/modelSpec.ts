@@ -1,8 +1,9 @@
-import { mkdir, readdir, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { ModelBackend } from '../models/backend.js'
 import { type LlamaRuntime, LlamaCppBackend, createLlamaRuntime } from '../models/llamaCpp.js'
+import { InstantBackend } from '../models/instant.js'
 import { OpenAIHttpBackend } from '../models/openaiHttp.js'
 import { tinyGguf } from '../models/tinyGguf.js'
 
@@ -12,13 +13,18 @@ import { tinyGguf } from '../models/tinyGguf.js'
  *   ollama:<model>                     an Ollama server on 127.0.0.1:11434
  *   openai:<base url>#<model>          any OpenAI-compatible server (key from OPENAI_API_KEY)
  */
-export type ModelSpec = { kind: 'gguf'; path: string } | { kind: 'http'; baseUrl: string; model: string; name: string }
+export type ModelSpec =
+  | { kind: 'gguf'; path: string }
+  | { kind: 'http'; baseUrl: string; model: string; name: string }
+  /** `test:instant`: the InstantBackend, for tests and benchmarks of the protocol only. */
+  | { kind: 'instant' }
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG'
 }
 
 export function parseModelSpec(spec: string): ModelSpec {
+  if (spec === 'test:instant') return { kind: 'instant' }
   if (spec.startsWith('ollama:')) {
     const model = spec.slice('ollama:'.length)
     if (model === '') throw new ConfigError(`'${spec}': name the Ollama model, e.g. ollama:qwen3:4b`)
@@ -45,7 +51,8 @@ export class BackendFactory {
   private runtime: Promise<LlamaRuntime> | undefined
   private readonly loaded: LlamaCppBackend[] = []
 
-  async create(spec: ModelSpec, name?: string, maxAnswerTokens = 256): Promise<ModelBackend> {
+  async create(spec: ModelSpec, name?: string, maxAnswerTokens = 256, nodeId = ''): Promise<ModelBackend> {
+    if (spec.kind === 'instant') return new InstantBackend(nodeId)
     if (spec.kind === 'http') {
       return new OpenAIHttpBackend({ baseUrl: spec.baseUrl, model: spec.model, name: spec.name, apiKey: process.env.OPENAI_API_KEY })
     }
@@ -71,15 +78,18 @@ export async function findLocalModels(dir = 'models'): Promise<string[]> {
 }
 
 /** Writes (once) n different tiny random-weight models and returns their paths. */
-export async function tinyModels(n: number, dir = join(tmpdir(), 'chorus-tiny-models')): Promise<string[]> {
+export async function tinyModels(n: number, dir = join(tmpdir(), 'chorus-tiny-models'), label = 'demo'): Promise<string[]> {
   await mkdir(dir, { recursive: true })
   const paths: string[] = []
   for (let i = 0; i < n; i++) {
-    const path = join(dir, `tiny-${i}.gguf`)
+    const path = join(dir, `tiny-${label}-${i}.gguf`)
     try {
       await stat(path)
     } catch {
-      await writeFile(path, tinyGguf({ seed: `demo-${i}` }))
+      // Write then rename, so a process reading the cache never sees half a file.
+      const tmp = `${path}.${process.pid}.tmp`
+      await writeFile(tmp, tinyGguf({ seed: `${label}-${i}` }))
+      await rename(tmp, path)
     }
     paths.push(path)
   }
