@@ -1,4 +1,5 @@
 import * as bt from './bt.bench.js'
+import * as devnet from './devnet.bench.js'
 import * as gateway from './gateway.bench.js'
 import * as libp2p from './libp2p.bench.js'
 import * as models from './models.bench.js'
@@ -15,7 +16,7 @@ interface Suite {
   run(): Promise<Figure[]>
 }
 
-const SUITES: Record<string, Suite> = { bt, round, models, gateway, libp2p }
+const SUITES: Record<string, Suite> = { bt, round, models, gateway, libp2p, devnet }
 
 sizeThreadPoolToCores()
 const filters = process.argv.slice(2)

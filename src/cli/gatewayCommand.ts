@@ -64,7 +64,7 @@ export async function gatewayCommand(args: string[], out: (s: string) => void = 
   })
   const coordinator = new CoordinatorService(
     { identity, ledger: genesisLedgerView(), durations: { join: 1000, commit: answerMs, reveal: 5000, verdictCommit: answerMs, verdictReveal: 5000 } },
-    { transport },
+    { transport, verification: 'auto' },
   )
   coordinator.start()
   const apiKeys = [...(values['api-key'] ?? []), ...((file.apiKeys as string[] | undefined) ?? []), ...(process.env.CHORUS_API_KEYS?.split(',') ?? [])].filter(Boolean)

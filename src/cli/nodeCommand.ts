@@ -81,7 +81,7 @@ export async function nodeCommand(args: string[], out: (s: string) => void = (s)
       maxConcurrentRounds: capacity,
       wantsRound: (q) => health.healthy && (domains === undefined || q.domains.length === 0 || q.domains.some((d) => domains.has(d))),
     },
-    { transport },
+    { transport, verification: 'auto' },
   )
   daemon.start()
   out(`node ${identity.id} (${backend.name}) listening on ${transport.multiaddrs().join(' ')}\n`)

@@ -10,9 +10,10 @@ import { ReplayGuard } from '../protocol/replayGuard.js'
  *
  * Signatures are checked on the thread pool by default ('pool'), several at once, but messages are
  * still handed on one at a time in arrival order. 'inline' checks them on the event loop (the
- * benchmarks use it to measure the time spent in cryptography).
+ * benchmarks use it to measure the time spent in cryptography). 'auto' checks a lone message inline
+ * and hands a backlog to the pool: right for a process that runs one node or one gateway.
  */
-export type Verification = 'pool' | 'inline'
+export type Verification = 'pool' | 'inline' | 'auto'
 
 export interface IntakeOptions {
   meter?: CryptoMeter
@@ -39,7 +40,9 @@ export class MessageIntake {
 
   /** Verifies `data` and, if it passes, calls `deliver` with it, in the order messages were submitted. */
   submit(data: Uint8Array, deliver: (msg: Signed) => void): void {
-    if (this.verification === 'inline' && this.pending === 0) {
+    // 'auto': a lone message is checked at once (a hop to the pool would only add latency); once
+    // messages queue up, they go to the pool and use every core.
+    if ((this.verification === 'inline' || this.verification === 'auto') && this.pending === 0) {
       const msg = this.open(data)
       if (msg !== undefined) deliver(msg)
       return
