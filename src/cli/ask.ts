@@ -62,7 +62,7 @@ export async function ask(args: string[], out: (s: string) => void = (s) => proc
         `  phases: join ${p.join} ms, answer ${p.answer} ms, judge ${p.judge} ms; total ${p.total} ms\n` +
         `  transcript ${base.replace(/\/v1$/, '')}${chorus.transcript} (root ${chorus.transcript_root.slice(0, 16)}…): chorus verify <url>\n`,
     )
-    for (const s of chorus.scores.slice(0, 8)) out(`  ${s.node.slice(0, 8)}  ${s.score.toFixed(3).padStart(7)}  [${s.lo.toFixed(2)}, ${s.hi.toFixed(2)}]\n`)
+    for (const s of chorus.scores.slice(0, 8)) out(`  ${s.node.slice(0, 8)}  score ${s.score.toFixed(3).padStart(7)}  strength ${s.strength.toFixed(3)} [${s.lo.toFixed(2)}, ${s.hi.toFixed(2)}]  ×${s.support}\n`)
   }
   return 0
 }

@@ -147,13 +147,17 @@ function report(question: string, res: RoundResult, names: Map<string, string>, 
     }
   }
   if (o.ranked) {
-    lines.push('', 'Scores (log-strength, 95% interval):')
-    for (const s of o.scores) lines.push(`  ${short(s.node)}  ${(s.theta / 1e6).toFixed(3).padStart(7)}  [${(s.lo / 1e6).toFixed(2)}, ${(s.hi / 1e6).toFixed(2)}]${s.node === o.winner ? '  ← winner' : ''}`)
+    lines.push('', 'Scores (group score = mean strength of the answers sharing a final answer + 0.5·ln(how many);', '        strength = judged log-strength with its 95% interval):')
+    for (const s of o.scores) {
+      lines.push(
+        `  ${short(s.node)}  score ${(s.score / 1e6).toFixed(3).padStart(7)}  strength ${(s.theta / 1e6).toFixed(3).padStart(7)} [${(s.lo / 1e6).toFixed(2)}, ${(s.hi / 1e6).toFixed(2)}]  shared by ${s.support}${s.node === o.winner ? '  ← winner' : ''}`,
+      )
+    }
   } else {
     lines.push('', `Unranked: fewer than 3 answers or no usable verdict; the plurality answer is returned.`)
   }
   lines.push('', `Winner ${short(o.winner)}${o.separated ? ' (clearly ahead of the runner-up)' : ' (not separated from the runner-up)'}:`, `  ${clean(o.answer, 400)}`)
-  lines.push('', `Baselines: majority vote → ${short(o.baselines.majority)}, unweighted Bradley–Terry → ${short(o.baselines.unweighted)}`)
+  lines.push('', `Baselines: majority vote → ${short(o.baselines.majority)}, weighted Bradley–Terry → ${short(o.baselines.weightedBt)}, unweighted → ${short(o.baselines.unweighted)}`)
   const t = res.times
   const phase = (a?: number, b?: number) => (a !== undefined && b !== undefined ? `${b - a} ms` : '—')
   lines.push(

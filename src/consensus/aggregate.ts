@@ -1,3 +1,4 @@
+import { replyKey } from './answers.js'
 import { majorityVote } from './baselines.js'
 import { type BTOptions, differenceVariance, fitBradleyTerry, TallyBuilder } from './bradleyTerry.js'
 import { capShares } from './judgeWeights.js'
@@ -34,13 +35,17 @@ export interface Aggregation {
   theta: number[]
   lo: number[]
   hi: number[]
+  /** Each answer's group score (mean θ of its final-answer group + SUPPORT_WEIGHT · ln size). */
+  score: number[]
+  /** How many answers share each answer's final answer. */
+  support: number[]
   /** Answer indices, best first. */
   order: number[]
   winner: number
   /** The winner's lead over the runner-up exceeds z standard errors of their difference. */
   separated: boolean
   abstentions: number
-  baselines: { unweightedWinner: number; majorityWinner: number; support: number[] }
+  baselines: { weightedBtWinner: number; unweightedWinner: number; majorityWinner: number; support: number[] }
 }
 
 const NEAR_TIE = 1e-9
@@ -73,44 +78,64 @@ export function aggregate(input: AggregationInput): Aggregation {
   const z = input.bt?.z ?? 1.96
   const tallies = weighted.tallies()
   const fit = fitBradleyTerry(n, tallies, input.bt)
-  const order = rank(fit.theta, answers)
   const theta = Array.from(fit.theta)
+  // Agreement is evidence too: answers with the same final answer form a group, and a group scores
+  // its members' mean strength plus SUPPORT_WEIGHT · ln(members). Weak judges leave the strengths
+  // near zero and the vote decides; strong judges separate the strengths and overrule the vote.
+  const vote = majorityVote(answers.map((a) => a.text))
+  const keyOf = answers.map((a) => replyKey(a.text))
+  const members = new Map<string, number[]>()
+  keyOf.forEach((k, i) => {
+    const g = members.get(k)
+    if (g === undefined) members.set(k, [i])
+    else g.push(i)
+  })
+  const groupScore = new Map<string, number>()
+  for (const [k, g] of members) groupScore.set(k, g.reduce((s, i) => s + theta[i]!, 0) / g.length + SUPPORT_WEIGHT * Math.log(g.length))
+  const score = keyOf.map((k) => groupScore.get(k)!)
+  const support = keyOf.map((k) => members.get(k)!.length)
+  const order = rank(score, theta, answers)
   const winner = order[0] ?? -1
-  let separated = false
-  if (n >= 2) {
-    const second = order[1]!
-    const variance = differenceVariance(n, tallies, fit.theta, winner, second, input.bt?.prior)
-    separated = theta[winner]! - theta[second]! > z * Math.sqrt(Math.max(variance, 0))
+  // Separation: the winner against the strongest answer of any other group (unanimity separates).
+  let separated = n >= 1
+  const rival = order.find((i) => keyOf[i] !== keyOf[winner])
+  if (rival !== undefined) {
+    const variance = differenceVariance(n, tallies, fit.theta, winner, rival, input.bt?.prior)
+    separated = score[winner]! - score[rival]! > z * Math.sqrt(Math.max(variance, 0))
   }
   const plain = fitBradleyTerry(n, unweighted.tallies(), input.bt)
-  const vote = majorityVote(answers.map((a) => a.text))
+  const zeros = new Array<number>(n).fill(0)
   return {
     theta,
     lo: theta.map((t, i) => t - z * fit.se[i]!),
     hi: theta.map((t, i) => t + z * fit.se[i]!),
+    score,
+    support,
     order,
     winner,
     separated,
     abstentions,
     baselines: {
-      unweightedWinner: rank(plain.theta, answers)[0] ?? -1,
+      weightedBtWinner: rank(theta, zeros, answers)[0] ?? -1,
+      unweightedWinner: rank(Array.from(plain.theta), zeros, answers)[0] ?? -1,
       majorityWinner: vote.winner,
       support: vote.support,
     },
   }
 }
 
-/** Indices by descending θ; near-ties by the lower tie-break string. */
-function rank(theta: Float64Array, answers: readonly RankedAnswer[]): number[] {
+/** How much a group's size counts against its members' judged strength (tuned on replay: see README). */
+export const SUPPORT_WEIGHT = 0.5
+
+/** Indices by descending score, then θ; near-ties by the lower tie-break string. */
+function rank(score: readonly number[], theta: readonly number[], answers: readonly RankedAnswer[]): number[] {
   return answers
     .map((_, i) => i)
     .sort((x, y) => {
-      const d = theta[y]! - theta[x]!
+      const d = score[y]! - score[x]!
       if (Math.abs(d) > NEAR_TIE) return d
-      return answers[x]!.tieBreak < answers[y]!.tieBreak
-        ? -1
-        : answers[x]!.tieBreak > answers[y]!.tieBreak
-          ? 1
-          : 0
+      const t = theta[y]! - theta[x]!
+      if (Math.abs(t) > NEAR_TIE) return t
+      return answers[x]!.tieBreak < answers[y]!.tieBreak ? -1 : answers[x]!.tieBreak > answers[y]!.tieBreak ? 1 : 0
     })
 }

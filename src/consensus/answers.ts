@@ -68,6 +68,15 @@ export function answerKey(answer: string): string {
   return `s:${s}`
 }
 
+/**
+ * The key a whole reply is grouped by: its extracted final answer's key, or, where no final answer
+ * can be found (open-ended questions), the reply itself lightly normalized.
+ */
+export function replyKey(reply: string): string {
+  const a = extractAnswer(reply)
+  return a === undefined ? `t:${reply.trim().toLowerCase().replace(/\s+/g, ' ')}` : answerKey(a)
+}
+
 export function sameAnswer(a: string, b: string): boolean {
   return answerKey(a) === answerKey(b)
 }

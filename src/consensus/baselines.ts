@@ -1,15 +1,6 @@
-/**
- * Baselines computed beside the swarm's choice. Normalization here is deliberately light (case,
- * whitespace, trailing punctuation); extraction of final answers from reasoning is a separate step.
- */
-export function normalizeAnswer(text: string): string {
-  return text
-    .trim()
-    .toLowerCase()
-    .replace(/\s+/g, ' ')
-    .replace(/[.!]+$/, '')
-}
+import { replyKey } from './answers.js'
 
+/** Baselines computed beside the swarm's choice, over final answers (see answers.ts). */
 export interface VoteResult {
   /** Index of the representative answer of the largest group (lowest index in it). */
   winner: number
@@ -17,11 +8,11 @@ export interface VoteResult {
   support: number[]
 }
 
-/** Plurality vote over normalized answers; a tie between groups goes to the group seen first. */
+/** Plurality vote over final answers; a tie between groups goes to the group seen first. */
 export function majorityVote(answers: readonly string[]): VoteResult {
   const groups = new Map<string, number[]>()
   answers.forEach((a, i) => {
-    const key = normalizeAnswer(a)
+    const key = replyKey(a)
     const g = groups.get(key)
     if (g === undefined) groups.set(key, [i])
     else g.push(i)

@@ -64,7 +64,14 @@ export const BODY_SCHEMAS = {
     winner: nodeId,
     separated: bool,
     scores: arr(
-      obj({ node: nodeId, theta: int(-1e15, 1e15), lo: int(-1e15, 1e15), hi: int(-1e15, 1e15) }),
+      obj({
+        node: nodeId,
+        score: int(-1e15, 1e15),
+        theta: int(-1e15, 1e15),
+        lo: int(-1e15, 1e15),
+        hi: int(-1e15, 1e15),
+        support: int(1, MAX_MEMBERS),
+      }),
       MAX_MEMBERS,
     ),
     at: time,

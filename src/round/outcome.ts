@@ -23,9 +23,10 @@ export interface RoundOutcome {
   winner: string
   answer: string
   separated: boolean
-  scores: { node: string; theta: number; lo: number; hi: number }[]
+  /** Best first: group score, BT strength and its interval (micro-units), and the group's size. */
+  scores: { node: string; score: number; theta: number; lo: number; hi: number; support: number }[]
   /** Unsigned diagnostics: the baselines' picks, abstentions. */
-  baselines: { majority: string; unweighted: string }
+  baselines: { majority: string; weightedBt: string; unweighted: string }
   abstentions: number
   verdictCount: number
 }
@@ -77,12 +78,15 @@ function ranked(answers: readonly RevealedAnswer[], agg: Aggregation, verdictCou
     separated: agg.separated,
     scores: agg.order.map((i) => ({
       node: answers[i]!.owner,
+      score: micro(agg.score[i]!),
       theta: micro(agg.theta[i]!),
       lo: micro(agg.lo[i]!),
       hi: micro(agg.hi[i]!),
+      support: agg.support[i]!,
     })),
     baselines: {
       majority: answers[agg.baselines.majorityWinner]!.owner,
+      weightedBt: answers[agg.baselines.weightedBtWinner]!.owner,
       unweighted: answers[agg.baselines.unweightedWinner]!.owner,
     },
     abstentions: agg.abstentions,
@@ -104,7 +108,7 @@ function unranked(
     answer: w.text,
     separated: false,
     scores: [],
-    baselines: { majority: w.owner, unweighted: w.owner },
+    baselines: { majority: w.owner, weightedBt: w.owner, unweighted: w.owner },
     abstentions,
     verdictCount,
   }

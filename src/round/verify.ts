@@ -185,7 +185,7 @@ class Walk {
     body.scores.forEach((s, k) => {
       const o = outcome.scores[k]!
       const close = (x: number, y: number) => Math.abs(x - y) <= SCORE_TOLERANCE
-      if (s.node !== o.node || !close(s.theta, o.theta) || !close(s.lo, o.lo) || !close(s.hi, o.hi)) {
+      if (s.node !== o.node || s.support !== o.support || !close(s.score, o.score) || !close(s.theta, o.theta) || !close(s.lo, o.lo) || !close(s.hi, o.hi)) {
         throw new TranscriptError(`the Result score of ${s.node.slice(0, 8)} differs from the recomputed one`)
       }
     })

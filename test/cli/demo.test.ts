@@ -54,7 +54,7 @@ describe('chorus demo on tiny generated models', () => {
     expect(verdicts.length).toBeGreaterThan(0)
     for (const vr of verdicts) for (const x of vr.body.verdicts) expect([x.a, x.b]).not.toContain(vr.from)
     if (r.outcome.ranked) expect(r.outcome.scores[0].node).toBe(r.outcome.winner)
-    expect(Math.max(...r.outcome.scores.map((s: { theta: number }) => s.theta))).toBe(r.outcome.scores[0].theta)
+    expect(Math.max(...r.outcome.scores.map((s: { score: number }) => s.score))).toBe(r.outcome.scores[0].score)
   })
 
   it('says plainly, at the top and the bottom, that tiny models are meaningless', async () => {

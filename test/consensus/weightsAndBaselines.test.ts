@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { aggregate } from '../../src/consensus/aggregate.js'
-import { majorityVote, normalizeAnswer } from '../../src/consensus/baselines.js'
+import { majorityVote } from '../../src/consensus/baselines.js'
 import { capShares, logOddsWeight } from '../../src/consensus/judgeWeights.js'
 
 describe('judge weights', () => {
@@ -43,9 +43,8 @@ describe('judge weights', () => {
 })
 
 describe('baselines and aggregation', () => {
-  it('groups normalized answers for the majority vote', () => {
-    expect(normalizeAnswer('  Paris.  ')).toBe('paris')
-    const v = majorityVote(['42', 'Forty', ' 42 ', '41', '42.'])
+  it('groups final answers for the majority vote', () => {
+    const v = majorityVote(['42', 'Forty', ' 42 ', '41', 'The answer is 42.'])
     expect(v.winner).toBe(0)
     expect(v.support).toEqual([3, 1, 3, 1, 3])
   })

@@ -143,7 +143,7 @@ export class Harness {
           break
         case 'generate': {
           const i = this.members.indexOf(node)
-          const text = this.opts.answer ? this.opts.answer(node, i) : `answer ${i % 3}`
+          const text = this.opts.answer ? this.opts.answer(node, i) : `answer ${i}`
           if (text !== undefined) this.memberEffects_(node, p, p.answered(text, salt(`a-${i}`)))
           break
         }

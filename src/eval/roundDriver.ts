@@ -1,0 +1,107 @@
+import type { Identity } from '../crypto/identity.js'
+import { identityFromSeed, SignatureVerifier } from '../crypto/identity.js'
+import { hashParts } from '../crypto/hash.js'
+import { openEnvelope, type Signed } from '../protocol/envelope.js'
+import type { Verdict } from '../protocol/messages.js'
+import { type CoordinatorEffect, CoordinatorRound } from '../round/coordinator.js'
+import type { LedgerView } from '../round/ledgerView.js'
+import { type JudgeTask, type ParticipantEffect, ParticipantRound } from '../round/participant.js'
+
+/**
+ * Runs one round through the real state machines, synchronously and in memory, for evaluation:
+ * the same CoordinatorRound and ParticipantRound as a live round, real signatures, and every member
+ * message checked by the coordinator exactly as the live intake does (`openEnvelope`). Answers and
+ * verdicts come from callbacks instead of models.
+ */
+export interface DriverNode {
+  identity: Identity
+  answer: string
+  /** Verdict on a task, by this node as judge. */
+  judge(task: JudgeTask): Verdict['v']
+}
+
+export interface DrivenRound {
+  done: Extract<CoordinatorEffect, { kind: 'done' }>
+  rejected: string[]
+}
+
+const COORD = identityFromSeed(Buffer.from(hashParts('eval-coordinator'), 'hex'))
+
+export function driveRound(
+  nodes: readonly DriverNode[],
+  question: string,
+  ledger: LedgerView,
+  round: number,
+  /** Lets a test tamper with a member message before the coordinator sees it. */
+  intercept: (msg: Signed) => Signed = (m) => m,
+): DrivenRound {
+  const verifier = new SignatureVerifier()
+  const rejected: string[] = []
+  const queue: (() => void)[] = []
+  const parts = new Map<string, { node: DriverNode; p: ParticipantRound }>()
+  let done: DrivenRound['done'] | undefined
+  const t = 1_000_000
+  const { round: coord, effects } = CoordinatorRound.start(
+    { identity: COORD, ledger, maxJudgeShare: 0.25 },
+    {
+      coordSeq: round + 1,
+      messages: [{ role: 'user', content: question }],
+      minMembers: Math.min(3, nodes.length),
+      maxMembers: nodes.length,
+      durations: { join: 1, commit: 1, reveal: 1, verdictCommit: 1, verdictReveal: 1 },
+    },
+    hashParts('eval-r0', String(round)),
+    t,
+  )
+  const toCoordinator = (msg: Signed) =>
+    queue.push(() => {
+      try {
+        const checked = openEnvelope(intercept(msg).wire, verifier)
+        onCoordinator(coord.apply(checked, t))
+      } catch (err) {
+        rejected.push((err as { code?: string }).code ?? String(err))
+      }
+    })
+  const onMember = (id: string, effs: ParticipantEffect[]) => {
+    const { node, p } = parts.get(id)!
+    for (const e of effs) {
+      if (e.kind === 'send') toCoordinator(e.msg)
+      else if (e.kind === 'generate') queue.push(() => onMember(id, p.answered(node.answer, hashParts('eval-salt', id, String(round)))))
+      else if (e.kind === 'judge') {
+        const verdicts = e.tasks.map((task) => ({ a: task.a, b: task.b, v: node.judge(task), p: -1 }))
+        queue.push(() => onMember(id, p.judged(verdicts, hashParts('eval-vsalt', id, String(round)))))
+      }
+    }
+  }
+  const deliver = (to: string, msg: Signed) =>
+    queue.push(() => {
+      const entry = parts.get(to)
+      if (entry) onMember(to, entry.p.apply(msg))
+    })
+  const onCoordinator = (effs: CoordinatorEffect[]) => {
+    for (const e of effs) {
+      if (e.kind === 'broadcast') {
+        for (const node of nodes) {
+          const p = ParticipantRound.fromQuery({ identity: node.identity, ledger }, e.msg as Signed<'Query'>, undefined)
+          parts.set(node.identity.id, { node, p })
+          onMember(node.identity.id, p.start())
+        }
+      } else if (e.kind === 'send') for (const to of e.to) deliver(to, e.msg)
+      else if (e.kind === 'forward') for (const m of e.msgs) deliver(e.to, m)
+      else if (e.kind === 'done') done = e
+      else if (e.kind === 'failed') throw new Error(`round failed: ${e.message}`)
+    }
+  }
+  const drain = () => {
+    for (let guard = 0; queue.length > 0 && guard < 1_000_000; guard++) queue.shift()!()
+  }
+  onCoordinator(effects)
+  drain()
+  // Anything still open closes at its deadline (members that sent nothing are simply dropped).
+  for (let k = 0; done === undefined && k < 6; k++) {
+    onCoordinator(coord.tick(t + 10 * (k + 1)))
+    drain()
+  }
+  if (done === undefined) throw new Error('round did not finish')
+  return { done, rejected }
+}
