@@ -11,6 +11,7 @@ import { ASK_HELP, ask } from './ask.js'
 import { DEMO_HELP, demo } from './demo.js'
 import { UP_HELP, up } from './up.js'
 import { DEVNET_HELP, devnet } from './devnet.js'
+import { EVAL_HELP, evalCommand } from './evalCommand.js'
 import { GATEWAY_HELP, gatewayCommand } from './gatewayCommand.js'
 import { writeKeyFile } from './keyFile.js'
 import { NODE_HELP, nodeCommand } from './nodeCommand.js'
@@ -29,6 +30,7 @@ Usage:
   chorus node --key <file> [options]    run a node on the network
   chorus gateway --key <file> [options] serve the API, coordinating rounds over the network
   chorus devnet [--nodes N] [options]   a gateway and N node processes on loopback
+  chorus eval --task gsm|math-l5 [...]  replay real models' recorded answers through rounds
   chorus verify <file | url | ->        recompute a round from its signed transcript and check
                                         every signature, seal, commitment and the Result
   (chorus <command> --help for a command's options)
@@ -63,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
     node: { help: NODE_HELP, run: (a) => nodeCommand(a) },
     gateway: { help: GATEWAY_HELP, run: (a) => gatewayCommand(a) },
     devnet: { help: DEVNET_HELP, run: (a) => devnet(a) },
+    eval: { help: EVAL_HELP, run: (a) => evalCommand(a) },
     keygen: { help: 'chorus keygen <file>   writes a new ed25519 key file (0600) and prints the node id\n', run: keygen },
   }
   const cmd = commands[command]

@@ -1,0 +1,82 @@
+import { writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { SUPPORT_WEIGHT } from '../consensus/aggregate.js'
+import { replayTask, type ReplayResult } from '../eval/replay.js'
+import { sweepReport } from '../eval/report.js'
+import { type ZeroEvalTask, loadZeroEval } from '../eval/zeroeval.js'
+import { ConfigError } from './modelSpec.js'
+
+/**
+ * `chorus eval`: replays recorded answers of real small models (ZeroEval gsm / math-l5) through
+ * real rounds with modelled judges, sweeping judge accuracy, and prints a Markdown report.
+ */
+export const EVAL_HELP = `chorus eval --task gsm|math-l5 [options]
+
+  --data <dir>              the evaluation data folder (default $CHORUS_DATA or ../shared/data)
+  --task <gsm|math-l5>      which recorded answers to replay (ZeroEval: 10–11 real small models)
+  --judge-accuracy <list>   modelled judges' accuracy on right-vs-wrong pairs (default 0.6,0.7,0.8,0.9)
+  --position-bias <p>       share of verdicts that just pick the first answer (default 0)
+  --tie-rate <t>            share of verdicts that are ties (default 0)
+  --limit <n>               only the first n questions
+  --seed <s>                seed for the modelled judges (default "chorus")
+  --out <file>              also write the report there
+`
+
+export async function evalCommand(args: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' },
+      task: { type: 'string' },
+      'judge-accuracy': { type: 'string' },
+      'position-bias': { type: 'string' },
+      'tie-rate': { type: 'string' },
+      limit: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+    },
+  })
+  const task = values.task
+  if (task !== 'gsm' && task !== 'math-l5') throw new ConfigError('--task must be gsm or math-l5')
+  const accuracies = (values['judge-accuracy'] ?? '0.6,0.7,0.8,0.9').split(',').map(Number)
+  if (accuracies.some((q) => !(q >= 0 && q <= 1))) throw new ConfigError('--judge-accuracy takes numbers in [0, 1], comma-separated')
+  const unit = (v: string | undefined, name: string) => {
+    const x = Number(v ?? 0)
+    if (!(x >= 0 && x < 1)) throw new ConfigError(`${name} must be in [0, 1)`)
+    return x
+  }
+  const positionBias = unit(values['position-bias'], '--position-bias')
+  const tieRate = unit(values['tie-rate'], '--tie-rate')
+  const limit = values.limit === undefined ? undefined : Number(values.limit)
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new ConfigError('--limit must be a positive whole number')
+  const dataDir = resolve(values.data ?? process.env.CHORUS_DATA ?? '../shared/data')
+  const recorded = await loadZeroEval(dataDir, task as ZeroEvalTask).catch((err: Error) => {
+    throw new ConfigError(err.message)
+  })
+  const results: ReplayResult[] = []
+  for (const accuracy of accuracies) {
+    results.push(
+      replayTask(recorded, {
+        judge: { accuracy, positionBias, tieRate, sameTieRate: 0.5 },
+        ...(limit === undefined ? {} : { limit }),
+        seed: values.seed ?? 'chorus',
+        onProgress: (done, total) => progress(`q = ${accuracy}: ${done}/${total} rounds`, done === total),
+      }),
+    )
+  }
+  const report = sweepReport(`${task}: ${recorded.models.length} recorded models, swarm vs baselines`, results, [
+    'Answers are the models\' recorded replies (ZeroEval, temperature 0); judges are MODELLED: they know which answer is right and say so with the accuracy in the column header' +
+      `${positionBias > 0 ? `, pick the first answer ${positionBias * 100}% of the time` : ''}${tieRate > 0 ? `, tie ${tieRate * 100}% of the time` : ''}; two right or two wrong answers tie half the time, else a coin flip. Not measured from real judges.`,
+    `swarm: the round's aggregation (each final answer's group scores its members' mean Bradley–Terry strength + ${SUPPORT_WEIGHT}·ln(group size)). weighted BT: the strongest single answer. majority vote: the most common final answer.`,
+    'best single is the best model on these very questions (chosen after the fact, so optimistic); mean single is the average model.',
+  ])
+  out(report)
+  if (values.out !== undefined) await writeFile(values.out, report)
+  return 0
+}
+
+function progress(text: string, last: boolean): void {
+  if (!process.stderr.isTTY) return
+  process.stderr.write(`\r\x1b[K${last ? '' : `… ${text}`}`)
+}

@@ -1,0 +1,83 @@
+import { answerKey } from '../consensus/answers.js'
+import { hashParts } from '../crypto/hash.js'
+import { identityFromSeed } from '../crypto/identity.js'
+import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
+import { genesisLedgerView } from '../round/ledgerView.js'
+import { type Estimate, bootstrapAccuracy } from './bootstrap.js'
+import { type JudgeModel, modelledVerdict } from './modelledJudge.js'
+import { driveRound } from './roundDriver.js'
+import type { RecordedTask } from './zeroeval.js'
+
+/**
+ * Replays recorded answers through real rounds: one node per model answers with that model's
+ * recorded reply, MODELLED judges compare, and the round's own aggregation picks. Beside it, from
+ * the same verdicts and answers: weighted and unweighted Bradley–Terry, majority vote, every single
+ * model, and the oracle.
+ */
+export const METHODS = ['swarm', 'weighted BT', 'unweighted BT', 'majority vote', 'best single', 'mean single', 'oracle'] as const
+export type Method = (typeof METHODS)[number]
+
+export interface ReplayResult {
+  judge: JudgeModel
+  questions: number
+  accuracy: Record<Method, Estimate>
+  bestSingleModel: string
+  verdictsPerQuestion: number
+  msPerRound: number
+}
+
+export interface ReplayOptions {
+  judge: JudgeModel
+  limit?: number
+  seed?: string
+  onProgress?: (done: number, total: number) => void
+}
+
+export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResult {
+  const ledger = genesisLedgerView()
+  const ids = task.models.map((m) => identityFromSeed(Buffer.from(hashParts('eval-node', m), 'hex')))
+  const index = new Map(ids.map((id, i) => [id.id, i]))
+  const questions = task.questions.slice(0, opts.limit ?? task.questions.length)
+  const hit: Record<Method, boolean[]> = Object.fromEntries(METHODS.map((m) => [m, []])) as unknown as Record<Method, boolean[]>
+  const single = task.models.map(() => [] as boolean[])
+  let verdicts = 0
+  const t0 = performance.now()
+  questions.forEach((q, qi) => {
+    const gold = answerKey(q.gold)
+    const right = q.replies.map((r) => r.answer !== undefined && answerKey(r.answer) === gold)
+    const nodes = ids.map((identity, i) => ({
+      identity,
+      answer: q.replies[i]!.raw.slice(0, MAX_ANSWER_CHARS) || '(no answer)',
+      judge: (t: { a: string; b: string }) =>
+        modelledVerdict(opts.judge, `${opts.seed ?? ''}|${q.id}|${identity.id}|${t.a}|${t.b}`, right[index.get(t.a)!]!, right[index.get(t.b)!]!),
+    }))
+    const { done } = driveRound(nodes, q.question, ledger, qi)
+    const o = done.outcome
+    const ok = (node: string) => right[index.get(node)!]!
+    hit.swarm.push(ok(o.winner))
+    hit['weighted BT'].push(ok(o.baselines.weightedBt))
+    hit['unweighted BT'].push(ok(o.baselines.unweighted))
+    hit['majority vote'].push(ok(o.baselines.majority))
+    hit.oracle.push(right.some(Boolean))
+    right.forEach((r, m) => single[m]!.push(r))
+    verdicts += o.verdictCount
+    opts.onProgress?.(qi + 1, questions.length)
+  })
+  const ms = performance.now() - t0
+  const perModel = single.map((s) => s.filter(Boolean).length)
+  const best = perModel.indexOf(Math.max(...perModel))
+  hit['best single'] = single[best]!
+  // Mean single: each question's share of models right, averaged (bootstrapped as a fraction).
+  const meanSingle = questions.map((_, qi) => single.reduce((s, m) => s + (m[qi] ? 1 : 0), 0) / single.length)
+  const accuracy = Object.fromEntries(METHODS.map((m) => [m, bootstrapAccuracy(hit[m], 1000, `${m}`)])) as Record<Method, Estimate>
+  const mean = meanSingle.reduce((a, b) => a + b, 0) / Math.max(1, meanSingle.length)
+  accuracy['mean single'] = { mean, lo: mean, hi: mean }
+  return {
+    judge: opts.judge,
+    questions: questions.length,
+    accuracy,
+    bestSingleModel: task.models[best]!,
+    verdictsPerQuestion: verdicts / Math.max(1, questions.length),
+    msPerRound: ms / Math.max(1, questions.length),
+  }
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest'
+import { hashParts } from '../../src/crypto/hash.js'
+import { identityFromSeed } from '../../src/crypto/identity.js'
+import { bootstrapAccuracy } from '../../src/eval/bootstrap.js'
+import { modelledVerdict } from '../../src/eval/modelledJudge.js'
+import { replayTask } from '../../src/eval/replay.js'
+import { driveRound } from '../../src/eval/roundDriver.js'
+import type { RecordedTask } from '../../src/eval/zeroeval.js'
+import { openEnvelope, signEnvelope } from '../../src/protocol/envelope.js'
+import { SignatureVerifier } from '../../src/crypto/identity.js'
+import { genesisLedgerView } from '../../src/round/ledgerView.js'
+
+const ledger = genesisLedgerView()
+
+describe('the modelled judge', () => {
+  it('picks the right answer at its accuracy, in both orders, reproducibly', () => {
+    for (const q of [0.6, 0.9]) {
+      let right = 0
+      const n = 4000
+      for (let k = 0; k < n; k++) {
+        const first = k % 2 === 0
+        const v = modelledVerdict({ accuracy: q }, `s${k}`, first, !first)
+        if ((v === 'A') === first) right++
+      }
+      expect(Math.abs(right / n - q)).toBeLessThan(0.03)
+    }
+    expect(modelledVerdict({ accuracy: 0.7 }, 'x', true, false)).toBe(modelledVerdict({ accuracy: 0.7 }, 'x', true, false))
+    let firsts = 0
+    for (let k = 0; k < 2000; k++) if (modelledVerdict({ accuracy: 0.5, positionBias: 0.4 }, `b${k}`, true, false) === 'A') firsts++
+    expect(firsts / 2000).toBeGreaterThan(0.65)
+  })
+})
+
+describe('bootstrap intervals', () => {
+  it('contain the mean and narrow with more questions', () => {
+    const small = bootstrapAccuracy(Array.from({ length: 50 }, (_, i) => i % 4 !== 0))
+    const large = bootstrapAccuracy(Array.from({ length: 2000 }, (_, i) => i % 4 !== 0))
+    for (const e of [small, large]) {
+      expect(e.mean).toBeCloseTo(0.75, 1)
+      expect(e.lo).toBeLessThanOrEqual(e.mean)
+      expect(e.hi).toBeGreaterThanOrEqual(e.mean)
+    }
+    expect(large.hi - large.lo).toBeLessThan(small.hi - small.lo)
+  })
+})
+
+/** A small synthetic task: 5 models, 30 questions; models 0–1 always right, 2–4 wrong in different ways on a third. */
+function syntheticTask(): RecordedTask {
+  const models = ['m0', 'm1', 'm2', 'm3', 'm4']
+  const questions = Array.from({ length: 30 }, (_, q) => ({
+    id: `q${q}`,
+    question: `What is ${q} + ${q}?`,
+    gold: String(2 * q),
+    replies: models.map((model, m) => {
+      const wrong = m >= 2 && q % 3 === 0
+      const answer = wrong ? String(2 * q + m) : String(2 * q)
+      return { model, raw: `"reasoning": "...", "answer": "${answer}"`, answer }
+    }),
+  }))
+  return { task: 'gsm', models, questions }
+}
+
+describe('replay through real rounds', () => {
+  it('scores every method, and good judges make the swarm at least as good as the vote', () => {
+    const r = replayTask(syntheticTask(), { judge: { accuracy: 0.95 } })
+    expect(r.questions).toBe(30)
+    expect(r.accuracy.oracle.mean).toBe(1)
+    expect(r.accuracy['best single'].mean).toBe(1)
+    expect(r.accuracy.swarm.mean).toBeGreaterThanOrEqual(r.accuracy['majority vote'].mean)
+    expect(r.accuracy.swarm.mean).toBeGreaterThan(0.9)
+    expect(r.verdictsPerQuestion).toBe(20)
+  })
+
+  it('rejects a forged verdict exactly as a live round does', () => {
+    const ids = [0, 1, 2, 3].map((i) => identityFromSeed(Buffer.from(hashParts('forge', String(i)), 'hex')))
+    const nodes = ids.map((identity, i) => ({ identity, answer: `answer ${i}`, judge: () => 'A' as const }))
+    const mallory = identityFromSeed(Buffer.alloc(32, 7))
+    const verifier = new SignatureVerifier()
+    const { done, rejected } = driveRound(nodes, 'q', ledger, 0, (msg) => {
+      if (msg.env.type !== 'VerdictReveal' || msg.env.from !== ids[0]!.id) return msg
+      // Flip the first verdict and re-sign with another key, keeping the claimed sender.
+      const body = msg.env.body as { verdicts: { v: string }[] }
+      const flipped = { ...body, verdicts: body.verdicts.map((v, k) => (k === 0 ? { ...v, v: 'B' } : v)) }
+      const forged = signEnvelope(mallory, { type: 'VerdictReveal', round: msg.env.round, seq: msg.env.seq, body: flipped as never })
+      const wire = Buffer.from(forged.wire.toString().replace(mallory.id, ids[0]!.id))
+      expect(() => openEnvelope(wire, verifier)).toThrow(expect.objectContaining({ code: 'BAD_SIGNATURE' }))
+      return { ...msg, wire }
+    })
+    expect(rejected).toContain('BAD_SIGNATURE')
+    expect(done.transcript.some((m) => m.env.type === 'VerdictReveal' && m.env.from === ids[0]!.id)).toBe(false)
+  })
+})
