@@ -2,7 +2,7 @@ import { answerKey } from '../consensus/answers.js'
 import { hashParts } from '../crypto/hash.js'
 import { identityFromSeed } from '../crypto/identity.js'
 import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
-import { genesisLedgerView } from '../round/ledgerView.js'
+import { type LedgerView, genesisLedgerView } from '../round/ledgerView.js'
 import { type Estimate, bootstrapAccuracy } from './bootstrap.js'
 import { type JudgeModel, modelledVerdict } from './modelledJudge.js'
 import { driveRound } from './roundDriver.js'
@@ -28,13 +28,15 @@ export interface ReplayResult {
 
 export interface ReplayOptions {
   judge: JudgeModel
+  /** The ledger the rounds read judge weights from (default: genesis, every judge weight 1). */
+  ledger?: LedgerView
   limit?: number
   seed?: string
   onProgress?: (done: number, total: number) => void
 }
 
 export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResult {
-  const ledger = genesisLedgerView()
+  const ledger = opts.ledger ?? genesisLedgerView()
   const ids = task.models.map((m) => identityFromSeed(Buffer.from(hashParts('eval-node', m), 'hex')))
   const index = new Map(ids.map((id, i) => [id.id, i]))
   const questions = task.questions.slice(0, opts.limit ?? task.questions.length)
