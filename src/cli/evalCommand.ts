@@ -2,6 +2,8 @@ import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { SUPPORT_WEIGHT } from '../consensus/aggregate.js'
+import { measureLlmbarJudges } from '../eval/llmbar.js'
+import type { JudgeModel } from '../eval/modelledJudge.js'
 import { replayTask, type ReplayResult } from '../eval/replay.js'
 import { sweepReport } from '../eval/report.js'
 import { type ZeroEvalTask, loadZeroEval } from '../eval/zeroeval.js'
@@ -16,6 +18,8 @@ export const EVAL_HELP = `chorus eval --task gsm|math-l5 [options]
   --data <dir>              the evaluation data folder (default $CHORUS_DATA or ../shared/data)
   --task <gsm|math-l5>      which recorded answers to replay (ZeroEval: 10–11 real small models)
   --judge-accuracy <list>   modelled judges' accuracy on right-vs-wrong pairs (default 0.6,0.7,0.8,0.9)
+  --judges <llmbar|llmbar-all>  instead, judges modelled on LLMBar's six recorded LLM judges
+                            (accuracy, position bias, no-verdict rate measured on natural pairs, or all)
   --position-bias <p>       share of verdicts that just pick the first answer (default 0)
   --tie-rate <t>            share of verdicts that are ties (default 0)
   --limit <n>               only the first n questions
@@ -30,6 +34,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
       data: { type: 'string' },
       task: { type: 'string' },
       'judge-accuracy': { type: 'string' },
+      judges: { type: 'string' },
       'position-bias': { type: 'string' },
       'tie-rate': { type: 'string' },
       limit: { type: 'string' },
@@ -55,6 +60,39 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
     throw new ConfigError(err.message)
   })
   const results: ReplayResult[] = []
+  if (values.judges !== undefined) {
+    if (values.judges !== 'llmbar' && values.judges !== 'llmbar-all') throw new ConfigError('--judges takes llmbar (natural pairs) or llmbar-all (with adversarial pairs)')
+    const measured = await measureLlmbarJudges(dataDir, values.judges === 'llmbar' ? 'natural' : 'all').catch((err: Error) => {
+      throw new ConfigError(err.message)
+    })
+    const runs = [
+      ...measured.map((m) => ({ label: m.judge, judge: m.model, judgeFor: undefined as ((i: number) => JudgeModel) | undefined })),
+      { label: 'mixed', judge: measured[0]!.model, judgeFor: (i: number) => measured[i % measured.length]!.model },
+    ]
+    for (const run of runs) {
+      results.push(
+        replayTask(recorded, {
+          judge: run.judge,
+          ...(run.judgeFor ? { judgeFor: run.judgeFor } : {}),
+          label: run.label,
+          ...(limit === undefined ? {} : { limit }),
+          seed: values.seed ?? 'chorus',
+          onProgress: (done, total) => progress(`${run.label}: ${done}/${total} rounds`, done === total),
+        }),
+      )
+    }
+    const params = measured.map(
+      (m) => `${m.judge}: measured accuracy ${(100 * m.accuracy).toFixed(1)} %, picks the first answer ${(100 * m.firstRate).toFixed(1)} % → modelled as q = ${m.model.accuracy.toFixed(3)}, position bias ${m.model.positionBias!.toFixed(3)}, no verdict ${(100 * m.noVerdictRate).toFixed(1)} % (${m.verdicts} verdicts)`,
+    )
+    const report = sweepReport(`${task}: ${recorded.models.length} recorded models, judges modelled on LLMBar (${values.judges === 'llmbar' ? 'natural pairs' : 'natural and adversarial pairs'})`, results, [
+      'Each column: every judge in the swarm behaves like that LLMBar judge (accuracy on right-vs-wrong pairs, position bias, no-verdict rate, all measured from its recorded verdicts in both orders); mixed: node i judges like LLMBar judge i mod 6.',
+      ...params,
+      'Still modelled: errors are independent, and a judge does not prefer its own answer.',
+    ])
+    out(report)
+    if (values.out !== undefined) await writeFile(values.out, report)
+    return 0
+  }
   for (const accuracy of accuracies) {
     results.push(
       replayTask(recorded, {

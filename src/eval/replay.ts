@@ -18,6 +18,8 @@ export const METHODS = ['swarm', 'weighted BT', 'unweighted BT', 'majority vote'
 export type Method = (typeof METHODS)[number]
 
 export interface ReplayResult {
+  /** Column label in reports. */
+  label: string
   judge: JudgeModel
   questions: number
   accuracy: Record<Method, Estimate>
@@ -28,6 +30,9 @@ export interface ReplayResult {
 
 export interface ReplayOptions {
   judge: JudgeModel
+  /** A judge model per node (by model index), overriding `judge` (mixed swarms). */
+  judgeFor?: (node: number) => JudgeModel
+  label?: string
   /** The ledger the rounds read judge weights from (default: genesis, every judge weight 1). */
   ledger?: LedgerView
   limit?: number
@@ -51,7 +56,7 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
       identity,
       answer: q.replies[i]!.raw.slice(0, MAX_ANSWER_CHARS) || '(no answer)',
       judge: (t: { a: string; b: string }) =>
-        modelledVerdict(opts.judge, `${opts.seed ?? ''}|${q.id}|${identity.id}|${t.a}|${t.b}`, right[index.get(t.a)!]!, right[index.get(t.b)!]!),
+        modelledVerdict(opts.judgeFor?.(i) ?? opts.judge, `${opts.seed ?? ''}|${q.id}|${identity.id}|${t.a}|${t.b}`, right[index.get(t.a)!]!, right[index.get(t.b)!]!),
     }))
     const { done } = driveRound(nodes, q.question, ledger, qi)
     const o = done.outcome
@@ -75,6 +80,7 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
   const mean = meanSingle.reduce((a, b) => a + b, 0) / Math.max(1, meanSingle.length)
   accuracy['mean single'] = { mean, lo: mean, hi: mean }
   return {
+    label: opts.label ?? `judges q = ${opts.judge.accuracy}`,
     judge: opts.judge,
     questions: questions.length,
     accuracy,

@@ -3,7 +3,7 @@ import { METHODS, type ReplayResult } from './replay.js'
 /** A Markdown report of a judge-accuracy sweep: one table row per method, one column per accuracy. */
 export function sweepReport(title: string, results: readonly ReplayResult[], notes: readonly string[]): string {
   const pct = (x: number) => (100 * x).toFixed(1)
-  const head = `| method | ${results.map((r) => `judges q = ${r.judge.accuracy}`).join(' | ')} |`
+  const head = `| method | ${results.map((r) => r.label).join(' | ')} |`
   const rule = `|---|${results.map(() => '---').join('|')}|`
   const rows = METHODS.map(
     (m) => `| ${m} | ${results.map((r) => (m === 'mean single' ? pct(r.accuracy[m].mean) : `${pct(r.accuracy[m].mean)} [${pct(r.accuracy[m].lo)}, ${pct(r.accuracy[m].hi)}]`)).join(' | ')} |`,

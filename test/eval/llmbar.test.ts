@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { evalCommand } from '../../src/cli/evalCommand.js'
+import { measureLlmbarJudges } from '../../src/eval/llmbar.js'
+
+const DATA = resolve(process.env.CHORUS_DATA ?? '../shared/data')
+const present = existsSync(`${DATA}/llmbar/Natural`) && existsSync(`${DATA}/zeroeval/gsm`)
+if (!present) console.warn(`skipping the LLMBar and eval command tests: no data at ${DATA} (set CHORUS_DATA)`)
+
+describe.skipIf(!present)('judges measured on LLMBar', () => {
+  it('reads six judges in both orders, with GPT-4 the most accurate and the least position-biased', async () => {
+    const natural = await measureLlmbarJudges(DATA, 'natural')
+    expect(natural.map((j) => j.judge).sort()).toEqual(['ChatGPT', 'ChatGPT-0301', 'Falcon', 'GPT-4', 'LLaMA2', 'PaLM2'])
+    const gpt4 = natural.find((j) => j.judge === 'GPT-4')!
+    expect(gpt4.verdicts).toBe(200)
+    expect(gpt4.accuracy).toBeGreaterThan(0.9)
+    expect(gpt4.model.positionBias!).toBeLessThan(0.05)
+    const falcon = natural.find((j) => j.judge === 'Falcon')!
+    expect(falcon.firstRate).toBeGreaterThan(0.7)
+    // Adversarial pairs are built to fool judges: every judge does worse on them.
+    const all = await measureLlmbarJudges(DATA, 'all')
+    for (const j of all) expect(j.accuracy).toBeLessThan(natural.find((n) => n.judge === j.judge)!.accuracy)
+  })
+
+  it('chorus eval prints a report table for a judge sweep and for LLMBar judges', async () => {
+    let out = ''
+    await evalCommand(['--data', DATA, '--task', 'gsm', '--limit', '15', '--judge-accuracy', '0.8'], (s) => (out += s))
+    expect(out).toMatch(/\| swarm \| \d+\.\d \[/)
+    out = ''
+    await evalCommand(['--data', DATA, '--task', 'math-l5', '--limit', '10', '--judges', 'llmbar'], (s) => (out += s))
+    expect(out).toMatch(/\| method \| GPT-4 \|.*\| mixed \|/)
+    expect(out).toMatch(/GPT-4: measured accuracy 95\.5 %/)
+  })
+
+  it('refuses bad options clearly', async () => {
+    await expect(evalCommand(['--task', 'chess'])).rejects.toThrow(/--task must be gsm or math-l5/)
+    await expect(evalCommand(['--task', 'gsm', '--judge-accuracy', '2'])).rejects.toThrow(/--judge-accuracy/)
+    await expect(evalCommand(['--task', 'gsm', '--data', '/nope'])).rejects.toThrow(/no ZeroEval data at \/nope/)
+  })
+})
