@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import type { RoundResult } from '../gateway/coordinatorService.js'
 import type { Envelope } from '../protocol/envelope.js'
@@ -7,6 +6,7 @@ import { genesisLedgerView } from '../round/ledgerView.js'
 import { transcriptFile } from '../round/transcript.js'
 import { verifyTranscript } from '../round/verify.js'
 import { createEmbeddedSwarm } from './embeddedSwarm.js'
+import { readJsonConfig } from './jsonConfig.js'
 import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './modelSpec.js'
 
 /**
@@ -50,25 +50,7 @@ async function readConfig(args: string[]): Promise<DemoConfig> {
       json: { type: 'boolean', default: false },
     },
   })
-  let file: Record<string, unknown> = {}
-  if (values.config !== undefined) {
-    let text: string
-    try {
-      text = await readFile(values.config, 'utf8')
-    } catch (err) {
-      throw new ConfigError(`cannot read config ${values.config}: ${(err as Error).message}`)
-    }
-    try {
-      const parsed = JSON.parse(text) as unknown
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object')
-      file = parsed as Record<string, unknown>
-    } catch (err) {
-      throw new ConfigError(`config ${values.config} is not a JSON object: ${(err as Error).message}`)
-    }
-    for (const k of Object.keys(file)) {
-      if (!['nodes', 'models', 'question', 'answerSeconds'].includes(k)) throw new ConfigError(`config ${values.config}: unknown setting '${k}'`)
-    }
-  }
+  const file = values.config === undefined ? {} : await readJsonConfig(values.config, ['nodes', 'models', 'question', 'answerSeconds'])
   const nodes = Number(values.nodes ?? file.nodes ?? 5)
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new ConfigError('--nodes must be a whole number from 1 to 64')
   const answerSeconds = Number(values['answer-seconds'] ?? file.answerSeconds ?? 120)

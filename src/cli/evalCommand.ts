@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { SUPPORT_WEIGHT } from '../consensus/aggregate.js'
+import { logOddsWeight } from '../consensus/judgeWeights.js'
 import { measureLlmbarJudges } from '../eval/llmbar.js'
 import type { JudgeModel } from '../eval/modelledJudge.js'
 import { replayTask, type ReplayResult } from '../eval/replay.js'
@@ -20,6 +21,7 @@ export const EVAL_HELP = `chorus eval --task gsm|math-l5 [options]
   --judge-accuracy <list>   modelled judges' accuracy on right-vs-wrong pairs (default 0.6,0.7,0.8,0.9)
   --judges <llmbar|llmbar-all>  instead, judges modelled on LLMBar's six recorded LLM judges
                             (accuracy, position bias, no-verdict rate measured on natural pairs, or all)
+  --weights <measured|uniform>  with --judges: judge weights from measured accuracy (default) or all 1
   --position-bias <p>       share of verdicts that just pick the first answer (default 0)
   --tie-rate <t>            share of verdicts that are ties (default 0)
   --limit <n>               only the first n questions
@@ -35,6 +37,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
       task: { type: 'string' },
       'judge-accuracy': { type: 'string' },
       judges: { type: 'string' },
+      weights: { type: 'string' },
       'position-bias': { type: 'string' },
       'tie-rate': { type: 'string' },
       limit: { type: 'string' },
@@ -65,15 +68,24 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
     const measured = await measureLlmbarJudges(dataDir, values.judges === 'llmbar' ? 'natural' : 'all').catch((err: Error) => {
       throw new ConfigError(err.message)
     })
+    // Weights as the network assigns them once calibration has measured each judge: the log-odds of
+    // its accuracy, 0 at or below chance (such a judge drops out, and agreement decides).
+    const weighted = values.weights !== 'uniform'
     const runs = [
-      ...measured.map((m) => ({ label: m.judge, judge: m.model, judgeFor: undefined as ((i: number) => JudgeModel) | undefined })),
-      { label: 'mixed', judge: measured[0]!.model, judgeFor: (i: number) => measured[i % measured.length]!.model },
+      ...measured.map((m) => ({ label: m.judge, judge: m.model, judgeFor: undefined as ((i: number) => JudgeModel) | undefined, weightFor: () => logOddsWeight(m.accuracy) })),
+      {
+        label: 'mixed',
+        judge: measured[0]!.model,
+        judgeFor: (i: number) => measured[i % measured.length]!.model,
+        weightFor: (i: number) => logOddsWeight(measured[i % measured.length]!.accuracy),
+      },
     ]
     for (const run of runs) {
       results.push(
         replayTask(recorded, {
           judge: run.judge,
           ...(run.judgeFor ? { judgeFor: run.judgeFor } : {}),
+          ...(weighted ? { weightFor: run.weightFor } : {}),
           label: run.label,
           ...(limit === undefined ? {} : { limit }),
           seed: values.seed ?? 'chorus',
@@ -87,6 +99,9 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
     const report = sweepReport(`${task}: ${recorded.models.length} recorded models, judges modelled on LLMBar (${values.judges === 'llmbar' ? 'natural pairs' : 'natural and adversarial pairs'})`, results, [
       'Each column: every judge in the swarm behaves like that LLMBar judge (accuracy on right-vs-wrong pairs, position bias, no-verdict rate, all measured from its recorded verdicts in both orders); mixed: node i judges like LLMBar judge i mod 6.',
       ...params,
+      weighted
+        ? 'Judge weights: log-odds of each judge\'s measured accuracy (0 at or below chance), as the ledger assigns them after calibration (--weights uniform: all 1).'
+        : 'Judge weights: all 1 (--weights uniform).',
       'Still modelled: errors are independent, and a judge does not prefer its own answer.',
     ])
     out(report)

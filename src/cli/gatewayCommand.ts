@@ -6,7 +6,7 @@ import { genesisLedgerView } from '../round/ledgerView.js'
 import { createLibp2pTransport } from '../transport/libp2p.js'
 import { readKeyFile } from './keyFile.js'
 import { ConfigError } from './modelSpec.js'
-import { readJsonConfig } from './nodeCommand.js'
+import { readJsonConfig } from './jsonConfig.js'
 
 /**
  * `chorus gateway`: the OpenAI-compatible API coordinating rounds over the network. Same HTTP API

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { NodeDaemon } from '../node/nodeDaemon.js'
 import { BackendHealth } from '../node/backendHealth.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import { createLibp2pTransport } from '../transport/libp2p.js'
+import { readJsonConfig } from './jsonConfig.js'
 import { readKeyFile } from './keyFile.js'
 import { BackendFactory, ConfigError, parseModelSpec, tinyModels, TINY_ANSWER_TOKENS } from './modelSpec.js'
 
@@ -94,22 +94,4 @@ export async function nodeCommand(args: string[], out: (s: string) => void = (s)
   await transport.close()
   await factory.close()
   return 0
-}
-
-export async function readJsonConfig(path: string, allowed: readonly string[]): Promise<Record<string, unknown>> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    throw new ConfigError(`cannot read config ${path}: ${(err as Error).message}`)
-  }
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch (err) {
-    throw new ConfigError(`config ${path} is not JSON: ${(err as Error).message}`)
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config ${path} must be a JSON object`)
-  for (const k of Object.keys(parsed)) if (!allowed.includes(k)) throw new ConfigError(`config ${path}: unknown setting '${k}'`)
-  return parsed as Record<string, unknown>
 }

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { type Gateway, createGateway } from '../gateway/httpApi.js'
 import type { ModelBackend } from '../models/backend.js'
 import type { PhaseDurations } from '../round/coordinator.js'
 import { createEmbeddedSwarm } from './embeddedSwarm.js'
+import { readJsonConfig } from './jsonConfig.js'
 import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './modelSpec.js'
 
 /**
@@ -61,23 +61,7 @@ export async function readUpSettings(args: string[], env: NodeJS.ProcessEnv = pr
       'answer-seconds': { type: 'string' },
     },
   })
-  let file: Record<string, unknown> = {}
-  if (values.config !== undefined) {
-    let text: string
-    try {
-      text = await readFile(values.config, 'utf8')
-    } catch (err) {
-      throw new ConfigError(`cannot read config ${values.config}: ${(err as Error).message}`)
-    }
-    try {
-      const parsed = JSON.parse(text) as unknown
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object')
-      file = parsed as Record<string, unknown>
-    } catch (err) {
-      throw new ConfigError(`config ${values.config} is not a JSON object: ${(err as Error).message}`)
-    }
-    for (const k of Object.keys(file)) if (!SETTINGS.includes(k)) throw new ConfigError(`config ${values.config}: unknown setting '${k}'`)
-  }
+  const file = values.config === undefined ? {} : await readJsonConfig(values.config, SETTINGS)
   const num = (v: unknown, name: string, ok: (n: number) => boolean) => {
     const n = Number(v)
     if (!ok(n)) throw new ConfigError(`${name} is out of range: ${String(v)}`)

@@ -2,7 +2,7 @@ import { answerKey } from '../consensus/answers.js'
 import { hashParts } from '../crypto/hash.js'
 import { identityFromSeed } from '../crypto/identity.js'
 import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
-import { type LedgerView, genesisLedgerView } from '../round/ledgerView.js'
+import { GENESIS_HEAD, type LedgerView, genesisLedgerView } from '../round/ledgerView.js'
 import { type Estimate, bootstrapAccuracy } from './bootstrap.js'
 import { type JudgeModel, modelledVerdict } from './modelledJudge.js'
 import { driveRound } from './roundDriver.js'
@@ -35,15 +35,20 @@ export interface ReplayOptions {
   label?: string
   /** The ledger the rounds read judge weights from (default: genesis, every judge weight 1). */
   ledger?: LedgerView
+  /** Judge weight per node (by model index), as a ledger would hold it; overrides `ledger`. */
+  weightFor?: (node: number) => number
   limit?: number
   seed?: string
   onProgress?: (done: number, total: number) => void
 }
 
 export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResult {
-  const ledger = opts.ledger ?? genesisLedgerView()
   const ids = task.models.map((m) => identityFromSeed(Buffer.from(hashParts('eval-node', m), 'hex')))
   const index = new Map(ids.map((id, i) => [id.id, i]))
+  const weightFor = opts.weightFor
+  const ledger: LedgerView = weightFor
+    ? { head: () => GENESIS_HEAD, eligible: () => true, judgeWeight: (id) => weightFor(index.get(id) ?? -1) }
+    : (opts.ledger ?? genesisLedgerView())
   const questions = task.questions.slice(0, opts.limit ?? task.questions.length)
   const hit: Record<Method, boolean[]> = Object.fromEntries(METHODS.map((m) => [m, []])) as unknown as Record<Method, boolean[]>
   const single = task.models.map(() => [] as boolean[])

@@ -1,20 +1,11 @@
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
+import { cli } from './runCli.js'
 import { describe, expect, it } from 'vitest'
 
-const cli = async (...args: string[]) => {
-  try {
-    const { stdout } = await promisify(execFile)('node', ['dist/src/cli/main.js', ...args])
-    return { code: 0, out: stdout }
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string }
-    return { code: err.code, out: err.stdout + err.stderr }
-  }
-}
 
 describe('chorus keygen and chorus node: clear errors', () => {
   it('keygen writes a key once and refuses to overwrite it', async () => {

@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cli } from '../cli/runCli.js'
 import { type RunningGateway, startGateway, type UpSettings } from '../../src/cli/up.js'
 import type { ModelBackend } from '../../src/models/backend.js'
 import { InstantBackend } from '../../src/models/instant.js'
@@ -11,15 +12,6 @@ type Json = any
 const json = (r: Response): Promise<Json> => r.json()
 const settings = (over: Partial<UpSettings> = {}): UpSettings => ({ host: '127.0.0.1', port: 0, nodes: 7, models: [], apiKeys: [], answerSeconds: 5, ...over })
 const instant = (n: number): ModelBackend[] => Array.from({ length: n }, (_, i) => new InstantBackend(`node-${i}`))
-const cli = async (...args: string[]) => {
-  try {
-    const { stdout } = await promisify(execFile)('node', ['dist/src/cli/main.js', ...args])
-    return { code: 0, out: stdout }
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string }
-    return { code: err.code, out: err.stdout + err.stderr }
-  }
-}
 
 describe('the gateway API with the official openai client', () => {
   let gw: RunningGateway
