@@ -5,8 +5,11 @@
  * expressions are the same only if their normal forms are identical).
  */
 
-/** The final answer in a reply: a JSON "answer" field, \boxed{}, "the answer is …", or the last number. */
-export function extractAnswer(reply: string): string | undefined {
+/**
+ * The final answer in a reply: a JSON "answer" field, \boxed{}, "the answer is …", or (unless
+ * `explicitOnly`) the last number.
+ */
+export function extractAnswer(reply: string, explicitOnly = false): string | undefined {
   const text = reply.replace(/<think>[\s\S]*?(<\/think>|$)/gi, '')
   const field = lastMatch(text, /"answer"\s*:\s*("(?:[^"\\]|\\.)*"|-?[\d.,]+(?:e-?\d+)?)/g)
   if (field !== undefined) {
@@ -20,6 +23,7 @@ export function extractAnswer(reply: string): string | undefined {
   if (boxed !== undefined) return boxed
   const said = lastMatch(text, /(?:final answer|the answer)\s*(?:is|:)\s*:?\s*([^\n]+)/gi)
   if (said !== undefined) return said[1]!.trim().replace(/[.。]\s*$/, '')
+  if (explicitOnly) return undefined
   const num = lastMatch(text, /-?\d[\d,]*(?:\.\d+)?/g)
   return num?.[0]
 }
@@ -68,13 +72,21 @@ export function answerKey(answer: string): string {
   return `s:${s}`
 }
 
+/** Replies up to this long are an answer in themselves ("42", "Paris", "x = 3"). */
+const SHORT_REPLY = 64
+
 /**
- * The key a whole reply is grouped by: its extracted final answer's key, or, where no final answer
- * can be found (open-ended questions), the reply itself lightly normalized.
+ * The key a whole reply is grouped by: the key of a final answer it states explicitly (a JSON
+ * "answer" field, \boxed{}, "the answer is"), or of the whole reply when it is short. A long reply
+ * with no stated answer (an essay, a recipe) groups only with the same text: its last number says
+ * nothing about what it answers.
  */
 export function replyKey(reply: string): string {
-  const a = extractAnswer(reply)
-  return a === undefined ? `t:${reply.trim().toLowerCase().replace(/\s+/g, ' ')}` : answerKey(a)
+  const trimmed = reply.trim()
+  const stated = extractAnswer(trimmed, true)
+  if (stated !== undefined) return answerKey(stated)
+  if (trimmed.length <= SHORT_REPLY) return answerKey(trimmed)
+  return `t:${trimmed.toLowerCase().replace(/\s+/g, ' ')}`
 }
 
 export function sameAnswer(a: string, b: string): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { answerKey, extractAnswer, lastBoxed, sameAnswer } from '../../src/consensus/answers.js'
+import { answerKey, extractAnswer, lastBoxed, replyKey, sameAnswer } from '../../src/consensus/answers.js'
 
 /**
  * Fixtures: the closing lines of eight real replies from the ZeroEval result files
@@ -32,6 +32,17 @@ describe('final-answer extraction on real replies', () => {
     expect(extractAnswer('"answer": "\\(\\sqrt{2}\\)"')).toBe('\\(\\sqrt{2}\\)')
     expect(extractAnswer('no digits here')).toBeUndefined()
     expect(lastBoxed('\\boxed{a{b}c} and \\boxed{x^{2}}')).toBe('x^{2}')
+  })
+})
+
+describe('grouping whole replies', () => {
+  it('groups by a stated final answer, or by short replies, never by a long reply\'s last number', () => {
+    expect(replyKey('After working it out, the answer is 42.')).toBe(replyKey('42'))
+    expect(replyKey('"reasoning": "...", "answer": "3.5"')).toBe(replyKey('7/2'))
+    const essayA = 'Time management starts with goals. Write them down, then plan the week ahead in blocks of 3 hours.'
+    const essayB = 'Sleep well, exercise, and keep a diary; most people need about 3 weeks before a habit sticks.'
+    expect(replyKey(essayA)).not.toBe(replyKey(essayB))
+    expect(replyKey(essayA)).toBe(replyKey(`  ${essayA.toUpperCase()} `))
   })
 })
 
