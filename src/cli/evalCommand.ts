@@ -6,7 +6,8 @@ import { logOddsWeight } from '../consensus/judgeWeights.js'
 import { measureLlmbarJudges } from '../eval/llmbar.js'
 import type { JudgeModel } from '../eval/modelledJudge.js'
 import { replayTask, type ReplayResult } from '../eval/replay.js'
-import { sweepReport } from '../eval/report.js'
+import { loadPrd, replayPrd } from '../eval/prd.js'
+import { prdReport, sweepReport } from '../eval/report.js'
 import { type ZeroEvalTask, loadZeroEval } from '../eval/zeroeval.js'
 import { ConfigError } from './modelSpec.js'
 
@@ -14,10 +15,12 @@ import { ConfigError } from './modelSpec.js'
  * `chorus eval`: replays recorded answers of real small models (ZeroEval gsm / math-l5) through
  * real rounds with modelled judges, sweeping judge accuracy, and prints a Markdown report.
  */
-export const EVAL_HELP = `chorus eval --task gsm|math-l5 [options]
+export const EVAL_HELP = `chorus eval --task gsm|math-l5|prd [options]
 
   --data <dir>              the evaluation data folder (default $CHORUS_DATA or ../shared/data)
-  --task <gsm|math-l5>      which recorded answers to replay (ZeroEval: 10–11 real small models)
+  --task <gsm|math-l5|prd>  which recorded answers to replay: ZeroEval (10–11 real small models,
+                            modelled judges) or PRD vicuna80 (5 models' answers and recorded peer
+                            reviews, scored against human judgements)
   --judge-accuracy <list>   modelled judges' accuracy on right-vs-wrong pairs (default 0.6,0.7,0.8,0.9)
   --judges <llmbar|llmbar-all>  instead, judges modelled on LLMBar's six recorded LLM judges
                             (accuracy, position bias, no-verdict rate measured on natural pairs, or all)
@@ -46,7 +49,18 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
     },
   })
   const task = values.task
-  if (task !== 'gsm' && task !== 'math-l5') throw new ConfigError('--task must be gsm or math-l5')
+  const dataDir = resolve(values.data ?? process.env.CHORUS_DATA ?? '../shared/data')
+  if (task === 'prd') {
+    const data = await loadPrd(dataDir).catch((err: Error) => {
+      throw new ConfigError(err.message)
+    })
+    const scores = replayPrd(data, (done, total) => progress(`prd: ${done}/${total} rounds`, done === total))
+    const report = prdReport(scores, data.questions.length)
+    out(report)
+    if (values.out !== undefined) await writeFile(values.out, report)
+    return 0
+  }
+  if (task !== 'gsm' && task !== 'math-l5') throw new ConfigError('--task must be gsm, math-l5 or prd')
   const accuracies = (values['judge-accuracy'] ?? '0.6,0.7,0.8,0.9').split(',').map(Number)
   if (accuracies.some((q) => !(q >= 0 && q <= 1))) throw new ConfigError('--judge-accuracy takes numbers in [0, 1], comma-separated')
   const unit = (v: string | undefined, name: string) => {
@@ -58,7 +72,6 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
   const tieRate = unit(values['tie-rate'], '--tie-rate')
   const limit = values.limit === undefined ? undefined : Number(values.limit)
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new ConfigError('--limit must be a positive whole number')
-  const dataDir = resolve(values.data ?? process.env.CHORUS_DATA ?? '../shared/data')
   const recorded = await loadZeroEval(dataDir, task as ZeroEvalTask).catch((err: Error) => {
     throw new ConfigError(err.message)
   })

@@ -33,8 +33,19 @@ describe.skipIf(!present)('judges measured on LLMBar', () => {
     expect(out).toMatch(/GPT-4: measured accuracy 95\.5 %/)
   })
 
+  it('chorus eval --task prd scores the swarm, pooled BT and every reviewer against people', async () => {
+    let out = ''
+    await evalCommand(['--data', DATA, '--task', 'prd'], (s) => (out += s))
+    expect(out).toMatch(/\| swarm \| \d+\.\d \[/)
+    expect(out).toMatch(/\| BT, all verdicts incl\. self-judging \|/)
+    expect(out).toMatch(/\| gpt4 alone \|/)
+    // The swarm agrees with people far more often than chance (50 %) on pair order.
+    const m = /\| swarm \| (\d+\.\d)/.exec(out)!
+    expect(Number(m[1])).toBeGreaterThan(65)
+  })
+
   it('refuses bad options clearly', async () => {
-    await expect(evalCommand(['--task', 'chess'])).rejects.toThrow(/--task must be gsm or math-l5/)
+    await expect(evalCommand(['--task', 'chess'])).rejects.toThrow(/--task must be gsm, math-l5 or prd/)
     await expect(evalCommand(['--task', 'gsm', '--judge-accuracy', '2'])).rejects.toThrow(/--judge-accuracy/)
     await expect(evalCommand(['--task', 'gsm', '--data', '/nope'])).rejects.toThrow(/no ZeroEval data at \/nope/)
   })
