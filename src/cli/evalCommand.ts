@@ -25,6 +25,8 @@ export const EVAL_HELP = `chorus eval --task gsm|math-l5|prd [options]
   --judges <llmbar|llmbar-all>  instead, judges modelled on LLMBar's six recorded LLM judges
                             (accuracy, position bias, no-verdict rate measured on natural pairs, or all)
   --weights <measured|uniform>  with --judges: judge weights from measured accuracy (default) or all 1
+  --calibration <share>     with --judges: learn judge weights online from this share of questions
+                            (calibration items with known answers, mixed into the stream, not scored)
   --position-bias <p>       share of verdicts that just pick the first answer (default 0)
   --tie-rate <t>            share of verdicts that are ties (default 0)
   --limit <n>               only the first n questions
@@ -41,6 +43,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
       'judge-accuracy': { type: 'string' },
       judges: { type: 'string' },
       weights: { type: 'string' },
+      calibration: { type: 'string' },
       'position-bias': { type: 'string' },
       'tie-rate': { type: 'string' },
       limit: { type: 'string' },
@@ -84,6 +87,8 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
     // Weights as the network assigns them once calibration has measured each judge: the log-odds of
     // its accuracy, 0 at or below chance (such a judge drops out, and agreement decides).
     const weighted = values.weights !== 'uniform'
+    const calibrationShare = values.calibration === undefined ? undefined : Number(values.calibration)
+    if (calibrationShare !== undefined && !(calibrationShare > 0 && calibrationShare < 1)) throw new ConfigError('--calibration takes a share in (0, 1)')
     const runs = [
       ...measured.map((m) => ({ label: m.judge, judge: m.model, judgeFor: undefined as ((i: number) => JudgeModel) | undefined, weightFor: () => logOddsWeight(m.accuracy) })),
       {
@@ -98,7 +103,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
         replayTask(recorded, {
           judge: run.judge,
           ...(run.judgeFor ? { judgeFor: run.judgeFor } : {}),
-          ...(weighted ? { weightFor: run.weightFor } : {}),
+          ...(calibrationShare !== undefined ? { calibrationShare } : weighted ? { weightFor: run.weightFor } : {}),
           label: run.label,
           ...(limit === undefined ? {} : { limit }),
           seed: values.seed ?? 'chorus',
@@ -112,9 +117,11 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
     const report = sweepReport(`${task}: ${recorded.models.length} recorded models, judges modelled on LLMBar (${values.judges === 'llmbar' ? 'natural pairs' : 'natural and adversarial pairs'})`, results, [
       'Each column: every judge in the swarm behaves like that LLMBar judge (accuracy on right-vs-wrong pairs, position bias, no-verdict rate, all measured from its recorded verdicts in both orders); mixed: node i judges like LLMBar judge i mod 6.',
       ...params,
-      weighted
-        ? 'Judge weights: log-odds of each judge\'s measured accuracy (0 at or below chance), as the ledger assigns them after calibration (--weights uniform: all 1).'
-        : 'Judge weights: all 1 (--weights uniform).',
+      calibrationShare !== undefined
+        ? `Judge weights: learned online from calibration questions (${calibrationShare * 100}% of the stream, not scored), the log-odds of each judge's running accuracy.`
+        : weighted
+          ? 'Judge weights: log-odds of each judge\'s measured accuracy (0 at or below chance), as the ledger assigns them after calibration (--weights uniform: all 1).'
+          : 'Judge weights: all 1 (--weights uniform).',
       'Still modelled: errors are independent, and a judge does not prefer its own answer.',
     ])
     out(report)

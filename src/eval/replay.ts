@@ -1,4 +1,5 @@
 import { answerKey } from '../consensus/answers.js'
+import { logOddsWeight } from '../consensus/judgeWeights.js'
 import { hashParts } from '../crypto/hash.js'
 import { identityFromSeed } from '../crypto/identity.js'
 import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
@@ -37,6 +38,13 @@ export interface ReplayOptions {
   ledger?: LedgerView
   /** Judge weight per node (by model index), as a ledger would hold it; overrides `ledger`. */
   weightFor?: (node: number) => number
+  /**
+   * Learn judge weights online instead, as the network does: this share of questions are
+   * calibration items whose answers the ledger knows. After each, every judge's accuracy estimate
+   * (a Beta prior worth 4 verdicts at 0.75) updates from its verdicts on right-vs-wrong pairs, and
+   * later rounds weigh judges by the log-odds of the estimate. Calibration questions are not scored.
+   */
+  calibrationShare?: number
   limit?: number
   seed?: string
   onProgress?: (done: number, total: number) => void
@@ -45,7 +53,10 @@ export interface ReplayOptions {
 export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResult {
   const ids = task.models.map((m) => identityFromSeed(Buffer.from(hashParts('eval-node', m), 'hex')))
   const index = new Map(ids.map((id, i) => [id.id, i]))
-  const weightFor = opts.weightFor
+  const learned = task.models.map(() => ({ right: 0, total: 0 }))
+  const calibrating = opts.calibrationShare !== undefined && opts.calibrationShare > 0
+  const weightFor = calibrating ? (i: number) => logOddsWeight((learned[i]!.right + 3) / (learned[i]!.total + 4)) : opts.weightFor
+  const isCalibration = (id: string) => calibrating && Number.parseInt(hashParts('calibration', id).slice(0, 8), 16) / 2 ** 32 < opts.calibrationShare!
   const ledger: LedgerView = weightFor
     ? { head: () => GENESIS_HEAD, eligible: () => true, judgeWeight: (id) => weightFor(index.get(id) ?? -1) }
     : (opts.ledger ?? genesisLedgerView())
@@ -64,6 +75,22 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
         modelledVerdict(opts.judgeFor?.(i) ?? opts.judge, `${opts.seed ?? ''}|${q.id}|${identity.id}|${t.a}|${t.b}`, right[index.get(t.a)!]!, right[index.get(t.b)!]!),
     }))
     const { done } = driveRound(nodes, q.question, ledger, qi)
+    if (isCalibration(q.id)) {
+      // The ledger knows this answer: grade each judge on the pairs where exactly one side is right.
+      for (const m of done.transcript) {
+        if (m.env.type !== 'VerdictReveal') continue
+        const judge = index.get(m.env.from)!
+        for (const v of (m.env.body as { verdicts: { a: string; b: string; v: string }[] }).verdicts) {
+          const ra = right[index.get(v.a)!]!
+          const rb = right[index.get(v.b)!]!
+          if (ra === rb || v.v === 'U') continue
+          learned[judge]!.total++
+          learned[judge]!.right += v.v === 'T' ? 0.5 : (v.v === 'A') === ra ? 1 : 0
+        }
+      }
+      opts.onProgress?.(qi + 1, questions.length)
+      return
+    }
     const o = done.outcome
     const ok = (node: string) => right[index.get(node)!]!
     hit.swarm.push(ok(o.winner))
@@ -80,14 +107,14 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
   const best = perModel.indexOf(Math.max(...perModel))
   hit['best single'] = single[best]!
   // Mean single: each question's share of models right, averaged (bootstrapped as a fraction).
-  const meanSingle = questions.map((_, qi) => single.reduce((s, m) => s + (m[qi] ? 1 : 0), 0) / single.length)
+  const meanSingle = single[0]!.map((_, qi) => single.reduce((s, m) => s + (m[qi] ? 1 : 0), 0) / single.length)
   const accuracy = Object.fromEntries(METHODS.map((m) => [m, bootstrapAccuracy(hit[m], 1000, `${m}`)])) as Record<Method, Estimate>
   const mean = meanSingle.reduce((a, b) => a + b, 0) / Math.max(1, meanSingle.length)
   accuracy['mean single'] = { mean, lo: mean, hi: mean }
   return {
     label: opts.label ?? `judges q = ${opts.judge.accuracy}`,
     judge: opts.judge,
-    questions: questions.length,
+    questions: hit.swarm.length,
     accuracy,
     bestSingleModel: task.models[best]!,
     verdictsPerQuestion: verdicts / Math.max(1, questions.length),

@@ -71,6 +71,18 @@ describe('replay through real rounds', () => {
     expect(r.verdictsPerQuestion).toBe(20)
   })
 
+  it('learns judge weights online from calibration questions, and does better than uniform weights', () => {
+    // Judge profiles by node: nodes 0–1 judge well, nodes 2–4 pick the wrong answer 90 % of the time.
+    const task = syntheticTask()
+    const judgeFor = (i: number) => ({ accuracy: i < 2 ? 0.95 : 0.1 })
+    const uniform = replayTask(task, { judge: { accuracy: 0.5 }, judgeFor })
+    const learned = replayTask(task, { judge: { accuracy: 0.5 }, judgeFor, calibrationShare: 0.3 })
+    expect(learned.questions).toBeLessThan(30)
+    expect(learned.accuracy.swarm.mean).toBeGreaterThan(uniform.accuracy.swarm.mean)
+    // The first rounds still trust the bad judges (the prior); calibration catches up.
+    expect(learned.accuracy.swarm.mean).toBeGreaterThan(0.8)
+  })
+
   it('rejects a forged verdict exactly as a live round does', () => {
     const ids = [0, 1, 2, 3].map((i) => identityFromSeed(Buffer.from(hashParts('forge', String(i)), 'hex')))
     const nodes = ids.map((identity, i) => ({ identity, answer: `answer ${i}`, judge: () => 'A' as const }))
