@@ -7,6 +7,7 @@ import { createLibp2pTransport } from '../transport/libp2p.js'
 import { readKeyFile } from './keyFile.js'
 import { ConfigError } from './modelSpec.js'
 import { readJsonConfig } from './jsonConfig.js'
+import { NETWORK_OPTIONS } from './networkOptions.js'
 
 /**
  * `chorus gateway`: the OpenAI-compatible API coordinating rounds over the network. Same HTTP API
@@ -32,17 +33,13 @@ export async function gatewayCommand(args: string[], out: (s: string) => void = 
   const { values } = parseArgs({
     args,
     options: {
-      key: { type: 'string' },
-      listen: { type: 'string', multiple: true },
-      bootstrap: { type: 'string', multiple: true },
-      mdns: { type: 'boolean' },
+      ...NETWORK_OPTIONS,
       host: { type: 'string' },
       port: { type: 'string' },
       'api-key': { type: 'string', multiple: true },
       rate: { type: 'string' },
       burst: { type: 'string' },
       'answer-seconds': { type: 'string' },
-      config: { type: 'string' },
     },
   })
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, SETTINGS)

@@ -4,6 +4,7 @@ import { BackendHealth } from '../node/backendHealth.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import { createLibp2pTransport } from '../transport/libp2p.js'
 import { readJsonConfig } from './jsonConfig.js'
+import { NETWORK_OPTIONS } from './networkOptions.js'
 import { readKeyFile } from './keyFile.js'
 import { BackendFactory, ConfigError, parseModelSpec, tinyModels, TINY_ANSWER_TOKENS } from './modelSpec.js'
 
@@ -31,14 +32,10 @@ export async function nodeCommand(args: string[], out: (s: string) => void = (s)
   const { values } = parseArgs({
     args,
     options: {
-      key: { type: 'string' },
-      listen: { type: 'string', multiple: true },
-      bootstrap: { type: 'string', multiple: true },
-      mdns: { type: 'boolean' },
+      ...NETWORK_OPTIONS,
       model: { type: 'string' },
       capacity: { type: 'string' },
       domains: { type: 'string' },
-      config: { type: 'string' },
     },
   })
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, SETTINGS)

@@ -1,0 +1,8 @@
+/** Command-line options every network process takes (`chorus node`, `chorus gateway`). */
+export const NETWORK_OPTIONS = {
+  key: { type: 'string' },
+  listen: { type: 'string', multiple: true },
+  bootstrap: { type: 'string', multiple: true },
+  mdns: { type: 'boolean' },
+  config: { type: 'string' },
+} as const
