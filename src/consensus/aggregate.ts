@@ -1,5 +1,5 @@
 import { replyKey } from './answers.js'
-import { majorityVote } from './baselines.js'
+import { majorityVoteByKey } from './baselines.js'
 import { type BTOptions, differenceVariance, fitBradleyTerry, TallyBuilder } from './bradleyTerry.js'
 import { capShares } from './judgeWeights.js'
 
@@ -82,8 +82,8 @@ export function aggregate(input: AggregationInput): Aggregation {
   // Agreement is evidence too: answers with the same final answer form a group, and a group scores
   // its members' mean strength plus SUPPORT_WEIGHT · ln(members). Weak judges leave the strengths
   // near zero and the vote decides; strong judges separate the strengths and overrule the vote.
-  const vote = majorityVote(answers.map((a) => a.text))
   const keyOf = answers.map((a) => replyKey(a.text))
+  const vote = majorityVoteByKey(keyOf)
   const members = new Map<string, number[]>()
   keyOf.forEach((k, i) => {
     const g = members.get(k)

@@ -10,14 +10,18 @@ export interface VoteResult {
 
 /** Plurality vote over final answers; a tie between groups goes to the group seen first. */
 export function majorityVote(answers: readonly string[]): VoteResult {
+  return majorityVoteByKey(answers.map(replyKey))
+}
+
+/** The same vote over answers already reduced to their grouping keys. */
+export function majorityVoteByKey(keys: readonly string[]): VoteResult {
   const groups = new Map<string, number[]>()
-  answers.forEach((a, i) => {
-    const key = replyKey(a)
+  keys.forEach((key, i) => {
     const g = groups.get(key)
     if (g === undefined) groups.set(key, [i])
     else g.push(i)
   })
-  const support = new Array<number>(answers.length).fill(0)
+  const support = new Array<number>(keys.length).fill(0)
   let winner = -1
   let best = 0
   for (const members of groups.values()) {

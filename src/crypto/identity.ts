@@ -6,6 +6,7 @@ import {
   sign,
   verify,
 } from 'node:crypto'
+import { isLowerHex } from './hex.js'
 
 /** A malformed id or signature is a failure before any curve arithmetic. */
 const malformed = (nodeId: string, sigHex: string) => !isNodeId(nodeId) || sigHex.length !== 128
@@ -19,12 +20,7 @@ export interface Identity {
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 export function isNodeId(s: string): boolean {
-  if (s.length !== 64) return false
-  for (let i = 0; i < 64; i++) {
-    const c = s.charCodeAt(i)
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false
-  }
-  return true
+  return isLowerHex(s, 64)
 }
 
 export function generateIdentity(): Identity {

@@ -14,6 +14,11 @@ export class Admission {
     private readonly maxQueued: number,
   ) {}
 
+  /** True when a new request would be turned away (every slot busy and the queue full). */
+  get full(): boolean {
+    return this.active >= this.maxActive && this.queue.length >= this.maxQueued
+  }
+
   get running(): number {
     return this.active
   }

@@ -1,5 +1,5 @@
+import { QUERY_TOPIC } from '../protocol/limits.js'
 import type { Identity } from '../crypto/identity.js'
-import { QUERY_TOPIC } from '../node/nodeDaemon.js'
 import type { CryptoMeter, Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import {

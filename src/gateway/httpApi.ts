@@ -147,7 +147,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   }
 
   async function stream(chat: ChatRequest, req: FastifyRequest, reply: FastifyReply, abort: AbortController) {
-    if (admission.running + admission.waiting >= (opts.maxActiveRounds ?? 8) + (opts.maxQueuedRounds ?? 256)) {
+    if (admission.full) {
       throw new ApiError(503, 'service_unavailable', 'the swarm is at capacity; retry shortly', 'overloaded', null, 1)
     }
     reply.hijack()

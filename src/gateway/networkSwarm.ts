@@ -1,5 +1,5 @@
+import { QUERY_TOPIC } from '../protocol/limits.js'
 import type { ChatMessage } from '../protocol/messages.js'
-import { QUERY_TOPIC } from '../node/nodeDaemon.js'
 import type { Libp2pTransport } from '../transport/libp2p.js'
 import type { AskOptions, CoordinatorService, RoundResult } from './coordinatorService.js'
 import type { NodeInfo, Swarm } from './swarm.js'

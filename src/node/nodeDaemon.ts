@@ -2,7 +2,7 @@ import type { Identity } from '../crypto/identity.js'
 import type { JudgeReply, ModelBackend } from '../models/backend.js'
 import type { CryptoMeter, Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
-import { BP } from '../protocol/limits.js'
+import { BP, QUERY_TOPIC } from '../protocol/limits.js'
 import type { QueryBody, Verdict } from '../protocol/messages.js'
 import type { LedgerView } from '../round/ledgerView.js'
 import { type JudgeTask, type ParticipantEffect, ParticipantRound } from '../round/participant.js'
@@ -17,8 +17,6 @@ import type { Transport } from '../transport/transport.js'
  * The node daemon: listens for Queries on gossip, decides whether to take part, and drives one
  * ParticipantRound per round over the transport, calling its model for answers and verdicts.
  */
-export const QUERY_TOPIC = 'chorus/v1/queries'
-
 export interface NodeInit {
   identity: Identity
   backend: ModelBackend

@@ -1,11 +1,12 @@
 import { isUtf8 } from 'node:buffer'
 import { canonicalJson } from '../crypto/canonical.js'
+import { isLowerHex } from '../crypto/hex.js'
 import { sha256Hex } from '../crypto/hash.js'
 import { type Identity, type SignatureVerifier, signBytes } from '../crypto/identity.js'
 import { ProtocolError } from './errors.js'
 import { MAX_ENVELOPE_BYTES, PROTOCOL_VERSION } from './limits.js'
 import { BODY_SCHEMAS, type BodyOf, isMessageType, type MessageType } from './messages.js'
-import { int, isHex, nodeId } from './schema.js'
+import { int, nodeId } from './schema.js'
 
 /**
  * The signed envelope `{v, type, round, from, seq, body, sig}`. `sig` is ed25519 over
@@ -175,9 +176,9 @@ export function checkEnvelope(raw: unknown): Envelope {
     )
   if (!isMessageType(r.type))
     throw new ProtocolError('SCHEMA', `envelope.type: unknown message type ${String(r.type)}`)
-  if (typeof r.round !== 'string' || !isHex(r.round, 64))
+  if (typeof r.round !== 'string' || !isLowerHex(r.round, 64))
     throw new ProtocolError('SCHEMA', 'envelope.round: expected 32-byte hex')
-  if (typeof r.sig !== 'string' || !isHex(r.sig, 128))
+  if (typeof r.sig !== 'string' || !isLowerHex(r.sig, 128))
     throw new ProtocolError('SCHEMA', 'envelope.sig: expected 64-byte hex')
   const from = nodeId(r.from, 'envelope.from')
   const seq = seqCheck(r.seq, 'envelope.seq')

@@ -12,3 +12,6 @@ export const MAX_DOMAINS = 16
 export const BP = 10_000
 /** Scores in a signed Result are log-strengths in micro-units. */
 export const SCORE_SCALE = 1_000_000
+
+/** The gossip topic every round's Query is published on. */
+export const QUERY_TOPIC = 'chorus/v1/queries'

@@ -1,3 +1,4 @@
+import { isLowerHex } from '../crypto/hex.js'
 import { ProtocolError } from './errors.js'
 
 /**
@@ -70,18 +71,9 @@ export const obj =
     return out as Infer<S>
   }
 
-/** Lowercase hex of exactly `chars` characters (a char-code loop: ~3× a regex on this path). */
-export function isHex(v: string, chars: number): boolean {
-  if (v.length !== chars) return false
-  for (let i = 0; i < chars; i++) {
-    const c = v.charCodeAt(i)
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false
-  }
-  return true
-}
 
 export const hex32: Check<string> = (v, path) =>
-  typeof v === 'string' && isHex(v, 64) ? v : fail(path, 'expected 32 bytes of lowercase hex')
+  typeof v === 'string' && isLowerHex(v, 64) ? v : fail(path, 'expected 32 bytes of lowercase hex')
 export const nodeId = hex32
 /** Non-negative integer amount in micro-units, as a decimal string (bigint-safe). */
 export const amount = str(30, /^(0|[1-9][0-9]*)$/)
