@@ -6,21 +6,27 @@ import { logOddsWeight } from '../consensus/judgeWeights.js'
 import { measureLlmbarJudges } from '../eval/llmbar.js'
 import type { JudgeModel } from '../eval/modelledJudge.js'
 import { replayTask, type ReplayResult } from '../eval/replay.js'
-import { loadPrd, replayPrd } from '../eval/prd.js'
-import { prdReport, sweepReport } from '../eval/report.js'
+import { loadPrd, measureSelfPreference, replayPrd } from '../eval/prd.js'
+import { accuracyChartSvg, type ChartInput } from '../eval/chart.js'
+import { injectionChart, prdReport, sweepChart, sweepReport } from '../eval/report.js'
 import { type ZeroEvalTask, loadZeroEval } from '../eval/zeroeval.js'
+import { liveEval } from './evalLive.js'
+import { ProgressBar } from './progressBar.js'
 import { ConfigError } from './modelSpec.js'
 
 /**
  * `chorus eval`: replays recorded answers of real small models (ZeroEval gsm / math-l5) through
  * real rounds with modelled judges, sweeping judge accuracy, and prints a Markdown report.
  */
-export const EVAL_HELP = `chorus eval --task gsm|math-l5|prd [options]
+export const EVAL_HELP = `chorus eval --task gsm|math-l5|prd|live [options]
 
   --data <dir>              the evaluation data folder (default $CHORUS_DATA or ../shared/data)
-  --task <gsm|math-l5|prd>  which recorded answers to replay: ZeroEval (10–11 real small models,
-                            modelled judges) or PRD vicuna80 (5 models' answers and recorded peer
-                            reviews, scored against human judgements)
+  --task <gsm|math-l5|prd|live>  what to run: replay ZeroEval's recorded answers (10–11 real small
+                            models, modelled judges); replay PRD vicuna80 (5 models' answers and
+                            recorded peer reviews, scored against human judgements); or live: a
+                            benchmark through a swarm of real models
+
+ replays:
   --judge-accuracy <list>   modelled judges' accuracy on right-vs-wrong pairs (default 0.6,0.7,0.8,0.9)
   --judges <llmbar|llmbar-all>  instead, judges modelled on LLMBar's six recorded LLM judges
                             (accuracy, position bias, no-verdict rate measured on natural pairs, or all)
@@ -29,8 +35,29 @@ export const EVAL_HELP = `chorus eval --task gsm|math-l5|prd [options]
                             (calibration items with known answers, mixed into the stream, not scored)
   --position-bias <p>       share of verdicts that just pick the first answer (default 0)
   --tie-rate <t>            share of verdicts that are ties (default 0)
+  --self-preference <p>     share of verdicts where a judge picks the answer agreeing with its own
+                            (default 0; PRD measures about 0.2: see --task prd)
+  --injection <list>        a modelled prompt-injection attacker joins every round; sweep the judges'
+                            susceptibility over this list (e.g. 0,0.1,0.2,0.3,0.5) at one judge
+                            accuracy (--judge-accuracy, default 0.7)
   --limit <n>               only the first n questions
   --seed <s>                seed for the modelled judges (default "chorus")
+  --chart <file.svg>        also draw the sweep (or the injection curve) as an SVG chart
+
+ live (--task live):
+  --bench <file.jsonl>      questions with gold answers (e.g. <data>/benchmarks/gsm8k-test.jsonl)
+  --model <spec>            a model for the nodes, repeat to mix (round-robin): ./model.gguf,
+                            ollama:<model>, openai:<base url>#<model>
+  --nodes <n>               swarm size (default: one node per --model)
+  --config <file>           JSON: {"bench": "...", "models": ["..."], "nodes": 5, "answerSeconds": 300}
+  --attacker                add a prompt-injection attacker node (wrong answer + instructions to judges)
+  --answer-seconds <s>      how long members may take to answer or to judge (default 300)
+  --cache <file>            where finished questions are kept (default ./chorus-eval-cache/…);
+                            rerun the same command to resume after a crash or Ctrl-C
+  --fresh                   discard the cache and start over
+
+ both:
+  --limit <n>               only the first n questions
   --out <file>              also write the report there
 `
 
@@ -46,26 +73,49 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
       calibration: { type: 'string' },
       'position-bias': { type: 'string' },
       'tie-rate': { type: 'string' },
+      'self-preference': { type: 'string' },
+      injection: { type: 'string' },
+      chart: { type: 'string' },
+      bench: { type: 'string' },
+      model: { type: 'string', multiple: true },
+      nodes: { type: 'string' },
+      config: { type: 'string' },
+      attacker: { type: 'boolean' },
+      cache: { type: 'string' },
+      fresh: { type: 'boolean' },
+      'answer-seconds': { type: 'string' },
       limit: { type: 'string' },
       seed: { type: 'string' },
       out: { type: 'string' },
     },
   })
   const task = values.task
+  const limit = values.limit === undefined ? undefined : Number(values.limit)
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new ConfigError('--limit must be a positive whole number')
+  if (task === 'live') {
+    const { limit: _, ...live } = values
+    return liveEval({ ...live, ...(limit === undefined ? {} : { limit }) }, out)
+  }
   const dataDir = resolve(values.data ?? process.env.CHORUS_DATA ?? '../shared/data')
   if (task === 'prd') {
     const data = await loadPrd(dataDir).catch((err: Error) => {
       throw new ConfigError(err.message)
     })
-    const scores = replayPrd(data, (done, total) => progress(`prd: ${done}/${total} rounds`, done === total))
-    const report = prdReport(scores, data.questions.length)
+    const scores = replayPrd(data, progress('prd'))
+    const report = prdReport(scores, data.questions.length, measureSelfPreference(data))
     out(report)
     if (values.out !== undefined) await writeFile(values.out, report)
     return 0
   }
-  if (task !== 'gsm' && task !== 'math-l5') throw new ConfigError('--task must be gsm, math-l5 or prd')
-  const accuracies = (values['judge-accuracy'] ?? '0.6,0.7,0.8,0.9').split(',').map(Number)
-  if (accuracies.some((q) => !(q >= 0 && q <= 1))) throw new ConfigError('--judge-accuracy takes numbers in [0, 1], comma-separated')
+  if (task !== 'gsm' && task !== 'math-l5') throw new ConfigError('--task must be gsm, math-l5, prd or live')
+  const shares = (v: string, name: string) => {
+    const list = v.split(',').map(Number)
+    if (list.some((q) => !(q >= 0 && q <= 1))) throw new ConfigError(`${name} takes numbers in [0, 1], comma-separated`)
+    return list
+  }
+  const susceptibilities = values.injection === undefined ? undefined : shares(values.injection, '--injection')
+  const accuracies = shares(values['judge-accuracy'] ?? (susceptibilities ? '0.7' : '0.6,0.7,0.8,0.9'), '--judge-accuracy')
+  if (susceptibilities && accuracies.length !== 1) throw new ConfigError('with --injection give one --judge-accuracy')
   const unit = (v: string | undefined, name: string) => {
     const x = Number(v ?? 0)
     if (!(x >= 0 && x < 1)) throw new ConfigError(`${name} must be in [0, 1)`)
@@ -73,8 +123,10 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
   }
   const positionBias = unit(values['position-bias'], '--position-bias')
   const tieRate = unit(values['tie-rate'], '--tie-rate')
-  const limit = values.limit === undefined ? undefined : Number(values.limit)
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new ConfigError('--limit must be a positive whole number')
+  const selfPreference = unit(values['self-preference'], '--self-preference')
+  const writeChart = async (chart: ChartInput) => {
+    if (values.chart !== undefined) await writeFile(values.chart, accuracyChartSvg(chart))
+  }
   const recorded = await loadZeroEval(dataDir, task as ZeroEvalTask).catch((err: Error) => {
     throw new ConfigError(err.message)
   })
@@ -90,11 +142,11 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
     const calibrationShare = values.calibration === undefined ? undefined : Number(values.calibration)
     if (calibrationShare !== undefined && !(calibrationShare > 0 && calibrationShare < 1)) throw new ConfigError('--calibration takes a share in (0, 1)')
     const runs = [
-      ...measured.map((m) => ({ label: m.judge, judge: m.model, judgeFor: undefined as ((i: number) => JudgeModel) | undefined, weightFor: () => logOddsWeight(m.accuracy) })),
+      ...measured.map((m) => ({ label: m.judge, judge: { ...m.model, selfPreference }, judgeFor: undefined as ((i: number) => JudgeModel) | undefined, weightFor: () => logOddsWeight(m.accuracy) })),
       {
         label: 'mixed',
         judge: measured[0]!.model,
-        judgeFor: (i: number) => measured[i % measured.length]!.model,
+        judgeFor: (i: number) => ({ ...measured[i % measured.length]!.model, selfPreference }),
         weightFor: (i: number) => logOddsWeight(measured[i % measured.length]!.accuracy),
       },
     ]
@@ -107,7 +159,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
           label: run.label,
           ...(limit === undefined ? {} : { limit }),
           seed: values.seed ?? 'chorus',
-          onProgress: (done, total) => progress(`${run.label}: ${done}/${total} rounds`, done === total),
+          onProgress: progress(run.label),
         }),
       )
     }
@@ -122,34 +174,66 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
         : weighted
           ? 'Judge weights: log-odds of each judge\'s measured accuracy (0 at or below chance), as the ledger assigns them after calibration (--weights uniform: all 1).'
           : 'Judge weights: all 1 (--weights uniform).',
-      'Still modelled: errors are independent, and a judge does not prefer its own answer.',
+      selfPreference > 0
+        ? `Still modelled: errors are independent; a judge picks the answer agreeing with its own final answer ${selfPreference * 100}% of the time (--self-preference).`
+        : 'Still modelled: errors are independent, and a judge does not prefer answers agreeing with its own (see --self-preference).',
     ])
     out(report)
     if (values.out !== undefined) await writeFile(values.out, report)
     return 0
   }
+  const judgeBehaviour =
+    `${positionBias > 0 ? `, pick the first answer ${positionBias * 100}% of the time` : ''}${tieRate > 0 ? `, tie ${tieRate * 100}% of the time` : ''}` +
+    `${selfPreference > 0 ? `, pick the answer agreeing with their own ${selfPreference * 100}% of the time` : ''}`
+  if (susceptibilities) {
+    for (const s of susceptibilities) {
+      results.push(
+        replayTask(recorded, {
+          judge: { accuracy: accuracies[0]!, positionBias, tieRate, selfPreference, sameTieRate: 0.5, injectionSusceptibility: s },
+          attacker: true,
+          label: `susceptibility ${s}`,
+          ...(limit === undefined ? {} : { limit }),
+          seed: values.seed ?? 'chorus',
+          onProgress: progress(`s = ${s}`),
+        }),
+      )
+    }
+    const title = `${task}: a prompt-injection attacker among ${recorded.models.length} recorded models (MODELLED judges, q = ${accuracies[0]})`
+    const report = sweepReport(title, results, [
+      'MODELLED, not a reproduction of any measured attack: one more node answers every question with a wrong final answer that no model gave, followed by an instruction to the judges to rank it first, and as a judge always prefers its own answer. Whatever it wins, it wins by the injection.',
+      `Honest judges obey the injection with the susceptibility in the column header; otherwise they judge with accuracy ${accuracies[0]}${judgeBehaviour}. "attacker's answer chosen": the share of questions on which the method returned the attacker's final answer.`,
+      'Methods are scored on the models\' questions as usual; the attacker counts in majority vote like any node, not in best / mean single or oracle.',
+    ])
+    out(report)
+    if (values.out !== undefined) await writeFile(values.out, report)
+    await writeChart(injectionChart(title, results))
+    return 0
+  }
   for (const accuracy of accuracies) {
     results.push(
       replayTask(recorded, {
-        judge: { accuracy, positionBias, tieRate, sameTieRate: 0.5 },
+        judge: { accuracy, positionBias, tieRate, selfPreference, sameTieRate: 0.5 },
         ...(limit === undefined ? {} : { limit }),
         seed: values.seed ?? 'chorus',
-        onProgress: (done, total) => progress(`q = ${accuracy}: ${done}/${total} rounds`, done === total),
+        onProgress: progress(`q = ${accuracy}`),
       }),
     )
   }
-  const report = sweepReport(`${task}: ${recorded.models.length} recorded models, swarm vs baselines`, results, [
+  const title = `${task}: ${recorded.models.length} recorded models, swarm vs baselines`
+  const report = sweepReport(title, results, [
     'Answers are the models\' recorded replies (ZeroEval, temperature 0); judges are MODELLED: they know which answer is right and say so with the accuracy in the column header' +
-      `${positionBias > 0 ? `, pick the first answer ${positionBias * 100}% of the time` : ''}${tieRate > 0 ? `, tie ${tieRate * 100}% of the time` : ''}; two right or two wrong answers tie half the time, else a coin flip. Not measured from real judges.`,
+      `${judgeBehaviour}; two right or two wrong answers tie half the time, else a coin flip. Not measured from real judges.`,
     `swarm: the round's aggregation (each final answer's group scores its members' mean Bradley–Terry strength + ${SUPPORT_WEIGHT}·ln(group size)). weighted BT: the strongest single answer. majority vote: the most common final answer.`,
     'best single is the best model on these very questions (chosen after the fact, so optimistic); mean single is the average model.',
   ])
   out(report)
   if (values.out !== undefined) await writeFile(values.out, report)
+  await writeChart(sweepChart(title, results))
   return 0
 }
 
-function progress(text: string, last: boolean): void {
-  if (!process.stderr.isTTY) return
-  process.stderr.write(`\r\x1b[K${last ? '' : `… ${text}`}`)
+/** A progress callback for one replay: a bar on a terminal, cleared when the replay ends. */
+function progress(label: string): (done: number, total: number) => void {
+  const bar = new ProgressBar(label)
+  return (done, total) => (done === total ? bar.finish() : bar.update(done, total))
 }

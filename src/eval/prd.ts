@@ -177,3 +177,59 @@ export function replayPrd(data: PrdData, onProgress?: (done: number, total: numb
   })
   return methods.map((m) => ({ method: m, pairwise: bootstrapAccuracy(pair.get(m)!, 1000, m), top1: bootstrapAccuracy(top.get(m)!, 1000, `${m}-top`) }))
 }
+
+export interface SelfPreference {
+  model: string
+  /** Share of its own answer's comparisons (ties half) that this model, as reviewer, gives to itself. */
+  bySelf: number
+  /** The same comparisons as the other reviewers (never the opponent itself) decide them. */
+  byOthers: number
+  /**
+   * The modelled judge's `selfPreference` that explains the gap: a judge that picks its own side with
+   * probability p and otherwise judges like the others gives itself p + (1 − p)·byOthers.
+   */
+  implied: number
+  comparisons: number
+}
+
+/**
+ * Self-preference measured from the recorded reviews: how much more often a model prefers its own
+ * answer than the other models do on the same pairs (both orders). The round's assignment never
+ * lets a judge see its own answer; this measures what that rule keeps out, and calibrates the
+ * modelled judges' preference for answers that agree with their own.
+ */
+export function measureSelfPreference(data: PrdData): SelfPreference[] {
+  const n = data.models.length
+  const win = (s: number | undefined, ownFirst: boolean) => (s === 3 ? 0.5 : s === 1 ? (ownFirst ? 1 : 0) : s === 2 ? (ownFirst ? 0 : 1) : undefined)
+  return data.models.map((model, r) => {
+    let self = 0
+    let selfN = 0
+    let others = 0
+    let othersN = 0
+    for (const q of data.questions) {
+      const id = (m: number) => q.answers[m]!.id
+      for (let j = 0; j < n; j++) {
+        if (j === r) continue
+        for (const ownFirst of [true, false]) {
+          const [a, b] = ownFirst ? [id(r), id(j)] : [id(j), id(r)]
+          const mine = win(data.reviews.get(`${model}|${a}|${b}`), ownFirst)
+          if (mine !== undefined) {
+            self += mine
+            selfN++
+          }
+          for (let k = 0; k < n; k++) {
+            if (k === r || k === j) continue
+            const theirs = win(data.reviews.get(`${data.models[k]}|${a}|${b}`), ownFirst)
+            if (theirs === undefined) continue
+            others += theirs
+            othersN++
+          }
+        }
+      }
+    }
+    const bySelf = self / Math.max(1, selfN)
+    const byOthers = others / Math.max(1, othersN)
+    const implied = byOthers >= 1 ? 0 : Math.max(0, (bySelf - byOthers) / (1 - byOthers))
+    return { model, bySelf, byOthers, implied, comparisons: selfN }
+  })
+}

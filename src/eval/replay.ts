@@ -2,11 +2,14 @@ import { answerKey } from '../consensus/answers.js'
 import { logOddsWeight } from '../consensus/judgeWeights.js'
 import { hashParts } from '../crypto/hash.js'
 import { identityFromSeed } from '../crypto/identity.js'
+import { JUDGE_SYSTEM, judgeUserPrompt } from '../models/judgePrompt.js'
 import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
 import { GENESIS_HEAD, type LedgerView, genesisLedgerView } from '../round/ledgerView.js'
-import { type Estimate, bootstrapAccuracy } from './bootstrap.js'
+import { injectedReply, perturbAnswer } from './attacker.js'
+import type { Estimate } from './bootstrap.js'
 import { type JudgeModel, modelledVerdict } from './modelledJudge.js'
 import { driveRound } from './roundDriver.js'
+import { type AttackedMethod, type Method, type RoundPicks, scoreAttack, scoreMethods } from './scoring.js'
 import type { RecordedTask } from './zeroeval.js'
 
 /**
@@ -15,8 +18,6 @@ import type { RecordedTask } from './zeroeval.js'
  * the same verdicts and answers: weighted and unweighted Bradley–Terry, majority vote, every single
  * model, and the oracle.
  */
-export const METHODS = ['swarm', 'weighted BT', 'unweighted BT', 'majority vote', 'best single', 'mean single', 'oracle'] as const
-export type Method = (typeof METHODS)[number]
 
 export interface ReplayResult {
   /** Column label in reports. */
@@ -26,7 +27,14 @@ export interface ReplayResult {
   accuracy: Record<Method, Estimate>
   bestSingleModel: string
   verdictsPerQuestion: number
+  /**
+   * Estimated tokens per question (characters / 4: the recorded replies were not tokenized): the
+   * answers, and the judges' prompts for every verdict.
+   */
+  tokensPerQuestion: { answers: number; judging: number }
   msPerRound: number
+  /** With an attacker: how often each method returned the attacker's (wrong) final answer. */
+  attackSuccess?: Record<AttackedMethod, Estimate>
 }
 
 export interface ReplayOptions {
@@ -45,6 +53,12 @@ export interface ReplayOptions {
    * later rounds weigh judges by the log-odds of the estimate. Calibration questions are not scored.
    */
   calibrationShare?: number
+  /**
+   * A MODELLED prompt-injection attacker joins every round as one more node: it answers with a wrong
+   * final answer that no model gave, followed by INJECTED_TEXT, and as a judge always prefers its
+   * own answer. Honest judges obey the injection with their model's `injectionSusceptibility`.
+   */
+  attacker?: boolean
   limit?: number
   seed?: string
   onProgress?: (done: number, total: number) => void
@@ -52,7 +66,9 @@ export interface ReplayOptions {
 
 export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResult {
   const ids = task.models.map((m) => identityFromSeed(Buffer.from(hashParts('eval-node', m), 'hex')))
+  const attackerId = identityFromSeed(Buffer.from(hashParts('eval-attacker'), 'hex'))
   const index = new Map(ids.map((id, i) => [id.id, i]))
+  if (opts.attacker) index.set(attackerId.id, ids.length)
   const learned = task.models.map(() => ({ right: 0, total: 0 }))
   const calibrating = opts.calibrationShare !== undefined && opts.calibrationShare > 0
   const weightFor = calibrating ? (i: number) => logOddsWeight((learned[i]!.right + 3) / (learned[i]!.total + 4)) : opts.weightFor
@@ -61,18 +77,40 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
     ? { head: () => GENESIS_HEAD, eligible: () => true, judgeWeight: (id) => weightFor(index.get(id) ?? -1) }
     : (opts.ledger ?? genesisLedgerView())
   const questions = task.questions.slice(0, opts.limit ?? task.questions.length)
-  const hit: Record<Method, boolean[]> = Object.fromEntries(METHODS.map((m) => [m, []])) as unknown as Record<Method, boolean[]>
+  const hit: RoundPicks = { swarm: [], 'weighted BT': [], 'unweighted BT': [], 'majority vote': [] }
   const single = task.models.map(() => [] as boolean[])
+  const attacked: Record<AttackedMethod, boolean[]> = { swarm: [], 'weighted BT': [], 'majority vote': [] }
   let verdicts = 0
+  let answerChars = 0
+  let judgeChars = 0
   const t0 = performance.now()
   questions.forEach((q, qi) => {
     const gold = answerKey(q.gold)
-    const right = q.replies.map((r) => r.answer !== undefined && answerKey(r.answer) === gold)
-    const nodes = ids.map((identity, i) => ({
+    const keys = q.replies.map((r) => (r.answer === undefined ? undefined : answerKey(r.answer)))
+    const right = keys.map((k) => k === gold)
+    const texts = q.replies.map((r) => r.raw.slice(0, MAX_ANSWER_CHARS) || '(no answer)')
+    if (opts.attacker) {
+      const wrong = attackerAnswer(keys, q.gold)
+      keys.push(answerKey(wrong))
+      right.push(false)
+      texts.push(injectedReply(wrong))
+    }
+    const attacker = ids.length
+    const judgeOf = (i: number): JudgeModel => (i === attacker ? { accuracy: opts.judge.accuracy, selfPreference: 1 } : (opts.judgeFor?.(i) ?? opts.judge))
+    const nodes = [...ids, ...(opts.attacker ? [attackerId] : [])].map((identity, i) => ({
       identity,
-      answer: q.replies[i]!.raw.slice(0, MAX_ANSWER_CHARS) || '(no answer)',
-      judge: (t: { a: string; b: string }) =>
-        modelledVerdict(opts.judgeFor?.(i) ?? opts.judge, `${opts.seed ?? ''}|${q.id}|${identity.id}|${t.a}|${t.b}`, right[index.get(t.a)!]!, right[index.get(t.b)!]!),
+      answer: texts[i]!,
+      judge: (t: { a: string; b: string }) => {
+        const [a, b] = [index.get(t.a)!, index.get(t.b)!]
+        judgeChars += JUDGE_SYSTEM.length + judgeUserPrompt(q.question, texts[a]!, texts[b]!).length
+        const own = keys[i]
+        return modelledVerdict(judgeOf(i), `${opts.seed ?? ''}|${q.id}|${identity.id}|${t.a}|${t.b}`, right[a]!, right[b]!, {
+          ownFirst: own !== undefined && keys[a] === own,
+          ownSecond: own !== undefined && keys[b] === own,
+          injectedFirst: a === attacker,
+          injectedSecond: b === attacker,
+        })
+      },
     }))
     const { done } = driveRound(nodes, q.question, ledger, qi)
     if (isCalibration(q.id)) {
@@ -97,27 +135,40 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
     hit['weighted BT'].push(ok(o.baselines.weightedBt))
     hit['unweighted BT'].push(ok(o.baselines.unweighted))
     hit['majority vote'].push(ok(o.baselines.majority))
-    hit.oracle.push(right.some(Boolean))
-    right.forEach((r, m) => single[m]!.push(r))
+    single.forEach((s, m) => s.push(right[m]!))
+    if (opts.attacker) {
+      const took = (node: string) => keys[index.get(node)!] === keys[attacker]
+      attacked.swarm.push(took(o.winner))
+      attacked['weighted BT'].push(took(o.baselines.weightedBt))
+      attacked['majority vote'].push(took(o.baselines.majority))
+    }
     verdicts += o.verdictCount
+    answerChars += texts.reduce((n, t) => n + t.length, 0)
     opts.onProgress?.(qi + 1, questions.length)
   })
   const ms = performance.now() - t0
-  const perModel = single.map((s) => s.filter(Boolean).length)
-  const best = perModel.indexOf(Math.max(...perModel))
-  hit['best single'] = single[best]!
-  // Mean single: each question's share of models right, averaged (bootstrapped as a fraction).
-  const meanSingle = single[0]!.map((_, qi) => single.reduce((s, m) => s + (m[qi] ? 1 : 0), 0) / single.length)
-  const accuracy = Object.fromEntries(METHODS.map((m) => [m, bootstrapAccuracy(hit[m], 1000, `${m}`)])) as Record<Method, Estimate>
-  const mean = meanSingle.reduce((a, b) => a + b, 0) / Math.max(1, meanSingle.length)
-  accuracy['mean single'] = { mean, lo: mean, hi: mean }
+  const { accuracy, bestSingleModel } = scoreMethods(hit, single, task.models)
   return {
     label: opts.label ?? `judges q = ${opts.judge.accuracy}`,
     judge: opts.judge,
     questions: hit.swarm.length,
     accuracy,
-    bestSingleModel: task.models[best]!,
-    verdictsPerQuestion: verdicts / Math.max(1, questions.length),
+    bestSingleModel,
+    verdictsPerQuestion: verdicts / Math.max(1, hit.swarm.length),
+    tokensPerQuestion: { answers: answerChars / 4 / Math.max(1, hit.swarm.length), judging: judgeChars / 4 / Math.max(1, questions.length) },
     msPerRound: ms / Math.max(1, questions.length),
+    ...(opts.attacker
+      ? { attackSuccess: scoreAttack(attacked) }
+      : {}),
   }
+}
+
+/**
+ * The attacker's final answer: wrong, and given by no model, so whatever it wins it wins by the
+ * injection alone (an attacker that copies a popular wrong answer also wins by the vote).
+ */
+function attackerAnswer(keys: readonly (string | undefined)[], goldText: string): string {
+  let answer = perturbAnswer(goldText)
+  while (keys.includes(answerKey(answer))) answer = perturbAnswer(answer)
+  return answer
 }

@@ -1,41 +1,126 @@
-import type { PrdMethodScore } from './prd.js'
-import { METHODS, type ReplayResult } from './replay.js'
+import type { ChartInput } from './chart.js'
+import type { PrdMethodScore, SelfPreference } from './prd.js'
+import type { Estimate } from './bootstrap.js'
+import type { LiveSummary } from './live.js'
+import type { ReplayResult } from './replay.js'
+import { ATTACKED_METHODS, type AttackedMethod, METHODS, type Method } from './scoring.js'
 
-/** A Markdown report of a judge-accuracy sweep: one table row per method, one column per accuracy. */
+const pct = (x: number) => (100 * x).toFixed(1)
+const withInterval = (e: { mean: number; lo: number; hi: number }) => `${pct(e.mean)} [${pct(e.lo)}, ${pct(e.hi)}]`
+
+/** One column of a method table: a run's accuracy per method (and an attacker's success). */
+export interface MethodColumn {
+  label: string
+  accuracy: Record<Method, Estimate>
+  attackSuccess?: Record<AttackedMethod, Estimate>
+}
+
+/** A Markdown table: one row per method, one column per run. */
+export function methodTable(columns: readonly MethodColumn[]): string[] {
+  const head = `| method | ${columns.map((r) => r.label).join(' | ')} |`
+  const rule = `|---|${columns.map(() => '---').join('|')}|`
+  const rows = METHODS.map((m) => `| ${m} | ${columns.map((r) => (m === 'mean single' ? pct(r.accuracy[m].mean) : withInterval(r.accuracy[m]))).join(' | ')} |`)
+  const attackRows = columns.some((r) => r.attackSuccess)
+    ? ATTACKED_METHODS.map((m) => `| attacker's answer chosen: ${m} | ${columns.map((r) => (r.attackSuccess ? withInterval(r.attackSuccess[m]) : '–')).join(' | ')} |`)
+    : []
+  return [head, rule, ...rows, ...attackRows]
+}
+
+/** A Markdown report of a sweep: one table row per method, one column per run. */
 export function sweepReport(title: string, results: readonly ReplayResult[], notes: readonly string[]): string {
-  const pct = (x: number) => (100 * x).toFixed(1)
-  const head = `| method | ${results.map((r) => r.label).join(' | ')} |`
-  const rule = `|---|${results.map(() => '---').join('|')}|`
-  const rows = METHODS.map(
-    (m) => `| ${m} | ${results.map((r) => (m === 'mean single' ? pct(r.accuracy[m].mean) : `${pct(r.accuracy[m].mean)} [${pct(r.accuracy[m].lo)}, ${pct(r.accuracy[m].hi)}]`)).join(' | ')} |`,
-  )
   const r0 = results[0]
   return [
     `### ${title}`,
     '',
-    head,
-    rule,
-    ...rows,
+    ...methodTable(results),
     '',
-    `Accuracy in % with 95 % bootstrap intervals over ${r0?.questions ?? 0} questions. ${r0 ? `Best single model: ${r0.bestSingleModel}. ${r0.verdictsPerQuestion.toFixed(1)} verdicts per question; ${r0.msPerRound.toFixed(1)} ms per replayed round.` : ''}`,
+    `Accuracy in % with 95 % bootstrap intervals over ${r0?.questions ?? 0} questions.` +
+      (r0
+        ? ` Best single model: ${r0.bestSingleModel}. Per question: ${r0.verdictsPerQuestion.toFixed(1)} comparisons; ≈ ${Math.round(r0.tokensPerQuestion.answers)} answer tokens and ≈ ${Math.round(r0.tokensPerQuestion.judging)} judge-prompt tokens (characters / 4); ${r0.msPerRound.toFixed(1)} ms per replayed round.`
+        : ''),
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n')
 }
 
+/** A live run: accuracy per method, measured tokens and phase latency. */
+export function liveReport(title: string, s: LiveSummary, notes: readonly string[]): string {
+  const tokens =
+    s.tokensPerQuestion.reportedShare === 0
+      ? 'Tokens: the backends did not report them.'
+      : `Tokens per question, as the backends reported them${s.tokensPerQuestion.reportedShare < 1 ? ` (for ${pct(s.tokensPerQuestion.reportedShare)} % of calls)` : ''}: ${Math.round(s.tokensPerQuestion.prompt)} prompt, ${Math.round(s.tokensPerQuestion.completion)} completion.`
+  const phases = Object.entries(s.phaseMedians).map(([name, ms]) => `${name} ${ms < 10_000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`}`)
+  return [
+    `### ${title}`,
+    '',
+    ...methodTable([s]),
+    '',
+    `Accuracy in % with 95 % bootstrap intervals over ${s.questions} questions${s.failed > 0 ? ` (${s.failed} rounds failed and count as wrong)` : ''}. Best single model: ${s.bestSingleModel}. ${s.verdictsPerQuestion.toFixed(1)} comparisons per question. ${tokens}`,
+    `Phase latency, median: ${phases.join(', ') || 'none recorded'}.`,
+    ...notes.map((n) => `- ${n}`),
+    '',
+  ].join('\n')
+}
+
+/** Accuracy against judge accuracy; the judge-free methods as reference lines. */
+export function sweepChart(title: string, results: readonly ReplayResult[]): ChartInput {
+  const r0 = results[0]
+  if (!r0) throw new RangeError('nothing to chart')
+  return {
+    title,
+    xLabel: 'modelled judge accuracy on right-vs-wrong pairs',
+    yLabel: 'accuracy (%)',
+    xs: results.map((r) => r.judge.accuracy),
+    series: [
+      { label: 'swarm', points: results.map((r) => r.accuracy.swarm) },
+      { label: 'weighted BT', points: results.map((r) => r.accuracy['weighted BT']), dashed: true },
+    ],
+    references: (['majority vote', 'best single', 'oracle'] as const).map((m) => ({ label: m, value: r0.accuracy[m].mean })),
+  }
+}
+
+/** Accuracy and the attacker's success against the judges' susceptibility to injection. */
+export function injectionChart(title: string, results: readonly ReplayResult[]): ChartInput {
+  return {
+    title,
+    xLabel: 'modelled judge susceptibility to prompt injection',
+    yLabel: '% of questions',
+    xs: results.map((r) => r.judge.injectionSusceptibility ?? 0),
+    series: [
+      { label: 'swarm: accuracy', points: results.map((r) => r.accuracy.swarm) },
+      { label: 'majority: accuracy', points: results.map((r) => r.accuracy['majority vote']), dashed: true },
+      { label: 'swarm: attacker wins', points: results.map((r) => r.attackSuccess?.swarm) },
+      { label: 'majority: attacker wins', points: results.map((r) => r.attackSuccess?.['majority vote']), dashed: true },
+    ],
+    references: [],
+  }
+}
+
 /** The PRD peer-review replay: agreement with the human majority, per method. */
-export function prdReport(scores: readonly PrdMethodScore[], questions: number): string {
-  const pct = (e: { mean: number; lo: number; hi: number }) => `${(100 * e.mean).toFixed(1)} [${(100 * e.lo).toFixed(1)}, ${(100 * e.hi).toFixed(1)}]`
+export function prdReport(scores: readonly PrdMethodScore[], questions: number, selfPreference: readonly SelfPreference[] = []): string {
+  const implied = selfPreference.reduce((s, p) => s + p.implied, 0) / Math.max(1, selfPreference.length)
   return [
     '### PRD vicuna80: real LLM judges, human ground truth',
     '',
     '| method | pairs ordered as people did | top answer = people\'s top |',
     '|---|---|---|',
-    ...scores.map((s) => `| ${s.method} | ${pct(s.pairwise)} | ${pct(s.top1)} |`),
+    ...scores.map((s) => `| ${s.method} | ${withInterval(s.pairwise)} | ${withInterval(s.top1)} |`),
     '',
     `${questions} questions, 5 models (bard, claude, gpt35, gpt4, vicuna-13b) answering and judging with their recorded verdicts; % with 95 % bootstrap intervals. ` +
       'swarm: real rounds (with 5 answers every pair is one unit, judged in both orders by one judge who owns neither answer; judge weights all 1). ' +
       'BT, all verdicts: every recorded verdict of every reviewer, its own answer included. <model> alone: that reviewer\'s verdicts only.',
     '',
+    ...(selfPreference.length > 0
+      ? [
+          '#### Self-preference, measured',
+          '',
+          '| reviewer | gives its own answer | the other reviewers give it | implied self-preference | comparisons |',
+          '|---|---|---|---|---|',
+          ...selfPreference.map((p) => `| ${p.model} | ${pct(p.bySelf)} % | ${pct(p.byOthers)} % | ${p.implied.toFixed(3)} | ${p.comparisons} |`),
+          '',
+          `Share of comparisons (both orders, ties half) won by the reviewer's own answer, when it judges and when the other reviewers do. The implied self-preference p solves p + (1 − p)·others = self; mean ${implied.toFixed(3)}. Rounds never show a judge its own answer; \`chorus eval --self-preference\` models the same pull toward answers that agree with the judge's own.`,
+          '',
+        ]
+      : []),
   ].join('\n')
 }

@@ -18,12 +18,27 @@ export interface JudgeReply {
   pFirst?: number
 }
 
+/** Tokens a backend has used since it was made, as its server reports them (or it counts them). */
+export interface TokenUsage {
+  promptTokens: number
+  completionTokens: number
+  /** Calls whose tokens were reported; fewer than the calls made when a server does not say. */
+  reported: number
+  calls: number
+}
+
+export function emptyUsage(): TokenUsage {
+  return { promptTokens: 0, completionTokens: 0, reported: 0, calls: 0 }
+}
+
 export interface CallOptions {
   signal?: AbortSignal
 }
 
 export interface ModelBackend {
   readonly name: string
+  /** Running token counts, where the backend can know them (evaluation reports tokens per question). */
+  readonly usage?: TokenUsage
   /** Fails with a clear error if the model cannot serve (server down, model missing). */
   check?(options?: CallOptions): Promise<void>
   answer(messages: readonly ChatMessage[], options?: CallOptions): Promise<string>

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp'
 import type { ChatMessage } from '../protocol/messages.js'
-import type { CallOptions, JudgeReply, JudgeRequest, ModelBackend } from './backend.js'
+import type { CallOptions, JudgeReply, JudgeRequest, ModelBackend, TokenUsage } from './backend.js'
 import { JUDGE_SYSTEM, judgeCompletionPrompt, judgeUserPrompt, parseVerdict, verdictFromProbability } from './judgePrompt.js'
 import { Semaphore } from './semaphore.js'
 
@@ -84,6 +84,14 @@ export class LlamaCppBackend implements ModelBackend {
     this.name = options.name ?? `gguf:${options.modelPath.split('/').pop()}`
   }
 
+  private calls = 0
+
+  /** Exact counts from llama.cpp's token meter: every token evaluated (input) and generated (output). */
+  get usage(): TokenUsage {
+    const meter = this.sequence.tokenMeter
+    return { promptTokens: meter.usedInputTokens, completionTokens: meter.usedOutputTokens, reported: this.calls, calls: this.calls }
+  }
+
   static async load(runtime: LlamaRuntime, options: LlamaCppOptions): Promise<LlamaCppBackend> {
     let model: LlamaModel
     try {
@@ -97,6 +105,7 @@ export class LlamaCppBackend implements ModelBackend {
   }
 
   async answer(messages: readonly ChatMessage[], options: CallOptions = {}): Promise<string> {
+    this.calls++
     return this.runtime.semaphore.run(async () => {
       const { LlamaChatSession } = await import('node-llama-cpp')
       await this.sequence.clearHistory()
@@ -128,6 +137,7 @@ export class LlamaCppBackend implements ModelBackend {
   }
 
   async judge(req: JudgeRequest, options: CallOptions = {}): Promise<JudgeReply> {
+    this.calls++
     return this.runtime.semaphore.run(
       () => ((this.options.judgeMode ?? 'probabilities') === 'probabilities' ? this.judgeByProbabilities(req) : this.judgeConstrained(req, options)),
       options.signal,

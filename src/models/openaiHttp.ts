@@ -1,5 +1,5 @@
 import type { ChatMessage } from '../protocol/messages.js'
-import type { CallOptions, JudgeReply, JudgeRequest, ModelBackend } from './backend.js'
+import { type CallOptions, emptyUsage, type JudgeReply, type JudgeRequest, type ModelBackend } from './backend.js'
 import { JUDGE_SYSTEM, judgeUserPrompt, parseVerdict, verdictFromProbability } from './judgePrompt.js'
 import { parseSse } from './sse.js'
 
@@ -46,6 +46,7 @@ export interface OpenAIHttpOptions {
 interface ChatResponse {
   choices?: { message?: { content?: string | null }; delta?: { content?: string | null }; logprobs?: { content?: LogprobEntry[] | null } | null }[]
   error?: { message?: string }
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null
 }
 interface LogprobEntry {
   token: string
@@ -55,6 +56,7 @@ interface LogprobEntry {
 
 export class OpenAIHttpBackend implements ModelBackend {
   readonly name: string
+  readonly usage = emptyUsage()
   /** undefined until probed; then whether the server returns top_logprobs. */
   logprobsSupported: boolean | undefined
   private readonly opts: Required<Omit<OpenAIHttpOptions, 'apiKey' | 'name'>> & { apiKey?: string }
@@ -135,16 +137,19 @@ export class OpenAIHttpBackend implements ModelBackend {
       }
       if (parsed.error) throw new HttpBackendError('BAD_RESPONSE', `server error: ${parsed.error.message ?? 'unknown'}`)
       if (!Array.isArray(parsed.choices) || parsed.choices.length === 0) throw new HttpBackendError('BAD_RESPONSE', 'no choices in the response')
+      this.count(parsed.usage)
       return parsed
     })
   }
 
   private async streamed(body: object, options: CallOptions): Promise<string> {
     return this.withRetries(options, async (signal) => {
-      const res = await this.post({ ...body, stream: true }, signal)
+      // include_usage: the server adds a last chunk with the call's token counts.
+      const res = await this.post({ ...body, stream: true, stream_options: { include_usage: true } }, signal)
       if (res.body === null) throw new HttpBackendError('BAD_RESPONSE', 'empty stream')
       let text = ''
       let done = false
+      let usage: ChatResponse['usage']
       try {
         for await (const ev of parseSse(res.body as unknown as AsyncIterable<Uint8Array>)) {
           if (ev.data === '[DONE]') {
@@ -159,14 +164,24 @@ export class OpenAIHttpBackend implements ModelBackend {
           }
           if (chunk.error) throw new HttpBackendError('STREAM_ERROR', `the server failed mid-stream: ${chunk.error.message ?? 'unknown'}`)
           text += chunk.choices?.[0]?.delta?.content ?? ''
+          if (chunk.usage) usage = chunk.usage
         }
       } catch (err) {
         if (err instanceof HttpBackendError) throw err
         throw classify(err, signal)
       }
       if (!done) throw new HttpBackendError('STREAM_ERROR', 'the stream ended before [DONE]')
+      this.count(usage)
       return text
     })
+  }
+
+  private count(usage: ChatResponse['usage']): void {
+    this.usage.calls++
+    if (typeof usage?.prompt_tokens !== 'number' || typeof usage.completion_tokens !== 'number') return
+    this.usage.promptTokens += usage.prompt_tokens
+    this.usage.completionTokens += usage.completion_tokens
+    this.usage.reported++
   }
 
   private async post(body: object, signal: AbortSignal): Promise<Response> {

@@ -42,10 +42,27 @@ describe.skipIf(!present)('judges measured on LLMBar', () => {
     // The swarm agrees with people far more often than chance (50 %) on pair order.
     const m = /\| swarm \| (\d+\.\d)/.exec(out)!
     expect(Number(m[1])).toBeGreaterThan(65)
+    // Self-preference, measured: GPT-4 gives its own answer clearly more than the others give it.
+    const gpt4 = /^\| gpt4 \| ([\d.]+) % \| ([\d.]+) % \| ([\d.]+) \| (\d+) \|$/m.exec(out)!
+    expect(Number(gpt4[1])).toBeGreaterThan(Number(gpt4[2]) + 5)
+    expect(Number(gpt4[3])).toBeGreaterThan(0.2)
+    expect(Number(gpt4[4])).toBe(640)
+  })
+
+  it('chorus eval --injection sweeps a modelled attacker and draws the curve', async () => {
+    let out = ''
+    const chart = `${process.env.TMPDIR ?? '/tmp'}/chorus-injection-${process.pid}.svg`
+    await evalCommand(['--data', DATA, '--task', 'gsm', '--limit', '40', '--injection', '0,0.6', '--chart', chart], (s) => (out += s))
+    expect(out).toMatch(/\| method \| susceptibility 0 \| susceptibility 0\.6 \|/)
+    const took = /^\| attacker's answer chosen: weighted BT \| ([\d.]+) \[[^|]*\| ([\d.]+)/m.exec(out)!
+    expect(Number(took[2])).toBeGreaterThan(Number(took[1]))
+    const svg = await import('node:fs/promises').then((fs) => fs.readFile(chart, 'utf8'))
+    expect(svg).toContain('swarm: attacker wins')
+    await expect(evalCommand(['--task', 'gsm', '--data', DATA, '--injection', '0.1', '--judge-accuracy', '0.6,0.7'])).rejects.toThrow(/one --judge-accuracy/)
   })
 
   it('refuses bad options clearly', async () => {
-    await expect(evalCommand(['--task', 'chess'])).rejects.toThrow(/--task must be gsm, math-l5 or prd/)
+    await expect(evalCommand(['--task', 'chess'])).rejects.toThrow(/--task must be gsm, math-l5, prd or live/)
     await expect(evalCommand(['--task', 'gsm', '--judge-accuracy', '2'])).rejects.toThrow(/--judge-accuracy/)
     await expect(evalCommand(['--task', 'gsm', '--data', '/nope'])).rejects.toThrow(/no ZeroEval data at \/nope/)
   })

@@ -31,6 +31,25 @@ describe('the modelled judge', () => {
   })
 })
 
+describe('the modelled judge: self-preference and injection', () => {
+  it('picks the side agreeing with its own answer, or the injected side, at the set rate; at 0 it draws nothing', () => {
+    let own = 0
+    let injected = 0
+    const n = 4000
+    for (let k = 0; k < n; k++) {
+      // The own / injected side is the wrong one, so every pick of it is the behaviour, not accuracy.
+      if (modelledVerdict({ accuracy: 1, selfPreference: 0.3 }, `o${k}`, true, false, { ownSecond: true }) === 'B') own++
+      if (modelledVerdict({ accuracy: 1, injectionSusceptibility: 0.6 }, `i${k}`, true, false, { injectedSecond: true }) === 'B') injected++
+    }
+    expect(Math.abs(own / n - 0.3)).toBeLessThan(0.03)
+    expect(Math.abs(injected / n - 0.6)).toBeLessThan(0.03)
+    for (let k = 0; k < 200; k++) {
+      const plain = modelledVerdict({ accuracy: 0.7, positionBias: 0.1 }, `z${k}`, true, false)
+      expect(modelledVerdict({ accuracy: 0.7, positionBias: 0.1, selfPreference: 0, injectionSusceptibility: 0 }, `z${k}`, true, false, { ownFirst: true, injectedSecond: true })).toBe(plain)
+    }
+  })
+})
+
 describe('bootstrap intervals', () => {
   it('contain the mean and narrow with more questions', () => {
     const small = bootstrapAccuracy(Array.from({ length: 50 }, (_, i) => i % 4 !== 0))
@@ -81,6 +100,32 @@ describe('replay through real rounds', () => {
     expect(learned.accuracy.swarm.mean).toBeGreaterThan(uniform.accuracy.swarm.mean)
     // The first rounds still trust the bad judges (the prior); calibration catches up.
     expect(learned.accuracy.swarm.mean).toBeGreaterThan(0.8)
+  })
+
+  it('a modelled injection attacker: harmless to judges that ignore it, and the swarm resists it better than plain BT', () => {
+    const task = syntheticTask()
+    const calm = replayTask(task, { judge: { accuracy: 0.9 }, attacker: true })
+    const fooled = replayTask(task, { judge: { accuracy: 0.9, injectionSusceptibility: 0.8 }, attacker: true })
+    expect(calm.attackSuccess).toBeDefined()
+    // Six answers now (five models and the attacker): 6·5 ordered pairs.
+    expect(calm.verdictsPerQuestion).toBe(30)
+    expect(fooled.attackSuccess!['weighted BT'].mean).toBeGreaterThan(calm.attackSuccess!['weighted BT'].mean + 0.5)
+    expect(fooled.attackSuccess!.swarm.mean).toBeLessThan(fooled.attackSuccess!['weighted BT'].mean)
+    // The attacker is not a model: best single and oracle are unchanged.
+    expect(fooled.accuracy.oracle.mean).toBe(1)
+    expect(fooled.bestSingleModel).toBe('m0')
+  })
+
+  it('self-preference hurts when most judges share a wrong answer', () => {
+    // Models 2–4 now give the same wrong answer on a third of the questions.
+    const task = syntheticTask()
+    for (const q of task.questions) for (const r of q.replies.slice(2)) if (r.answer !== q.gold) r.raw = `"answer": "${(r.answer = String(Number(q.gold) + 1))}"`
+    const fair = replayTask(task, { judge: { accuracy: 0.9 } })
+    const partial = replayTask(task, { judge: { accuracy: 0.9, selfPreference: 0.9 } })
+    expect(fair.accuracy.swarm.mean).toBe(1)
+    expect(partial.accuracy.swarm.mean).toBeLessThan(fair.accuracy.swarm.mean)
+    expect(partial.tokensPerQuestion.answers).toBeGreaterThan(0)
+    expect(partial.tokensPerQuestion.judging).toBeGreaterThan(partial.tokensPerQuestion.answers)
   })
 
   it('rejects a forged verdict exactly as a live round does', () => {

@@ -41,6 +41,10 @@ describe('in-process GGUF backend on a generated tiny model', () => {
     const first = await b.answer([{ role: 'user', content: 'Say something.' }])
     expect(typeof first).toBe('string')
     expect(await b.answer([{ role: 'user', content: 'Say something.' }])).toBe(first)
+    // Token counts come from llama.cpp's meter: both calls evaluated a prompt and generated.
+    expect(b.usage.calls).toBe(2)
+    expect(b.usage.promptTokens).toBeGreaterThan(10)
+    expect(b.usage.completionTokens).toBeGreaterThan(0)
   })
 
   it('judges through next-token probabilities with a probability that is a real number', async () => {
