@@ -8,16 +8,16 @@ import {
   MAX_MESSAGE_CHARS,
   MAX_VERDICTS_PER_JUDGE,
 } from './limits.js'
-import { amount, arr, bool, type Check, hex32, int, nodeId, obj, oneOf, str } from './schema.js'
+import { amount, arr, bool, type Check, hex32, int, nodeId, obj, oneOf, packedHex, str } from './schema.js'
+import { SEAL_ENTRY_CHARS } from './seal.js'
 
 /**
  * Every message body of a round (DESIGN.md §3–§4), its schema, and its type. Bodies carry no
  * floats: probabilities are basis points, scores micro-units, amounts decimal strings.
  */
 const time = int(0, Number.MAX_SAFE_INTEGER)
-/** A sealed reference to a member message: who sent it and the hash of its envelope. */
-const sealEntry = obj({ from: nodeId, hash: hex32 })
-const sealList = (max: number) => arr(sealEntry, max)
+/** Sealed references to member messages (who sent each, and its envelope's hash), packed: seal.ts. */
+const sealList = (max: number) => packedHex(SEAL_ENTRY_CHARS, max)
 
 const query = obj({
   coordSeq: int(0, Number.MAX_SAFE_INTEGER),
@@ -81,7 +81,6 @@ export const BODY_SCHEMAS = {
 export type MessageType = keyof typeof BODY_SCHEMAS
 export type BodyOf<T extends MessageType> = ReturnType<(typeof BODY_SCHEMAS)[T]>
 export type QueryBody = BodyOf<'Query'>
-export type SealEntry = ReturnType<typeof sealEntry>
 export type Verdict = ReturnType<typeof verdict>
 export type VerdictValue = Verdict['v']
 export type ResultBody = BodyOf<'Result'>

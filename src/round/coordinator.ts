@@ -4,7 +4,8 @@ import type { Identity } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
-import type { BodyOf, ChatMessage, MessageType, QueryBody, SealEntry } from '../protocol/messages.js'
+import type { BodyOf, ChatMessage, MessageType, QueryBody } from '../protocol/messages.js'
+import { packSeal } from '../protocol/seal.js'
 import type { LedgerView } from './ledgerView.js'
 import {
   computeOutcome,
@@ -365,8 +366,8 @@ function sortedValues<T extends Signed>(m: Map<string, T>): T[] {
   return [...m.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map((e) => e[1])
 }
 
-function entries(msgs: readonly Signed[]): SealEntry[] {
-  return msgs.map((m) => ({ from: m.env.from, hash: m.hash }))
+function entries(msgs: readonly Signed[]): string {
+  return packSeal(msgs.map((m) => ({ from: m.env.from, hash: m.hash })))
 }
 
 /** A judge's verdict list must cover exactly its assigned judgements, in order. */

@@ -3,7 +3,8 @@ import { commitment } from '../crypto/commitment.js'
 import type { Identity } from '../crypto/identity.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
-import type { BodyOf, MessageType, QueryBody, SealEntry, Verdict } from '../protocol/messages.js'
+import type { BodyOf, MessageType, QueryBody, Verdict } from '../protocol/messages.js'
+import { isSortedUnique, sealEntries, sealHas } from '../protocol/seal.js'
 import type { LedgerView } from './ledgerView.js'
 import { planJudging } from './outcome.js'
 import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
@@ -194,11 +195,11 @@ export class ParticipantRound {
     const me = this.ctx.identity.id
     const joins = msg.env.body.joins
     if (!isSortedUnique(joins)) throw new ProtocolError('BAD_SEAL', 'seal entries not sorted and unique')
-    if (!listed(joins, me, this.join!.hash))
+    if (!sealHas(joins, me, this.join!.hash))
       return this.finish('censored', 'our Join is not in the sealed member set')
     const members = selectMembers(
       this.roundId,
-      joins.map((j) => j.from),
+      sealEntries(joins).map((j) => j.from),
       this.body.maxMembers,
     )
     if (!members.includes(me)) return this.finish('not-selected')
@@ -214,9 +215,9 @@ export class ParticipantRound {
     if (secretCommitment(r0) !== this.body.c0)
       return this.finish('coordinator-misbehaved', 'r0 does not open the Query commitment c0')
     if (!isSortedUnique(commits)) throw new ProtocolError('BAD_SEAL', 'seal entries not sorted and unique')
-    if (!listed(commits, this.ctx.identity.id, this.answer!.commit.hash))
+    if (!sealHas(commits, this.ctx.identity.id, this.answer!.commit.hash))
       return this.finish('dropped', 'our commit is not sealed')
-    this.commitHashes = commits.map((c) => c.hash)
+    this.commitHashes = sealEntries(commits).map((c) => c.hash)
     this.r0 = r0
     this.phase = 'revealed'
     const reveal = this.sign('AnswerReveal', { answer: this.answer!.text, salt: this.answer!.salt })
@@ -225,8 +226,8 @@ export class ParticipantRound {
 
   private onRevealsSealed(msg: Signed<'RevealsSealed'>): ParticipantEffect[] {
     this.expect('revealed', 'RevealsSealed')
-    const reveals = msg.env.body.reveals
-    if (!isSortedUnique(reveals)) throw new ProtocolError('BAD_SEAL', 'seal entries not sorted and unique')
+    const reveals = sealEntries(msg.env.body.reveals)
+    if (!isSortedUnique(msg.env.body.reveals)) throw new ProtocolError('BAD_SEAL', 'seal entries not sorted and unique')
     this.sealedReveals = new Map(reveals.map((r) => [r.from, r.hash]))
     const seed = assignmentSeed(this.roundId, this.commitHashes, this.body.ledgerHead, this.r0)
     // The commit hashes stand in for the answers' tie-breakers; only the owners matter for the plan.
@@ -268,7 +269,7 @@ export class ParticipantRound {
   private onVerdictCommitsSealed(msg: Signed<'VerdictCommitsSealed'>): ParticipantEffect[] {
     this.expect('verdictCommitted', 'VerdictCommitsSealed')
     const commits = msg.env.body.commits
-    if (!listed(commits, this.ctx.identity.id, this.verdicts!.commit.hash))
+    if (!sealHas(commits, this.ctx.identity.id, this.verdicts!.commit.hash))
       return this.finish('dropped', 'our verdict commit is not sealed')
     const reveal = this.sign('VerdictReveal', { verdicts: this.verdicts!.list, salt: this.verdicts!.salt })
     return [{ kind: 'send', to: this.coordinator, msg: reveal }, ...this.finish('done')]
@@ -288,11 +289,4 @@ export class ParticipantRound {
   }
 }
 
-function listed(entries: readonly SealEntry[], from: string, hash: string): boolean {
-  return entries.some((e) => e.from === from && e.hash === hash)
-}
 
-export function isSortedUnique(entries: readonly SealEntry[]): boolean {
-  for (let i = 1; i < entries.length; i++) if (!(entries[i - 1]!.from < entries[i]!.from)) return false
-  return true
-}

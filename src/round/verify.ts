@@ -5,7 +5,8 @@ import { SignatureVerifier } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
 import { openEnvelope, type Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
-import type { MessageType, QueryBody, SealEntry } from '../protocol/messages.js'
+import type { MessageType, QueryBody } from '../protocol/messages.js'
+import { isSortedUnique, packSeal } from '../protocol/seal.js'
 import { checkVerdictsMatch } from './coordinator.js'
 import type { LedgerView } from './ledgerView.js'
 import {
@@ -15,7 +16,6 @@ import {
   type RevealedAnswer,
   type RoundOutcome,
 } from './outcome.js'
-import { isSortedUnique } from './participant.js'
 import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
 
 /**
@@ -216,13 +216,10 @@ class Walk {
       throw new TranscriptError(`expected ${type} at message ${this.i}, found ${m?.env.type ?? 'the end'}`)
     if (m.env.from !== this.coordinator) throw new TranscriptError(`${type} not signed by the coordinator`)
     this.i++
-    const body = m.env.body as unknown as Record<string, SealEntry[]> & { at: number }
+    const body = m.env.body as unknown as Record<string, string> & { at: number }
     const entries = body[field]!
     if (!isSortedUnique(entries)) throw new TranscriptError(`${type} entries are not sorted and unique`)
-    if (
-      entries.length !== listed.length ||
-      entries.some((e, k) => e.from !== listed[k]!.env.from || e.hash !== listed[k]!.hash)
-    ) {
+    if (entries !== packSeal(listed.map((l) => ({ from: l.env.from, hash: l.hash })))) {
       throw new TranscriptError(`${type} does not list exactly the messages before it`)
     }
     this.checkAt(body.at, type)

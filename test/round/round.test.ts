@@ -228,7 +228,7 @@ describe('participants check the coordinator', () => {
       nodes: 5,
       toMember: (m, _to, h) => {
         if (m.env.type !== 'CommitsSealed') return true
-        const body = { ...(m.env.body as { commits: []; r0: string; at: number }), r0: salt('chosen') }
+        const body = { ...(m.env.body as { commits: string; r0: string; at: number }), r0: salt('chosen') }
         const forged = signEnvelope(h.coordId, { type: 'CommitsSealed', round: m.env.round, seq: 50, body })
         for (const node of h.members) h.parts.get(node.id)!.apply(h.reopen(forged))
         return false

@@ -1,3 +1,4 @@
+import { SEAL_ENTRY_CHARS } from '../../src/protocol/seal.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { canonicalJson } from '../../src/crypto/canonical.js'
@@ -80,7 +81,7 @@ describe('verifyTranscript', () => {
     const t = clone()
     const k = t.findIndex((e) => e.type === 'CommitsSealed')
     const seal = t[k] as Envelope<'CommitsSealed'>
-    const body = { ...seal.body, commits: seal.body.commits.slice(1) }
+    const body = { ...seal.body, commits: seal.body.commits.slice(SEAL_ENTRY_CHARS) }
     t[k] = signEnvelope(h.coordId, { type: 'CommitsSealed', round: seal.round, seq: seal.seq, body }).env
     expect(() => verifyTranscript(t, opts)).toThrow(/does not list exactly/)
   })
