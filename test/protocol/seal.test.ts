@@ -44,5 +44,8 @@ describe('packed seal lists', () => {
     const bad = (joins: string) => signEnvelope(id, { type: 'Members', round: h('r'), seq: 2, body: { joins, at: 5 } }).wire.toString()
     expect(code(bad(packed.toUpperCase()))).toBe('SCHEMA')
     expect(code(bad(packed.slice(1)))).toBe('SCHEMA')
+    // A key inherited by every object ("constructor") is still an unknown field.
+    const extra = signEnvelope(id, { type: 'Members', round: h('r'), seq: 3, body: { at: 5, constructor: 'x', joins: packed } as never })
+    expect(code(extra.wire.toString())).toBe('SCHEMA')
   })
 })
