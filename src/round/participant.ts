@@ -226,8 +226,8 @@ export class ParticipantRound {
 
   private onRevealsSealed(msg: Signed<'RevealsSealed'>): ParticipantEffect[] {
     this.expect('revealed', 'RevealsSealed')
-    const reveals = sealEntries(msg.env.body.reveals)
     if (!isSortedUnique(msg.env.body.reveals)) throw new ProtocolError('BAD_SEAL', 'seal entries not sorted and unique')
+    const reveals = sealEntries(msg.env.body.reveals)
     this.sealedReveals = new Map(reveals.map((r) => [r.from, r.hash]))
     const seed = assignmentSeed(this.roundId, this.commitHashes, this.body.ledgerHead, this.r0)
     // The commit hashes stand in for the answers' tie-breakers; only the owners matter for the plan.
