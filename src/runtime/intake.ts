@@ -55,17 +55,18 @@ export class MessageIntake {
       return
     }
     this.pending++
+    // Settle at once: a rejection left waiting for the queue to reach it would count as unhandled.
+    const settled = verifying.then(
+      (msg) => ({ msg }),
+      (err: unknown) => ({ err }),
+    )
     this.tail = this.tail.then(() =>
-      verifying.then(
-        (msg) => {
-          this.pending--
-          if (this.fresh(msg)) deliver(msg)
-        },
-        (err) => {
-          this.pending--
-          this.reject(err)
-        },
-      ),
+      settled.then((r) => {
+        this.pending--
+        if ('msg' in r) {
+          if (this.fresh(r.msg)) deliver(r.msg)
+        } else this.reject(r.err)
+      }),
     )
     // A bug (not a rejection) must not wedge the queue: surface it, keep delivering.
     this.tail = this.tail.catch((err) =>
