@@ -32,11 +32,125 @@ export interface Assignment {
 
 export const TRIANGLE_THRESHOLD = 7
 
-export function comparisonUnits(answers: readonly string[], rng: SeededRandom): string[][] {
-  const n = answers.length
-  if (n < 2) return []
-  const ring = rng.shuffled(answers)
+/**
+ * @param answers owners of the revealed answers, in canonical (sorted) order
+ * @param judges eligible judges, in canonical (sorted) order
+ */
+export function assignComparisons(
+  answers: readonly string[],
+  judges: readonly string[],
+  seedHex: string,
+): Assignment {
+  const plan = planUnits(answers, judges, seedHex)
+  const judgements: Judgement[] = []
+  const byJudge = new Map<string, Judgement[]>()
   const units: string[][] = []
+  const unassigned: string[][] = []
+  for (let u = 0; u < plan.units.length; u++) {
+    const unit = plan.units[u]!.map((i) => answers[i]!)
+    const j = plan.judgeOf[u]!
+    if (j < 0) {
+      unassigned.push(unit)
+      continue
+    }
+    const judge = judges[j]!
+    const js = unitJudgements(unit, judge)
+    judgements.push(...js)
+    let list = byJudge.get(judge)
+    if (list === undefined) byJudge.set(judge, (list = []))
+    list.push(...js)
+    units.push(unit)
+  }
+  return { units, judgements, byJudge, unassigned }
+}
+
+/**
+ * One judge's part of `assignComparisons(answers, judges, seedHex)`, in the same order, without
+ * building anyone else's: every member of a round derives its own tasks this way.
+ */
+export function judgementsFor(
+  answers: readonly string[],
+  judges: readonly string[],
+  seedHex: string,
+  judge: string,
+): Judgement[] {
+  const plan = planUnits(answers, judges, seedHex)
+  const me = judges.indexOf(judge)
+  const out: Judgement[] = []
+  if (me < 0) return out
+  for (let u = 0; u < plan.units.length; u++) {
+    if (plan.judgeOf[u] === me) out.push(...unitJudgements(plan.units[u]!.map((i) => answers[i]!), judge))
+  }
+  return out
+}
+
+interface UnitPlan {
+  /** Comparison units in assignment order, as indices into the answers. */
+  units: number[][]
+  /** The judge (index into the judges) given each unit, or -1 if none could take it. */
+  judgeOf: Int32Array
+}
+
+/**
+ * The assignment on indices: every party runs this for every round, so it works on small integers
+ * (a judge's answer is found by index, and the heap orders one number) rather than on 64-character
+ * ids.
+ */
+function planUnits(answers: readonly string[], judges: readonly string[], seedHex: string): UnitPlan {
+  const rng = new SeededRandom(seedHex)
+  const units = comparisonUnits(answers.length, rng)
+  const rank = rng.shuffled(iota(judges.length))
+  const owned = ownedAnswers(answers, judges)
+  // Least-loaded first, ties by seeded rank: as load only grows, key = load · m + rank orders both.
+  const m = judges.length
+  const heap = new MinHeap(m)
+  for (let r = 0; r < m; r++) heap.push(rank[r]!, r)
+  const judgeOf = new Int32Array(units.length).fill(-1)
+  const popped = new Int32Array(4)
+  const poppedKeys = new Float64Array(4)
+  for (let u = 0; u < units.length; u++) {
+    const unit = units[u]!
+    // A judge owns at most one answer, so at most |unit| + 1 pops find an eligible one if any exists.
+    let pops = 0
+    while (judgeOf[u]! < 0 && heap.size > 0 && pops <= unit.length) {
+      const key = heap.minKey()
+      const j = heap.pop()
+      const free = !unit.includes(owned[j]!)
+      if (free) judgeOf[u] = j
+      popped[pops] = j
+      poppedKeys[pops++] = free ? key + unit.length * (unit.length - 1) * m : key
+    }
+    for (let p = 0; p < pops; p++) heap.push(popped[p]!, poppedKeys[p]!)
+  }
+  return { units, judgeOf }
+}
+
+/**
+ * For each judge, the index of the answer it owns, or -1: a merge of the two sorted lists (cheaper
+ * than hashing a hundred fresh 64-character ids into a Map).
+ */
+function ownedAnswers(answers: readonly string[], judges: readonly string[]): Int32Array {
+  assertAscending(answers, 'answers')
+  assertAscending(judges, 'judges')
+  const owned = new Int32Array(judges.length).fill(-1)
+  for (let i = 0, j = 0; i < answers.length && j < judges.length; ) {
+    if (answers[i]! < judges[j]!) i++
+    else if (answers[i]! > judges[j]!) j++
+    else owned[j++] = i++
+  }
+  return owned
+}
+
+function assertAscending(ids: readonly string[], what: string): void {
+  for (let i = 1; i < ids.length; i++)
+    if (!(ids[i - 1]! < ids[i]!)) throw new RangeError(`${what} must be in canonical order: sorted, each once`)
+}
+
+/** Units over answer indices 0..n−1: the ring's triangles (n ≥ 7) or every pair, in seeded order. */
+function comparisonUnits(n: number, rng: SeededRandom): number[][] {
+  if (n < 2) return []
+  const ring = rng.shuffled(iota(n))
+  const units: number[][] = []
   if (n >= TRIANGLE_THRESHOLD) {
     for (let i = 0; i < n; i++) units.push([ring[i]!, ring[(i + 1) % n]!, ring[(i + 3) % n]!])
   } else {
@@ -45,6 +159,14 @@ export function comparisonUnits(answers: readonly string[], rng: SeededRandom): 
   return rng.shuffled(units)
 }
 
+/** [0, 1, …, n − 1] */
+function iota(n: number): number[] {
+  const out: number[] = []
+  for (let i = 0; i < n; i++) out.push(i)
+  return out
+}
+
+/** Both orders of every pair in the unit, for one judge. */
 function unitJudgements(unit: readonly string[], judge: string): Judgement[] {
   const out: Judgement[] = []
   for (let x = 0; x < unit.length; x++) {
@@ -55,100 +177,52 @@ function unitJudgements(unit: readonly string[], judge: string): Judgement[] {
   return out
 }
 
-/**
- * @param answers owners of the revealed answers, in canonical (sorted) order
- * @param judges eligible judges, in canonical (sorted) order
- */
-export function assignComparisons(
-  answers: readonly string[],
-  judges: readonly string[],
-  seedHex: string,
-): Assignment {
-  const rng = new SeededRandom(seedHex)
-  const units = comparisonUnits(answers, rng)
-  const rank = new Map(rng.shuffled(judges).map((j, r) => [j, r]))
-  const heap = new JudgeHeap(judges.map((id) => ({ id, load: 0, rank: rank.get(id)! })))
-  const judgements: Judgement[] = []
-  const byJudge = new Map<string, Judgement[]>()
-  const assigned: string[][] = []
-  const unassigned: string[][] = []
-  const popped: JudgeSlot[] = []
-  for (const unit of units) {
-    let chosen: JudgeSlot | undefined
-    // A judge owns at most one answer, so at most |unit| + 1 pops find an eligible one if any exists.
-    while (chosen === undefined && heap.size > 0 && popped.length <= unit.length) {
-      const slot = heap.pop()
-      popped.push(slot)
-      if (!unit.includes(slot.id)) chosen = slot
-    }
-    if (chosen === undefined) {
-      unassigned.push(unit)
-    } else {
-      const js = unitJudgements(unit, chosen.id)
-      chosen.load += js.length
-      judgements.push(...js)
-      let list = byJudge.get(chosen.id)
-      if (list === undefined) byJudge.set(chosen.id, (list = []))
-      list.push(...js)
-      assigned.push(unit)
-    }
-    for (const slot of popped) heap.push(slot)
-    popped.length = 0
-  }
-  return { units: assigned, judgements, byJudge, unassigned }
-}
+/** Binary min-heap of small integers by a numeric key. */
+class MinHeap {
+  private readonly ids: Int32Array
+  private readonly keys: Float64Array
+  size = 0
 
-interface JudgeSlot {
-  id: string
-  load: number
-  rank: number
-}
-
-/** Binary min-heap on (load, rank). */
-class JudgeHeap {
-  private readonly items: JudgeSlot[] = []
-
-  constructor(slots: JudgeSlot[]) {
-    for (const s of slots) this.push(s)
+  constructor(capacity: number) {
+    this.ids = new Int32Array(capacity)
+    this.keys = new Float64Array(capacity)
   }
 
-  get size(): number {
-    return this.items.length
+  minKey(): number {
+    return this.keys[0]!
   }
 
-  private less(x: JudgeSlot, y: JudgeSlot): boolean {
-    return x.load < y.load || (x.load === y.load && x.rank < y.rank)
-  }
-
-  push(slot: JudgeSlot): void {
-    const it = this.items
-    it.push(slot)
-    let i = it.length - 1
+  push(id: number, key: number): void {
+    let i = this.size++
     while (i > 0) {
       const p = (i - 1) >> 1
-      if (!this.less(it[i]!, it[p]!)) break
-      ;[it[i], it[p]] = [it[p]!, it[i]!]
+      if (this.keys[p]! <= key) break
+      this.ids[i] = this.ids[p]!
+      this.keys[i] = this.keys[p]!
       i = p
     }
+    this.ids[i] = id
+    this.keys[i] = key
   }
 
-  pop(): JudgeSlot {
-    const it = this.items
-    const top = it[0]!
-    const last = it.pop()!
-    if (it.length > 0) {
-      it[0] = last
+  pop(): number {
+    const top = this.ids[0]!
+    const n = --this.size
+    if (n > 0) {
+      const id = this.ids[n]!
+      const key = this.keys[n]!
       let i = 0
       for (;;) {
         const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < it.length && this.less(it[l]!, it[m]!)) m = l
-        if (r < it.length && this.less(it[r]!, it[m]!)) m = r
-        if (m === i) break
-        ;[it[i], it[m]] = [it[m]!, it[i]!]
-        i = m
+        if (l >= n) break
+        const c = l + 1 < n && this.keys[l + 1]! < this.keys[l]! ? l + 1 : l
+        if (this.keys[c]! >= key) break
+        this.ids[i] = this.ids[c]!
+        this.keys[i] = this.keys[c]!
+        i = c
       }
+      this.ids[i] = id
+      this.keys[i] = key
     }
     return top
   }

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 
 const LEAF = Buffer.from([0])
-const NODE = Buffer.from([1])
+const NODE_TAG = 1
 
 /**
  * SHA-256 Merkle root over leaves in order. Leaves and inner nodes are domain-separated (0x00 / 0x01)
@@ -10,15 +10,20 @@ const NODE = Buffer.from([1])
 export function merkleRoot(leaves: readonly Uint8Array[]): string {
   if (leaves.length === 0) return createHash('sha256').update(LEAF).digest('hex')
   let level: Buffer[] = leaves.map((l) => createHash('sha256').update(LEAF).update(l).digest())
+  // An inner node hashes 0x01‖left‖right, laid out in one scratch buffer and hashed in one call.
+  const pair = Buffer.alloc(65)
+  pair[0] = NODE_TAG
   while (level.length > 1) {
     const next: Buffer[] = []
     for (let i = 0; i < level.length; i += 2) {
       const right = level[i + 1]
-      next.push(
-        right === undefined
-          ? level[i]!
-          : createHash('sha256').update(NODE).update(level[i]!).update(right).digest(),
-      )
+      if (right === undefined) {
+        next.push(level[i]!)
+        continue
+      }
+      pair.set(level[i]!, 1)
+      pair.set(right, 33)
+      next.push(hash('sha256', pair, 'buffer'))
     }
     level = next
   }

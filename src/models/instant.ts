@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { ChatMessage } from '../protocol/messages.js'
 import type { JudgeReply, JudgeRequest, ModelBackend } from './backend.js'
 
@@ -31,5 +31,5 @@ export class InstantBackend implements ModelBackend {
 }
 
 function pick(s: string, n: number): number {
-  return createHash('sha256').update(s).digest().readUInt32BE(0) % n
+  return hash('sha256', s, 'buffer').readUInt32BE(0) % n
 }

@@ -21,11 +21,10 @@ export function sealSize(packed: string): number {
   return packed.length / SEAL_ENTRY_CHARS
 }
 
-export function sealEntries(packed: string): SealEntry[] {
-  const out: SealEntry[] = new Array(sealSize(packed))
-  for (let i = 0, at = 0; at < packed.length; i++, at += SEAL_ENTRY_CHARS) {
-    out[i] = { from: packed.slice(at, at + ID_CHARS), hash: packed.slice(at + ID_CHARS, at + SEAL_ENTRY_CHARS) }
-  }
+/** The members a seal lists, in its (canonical) order. */
+export function sealMembers(packed: string): string[] {
+  const out: string[] = new Array(sealSize(packed))
+  for (let i = 0, at = 0; at < packed.length; i++, at += SEAL_ENTRY_CHARS) out[i] = packed.slice(at, at + ID_CHARS)
   return out
 }
 
@@ -38,10 +37,16 @@ export function sealHas(packed: string, from: string, hash: string): boolean {
   return false
 }
 
-/** Entries strictly ascending by member id: sorted, and no member twice. */
+/**
+ * Entries strictly ascending by member id: sorted, and no member twice. Compared in place, character
+ * by character: consecutive ids almost always differ in their first character, so this reads about
+ * one character per entry and allocates nothing.
+ */
 export function isSortedUnique(packed: string): boolean {
   for (let at = SEAL_ENTRY_CHARS; at < packed.length; at += SEAL_ENTRY_CHARS) {
-    if (!(packed.slice(at - SEAL_ENTRY_CHARS, at - SEAL_ENTRY_CHARS + ID_CHARS) < packed.slice(at, at + ID_CHARS))) return false
+    let k = 0
+    while (k < ID_CHARS && packed.charCodeAt(at - SEAL_ENTRY_CHARS + k) === packed.charCodeAt(at + k)) k++
+    if (k === ID_CHARS || packed.charCodeAt(at - SEAL_ENTRY_CHARS + k) > packed.charCodeAt(at + k)) return false
   }
   return true
 }

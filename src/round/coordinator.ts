@@ -83,6 +83,8 @@ export class CoordinatorRound {
   private readonly joins = new Map<string, Signed<'Join'>>()
   private members = new Set<string>()
   private readonly commits = new Map<string, Signed<'AnswerCommit'>>()
+  /** CommitsSealed's packed list, as signed: the assignment seed hashes it. */
+  private sealedCommits = ''
   private readonly reveals = new Map<string, Signed<'AnswerReveal'>>()
   private answers: RevealedAnswer[] = []
   private assignment: Assignment | undefined
@@ -284,7 +286,8 @@ export class CoordinatorRound {
   private sealCommits(now: number): CoordinatorEffect[] {
     const commits = sortedValues(this.commits)
     if (commits.length === 0) return this.fail('NO_ANSWERS', 'no member committed an answer in time')
-    const seal = this.seal('CommitsSealed', { commits: entries(commits), r0: this.r0, at: now }, commits)
+    this.sealedCommits = entries(commits)
+    const seal = this.seal('CommitsSealed', { commits: this.sealedCommits, r0: this.r0, at: now }, commits)
     this.phase = 'revealing'
     return [{ kind: 'send', to: [...this.members], msg: seal }]
   }
@@ -298,12 +301,7 @@ export class CoordinatorRound {
       text: r.env.body.answer,
       commitHash: this.commits.get(r.env.from)!.hash,
     }))
-    const seed = assignmentSeed(
-      this.roundId,
-      [...this.commits.values()].map((c) => c.hash),
-      this.body.ledgerHead,
-      this.r0,
-    )
+    const seed = assignmentSeed(this.roundId, this.sealedCommits, this.body.ledgerHead, this.r0)
     const assignment = planJudging(this.answers, this.ctx.ledger, seed)
     if (this.answers.length < 3 || assignment.byJudge.size === 0) return this.finish(now)
     this.assignment = assignment

@@ -1,5 +1,5 @@
 import { type Aggregation, aggregate } from '../consensus/aggregate.js'
-import { type Assignment, assignComparisons } from '../consensus/assignment.js'
+import { type Assignment, assignComparisons, type Judgement, judgementsFor } from '../consensus/assignment.js'
 import { majorityVote } from '../consensus/baselines.js'
 import { SCORE_SCALE } from '../protocol/limits.js'
 import type { ResultBody, Verdict } from '../protocol/messages.js'
@@ -47,6 +47,11 @@ export function planJudging(
 ): Assignment {
   const owners = answers.map((a) => a.owner)
   return assignComparisons(owners, judgesOf(owners, ledger), seed)
+}
+
+/** One judge's part of `planJudging`, from the answers' owners alone (what a member needs). */
+export function judgingTasks(owners: readonly string[], ledger: LedgerView, seed: string, judge: string): Judgement[] {
+  return judgementsFor(owners, judgesOf(owners, ledger), seed, judge)
 }
 
 export function computeOutcome(

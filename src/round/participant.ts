@@ -4,9 +4,9 @@ import type { Identity } from '../crypto/identity.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import type { BodyOf, MessageType, QueryBody, Verdict } from '../protocol/messages.js'
-import { isSortedUnique, sealEntries, sealHas } from '../protocol/seal.js'
+import { isSortedUnique, sealHas, sealMembers } from '../protocol/seal.js'
 import type { LedgerView } from './ledgerView.js'
-import { planJudging } from './outcome.js'
+import { judgingTasks } from './outcome.js'
 import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
 
 /**
@@ -59,10 +59,11 @@ export class ParticipantRound {
   private seq = 0
   private join: Signed<'Join'> | undefined
   private answer: { text: string; salt: string; commit: Signed<'AnswerCommit'> } | undefined
-  private commitHashes: string[] = []
+  /** CommitsSealed's and RevealsSealed's packed lists, as signed. */
+  private sealedCommits = ''
+  private sealedReveals = ''
   private r0 = ''
   private tasks: Judgement[] = []
-  private sealedReveals = new Map<string, string>()
   /** Forwarded answers, kept until RevealsSealed says which are genuine (bounded by maxMembers). */
   private readonly forwarded = new Map<string, Signed<'AnswerReveal'>>()
   private verdicts: { list: Verdict[]; salt: string; commit: Signed<'VerdictCommit'> } | undefined
@@ -199,7 +200,7 @@ export class ParticipantRound {
       return this.finish('censored', 'our Join is not in the sealed member set')
     const members = selectMembers(
       this.roundId,
-      sealEntries(joins).map((j) => j.from),
+      sealMembers(joins),
       this.body.maxMembers,
     )
     if (!members.includes(me)) return this.finish('not-selected')
@@ -217,7 +218,7 @@ export class ParticipantRound {
     if (!isSortedUnique(commits)) throw new ProtocolError('BAD_SEAL', 'seal entries not sorted and unique')
     if (!sealHas(commits, this.ctx.identity.id, this.answer!.commit.hash))
       return this.finish('dropped', 'our commit is not sealed')
-    this.commitHashes = sealEntries(commits).map((c) => c.hash)
+    this.sealedCommits = commits
     this.r0 = r0
     this.phase = 'revealed'
     const reveal = this.sign('AnswerReveal', { answer: this.answer!.text, salt: this.answer!.salt })
@@ -226,25 +227,23 @@ export class ParticipantRound {
 
   private onRevealsSealed(msg: Signed<'RevealsSealed'>): ParticipantEffect[] {
     this.expect('revealed', 'RevealsSealed')
-    if (!isSortedUnique(msg.env.body.reveals)) throw new ProtocolError('BAD_SEAL', 'seal entries not sorted and unique')
-    const reveals = sealEntries(msg.env.body.reveals)
-    this.sealedReveals = new Map(reveals.map((r) => [r.from, r.hash]))
-    const seed = assignmentSeed(this.roundId, this.commitHashes, this.body.ledgerHead, this.r0)
-    // The commit hashes stand in for the answers' tie-breakers; only the owners matter for the plan.
-    const answers = reveals.map((r) => ({ owner: r.from, text: '', commitHash: '' }))
-    const mine = planJudging(answers, this.ctx.ledger, seed).byJudge.get(this.ctx.identity.id)
-    if (mine === undefined) return this.finish('no-tasks')
+    const reveals = msg.env.body.reveals
+    if (!isSortedUnique(reveals)) throw new ProtocolError('BAD_SEAL', 'seal entries not sorted and unique')
+    this.sealedReveals = reveals
+    const seed = assignmentSeed(this.roundId, this.sealedCommits, this.body.ledgerHead, this.r0)
+    const mine = judgingTasks(sealMembers(reveals), this.ctx.ledger, seed, this.ctx.identity.id)
+    if (mine.length === 0) return this.finish('no-tasks')
     this.tasks = mine
     this.phase = 'judging'
     for (const [from, fwd] of this.forwarded)
-      if (this.sealedReveals.get(from) !== fwd.hash) this.forwarded.delete(from)
+      if (!sealHas(reveals, from, fwd.hash)) this.forwarded.delete(from)
     return this.tryJudge()
   }
 
   private onForwarded(msg: Signed<'AnswerReveal'>): ParticipantEffect[] {
     const from = msg.env.from
     if (this.phase === 'judging') {
-      if (this.sealedReveals.get(from) !== msg.hash)
+      if (!sealHas(this.sealedReveals, from, msg.hash))
         throw new ProtocolError('BAD_SEAL', 'forwarded answer is not the sealed one')
     } else if (this.phase !== 'revealed' || this.forwarded.size >= this.body.maxMembers) {
       throw new ProtocolError('WRONG_PHASE', 'forwarded answer outside judging')

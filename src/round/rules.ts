@@ -36,16 +36,14 @@ export function selectMembers(roundId: string, joiners: readonly string[], k: nu
 }
 
 /**
- * seed = H(roundId‖sorted commit hashes‖ledgerHead‖r₀). Nobody knows it before the commits are
- * sealed: members cannot know r₀, and the coordinator committed to r₀ before any commit existed.
+ * seed = H(roundId‖sealed commits‖ledgerHead‖r₀), where the sealed commits are CommitsSealed's packed
+ * list (every committed member's id and commit hash, in id order) exactly as signed. Nobody knows it
+ * before the commits are sealed: members cannot know r₀, and the coordinator committed to r₀ before
+ * any commit existed. Hashing the list as it travels binds the seed to the whole sealed set at no
+ * extra cost to the hundred members who each compute it.
  */
-export function assignmentSeed(
-  roundId: string,
-  commitHashes: readonly string[],
-  ledgerHead: string,
-  r0: string,
-): string {
-  return hashParts('seed', roundId, [...commitHashes].sort().join(''), ledgerHead, r0)
+export function assignmentSeed(roundId: string, sealedCommits: string, ledgerHead: string, r0: string): string {
+  return hashParts('seed', roundId, sealedCommits, ledgerHead, r0)
 }
 
 /** The bytes a judge commits to: its verdict list, canonically encoded. */

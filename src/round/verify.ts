@@ -122,12 +122,7 @@ class Walk {
       text: r.env.body.answer,
       commitHash: commitOf.get(r.env.from)!.hash,
     }))
-    const seed = assignmentSeed(
-      this.roundId,
-      commits.map((c) => c.hash),
-      q.ledgerHead,
-      r0,
-    )
+    const seed = assignmentSeed(this.roundId, commitsSeal.env.body.commits, q.ledgerHead, r0)
     const assignment = planJudging(answers, this.opts.ledger, seed)
     const verdicts =
       answers.length >= MIN_RANKED_ANSWERS && assignment.byJudge.size > 0 ? this.judging(assignment) : []

@@ -1,8 +1,9 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { identityFromSeed, SignatureVerifier } from '../../src/crypto/identity.js'
 import { sha256Hex } from '../../src/crypto/hash.js'
 import { openEnvelope, signEnvelope } from '../../src/protocol/envelope.js'
-import { isSortedUnique, packSeal, sealEntries, sealHas, sealSize } from '../../src/protocol/seal.js'
+import { isSortedUnique, packSeal, sealHas, sealMembers, sealSize } from '../../src/protocol/seal.js'
 
 const h = (s: string) => sha256Hex(s)
 const entries = Array.from({ length: 5 }, (_, i) => ({ from: h(`f${i}`), hash: h(`h${i}`) })).sort((a, b) => (a.from < b.from ? -1 : 1))
@@ -11,7 +12,7 @@ describe('packed seal lists', () => {
   it('round-trip, and find an entry only at an entry boundary', () => {
     const packed = packSeal(entries)
     expect(sealSize(packed)).toBe(5)
-    expect(sealEntries(packed)).toEqual(entries)
+    expect(sealMembers(packed)).toEqual(entries.map((e) => e.from))
     expect(sealHas(packed, entries[2]!.from, entries[2]!.hash)).toBe(true)
     expect(sealHas(packed, entries[2]!.from, entries[3]!.hash)).toBe(false)
     // A from‖hash pair straddling two entries (one entry's hash, the next one's id) is not an entry.
@@ -19,6 +20,18 @@ describe('packed seal lists', () => {
     expect(isSortedUnique(packed)).toBe(true)
     expect(isSortedUnique(packSeal([entries[1]!, entries[0]!]))).toBe(false)
     expect(isSortedUnique(packSeal([entries[1]!, entries[1]!]))).toBe(false)
+  })
+
+  it('isSortedUnique agrees with comparing the ids as strings, also when they share long prefixes', () => {
+    // Ids over a two-letter alphabet share long prefixes, so the comparison runs deep.
+    const id = fc.array(fc.constantFrom('a', 'b'), { minLength: 64, maxLength: 64 }).map((cs) => cs.join(''))
+    fc.assert(
+      fc.property(fc.array(id, { maxLength: 8 }), (ids) => {
+        const packed = packSeal(ids.map((from) => ({ from, hash: h(from) })))
+        const expected = ids.every((x, i) => i === 0 || ids[i - 1]! < x)
+        expect(isSortedUnique(packed)).toBe(expected)
+      }),
+    )
   })
 
   it('a seal is accepted only in canonical form, and only as whole lowercase-hex entries', () => {
@@ -44,6 +57,9 @@ describe('packed seal lists', () => {
     const bad = (joins: string) => signEnvelope(id, { type: 'Members', round: h('r'), seq: 2, body: { joins, at: 5 } }).wire.toString()
     expect(code(bad(packed.toUpperCase()))).toBe('SCHEMA')
     expect(code(bad(packed.slice(1)))).toBe('SCHEMA')
+    expect(code(bad(`${packed.slice(0, -1)}g`))).toBe('SCHEMA')
+    expect(code(bad(`${packed.slice(0, 200)}F${packed.slice(201)}`))).toBe('SCHEMA')
+    expect(code(bad(`${packed.slice(0, 1)}-${packed.slice(2)}`))).toBe('SCHEMA')
     // A key inherited by every object ("constructor") is still an unknown field.
     const extra = signEnvelope(id, { type: 'Members', round: h('r'), seq: 3, body: { at: 5, constructor: 'x', joins: packed } as never })
     expect(code(extra.wire.toString())).toBe('SCHEMA')
