@@ -58,6 +58,11 @@ export function transportCompliance(
       for (let i = 0; i < 50; i++) await a.send(b.localId, Uint8Array.from([i]))
       await until(() => got.length === 50)
       expect(got.map((m) => m.data[0])).toEqual(Array.from({ length: 50 }, (_, i) => i))
+      // Sent in one turn without waiting (a transport may batch them): still in order, each intact.
+      const burst = Array.from({ length: 20 }, (_, i) => new Uint8Array(1 + ((i * 997) % 3000)).fill(i))
+      await Promise.all(burst.map((m) => a.send(b.localId, m)))
+      await until(() => got.length === 70)
+      expect(got.slice(50).map((m) => Buffer.from(m.data))).toEqual(burst.map((m) => Buffer.from(m)))
     })
 
     it('gossips to every subscriber but the publisher, and only to subscribers', async () => {
