@@ -50,7 +50,7 @@ async function readConfig(args: string[]): Promise<DemoConfig> {
       json: { type: 'boolean', default: false },
     },
   })
-  const file = values.config === undefined ? {} : await readJsonConfig(values.config, ['nodes', 'models', 'question', 'answerSeconds'])
+  const file = values.config === undefined ? {} : await readJsonConfig(values.config, { nodes: 'number', models: 'strings', question: 'string', answerSeconds: 'number' })
   const nodes = Number(values.nodes ?? file.nodes ?? 5)
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new ConfigError('--nodes must be a whole number from 1 to 64')
   const answerSeconds = Number(values['answer-seconds'] ?? file.answerSeconds ?? 120)

@@ -39,7 +39,7 @@ const PHASE_LABEL: Record<string, string> = {
 }
 
 export async function liveEval(args: LiveEvalArgs, out: (s: string) => void): Promise<number> {
-  const file = args.config === undefined ? {} : await readJsonConfig(args.config, ['models', 'nodes', 'answerSeconds', 'bench'])
+  const file = args.config === undefined ? {} : await readJsonConfig(args.config, { models: 'strings', nodes: 'number', answerSeconds: 'number', bench: 'string' })
   const benchPath = args.bench ?? (typeof file.bench === 'string' ? file.bench : undefined)
   if (benchPath === undefined) throw new ConfigError('--task live needs --bench <file.jsonl> (e.g. ../shared/data/benchmarks/gsm8k-test.jsonl)')
   const models = args.model ?? (file.models as string[] | undefined) ?? []

@@ -6,7 +6,7 @@ import { genesisLedgerView } from '../round/ledgerView.js'
 import { createLibp2pTransport } from '../transport/libp2p.js'
 import { readKeyFile } from './keyFile.js'
 import { ConfigError } from './modelSpec.js'
-import { readJsonConfig } from './jsonConfig.js'
+import { readJsonConfig, type SettingTypes } from './jsonConfig.js'
 import { NETWORK_OPTIONS } from './networkOptions.js'
 
 /**
@@ -16,18 +16,33 @@ import { NETWORK_OPTIONS } from './networkOptions.js'
 export const GATEWAY_HELP = `chorus gateway --key <file> [options]
 
   --key <file>          the gateway's key file (it signs every round it coordinates)
-  --listen <multiaddr>  libp2p listen address (default /ip4/127.0.0.1/tcp/0); repeatable
+  --listen <multiaddr>  libp2p listen address (default /ip4/127.0.0.1/tcp/0); repeatable.
+                        /p2p-circuit: be reachable through a relay among the bootstrap peers
+                        (for a gateway nobody can dial)
   --bootstrap <addr>    a peer to connect to; repeatable
   --mdns                also find peers on the local network
+  --relay               relay for hosts that cannot be dialled (circuit relay v2)
   --host <addr>         HTTP address (default 127.0.0.1)
   --port <n>            HTTP port (default 8080; 0 picks a free one)
   --api-key <key>       accept this Bearer key (repeatable; also CHORUS_API_KEYS=a,b)
   --rate <r>            requests per second per key, with --burst <b>
   --answer-seconds <s>  how long members may take to answer or judge (default 120)
-  --config <file>       JSON: key, listen, bootstrap, mdns, host, port, apiKeys, ratePerSecond, burst, answerSeconds
+  --config <file>       JSON: key, listen, bootstrap, mdns, relay, host, port, apiKeys, ratePerSecond, burst, answerSeconds
 `
 
-const SETTINGS = ['key', 'listen', 'bootstrap', 'mdns', 'host', 'port', 'apiKeys', 'ratePerSecond', 'burst', 'answerSeconds']
+const SETTINGS: SettingTypes = {
+  key: 'string',
+  listen: 'strings',
+  bootstrap: 'strings',
+  mdns: 'boolean',
+  relay: 'boolean',
+  host: 'string',
+  port: 'number',
+  apiKeys: 'strings',
+  ratePerSecond: 'number',
+  burst: 'number',
+  answerSeconds: 'number',
+}
 
 export async function gatewayCommand(args: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const { values } = parseArgs({
@@ -56,6 +71,7 @@ export async function gatewayCommand(args: string[], out: (s: string) => void = 
     listen: values.listen ?? (file.listen as string[] | undefined) ?? ['/ip4/127.0.0.1/tcp/0'],
     bootstrap: values.bootstrap ?? (file.bootstrap as string[] | undefined) ?? [],
     mdns: values.mdns ?? (file.mdns as boolean | undefined) ?? false,
+    relay: values.relay ?? (file.relay as boolean | undefined) ?? false,
   }).catch((err: Error) => {
     throw new ConfigError(`cannot start the network: ${err.message}`)
   })

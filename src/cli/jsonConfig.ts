@@ -1,8 +1,14 @@
 import { readFile } from 'node:fs/promises'
 import { ConfigError } from './modelSpec.js'
 
-/** Reads a command's JSON config file: an object whose keys are all among `allowed`, or a clear error. */
-export async function readJsonConfig(path: string, allowed: readonly string[]): Promise<Record<string, unknown>> {
+/** The JSON type each setting must have: a string, a number, a boolean, or a list of strings. */
+export type SettingTypes = Record<string, 'string' | 'number' | 'boolean' | 'strings'>
+
+/**
+ * Reads a command's JSON config file: an object whose keys are all settings the command knows, each
+ * of its type, or a clear error naming the setting.
+ */
+export async function readJsonConfig(path: string, settings: SettingTypes): Promise<Record<string, unknown>> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
@@ -16,6 +22,11 @@ export async function readJsonConfig(path: string, allowed: readonly string[]): 
     throw new ConfigError(`config ${path} is not JSON: ${(err as Error).message}`)
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config ${path} must be a JSON object`)
-  for (const k of Object.keys(parsed)) if (!allowed.includes(k)) throw new ConfigError(`config ${path}: unknown setting '${k}'`)
+  for (const [k, v] of Object.entries(parsed)) {
+    if (!Object.hasOwn(settings, k)) throw new ConfigError(`config ${path}: unknown setting '${k}' (known: ${Object.keys(settings).join(', ')})`)
+    const want = settings[k]!
+    const ok = want === 'strings' ? Array.isArray(v) && v.every((x) => typeof x === 'string') : typeof v === want
+    if (!ok) throw new ConfigError(`config ${path}: '${k}' must be ${want === 'strings' ? 'a list of strings' : `a ${want}`}`)
+  }
   return parsed as Record<string, unknown>
 }

@@ -4,5 +4,6 @@ export const NETWORK_OPTIONS = {
   listen: { type: 'string', multiple: true },
   bootstrap: { type: 'string', multiple: true },
   mdns: { type: 'boolean' },
+  relay: { type: 'boolean' },
   config: { type: 'string' },
 } as const

@@ -3,7 +3,7 @@ import { NodeDaemon } from '../node/nodeDaemon.js'
 import { BackendHealth } from '../node/backendHealth.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import { createLibp2pTransport } from '../transport/libp2p.js'
-import { readJsonConfig } from './jsonConfig.js'
+import { readJsonConfig, type SettingTypes } from './jsonConfig.js'
 import { NETWORK_OPTIONS } from './networkOptions.js'
 import { readKeyFile } from './keyFile.js'
 import { BackendFactory, ConfigError, parseModelSpec, tinyModels, TINY_ANSWER_TOKENS } from './modelSpec.js'
@@ -16,17 +16,29 @@ import { BackendFactory, ConfigError, parseModelSpec, tinyModels, TINY_ANSWER_TO
 export const NODE_HELP = `chorus node --key <file> [options]
 
   --key <file>          the node's key file (create one with: chorus keygen <file>)
-  --listen <multiaddr>  where to listen (default /ip4/127.0.0.1/tcp/0); repeatable
-  --bootstrap <addr>    a peer to connect to, e.g. a gateway's /ip4/…/tcp/…/p2p/… ; repeatable
+  --listen <multiaddr>  where to listen (default /ip4/127.0.0.1/tcp/0); repeatable. Behind NAT
+                        nothing else is needed: a node dials its gateway, and rounds use that link
+  --bootstrap <addr>    a peer to connect to, e.g. a gateway's /ip4/…/tcp/…/p2p/… (or its
+                        relayed …/p2p-circuit/p2p/… address); repeatable
   --mdns                also find peers on the local network
+  --relay               relay for hosts that cannot be dialled (circuit relay v2)
   --model <spec>        .gguf file, ollama:<model>, openai:<url>#<model> (default: a tiny
                         generated model, meaningless), or test:instant (protocol tests only)
   --capacity <n>        rounds worked on at once (default 2)
   --domains <a,b>       only join rounds tagged with one of these domains (default: all)
-  --config <file>       JSON with the same settings: key, listen, bootstrap, mdns, model, capacity, domains
+  --config <file>       JSON with the same settings: key, listen, bootstrap, mdns, relay, model, capacity, domains
 `
 
-const SETTINGS = ['key', 'listen', 'bootstrap', 'mdns', 'model', 'capacity', 'domains']
+const SETTINGS: SettingTypes = {
+  key: 'string',
+  listen: 'strings',
+  bootstrap: 'strings',
+  mdns: 'boolean',
+  relay: 'boolean',
+  model: 'string',
+  capacity: 'number',
+  domains: 'string',
+}
 
 export async function nodeCommand(args: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const { values } = parseArgs({
@@ -59,6 +71,7 @@ export async function nodeCommand(args: string[], out: (s: string) => void = (s)
       listen: values.listen ?? (file.listen as string[] | undefined) ?? ['/ip4/127.0.0.1/tcp/0'],
       bootstrap: values.bootstrap ?? (file.bootstrap as string[] | undefined) ?? [],
       mdns: values.mdns ?? (file.mdns as boolean | undefined) ?? false,
+      relay: values.relay ?? (file.relay as boolean | undefined) ?? false,
     })
   } catch (err) {
     await factory.close()

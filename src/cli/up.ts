@@ -3,7 +3,7 @@ import { type Gateway, createGateway } from '../gateway/httpApi.js'
 import type { ModelBackend } from '../models/backend.js'
 import type { PhaseDurations } from '../round/coordinator.js'
 import { createEmbeddedSwarm } from './embeddedSwarm.js'
-import { readJsonConfig } from './jsonConfig.js'
+import { readJsonConfig, type SettingTypes } from './jsonConfig.js'
 import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './modelSpec.js'
 
 /**
@@ -43,7 +43,7 @@ export interface RunningGateway {
   close(): Promise<void>
 }
 
-const SETTINGS = ['nodes', 'models', 'apiKeys', 'ratePerSecond', 'burst', 'answerSeconds', 'host', 'port']
+const SETTINGS: SettingTypes = { nodes: 'number', models: 'strings', apiKeys: 'strings', ratePerSecond: 'number', burst: 'number', answerSeconds: 'number', host: 'string', port: 'number' }
 
 export async function readUpSettings(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<UpSettings> {
   const { values } = parseArgs({

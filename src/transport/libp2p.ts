@@ -1,4 +1,5 @@
 import { noise } from '@chainsafe/libp2p-noise'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
@@ -21,6 +22,11 @@ import { type InboundMessage, type MessageHandler, type SendOptions, type Transp
  * round traffic, framed with a length prefix and capped in size. The node's ed25519 key is its libp2p
  * identity, so a node id (hex public key) names its peer id. Peers are found through a bootstrap
  * list and mdns (mdns only reports peers: they are dialed here).
+ *
+ * NAT: members always dial their coordinator and round traffic rides that connection, so a node
+ * behind NAT needs nothing more. A host that cannot be dialled at all (a gateway at home) listens on
+ * `/p2p-circuit` instead: it reserves a slot on a relay it is connected to (a host started with
+ * `relay: true`), and peers reach it through `<relay address>/p2p-circuit/p2p/<its id>`.
  */
 export const ROUND_PROTOCOL = '/chorus/round/1.0.0'
 
@@ -31,6 +37,13 @@ export interface Libp2pTransportInit {
   bootstrap?: string[]
   mdns?: boolean
   maxMessageBytes?: number
+  /**
+   * Relay for hosts that cannot be dialled (circuit relay v2). Relayed connections are not limited
+   * in time or bytes, because rounds run over them; `maxReservations` bounds how many hosts it serves.
+   */
+  relay?: boolean | { maxReservations: number }
+  /** With a `/p2p-circuit` listen address: how long to wait for a relay reservation (default 15 s). */
+  relayWaitMs?: number
 }
 
 /** js-libp2p 3 calls Promise.withResolvers, which Node 20 lacks. */
@@ -54,6 +67,10 @@ export function peerIdOf(nodeId: string): PeerId {
 
 export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<Libp2pTransport> {
   ensurePromiseWithResolvers()
+  const relayed = init.listen?.some((a) => a.endsWith('/p2p-circuit')) ?? false
+  if (relayed && (init.bootstrap ?? []).length === 0 && !init.mdns) {
+    throw new TransportError('UNREACHABLE', 'listening on /p2p-circuit needs a relay among the bootstrap peers (a host started with --relay)')
+  }
   const privateKey = await generateKeyPairFromSeed('Ed25519', init.seed)
   const max = init.maxMessageBytes ?? MAX_ENVELOPE_BYTES + 1024
   const peerDiscovery = []
@@ -62,7 +79,7 @@ export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<
   const node = await createLibp2p({
     privateKey,
     addresses: { listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
+    transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
@@ -81,10 +98,28 @@ export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<
         // loopback every devnet peer shares 127.0.0.1, and past ten of them all would be graylisted.
         scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1']) },
       }),
+      ...(init.relay
+        ? {
+            relay: circuitRelayServer({
+              reservations: {
+                maxReservations: typeof init.relay === 'object' ? init.relay.maxReservations : 64,
+                applyDefaultLimit: false,
+              },
+            }),
+          }
+        : {}),
     },
   })
   const t = new Libp2pTransport(node as unknown as Libp2pWithPubsub, Buffer.from(privateKey.publicKey.raw).toString('hex'), max)
   await t.start(init.bootstrap ?? [])
+  if (relayed) {
+    try {
+      await t.relayAddress(init.relayWaitMs ?? 15_000)
+    } catch (err) {
+      await t.close()
+      throw err
+    }
+  }
   return t
 }
 
@@ -106,6 +141,19 @@ export class Libp2pTransport implements Transport {
     readonly localId: string,
     private readonly maxBytes: number,
   ) {}
+
+  /** Resolves with this host's relayed addresses once a relay has given it a reservation. */
+  async relayAddress(timeoutMs: number): Promise<string[]> {
+    const end = Date.now() + timeoutMs
+    for (;;) {
+      const relayed = this.multiaddrs().filter((a) => a.includes('/p2p-circuit'))
+      if (relayed.length > 0) return relayed
+      if (Date.now() > end) {
+        throw new TransportError('UNREACHABLE', `no relay reservation after ${timeoutMs / 1000} s: a bootstrap peer must be a relay (started with --relay)`)
+      }
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
 
   /** Addresses other processes can dial (with this peer's id). */
   multiaddrs(): string[] {

@@ -26,8 +26,16 @@ describe('chorus keygen and chorus node: clear errors', () => {
     expect((await cli('node', '--config', join(dir, 'c.json'))).out).toMatch(/unknown setting 'colour'/)
     await writeFile(join(dir, 'c2.json'), '{not json')
     expect((await cli('node', '--config', join(dir, 'c2.json'))).out).toMatch(/is not JSON/)
+    await writeFile(join(dir, 'c3.json'), '{"key": "x", "bootstrap": "/ip4/1.2.3.4/tcp/1"}')
+    expect((await cli('node', '--config', join(dir, 'c3.json'))).out).toMatch(/'bootstrap' must be a list of strings/)
+    await writeFile(join(dir, 'c4.json'), '{"key": "x", "capacity": "2"}')
+    expect((await cli('node', '--config', join(dir, 'c4.json'))).out).toMatch(/'capacity' must be a number/)
     const key = join(dir, 'ok.key')
     await cli('keygen', key)
+    // Behind a NAT with no relay among its bootstrap peers, a circuit-only listener says what is missing.
+    const lonely = await cli('node', '--key', key, '--model', 'test:instant', '--listen', '/p2p-circuit')
+    expect(lonely.code).toBe(2)
+    expect(lonely.out).toMatch(/needs a relay among the bootstrap peers/)
     const busy = createServer().listen(0, '127.0.0.1')
     await new Promise((r) => busy.once('listening', r))
     const port = (busy.address() as { port: number }).port
