@@ -5,8 +5,9 @@ import type { AskOptions, CoordinatorService, RoundResult } from './coordinatorS
 import type { NodeInfo, Swarm } from './swarm.js'
 
 /**
- * The Swarm a gateway sees over libp2p: its nodes are the peers subscribed to the query topic, and
- * a round closes its join window as soon as all of them have joined (or at the deadline).
+ * The Swarm a gateway sees over libp2p: its nodes are the peers subscribed to the query topic that
+ * a broadcast reaches now, and a round closes its join window as soon as all of them have joined
+ * (or at the deadline).
  */
 export interface NetworkSwarmOptions {
   coordinator: CoordinatorService
@@ -20,11 +21,7 @@ export class NetworkSwarm implements Swarm {
   constructor(private readonly opts: NetworkSwarmOptions) {}
 
   private peers(): string[] {
-    const ps = this.opts.transport.node.services.pubsub as unknown as { getSubscribers(topic: string): { publicKey?: { raw: Uint8Array } }[] }
-    return ps
-      .getSubscribers(QUERY_TOPIC)
-      .map((p) => (p.publicKey ? Buffer.from(p.publicKey.raw).toString('hex') : ''))
-      .filter((id) => id !== '')
+    return this.opts.transport.subscribers(QUERY_TOPIC)
   }
 
   ask(messages: ChatMessage[], options: AskOptions): Promise<RoundResult> {

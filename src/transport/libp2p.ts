@@ -93,6 +93,10 @@ export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<
         allowPublishToZeroTopicPeers: true,
         floodPublish: true,
         emitSelf: false,
+        // Every Chorus message is signed inside (its envelope) and verified by the receiver, so
+        // gossipsub's own signature would only cost a second ed25519 sign and verify per broadcast.
+        // Without it, messages are identified by their content's hash.
+        globalSignaturePolicy: 'StrictNoSign',
         maxInboundDataLength: max,
         // Peer scoring penalises many peers behind one IP (a Sybil signal on the internet); on
         // loopback every devnet peer shares 127.0.0.1, and past ten of them all would be graylisted.
@@ -126,13 +130,25 @@ export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<
 interface Pubsub {
   subscribe(topic: string): void
   publish(topic: string, data: Uint8Array): Promise<unknown>
+  getSubscribers(topic: string): PeerId[]
+  /** Gossipsub's outbound streams by peer id: a publish reaches only the peers listed here. */
+  readonly streamsOutbound: ReadonlyMap<string, unknown>
   addEventListener(type: 'message', fn: (e: CustomEvent<{ topic: string; data: Uint8Array }>) => void): void
 }
 type Libp2pWithPubsub = Libp2p<{ pubsub: Pubsub }>
 
+interface Outgoing {
+  frame: Uint8Array
+  signal: AbortSignal | undefined
+  resolve: () => void
+  reject: (err: unknown) => void
+}
+
 export class Libp2pTransport implements Transport {
   private readonly handlers = new Set<MessageHandler>()
   private readonly outbound = new Map<string, Promise<Stream>>()
+  /** Frames waiting for the end of this turn, by peer. */
+  private readonly queued = new Map<string, Outgoing[]>()
   private closed = false
   private stopRedial: NodeJS.Timeout | undefined
 
@@ -176,20 +192,63 @@ export class Libp2pTransport implements Transport {
     this.node.services.pubsub.subscribe(topic)
   }
 
+  /**
+   * The node ids subscribed to `topic` that a publish would reach now. A peer's subscription
+   * arrives on its own stream, before ours to it is open (over a relay, by a few hundred ms); a
+   * message published in between never reaches it.
+   */
+  subscribers(topic: string): string[] {
+    const ps = this.node.services.pubsub
+    const ids: string[] = []
+    for (const p of ps.getSubscribers(topic)) {
+      if (p.publicKey === undefined || !ps.streamsOutbound.has(p.toString())) continue
+      ids.push(Buffer.from(p.publicKey.raw).toString('hex'))
+    }
+    return ids
+  }
+
   async publish(topic: string, data: Uint8Array, options?: SendOptions): Promise<void> {
     this.check(data, options)
     await this.node.services.pubsub.publish(topic, data)
   }
 
+  /**
+   * Queues a frame for `to`; the frames queued for one peer in one turn of the event loop leave
+   * together, as one muxer frame, one encryption and one socket write (a coordinator sends each
+   * judge the reveals seal and three answers at once). Order per peer is kept.
+   */
   async send(to: string, data: Uint8Array, options?: SendOptions): Promise<void> {
     this.check(data, options)
-    let stream: Stream
+    return new Promise((resolve, reject) => {
+      let batch = this.queued.get(to)
+      if (batch === undefined) {
+        this.queued.set(to, (batch = []))
+        queueMicrotask(() => void this.flush(to))
+      }
+      batch.push({ frame: encodeFrame(data), signal: options?.signal, resolve, reject })
+    })
+  }
+
+  private async flush(to: string): Promise<void> {
+    const batch = this.queued.get(to) ?? []
+    this.queued.delete(to)
+    const live = batch.filter((o) => {
+      if (o.signal?.aborted) o.reject(new TransportError('ABORTED', 'aborted'))
+      return !o.signal?.aborted
+    })
+    if (live.length === 0) return
     try {
-      stream = await this.streamTo(to, options?.signal)
+      let stream: Stream
+      try {
+        stream = await this.streamTo(to)
+      } catch (err) {
+        throw err instanceof TransportError ? err : new TransportError('UNREACHABLE', `cannot reach ${to.slice(0, 8)}: ${(err as Error).message}`)
+      }
+      if (!stream.send(live.length === 1 ? live[0]!.frame : Buffer.concat(live.map((o) => o.frame)))) await stream.onDrain()
+      for (const o of live) o.resolve()
     } catch (err) {
-      throw err instanceof TransportError ? err : new TransportError('UNREACHABLE', `cannot reach ${to.slice(0, 8)}: ${(err as Error).message}`)
+      for (const o of live) o.reject(err)
     }
-    if (!stream.send(encodeFrame(data))) await stream.onDrain(options?.signal ? { signal: options.signal } : {})
   }
 
   onMessage(handler: MessageHandler): () => void {
@@ -224,7 +283,7 @@ export class Libp2pTransport implements Transport {
   }
 
   /** One reused outbound stream per peer; a dead one is dropped and the next send redials. */
-  private streamTo(to: string, signal?: AbortSignal): Promise<Stream> {
+  private streamTo(to: string): Promise<Stream> {
     let s = this.outbound.get(to)
     if (s === undefined) {
       let peer: PeerId
@@ -233,7 +292,7 @@ export class Libp2pTransport implements Transport {
       } catch {
         return Promise.reject(new TransportError('UNREACHABLE', `not a node id: ${to.slice(0, 16)}`))
       }
-      s = this.node.dialProtocol(peer, ROUND_PROTOCOL, signal ? { signal } : {}).then((stream) => {
+      s = this.node.dialProtocol(peer, ROUND_PROTOCOL).then((stream) => {
         const forget = () => {
           if (this.outbound.get(to) === s) this.outbound.delete(to)
         }
@@ -246,7 +305,7 @@ export class Libp2pTransport implements Transport {
     return s.then((stream) => {
       if (stream.status !== 'open' || stream.writeStatus !== 'writable') {
         this.outbound.delete(to)
-        return this.streamTo(to, signal)
+        return this.streamTo(to)
       }
       return stream
     })

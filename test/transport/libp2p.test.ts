@@ -25,8 +25,7 @@ transportCompliance(
         const end = Date.now() + 5000
         for (const t of endpoints) {
           const subscribed = endpoints.filter((o) => o !== t && (o.node.services.pubsub as unknown as { getTopics(): string[] }).getTopics().includes(topic))
-          const ps = t.node.services.pubsub as unknown as { getSubscribers(topic: string): { toString(): string }[] }
-          while (ps.getSubscribers(topic).length < subscribed.length && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+          while (t.subscribers(topic).length < subscribed.length && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
         }
       },
     }
