@@ -9,6 +9,9 @@ import { SeededRandom } from './prng.js'
  *   With 2 ≤ n < 7 every pair is its own unit (n(n−1)/2 ≤ 3n pairs). Either way min(3n, n(n−1)/2).
  * - each unit goes whole to one judge who owns none of its answers, least-loaded first (ties by a
  *   seeded rank), and that judge compares every pair of the unit in both orders.
+ * - with n < 7 there are fewer than 3n pairs, so each pair goes to ⌈6/(n−1)⌉ distinct judges (as
+ *   many as can take it): about 3n judged pairs either way, and every answer compared about six
+ *   times, as in a triangle swarm. A small swarm thus never rests a pair on one judge's word.
  *
  * Giving a judge a triangle rather than six scattered pairs means it reads (and verifies the
  * signatures of) three answers instead of up to twelve, and judging both orders itself cancels its
@@ -22,7 +25,7 @@ export interface Judgement {
 }
 
 export interface Assignment {
-  /** Units in assignment order; each is a list of answer owners. */
+  /** Units in assignment order, one entry per judge given it; each is a list of answer owners. */
   units: string[][]
   judgements: Judgement[]
   byJudge: Map<string, Judgement[]>
@@ -50,7 +53,8 @@ export function assignComparisons(
     const unit = plan.units[u]!.map((i) => answers[i]!)
     const j = plan.judgeOf[u]!
     if (j < 0) {
-      unassigned.push(unit)
+      // A repeat no further judge can take costs nothing; a first copy left over leaves pairs unjudged.
+      if (u < plan.distinct) unassigned.push(unit)
       continue
     }
     const judge = judges[j]!
@@ -89,6 +93,8 @@ interface UnitPlan {
   units: number[][]
   /** The judge (index into the judges) given each unit, or -1 if none could take it. */
   judgeOf: Int32Array
+  /** The first `distinct` units are distinct; the rest repeat them for more judges. */
+  distinct: number
 }
 
 /**
@@ -98,31 +104,51 @@ interface UnitPlan {
  */
 function planUnits(answers: readonly string[], judges: readonly string[], seedHex: string): UnitPlan {
   const rng = new SeededRandom(seedHex)
-  const units = comparisonUnits(answers.length, rng)
+  const distinct = comparisonUnits(answers.length, rng)
   const rank = rng.shuffled(iota(judges.length))
   const owned = ownedAnswers(answers, judges)
+  // Every copy of every unit, then the second copy of each, and so on: the load stays even.
+  const copies = judgesPerUnit(answers.length)
+  const units: number[][] = []
+  for (let c = 0; c < copies; c++) units.push(...distinct)
+  const d = distinct.length
   // Least-loaded first, ties by seeded rank: as load only grows, key = load · m + rank orders both.
   const m = judges.length
   const heap = new MinHeap(m)
   for (let r = 0; r < m; r++) heap.push(rank[r]!, r)
   const judgeOf = new Int32Array(units.length).fill(-1)
-  const popped = new Int32Array(4)
-  const poppedKeys = new Float64Array(4)
+  const popped = new Int32Array(MAX_UNIT + MAX_COPIES + 1)
+  const poppedKeys = new Float64Array(popped.length)
   for (let u = 0; u < units.length; u++) {
     const unit = units[u]!
-    // A judge owns at most one answer, so at most |unit| + 1 pops find an eligible one if any exists.
+    // A judge owns at most one answer and the earlier copies of this unit hold at most u / d judges,
+    // so that many pops plus one find an eligible judge if any exists.
+    const limit = unit.length + Math.floor(u / d)
     let pops = 0
-    while (judgeOf[u]! < 0 && heap.size > 0 && pops <= unit.length) {
+    while (judgeOf[u]! < 0 && heap.size > 0 && pops <= limit) {
       const key = heap.minKey()
       const j = heap.pop()
-      const free = !unit.includes(owned[j]!)
+      const free = !unit.includes(owned[j]!) && !judgesEarlierCopy(judgeOf, u, d, j)
       if (free) judgeOf[u] = j
       popped[pops] = j
       poppedKeys[pops++] = free ? key + unit.length * (unit.length - 1) * m : key
     }
     for (let p = 0; p < pops; p++) heap.push(popped[p]!, poppedKeys[p]!)
   }
-  return { units, judgeOf }
+  return { units, judgeOf, distinct: d }
+}
+
+const MAX_UNIT = 3
+const MAX_COPIES = 6
+
+/** How many distinct judges each unit gets: one triangle each for n ≥ 7, ⌈6/(n−1)⌉ per pair below. */
+export function judgesPerUnit(n: number): number {
+  return n >= TRIANGLE_THRESHOLD || n < 2 ? 1 : Math.min(MAX_COPIES, Math.ceil(6 / (n - 1)))
+}
+
+function judgesEarlierCopy(judgeOf: Int32Array, u: number, d: number, j: number): boolean {
+  for (let v = u - d; v >= 0; v -= d) if (judgeOf[v] === j) return true
+  return false
 }
 
 /**

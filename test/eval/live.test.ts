@@ -80,11 +80,12 @@ describe('chorus eval --task live (scripted models)', () => {
     expect(row(out, 'best single')).toBe('100.0')
     expect(row(out, 'oracle')).toBe('100.0')
     expect(out).toContain('Best single model: openai:')
-    // Per question: 4 answers (20 + 10 tokens each) and 12 verdicts (4 pairs… each 101 tokens).
+    // Per question: 4 answers (20 + 10 tokens each) and 24 verdicts (6 pairs, both orders, two
+    // judges each; 100 + 1 tokens each).
     const tokens = /Tokens per question, as the backends reported them: (\d+) prompt, (\d+) completion/.exec(out)
     expect(tokens).not.toBeNull()
-    expect(Number(tokens![1])).toBe(4 * 20 + 12 * 100)
-    expect(Number(tokens![2])).toBe(4 * 10 + 12 * 1)
+    expect(Number(tokens![1])).toBe(4 * 20 + 24 * 100)
+    expect(Number(tokens![2])).toBe(4 * 10 + 24 * 1)
     expect(out).toMatch(/Phase latency, median: join \d+ ms, answer \d+ ms, .*round \d+ ms/)
     const lines = (await readFile(cache, 'utf8')).trim().split('\n')
     expect(lines).toHaveLength(1 + QUESTIONS.length)
