@@ -31,16 +31,16 @@ export const EVAL_HELP = `chorus eval --task gsm|math-l5|prd|live [options]
   --judges <llmbar|llmbar-all>  instead, judges modelled on LLMBar's six recorded LLM judges
                             (accuracy, position bias, no-verdict rate measured on natural pairs, or all)
   --weights <measured|uniform>  with --judges: judge weights from measured accuracy (default) or all 1
-  --calibration <share>     with --judges: learn judge weights online from this share of questions
-                            (calibration items with known answers, mixed into the stream, not scored)
+  --calibration <share>     with --judges or --task prd: learn judge weights online from this share
+                            of questions (calibration items with known answers, or people's verdicts
+                            for prd, mixed into the stream, not scored)
   --position-bias <p>       share of verdicts that just pick the first answer (default 0)
   --tie-rate <t>            share of verdicts that are ties (default 0)
   --self-preference <p>     share of verdicts where a judge picks the answer agreeing with its own
-                            (default 0; PRD measures about 0.2: see --task prd)
+                            (default 0; PRD measures 0.13 on average: see --task prd)
   --injection <list>        a modelled prompt-injection attacker joins every round; sweep the judges'
                             susceptibility over this list (e.g. 0,0.1,0.2,0.3,0.5) at one judge
                             accuracy (--judge-accuracy, default 0.7)
-  --limit <n>               only the first n questions
   --seed <s>                seed for the modelled judges (default "chorus")
   --chart <file.svg>        also draw the sweep (or the injection curve) as an SVG chart
 
@@ -101,8 +101,10 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
     const data = await loadPrd(dataDir).catch((err: Error) => {
       throw new ConfigError(err.message)
     })
-    const scores = replayPrd(data, progress('prd'))
-    const report = prdReport(scores, data.questions.length, measureSelfPreference(data))
+    const calibrationShare = values.calibration === undefined ? undefined : Number(values.calibration)
+    if (calibrationShare !== undefined && !(calibrationShare > 0 && calibrationShare < 1)) throw new ConfigError('--calibration takes a share in (0, 1)')
+    const replay = replayPrd(data, { onProgress: progress('prd'), ...(calibrationShare === undefined ? {} : { calibrationShare }) })
+    const report = prdReport(replay, measureSelfPreference(data))
     out(report)
     if (values.out !== undefined) await writeFile(values.out, report)
     return 0

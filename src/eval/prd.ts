@@ -4,7 +4,8 @@ import { fitBradleyTerry, TallyBuilder } from '../consensus/bradleyTerry.js'
 import { hashParts } from '../crypto/hash.js'
 import { identityFromSeed } from '../crypto/identity.js'
 import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
-import { genesisLedgerView } from '../round/ledgerView.js'
+import { logOddsWeight } from '../consensus/judgeWeights.js'
+import { GENESIS_HEAD, type LedgerView, genesisLedgerView } from '../round/ledgerView.js'
 import { type Estimate, bootstrapAccuracy } from './bootstrap.js'
 import { driveRound } from './roundDriver.js'
 import { DataError } from './zeroeval.js'
@@ -123,11 +124,35 @@ function rankFrom(n: number, verdicts: { i: number; j: number; score: number }[]
   return [...theta.keys()].sort((a, b) => theta[b]! - theta[a]! || a - b)
 }
 
-export function replayPrd(data: PrdData, onProgress?: (done: number, total: number) => void): PrdMethodScore[] {
-  const ledger = genesisLedgerView()
+export interface PrdReplayOptions {
+  /**
+   * Learn judge weights online, as the network does: this share of questions are calibration items
+   * on which the ledger knows the people's verdicts. After each, every judge's agreement with them
+   * (from a Beta(3, 1) prior) sets its log-odds weight for the rounds after. Not scored.
+   */
+  calibrationShare?: number
+  onProgress?: (done: number, total: number) => void
+}
+
+export interface PrdReplay {
+  scores: PrdMethodScore[]
+  /** Questions scored (calibration questions are not). */
+  scored: number
+  /** With calibration: each model's judge weight after the last round. */
+  weights?: { model: string; weight: number }[]
+}
+
+export function replayPrd(data: PrdData, opts: PrdReplayOptions = {}): PrdReplay {
   const n = data.models.length
   const ids = data.models.map((m) => identityFromSeed(Buffer.from(hashParts('prd-node', m), 'hex')))
   const index = new Map(ids.map((id, i) => [id.id, i]))
+  const share = opts.calibrationShare ?? 0
+  const learned = data.models.map(() => ({ right: 0, total: 0 }))
+  const isCalibration = (id: number) => share > 0 && Number.parseInt(hashParts('calibration', String(id)).slice(0, 8), 16) / 2 ** 32 < share
+  const ledger: LedgerView =
+    share > 0
+      ? { head: () => GENESIS_HEAD, eligible: () => true, judgeWeight: (id) => logOddsWeight((learned[index.get(id) ?? -1]!.right + 3) / (learned[index.get(id) ?? -1]!.total + 4)) }
+      : genesisLedgerView()
   const methods = ['swarm', 'BT, all verdicts incl. self-judging', ...data.models.map((m) => `${m} alone`)]
   const pair = new Map(methods.map((m) => [m, [] as boolean[]]))
   const top = new Map(methods.map((m) => [m, [] as boolean[]]))
@@ -144,6 +169,24 @@ export function replayPrd(data: PrdData, onProgress?: (done: number, total: numb
       },
     }))
     const { done } = driveRound(nodes, q.text, ledger, qi)
+    const truth = humanPairs(data, q.id)
+    if (isCalibration(q.id)) {
+      // The ledger knows the people's verdicts here: grade each judge on the pairs they decided.
+      const decided = new Map(truth.map(([w, l]) => [`${w}|${l}`, true]))
+      for (const [w, l] of truth) decided.set(`${l}|${w}`, false)
+      for (const m of done.transcript) {
+        if (m.env.type !== 'VerdictReveal') continue
+        const judge = learned[index.get(m.env.from)!]!
+        for (const v of (m.env.body as { verdicts: { a: string; b: string; v: string }[] }).verdicts) {
+          const firstWins = decided.get(`${index.get(v.a)}|${index.get(v.b)}`)
+          if (firstWins === undefined || v.v === 'U') continue
+          judge.total++
+          judge.right += v.v === 'T' ? 0.5 : (v.v === 'A') === firstWins ? 1 : 0
+        }
+      }
+      opts.onProgress?.(qi + 1, questions.length)
+      return
+    }
     const rankings = new Map<string, number[]>()
     rankings.set(
       'swarm',
@@ -163,7 +206,6 @@ export function replayPrd(data: PrdData, onProgress?: (done: number, total: numb
       rankings.set(`${data.models[r]} alone`, rankFrom(n, mine))
     }
     rankings.set('BT, all verdicts incl. self-judging', rankFrom(n, all))
-    const truth = humanPairs(data, q.id)
     const humanTop = rankFrom(
       n,
       truth.map(([w, l]) => ({ i: w, j: l, score: 1 })),
@@ -173,9 +215,12 @@ export function replayPrd(data: PrdData, onProgress?: (done: number, total: numb
       for (const [w, l] of truth) pair.get(m)!.push(pos.get(w)! < pos.get(l)!)
       top.get(m)!.push(order[0] === humanTop)
     }
-    onProgress?.(qi + 1, questions.length)
+    opts.onProgress?.(qi + 1, questions.length)
   })
-  return methods.map((m) => ({ method: m, pairwise: bootstrapAccuracy(pair.get(m)!, 1000, m), top1: bootstrapAccuracy(top.get(m)!, 1000, `${m}-top`) }))
+  const scores = methods.map((m) => ({ method: m, pairwise: bootstrapAccuracy(pair.get(m)!, 1000, m), top1: bootstrapAccuracy(top.get(m)!, 1000, `${m}-top`) }))
+  const scored = top.get('swarm')!.length
+  if (share === 0) return { scores, scored }
+  return { scores, scored, weights: data.models.map((model, i) => ({ model, weight: ledger.judgeWeight(ids[i]!.id) })) }
 }
 
 export interface SelfPreference {

@@ -1,5 +1,5 @@
 import type { ChartInput } from './chart.js'
-import type { PrdMethodScore, SelfPreference } from './prd.js'
+import type { PrdReplay, SelfPreference } from './prd.js'
 import type { Estimate } from './bootstrap.js'
 import type { LiveSummary } from './live.js'
 import type { ReplayResult } from './replay.js'
@@ -97,7 +97,8 @@ export function injectionChart(title: string, results: readonly ReplayResult[]):
 }
 
 /** The PRD peer-review replay: agreement with the human majority, per method. */
-export function prdReport(scores: readonly PrdMethodScore[], questions: number, selfPreference: readonly SelfPreference[] = []): string {
+export function prdReport(replay: PrdReplay, selfPreference: readonly SelfPreference[] = []): string {
+  const { scores, scored, weights } = replay
   const implied = selfPreference.reduce((s, p) => s + p.implied, 0) / Math.max(1, selfPreference.length)
   return [
     '### PRD vicuna80: real LLM judges, human ground truth',
@@ -106,8 +107,11 @@ export function prdReport(scores: readonly PrdMethodScore[], questions: number, 
     '|---|---|---|',
     ...scores.map((s) => `| ${s.method} | ${withInterval(s.pairwise)} | ${withInterval(s.top1)} |`),
     '',
-    `${questions} questions, 5 models (bard, claude, gpt35, gpt4, vicuna-13b) answering and judging with their recorded verdicts; % with 95 % bootstrap intervals. ` +
-      'swarm: real rounds (with 5 answers every pair is one unit, judged in both orders by one judge who owns neither answer; judge weights all 1). ' +
+    `${scored} questions scored, 5 models (bard, claude, gpt35, gpt4, vicuna-13b) answering and judging with their recorded verdicts; % with 95 % bootstrap intervals. ` +
+      'swarm: real rounds (with 5 answers every pair is judged in both orders by two judges who own neither answer; ' +
+      (weights === undefined
+        ? 'judge weights all 1). '
+        : `judge weights learned online from calibration questions, where each judge's agreement with people sets its log-odds weight; final weights ${weights.map((w) => `${w.model} ${w.weight.toFixed(2)}`).join(', ')}). `) +
       'BT, all verdicts: every recorded verdict of every reviewer, its own answer included. <model> alone: that reviewer\'s verdicts only.',
     '',
     ...(selfPreference.length > 0

@@ -49,6 +49,18 @@ describe.skipIf(!present)('judges measured on LLMBar', () => {
     expect(Number(gpt4[4])).toBe(640)
   })
 
+  it('chorus eval --task prd --calibration learns each reviewer\'s weight from people\'s verdicts on held-out questions', async () => {
+    let out = ''
+    await evalCommand(['--data', DATA, '--task', 'prd', '--calibration', '0.25'], (s) => (out += s))
+    const scored = Number(/(\d+) questions scored/.exec(out)![1])
+    expect(scored).toBeGreaterThan(50)
+    expect(scored).toBeLessThan(75)
+    const weights = Object.fromEntries([...out.matchAll(/(bard|claude|gpt35|gpt4|vicuna-13b) (\d\.\d\d)/g)].map((m) => [m[1]!, Number(m[2])]))
+    // vicuna-13b agrees with people least and gpt4 most, so their learned weights order the same way.
+    expect(weights['gpt4']).toBeGreaterThan(weights['vicuna-13b']! * 2)
+    await expect(evalCommand(['--data', DATA, '--task', 'prd', '--calibration', '1.5'])).rejects.toThrow(/--calibration takes a share/)
+  })
+
   it('chorus eval --injection sweeps a modelled attacker and draws the curve', async () => {
     let out = ''
     const chart = `${process.env.TMPDIR ?? '/tmp'}/chorus-injection-${process.pid}.svg`
