@@ -135,7 +135,70 @@ function planUnits(answers: readonly string[], judges: readonly string[], seedHe
     }
     for (let p = 0; p < pops; p++) heap.push(popped[p]!, poppedKeys[p]!)
   }
+  rebalance(units, judgeOf, d, owned, rank)
   return { units, judgeOf, distinct: d }
+}
+
+/**
+ * The greedy pass can end uneven when the last units have few eligible judges (every judge owns an
+ * answer, and a repeat may not go to a judge holding the unit already): one judge may get two units
+ * more than another, and the slowest judge sets the judging phase's length. Then a chain of moves
+ * evens it out: the busiest judge hands a unit to a judge that may take it, which hands one on, and
+ * so on to a judge with at least two fewer units (a shortest such chain, found breadth-first in
+ * seeded judge order). Each chain lowers the sum of squared loads, so this ends.
+ */
+function rebalance(units: readonly number[][], judgeOf: Int32Array, d: number, owned: Int32Array, rank: readonly number[]): void {
+  const m = owned.length
+  const load = new Int32Array(m)
+  for (const j of judgeOf) if (j >= 0) load[j]!++
+  const byRank = new Int32Array(m)
+  for (let j = 0; j < m; j++) byRank[rank[j]!] = j
+  const holds = (j: number, u: number) => {
+    for (let v = u % d; v < judgeOf.length; v += d) if (judgeOf[v] === j) return true
+    return false
+  }
+  const mayTake = (j: number, u: number) => !units[u]!.includes(owned[j]!) && !holds(j, u)
+  const via = new Int32Array(m)
+  const parent = new Int32Array(m)
+  for (let rounds = 0; rounds < units.length * m; rounds++) {
+    let hi = byRank[0]!
+    let lo = hi
+    for (let r = 1; r < m; r++) {
+      const j = byRank[r]!
+      if (load[j]! > load[hi]!) hi = j
+      if (load[j]! < load[lo]!) lo = j
+    }
+    if (load[hi]! - load[lo]! <= 1) return
+    // Breadth-first from the busiest judge: via[k] is the unit k would receive, parent[k] its giver.
+    via.fill(-1)
+    parent.fill(-1)
+    parent[hi] = hi
+    const queue = [hi]
+    let end = -1
+    for (let q = 0; q < queue.length && end < 0; q++) {
+      const giver = queue[q]!
+      for (let u = 0; u < judgeOf.length && end < 0; u++) {
+        if (judgeOf[u] !== giver) continue
+        for (let r = 0; r < m; r++) {
+          const k = byRank[r]!
+          if (parent[k] !== -1 || !mayTake(k, u)) continue
+          parent[k] = giver
+          via[k] = u
+          if (load[k]! + 2 <= load[hi]!) {
+            end = k
+            break
+          }
+          queue.push(k)
+        }
+      }
+    }
+    // No chain from the busiest judge: the spread is as small as eligibility allows.
+    if (end < 0) return
+    // Apply from the receiving end, so each giver still holds the unit it hands on.
+    for (let k = end; k !== hi; k = parent[k]!) judgeOf[via[k]!] = k
+    load[hi]!--
+    load[end]!++
+  }
 }
 
 const MAX_UNIT = 3
