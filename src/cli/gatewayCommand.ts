@@ -7,7 +7,7 @@ import { createLibp2pTransport } from '../transport/libp2p.js'
 import { readKeyFile } from './keyFile.js'
 import { ConfigError } from './modelSpec.js'
 import { readJsonConfig, type SettingTypes } from './jsonConfig.js'
-import { NETWORK_OPTIONS } from './networkOptions.js'
+import { NETWORK_OPTIONS, NETWORK_SETTINGS } from './networkOptions.js'
 
 /**
  * `chorus gateway`: the OpenAI-compatible API coordinating rounds over the network. Same HTTP API
@@ -31,11 +31,7 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
 `
 
 const SETTINGS: SettingTypes = {
-  key: 'string',
-  listen: 'strings',
-  bootstrap: 'strings',
-  mdns: 'boolean',
-  relay: 'boolean',
+  ...NETWORK_SETTINGS,
   host: 'string',
   port: 'number',
   apiKeys: 'strings',

@@ -4,7 +4,7 @@ import { BackendHealth } from '../node/backendHealth.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import { createLibp2pTransport } from '../transport/libp2p.js'
 import { readJsonConfig, type SettingTypes } from './jsonConfig.js'
-import { NETWORK_OPTIONS } from './networkOptions.js'
+import { NETWORK_OPTIONS, NETWORK_SETTINGS } from './networkOptions.js'
 import { readKeyFile } from './keyFile.js'
 import { BackendFactory, ConfigError, parseModelSpec, tinyModels, TINY_ANSWER_TOKENS } from './modelSpec.js'
 
@@ -30,11 +30,7 @@ export const NODE_HELP = `chorus node --key <file> [options]
 `
 
 const SETTINGS: SettingTypes = {
-  key: 'string',
-  listen: 'strings',
-  bootstrap: 'strings',
-  mdns: 'boolean',
-  relay: 'boolean',
+  ...NETWORK_SETTINGS,
   model: 'string',
   capacity: 'number',
   domains: 'string',
