@@ -7,8 +7,9 @@ import { tinyGguf } from '../src/models/tinyGguf.js'
 import { type Figure, median } from './stats.js'
 
 /**
- * Model paths on generated tiny GGUF models (random weights, byte vocabulary): one verdict by
- * next-token probabilities versus by a grammar-constrained reply, and a whole 5-node demo round.
+ * Model paths on generated tiny GGUF models (random weights, byte vocabulary): one verdict on a new
+ * question by next-token probabilities versus by a grammar-constrained reply, and a whole 5-node
+ * demo round.
  * The numbers measure the machinery around the model, not a real model's speed.
  */
 const REQUEST = {
@@ -29,11 +30,14 @@ export async function run(): Promise<Figure[]> {
   const out: Figure[] = []
   for (const mode of ['probabilities', 'constrained'] as const) {
     const b = await LlamaCppBackend.load(runtime, { modelPath: paths[0]!, judgeMode: mode, contextSize: 1024 })
-    for (let w = 0; w < 3; w++) await b.judge(REQUEST)
+    // A new question each call: the judging instructions are already in the model's state (as in
+    // a round), the question and both answers are read afresh.
+    const ask = (k: number) => b.judge({ ...REQUEST, question: `(${k}) ${REQUEST.question}` })
+    for (let w = 0; w < 3; w++) await ask(-1 - w)
     const times: number[] = []
     for (let k = 0; k < 20; k++) {
       const t0 = performance.now()
-      await b.judge(REQUEST)
+      await ask(k)
       times.push(performance.now() - t0)
     }
     await b.close()

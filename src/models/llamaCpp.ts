@@ -8,7 +8,8 @@ import { Semaphore } from './semaphore.js'
 /**
  * A GGUF model run in-process by llama.cpp (node-llama-cpp, CPU). Each model gets one context with
  * one thread, and all models in the process share one semaphore with as many permits as cores, so
- * the threads running together never exceed the cores.
+ * the threads running together never exceed the cores. A model's one context sequence serves one
+ * call at a time (its own lock, taken before a shared permit so a waiting call holds no core).
  *
  * Judging reads the next-token probabilities of "A" and "B" after the prompt (`probabilities`), or
  * lets the model write one grammar-constrained letter (`constrained`).
@@ -85,6 +86,13 @@ export class LlamaCppBackend implements ModelBackend {
   }
 
   private calls = 0
+  /** The context sequence holds one prompt's state: calls on this model take turns. */
+  private readonly lock = new Semaphore(1)
+
+  /** Runs `fn` with this model's sequence to itself and a core from the shared semaphore. */
+  private exclusive<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.lock.run(() => this.runtime.semaphore.run(fn, signal), signal)
+  }
 
   /** Exact counts from llama.cpp's token meter: every token evaluated (input) and generated (output). */
   get usage(): TokenUsage {
@@ -106,7 +114,7 @@ export class LlamaCppBackend implements ModelBackend {
 
   async answer(messages: readonly ChatMessage[], options: CallOptions = {}): Promise<string> {
     this.calls++
-    return this.runtime.semaphore.run(async () => {
+    return this.exclusive(async () => {
       const { LlamaChatSession } = await import('node-llama-cpp')
       await this.sequence.clearHistory()
       const system = messages.filter((m) => m.role === 'system').map((m) => m.content)
@@ -138,7 +146,7 @@ export class LlamaCppBackend implements ModelBackend {
 
   async judge(req: JudgeRequest, options: CallOptions = {}): Promise<JudgeReply> {
     this.calls++
-    return this.runtime.semaphore.run(
+    return this.exclusive(
       () => ((this.options.judgeMode ?? 'probabilities') === 'probabilities' ? this.judgeByProbabilities(req) : this.judgeConstrained(req, options)),
       options.signal,
     )
@@ -158,10 +166,14 @@ export class LlamaCppBackend implements ModelBackend {
     const b = withB[common]
     const input = this.fit(withA.slice(0, common))
     if (a === undefined || b === undefined || input.length === 0) return { verdict: 'U' }
-    await this.sequence.clearHistory()
+    // Keep what the sequence already holds of this prompt (the judging instructions and question
+    // always, the first answer when the previous pair began with it) and evaluate only the rest.
+    // The last token is always evaluated afresh: its next-token probabilities are the verdict.
+    await this.sequence.adaptStateToTokens(input.slice(0, -1), false)
+    const rest = input.slice(this.sequence.nextTokenIndex)
     const evaluated = await this.sequence.controlledEvaluate([
-      ...input.slice(0, -1),
-      [input.at(-1)!, { generateNext: { probabilities: true } }],
+      ...rest.slice(0, -1),
+      [rest.at(-1)!, { generateNext: { probabilities: true } }],
     ])
     const probs = evaluated.at(-1)?.next?.probabilities
     const pa = probs?.get(a) ?? 0
@@ -173,7 +185,7 @@ export class LlamaCppBackend implements ModelBackend {
   /** The model writes at most three tokens, constrained by a grammar to a verdict. */
   private async judgeConstrained(req: JudgeRequest, options: CallOptions): Promise<JudgeReply> {
     const { LlamaCompletion } = await import('node-llama-cpp')
-    await this.sequence.clearHistory()
+    // LlamaCompletion keeps the prompt start the sequence already holds, as judgeByProbabilities does.
     const grammar = await this.runtime.llama.createGrammar({ grammar: 'root ::= " "? ("A" | "B" | "T")' })
     const completion = new LlamaCompletion({ contextSequence: this.sequence })
     try {

@@ -169,14 +169,22 @@ export class NodeDaemon {
   private judge(round: ParticipantRound, query: QueryBody, tasks: JudgeTask[]): void {
     const signal = this.rounds.get(round.roundId)?.abort.signal
     const question = questionText(query)
+    // Asked grouped by first answer: consecutive prompts then share their start up to the second
+    // answer, which a backend that keeps its prompt state (llama.cpp in-process, llama-server's
+    // prompt cache) does not read again. Verdicts go back in task order.
+    const order = tasks.map((_, i) => i).sort((i, j) => (tasks[i]!.first < tasks[j]!.first ? -1 : tasks[i]!.first > tasks[j]!.first ? 1 : i - j))
+    const replies: JudgeReply[] = new Array(tasks.length)
     Promise.all(
-      tasks.map((t) =>
+      order.map((i) =>
         this.init.backend
-          .judge({ question, first: t.first, second: t.second }, { signal })
-          .catch((): JudgeReply => ({ verdict: 'U' })),
+          .judge({ question, first: tasks[i]!.first, second: tasks[i]!.second }, { signal })
+          .catch((): JudgeReply => ({ verdict: 'U' }))
+          .then((r) => {
+            replies[i] = r
+          }),
       ),
     ).then(
-      (replies) =>
+      () =>
         this.run(
           round,
           round.judged(

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLlamaRuntime, LlamaCppBackend, type LlamaRuntime, ModelLoadError } from '../../src/models/llamaCpp.js'
+import { Semaphore } from '../../src/models/semaphore.js'
 import { tinyGguf } from '../../src/models/tinyGguf.js'
 
 let runtime: LlamaRuntime
@@ -53,8 +54,9 @@ describe('in-process GGUF backend on a generated tiny model', () => {
     expect(['A', 'B', 'T']).toContain(r.verdict)
     expect(r.pFirst).toBeGreaterThanOrEqual(0)
     expect(r.pFirst).toBeLessThanOrEqual(1)
-    // Deterministic: the same pair gives the same probability.
-    expect((await b.judge(req)).pFirst).toBe(r.pFirst)
+    // Deterministic: the same pair gives the same probability (to float rounding: the second time
+    // only the last token is evaluated, in a batch of its own).
+    expect((await b.judge(req)).pFirst).toBeCloseTo(r.pFirst!, 6)
   })
 
   it('judges through a grammar-constrained reply with a parseable verdict', async () => {
@@ -70,6 +72,38 @@ describe('in-process GGUF backend on a generated tiny model', () => {
     await Promise.all([x.judge(req), y.judge(req), x.answer([{ role: 'user', content: 'hi' }]), y.answer([{ role: 'user', content: 'hi' }])])
     clearInterval(watch)
     expect(peak).toBe(1)
+  })
+
+  it('runs calls on one model in turn even when the process has cores to spare', async () => {
+    // Two permits, one model: its single context sequence must still serve one call at a time,
+    // or concurrent prompts overwrite each other's state and the probabilities come out wrong.
+    const wide: LlamaRuntime = { llama: runtime.llama, semaphore: new Semaphore(2) }
+    const path = join(dir, 'shared.gguf')
+    await writeFile(path, tinyGguf({ seed: 'shared' }))
+    const b = await LlamaCppBackend.load(wide, { modelPath: path, contextSize: 1024 })
+    backends.push(b)
+    const reqs = Array.from({ length: 6 }, (_, i) => ({ question: `Question ${i}: what is ${i} + ${i}?`, first: `It is ${2 * i}.`, second: `${i * 3}` }))
+    const inTurn: (number | undefined)[] = []
+    for (const r of reqs) inTurn.push((await b.judge(r)).pFirst)
+    const together = (await Promise.all(reqs.map((r) => b.judge(r)))).map((r) => r.pFirst)
+    for (let i = 0; i < reqs.length; i++) expect(together[i]).toBeCloseTo(inTurn[i]!, 6)
+  })
+
+  it('reads only what a prompt does not share with the one before it, with the same verdict', async () => {
+    const fresh = await load('prefix')
+    const expected = await fresh.judge(req)
+    const b = await load('prefix')
+    await b.judge({ ...req, second: 'Forty-three, surely.' })
+    const before = b.usage.promptTokens
+    const r = await b.judge(req)
+    const read = b.usage.promptTokens - before
+    // Byte vocabulary: the shared start (instructions, question, first answer) is most of the
+    // prompt; what is read again is the second answer and the closing lines.
+    expect(read).toBeLessThan(fresh.usage.promptTokens / 3)
+    // The same verdict up to llama.cpp's rounding: a prompt read in other batches differs in the
+    // fourth decimal here.
+    expect(r.verdict).toBe(expected.verdict)
+    expect(r.pFirst).toBeCloseTo(expected.pFirst!, 2)
   })
 
   it('fails with a clear error for a missing or corrupt model file', async () => {

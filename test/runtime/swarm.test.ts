@@ -33,6 +33,40 @@ describe('runtimes over the in-memory transport', () => {
     expect(swarm.nodes.every((n) => n.activeRounds === 0)).toBe(true)
   })
 
+  it('asks a judge grouped by first answer and returns each verdict on its own pair', async () => {
+    // A judge that prefers the alphabetically earlier answer, answering slower for earlier calls so
+    // replies arrive out of call order; each node's answer is its own id.
+    const calls = new Map<string, string[]>()
+    const backendFor = (id: { id: string }): ModelBackend => ({
+      name: 'ordered',
+      answer: async () => `answer of ${id.id}`,
+      judge: async ({ first, second }) => {
+        const mine = calls.get(id.id) ?? []
+        calls.set(id.id, [...mine, first])
+        await new Promise((r) => setTimeout(r, 12 - mine.length))
+        return first < second ? { verdict: 'A', pFirst: 0.9 } : { verdict: 'B', pFirst: 0.1 }
+      },
+    })
+    swarm = createEmbeddedSwarm({ nodes: 7, backendFor, keySeed: 'order' })
+    const res = await swarm.ask('which comes first?')
+    let checked = 0
+    for (const m of res.transcript) {
+      const env = m.env as { type: string; body: { verdicts?: { a: string; b: string; v: string; p: number }[] } }
+      if (env.type !== 'VerdictReveal') continue
+      for (const v of env.body.verdicts!) {
+        expect(v.v).toBe(`answer of ${v.a}` < `answer of ${v.b}` ? 'A' : 'B')
+        expect(v.p).toBe(v.v === 'A' ? 9000 : 1000)
+        checked++
+      }
+    }
+    expect(checked).toBe(42)
+    for (const firsts of calls.values()) {
+      // Each first answer is asked in one run of consecutive calls.
+      const runs = firsts.filter((f, i) => i === 0 || firsts[i - 1] !== f)
+      expect(new Set(runs).size).toBe(runs.length)
+    }
+  })
+
   it('survives latency and loss: lost messages cost only their sender', async () => {
     let k = 0
     swarm = createEmbeddedSwarm({
