@@ -128,7 +128,7 @@ function planUnits(answers: readonly string[], judges: readonly string[], seedHe
     while (judgeOf[u]! < 0 && heap.size > 0 && pops <= limit) {
       const key = heap.minKey()
       const j = heap.pop()
-      const free = !unit.includes(owned[j]!) && !judgesEarlierCopy(judgeOf, u, d, j)
+      const free = !unit.includes(owned[j]!) && !holdsCopy(judgeOf, d, u, j)
       if (free) judgeOf[u] = j
       popped[pops] = j
       poppedKeys[pops++] = free ? key + unit.length * (unit.length - 1) * m : key
@@ -153,11 +153,7 @@ function rebalance(units: readonly number[][], judgeOf: Int32Array, d: number, o
   for (const j of judgeOf) if (j >= 0) load[j]!++
   const byRank = new Int32Array(m)
   for (let j = 0; j < m; j++) byRank[rank[j]!] = j
-  const holds = (j: number, u: number) => {
-    for (let v = u % d; v < judgeOf.length; v += d) if (judgeOf[v] === j) return true
-    return false
-  }
-  const mayTake = (j: number, u: number) => !units[u]!.includes(owned[j]!) && !holds(j, u)
+  const mayTake = (j: number, u: number) => !units[u]!.includes(owned[j]!) && !holdsCopy(judgeOf, d, u, j)
   const via = new Int32Array(m)
   const parent = new Int32Array(m)
   for (let rounds = 0; rounds < units.length * m; rounds++) {
@@ -209,8 +205,9 @@ export function judgesPerUnit(n: number): number {
   return n >= TRIANGLE_THRESHOLD || n < 2 ? 1 : Math.min(MAX_COPIES, Math.ceil(6 / (n - 1)))
 }
 
-function judgesEarlierCopy(judgeOf: Int32Array, u: number, d: number, j: number): boolean {
-  for (let v = u - d; v >= 0; v -= d) if (judgeOf[v] === j) return true
+/** Does judge j hold some copy of unit u (the units u mod d, u mod d + d, …)? */
+function holdsCopy(judgeOf: Int32Array, d: number, u: number, j: number): boolean {
+  for (let v = u % d; v < judgeOf.length; v += d) if (judgeOf[v] === j) return true
   return false
 }
 

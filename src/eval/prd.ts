@@ -4,9 +4,9 @@ import { fitBradleyTerry, TallyBuilder } from '../consensus/bradleyTerry.js'
 import { hashParts } from '../crypto/hash.js'
 import { identityFromSeed } from '../crypto/identity.js'
 import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
-import { logOddsWeight } from '../consensus/judgeWeights.js'
-import { GENESIS_HEAD, type LedgerView, genesisLedgerView } from '../round/ledgerView.js'
+import { genesisLedgerView } from '../round/ledgerView.js'
 import { type Estimate, bootstrapAccuracy } from './bootstrap.js'
+import { CalibrationRecords, isCalibrationItem } from './calibration.js'
 import { driveRound } from './roundDriver.js'
 import { DataError } from './zeroeval.js'
 
@@ -147,12 +147,8 @@ export function replayPrd(data: PrdData, opts: PrdReplayOptions = {}): PrdReplay
   const ids = data.models.map((m) => identityFromSeed(Buffer.from(hashParts('prd-node', m), 'hex')))
   const index = new Map(ids.map((id, i) => [id.id, i]))
   const share = opts.calibrationShare ?? 0
-  const learned = data.models.map(() => ({ right: 0, total: 0 }))
-  const isCalibration = (id: number) => share > 0 && Number.parseInt(hashParts('calibration', String(id)).slice(0, 8), 16) / 2 ** 32 < share
-  const ledger: LedgerView =
-    share > 0
-      ? { head: () => GENESIS_HEAD, eligible: () => true, judgeWeight: (id) => logOddsWeight((learned[index.get(id) ?? -1]!.right + 3) / (learned[index.get(id) ?? -1]!.total + 4)) }
-      : genesisLedgerView()
+  const learned = new CalibrationRecords(n)
+  const ledger = share > 0 ? genesisLedgerView((id) => learned.weight(index.get(id)!)) : genesisLedgerView()
   const methods = ['swarm', 'BT, all verdicts incl. self-judging', ...data.models.map((m) => `${m} alone`)]
   const pair = new Map(methods.map((m) => [m, [] as boolean[]]))
   const top = new Map(methods.map((m) => [m, [] as boolean[]]))
@@ -170,20 +166,11 @@ export function replayPrd(data: PrdData, opts: PrdReplayOptions = {}): PrdReplay
     }))
     const { done } = driveRound(nodes, q.text, ledger, qi)
     const truth = humanPairs(data, q.id)
-    if (isCalibration(q.id)) {
+    if (isCalibrationItem(String(q.id), share)) {
       // The ledger knows the people's verdicts here: grade each judge on the pairs they decided.
       const decided = new Map(truth.map(([w, l]) => [`${w}|${l}`, true]))
       for (const [w, l] of truth) decided.set(`${l}|${w}`, false)
-      for (const m of done.transcript) {
-        if (m.env.type !== 'VerdictReveal') continue
-        const judge = learned[index.get(m.env.from)!]!
-        for (const v of (m.env.body as { verdicts: { a: string; b: string; v: string }[] }).verdicts) {
-          const firstWins = decided.get(`${index.get(v.a)}|${index.get(v.b)}`)
-          if (firstWins === undefined || v.v === 'U') continue
-          judge.total++
-          judge.right += v.v === 'T' ? 0.5 : (v.v === 'A') === firstWins ? 1 : 0
-        }
-      }
+      learned.grade(done.transcript, (id) => index.get(id)!, (a, b) => decided.get(`${index.get(a)}|${index.get(b)}`))
       opts.onProgress?.(qi + 1, questions.length)
       return
     }

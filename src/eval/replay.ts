@@ -1,12 +1,12 @@
 import { answerKey } from '../consensus/answers.js'
-import { logOddsWeight } from '../consensus/judgeWeights.js'
 import { hashParts } from '../crypto/hash.js'
 import { identityFromSeed } from '../crypto/identity.js'
 import { JUDGE_SYSTEM, judgeUserPrompt } from '../models/judgePrompt.js'
 import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
-import { GENESIS_HEAD, type LedgerView, genesisLedgerView } from '../round/ledgerView.js'
+import { type LedgerView, genesisLedgerView } from '../round/ledgerView.js'
 import { injectedReply, perturbAnswer } from './attacker.js'
 import type { Estimate } from './bootstrap.js'
+import { CalibrationRecords, isCalibrationItem } from './calibration.js'
 import { type JudgeModel, modelledVerdict } from './modelledJudge.js'
 import { driveRound } from './roundDriver.js'
 import { type AttackedMethod, type Method, type RoundPicks, scoreAttack, scoreMethods } from './scoring.js'
@@ -69,13 +69,10 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
   const attackerId = identityFromSeed(Buffer.from(hashParts('eval-attacker'), 'hex'))
   const index = new Map(ids.map((id, i) => [id.id, i]))
   if (opts.attacker) index.set(attackerId.id, ids.length)
-  const learned = task.models.map(() => ({ right: 0, total: 0 }))
-  const calibrating = opts.calibrationShare !== undefined && opts.calibrationShare > 0
-  const weightFor = calibrating ? (i: number) => logOddsWeight((learned[i]!.right + 3) / (learned[i]!.total + 4)) : opts.weightFor
-  const isCalibration = (id: string) => calibrating && Number.parseInt(hashParts('calibration', id).slice(0, 8), 16) / 2 ** 32 < opts.calibrationShare!
-  const ledger: LedgerView = weightFor
-    ? { head: () => GENESIS_HEAD, eligible: () => true, judgeWeight: (id) => weightFor(index.get(id) ?? -1) }
-    : (opts.ledger ?? genesisLedgerView())
+  const share = opts.calibrationShare ?? 0
+  const learned = new CalibrationRecords(index.size)
+  const weightFor = share > 0 ? (i: number) => learned.weight(i) : opts.weightFor
+  const ledger: LedgerView = weightFor ? genesisLedgerView((id) => weightFor(index.get(id) ?? -1)) : (opts.ledger ?? genesisLedgerView())
   const questions = task.questions.slice(0, opts.limit ?? task.questions.length)
   const hit: RoundPicks = { swarm: [], 'weighted BT': [], 'unweighted BT': [], 'majority vote': [] }
   const single = task.models.map(() => [] as boolean[])
@@ -113,19 +110,12 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
       },
     }))
     const { done } = driveRound(nodes, q.question, ledger, qi)
-    if (isCalibration(q.id)) {
+    if (isCalibrationItem(q.id, share)) {
       // The ledger knows this answer: grade each judge on the pairs where exactly one side is right.
-      for (const m of done.transcript) {
-        if (m.env.type !== 'VerdictReveal') continue
-        const judge = index.get(m.env.from)!
-        for (const v of (m.env.body as { verdicts: { a: string; b: string; v: string }[] }).verdicts) {
-          const ra = right[index.get(v.a)!]!
-          const rb = right[index.get(v.b)!]!
-          if (ra === rb || v.v === 'U') continue
-          learned[judge]!.total++
-          learned[judge]!.right += v.v === 'T' ? 0.5 : (v.v === 'A') === ra ? 1 : 0
-        }
-      }
+      learned.grade(done.transcript, (id) => index.get(id)!, (a, b) => {
+        const [ra, rb] = [right[index.get(a)!]!, right[index.get(b)!]!]
+        return ra === rb ? undefined : ra
+      })
       opts.onProgress?.(qi + 1, questions.length)
       return
     }

@@ -172,7 +172,7 @@ export class NodeDaemon {
     // Asked grouped by first answer: consecutive prompts then share their start up to the second
     // answer, which a backend that keeps its prompt state (llama.cpp in-process, llama-server's
     // prompt cache) does not read again. Verdicts go back in task order.
-    const order = tasks.map((_, i) => i).sort((i, j) => (tasks[i]!.first < tasks[j]!.first ? -1 : tasks[i]!.first > tasks[j]!.first ? 1 : i - j))
+    const order = tasks.map((_, i) => i).sort((i, j) => (tasks[i]!.first < tasks[j]!.first ? -1 : tasks[i]!.first > tasks[j]!.first ? 1 : 0))
     const replies: JudgeReply[] = new Array(tasks.length)
     Promise.all(
       order.map((i) =>

@@ -2,7 +2,8 @@ import { sha256Hex } from '../crypto/hash.js'
 
 /**
  * What a round reads from the ledger, at the head named in its Query. The core runs before any
- * ledger exists: the genesis view has a fixed head, lets everyone in and weighs judges equally.
+ * ledger exists: the genesis view has a fixed head, lets everyone in and weighs judges equally
+ * (or, in evaluation, by weights learned on calibration items).
  */
 export interface LedgerView {
   head(): string
@@ -14,6 +15,6 @@ export interface LedgerView {
 
 export const GENESIS_HEAD = sha256Hex('chorus/v1/genesis')
 
-export function genesisLedgerView(): LedgerView {
-  return { head: () => GENESIS_HEAD, eligible: () => true, judgeWeight: () => 1 }
+export function genesisLedgerView(judgeWeight: (node: string) => number = () => 1): LedgerView {
+  return { head: () => GENESIS_HEAD, eligible: () => true, judgeWeight }
 }
