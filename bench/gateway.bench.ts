@@ -11,7 +11,7 @@ export const figures = ['gateway_http_overhead_ms', 'gateway_rounds_per_s']
 
 export async function run(): Promise<Figure[]> {
   const gw = await startGateway(
-    { host: '127.0.0.1', port: 0, nodes: 7, models: [], apiKeys: [], answerSeconds: 10 },
+    { host: '127.0.0.1', port: 0, nodes: 7, models: [], apiKeys: [], answerSeconds: 10, maxRounds: 4 },
     Array.from({ length: 7 }, (_, i) => new InstantBackend(`bench-${i}`)),
   )
   const ask = async (i: number) => {

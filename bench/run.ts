@@ -2,6 +2,8 @@ import * as bt from './bt.bench.js'
 import * as devnet from './devnet.bench.js'
 import * as gateway from './gateway.bench.js'
 import * as libp2p from './libp2p.bench.js'
+import * as memory from './memory.bench.js'
+import * as recovery from './recovery.bench.js'
 import * as models from './models.bench.js'
 import * as round from './round.bench.js'
 import { sizeThreadPoolToCores } from '../src/runtime/threadPool.js'
@@ -16,7 +18,7 @@ interface Suite {
   run(): Promise<Figure[]>
 }
 
-const SUITES: Record<string, Suite> = { bt, round, models, gateway, libp2p, devnet }
+const SUITES: Record<string, Suite> = { bt, round, models, gateway, memory, libp2p, devnet, recovery }
 
 sizeThreadPoolToCores()
 const filters = process.argv.slice(2)

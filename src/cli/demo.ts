@@ -1,13 +1,14 @@
 import { parseArgs } from 'node:util'
-import type { RoundResult } from '../gateway/coordinatorService.js'
+import type { RoundResult } from '../gateway/swarm.js'
 import type { Envelope } from '../protocol/envelope.js'
-import type { PhaseDurations } from '../round/coordinator.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import { transcriptFile } from '../round/transcript.js'
 import { verifyTranscript } from '../round/verify.js'
 import { createEmbeddedSwarm } from './embeddedSwarm.js'
 import { readJsonConfig } from './jsonConfig.js'
+import { MIN_MEMBERS } from '../protocol/limits.js'
 import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './modelSpec.js'
+import { answerSeconds, nodeCount, phaseDurations } from './settings.js'
 
 /**
  * `chorus demo`: a coordinator and N nodes in one process over the in-memory transport, one round,
@@ -18,7 +19,7 @@ export const DEMO_HELP = `chorus demo [question] [options]
 
   Runs a whole swarm in this process and asks it one question.
 
-  --nodes <n>         number of nodes (default 5, at most 64)
+  --nodes <n>         number of nodes (default 5; from 3, the smallest round, to 64)
   --model <spec>      a model for the nodes; repeat to mix (assigned round-robin):
                         ./model.gguf                 a local GGUF file, run in-process
                         ollama:<model>               Ollama on 127.0.0.1:11434
@@ -51,29 +52,25 @@ async function readConfig(args: string[]): Promise<DemoConfig> {
     },
   })
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, { nodes: 'number', models: 'strings', question: 'string', answerSeconds: 'number' })
-  const nodes = Number(values.nodes ?? file.nodes ?? 5)
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new ConfigError('--nodes must be a whole number from 1 to 64')
-  const answerSeconds = Number(values['answer-seconds'] ?? file.answerSeconds ?? 120)
-  if (!(answerSeconds > 0)) throw new ConfigError('--answer-seconds must be positive')
+  const nodes = nodeCount(values.nodes ?? file.nodes, 5, 64, MIN_MEMBERS)
+  const answerS = answerSeconds(values['answer-seconds'] ?? file.answerSeconds)
   const models = values.model ?? (file.models as string[] | undefined) ?? []
   if (!Array.isArray(models) || models.some((m) => typeof m !== 'string')) throw new ConfigError('models must be a list of model specs')
   const question = positionals.join(' ') || (typeof file.question === 'string' ? file.question : DEFAULT_QUESTION)
-  return { nodes, models, question, answerSeconds, json: values.json ?? false }
+  return { nodes, models, question, answerSeconds: answerS, json: values.json ?? false }
 }
 
-export async function demo(args: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+export async function demo(args: string[], out: (s: string) => void = (s) => process.stdout.write(s), signal?: AbortSignal): Promise<number> {
   const cfg = await readConfig(args)
   const factory = new BackendFactory()
   try {
     const { backends, tiny } = await buildBackends(factory, cfg.models, cfg.nodes)
     if (tiny && !cfg.json) out(`${TINY_WARNING}\n\n`)
-    const ms = cfg.answerSeconds * 1000
-    const durations: PhaseDurations = { join: 1000, commit: ms, reveal: 5000, verdictCommit: ms, verdictReveal: 5000 }
-    const swarm = createEmbeddedSwarm({ nodes: cfg.nodes, backendFor: (_, i) => backends[i]!, durations })
+    const swarm = createEmbeddedSwarm({ nodes: cfg.nodes, backendFor: (_, i) => backends[i]!, durations: phaseDurations(cfg.answerSeconds) })
     const t0 = performance.now()
     let res: RoundResult
     try {
-      res = await swarm.ask(cfg.question, {}, { onPhase: (phase) => progress(`${PHASE_LABEL[phase] ?? phase} (${Math.round(performance.now() - t0)} ms)`) })
+      res = await swarm.ask(cfg.question, {}, { ...(signal ? { signal } : {}), onPhase: (phase) => progress(`${PHASE_LABEL[phase] ?? phase} (${Math.round(performance.now() - t0)} ms)`) })
       progress('')
     } finally {
       await swarm.stop()

@@ -1,25 +1,36 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { writeKeyFile } from './keyFile.js'
+import { identityFromSeed } from '../crypto/identity.js'
 import { ConfigError } from './modelSpec.js'
+import { answerSeconds, nodeCount, number } from './settings.js'
 
 /**
- * A local network: one `chorus gateway` and N `chorus node` processes on loopback, with fresh keys
- * in a temporary folder. Used by `chorus devnet` and by the multi-process tests.
+ * A local network: one `chorus gateway` and N `chorus node` processes on loopback. Used by
+ * `chorus devnet` and by the multi-process tests.
+ *
+ * Keys are generated here and handed to each child in its environment (`--key env:…`, which the
+ * child deletes once read), never written to disk, so none outlives the devnet. Each child holds an
+ * IPC channel to this process and stops when it closes, so the children die with the devnet even
+ * when it is killed with SIGKILL. Supervised (`chorus devnet` is), a child that dies is reported
+ * and restarted with its key and its ports, so nodes find a restarted gateway where it was.
  */
 export const DEVNET_HELP = `chorus devnet [--nodes N] [--model <spec>] [--port P] [--answer-seconds S]
 
-  Starts a gateway and N node processes on 127.0.0.1 with generated keys, prints the API URL,
-  and stops them all on Ctrl-C. --model as for chorus node (default: tiny generated models).
+  Starts a gateway and N node processes on 127.0.0.1 with generated keys (kept in memory only),
+  prints the API URL, restarts any process that dies, and stops them all on Ctrl-C.
+  --model as for chorus node (default: tiny generated models).
 `
 
 /** The CLI a child runs: beside this file when built; from dist/ when this is the TS source (tests). */
 const HERE = fileURLToPath(import.meta.url)
 const MAIN = HERE.endsWith('.ts') ? join(dirname(HERE), '../../dist/src/cli/main.js') : join(dirname(HERE), 'main.js')
+
+/** The environment variable a devnet child reads its key seed from. */
+const KEY_VARIABLE = 'CHORUS_DEVNET_KEY'
 
 export interface DevnetOptions {
   nodes: number
@@ -28,13 +39,28 @@ export interface DevnetOptions {
   modelFor?: (i: number) => string | undefined
   port?: number
   answerSeconds?: number
+  /** Extra arguments for every node (limits, horizon). */
+  nodeArgs?: string[]
+  /** Restart a child that dies (default false: tests kill and restart by hand). */
+  supervise?: boolean
   /** Called with each line a child prints (for logs). */
   onLine?: (who: string, line: string) => void
+  /** Called when a supervised child dies and when it is back. */
+  onEvent?: (line: string) => void
+}
+
+interface Child {
+  who: string
+  seed: Buffer
+  args: () => string[]
+  proc: ChildProcess
+  ready: RegExp
+  /** Exit times of recent crashes, for backing off a child that keeps dying. */
+  crashes: number[]
 }
 
 export interface DevnetNode {
   id: string
-  keyPath: string
   proc: ChildProcess
 }
 
@@ -43,41 +69,50 @@ export class Devnet {
   p2pAddr = ''
   gatewayId = ''
   readonly nodes: DevnetNode[] = []
-  private gateway: ChildProcess | undefined
-  private dir = ''
+  private gateway: Child | undefined
+  private readonly children: Child[] = []
+  private stopping = false
 
   constructor(private readonly opts: DevnetOptions) {}
 
+  /** The gateway process (it changes when the gateway is restarted). */
+  get gatewayProc(): ChildProcess | undefined {
+    return this.gateway?.proc
+  }
+
   async start(): Promise<void> {
-    this.dir = await mkdtemp(join(tmpdir(), 'chorus-devnet-'))
-    const gwKey = join(this.dir, 'gateway.key')
-    await writeKeyFile(gwKey)
-    const gwArgs = ['gateway', '--key', gwKey, '--port', String(this.opts.port ?? 0), '--answer-seconds', String(this.opts.answerSeconds ?? 120)]
-    this.gateway = this.spawn('gateway', gwArgs)
-    const lines = await this.waitFor(this.gateway, 'gateway', (all) => /gateway ([0-9a-f]{64})\n {2}api {2}(\S+)\n {2}p2p {2}(\S+)/.exec(all))
-    this.gatewayId = lines[1]!
+    const gwSeed = randomBytes(32)
+    this.gatewayId = identityFromSeed(gwSeed).id
+    let httpPort = this.opts.port ?? 0
+    let listen = '/ip4/127.0.0.1/tcp/0'
+    const gwArgs = () => ['gateway', '--key', `env:${KEY_VARIABLE}`, '--port', String(httpPort), '--listen', listen, '--answer-seconds', String(this.opts.answerSeconds ?? 120)]
+    const gw = this.launch('gateway', gwSeed, gwArgs, /gateway ([0-9a-f]{64})\n {2}api {2}(\S+)\n {2}p2p {2}(\S+)/)
+    this.gateway = gw
+    const lines = await this.waitFor(gw)
     this.apiUrl = lines[2]!
     this.p2pAddr = lines[3]!
+    // A restarted gateway comes back on the same ports, where the nodes keep dialling it.
+    httpPort = Number(new URL(this.apiUrl).port)
+    listen = this.p2pAddr.replace(/\/p2p\/.*$/, '')
     for (let i = 0; i < this.opts.nodes; i++) {
-      const keyPath = join(this.dir, `node-${i}.key`)
-      const id = (await writeKeyFile(keyPath)).id
-      this.nodes.push({ id, keyPath, proc: this.startNode(keyPath, i) })
+      const seed = randomBytes(32)
+      const model = this.opts.modelFor?.(i) ?? this.opts.model
+      const args = () => ['node', '--key', `env:${KEY_VARIABLE}`, '--bootstrap', this.p2pAddr, ...(model ? ['--model', model] : []), ...(this.opts.nodeArgs ?? [])]
+      const child = this.launch(`node-${i}`, seed, args, /listening on/)
+      this.nodes.push({ id: identityFromSeed(seed).id, proc: child.proc })
     }
-    await Promise.all(this.nodes.map((n, i) => this.waitFor(n.proc, `node-${i}`, (all) => /listening on/.exec(all))))
+    await Promise.all(this.children.slice(1).map((c) => this.waitFor(c)))
     await this.waitForNodes(this.opts.nodes)
   }
 
-  private startNode(keyPath: string, i: number): ChildProcess {
-    const model = this.opts.modelFor?.(i) ?? this.opts.model
-    const args = ['node', '--key', keyPath, '--bootstrap', this.p2pAddr, ...(model ? ['--model', model] : [])]
-    return this.spawn(`node-${i}`, args)
+  /** Restarts node i (same key) after it was killed; for tests that do not supervise. */
+  async restart(i: number): Promise<void> {
+    await this.relaunch(this.children[i + 1]!)
   }
 
-  /** Restarts node i (same key) after it was killed. */
-  async restart(i: number): Promise<void> {
-    const n = this.nodes[i]!
-    n.proc = this.startNode(n.keyPath, i)
-    await this.waitFor(n.proc, `node-${i}`, (all) => /listening on/.exec(all))
+  /** Restarts the gateway (same key, same ports) after it was killed; for tests that do not supervise. */
+  async restartGateway(): Promise<void> {
+    await this.relaunch(this.gateway!)
   }
 
   /** Waits until the gateway sees `count` nodes subscribed. */
@@ -92,39 +127,75 @@ export class Devnet {
   }
 
   async stop(): Promise<void> {
-    const all = [this.gateway, ...this.nodes.map((n) => n.proc)].filter((p): p is ChildProcess => p !== undefined && p.exitCode === null && p.signalCode === null)
+    this.stopping = true
+    const live = this.children.map((c) => c.proc).filter((p) => p.exitCode === null && p.signalCode === null)
     await Promise.all(
-      all.map(
-        (p) =>
-          new Promise<void>((resolve) => {
-            const t = setTimeout(() => p.kill('SIGKILL'), 5000)
-            p.once('exit', () => {
-              clearTimeout(t)
-              resolve()
-            })
-            p.kill('SIGTERM')
-          }),
-      ),
+      live.map(async (p) => {
+        const t = setTimeout(() => p.kill('SIGKILL'), 5000)
+        p.kill('SIGCONT') // a stopped child cannot act on SIGTERM
+        p.kill('SIGTERM')
+        if (p.exitCode === null && p.signalCode === null) await once(p, 'exit')
+        clearTimeout(t)
+      }),
     )
-    if (this.dir) await rm(this.dir, { recursive: true, force: true })
   }
 
-  private spawn(who: string, args: string[]): ChildProcess {
-    const p = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  private launch(who: string, seed: Buffer, args: () => string[], ready: RegExp): Child {
+    const child: Child = { who, seed, args, ready, proc: undefined as unknown as ChildProcess, crashes: [] }
+    this.children.push(child)
+    this.spawnChild(child)
+    return child
+  }
+
+  private async relaunch(child: Child): Promise<void> {
+    this.spawnChild(child)
+    await this.waitFor(child)
+  }
+
+  private spawnChild(child: Child): void {
+    const p = spawn(process.execPath, [MAIN, ...child.args()], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, [KEY_VARIABLE]: child.seed.toString('hex'), CHORUS_EXIT_WITH_PARENT: '1' },
+    })
+    // The channel only watches for this process's death; it must not keep this process alive.
+    p.channel?.unref()
+    child.proc = p
+    const i = this.nodes.findIndex((n) => n.id === identityFromSeed(child.seed).id)
+    if (i >= 0) this.nodes[i]!.proc = p
     const log = (d: Buffer) => {
-      for (const line of d.toString().split('\n')) if (line.trim()) this.opts.onLine?.(who, line)
+      for (const line of d.toString().split('\n')) if (line.trim()) this.opts.onLine?.(child.who, line)
     }
     p.stdout!.on('data', log)
     p.stderr!.on('data', log)
-    return p
+    p.once('exit', (code, signal) => {
+      if (this.stopping || !this.opts.supervise || child.proc !== p) return
+      this.supervise(child, code, signal)
+    })
   }
 
-  private waitFor(p: ChildProcess, who: string, match: (all: string) => RegExpExecArray | null, timeoutMs = 60_000): Promise<RegExpExecArray> {
+  /** Reports a dead child and starts it again, backing off if it keeps dying. */
+  private supervise(child: Child, code: number | null, signal: NodeJS.Signals | null): void {
+    const now = Date.now()
+    child.crashes = [...child.crashes.filter((t) => now - t < 60_000), now]
+    const delay = Math.min(30_000, 200 * 2 ** (child.crashes.length - 1))
+    this.opts.onEvent?.(`${child.who} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`)
+    setTimeout(() => {
+      if (this.stopping) return
+      this.opts.onEvent?.(`${child.who} restarting`)
+      this.relaunch(child).then(
+        () => this.opts.onEvent?.(`${child.who} is back (pid ${child.proc.pid})`),
+        (err: Error) => this.opts.onEvent?.(`${child.who} did not come back: ${err.message}`),
+      )
+    }, delay).unref()
+  }
+
+  private waitFor(child: Child, timeoutMs = 60_000): Promise<RegExpExecArray> {
+    const p = child.proc
     return new Promise((resolve, reject) => {
       let all = ''
       const onData = (d: Buffer) => {
         all += d.toString()
-        const m = match(all)
+        const m = child.ready.exec(all)
         if (m) {
           cleanup()
           resolve(m)
@@ -132,11 +203,11 @@ export class Devnet {
       }
       const onExit = (code: number | null) => {
         cleanup()
-        reject(new ConfigError(`${who} exited (${code}) before it was ready:\n${all.trim().split('\n').slice(-5).join('\n')}`))
+        reject(new ConfigError(`${child.who} exited (${code}) before it was ready:\n${all.trim().split('\n').slice(-5).join('\n')}`))
       }
       const timer = setTimeout(() => {
         cleanup()
-        reject(new ConfigError(`${who} was not ready within ${timeoutMs} ms`))
+        reject(new ConfigError(`${child.who} was not ready within ${timeoutMs} ms`))
       }, timeoutMs)
       const cleanup = () => {
         clearTimeout(timer)
@@ -151,21 +222,22 @@ export class Devnet {
   }
 }
 
-export async function devnet(args: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+export async function devnet(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const { values } = parseArgs({
     args,
     options: { nodes: { type: 'string' }, model: { type: 'string' }, port: { type: 'string' }, 'answer-seconds': { type: 'string' } },
   })
-  const nodes = Number(values.nodes ?? 5)
-  if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new ConfigError('--nodes must be a whole number from 1 to 64')
+  const nodes = nodeCount(values.nodes, 5, 64, 3)
   const net = new Devnet({
     nodes,
     ...(values.model ? { model: values.model } : {}),
-    port: Number(values.port ?? 8080),
-    answerSeconds: Number(values['answer-seconds'] ?? 120),
+    port: number(values.port ?? 8080, '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
+    answerSeconds: answerSeconds(values['answer-seconds']),
+    supervise: true,
     onLine: (who, line) => {
       if (/unreachable|error|back;/i.test(line)) out(`[${who}] ${line}\n`)
     },
+    onEvent: (line) => out(`${line}\n`),
   })
   out(`starting a gateway and ${nodes} node processes on 127.0.0.1…\n`)
   try {
@@ -175,10 +247,7 @@ export async function devnet(args: string[], out: (s: string) => void = (s) => p
     throw err
   }
   out(`devnet up: API ${net.apiUrl} (model "chorus-swarm"), gateway ${net.p2pAddr}\n${net.nodes.map((n, i) => `  node-${i} ${n.id.slice(0, 16)}… pid ${n.proc.pid}`).join('\n')}\nCtrl-C stops them all.\n`)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve())
-    process.once('SIGTERM', () => resolve())
-  })
+  if (!signal.aborted) await once(signal, 'abort')
   out('stopping…\n')
   await net.stop()
   return 0

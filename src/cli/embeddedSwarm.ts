@@ -1,11 +1,14 @@
 import { hashParts } from '../crypto/hash.js'
 import { type Identity, identityFromSeed, PublicKeyCache } from '../crypto/identity.js'
-import { type AskOptions, type AskRequest, CoordinatorService, type RoundResult } from '../gateway/coordinatorService.js'
+import { type AskRequest, CoordinatorService } from '../gateway/coordinatorService.js'
+import type { AskOptions, RoundResult } from '../gateway/swarm.js'
 import type { Swarm } from '../gateway/swarm.js'
 import type { ModelBackend } from '../models/backend.js'
 import type { ChatMessage } from '../protocol/messages.js'
 import { NodeDaemon } from '../node/nodeDaemon.js'
+import type { ParticipationLimits } from '../node/participation.js'
 import type { CryptoMeter } from '../protocol/envelope.js'
+import { MIN_MEMBERS } from '../protocol/limits.js'
 import type { PhaseDurations } from '../round/coordinator.js'
 import { genesisLedgerView, type LedgerView } from '../round/ledgerView.js'
 import type { Verification } from '../runtime/intake.js'
@@ -26,8 +29,9 @@ export interface EmbeddedSwarmOptions {
   keySeed?: string
   meter?: CryptoMeter
   verification?: Verification
-  /** Rounds each node works on at once (default 4). */
-  maxConcurrentRounds?: number
+  /** Each node's participation limits (defaults: node/participation.ts). */
+  limits?: Partial<ParticipationLimits>
+  onBug?: (err: unknown) => void
 }
 
 export interface EmbeddedSwarm {
@@ -36,6 +40,8 @@ export interface EmbeddedSwarm {
   nodes: NodeDaemon[]
   /** One round on a question (a user message) or a whole conversation. */
   ask(question: string | ChatMessage[], request?: Partial<AskRequest>, options?: AskOptions): Promise<RoundResult>
+  /** Exceptions contained in this process's message handlers (bugs, not peers' faults). */
+  bugs(): number
   /** The swarm as the HTTP gateway sees it; `names` label the nodes' backends. */
   port(names?: readonly string[]): Swarm
   stop(): Promise<void>
@@ -53,15 +59,15 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
   const coordIdentity = identity(-1) ?? identityFromSeed(randomSeed())
   const coordinator = new CoordinatorService(
     { identity: coordIdentity, ledger, maxJudgeShare: opts.maxJudgeShare, durations: opts.durations },
-    { transport: network.endpoint(coordIdentity.id), meter: opts.meter, verification: opts.verification, keys },
+    { transport: network.endpoint(coordIdentity.id), meter: opts.meter, verification: opts.verification, keys, onBug: opts.onBug },
   )
   const nodes: NodeDaemon[] = []
   for (let i = 0; i < opts.nodes; i++) {
     const id = identity(i) ?? identityFromSeed(randomSeed())
     nodes.push(
       new NodeDaemon(
-        { identity: id, backend: opts.backendFor(id, i), ledger, maxConcurrentRounds: opts.maxConcurrentRounds },
-        { transport: network.endpoint(id.id), meter: opts.meter, verification: opts.verification, keys },
+        { identity: id, backend: opts.backendFor(id, i), ledger, ...(opts.limits ? { limits: opts.limits } : {}) },
+        { transport: network.endpoint(id.id), meter: opts.meter, verification: opts.verification, keys, onBug: opts.onBug },
       ),
     )
   }
@@ -75,19 +81,19 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
       coordinator.ask(
         {
           messages: typeof question === 'string' ? [{ role: 'user', content: question }] : question,
-          minMembers: Math.max(1, Math.min(3, opts.nodes)),
-          maxMembers: Math.max(1, opts.nodes),
+          minMembers: MIN_MEMBERS,
+          maxMembers: Math.max(MIN_MEMBERS, opts.nodes),
           joinTarget: Math.max(1, opts.nodes),
           ...request,
         },
         options,
       ),
+    bugs: () => coordinator.intake.bugs + nodes.reduce((n, d) => n + d.intake.bugs, 0),
     port(names = []) {
-      const minMembers = Math.max(1, Math.min(3, opts.nodes))
       return {
-        minMembers,
+        minMembers: MIN_MEMBERS,
         ask: (messages, options) => this.ask(messages, {}, options),
-        nodes: () => nodes.map((n, i) => ({ id: n.id, backend: names[i], activeRounds: n.activeRounds, declined: Object.fromEntries(n.declined) })),
+        nodes: () => nodes.map((n, i) => ({ id: n.id, backend: names[i], activeRounds: n.activeRounds, capacity: n.limits.capacity, declined: Object.fromEntries(n.declined) })),
         rejections() {
           const total = new Map<string, number>()
           for (const intake of [coordinator.intake, ...nodes.map((n) => n.intake)]) {

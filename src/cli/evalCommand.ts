@@ -61,7 +61,7 @@ export const EVAL_HELP = `chorus eval --task gsm|math-l5|prd|live [options]
   --out <file>              also write the report there
 `
 
-export async function evalCommand(args: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+export async function evalCommand(args: string[], out: (s: string) => void = (s) => process.stdout.write(s), signal: AbortSignal = new AbortController().signal): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -94,7 +94,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new ConfigError('--limit must be a positive whole number')
   if (task === 'live') {
     const { limit: _, ...live } = values
-    return liveEval({ ...live, ...(limit === undefined ? {} : { limit }) }, out)
+    return liveEval({ ...live, ...(limit === undefined ? {} : { limit }) }, signal, out)
   }
   const dataDir = resolve(values.data ?? process.env.CHORUS_DATA ?? '../shared/data')
   if (task === 'prd') {

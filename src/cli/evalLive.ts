@@ -7,11 +7,11 @@ import { LIVE_SYSTEM_PROMPT, runLive, summarizeLive } from '../eval/live.js'
 import { LiveCache } from '../eval/liveCache.js'
 import { liveReport } from '../eval/report.js'
 import type { ModelBackend } from '../models/backend.js'
-import type { PhaseDurations } from '../round/coordinator.js'
 import { createEmbeddedSwarm } from './embeddedSwarm.js'
 import { readJsonConfig } from './jsonConfig.js'
 import { BackendFactory, ConfigError, buildBackends } from './modelSpec.js'
 import { ProgressBar } from './progressBar.js'
+import { answerSeconds, phaseDurations } from './settings.js'
 
 /**
  * `chorus eval --task live`: a benchmark through a swarm of real models in this process, one round
@@ -38,7 +38,7 @@ const PHASE_LABEL: Record<string, string> = {
   verdictRevealing: 'revealing verdicts',
 }
 
-export async function liveEval(args: LiveEvalArgs, out: (s: string) => void): Promise<number> {
+export async function liveEval(args: LiveEvalArgs, signal: AbortSignal, out: (s: string) => void): Promise<number> {
   const file = args.config === undefined ? {} : await readJsonConfig(args.config, { models: 'strings', nodes: 'number', answerSeconds: 'number', bench: 'string' })
   const benchPath = args.bench ?? (typeof file.bench === 'string' ? file.bench : undefined)
   if (benchPath === undefined) throw new ConfigError('--task live needs --bench <file.jsonl> (e.g. ../shared/data/benchmarks/gsm8k-test.jsonl)')
@@ -47,8 +47,7 @@ export async function liveEval(args: LiveEvalArgs, out: (s: string) => void): Pr
   if (models.length === 0) throw new ConfigError('--task live needs real models: --model ./model.gguf, ollama:<model> or openai:<url>#<model> (repeat to mix), or "models" in --config')
   const nodes = Number(args.nodes ?? file.nodes ?? models.length)
   if (!Number.isInteger(nodes) || nodes < 3 || nodes > 64) throw new ConfigError('--nodes must be a whole number from 3 to 64 (a ranked round needs 3 answers)')
-  const answerSeconds = Number(args['answer-seconds'] ?? file.answerSeconds ?? 300)
-  if (!(answerSeconds > 0)) throw new ConfigError('--answer-seconds must be positive')
+  const answerS = answerSeconds(args['answer-seconds'] ?? file.answerSeconds ?? 300)
   const benchmark = await loadBenchmark(benchPath).catch((err: Error) => {
     throw new ConfigError(err.message)
   })
@@ -66,15 +65,10 @@ export async function liveEval(args: LiveEvalArgs, out: (s: string) => void): Pr
     throw new ConfigError(err.message)
   })
   const factory = new BackendFactory()
-  const abort = new AbortController()
-  const onSigint = () => abort.abort(new Error('interrupted'))
-  process.once('SIGINT', onSigint)
   try {
     const { backends } = await buildBackends(factory, models, nodes)
     const all: ModelBackend[] = args.attacker ? [...backends, new InjectionAttackerBackend(backends[0]!)] : backends
-    const ms = answerSeconds * 1000
-    const durations: PhaseDurations = { join: 2000, commit: ms, reveal: 5000, verdictCommit: ms, verdictReveal: 5000 }
-    const swarm = createEmbeddedSwarm({ nodes: all.length, backendFor: (_, i) => all[i]!, durations })
+    const swarm = createEmbeddedSwarm({ nodes: all.length, backendFor: (_, i) => all[i]!, durations: phaseDurations(answerS) })
     const liveNodes = swarm.nodes.map((n, i) => ({ id: n.id, model: i < nodes ? perNode[i]! : all[i]!.name }))
     const attacker = args.attacker ? liveNodes.at(-1)!.id : undefined
     const bar = new ProgressBar(`live ${benchmark.name}`, { lines: true })
@@ -89,13 +83,12 @@ export async function liveEval(args: LiveEvalArgs, out: (s: string) => void): Pr
         benchmark,
         cache,
         ...(limit === undefined ? {} : { limit }),
-        timeoutMs: 2 * ms + 30_000,
-        signal: abort.signal,
+        signal,
         onProgress: (done, total, phase) => bar.update(done, total, phase ? (PHASE_LABEL[phase] ?? phase) : ''),
       })
     } catch (err) {
       bar.finish()
-      if (abort.signal.aborted) {
+      if (signal.aborted) {
         process.stderr.write(`stopped; ${cache.records.size} answered questions are saved in ${cachePath}: run the same command to resume\n`)
         return 130
       }
@@ -116,7 +109,6 @@ export async function liveEval(args: LiveEvalArgs, out: (s: string) => void): Pr
     if (args.out !== undefined) await writeFile(args.out, report)
     return 0
   } finally {
-    process.removeListener('SIGINT', onSigint)
     await factory.close()
   }
 }

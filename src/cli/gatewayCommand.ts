@@ -1,21 +1,26 @@
+import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import { CoordinatorService } from '../gateway/coordinatorService.js'
 import { createGateway } from '../gateway/httpApi.js'
 import { NetworkSwarm } from '../gateway/networkSwarm.js'
+import { NodeDirectory } from '../gateway/nodeDirectory.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
+import { systemClock } from '../runtime/clock.js'
 import { createLibp2pTransport } from '../transport/libp2p.js'
+import { readJsonConfig } from './jsonConfig.js'
 import { readKeyFile } from './keyFile.js'
 import { ConfigError } from './modelSpec.js'
-import { readJsonConfig, type SettingTypes } from './jsonConfig.js'
-import { NETWORK_OPTIONS, NETWORK_SETTINGS } from './networkOptions.js'
+import { gatewayPrometheus } from './prometheus.js'
+import { API_OPTIONS, API_SETTINGS, horizonWarning, NETWORK_OPTIONS, NETWORK_SETTINGS, phaseDurations, readApiSettings } from './settings.js'
 
 /**
  * `chorus gateway`: the OpenAI-compatible API coordinating rounds over the network. Same HTTP API
- * as `chorus up`; its swarm is the nodes subscribed to the query topic.
+ * as `chorus up`; its swarm is the nodes subscribed to the query topic. Runs until `signal` aborts.
  */
 export const GATEWAY_HELP = `chorus gateway --key <file> [options]
 
-  --key <file>          the gateway's key file (it signs every round it coordinates)
+  --key <file>          the gateway's key file (it signs every round it coordinates), or
+                        env:NAME to read the key seed from that environment variable
   --listen <multiaddr>  libp2p listen address (default /ip4/127.0.0.1/tcp/0); repeatable.
                         /p2p-circuit: be reachable through a relay among the bootstrap peers
                         (for a gateway nobody can dial)
@@ -25,43 +30,22 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
   --host <addr>         HTTP address (default 127.0.0.1)
   --port <n>            HTTP port (default 8080; 0 picks a free one)
   --api-key <key>       accept this Bearer key (repeatable; also CHORUS_API_KEYS=a,b)
-  --rate <r>            requests per second per key, with --burst <b>
-  --answer-seconds <s>  how long members may take to answer or judge (default 120)
-  --config <file>       JSON: key, listen, bootstrap, mdns, relay, host, port, apiKeys, ratePerSecond, burst, answerSeconds
+  --rate <r>            requests per second per key, with --burst <b> (default 2r)
+  --answer-seconds <s>  how long members may take to answer or judge (default 120, at most 3600)
+  --max-rounds <n>      rounds run at once (default 4; nodes hold 8 per gateway by default)
+  --config <file>       JSON: key, listen, bootstrap, mdns, relay, host, port, apiKeys,
+                        ratePerSecond, burst, answerSeconds, maxRounds
+  GET /metrics on the API port serves Prometheus metrics.
 `
 
-const SETTINGS: SettingTypes = {
-  ...NETWORK_SETTINGS,
-  host: 'string',
-  port: 'number',
-  apiKeys: 'strings',
-  ratePerSecond: 'number',
-  burst: 'number',
-  answerSeconds: 'number',
-}
-
-export async function gatewayCommand(args: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...NETWORK_OPTIONS,
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'api-key': { type: 'string', multiple: true },
-      rate: { type: 'string' },
-      burst: { type: 'string' },
-      'answer-seconds': { type: 'string' },
-    },
-  })
-  const file = values.config === undefined ? {} : await readJsonConfig(values.config, SETTINGS)
+export async function gatewayCommand(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...API_OPTIONS } })
+  const file = values.config === undefined ? {} : await readJsonConfig(values.config, { ...NETWORK_SETTINGS, ...API_SETTINGS })
   const keyPath = values.key ?? (file.key as string | undefined)
   if (keyPath === undefined) throw new ConfigError('a gateway needs --key <file> (create one with: chorus keygen <file>)')
+  const api = readApiSettings(values, file)
   const { identity, seed } = await readKeyFile(keyPath)
-  const port = Number(values.port ?? file.port ?? 8080)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port is out of range: ${values.port}`)
-  const answerMs = Number(values['answer-seconds'] ?? file.answerSeconds ?? 120) * 1000
-  if (!(answerMs > 0)) throw new ConfigError('--answer-seconds must be positive')
-  const rate = values.rate ?? file.ratePerSecond
+  const durations = phaseDurations(api.answerSeconds)
   const transport = await createLibp2pTransport({
     seed,
     listen: values.listen ?? (file.listen as string[] | undefined) ?? ['/ip4/127.0.0.1/tcp/0'],
@@ -71,32 +55,38 @@ export async function gatewayCommand(args: string[], out: (s: string) => void = 
   }).catch((err: Error) => {
     throw new ConfigError(`cannot start the network: ${err.message}`)
   })
-  const coordinator = new CoordinatorService(
-    { identity, ledger: genesisLedgerView(), durations: { join: 1000, commit: answerMs, reveal: 5000, verdictCommit: answerMs, verdictReveal: 5000 } },
-    { transport, verification: 'auto' },
-  )
+  const onBug = (err: unknown) => process.stderr.write(`gateway: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`)
+  const coordinator = new CoordinatorService({ identity, ledger: genesisLedgerView(), durations }, { transport, verification: 'auto', onBug })
+  const directory = new NodeDirectory(transport, systemClock, { verification: 'auto' })
   coordinator.start()
-  const apiKeys = [...(values['api-key'] ?? []), ...((file.apiKeys as string[] | undefined) ?? []), ...(process.env.CHORUS_API_KEYS?.split(',') ?? [])].filter(Boolean)
-  const gateway = createGateway({
-    swarm: new NetworkSwarm({ coordinator, transport }),
-    apiKeys,
-    ...(rate === undefined ? {} : { rateLimit: { ratePerS: Number(rate), burst: Number(values.burst ?? file.burst ?? 2 * Number(rate)) } }),
+  directory.start()
+  const swarm = new NetworkSwarm({ coordinator, transport, directory })
+  let queued = () => 0
+  let running = () => 0
+  const prom = gatewayPrometheus({
+    rejections: () => swarm.rejections(),
+    bugs: () => coordinator.intake.bugs + directory.intake.bugs + transport.handlerErrors,
+    activeRounds: () => running(),
+    queuedRounds: () => queued(),
   })
-  const host = String(values.host ?? file.host ?? '127.0.0.1')
+  const gateway = createGateway({ swarm, apiKeys: api.apiKeys, maxActiveRounds: api.maxRounds, metrics: prom.metrics, metricsPage: prom.page, ...(api.rateLimit ? { rateLimit: api.rateLimit } : {}) })
+  running = () => gateway.admission.running
+  queued = () => gateway.admission.waiting
   let address: string
   try {
-    address = await gateway.app.listen({ host, port })
+    address = await gateway.app.listen({ host: api.host, port: api.port })
   } catch (err) {
+    await coordinator.stop()
     await transport.close()
     const code = (err as { code?: string }).code
-    throw new ConfigError(code === 'EADDRINUSE' ? `port ${port} on ${host} is in use (try --port 0)` : `cannot listen on ${host}:${port}: ${(err as Error).message}`)
+    throw new ConfigError(code === 'EADDRINUSE' ? `port ${api.port} on ${api.host} is in use (try --port 0)` : `cannot listen on ${api.host}:${api.port}: ${(err as Error).message}`)
   }
   out(`gateway ${identity.id}\n  api  ${address}/v1\n  p2p  ${transport.multiaddrs().join(' ')}\n`)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve())
-    process.once('SIGTERM', () => resolve())
-  })
+  const warning = horizonWarning(durations)
+  if (warning !== undefined) out(`note: ${warning}\n`)
+  if (!signal.aborted) await once(signal, 'abort')
   await gateway.app.close()
+  directory.stop()
   await coordinator.stop()
   await transport.close()
   return 0

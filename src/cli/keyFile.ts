@@ -20,7 +20,20 @@ export async function writeKeyFile(path: string): Promise<Identity> {
   return identityFromSeed(seed)
 }
 
-export async function readKeyFile(path: string): Promise<{ identity: Identity; seed: Buffer }> {
+/**
+ * Reads a key file, or with `env:NAME` the variable NAME holding the 64-hex seed. The variable is
+ * removed once read: a key passed that way (the devnet does, so no key is ever written to disk)
+ * lives only in this process and is not inherited by anything it starts.
+ */
+export async function readKeyFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<{ identity: Identity; seed: Buffer }> {
+  if (path.startsWith('env:')) {
+    const name = path.slice(4)
+    const hex = env[name]
+    delete env[name]
+    if (hex === undefined || !/^[0-9a-f]{64}$/.test(hex)) throw new ConfigError(`${path}: the variable ${name} must hold a 64-hex-character key seed`)
+    const seed = Buffer.from(hex, 'hex')
+    return { identity: identityFromSeed(seed), seed }
+  }
   let text: string
   try {
     text = await readFile(path, 'utf8')

@@ -46,6 +46,27 @@ Exit status: 0 verified, 1 the transcript does not hold, 2 usage or input error.
 
 class UsageError extends Error {}
 
+/**
+ * The one root controller of this process: the long-running commands stop when it aborts, on
+ * SIGINT or SIGTERM, or when the devnet that started this process goes away (its IPC channel
+ * closes: even a SIGKILLed parent takes its children with it). A second signal exits at once.
+ */
+function rootSignal(): AbortSignal {
+  const root = new AbortController()
+  const stop = () => {
+    if (root.signal.aborted) process.exit(130)
+    root.abort()
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+  if (process.env.CHORUS_EXIT_WITH_PARENT === '1' && process.channel !== undefined) {
+    delete process.env.CHORUS_EXIT_WITH_PARENT
+    process.channel.unref()
+    process.once('disconnect', () => root.abort())
+  }
+  return root.signal
+}
+
 async function main(argv: string[]): Promise<number> {
   sizeThreadPoolToCores()
   const [command, ...rest] = argv
@@ -57,15 +78,17 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`)
     return 0
   }
-  const commands: Record<string, { help: string; run: (args: string[]) => Promise<number> }> = {
+  // Commands given the root signal run until it aborts; the others keep the default signal
+  // behaviour (a synchronous replay could not act on a handler until it finished).
+  const commands: Record<string, { help: string; run: (args: string[], signal: AbortSignal) => Promise<number>; stoppable?: (args: string[]) => boolean }> = {
     verify: { help: HELP, run: verify },
-    demo: { help: DEMO_HELP, run: (a) => demo(a) },
-    up: { help: UP_HELP, run: up },
+    demo: { help: DEMO_HELP, run: (a, s) => demo(a, undefined, s), stoppable: () => true },
+    up: { help: UP_HELP, run: up, stoppable: () => true },
     ask: { help: ASK_HELP, run: (a) => ask(a) },
-    node: { help: NODE_HELP, run: (a) => nodeCommand(a) },
-    gateway: { help: GATEWAY_HELP, run: (a) => gatewayCommand(a) },
-    devnet: { help: DEVNET_HELP, run: (a) => devnet(a) },
-    eval: { help: EVAL_HELP, run: (a) => evalCommand(a) },
+    node: { help: NODE_HELP, run: (a, s) => nodeCommand(a, s), stoppable: () => true },
+    gateway: { help: GATEWAY_HELP, run: (a, s) => gatewayCommand(a, s), stoppable: () => true },
+    devnet: { help: DEVNET_HELP, run: (a, s) => devnet(a, s), stoppable: () => true },
+    eval: { help: EVAL_HELP, run: (a, s) => evalCommand(a, undefined, s), stoppable: (a) => a.some((x, i) => x === '--task=live' || (x === '--task' && a[i + 1] === 'live')) },
     keygen: { help: 'chorus keygen <file>   writes a new ed25519 key file (0600) and prints the node id\n', run: keygen },
   }
   const cmd = commands[command]
@@ -75,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
       return 0
     }
     try {
-      return await cmd.run(rest)
+      return await cmd.run(rest, cmd.stoppable?.(rest) ? rootSignal() : new AbortController().signal)
     } catch (err) {
       if (
         err instanceof ConfigError ||

@@ -1,57 +1,56 @@
+import { once } from 'node:events'
 import { parseArgs } from 'node:util'
-import { NodeDaemon } from '../node/nodeDaemon.js'
 import { BackendHealth } from '../node/backendHealth.js'
+import { NodeDaemon } from '../node/nodeDaemon.js'
+import { StatusReporter } from '../node/statusReporter.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
+import { systemClock } from '../runtime/clock.js'
 import { createLibp2pTransport } from '../transport/libp2p.js'
 import { readJsonConfig, type SettingTypes } from './jsonConfig.js'
-import { NETWORK_OPTIONS, NETWORK_SETTINGS } from './networkOptions.js'
 import { readKeyFile } from './keyFile.js'
+import { serveMetrics } from './metricsServer.js'
 import { BackendFactory, ConfigError, parseModelSpec, tinyModels, TINY_ANSWER_TOKENS } from './modelSpec.js'
+import { nodePrometheus } from './prometheus.js'
+import { metricsPort, NETWORK_OPTIONS, NETWORK_SETTINGS, NODE_OPTIONS, NODE_SETTINGS, readNodeLimits } from './settings.js'
 
 /**
  * `chorus node`: one node process on the network. Composition root: key file → identity and libp2p
  * host; model spec → backend (health-checked: while it is down the node stays out of rounds);
- * bootstrap peers and mdns → the network.
+ * bootstrap peers and mdns → the network; its state gossiped for gateways to show. Runs until
+ * `signal` aborts.
  */
 export const NODE_HELP = `chorus node --key <file> [options]
 
-  --key <file>          the node's key file (create one with: chorus keygen <file>)
-  --listen <multiaddr>  where to listen (default /ip4/127.0.0.1/tcp/0); repeatable. Behind NAT
-                        nothing else is needed: a node dials its gateway, and rounds use that link
-  --bootstrap <addr>    a peer to connect to, e.g. a gateway's /ip4/…/tcp/…/p2p/… (or its
-                        relayed …/p2p-circuit/p2p/… address); repeatable
-  --mdns                also find peers on the local network
-  --relay               relay for hosts that cannot be dialled (circuit relay v2)
-  --model <spec>        .gguf file, ollama:<model>, openai:<url>#<model> (default: a tiny
-                        generated model, meaningless), or test:instant (protocol tests only)
-  --capacity <n>        rounds worked on at once (default 2)
-  --domains <a,b>       only join rounds tagged with one of these domains (default: all)
-  --config <file>       JSON with the same settings: key, listen, bootstrap, mdns, relay, model, capacity, domains
+  --key <file>            the node's key file (create one with: chorus keygen <file>), or
+                          env:NAME to read the key seed from that environment variable
+  --listen <multiaddr>    where to listen (default /ip4/127.0.0.1/tcp/0); repeatable. Behind NAT
+                          nothing else is needed: a node dials its gateway, and rounds use that link
+  --bootstrap <addr>      a peer to connect to, e.g. a gateway's /ip4/…/tcp/…/p2p/… (or its
+                          relayed …/p2p-circuit/p2p/… address); repeatable
+  --mdns                  also find peers on the local network
+  --relay                 relay for hosts that cannot be dialled (circuit relay v2)
+  --model <spec>          .gguf file, ollama:<model>, openai:<url>#<model> (default: a tiny
+                          generated model, meaningless), or test:instant (protocol tests only)
+  --capacity <n>          rounds held at once (default 16)
+  --per-gateway <n>       rounds held at once for any one gateway (default 8)
+  --horizon-seconds <s>   refuse rounds whose last deadline is further away (default 600)
+  --gateways <id,id>      serve only these gateways (their ids, as chorus gateway prints)
+  --domains <a,b>         only join rounds tagged with one of these domains (default: all)
+  --metrics-port <n>      serve Prometheus metrics on 127.0.0.1:<n>/metrics
+  --config <file>         JSON with the same settings: key, listen, bootstrap, mdns, relay, model,
+                          capacity, perGateway, horizonSeconds, gateways, domains, metricsPort
 `
 
-const SETTINGS: SettingTypes = {
-  ...NETWORK_SETTINGS,
-  model: 'string',
-  capacity: 'number',
-  domains: 'string',
-}
+const SETTINGS: SettingTypes = { ...NETWORK_SETTINGS, ...NODE_SETTINGS, model: 'string', domains: 'string' }
 
-export async function nodeCommand(args: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...NETWORK_OPTIONS,
-      model: { type: 'string' },
-      capacity: { type: 'string' },
-      domains: { type: 'string' },
-    },
-  })
+export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...NODE_OPTIONS, model: { type: 'string' }, domains: { type: 'string' } } })
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, SETTINGS)
   const keyPath = values.key ?? (file.key as string | undefined)
   if (keyPath === undefined) throw new ConfigError('a node needs --key <file> (create one with: chorus keygen <file>)')
+  const limits = readNodeLimits(values, file)
+  const metrics = metricsPort(values, file)
   const { identity, seed } = await readKeyFile(keyPath)
-  const capacity = Number(values.capacity ?? file.capacity ?? 2)
-  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 64) throw new ConfigError('--capacity must be a whole number from 1 to 64')
   const domainsRaw = values.domains ?? (file.domains as string | undefined)
   const domains = domainsRaw === undefined ? undefined : new Set(String(domainsRaw).split(',').map((d) => d.trim()).filter(Boolean))
   const factory = new BackendFactory()
@@ -84,19 +83,21 @@ export async function nodeCommand(args: string[], out: (s: string) => void = (s)
       identity,
       backend,
       ledger: genesisLedgerView(),
-      maxConcurrentRounds: capacity,
+      limits,
       wantsRound: (q) => health.healthy && (domains === undefined || q.domains.length === 0 || q.domains.some((d) => domains.has(d))),
     },
-    { transport, verification: 'auto' },
+    { transport, verification: 'auto', onBug: (err) => process.stderr.write(`node: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`) },
   )
+  const reporter = new StatusReporter({ identity, transport, clock: systemClock, status: () => daemon.status(backend.name) })
   daemon.start()
-  out(`node ${identity.id} (${backend.name}) listening on ${transport.multiaddrs().join(' ')}\n`)
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve())
-    process.once('SIGTERM', () => resolve())
-  })
+  reporter.start()
+  const served = metrics === undefined ? undefined : await serveMetrics(nodePrometheus(daemon, () => transport.handlerErrors), metrics)
+  out(`node ${identity.id} (${backend.name}) listening on ${transport.multiaddrs().join(' ')}\n${served ? `  metrics ${served.url}\n` : ''}`)
+  if (!signal.aborted) await once(signal, 'abort')
+  reporter.stop()
   health.stop()
   await daemon.stop()
+  await served?.close()
   await transport.close()
   await factory.close()
   return 0

@@ -1,10 +1,13 @@
+import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import { type Gateway, createGateway } from '../gateway/httpApi.js'
 import type { ModelBackend } from '../models/backend.js'
-import type { PhaseDurations } from '../round/coordinator.js'
+import { MIN_MEMBERS } from '../protocol/limits.js'
 import { createEmbeddedSwarm } from './embeddedSwarm.js'
-import { readJsonConfig, type SettingTypes } from './jsonConfig.js'
+import { readJsonConfig } from './jsonConfig.js'
 import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './modelSpec.js'
+import { gatewayPrometheus } from './prometheus.js'
+import { API_OPTIONS, API_SETTINGS, type ApiSettings, nodeCount, phaseDurations, readApiSettings } from './settings.js'
 
 /**
  * `chorus up`: one process serving the OpenAI-compatible API over an embedded swarm (a coordinator
@@ -16,23 +19,18 @@ export const UP_HELP = `chorus up [options]
 
   --host <addr>         listen address (default 127.0.0.1)
   --port <n>            port (default 8080; 0 picks a free one)
-  --nodes <n>           in-process nodes (default 5)
+  --nodes <n>           in-process nodes (default 5, at least ${MIN_MEMBERS})
   --model <spec>        as for chorus demo; repeat to mix. None: tiny generated models (meaningless)
-  --config <file>       JSON: {"nodes", "models", "apiKeys", "ratePerSecond", "burst", "answerSeconds", "host", "port"}
+  --config <file>       JSON: {"nodes", "models", "apiKeys", "ratePerSecond", "burst", "answerSeconds", "maxRounds", "host", "port"}
   --api-key <key>       accept this Bearer key (repeat; also CHORUS_API_KEYS=a,b). None: open
   --rate <r>            requests per second per key (default unlimited), with --burst <b> (default 2r)
-  --answer-seconds <s>  how long members may take to answer or judge (default 120)
+  --answer-seconds <s>  how long members may take to answer or judge (default 120, at most 3600)
+  --max-rounds <n>      rounds run at once (default 4)
 `
 
-export interface UpSettings {
-  host: string
-  port: number
+export interface UpSettings extends ApiSettings {
   nodes: number
   models: string[]
-  apiKeys: string[]
-  ratePerSecond?: number
-  burst?: number
-  answerSeconds: number
 }
 
 export interface RunningGateway {
@@ -43,67 +41,41 @@ export interface RunningGateway {
   close(): Promise<void>
 }
 
-const SETTINGS: SettingTypes = { nodes: 'number', models: 'strings', apiKeys: 'strings', ratePerSecond: 'number', burst: 'number', answerSeconds: 'number', host: 'string', port: 'number' }
-
 export async function readUpSettings(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<UpSettings> {
   const { values } = parseArgs({
     args,
     allowPositionals: false,
-    options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
-      nodes: { type: 'string' },
-      model: { type: 'string', multiple: true },
-      config: { type: 'string' },
-      'api-key': { type: 'string', multiple: true },
-      rate: { type: 'string' },
-      burst: { type: 'string' },
-      'answer-seconds': { type: 'string' },
-    },
+    options: { ...API_OPTIONS, nodes: { type: 'string' }, model: { type: 'string', multiple: true }, config: { type: 'string' } },
   })
-  const file = values.config === undefined ? {} : await readJsonConfig(values.config, SETTINGS)
-  const num = (v: unknown, name: string, ok: (n: number) => boolean) => {
-    const n = Number(v)
-    if (!ok(n)) throw new ConfigError(`${name} is out of range: ${String(v)}`)
-    return n
-  }
-  const nodes = num(values.nodes ?? file.nodes ?? 5, '--nodes', (n) => Number.isInteger(n) && n >= 1 && n <= 256)
-  const port = num(values.port ?? file.port ?? 8080, '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535)
-  const rate = values.rate ?? file.ratePerSecond
-  const ratePerSecond = rate === undefined ? undefined : num(rate, '--rate', (n) => n > 0)
-  const burstRaw = values.burst ?? file.burst
-  const burst = burstRaw === undefined ? undefined : num(burstRaw, '--burst', (n) => n >= 1)
-  const apiKeys = [...(values['api-key'] ?? []), ...((file.apiKeys as string[] | undefined) ?? []), ...(env.CHORUS_API_KEYS?.split(',') ?? [])]
-    .map((k) => k.trim())
-    .filter((k) => k !== '')
+  const file = values.config === undefined ? {} : await readJsonConfig(values.config, { ...API_SETTINGS, nodes: 'number', models: 'strings' })
   const models = values.model ?? (file.models as string[] | undefined) ?? []
-  if (!Array.isArray(models) || models.some((m) => typeof m !== 'string')) throw new ConfigError('models must be a list of model specs')
-  return {
-    host: String(values.host ?? file.host ?? '127.0.0.1'),
-    port,
-    nodes,
-    models,
-    apiKeys,
-    answerSeconds: num(values['answer-seconds'] ?? file.answerSeconds ?? 120, '--answer-seconds', (n) => n > 0),
-    ...(ratePerSecond === undefined ? {} : { ratePerSecond }),
-    ...(burst === undefined ? {} : { burst }),
-  }
+  return { ...readApiSettings(values, file, env), nodes: nodeCount(values.nodes ?? file.nodes, 5, 256, MIN_MEMBERS), models }
 }
 
 /** Starts the swarm and the API; `backends` may be given (tests, benchmarks) instead of built. */
 export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promise<RunningGateway> {
   const factory = new BackendFactory()
   const { backends, tiny } = given ? { backends: given, tiny: false } : await buildBackends(factory, s.models, s.nodes)
-  const ms = s.answerSeconds * 1000
-  const durations: PhaseDurations = { join: 1000, commit: ms, reveal: 5000, verdictCommit: ms, verdictReveal: 5000 }
-  const maxActiveRounds = 8
-  const swarm = createEmbeddedSwarm({ nodes: s.nodes, backendFor: (_, i) => backends[i]!, durations, maxConcurrentRounds: maxActiveRounds })
-  const gateway = createGateway({
-    swarm: swarm.port(backends.map((b) => b.name)),
-    apiKeys: s.apiKeys,
-    maxActiveRounds,
-    ...(s.ratePerSecond === undefined ? {} : { rateLimit: { ratePerS: s.ratePerSecond, burst: s.burst ?? Math.max(1, 2 * s.ratePerSecond) } }),
+  const swarm = createEmbeddedSwarm({
+    nodes: s.nodes,
+    backendFor: (_, i) => backends[i]!,
+    durations: phaseDurations(s.answerSeconds),
+    onBug: (err) => process.stderr.write(`up: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`),
   })
+  const port = swarm.port(backends.map((b) => b.name))
+  let running = () => 0
+  let queued = () => 0
+  const prom = gatewayPrometheus({ rejections: () => port.rejections(), bugs: () => swarm.bugs(), activeRounds: () => running(), queuedRounds: () => queued() })
+  const gateway = createGateway({
+    swarm: port,
+    apiKeys: s.apiKeys,
+    maxActiveRounds: s.maxRounds,
+    metrics: prom.metrics,
+    metricsPage: prom.page,
+    ...(s.rateLimit ? { rateLimit: s.rateLimit } : {}),
+  })
+  running = () => gateway.admission.running
+  queued = () => gateway.admission.waiting
   let address: string
   try {
     address = await gateway.app.listen({ host: s.host, port: s.port })
@@ -126,7 +98,7 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
   }
 }
 
-export async function up(args: string[]): Promise<number> {
+export async function up(args: string[], signal: AbortSignal): Promise<number> {
   const settings = await readUpSettings(args)
   const running = await startGateway(settings)
   if (running.tiny) process.stderr.write(`${TINY_WARNING}\n\n`)
@@ -134,11 +106,7 @@ export async function up(args: string[]): Promise<number> {
     `Chorus gateway on ${running.url} — model "chorus-swarm", ${settings.nodes} nodes (${[...new Set(running.backends.map((b) => b.name))].join(', ')})\n` +
       `${settings.apiKeys.length > 0 ? `API keys required (${settings.apiKeys.length} configured)` : 'open: no API key required'}; Ctrl-C stops it.\n`,
   )
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  })
+  if (!signal.aborted) await once(signal, 'abort')
   process.stdout.write('stopping…\n')
   await running.close()
   return 0

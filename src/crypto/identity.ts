@@ -7,6 +7,7 @@ import {
   verify,
 } from 'node:crypto'
 import { isLowerHex } from './hex.js'
+import { isWeakPublicKey } from './weakKeys.js'
 
 /** A malformed id or signature is a failure before any curve arithmetic. */
 const malformed = (nodeId: string, sigHex: string) => !isNodeId(nodeId) || sigHex.length !== 128
@@ -19,8 +20,9 @@ export interface Identity {
 
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+/** A node id is a canonical ed25519 public key of large order, as 64 lowercase hex characters. */
 export function isNodeId(s: string): boolean {
-  return isLowerHex(s, 64)
+  return isLowerHex(s, 64) && !isWeakPublicKey(s)
 }
 
 export function generateIdentity(): Identity {

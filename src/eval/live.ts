@@ -1,5 +1,5 @@
 import { answerKey, extractAnswer } from '../consensus/answers.js'
-import type { RoundResult } from '../gateway/coordinatorService.js'
+import type { RoundResult } from '../gateway/swarm.js'
 import type { Swarm } from '../gateway/swarm.js'
 import type { ModelBackend } from '../models/backend.js'
 import type { PhaseTimes } from '../round/coordinator.js'
@@ -31,7 +31,6 @@ export interface LiveRunOptions {
   benchmark: Benchmark
   cache: LiveCache
   limit?: number
-  timeoutMs?: number
   signal?: AbortSignal
   onProgress?: (done: number, total: number, phase?: string) => void
 }
@@ -81,7 +80,7 @@ export async function runLive(opts: LiveRunOptions): Promise<LiveRecord[]> {
           { role: 'system', content: LIVE_SYSTEM_PROMPT },
           { role: 'user', content: q.question },
         ],
-        { timeoutMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}), onPhase: (phase) => opts.onProgress?.(done, questions.length, phase) },
+        { ...(opts.signal ? { signal: opts.signal } : {}), onPhase: (phase) => opts.onProgress?.(done, questions.length, phase) },
       )
       record = recordOf(q.id, res, index, gold, opts.nodes.length)
     } catch (err) {

@@ -1,13 +1,14 @@
 import { ApiError } from './apiError.js'
+import { RoundFailedError } from './swarm.js'
 
 /**
- * Bounds the rounds a gateway runs at once (nodes have finite capacity; more rounds than they can
- * join would fail for want of members) and queues the rest, up to a limit past which it answers 503
- * at once rather than letting clients pile up.
+ * Bounds the rounds a gateway runs at once (nodes hold a bounded number per gateway; more rounds
+ * than they take would fail for want of members) and queues the rest, up to a limit past which it
+ * answers 503 at once rather than letting clients pile up.
  */
 export class Admission {
   private active = 0
-  private readonly queue: { start: () => void; cancel: (e: Error) => void }[] = []
+  private readonly queue: { start: () => void }[] = []
 
   constructor(
     private readonly maxActive: number,
@@ -27,21 +28,25 @@ export class Admission {
     return this.queue.length
   }
 
+  /** Runs `fn` in a slot; a request whose signal aborts while queued leaves the queue (ABORTED). */
   async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.active >= this.maxActive) {
       if (this.queue.length >= this.maxQueued) throw new ApiError(503, 'service_unavailable', 'the swarm is at capacity; retry shortly', 'overloaded', null, 1)
+      if (signal?.aborted) throw new RoundFailedError('ABORTED', 'gave up before a round slot was free')
       await new Promise<void>((resolve, reject) => {
-        const item = { start: resolve, cancel: reject }
-        this.queue.push(item)
-        signal?.addEventListener(
-          'abort',
-          () => {
-            const i = this.queue.indexOf(item)
-            if (i >= 0) this.queue.splice(i, 1)
-            reject(new ApiError(499 as never, 'invalid_request_error', 'client closed the request'))
+        const onAbort = () => {
+          const i = this.queue.indexOf(item)
+          if (i >= 0) this.queue.splice(i, 1)
+          reject(new RoundFailedError('ABORTED', 'gave up before a round slot was free'))
+        }
+        const item = {
+          start: () => {
+            signal?.removeEventListener('abort', onAbort)
+            resolve()
           },
-          { once: true },
-        )
+        }
+        this.queue.push(item)
+        signal?.addEventListener('abort', onAbort, { once: true })
       })
     } else this.active++
     try {

@@ -1,26 +1,28 @@
-import { QUERY_TOPIC } from '../protocol/limits.js'
-import type { Identity } from '../crypto/identity.js'
+import type { Identity, PublicKeyCache } from '../crypto/identity.js'
 import type { CryptoMeter, Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
+import { MAX_ENVELOPE_BYTES, QUERY_TOPIC } from '../protocol/limits.js'
 import {
   type CoordinatorEffect,
   type CoordinatorPhase,
   CoordinatorRound,
   type PhaseDurations,
-  type PhaseTimes,
   type RoundRequest,
 } from '../round/coordinator.js'
 import type { LedgerView } from '../round/ledgerView.js'
-import type { RoundOutcome } from '../round/outcome.js'
 import { type Clock, systemClock } from '../runtime/clock.js'
 import { MessageIntake, type Verification } from '../runtime/intake.js'
-import type { PublicKeyCache } from '../crypto/identity.js'
+import { type HostedRound, RoundHost } from '../runtime/roundHost.js'
 import { randomSalt, type SaltSource } from '../runtime/salt.js'
 import type { Transport } from '../transport/transport.js'
+import { type AskOptions, RoundFailedError, type RoundResult } from './swarm.js'
 
 /**
  * Coordinates rounds over a transport: publishes each Query, feeds verified member messages to the
- * round's CoordinatorRound, performs its effects, and fires its deadlines with real timers.
+ * round's CoordinatorRound through the shared RoundHost (which fires its deadlines), and performs
+ * its effects. A round the caller gives up on, or that is running when the service stops, is
+ * abandoned: its members hear so and leave at once. Its first Query after a start names the
+ * sequence it started at (`since`), so nodes drop the rounds a previous run left behind.
  */
 export interface CoordinatorInit {
   identity: Identity
@@ -36,28 +38,11 @@ export interface CoordinatorComponents {
   meter?: CryptoMeter
   verification?: Verification
   keys?: PublicKeyCache
+  onBug?: (err: unknown) => void
 }
 
-export interface RoundResult {
-  roundId: string
-  outcome: RoundOutcome
-  result: Signed<'Result'>
-  transcript: readonly Signed[]
-  times: PhaseTimes
-}
-
-export type AskRequest = Omit<RoundRequest, 'coordSeq' | 'durations'> & {
+export type AskRequest = Omit<RoundRequest, 'coordSeq' | 'durations' | 'since'> & {
   durations?: Partial<PhaseDurations>
-}
-
-export class RoundFailedError extends Error {
-  constructor(
-    readonly code: 'NO_MEMBERS' | 'NO_ANSWERS' | 'ABORTED',
-    message: string,
-  ) {
-    super(message)
-    this.name = 'RoundFailedError'
-  }
 }
 
 export const DEFAULT_DURATIONS: PhaseDurations = {
@@ -68,37 +53,43 @@ export const DEFAULT_DURATIONS: PhaseDurations = {
   verdictReveal: 5_000,
 }
 
-export interface AskOptions {
-  signal?: AbortSignal
-  /** Called when the round enters a phase (progress reporting). */
-  onPhase?: (phase: CoordinatorPhase, at: number) => void
-}
+/** How long `stop` waits for the Abandoned messages it sends to leave. */
+const STOP_FLUSH_MS = 1_000
 
-interface Active {
-  round: CoordinatorRound
+interface Caller {
   onPhase: AskOptions['onPhase']
   phase: CoordinatorPhase
-  cancelTimer: () => void
-  timerAt: number | undefined
   resolve: (r: RoundResult) => void
   reject: (e: Error) => void
+  detach: () => void
 }
 
 export class CoordinatorService {
   readonly intake: MessageIntake
-  private readonly active = new Map<string, Active>()
+  private readonly host: RoundHost<CoordinatorRound, CoordinatorEffect>
+  private readonly callers = new Map<string, Caller>()
   private readonly clock: Clock
   private readonly salt: SaltSource
   private lastSeq = 0
+  /** The first coordSeq of this run; set by the first round. */
+  private since: number | undefined
   private unsubscribe: (() => void) | undefined
+  /** Sends still in flight, so `stop` can let its Abandoned messages leave. */
+  private readonly sending = new Set<Promise<unknown>>()
 
   constructor(
     private readonly init: CoordinatorInit,
     private readonly components: CoordinatorComponents,
   ) {
-    this.intake = new MessageIntake(components)
+    this.intake = new MessageIntake({ ...components, onBug: components.onBug })
     this.clock = components.clock ?? systemClock
     this.salt = components.salt ?? randomSalt
+    this.host = new RoundHost({
+      clock: this.clock,
+      perform: (round, effects) => this.perform(round, effects),
+      onReject: (err) => this.intake.reject(err),
+      onBug: (err) => this.intake.bug(err),
+    })
   }
 
   get id(): string {
@@ -106,27 +97,37 @@ export class CoordinatorService {
   }
 
   get activeRounds(): number {
-    return this.active.size
+    return this.host.size
   }
 
   start(): void {
-    this.unsubscribe = this.components.transport.onMessage((m) => this.onData(m.data))
+    this.unsubscribe = this.components.transport.onMessage((m) => {
+      // Gossip is for others (a gateway's node directory reads status reports); rounds are point-to-point.
+      if (m.topic === undefined) this.intake.submit(m.data, (msg) => this.onMessage(msg), m.report)
+    })
   }
 
+  /** Abandons every running round (its members hear so) and stops taking messages. */
   async stop(): Promise<void> {
-    this.unsubscribe?.()
-    for (const a of this.active.values()) {
-      a.cancelTimer()
-      a.reject(new RoundFailedError('ABORTED', 'coordinator stopped'))
+    for (const round of [...this.host.values()]) {
+      this.host.step(round, (m) => m.abandon('stopped', this.clock.now()))
+      this.finish(round, (c) => c.reject(new RoundFailedError('ABORTED', 'coordinator stopped')))
     }
-    this.active.clear()
+    this.unsubscribe?.()
+    if (this.sending.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([Promise.allSettled(this.sending), new Promise((r) => (timer = setTimeout(r, STOP_FLUSH_MS)))])
+      clearTimeout(timer)
+    }
   }
 
   /** Runs one round to its Result. Rejects with RoundFailedError if the swarm cannot answer. */
   ask(request: AskRequest, options: AskOptions = {}): Promise<RoundResult> {
+    if (options.signal?.aborted) return Promise.reject(new RoundFailedError('ABORTED', 'round aborted by the caller'))
     const now = this.clock.now()
     // Strictly increasing across restarts too, as long as the clock does not run backwards.
     this.lastSeq = Math.max(this.lastSeq + 1, now)
+    this.since ??= this.lastSeq
     const { round, effects } = CoordinatorRound.start(
       {
         identity: this.init.identity,
@@ -137,91 +138,87 @@ export class CoordinatorService {
       {
         ...request,
         coordSeq: this.lastSeq,
+        since: this.since,
         durations: { ...DEFAULT_DURATIONS, ...this.init.durations, ...request.durations },
       },
       this.salt(),
       now,
     )
+    const size = round.query.wire.length
+    if (size > MAX_ENVELOPE_BYTES) {
+      return Promise.reject(new RoundFailedError('TOO_LARGE', `the signed query is ${size} bytes; the protocol carries at most ${MAX_ENVELOPE_BYTES}`))
+    }
     return new Promise<RoundResult>((resolve, reject) => {
-      const entry: Active = { round, cancelTimer: () => {}, timerAt: undefined, resolve, reject, onPhase: options.onPhase, phase: round.phase }
-      this.active.set(round.roundId, entry)
-      options.signal?.addEventListener(
-        'abort',
-        () =>
-          this.settle(entry, () => reject(new RoundFailedError('ABORTED', 'round aborted by the caller'))),
-        { once: true },
-      )
-      this.perform(entry, effects)
+      const hosted = this.host.add(round)
+      const signal = options.signal
+      const onAbort = () => {
+        this.host.step(hosted, (m) => m.abandon('cancelled', this.clock.now()))
+        this.finish(hosted, (c) => c.reject(new RoundFailedError('ABORTED', 'round aborted by the caller')))
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.callers.set(round.roundId, {
+        onPhase: options.onPhase,
+        phase: round.phase,
+        resolve,
+        reject,
+        // The listener holds the round: it must go when the round does, or a long-lived signal
+        // (a request's timeout) keeps every finished round alive until it fires.
+        detach: () => signal?.removeEventListener('abort', onAbort),
+      })
+      this.host.step(hosted, () => effects)
     })
-  }
-
-  private onData(data: Uint8Array): void {
-    this.intake.submit(data, (msg) => this.onMessage(msg))
   }
 
   private onMessage(msg: Signed): void {
-    const entry = this.active.get(msg.env.round)
-    try {
-      if (entry === undefined) throw new ProtocolError('WRONG_ROUND', 'no such active round')
-      this.perform(entry, entry.round.apply(msg, this.clock.now()))
-    } catch (err) {
-      this.intake.reject(err)
-    }
+    const round = this.host.get(msg.env.round)
+    if (round === undefined) throw new ProtocolError('WRONG_ROUND', 'no such active round')
+    this.host.deliver(round, msg, (m, x) => m.apply(x, this.clock.now()))
   }
 
-  private perform(entry: Active, effects: CoordinatorEffect[]): void {
-    if (entry.round.phase !== entry.phase) {
-      entry.phase = entry.round.phase
-      entry.onPhase?.(entry.phase, this.clock.now())
-    }
+  private perform(round: HostedRound<CoordinatorRound>, effects: CoordinatorEffect[]): void {
     const t = this.components.transport
-    const warn = () => {} // an unreachable member is simply dropped at the deadline
+    const caller = this.callers.get(round.machine.roundId)
+    if (caller !== undefined && round.machine.phase !== caller.phase) {
+      caller.phase = round.machine.phase
+      caller.onPhase?.(caller.phase, this.clock.now())
+    }
     for (const e of effects) {
       switch (e.kind) {
         case 'broadcast':
-          t.publish(QUERY_TOPIC, e.msg.wire).catch(warn)
+          this.track(t.publish(QUERY_TOPIC, e.msg.wire))
           break
         case 'send':
-          for (const to of e.to) t.send(to, e.msg.wire).catch(warn)
+          for (const to of e.to) this.track(t.send(to, e.msg.wire))
           break
         case 'forward':
-          for (const m of e.msgs) t.send(e.to, m.wire).catch(warn)
+          for (const m of e.msgs) this.track(t.send(e.to, m.wire))
           break
         case 'done':
-          this.settle(entry, () =>
-            entry.resolve({
-              roundId: entry.round.roundId,
-              outcome: e.outcome,
-              result: e.result,
-              transcript: e.transcript,
-              times: entry.round.times,
-            }),
+          this.finish(round, (c) =>
+            c.resolve({ roundId: round.machine.roundId, outcome: e.outcome, result: e.result, transcript: e.transcript, times: round.machine.times }),
           )
-          return
+          break
         case 'failed':
-          this.settle(entry, () => entry.reject(new RoundFailedError(e.code, e.message)))
-          return
+          this.finish(round, (c) => c.reject(new RoundFailedError(e.code, e.message)))
+          break
       }
     }
-    this.schedule(entry)
   }
 
-  private schedule(entry: Active): void {
-    const at = entry.round.nextDeadline()
-    if (at === entry.timerAt) return
-    entry.cancelTimer()
-    entry.timerAt = at
-    if (at === undefined) return
-    entry.cancelTimer = this.clock.setTimer(at - this.clock.now(), () => {
-      entry.timerAt = undefined
-      this.perform(entry, entry.round.tick(this.clock.now()))
-    })
+  /** An unreachable member is simply dropped at the deadline; the send's failure needs no handling. */
+  private track(sending: Promise<unknown>): void {
+    const settled = sending.catch(() => {})
+    this.sending.add(settled)
+    void settled.then(() => this.sending.delete(settled))
   }
 
-  private settle(entry: Active, fn: () => void): void {
-    if (!this.active.delete(entry.round.roundId)) return
-    entry.cancelTimer()
-    this.intake.forgetRound(entry.round.roundId)
-    fn()
+  private finish(round: HostedRound<CoordinatorRound>, settle: (c: Caller) => void): void {
+    const id = round.machine.roundId
+    this.host.remove(id)
+    const caller = this.callers.get(id)
+    if (caller === undefined) return
+    this.callers.delete(id)
+    caller.detach()
+    settle(caller)
   }
 }

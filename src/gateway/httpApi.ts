@@ -3,17 +3,21 @@ import { transcriptFile } from '../round/transcript.js'
 import { Admission } from './admission.js'
 import { ApiError } from './apiError.js'
 import { type ChatRequest, SWARM_MODEL, parseChatRequest } from './chatRequest.js'
-import { RoundFailedError, type RoundResult } from './coordinatorService.js'
-import { type GatewayMetrics, createPrometheusMetrics } from './metrics.js'
+import { type GatewayMetrics, type MetricsPage, noMetrics } from './metrics.js'
 import { provenance } from './provenance.js'
 import { type RateLimit, RateLimiter } from './rateLimiter.js'
-import { RoundStore } from './roundStore.js'
-import type { Swarm } from './swarm.js'
+import { DEFAULT_STORE_LIMITS, RoundStore, type RoundStoreLimits, storedRound } from './roundStore.js'
+import { RoundFailedError, type RoundResult, type Swarm } from './swarm.js'
 
 /**
  * The OpenAI-compatible HTTP API over a Swarm. One round per completion request; the answer comes
  * back in OpenAI's shape with the round's provenance under `chorus`, and the signed transcript stays
  * available at /v1/rounds/:id for anyone to verify.
+ *
+ * Access is decided on the route that runs, never on the raw URL: every route requires the API key
+ * (when keys are configured) unless it is marked public (health, readiness, metrics), so a path the
+ * router decodes to /v1/… (`/%761/…`, `/v%31/…`) is checked like /v1/… itself, and an unknown path
+ * is 401 before it is 404. Failed keys are rate-limited per client address.
  */
 export interface GatewayOptions {
   swarm: Swarm
@@ -21,11 +25,19 @@ export interface GatewayOptions {
   apiKeys?: readonly string[]
   /** Per key (per client address on an open gateway). */
   rateLimit?: RateLimit
+  /** Wrong or missing keys a client address may present before it must wait (default 10, then 1/s). */
+  authFailures?: RateLimit
   maxActiveRounds?: number
   maxQueuedRounds?: number
   bodyLimitBytes?: number
-  /** How long a request may wait for its round unless it asks for less. */
-  requestTimeoutMs?: number
+  /** How long a client may take to send its whole request, headers and body (default 30 s). */
+  requestReceiveMs?: number
+  /** How long a request may wait for its round unless it asks for less (default 10 min). */
+  roundWaitMs?: number
+  store?: RoundStoreLimits
+  metrics?: GatewayMetrics
+  /** Served at GET /metrics when given. */
+  metricsPage?: MetricsPage
 }
 
 export interface Gateway {
@@ -35,19 +47,34 @@ export interface Gateway {
 }
 
 const STREAM_PIECE = 96
+const DEFAULT_AUTH_FAILURES: RateLimit = { ratePerS: 1, burst: 10 }
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without an API key. */
+    public?: boolean
+  }
+}
 
 export function createGateway(opts: GatewayOptions): Gateway {
-  // Idle keep-alive connections must not hold shutdown open.
-  const app = Fastify({ bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024, logger: false, forceCloseConnections: true })
-  const store = new RoundStore()
-  const admission = new Admission(opts.maxActiveRounds ?? 8, opts.maxQueuedRounds ?? 256)
-  const { metrics, registry } = createPrometheusMetrics({
-    rejections: () => opts.swarm.rejections(),
-    activeRounds: () => admission.running,
-    queuedRounds: () => admission.waiting,
+  const receiveMs = opts.requestReceiveMs ?? 30_000
+  const app = Fastify({
+    bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
+    logger: false,
+    // Idle keep-alive connections must not hold shutdown open.
+    forceCloseConnections: true,
+    // A client that drips its headers or body holds a connection only this long (408).
+    requestTimeout: receiveMs,
+    http: { headersTimeout: Math.min(receiveMs, 10_000), connectionsCheckingInterval: Math.max(50, Math.min(1000, receiveMs / 4)) },
   })
+  const store = new RoundStore(opts.store ?? DEFAULT_STORE_LIMITS)
+  const admission = new Admission(opts.maxActiveRounds ?? 4, opts.maxQueuedRounds ?? 256)
+  const metrics = opts.metrics ?? noMetrics
   const limiter = opts.rateLimit ? new RateLimiter(opts.rateLimit) : undefined
+  const failures = new RateLimiter(opts.authFailures ?? DEFAULT_AUTH_FAILURES)
   const keys = new Set(opts.apiKeys ?? [])
+  /** Requests answered by a hijacked stream: they count themselves in the metrics when they end. */
+  const streamed = new WeakSet<FastifyRequest>()
 
   const fail = (reply: FastifyReply, err: ApiError) => {
     metrics.apiError(err.code ?? err.type)
@@ -66,29 +93,37 @@ export function createGateway(opts: GatewayOptions): Gateway {
   })
   app.setNotFoundHandler((req, reply) => fail(reply, new ApiError(404, 'not_found_error', `no route ${req.method} ${req.url.split('?')[0]}`, 'not_found')))
   app.addHook('onResponse', async (req, reply) => {
-    metrics.request(req.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000)
+    if (!streamed.has(req)) metrics.request(req.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000)
   })
   app.addHook('onRequest', async (req) => {
-    if (!req.url.startsWith('/v1/')) return
+    if (req.routeOptions.config.public === true) return
     let who = req.ip
     if (keys.size > 0) {
+      // Checked before the key: a client that keeps guessing waits like anyone over their limit.
+      const blocked = failures.peek(req.ip)
+      if (!blocked.ok) throw new ApiError(429, 'rate_limit_error', 'too many failed API keys from this address; slow down', 'rate_limit_exceeded', null, blocked.retryAfterS)
       const auth = req.headers.authorization
       const key = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined
-      if (key === undefined) throw new ApiError(401, 'authentication_error', 'no API key: send Authorization: Bearer <key>', 'missing_api_key')
-      if (!keys.has(key)) throw new ApiError(401, 'authentication_error', 'the API key is not valid', 'invalid_api_key')
+      if (key === undefined || !keys.has(key)) {
+        failures.take(req.ip)
+        if (key === undefined) throw new ApiError(401, 'authentication_error', 'no API key: send Authorization: Bearer <key>', 'missing_api_key')
+        throw new ApiError(401, 'authentication_error', 'the API key is not valid', 'invalid_api_key')
+      }
       who = `key:${key}`
     }
     const taken = limiter?.take(who)
-    if (taken && !taken.ok) throw new ApiError(429, 'rate_limit_error', 'too many requests for this key; slow down', 'rate_limit_exceeded', null, taken.retryAfterS)
+    if (taken && !taken.ok) throw new ApiError(429, 'rate_limit_error', 'too many requests; slow down', 'rate_limit_exceeded', null, taken.retryAfterS)
   })
 
-  app.get('/healthz', async () => ({ status: 'ok' }))
-  app.get('/readyz', async (_req, reply) => {
+  const open = { config: { public: true } }
+  app.get('/healthz', open, async () => ({ status: 'ok' }))
+  app.get('/readyz', open, async (_req, reply) => {
     const nodes = opts.swarm.nodes().length
     const ready = nodes >= opts.swarm.minMembers
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', nodes, needed: opts.swarm.minMembers })
   })
-  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()))
+  const page = opts.metricsPage
+  if (page !== undefined) app.get('/metrics', open, async (_req, reply) => reply.type(page.contentType).send(await page.render()))
   app.get('/v1/models', async () => ({ object: 'list', data: [modelObject()] }))
   app.get<{ Params: { id: string } }>('/v1/models/:id', async (req) => {
     if (req.params.id !== SWARM_MODEL) throw new ApiError(404, 'not_found_error', `the model '${req.params.id}' does not exist`, 'model_not_found')
@@ -100,63 +135,79 @@ export function createGateway(opts: GatewayOptions): Gateway {
     return {
       object: 'list',
       data: store.recent(limit).map((s) => ({
-        round: s.result.roundId,
-        question: s.question.slice(0, 200),
+        round: s.round,
+        question: s.question,
         finished_at: Math.floor(s.finishedAt / 1000),
-        ranked: s.result.outcome.ranked,
-        winner: s.result.outcome.winner,
-        transcript_root: s.result.result.env.body.root,
+        ranked: s.ranked,
+        winner: s.winner,
+        transcript_root: s.root,
         round_ms: Math.round(s.roundMs),
       })),
     }
   })
-  app.get<{ Params: { id: string } }>('/v1/rounds/:id', async (req) => {
+  app.get<{ Params: { id: string } }>('/v1/rounds/:id', async (req, reply) => {
     const s = store.get(req.params.id)
-    if (s === undefined) throw new ApiError(404, 'not_found_error', `no round ${req.params.id} on this gateway (it keeps the last 1000)`, 'round_not_found')
-    return transcriptFile(s.result.transcript)
+    if (s === undefined) throw new ApiError(404, 'not_found_error', `no round ${req.params.id} on this gateway (it keeps the most recent ones)`, 'round_not_found')
+    return reply.type('application/json; charset=utf-8').send(s.transcript)
   })
 
   app.post('/v1/chat/completions', async (req, reply) => {
     const chat = parseChatRequest(req.body)
-    const abort = new AbortController()
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) abort.abort()
-    })
-    if (chat.stream) return stream(chat, req, reply, abort)
-    const { result, roundMs } = await runRound(chat, abort.signal, metrics)
-    return completion(result, roundMs)
+    const cancel = new AbortController()
+    const onClose = () => {
+      if (!reply.raw.writableFinished) cancel.abort('closed')
+    }
+    reply.raw.once('close', onClose)
+    if (chat.stream) return stream(chat, req, reply, cancel)
+    try {
+      const { result, roundMs } = await runRound(chat, cancel)
+      return completion(result, roundMs)
+    } finally {
+      reply.raw.off('close', onClose)
+    }
   })
 
-  async function runRound(chat: ChatRequest, signal: AbortSignal, m: GatewayMetrics, onPhase?: (phase: string) => void) {
-    const timeoutMs = Math.min(chat.timeoutMs ?? Number.POSITIVE_INFINITY, opts.requestTimeoutMs ?? 600_000)
-    const timeout = AbortSignal.timeout(timeoutMs)
-    const both = AbortSignal.any([signal, timeout])
-    return admission.run(async () => {
-      const t0 = performance.now()
-      try {
-        const result = await opts.swarm.ask(chat.messages, { signal: both, ...(onPhase ? { onPhase } : {}) })
-        const roundMs = performance.now() - t0
-        store.add({ result, question: chat.messages.at(-1)?.content ?? '', finishedAt: Date.now(), roundMs })
-        m.round('ok', result.times)
-        return { result, roundMs }
-      } catch (err) {
-        m.round('failed', undefined)
-        throw asApiError(err, timeout.aborted)
-      }
-    }, both)
+  /**
+   * One round for a request. `cancel` aborts with 'closed' when the client goes away and with
+   * 'timeout' when its wait runs out; one controller and one timer, both released here, so a
+   * finished request leaves nothing behind.
+   */
+  async function runRound(chat: ChatRequest, cancel: AbortController, onPhase?: (phase: string) => void) {
+    const waitMs = Math.min(chat.timeoutMs ?? Number.POSITIVE_INFINITY, opts.roundWaitMs ?? 600_000)
+    const timer = setTimeout(() => cancel.abort('timeout'), waitMs)
+    try {
+      return await admission.run(async () => {
+        const t0 = performance.now()
+        try {
+          const result = await opts.swarm.ask(chat.messages, { signal: cancel.signal, ...(onPhase ? { onPhase } : {}) })
+          const roundMs = performance.now() - t0
+          store.add(storedRound(result, chat.messages.at(-1)?.content ?? '', roundMs, JSON.stringify(transcriptFile(result.transcript)), Date.now()))
+          metrics.round('ok', result.times)
+          return { result, roundMs }
+        } catch (err) {
+          metrics.round('failed', undefined)
+          throw err
+        }
+      }, cancel.signal)
+    } catch (err) {
+      throw asApiError(err, cancel.signal.reason)
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
-  async function stream(chat: ChatRequest, req: FastifyRequest, reply: FastifyReply, abort: AbortController) {
+  async function stream(chat: ChatRequest, req: FastifyRequest, reply: FastifyReply, cancel: AbortController) {
     if (admission.full) {
       throw new ApiError(503, 'service_unavailable', 'the swarm is at capacity; retry shortly', 'overloaded', null, 1)
     }
+    streamed.add(req)
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
     res.write(': round queued\n\n')
-    const started = Date.now()
+    const started = performance.now()
     try {
-      const { result, roundMs } = await runRound(chat, abort.signal, metrics, (phase) => res.write(`: phase ${phase}\n\n`))
+      const { result, roundMs } = await runRound(chat, cancel, (phase) => res.write(`: phase ${phase}\n\n`))
       const body = completion(result, roundMs)
       const chunk = (delta: object, extra: object = {}) =>
         `data: ${JSON.stringify({ id: body.id, object: 'chat.completion.chunk', created: body.created, model: SWARM_MODEL, choices: [{ index: 0, delta, logprobs: null, finish_reason: null, ...extra }] })}\n\n`
@@ -166,12 +217,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
       res.write(chunk({}, { finish_reason: 'stop' }).replace(/}\n\n$/, `,"chorus":${JSON.stringify(body.chorus)}}\n\n`))
       res.write('data: [DONE]\n\n')
     } catch (err) {
-      const e = err instanceof ApiError ? err : asApiError(err, false)
+      const e = err instanceof ApiError ? err : asApiError(err, undefined)
       metrics.apiError(e.code ?? e.type)
       if (!res.destroyed) res.write(`data: ${JSON.stringify(e.toJSON())}\n\n`)
     } finally {
       res.end()
-      metrics.request(req.routeOptions.url ?? '/v1/chat/completions', 200, (Date.now() - started) / 1000)
+      metrics.request(req.routeOptions.url ?? '/v1/chat/completions', 200, (performance.now() - started) / 1000)
     }
   }
 
@@ -195,13 +246,16 @@ function completion(r: RoundResult, roundMs: number) {
   }
 }
 
-function asApiError(err: unknown, timedOut: boolean): ApiError {
+/** `cancelled` is why the request's controller aborted: 'timeout', 'closed', or not at all. */
+function asApiError(err: unknown, cancelled: unknown): ApiError {
   if (err instanceof ApiError) return err
-  if (timedOut) return new ApiError(504, 'timeout_error', 'the round did not finish before the deadline', 'deadline_exceeded')
+  if (cancelled === 'timeout') return new ApiError(504, 'timeout_error', 'the round did not finish before the deadline', 'deadline_exceeded')
   if (err instanceof RoundFailedError) {
     if (err.code === 'NO_MEMBERS') return new ApiError(503, 'service_unavailable', `no node could serve this request: ${err.message}`, 'no_nodes', null, 5)
     if (err.code === 'NO_ANSWERS') return new ApiError(504, 'timeout_error', `no member answered before the deadline: ${err.message}`, 'deadline_exceeded')
-    return new ApiError(499 as never, 'invalid_request_error', 'the request was cancelled', 'cancelled')
+    if (err.code === 'TOO_LARGE') return new ApiError(400, 'invalid_request_error', `the messages are too large for one round: ${err.message}`, 'request_too_large', 'messages')
+    // The client is gone; nobody reads this (499 is nginx's "client closed request").
+    return new ApiError(499, 'invalid_request_error', 'the request was cancelled', 'cancelled')
   }
   return new ApiError(500, 'server_error', 'internal error', 'internal_error')
 }

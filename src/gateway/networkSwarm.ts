@@ -1,22 +1,24 @@
-import { QUERY_TOPIC } from '../protocol/limits.js'
+import { MIN_MEMBERS, QUERY_TOPIC } from '../protocol/limits.js'
 import type { ChatMessage } from '../protocol/messages.js'
 import type { Libp2pTransport } from '../transport/libp2p.js'
-import type { AskOptions, CoordinatorService, RoundResult } from './coordinatorService.js'
-import type { NodeInfo, Swarm } from './swarm.js'
+import type { CoordinatorService } from './coordinatorService.js'
+import type { NodeDirectory } from './nodeDirectory.js'
+import type { AskOptions, NodeInfo, RoundResult, Swarm } from './swarm.js'
 
 /**
  * The Swarm a gateway sees over libp2p: its nodes are the peers subscribed to the query topic that
- * a broadcast reaches now, and a round closes its join window as soon as all of them have joined
- * (or at the deadline).
+ * a broadcast reaches now (with what each reports about itself), and a round closes its join window
+ * as soon as all of them have joined (or at the deadline).
  */
 export interface NetworkSwarmOptions {
   coordinator: CoordinatorService
   transport: Libp2pTransport
+  directory?: NodeDirectory
   maxMembers?: number
 }
 
 export class NetworkSwarm implements Swarm {
-  readonly minMembers = 3
+  readonly minMembers = MIN_MEMBERS
 
   constructor(private readonly opts: NetworkSwarmOptions) {}
 
@@ -26,18 +28,22 @@ export class NetworkSwarm implements Swarm {
 
   ask(messages: ChatMessage[], options: AskOptions): Promise<RoundResult> {
     const known = this.peers().length
-    const maxMembers = Math.max(1, Math.min(this.opts.maxMembers ?? 64, Math.max(known, this.minMembers)))
-    return this.opts.coordinator.ask(
-      { messages, minMembers: Math.min(this.minMembers, maxMembers), maxMembers, joinTarget: Math.max(1, Math.min(known, maxMembers)) },
-      options,
-    )
+    const maxMembers = Math.max(this.minMembers, Math.min(this.opts.maxMembers ?? 64, known))
+    return this.opts.coordinator.ask({ messages, minMembers: this.minMembers, maxMembers, joinTarget: Math.max(1, Math.min(known, maxMembers)) }, options)
   }
 
   nodes(): NodeInfo[] {
-    return this.peers().map((id) => ({ id }))
+    return this.peers().map((id) => {
+      const r = this.opts.directory?.get(id)
+      if (r === undefined) return { id }
+      const s = r.status
+      return { id, backend: s.backend, activeRounds: s.active, capacity: s.capacity, declined: { ...s.declined }, lastSeen: r.receivedAt }
+    })
   }
 
   rejections(): Map<string, number> {
-    return new Map(this.opts.coordinator.intake.rejections)
+    const total = new Map<string, number>(this.opts.coordinator.intake.rejections)
+    for (const [code, n] of this.opts.directory?.intake.rejections ?? []) total.set(code, (total.get(code) ?? 0) + n)
+    return total
   }
 }

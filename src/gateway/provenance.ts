@@ -1,6 +1,6 @@
 import type { Envelope } from '../protocol/envelope.js'
 import { SCORE_SCALE } from '../protocol/limits.js'
-import type { RoundResult } from './coordinatorService.js'
+import type { RoundResult } from './swarm.js'
 
 /**
  * The `chorus` extension field of a completion: where the answer came from, enough to check it.

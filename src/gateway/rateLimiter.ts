@@ -18,6 +18,14 @@ export class RateLimiter {
     if (!(limit.ratePerS > 0 && limit.burst >= 1)) throw new RangeError('rate limit needs ratePerS > 0 and burst >= 1')
   }
 
+  /** Whether `key` has a token left, without taking it; if not, how many seconds until it has. */
+  peek(key: string): { ok: true } | { ok: false; retryAfterS: number } {
+    const b = this.buckets.get(key)
+    if (b === undefined) return { ok: true }
+    const tokens = Math.min(this.limit.burst, b.tokens + ((this.now() - b.at) / 1000) * this.limit.ratePerS)
+    return tokens >= 1 ? { ok: true } : { ok: false, retryAfterS: Math.ceil((1 - tokens) / this.limit.ratePerS) }
+  }
+
   /** Takes a token for `key`; if none is left, how many seconds until one is. */
   take(key: string): { ok: true } | { ok: false; retryAfterS: number } {
     const t = this.now()

@@ -1,20 +1,52 @@
+import type { Signed } from '../protocol/envelope.js'
 import type { ChatMessage } from '../protocol/messages.js'
-import type { AskOptions, RoundResult } from './coordinatorService.js'
+import type { CoordinatorPhase, PhaseTimes } from '../round/coordinator.js'
+import type { RoundOutcome } from '../round/outcome.js'
 
 /**
  * What the HTTP API needs from a swarm, whether its nodes run in this process or across a network:
- * run a round, list the nodes it knows, and count the protocol messages it dropped.
+ * run a round, list the nodes it knows, and count the protocol messages it dropped. The types a
+ * round's caller sees (its result, its options, how it fails) live here, beside the port.
  */
+export interface RoundResult {
+  roundId: string
+  outcome: RoundOutcome
+  result: Signed<'Result'>
+  transcript: readonly Signed[]
+  times: PhaseTimes
+}
+
+export interface AskOptions {
+  signal?: AbortSignal
+  /** Called when the round enters a phase (progress reporting). */
+  onPhase?: (phase: CoordinatorPhase, at: number) => void
+}
+
+export type RoundFailure = 'NO_MEMBERS' | 'NO_ANSWERS' | 'ABORTED' | 'TOO_LARGE'
+
+export class RoundFailedError extends Error {
+  constructor(
+    readonly code: RoundFailure,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'RoundFailedError'
+  }
+}
+
 export interface NodeInfo {
   id: string
   backend?: string
   activeRounds?: number
-  /** Rounds declined, by reason (capacity, policy, ineligible). */
+  capacity?: number
+  /** Rounds declined, by reason (capacity, coordinator, expired, horizon, …). */
   declined?: Record<string, number>
+  /** When the node last reported (ms since the epoch); absent for in-process nodes. */
+  lastSeen?: number
 }
 
 export interface Swarm {
-  ask(messages: ChatMessage[], options: AskOptions & { timeoutMs?: number }): Promise<RoundResult>
+  ask(messages: ChatMessage[], options: AskOptions): Promise<RoundResult>
   nodes(): NodeInfo[]
   rejections(): Map<string, number>
   /** Fewest members a round needs; readiness means at least this many nodes. */

@@ -1,30 +1,38 @@
-import type { Identity } from '../crypto/identity.js'
+import type { Identity, PublicKeyCache } from '../crypto/identity.js'
 import type { JudgeReply, ModelBackend } from '../models/backend.js'
 import type { CryptoMeter, Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import { BP, QUERY_TOPIC } from '../protocol/limits.js'
-import type { QueryBody, Verdict } from '../protocol/messages.js'
+import type { NodeStatusBody, QueryBody, Verdict } from '../protocol/messages.js'
 import type { LedgerView } from '../round/ledgerView.js'
-import { type JudgeTask, type ParticipantEffect, ParticipantRound } from '../round/participant.js'
+import { type FinishReason, type JudgeTask, type ParticipantEffect, ParticipantRound } from '../round/participant.js'
 import { questionText } from '../round/rules.js'
+import { BoundedMap } from '../runtime/boundedMap.js'
 import { type Clock, systemClock } from '../runtime/clock.js'
 import { MessageIntake, type Verification } from '../runtime/intake.js'
-import type { PublicKeyCache } from '../crypto/identity.js'
+import { type HostedRound, RoundHost } from '../runtime/roundHost.js'
 import { randomSalt, type SaltSource } from '../runtime/salt.js'
-import type { Transport } from '../transport/transport.js'
+import type { Transport, Validation } from '../transport/transport.js'
+import { DECLINE_REASONS, DEFAULT_LIMITS, type DeclineReason, declineReason, type ParticipationLimits } from './participation.js'
 
 /**
- * The node daemon: listens for Queries on gossip, decides whether to take part, and drives one
- * ParticipantRound per round over the transport, calling its model for answers and verdicts.
+ * The node daemon: listens for Queries on gossip, decides whether to take part (participation.ts),
+ * and drives one ParticipantRound per round through the shared RoundHost, calling its model for
+ * answers and verdicts. Every round it holds ends by the Query's last deadline plus a grace: the
+ * machine always names its next deadline and the host ticks it there, and a round's model calls are
+ * aborted when it ends. A restarted coordinator's old rounds are dropped as soon as its first new
+ * Query says so (`since`).
  */
 export interface NodeInit {
   identity: Identity
   backend: ModelBackend
   ledger: LedgerView
-  /** Rounds this node works on at once; further Queries are declined. */
-  maxConcurrentRounds?: number
-  /** Participation policy beyond capacity (domains, load); default: take every round. */
+  /** Capacity, per-coordinator bound, deadline horizon, allow-list (defaults: participation.ts). */
+  limits?: Partial<ParticipationLimits>
+  /** Participation policy beyond the limits (model health, domains); default: take every round. */
   wantsRound?: (query: QueryBody) => boolean
+  /** Allowance past each deadline for clock skew (default: the participant's 2 s). */
+  graceMs?: number
 }
 
 export interface NodeComponents {
@@ -34,33 +42,50 @@ export interface NodeComponents {
   meter?: CryptoMeter
   verification?: Verification
   keys?: PublicKeyCache
+  /** Told about each contained bug (logging). */
+  onBug?: (err: unknown) => void
 }
 
-export type RoundEnd = { round: string; reason: string; detail?: string }
+/** How a round ended here: the machine's reasons, or the runtime's. */
+export type EndReason = FinishReason | 'superseded' | 'stopped'
+
+export type RoundEnd = { round: string; reason: EndReason; detail?: string }
+
+const RECENT_ENDS = 256
 
 export class NodeDaemon {
   readonly intake: MessageIntake
-  private readonly rounds = new Map<
-    string,
-    { round: ParticipantRound; cancel: () => void; abort: AbortController }
-  >()
-  private readonly lastCoordSeq = new Map<string, number>()
+  readonly limits: ParticipationLimits
+  /** Rounds this node chose not to join, by reason. */
+  readonly declined = new Map<DeclineReason, number>()
+  /** Rounds this node left, by how they ended. */
+  readonly ended = new Map<EndReason, number>()
+  /** Errors from the model or the transport, kept for inspection (bounded). */
+  readonly errors: string[] = []
+  private readonly host: RoundHost<ParticipantRound, ParticipantEffect>
+  /** The last coordinator sequence seen per coordinator, bounded: one entry per key that wrote to us. */
+  private readonly lastCoordSeq = new BoundedMap<string, number>(4096)
+  /** Rounds that ended here recently: a replayed Query for one is not a new round. */
+  private readonly recent = new BoundedMap<string, RoundEnd>(1024)
+  private readonly finished: RoundEnd[] = []
   private readonly clock: Clock
   private readonly salt: SaltSource
   private unsubscribe: (() => void) | undefined
-  private readonly finished: RoundEnd[] = []
-  /** Rounds this node chose not to join, by reason. */
-  readonly declined = new Map<'capacity' | 'policy' | 'ineligible', number>()
-  /** Errors from the model or the transport, kept for inspection (bounded). */
-  readonly errors: string[] = []
 
   constructor(
     private readonly init: NodeInit,
     private readonly components: NodeComponents,
   ) {
-    this.intake = new MessageIntake(components)
+    this.intake = new MessageIntake({ ...components, onBug: components.onBug })
     this.clock = components.clock ?? systemClock
     this.salt = components.salt ?? randomSalt
+    this.limits = { ...DEFAULT_LIMITS, ...init.limits }
+    this.host = new RoundHost({
+      clock: this.clock,
+      perform: (round, effects) => this.perform(round, effects),
+      onReject: (err) => this.intake.reject(err),
+      onBug: (err) => this.intake.bug(err),
+    })
   }
 
   get id(): string {
@@ -68,7 +93,15 @@ export class NodeDaemon {
   }
 
   get activeRounds(): number {
-    return this.rounds.size
+    return this.host.size
+  }
+
+  /** What this node reports about itself (NodeStatus, without its time). */
+  status(backend: string): Omit<NodeStatusBody, 'at'> {
+    const declined = Object.fromEntries(DECLINE_REASONS.map((r) => [r, this.declined.get(r) ?? 0])) as NodeStatusBody['declined']
+    let rejected = 0
+    for (const n of this.intake.rejections.values()) rejected += n
+    return { backend: backend.slice(0, 200), capacity: this.limits.capacity, perCoordinator: this.limits.perCoordinator, active: this.host.size, declined, rejected }
   }
 
   /** The most recent round endings, newest last. */
@@ -78,65 +111,80 @@ export class NodeDaemon {
 
   start(): void {
     const t = this.components.transport
-    t.subscribe(QUERY_TOPIC)
-    this.unsubscribe = t.onMessage((m) => this.onData(m.data))
+    t.subscribe(QUERY_TOPIC, (data) => this.screenQuery(data))
+    this.unsubscribe = t.onMessage((m) => {
+      if (m.topic === undefined || m.topic === QUERY_TOPIC) this.intake.submit(m.data, (msg) => this.onMessage(msg))
+    })
   }
 
   async stop(): Promise<void> {
     this.unsubscribe?.()
-    for (const r of this.rounds.values()) {
-      r.cancel()
-      r.abort.abort()
-    }
-    this.rounds.clear()
+    for (const r of [...this.host.values()]) this.end(r, 'stopped')
   }
 
-  private onData(data: Uint8Array): void {
-    this.intake.submit(data, (msg) => this.onMessage(msg))
+  /**
+   * The gossip validator: a Query that is forged, malformed or incoherent is rejected (its sender
+   * is penalised and it goes no further); one already past its join deadline is ignored (not
+   * forwarded, no penalty). Anything else is forwarded, even if this node will decline it.
+   */
+  private async screenQuery(data: Uint8Array): Promise<Validation> {
+    try {
+      const msg = await this.intake.screen(data)
+      if (msg.env.type !== 'Query') throw new ProtocolError('WRONG_PHASE', `${msg.env.type} is not gossiped`)
+      ParticipantRound.fromQuery({ identity: this.init.identity, ledger: this.init.ledger }, msg as Signed<'Query'>, undefined)
+      if (this.clock.now() >= (msg as Signed<'Query'>).env.body.deadlines.join) throw new ProtocolError('EXPIRED', 'the join deadline has passed')
+      return 'accept'
+    } catch (err) {
+      this.intake.reject(err)
+      return err instanceof ProtocolError ? err.action : 'ignore'
+    }
   }
 
   private onMessage(msg: Signed): void {
-    try {
-      if (msg.env.type === 'Query') this.onQuery(msg as Signed<'Query'>)
-      else {
-        const entry = this.rounds.get(msg.env.round)
-        if (entry === undefined) throw new ProtocolError('WRONG_ROUND', 'not in this round')
-        this.run(entry.round, entry.round.apply(msg))
-      }
-    } catch (err) {
-      this.intake.reject(err)
-    }
+    if (msg.env.type === 'Query') return this.onQuery(msg as Signed<'Query'>)
+    const round = this.host.get(msg.env.round)
+    if (round === undefined) throw new ProtocolError('WRONG_ROUND', 'not in this round')
+    this.host.deliver(round, msg, (m, x) => m.apply(x))
   }
 
   private onQuery(msg: Signed<'Query'>): void {
-    if (this.rounds.has(msg.env.round)) return
+    const { env } = msg
+    if (this.host.has(env.round) || this.recent.has(env.round)) throw new ProtocolError('REPLAY', 'a Query for a round already seen')
     const round = ParticipantRound.fromQuery(
-      { identity: this.init.identity, ledger: this.init.ledger, meter: this.components.meter },
+      { identity: this.init.identity, ledger: this.init.ledger, meter: this.components.meter, ...(this.init.graceMs === undefined ? {} : { graceMs: this.init.graceMs }) },
       msg,
-      this.lastCoordSeq.get(msg.env.from),
+      this.lastCoordSeq.get(env.from),
     )
-    this.lastCoordSeq.set(msg.env.from, msg.env.body.coordSeq)
-    if (this.rounds.size >= (this.init.maxConcurrentRounds ?? 4)) return this.decline('capacity')
-    if (this.init.wantsRound !== undefined && !this.init.wantsRound(msg.env.body)) return this.decline('policy')
-    if (!this.init.ledger.eligible(this.id)) return this.decline('ineligible')
-    this.rounds.set(round.roundId, { round, cancel: () => {}, abort: new AbortController() })
-    this.run(round, round.start())
+    this.lastCoordSeq.set(env.from, env.body.coordSeq)
+    this.dropVoided(env.from, env.body.since)
+    const reason =
+      declineReason(env.from, env.body, this.clock.now(), { total: this.host.size, fromCoordinator: this.heldFrom(env.from) }, this.limits) ??
+      (this.init.wantsRound !== undefined && !this.init.wantsRound(env.body) ? 'policy' : undefined) ??
+      (this.init.ledger.eligible(this.id) ? undefined : 'ineligible')
+    if (reason !== undefined) {
+      this.declined.set(reason, (this.declined.get(reason) ?? 0) + 1)
+      return
+    }
+    const hosted = this.host.add(round)
+    this.host.step(hosted, (m) => m.start())
   }
 
-  /** Keeps one timer per round at the machine's next deadline (a silent coordinator ends it). */
-  private schedule(round: ParticipantRound): void {
-    const entry = this.rounds.get(round.roundId)
-    if (entry === undefined) return
-    entry.cancel()
-    const due = round.nextDeadline()
-    entry.cancel =
-      due === undefined
-        ? () => {}
-        : this.clock.setTimer(due - this.clock.now(), () => this.run(round, round.tick(this.clock.now())))
+  /** A coordinator that restarted says which of its rounds are void: they end here now. */
+  private dropVoided(coordinator: string, since: number): void {
+    for (const r of [...this.host.values()]) {
+      if (r.machine.coordinator === coordinator && r.machine.body.coordSeq < since) {
+        this.end(r, 'superseded', 'its coordinator restarted')
+      }
+    }
   }
 
-  private run(round: ParticipantRound, effects: ParticipantEffect[]): void {
-    const phase = round.phase
+  private heldFrom(coordinator: string): number {
+    let n = 0
+    for (const r of this.host.values()) if (r.machine.coordinator === coordinator) n++
+    return n
+  }
+
+  private perform(round: HostedRound<ParticipantRound>, effects: ParticipantEffect[]): void {
     for (const e of effects) {
       switch (e.kind) {
         case 'send':
@@ -155,19 +203,19 @@ export class NodeDaemon {
           break
       }
     }
-    if (round.phase !== phase || effects.length === 0) this.schedule(round)
   }
 
-  private generate(round: ParticipantRound, query: QueryBody): void {
-    const signal = this.rounds.get(round.roundId)?.abort.signal
-    this.init.backend.answer(query.messages, { signal }).then(
-      (text) => this.run(round, round.answered(text, this.salt())),
-      (err) => this.error(`answer: ${err}`),
+  private generate(round: HostedRound<ParticipantRound>, query: QueryBody): void {
+    this.init.backend.answer(query.messages, { signal: round.signal }).then(
+      (text) => this.host.step(round, (m) => m.answered(text, this.salt())),
+      (err) => {
+        if (!round.signal.aborted) this.error(`answer: ${err}`)
+      },
     )
   }
 
-  private judge(round: ParticipantRound, query: QueryBody, tasks: JudgeTask[]): void {
-    const signal = this.rounds.get(round.roundId)?.abort.signal
+  private judge(round: HostedRound<ParticipantRound>, query: QueryBody, tasks: JudgeTask[]): void {
+    const signal = round.signal
     const question = questionText(query)
     // Asked grouped by first answer: consecutive prompts then share their start up to the second
     // answer, which a backend that keeps its prompt state (llama.cpp in-process, llama-server's
@@ -183,32 +231,19 @@ export class NodeDaemon {
             replies[i] = r
           }),
       ),
-    ).then(
-      () =>
-        this.run(
-          round,
-          round.judged(
-            replies.map((r, i) => toVerdict(tasks[i]!, r)),
-            this.salt(),
-          ),
-        ),
-      (err) => this.error(`judge: ${err}`),
-    )
+    ).then(() => {
+      if (!signal.aborted) this.host.step(round, (m) => m.judged(replies.map((r, i) => toVerdict(tasks[i]!, r)), this.salt()))
+    })
   }
 
-  private end(round: ParticipantRound, reason: string, detail?: string): void {
-    const entry = this.rounds.get(round.roundId)
-    if (entry === undefined) return
-    entry.cancel()
-    this.rounds.delete(round.roundId)
-    this.finished.push(
-      detail === undefined ? { round: round.roundId, reason } : { round: round.roundId, reason, detail },
-    )
-    if (this.finished.length > 256) this.finished.shift()
-  }
-
-  private decline(reason: 'capacity' | 'policy' | 'ineligible'): void {
-    this.declined.set(reason, (this.declined.get(reason) ?? 0) + 1)
+  private end(round: HostedRound<ParticipantRound>, reason: EndReason, detail?: string): void {
+    const id = round.machine.roundId
+    if (!this.host.remove(id)) return
+    const end: RoundEnd = detail === undefined ? { round: id, reason } : { round: id, reason, detail }
+    this.ended.set(reason, (this.ended.get(reason) ?? 0) + 1)
+    this.recent.set(id, end)
+    this.finished.push(end)
+    if (this.finished.length > RECENT_ENDS) this.finished.shift()
   }
 
   private error(message: string): void {

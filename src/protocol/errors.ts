@@ -22,8 +22,12 @@ export type RejectionCode =
   | 'COMMIT_MISMATCH'
   | 'BAD_SEAL'
   | 'BAD_VERDICTS'
+  | 'BAD_TICKET'
+  | 'BAD_QUERY'
+  | 'EXPIRED'
 
-const IGNORED: ReadonlySet<RejectionCode> = new Set(['REPLAY', 'WRONG_ROUND', 'WRONG_PHASE', 'DUPLICATE'])
+/** Codes for messages that are merely late, repeated or not for us: no fault of the sender's. */
+const IGNORED: ReadonlySet<RejectionCode> = new Set(['REPLAY', 'WRONG_ROUND', 'WRONG_PHASE', 'DUPLICATE', 'EXPIRED'])
 
 export class ProtocolError extends Error {
   readonly action: RejectionAction

@@ -15,3 +15,22 @@ export const SCORE_SCALE = 1_000_000
 
 /** The gossip topic every round's Query is published on. */
 export const QUERY_TOPIC = 'chorus/v1/queries'
+/** The gossip topic nodes report their state on (gateways listen). */
+export const STATUS_TOPIC = 'chorus/v1/status'
+/** The `round` field of messages that belong to no round (NodeStatus). */
+export const STATUS_ROUND = '0'.repeat(64)
+
+/**
+ * The fewest members a round runs with, in-process and over the network alike: with fewer than
+ * three answers nobody can judge a pair without owning one of its answers.
+ */
+export const MIN_MEMBERS = 3
+/**
+ * How many rounds a gateway runs at once by default, and how many a node holds per coordinator by
+ * default: twice as many, since a node can hear a gateway's next Query before the Result of the
+ * round it replaces. These agree so a gateway under load never finds its nodes full.
+ */
+export const GATEWAY_ROUNDS = 4
+export const ROUNDS_PER_COORDINATOR = 2 * GATEWAY_ROUNDS
+/** A node's default capacity: room for two gateways at full load. */
+export const NODE_CAPACITY = 2 * ROUNDS_PER_COORDINATOR

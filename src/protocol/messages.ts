@@ -16,11 +16,18 @@ import { SEAL_ENTRY_CHARS } from './seal.js'
  * floats: probabilities are basis points, scores micro-units, amounts decimal strings.
  */
 const time = int(0, Number.MAX_SAFE_INTEGER)
+const count = int(0, Number.MAX_SAFE_INTEGER)
 /** Sealed references to member messages (who sent each, and its envelope's hash), packed: seal.ts. */
 const sealList = (max: number) => packedHex(SEAL_ENTRY_CHARS, max)
 
 const query = obj({
   coordSeq: int(0, Number.MAX_SAFE_INTEGER),
+  /**
+   * The coordSeq of this coordinator's first round since it last started. Its rounds with a lower
+   * sequence are void: the process that ran them is gone, and members drop them at once instead of
+   * waiting for their deadlines (a restarted gateway would otherwise find every node still full).
+   */
+  since: int(0, Number.MAX_SAFE_INTEGER),
   ledgerHead: hex32,
   c0: hex32,
   messages: arr(
@@ -58,6 +65,29 @@ export const BODY_SCHEMAS = {
   VerdictCommitsSealed: obj({ commits: sealList(MAX_MEMBERS), at: time }),
   VerdictReveal: obj({ verdicts: arr(verdict, MAX_VERDICTS_PER_JUDGE), salt: hex32 }),
   VerdictsSealed: obj({ reveals: sealList(MAX_MEMBERS), at: time }),
+  /** The coordinator gave up on the round; every member still in it leaves. */
+  Abandoned: obj({ reason: oneOf('no-members', 'no-answers', 'cancelled', 'stopped'), at: time }),
+  /**
+   * A node's own report of its state, gossiped to gateways (GET /v1/nodes shows it). Sent with the
+   * round STATUS_ROUND and a seq that grows with time, so a gateway keeps only the newest.
+   */
+  NodeStatus: obj({
+    backend: str(200),
+    capacity: int(0, 1_000_000),
+    perCoordinator: int(0, 1_000_000),
+    active: int(0, 1_000_000),
+    declined: obj({
+      capacity: count,
+      coordinator: count,
+      expired: count,
+      horizon: count,
+      ineligible: count,
+      notAllowed: count,
+      policy: count,
+    }),
+    rejected: count,
+    at: time,
+  }),
   Result: obj({
     root: hex32,
     ranked: bool,
@@ -84,6 +114,8 @@ export type QueryBody = BodyOf<'Query'>
 export type Verdict = ReturnType<typeof verdict>
 export type VerdictValue = Verdict['v']
 export type ResultBody = BodyOf<'Result'>
+export type AbandonReason = BodyOf<'Abandoned'>['reason']
+export type NodeStatusBody = BodyOf<'NodeStatus'>
 export type ChatMessage = QueryBody['messages'][number]
 
 /** Messages a coordinator signs; all others come from members. */
@@ -95,6 +127,7 @@ export const COORDINATOR_TYPES: ReadonlySet<MessageType> = new Set([
   'VerdictCommitsSealed',
   'VerdictsSealed',
   'Result',
+  'Abandoned',
 ])
 
 export function isMessageType(t: unknown): t is MessageType {

@@ -1,4 +1,5 @@
 import { isLowerHex } from '../crypto/hex.js'
+import { isNodeId } from '../crypto/identity.js'
 import { ProtocolError } from './errors.js'
 
 /**
@@ -131,6 +132,8 @@ function isPackedLowerHex(v: string): boolean {
 }
 
 export const hex32: Check<string> = (v) => (typeof v === 'string' && isLowerHex(v, 64) ? v : fail('expected 32 bytes of lowercase hex'))
-export const nodeId = hex32
+/** An ed25519 public key: canonical and not of small order (crypto/weakKeys.ts). */
+export const nodeId: Check<string> = (v) =>
+  typeof v === 'string' && isNodeId(v) ? v : fail('expected an ed25519 public key (32 bytes of lowercase hex, canonical, not of small order)')
 /** Non-negative integer amount in micro-units, as a decimal string (bigint-safe). */
 export const amount = str(30, /^(0|[1-9][0-9]*)$/)

@@ -4,7 +4,7 @@ import type { Identity } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
-import type { BodyOf, ChatMessage, MessageType, QueryBody } from '../protocol/messages.js'
+import type { AbandonReason, BodyOf, ChatMessage, MessageType, QueryBody } from '../protocol/messages.js'
 import { packSeal } from '../protocol/seal.js'
 import type { LedgerView } from './ledgerView.js'
 import {
@@ -22,7 +22,10 @@ import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayl
  * back as an effect for the runtime to perform. State is mutated in place (a round holds hundreds
  * of messages; copying it per message would be quadratic) but only through `apply` and `tick`.
  *
- * Phases close on quorum or deadline, whichever comes first.
+ * Phases close on quorum or deadline, whichever comes first. However a round ends, everyone still
+ * in it hears: the Result goes to every member whose answer was sealed, and a round given up on
+ * (too few joins or answers, or abandoned by the runtime) sends `Abandoned` to everyone it was
+ * waiting on.
  */
 export type CoordinatorPhase =
   | 'joining'
@@ -43,6 +46,8 @@ export interface PhaseDurations {
 
 export interface RoundRequest {
   coordSeq: number
+  /** This coordinator's first coordSeq since it started: its older rounds are void (default 0). */
+  since?: number
   messages: ChatMessage[]
   domains?: string[]
   minMembers: number
@@ -70,13 +75,15 @@ export type CoordinatorEffect =
   | { kind: 'done'; outcome: RoundOutcome; result: Signed<'Result'>; transcript: readonly Signed[] }
   | { kind: 'failed'; code: 'NO_MEMBERS' | 'NO_ANSWERS'; message: string }
 
+const ABANDON_REASON = { NO_MEMBERS: 'no-members', NO_ANSWERS: 'no-answers' } as const
+
 /** When each phase closed and how long it took, for provenance and metrics (not signed). */
 export type PhaseTimes = Partial<Record<CoordinatorPhase | 'issued', number>>
 
 export class CoordinatorRound {
   readonly roundId: string
   readonly query: Signed<'Query'>
-  phase: CoordinatorPhase = 'joining'
+  private state: CoordinatorPhase = 'joining'
   readonly times: PhaseTimes
   private readonly body: QueryBody
   private readonly joinTarget: number
@@ -107,6 +114,7 @@ export class CoordinatorRound {
     const verdictCommit = reveal + d.verdictCommit
     this.body = {
       coordSeq: request.coordSeq,
+      since: request.since ?? 0,
       ledgerHead: ctx.ledger.head(),
       c0: secretCommitment(r0),
       messages: request.messages,
@@ -132,6 +140,10 @@ export class CoordinatorRound {
     return { round, effects: [{ kind: 'broadcast', msg: round.query }] as CoordinatorEffect[] }
   }
 
+  get phase(): CoordinatorPhase {
+    return this.state
+  }
+
   get deadlines(): QueryBody['deadlines'] {
     return this.body.deadlines
   }
@@ -139,7 +151,7 @@ export class CoordinatorRound {
   /** The deadline that closes the current phase, if any is pending. */
   nextDeadline(): number | undefined {
     const d = this.body.deadlines
-    switch (this.phase) {
+    switch (this.state) {
       case 'joining':
         return d.join
       case 'committing':
@@ -181,9 +193,39 @@ export class CoordinatorRound {
     }
   }
 
+  /**
+   * Gives the round up (the runtime's caller went away, or the runtime is stopping): everyone the
+   * round was waiting on hears `Abandoned` and leaves at once instead of at its deadlines.
+   */
+  abandon(reason: 'cancelled' | 'stopped', now: number): CoordinatorEffect[] {
+    if (this.state === 'done' || this.state === 'failed') return []
+    const effects = this.tellAbandoned(reason, now)
+    this.state = 'failed'
+    return effects
+  }
+
   private expect(phase: CoordinatorPhase, msg: Signed): void {
-    if (this.phase !== phase)
-      throw new ProtocolError('WRONG_PHASE', `${msg.env.type} arrived in phase ${this.phase}`)
+    if (this.state !== phase)
+      throw new ProtocolError('WRONG_PHASE', `${msg.env.type} arrived in phase ${this.state}`)
+  }
+
+  /** Who is still in the round, waiting for the coordinator's next message. */
+  private waitingOn(): string[] {
+    switch (this.state) {
+      case 'joining':
+        return [...this.joins.keys()]
+      case 'committing':
+        return [...this.members]
+      case 'revealing':
+        return [...this.commits.keys()]
+      default:
+        return [...this.reveals.keys()]
+    }
+  }
+
+  private tellAbandoned(reason: AbandonReason, now: number): CoordinatorEffect[] {
+    const to = this.waitingOn()
+    return to.length === 0 ? [] : [{ kind: 'send', to, msg: this.sign('Abandoned', { reason, at: now }) }]
   }
 
   private onJoin(msg: Signed<'Join'>, now: number): CoordinatorEffect[] {
@@ -194,7 +236,7 @@ export class CoordinatorRound {
       throw new ProtocolError('WRONG_SENDER', 'the coordinator cannot join its own round')
     if (!this.ctx.ledger.eligible(from)) throw new ProtocolError('NOT_MEMBER', 'not eligible to join')
     if (msg.env.body.ticket !== this.body.ticket)
-      throw new ProtocolError('SCHEMA', 'ticket differs from the round ticket')
+      throw new ProtocolError('BAD_TICKET', `ticket ${msg.env.body.ticket} differs from the round ticket ${this.body.ticket}`)
     this.joins.set(from, msg)
     return this.joins.size >= this.joinTarget ? this.closePhase(now) : []
   }
@@ -246,8 +288,8 @@ export class CoordinatorRound {
   }
 
   private closePhase(now: number): CoordinatorEffect[] {
-    this.times[this.phase] = now
-    switch (this.phase) {
+    this.times[this.state] = now
+    switch (this.state) {
       case 'joining':
         return this.sealMembers(now)
       case 'committing':
@@ -266,10 +308,7 @@ export class CoordinatorRound {
   private sealMembers(now: number): CoordinatorEffect[] {
     const joins = sortedValues(this.joins)
     if (joins.length < this.body.minMembers) {
-      return this.fail(
-        'NO_MEMBERS',
-        `${joins.length} node(s) joined; the round needs ${this.body.minMembers}`,
-      )
+      return this.fail('NO_MEMBERS', `${joins.length} node(s) joined; the round needs ${this.body.minMembers}`, now)
     }
     this.members = new Set(
       selectMembers(
@@ -279,22 +318,22 @@ export class CoordinatorRound {
       ),
     )
     const seal = this.seal('Members', { joins: entries(joins), at: now }, joins)
-    this.phase = 'committing'
+    this.state = 'committing'
     return [{ kind: 'send', to: [...this.joins.keys()], msg: seal }]
   }
 
   private sealCommits(now: number): CoordinatorEffect[] {
     const commits = sortedValues(this.commits)
-    if (commits.length === 0) return this.fail('NO_ANSWERS', 'no member committed an answer in time')
+    if (commits.length === 0) return this.fail('NO_ANSWERS', 'no member committed an answer in time', now)
     this.sealedCommits = entries(commits)
     const seal = this.seal('CommitsSealed', { commits: this.sealedCommits, r0: this.r0, at: now }, commits)
-    this.phase = 'revealing'
+    this.state = 'revealing'
     return [{ kind: 'send', to: [...this.members], msg: seal }]
   }
 
   private sealReveals(now: number): CoordinatorEffect[] {
     const reveals = sortedValues(this.reveals)
-    if (reveals.length === 0) return this.fail('NO_ANSWERS', 'no member revealed an answer in time')
+    if (reveals.length === 0) return this.fail('NO_ANSWERS', 'no member revealed an answer in time', now)
     const seal = this.seal('RevealsSealed', { reveals: entries(reveals), at: now }, reveals)
     this.answers = reveals.map((r) => ({
       owner: r.env.from,
@@ -303,11 +342,12 @@ export class CoordinatorRound {
     }))
     const seed = assignmentSeed(this.roundId, this.sealedCommits, this.body.ledgerHead, this.r0)
     const assignment = planJudging(this.answers, this.ctx.ledger, seed)
-    if (this.answers.length < 3 || assignment.byJudge.size === 0) return this.finish(now)
-    this.assignment = assignment
-    this.phase = 'verdictCommitting'
-    // Every revealer hears the seal: a member without judging work learns that it is done.
+    // Every revealer hears the seal: a member without judging work learns that it only waits for
+    // the Result, and in a round too small to rank, the Result follows at once.
     const effects: CoordinatorEffect[] = [{ kind: 'send', to: [...this.reveals.keys()], msg: seal }]
+    if (this.answers.length < 3 || assignment.byJudge.size === 0) return [...effects, ...this.finish(now)]
+    this.assignment = assignment
+    this.state = 'verdictCommitting'
     for (const [judge, js] of assignment.byJudge) {
       const owners = new Set(js.flatMap((j) => [j.a, j.b]))
       effects.push({ kind: 'forward', to: judge, msgs: [...owners].sort().map((o) => this.reveals.get(o)!) })
@@ -319,7 +359,7 @@ export class CoordinatorRound {
     const commits = sortedValues(this.verdictCommits)
     const seal = this.seal('VerdictCommitsSealed', { commits: entries(commits), at: now }, commits)
     if (commits.length === 0) return this.finish(now)
-    this.phase = 'verdictRevealing'
+    this.state = 'verdictRevealing'
     return [{ kind: 'send', to: [...this.verdictCommits.keys()], msg: seal }]
   }
 
@@ -337,14 +377,18 @@ export class CoordinatorRound {
     const root = merkleRoot(this.transcript.map((m) => m.wire))
     const result = this.sign('Result', { root, ...resultFields(outcome), at: now })
     this.transcript.push(result)
-    this.phase = 'done'
+    this.state = 'done'
     this.times.done = now
-    return [{ kind: 'done', outcome, result, transcript: this.transcript }]
+    return [
+      { kind: 'send', to: [...this.reveals.keys()], msg: result },
+      { kind: 'done', outcome, result, transcript: this.transcript },
+    ]
   }
 
-  private fail(code: 'NO_MEMBERS' | 'NO_ANSWERS', message: string): CoordinatorEffect[] {
-    this.phase = 'failed'
-    return [{ kind: 'failed', code, message }]
+  private fail(code: 'NO_MEMBERS' | 'NO_ANSWERS', message: string, now: number): CoordinatorEffect[] {
+    const effects = this.tellAbandoned(ABANDON_REASON[code], now)
+    this.state = 'failed'
+    return [...effects, { kind: 'failed', code, message }]
   }
 
   /** Signs a seal and appends it, after the member messages it lists, to the transcript. */

@@ -15,6 +15,12 @@ import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayl
  * salt, so randomness is injected too). Coordinator messages arrive signature-checked by the
  * runtime; this machine checks everything else it relies on: that seals list its own messages, that
  * r₀ opens c₀, that forwarded answers are the sealed ones.
+ *
+ * Liveness: in every phase the machine names the time by which the coordinator's next message is
+ * due (`nextDeadline`, the Query's deadline for it plus `graceMs` for clock skew and transit), and
+ * `tick` past it ends the round here. So a member leaves every round by the Query's last deadline
+ * plus the grace, whatever the coordinator does. A member whose answer was sealed waits for the
+ * `Result` (or `Abandoned`): every member hears how its round ended.
  */
 export type ParticipantPhase =
   | 'joined'
@@ -23,6 +29,7 @@ export type ParticipantPhase =
   | 'revealed'
   | 'judging'
   | 'verdictCommitted'
+  | 'awaitingResult'
   | 'finished'
 
 export interface JudgeTask extends Judgement {
@@ -42,60 +49,49 @@ export type FinishReason =
   | 'censored'
   | 'dropped'
   | 'coordinator-misbehaved'
-  | 'no-tasks'
+  | 'abandoned'
+  | 'no-result'
   | 'done'
 
 export interface ParticipantContext {
   identity: Identity
   ledger: LedgerView
   meter?: CryptoMeter
+  /** Allowance past each Query deadline for clock skew and transit (default 2 s). */
+  graceMs?: number
 }
 
+export const DEFAULT_GRACE_MS = 2_000
+
 export class ParticipantRound {
-  phase: ParticipantPhase = 'joined'
+  private state: ParticipantPhase = 'joined'
   readonly roundId: string
   readonly coordinator: string
   readonly body: QueryBody
+  private readonly graceMs: number
   private seq = 0
   private join: Signed<'Join'> | undefined
   private answer: { text: string; salt: string; commit: Signed<'AnswerCommit'> } | undefined
+  private reveal: Signed<'AnswerReveal'> | undefined
   /** CommitsSealed's and RevealsSealed's packed lists, as signed. */
   private sealedCommits = ''
   private sealedReveals = ''
   private r0 = ''
   private tasks: Judgement[] = []
-  /** Forwarded answers, kept until RevealsSealed says which are genuine (bounded by maxMembers). */
+  /** Forwarded answers this judge will read, all of them sealed. */
   private readonly forwarded = new Map<string, Signed<'AnswerReveal'>>()
+  /** Forwarded answers that came before RevealsSealed, until it says which are genuine. */
+  private readonly early = new Map<string, Signed<'AnswerReveal'>>()
   private verdicts: { list: Verdict[]; salt: string; commit: Signed<'VerdictCommit'> } | undefined
   private judgeRequested = false
 
   /**
    * Checks a verified Query (its round id must be the one its body determines; its coordinator
-   * sequence must exceed the last seen from that coordinator) and, if `join`, joins it.
+   * sequence must exceed the last seen from that coordinator; its deadlines must be in order) and
+   * builds the machine. Whether to join is the runtime's policy; `start` joins.
    */
   static fromQuery(ctx: ParticipantContext, query: Signed<'Query'>, lastCoordSeq: number | undefined) {
-    const { env } = query
-    if (env.type !== 'Query') throw new ProtocolError('WRONG_PHASE', 'not a Query')
-    if (roundIdOf(env.from, env.body) !== env.round)
-      throw new ProtocolError('BAD_ROUND_ID', 'round id does not match the query')
-    if (lastCoordSeq !== undefined && env.body.coordSeq <= lastCoordSeq) {
-      throw new ProtocolError(
-        'STALE_SEQUENCE',
-        `coordinator sequence ${env.body.coordSeq} is not above ${lastCoordSeq}`,
-      )
-    }
-    const { minMembers, maxMembers, deadlines: d } = env.body
-    if (
-      minMembers > maxMembers ||
-      !(
-        d.join <= d.commit &&
-        d.commit <= d.reveal &&
-        d.reveal <= d.verdictCommit &&
-        d.verdictCommit <= d.verdictReveal
-      )
-    ) {
-      throw new ProtocolError('SCHEMA', 'inconsistent member bounds or deadlines')
-    }
+    checkQuery(query, lastCoordSeq)
     return new ParticipantRound(ctx, query)
   }
 
@@ -106,6 +102,11 @@ export class ParticipantRound {
     this.roundId = query.env.round
     this.coordinator = query.env.from
     this.body = query.env.body
+    this.graceMs = ctx.graceMs ?? DEFAULT_GRACE_MS
+  }
+
+  get phase(): ParticipantPhase {
+    return this.state
   }
 
   /** Sends the Join (the runtime's participation policy has already said yes). */
@@ -117,7 +118,7 @@ export class ParticipantRound {
   apply(msg: Signed): ParticipantEffect[] {
     const { env } = msg
     if (env.round !== this.roundId) throw new ProtocolError('WRONG_ROUND', 'message for another round')
-    if (this.phase === 'finished') throw new ProtocolError('WRONG_PHASE', 'round already finished here')
+    if (this.state === 'finished') throw new ProtocolError('WRONG_PHASE', 'round already finished here')
     if (env.type === 'AnswerReveal') return this.onForwarded(msg as Signed<'AnswerReveal'>)
     if (env.from !== this.coordinator)
       throw new ProtocolError('WRONG_SENDER', `${env.type} not from the round's coordinator`)
@@ -130,29 +131,36 @@ export class ParticipantRound {
         return this.onRevealsSealed(msg as Signed<'RevealsSealed'>)
       case 'VerdictCommitsSealed':
         return this.onVerdictCommitsSealed(msg as Signed<'VerdictCommitsSealed'>)
+      case 'Result':
+        return this.onResult()
+      case 'Abandoned':
+        return this.finish('abandoned', (msg as Signed<'Abandoned'>).env.body.reason)
       default:
         throw new ProtocolError('WRONG_PHASE', `${env.type} is not for members`)
     }
   }
 
   /**
-   * The time by which the coordinator's next message is due. Silence past it means this node was
-   * censored (no member seal) or dropped; `tick` ends the round here then.
+   * The time by which the coordinator's next message is due: the Query's deadline for the seal
+   * that ends the current phase, plus the grace. Silence past it means this node was censored (no
+   * member seal) or dropped; `tick` ends the round here then. Undefined only once finished.
    */
   nextDeadline(): number | undefined {
     const d = this.body.deadlines
-    switch (this.phase) {
+    switch (this.state) {
       case 'joined':
-        return d.commit
+        return d.join + this.graceMs
       case 'answering':
       case 'committed':
-        return d.reveal
+        return d.commit + this.graceMs
       case 'revealed':
-        return d.verdictCommit
+        return d.reveal + this.graceMs
       case 'judging':
       case 'verdictCommitted':
-        return d.verdictReveal
-      default:
+        return d.verdictCommit + this.graceMs
+      case 'awaitingResult':
+        return d.verdictReveal + this.graceMs
+      case 'finished':
         return undefined
     }
   }
@@ -160,35 +168,40 @@ export class ParticipantRound {
   tick(now: number): ParticipantEffect[] {
     const due = this.nextDeadline()
     if (due === undefined || now < due) return []
-    return this.phase === 'joined'
-      ? this.finish('censored', 'no member seal arrived before the commit deadline')
-      : this.finish('dropped', `nothing from the coordinator while ${this.phase}`)
+    switch (this.state) {
+      case 'joined':
+        return this.finish('censored', 'no member seal arrived by the join deadline')
+      case 'awaitingResult':
+        return this.finish('no-result', 'the coordinator sent no Result by the last deadline')
+      default:
+        return this.finish('dropped', `nothing from the coordinator while ${this.state}`)
+    }
   }
 
   /** The model's answer, with a fresh 32-byte salt. */
   answered(text: string, salt: string): ParticipantEffect[] {
-    if (this.phase !== 'answering') return []
+    if (this.state !== 'answering') return []
     const commit = this.sign('AnswerCommit', {
       c: commitment(this.roundId, this.ctx.identity.id, text, salt),
     })
     this.answer = { text, salt, commit }
-    this.phase = 'committed'
+    this.state = 'committed'
     return [{ kind: 'send', to: this.coordinator, msg: commit }]
   }
 
   /** The model's verdicts on exactly the judge tasks it was given, in order, with a fresh salt. */
   judged(verdicts: Verdict[], salt: string): ParticipantEffect[] {
-    if (this.phase !== 'judging') return []
+    if (this.state !== 'judging') return []
     const commit = this.sign('VerdictCommit', {
       c: commitment(this.roundId, this.ctx.identity.id, verdictPayload(verdicts), salt),
     })
     this.verdicts = { list: verdicts, salt, commit }
-    this.phase = 'verdictCommitted'
+    this.state = 'verdictCommitted'
     return [{ kind: 'send', to: this.coordinator, msg: commit }]
   }
 
   private expect(phase: ParticipantPhase, type: MessageType): void {
-    if (this.phase !== phase) throw new ProtocolError('WRONG_PHASE', `${type} arrived in phase ${this.phase}`)
+    if (this.state !== phase) throw new ProtocolError('WRONG_PHASE', `${type} arrived in phase ${this.state}`)
   }
 
   private onMembers(msg: Signed<'Members'>): ParticipantEffect[] {
@@ -204,12 +217,12 @@ export class ParticipantRound {
       this.body.maxMembers,
     )
     if (!members.includes(me)) return this.finish('not-selected')
-    this.phase = 'answering'
+    this.state = 'answering'
     return [{ kind: 'generate', query: this.body }]
   }
 
   private onCommitsSealed(msg: Signed<'CommitsSealed'>): ParticipantEffect[] {
-    if (this.phase === 'answering')
+    if (this.state === 'answering')
       return this.finish('dropped', 'commits sealed before our answer was ready')
     this.expect('committed', 'CommitsSealed')
     const { commits, r0 } = msg.env.body
@@ -220,36 +233,50 @@ export class ParticipantRound {
       return this.finish('dropped', 'our commit is not sealed')
     this.sealedCommits = commits
     this.r0 = r0
-    this.phase = 'revealed'
-    const reveal = this.sign('AnswerReveal', { answer: this.answer!.text, salt: this.answer!.salt })
-    return [{ kind: 'send', to: this.coordinator, msg: reveal }]
+    this.state = 'revealed'
+    this.reveal = this.sign('AnswerReveal', { answer: this.answer!.text, salt: this.answer!.salt })
+    return [{ kind: 'send', to: this.coordinator, msg: this.reveal }]
   }
 
   private onRevealsSealed(msg: Signed<'RevealsSealed'>): ParticipantEffect[] {
     this.expect('revealed', 'RevealsSealed')
     const reveals = msg.env.body.reveals
     if (!isSortedUnique(reveals)) throw new ProtocolError('BAD_SEAL', 'seal entries not sorted and unique')
+    if (!sealHas(reveals, this.ctx.identity.id, this.reveal!.hash)) return this.finish('dropped', 'our reveal is not sealed')
     this.sealedReveals = reveals
     const seed = assignmentSeed(this.roundId, this.sealedCommits, this.body.ledgerHead, this.r0)
     const mine = judgingTasks(sealMembers(reveals), this.ctx.ledger, seed, this.ctx.identity.id)
-    if (mine.length === 0) return this.finish('no-tasks')
+    this.forwarded.clear()
+    if (mine.length === 0) {
+      // Nothing to judge here (or the round is too small to rank): wait for the Result.
+      this.state = 'awaitingResult'
+      return []
+    }
     this.tasks = mine
-    this.phase = 'judging'
-    for (const [from, fwd] of this.forwarded)
-      if (!sealHas(reveals, from, fwd.hash)) this.forwarded.delete(from)
+    this.state = 'judging'
+    for (const [from, fwd] of this.early)
+      if (sealHas(reveals, from, fwd.hash)) this.forwarded.set(from, fwd)
+    this.early.clear()
     return this.tryJudge()
   }
 
+  /**
+   * A member's reveal, forwarded by the coordinator for judging. One may arrive before
+   * RevealsSealed (messages to one peer keep their order, but a coordinator may forward as soon as
+   * it seals): it waits in `early`, bounded by maxMembers, until the seal says whether it counts.
+   */
   private onForwarded(msg: Signed<'AnswerReveal'>): ParticipantEffect[] {
     const from = msg.env.from
-    if (this.phase === 'judging') {
+    if (this.state === 'judging') {
       if (!sealHas(this.sealedReveals, from, msg.hash))
         throw new ProtocolError('BAD_SEAL', 'forwarded answer is not the sealed one')
-    } else if (this.phase !== 'revealed' || this.forwarded.size >= this.body.maxMembers) {
-      throw new ProtocolError('WRONG_PHASE', 'forwarded answer outside judging')
+      this.forwarded.set(from, msg)
+      return this.tryJudge()
     }
-    this.forwarded.set(from, msg)
-    return this.phase === 'judging' ? this.tryJudge() : []
+    if (this.state !== 'revealed' || this.early.size >= this.body.maxMembers)
+      throw new ProtocolError('WRONG_PHASE', 'forwarded answer outside judging')
+    this.early.set(from, msg)
+    return []
   }
 
   private tryJudge(): ParticipantEffect[] {
@@ -266,16 +293,26 @@ export class ParticipantRound {
   }
 
   private onVerdictCommitsSealed(msg: Signed<'VerdictCommitsSealed'>): ParticipantEffect[] {
+    if (this.state === 'judging') return this.finish('dropped', 'verdict commits sealed before our verdicts were ready')
     this.expect('verdictCommitted', 'VerdictCommitsSealed')
     const commits = msg.env.body.commits
     if (!sealHas(commits, this.ctx.identity.id, this.verdicts!.commit.hash))
       return this.finish('dropped', 'our verdict commit is not sealed')
     const reveal = this.sign('VerdictReveal', { verdicts: this.verdicts!.list, salt: this.verdicts!.salt })
-    return [{ kind: 'send', to: this.coordinator, msg: reveal }, ...this.finish('done')]
+    this.state = 'awaitingResult'
+    return [{ kind: 'send', to: this.coordinator, msg: reveal }]
+  }
+
+  /** The coordinator signed the Result (the members' share of it is checked by anyone, later). */
+  private onResult(): ParticipantEffect[] {
+    if (this.state === 'awaitingResult') return this.finish('done')
+    if (this.state === 'joined' || this.state === 'answering' || this.state === 'committed')
+      throw new ProtocolError('WRONG_PHASE', `Result arrived in phase ${this.state}`)
+    return this.finish('dropped', `the round ended while ${this.state}`)
   }
 
   private finish(reason: FinishReason, detail?: string): ParticipantEffect[] {
-    this.phase = 'finished'
+    this.state = 'finished'
     return [detail === undefined ? { kind: 'finished', reason } : { kind: 'finished', reason, detail }]
   }
 
@@ -289,3 +326,20 @@ export class ParticipantRound {
 }
 
 
+
+/** A Query a member can act on: its id is the one its body fixes, and its numbers are coherent. */
+function checkQuery(query: Signed<'Query'>, lastCoordSeq: number | undefined): void {
+  const { env } = query
+  if (env.type !== 'Query') throw new ProtocolError('WRONG_PHASE', 'not a Query')
+  if (roundIdOf(env.from, env.body) !== env.round)
+    throw new ProtocolError('BAD_ROUND_ID', 'round id does not match the query')
+  if (lastCoordSeq !== undefined && env.body.coordSeq <= lastCoordSeq) {
+    throw new ProtocolError('STALE_SEQUENCE', `coordinator sequence ${env.body.coordSeq} is not above ${lastCoordSeq}`)
+  }
+  const { minMembers, maxMembers, deadlines: d, since, coordSeq, issuedAt } = env.body
+  if (minMembers > maxMembers) throw new ProtocolError('BAD_QUERY', 'minMembers exceeds maxMembers')
+  if (since > coordSeq) throw new ProtocolError('BAD_QUERY', 'since is above the query sequence')
+  if (!(issuedAt <= d.join && d.join <= d.commit && d.commit <= d.reveal && d.reveal <= d.verdictCommit && d.verdictCommit <= d.verdictReveal)) {
+    throw new ProtocolError('BAD_QUERY', 'deadlines out of order')
+  }
+}

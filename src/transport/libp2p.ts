@@ -3,7 +3,8 @@ import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
-import { gossipsub } from '@libp2p/gossipsub'
+import { gossipsub, TopicValidatorResult } from '@libp2p/gossipsub'
+import { createTopicScoreParams } from '@libp2p/gossipsub/score'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
@@ -12,9 +13,10 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { MAX_ENVELOPE_BYTES } from '../protocol/limits.js'
+import { MAX_ENVELOPE_BYTES, QUERY_TOPIC, STATUS_TOPIC } from '../protocol/limits.js'
 import { FrameDecoder, encodeFrame } from './frames.js'
-import { type InboundMessage, type MessageHandler, type SendOptions, type Transport, TransportError } from './transport.js'
+import { DEFAULT_PENALTIES, type PenaltyOptions, PeerPenalties } from './peerPenalties.js'
+import { type InboundMessage, type MessageHandler, type SendOptions, type TopicValidator, type Transport, TransportError, type Validation } from './transport.js'
 
 /**
  * The Transport over js-libp2p 3: TCP, noise, yamux, identify and ping; gossipsub carries
@@ -44,6 +46,29 @@ export interface Libp2pTransportInit {
   relay?: boolean | { maxReservations: number }
   /** With a `/p2p-circuit` listen address: how long to wait for a relay reservation (default 15 s). */
   relayWaitMs?: number
+  /** When a peer that keeps sending junk point-to-point is banned (peerPenalties.ts). */
+  penalties?: Partial<Omit<PenaltyOptions, 'now'>>
+}
+
+/**
+ * Gossipsub's score for the Chorus topics counts only invalid messages (a validator's rejection):
+ * each costs its sender 10 points squared, so three put it past the graylist threshold (−80) and
+ * its gossip is ignored; the count decays by a tenth a second. Delivery quotas are off: Queries are
+ * rare, and an honest mesh peer must not be penalised for having nothing to forward.
+ */
+const TOPIC_SCORE = createTopicScoreParams({
+  topicWeight: 1,
+  timeInMeshWeight: 0,
+  firstMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesWeight: 0,
+  meshFailurePenaltyWeight: 0,
+  invalidMessageDeliveriesWeight: -10,
+  invalidMessageDeliveriesDecay: 0.9,
+})
+const VALIDATION: Record<Validation, TopicValidatorResult> = {
+  accept: TopicValidatorResult.Accept,
+  ignore: TopicValidatorResult.Ignore,
+  reject: TopicValidatorResult.Reject,
 }
 
 /** js-libp2p 3 calls Promise.withResolvers, which Node 20 lacks. */
@@ -72,6 +97,7 @@ export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<
     throw new TransportError('UNREACHABLE', 'listening on /p2p-circuit needs a relay among the bootstrap peers (a host started with --relay)')
   }
   const privateKey = await generateKeyPairFromSeed('Ed25519', init.seed)
+  const penalties = new PeerPenalties({ ...DEFAULT_PENALTIES, ...init.penalties, now: () => Date.now() })
   const max = init.maxMessageBytes ?? MAX_ENVELOPE_BYTES + 1024
   const peerDiscovery = []
   if (init.bootstrap && init.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: init.bootstrap, timeout: 0 }))
@@ -83,6 +109,12 @@ export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
+    // A peer banned for sending junk may not connect again until its ban ends.
+    connectionGater: {
+      denyDialPeer: (peer: PeerId) => penalties.banned(peer.toString()),
+      denyInboundEncryptedConnection: (peer: PeerId) => penalties.banned(peer.toString()),
+      denyOutboundEncryptedConnection: (peer: PeerId) => penalties.banned(peer.toString()),
+    },
     // Every devnet peer dials from 127.0.0.1: the default per-host inbound limit (5/s) would
     // silently turn most of them away.
     connectionManager: { inboundConnectionThreshold: 1000, maxIncomingPendingConnections: 256, maxConnections: 2048 },
@@ -100,7 +132,10 @@ export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<
         maxInboundDataLength: max,
         // Peer scoring penalises many peers behind one IP (a Sybil signal on the internet); on
         // loopback every devnet peer shares 127.0.0.1, and past ten of them all would be graylisted.
-        scoreParams: { IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1']) },
+        scoreParams: {
+          IPColocationFactorWhitelist: new Set(['127.0.0.1', '::1']),
+          topics: { [QUERY_TOPIC]: TOPIC_SCORE, [STATUS_TOPIC]: TOPIC_SCORE },
+        },
       }),
       ...(init.relay
         ? {
@@ -114,7 +149,7 @@ export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<
         : {}),
     },
   })
-  const t = new Libp2pTransport(node as unknown as Libp2pWithPubsub, Buffer.from(privateKey.publicKey.raw).toString('hex'), max)
+  const t = new Libp2pTransport(node as unknown as Libp2pWithPubsub, Buffer.from(privateKey.publicKey.raw).toString('hex'), max, penalties)
   await t.start(init.bootstrap ?? [])
   if (relayed) {
     try {
@@ -129,11 +164,15 @@ export async function createLibp2pTransport(init: Libp2pTransportInit): Promise<
 
 interface Pubsub {
   subscribe(topic: string): void
+  readonly topicValidators: Map<string, (peer: PeerId, msg: { data: Uint8Array }) => Promise<TopicValidatorResult>>
   publish(topic: string, data: Uint8Array): Promise<unknown>
   getSubscribers(topic: string): PeerId[]
   /** Gossipsub's outbound streams by peer id: a publish reaches only the peers listed here. */
   readonly streamsOutbound: ReadonlyMap<string, unknown>
-  addEventListener(type: 'message', fn: (e: CustomEvent<{ topic: string; data: Uint8Array }>) => void): void
+  addEventListener(
+    type: 'gossipsub:message',
+    fn: (e: CustomEvent<{ propagationSource: PeerId; msg: { topic: string; data: Uint8Array } }>) => void,
+  ): void
 }
 type Libp2pWithPubsub = Libp2p<{ pubsub: Pubsub }>
 
@@ -145,6 +184,9 @@ interface Outgoing {
 }
 
 export class Libp2pTransport implements Transport {
+  handlerErrors = 0
+  /** Peers banned for sending junk point-to-point. */
+  bannedPeers = 0
   private readonly handlers = new Set<MessageHandler>()
   private readonly outbound = new Map<string, Promise<Stream>>()
   /** Frames waiting for the end of this turn, by peer. */
@@ -156,6 +198,7 @@ export class Libp2pTransport implements Transport {
     readonly node: Libp2pWithPubsub,
     readonly localId: string,
     private readonly maxBytes: number,
+    private readonly penalties: PeerPenalties,
   ) {}
 
   /** Resolves with this host's relayed addresses once a relay has given it a reservation. */
@@ -178,8 +221,10 @@ export class Libp2pTransport implements Transport {
 
   async start(bootstrapPeers: readonly string[] = []): Promise<void> {
     if (bootstrapPeers.length > 0) this.keepConnected(bootstrapPeers)
-    await this.node.handle(ROUND_PROTOCOL, (stream) => this.readStream(stream), { maxInboundStreams: 1024 })
-    this.node.services.pubsub.addEventListener('message', (e) => this.deliver({ data: e.detail.data, topic: e.detail.topic }))
+    await this.node.handle(ROUND_PROTOCOL, (stream, connection) => this.readStream(stream, connection.remotePeer), { maxInboundStreams: 1024 })
+    // Gossip reaches handlers only after the topic's validator accepted it (gossipsub scores the
+    // sender of what it rejects); point-to-point frames are scored here.
+    this.node.services.pubsub.addEventListener('gossipsub:message', (e) => this.deliver({ data: e.detail.msg.data, topic: e.detail.msg.topic }))
     // mdns and bootstrap only report peers; connect to them so gossip and round streams can flow.
     this.node.addEventListener('peer:discovery', (e) => {
       if (this.closed) return
@@ -187,9 +232,20 @@ export class Libp2pTransport implements Transport {
     })
   }
 
-  subscribe(topic: string): void {
+  subscribe(topic: string, validate?: TopicValidator): void {
     this.assertOpen()
-    this.node.services.pubsub.subscribe(topic)
+    const ps = this.node.services.pubsub
+    if (validate !== undefined) {
+      ps.topicValidators.set(topic, async (_peer, msg) => {
+        try {
+          return VALIDATION[await validate(msg.data)]
+        } catch {
+          this.handlerErrors++
+          return TopicValidatorResult.Ignore
+        }
+      })
+    }
+    ps.subscribe(topic)
   }
 
   /**
@@ -311,22 +367,44 @@ export class Libp2pTransport implements Transport {
     })
   }
 
-  private readStream(stream: Stream): void {
+  private readStream(stream: Stream, peer: PeerId): void {
+    const who = peer.toString()
+    if (this.penalties.banned(who)) {
+      stream.abort(new Error('banned'))
+      return
+    }
     const decoder = new FrameDecoder(this.maxBytes)
+    const report = (v: Validation) => {
+      if (v === 'reject' && this.penalties.penalize(who)) {
+        this.bannedPeers++
+        void this.node.hangUp(peer).catch(() => {})
+      }
+    }
     stream.addEventListener('message', (e) => {
       const chunk = e.data
+      let frames: Uint8Array[]
       try {
-        for (const frame of decoder.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())) this.deliver({ data: frame })
+        frames = decoder.push(chunk instanceof Uint8Array ? chunk : chunk.subarray())
       } catch {
         // An oversized frame: this peer is not speaking the protocol; drop the stream.
+        report('reject')
         stream.abort(new Error('frame too large'))
+        return
       }
+      for (const frame of frames) this.deliver({ data: frame, report })
     })
   }
 
+  /** Hands a message to every handler; a handler's exception is a bug there, contained here. */
   private deliver(msg: InboundMessage): void {
     if (this.closed) return
-    for (const h of this.handlers) h(msg)
+    for (const h of this.handlers) {
+      try {
+        h(msg)
+      } catch {
+        this.handlerErrors++
+      }
+    }
   }
 
   private check(data: Uint8Array, options?: SendOptions): void {

@@ -3,6 +3,7 @@ import {
   type InboundMessage,
   type MessageHandler,
   type SendOptions,
+  type TopicValidator,
   type Transport,
   TransportError,
 } from './transport.js'
@@ -23,7 +24,9 @@ export interface MemoryNetworkOptions {
 
 export class MemoryNetwork {
   private readonly endpoints = new Map<string, MemoryEndpoint>()
-  private readonly subscribers = new Map<string, Set<string>>()
+  private readonly subscribers = new Map<string, Map<string, TopicValidator | undefined>>()
+  /** Messages each endpoint rejected, by the endpoint that sent them (peer scoring, for tests). */
+  readonly penalties = new Map<string, number>()
   readonly options: Required<Omit<MemoryNetworkOptions, 'latencyMs'>> & {
     latencyMs: MemoryNetworkOptions['latencyMs']
   }
@@ -46,10 +49,10 @@ export class MemoryNetwork {
   }
 
   /** @internal */
-  subscribe(topic: string, id: string): void {
-    let set = this.subscribers.get(topic)
-    if (set === undefined) this.subscribers.set(topic, (set = new Set()))
-    set.add(id)
+  subscribe(topic: string, id: string, validate: TopicValidator | undefined): void {
+    let subs = this.subscribers.get(topic)
+    if (subs === undefined) this.subscribers.set(topic, (subs = new Map()))
+    subs.set(id, validate)
   }
 
   /** @internal */
@@ -66,26 +69,44 @@ export class MemoryNetwork {
     if (typeof to === 'string') {
       const ep = this.endpoints.get(to)
       if (ep === undefined) throw new TransportError('UNREACHABLE', `no peer ${to.slice(0, 8)}`)
-      this.deliver(from, ep, { data })
+      this.deliver(from, ep, { data, report: (v) => this.penalize(from, v) })
       return
     }
-    for (const id of this.subscribers.get(to.topic) ?? []) {
+    for (const [id, validate] of this.subscribers.get(to.topic) ?? []) {
       if (id === from) continue
       const ep = this.endpoints.get(id)
-      if (ep !== undefined) this.deliver(from, ep, { data, topic: to.topic })
+      if (ep !== undefined) this.deliver(from, ep, { data, topic: to.topic, report: (v) => this.penalize(from, v) }, validate)
     }
   }
 
-  private deliver(from: string, ep: MemoryEndpoint, msg: InboundMessage): void {
+  private penalize(from: string, verdict: string): void {
+    if (verdict === 'reject') this.penalties.set(from, (this.penalties.get(from) ?? 0) + 1)
+  }
+
+  private deliver(from: string, ep: MemoryEndpoint, msg: InboundMessage, validate?: TopicValidator): void {
     const { lossRate, random, latencyMs } = this.options
     if (lossRate > 0 && random() < lossRate) return
     const delay = typeof latencyMs === 'function' ? latencyMs(from, ep.localId) : (latencyMs ?? 0)
+    if (validate !== undefined) {
+      // Like gossipsub: the validator runs before delivery, and only what it accepts arrives.
+      const land = () =>
+        void Promise.resolve()
+          .then(() => validate(msg.data))
+          .then(
+            (v) => (v === 'accept' ? ep.receive(msg) : msg.report?.(v)),
+            () => {},
+          )
+      if (delay > 0) setTimeout(land, delay)
+      else land()
+      return
+    }
     if (delay > 0) setTimeout(() => ep.receive(msg), delay)
     else ep.enqueue(msg)
   }
 }
 
 class MemoryEndpoint implements Transport {
+  handlerErrors = 0
   private readonly handlers = new Set<MessageHandler>()
   private readonly inbox: InboundMessage[] = []
   private scheduled = false
@@ -96,9 +117,9 @@ class MemoryEndpoint implements Transport {
     readonly localId: string,
   ) {}
 
-  subscribe(topic: string): void {
+  subscribe(topic: string, validate?: TopicValidator): void {
     this.assertOpen()
-    this.net.subscribe(topic, this.localId)
+    this.net.subscribe(topic, this.localId, validate)
   }
 
   async publish(topic: string, data: Uint8Array, options?: SendOptions): Promise<void> {
@@ -133,7 +154,13 @@ class MemoryEndpoint implements Transport {
 
   receive(msg: InboundMessage): void {
     if (this.closed) return
-    for (const h of this.handlers) h(msg)
+    for (const h of this.handlers) {
+      try {
+        h(msg)
+      } catch {
+        this.handlerErrors++
+      }
+    }
   }
 
   private drain(): void {

@@ -10,7 +10,7 @@ import { InstantBackend } from '../../src/models/instant.js'
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any
 const json = (r: Response): Promise<Json> => r.json()
-const settings = (over: Partial<UpSettings> = {}): UpSettings => ({ host: '127.0.0.1', port: 0, nodes: 7, models: [], apiKeys: [], answerSeconds: 5, ...over })
+const settings = (over: Partial<UpSettings> = {}): UpSettings => ({ host: '127.0.0.1', port: 0, nodes: 7, models: [], apiKeys: [], answerSeconds: 5, maxRounds: 4, ...over })
 const instant = (n: number): ModelBackend[] => Array.from({ length: n }, (_, i) => new InstantBackend(`node-${i}`))
 
 describe('the gateway API with the official openai client', () => {
@@ -99,7 +99,7 @@ describe('bad input gets the right status and OpenAI error shape, and the proces
     fetch(`${base}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k1', ...headers }, body })
   const good = JSON.stringify({ model: 'chorus-swarm', messages: [{ role: 'user', content: 'hi' }] })
   beforeAll(async () => {
-    gw = await startGateway(settings({ nodes: 3, apiKeys: ['k1', 'k2'], ratePerSecond: 1, burst: 30 }), instant(3))
+    gw = await startGateway(settings({ nodes: 3, apiKeys: ['k1', 'k2'], rateLimit: { ratePerS: 1, burst: 30 } }), instant(3))
     base = gw.url
   })
   afterAll(() => gw.close())
@@ -219,16 +219,17 @@ describe('chorus up, the command', () => {
   }, 60_000)
 
   it('refuses a port in use and a bad config clearly', async () => {
-    const a = await startGateway(settings({ nodes: 1 }), instant(1))
+    const a = await startGateway(settings({ nodes: 3 }), instant(3))
     try {
       const port = new URL(a.url).port
-      const r = await cli('up', '--port', port, '--nodes', '1')
+      const r = await cli('up', '--port', port, '--nodes', '3')
       expect(r.code).toBe(2)
       expect(r.out).toMatch(/port \d+ on 127\.0\.0\.1 is in use/)
     } finally {
       await a.close()
     }
     expect((await cli('up', '--nodes', 'many')).out).toMatch(/--nodes is out of range/)
+    expect((await cli('up', '--nodes', '2')).out).toMatch(/--nodes is out of range: 2 \(expected a whole number from 3 to 256 \(a round needs 3 nodes\)\)/)
     expect((await cli('ask')).out).toMatch(/ask needs a question/)
   })
 })

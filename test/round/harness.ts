@@ -4,7 +4,7 @@ import { openEnvelope, type Signed } from '../../src/protocol/envelope.js'
 import type { Verdict } from '../../src/protocol/messages.js'
 import { type CoordinatorEffect, CoordinatorRound, type RoundRequest } from '../../src/round/coordinator.js'
 import { genesisLedgerView, type LedgerView } from '../../src/round/ledgerView.js'
-import { type ParticipantEffect, ParticipantRound } from '../../src/round/participant.js'
+import { DEFAULT_GRACE_MS, type ParticipantEffect, ParticipantRound } from '../../src/round/participant.js'
 
 /**
  * Drives one coordinator and N participants synchronously, with no runtime: every message passes
@@ -94,9 +94,10 @@ export class Harness {
     }
   }
 
-  /** Ticks past every remaining deadline. */
+  /** Ticks past every remaining deadline, then past the members' grace after the last one. */
   runDeadlines(): void {
     for (const d of Object.values(this.round.deadlines)) if (d >= this.now) this.tick(d)
+    this.tick(this.round.deadlines.verdictReveal + DEFAULT_GRACE_MS)
   }
 
   private coordinatorEffects(effects: CoordinatorEffect[]): void {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createEmbeddedSwarm, type EmbeddedSwarm } from '../../src/cli/embeddedSwarm.js'
 import { identityFromSeed } from '../../src/crypto/identity.js'
-import { RoundFailedError } from '../../src/gateway/coordinatorService.js'
+import { RoundFailedError } from '../../src/gateway/swarm.js'
 import type { ModelBackend } from '../../src/models/backend.js'
 import { InstantBackend } from '../../src/models/instant.js'
 import { signEnvelope } from '../../src/protocol/envelope.js'

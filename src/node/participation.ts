@@ -1,0 +1,54 @@
+import { NODE_CAPACITY, ROUNDS_PER_COORDINATOR } from '../protocol/limits.js'
+import type { QueryBody } from '../protocol/messages.js'
+
+/**
+ * Whether a node takes a round, decided from the Query, the clock and what the node already holds.
+ * Pure: the daemon supplies `now` and its counts. The bounds are what keep a node's capacity its
+ * own: a Query from a gateway not on the allow-list is not served; no coordinator holds more than
+ * `perCoordinator` rounds at once; a round's deadlines must lie within `horizonMs` (no Query holds a
+ * slot for days); and a join window longer than `maxJoinWaitMs` is refused, so a coordinator that
+ * never seals its members holds a slot for seconds at most. To hold one longer it has to run the
+ * round, which is using the node, not squatting on it.
+ */
+export type DeclineReason = 'notAllowed' | 'expired' | 'horizon' | 'coordinator' | 'capacity' | 'policy' | 'ineligible'
+
+export const DECLINE_REASONS: readonly DeclineReason[] = ['capacity', 'coordinator', 'expired', 'horizon', 'ineligible', 'notAllowed', 'policy']
+
+export interface ParticipationLimits {
+  /** Rounds held at once. */
+  capacity: number
+  /** Rounds held at once for any one coordinator. */
+  perCoordinator: number
+  /** The furthest a Query's last deadline may lie ahead. */
+  horizonMs: number
+  /** The furthest a Query's join deadline may lie ahead. */
+  maxJoinWaitMs: number
+  /** When set, only Queries from these coordinators are served. */
+  gateways?: ReadonlySet<string>
+}
+
+export const DEFAULT_HORIZON_MS = 600_000
+export const DEFAULT_MAX_JOIN_WAIT_MS = 30_000
+
+export const DEFAULT_LIMITS: ParticipationLimits = {
+  capacity: NODE_CAPACITY,
+  perCoordinator: ROUNDS_PER_COORDINATOR,
+  horizonMs: DEFAULT_HORIZON_MS,
+  maxJoinWaitMs: DEFAULT_MAX_JOIN_WAIT_MS,
+}
+
+export interface Held {
+  total: number
+  fromCoordinator: number
+}
+
+/** Why the node declines this Query, or undefined to take it (subject to its own policy). */
+export function declineReason(coordinator: string, query: QueryBody, now: number, held: Held, limits: ParticipationLimits): DeclineReason | undefined {
+  if (limits.gateways !== undefined && !limits.gateways.has(coordinator)) return 'notAllowed'
+  const d = query.deadlines
+  if (now >= d.join) return 'expired'
+  if (d.verdictReveal - now > limits.horizonMs || d.join - now > limits.maxJoinWaitMs) return 'horizon'
+  if (held.fromCoordinator >= limits.perCoordinator) return 'coordinator'
+  if (held.total >= limits.capacity) return 'capacity'
+  return undefined
+}
