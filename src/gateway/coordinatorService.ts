@@ -111,7 +111,7 @@ export class CoordinatorService {
   async stop(): Promise<void> {
     for (const round of [...this.host.values()]) {
       this.host.step(round, (m) => m.abandon('stopped', this.clock.now()))
-      this.finish(round, (c) => c.reject(new RoundFailedError('ABORTED', 'coordinator stopped')))
+      this.finish(round, (c) => c.reject(new RoundFailedError('ABORTED', 'coordinator stopped')), true)
     }
     this.unsubscribe?.()
     if (this.sending.size > 0) {
@@ -201,6 +201,9 @@ export class CoordinatorService {
         case 'failed':
           this.finish(round, (c) => c.reject(new RoundFailedError(e.code, e.message)))
           break
+        case 'retired':
+          this.host.remove(round.machine.roundId)
+          break
       }
     }
   }
@@ -212,9 +215,14 @@ export class CoordinatorService {
     void settled.then(() => this.sending.delete(settled))
   }
 
-  private finish(round: HostedRound<CoordinatorRound>, settle: (c: Caller) => void): void {
+  /**
+   * Settles the round's caller. The round leaves the host unless its machine still names a
+   * deadline (a round given up while joining answers latecomers until the join deadline, then
+   * retires); `stop` removes it regardless.
+   */
+  private finish(round: HostedRound<CoordinatorRound>, settle: (c: Caller) => void, force = false): void {
     const id = round.machine.roundId
-    this.host.remove(id)
+    if (force || round.machine.nextDeadline() === undefined) this.host.remove(id)
     const caller = this.callers.get(id)
     if (caller === undefined) return
     this.callers.delete(id)

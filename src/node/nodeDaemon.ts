@@ -63,8 +63,8 @@ export class NodeDaemon {
   /** Errors from the model or the transport, kept for inspection (bounded). */
   readonly errors: string[] = []
   private readonly host: RoundHost<ParticipantRound, ParticipantEffect>
-  /** The last coordinator sequence seen per coordinator, bounded: one entry per key that wrote to us. */
-  private readonly lastCoordSeq = new BoundedMap<string, number>(4096)
+  /** Where each coordinator's current session began (its highest `since`), bounded: one entry per key that wrote to us. */
+  private readonly sessions = new BoundedMap<string, number>(4096)
   /** Rounds that ended here recently: a replayed Query for one is not a new round. */
   private readonly recent = new BoundedMap<string, RoundEnd>(1024)
   private readonly finished: RoundEnd[] = []
@@ -153,10 +153,12 @@ export class NodeDaemon {
     const round = ParticipantRound.fromQuery(
       { identity: this.init.identity, ledger: this.init.ledger, meter: this.components.meter, ...(this.init.graceMs === undefined ? {} : { graceMs: this.init.graceMs }) },
       msg,
-      this.lastCoordSeq.get(env.from),
+      this.sessions.get(env.from),
     )
-    this.lastCoordSeq.set(env.from, env.body.coordSeq)
-    this.dropVoided(env.from, env.body.since)
+    if (env.body.since > (this.sessions.get(env.from) ?? -1)) {
+      this.sessions.set(env.from, env.body.since)
+      this.dropVoided(env.from, env.body.since)
+    }
     const reason =
       declineReason(env.from, env.body, this.clock.now(), { total: this.host.size, fromCoordinator: this.heldFrom(env.from) }, this.limits) ??
       (this.init.wantsRound !== undefined && !this.init.wantsRound(env.body) ? 'policy' : undefined) ??

@@ -74,6 +74,8 @@ export type CoordinatorEffect =
   | { kind: 'forward'; to: string; msgs: readonly Signed[] }
   | { kind: 'done'; outcome: RoundOutcome; result: Signed<'Result'>; transcript: readonly Signed[] }
   | { kind: 'failed'; code: 'NO_MEMBERS' | 'NO_ANSWERS'; message: string }
+  /** A round given up on has stopped answering latecomers: the runtime may forget it. */
+  | { kind: 'retired' }
 
 const ABANDON_REASON = { NO_MEMBERS: 'no-members', NO_ANSWERS: 'no-answers' } as const
 
@@ -99,6 +101,11 @@ export class CoordinatorRound {
   private readonly verdictReveals = new Map<string, Signed<'VerdictReveal'>>()
   private readonly transcript: Signed[] = []
   private seq = 0
+  private membersSeal: Signed<'Members'> | undefined
+  /** Sent to everyone the round was waiting on when it was given up, and to any latecomer. */
+  private abandoned: Signed<'Abandoned'> | undefined
+  /** A round given up while joining answers late Joins until the join deadline (nobody else knows it ended). */
+  private lingerUntil: number | undefined
 
   private constructor(
     private readonly ctx: CoordinatorContext,
@@ -148,10 +155,15 @@ export class CoordinatorRound {
     return this.body.deadlines
   }
 
-  /** The deadline that closes the current phase, if any is pending. */
+  /**
+   * The deadline that closes the current phase, if any is pending; for a round given up while
+   * joining, the join deadline, until which it answers latecomers.
+   */
   nextDeadline(): number | undefined {
     const d = this.body.deadlines
     switch (this.state) {
+      case 'failed':
+        return this.lingerUntil
       case 'joining':
         return d.join
       case 'committing':
@@ -170,6 +182,10 @@ export class CoordinatorRound {
   tick(now: number): CoordinatorEffect[] {
     const deadline = this.nextDeadline()
     if (deadline === undefined || now < deadline) return []
+    if (this.state === 'failed') {
+      this.lingerUntil = undefined
+      return [{ kind: 'retired' }]
+    }
     return this.closePhase(now)
   }
 
@@ -225,12 +241,20 @@ export class CoordinatorRound {
 
   private tellAbandoned(reason: AbandonReason, now: number): CoordinatorEffect[] {
     const to = this.waitingOn()
-    return to.length === 0 ? [] : [{ kind: 'send', to, msg: this.sign('Abandoned', { reason, at: now }) }]
+    // Given up while joining: a Query still in flight may yet bring Joins, and those nodes must
+    // hear it too (they would otherwise hold the round until the join deadline and the grace).
+    if (this.state === 'joining' && now < this.body.deadlines.join) this.lingerUntil = this.body.deadlines.join
+    this.abandoned = this.sign('Abandoned', { reason, at: now })
+    return to.length === 0 ? [] : [{ kind: 'send', to, msg: this.abandoned }]
   }
 
   private onJoin(msg: Signed<'Join'>, now: number): CoordinatorEffect[] {
-    this.expect('joining', msg)
     const from = msg.env.from
+    // A Join that comes after the round moved on gets the news at once instead of its deadline's
+    // worth of waiting: the round was given up, or its members were sealed without this node.
+    if (this.state !== 'joining' && this.abandoned !== undefined) return [{ kind: 'send', to: [from], msg: this.abandoned }]
+    if (this.state !== 'joining' && this.membersSeal !== undefined && !this.joins.has(from)) return [{ kind: 'send', to: [from], msg: this.membersSeal }]
+    this.expect('joining', msg)
     if (this.joins.has(from)) throw new ProtocolError('DUPLICATE', 'already joined')
     if (from === this.ctx.identity.id)
       throw new ProtocolError('WRONG_SENDER', 'the coordinator cannot join its own round')
@@ -318,6 +342,7 @@ export class CoordinatorRound {
       ),
     )
     const seal = this.seal('Members', { joins: entries(joins), at: now }, joins)
+    this.membersSeal = seal
     this.state = 'committing'
     return [{ kind: 'send', to: [...this.joins.keys()], msg: seal }]
   }

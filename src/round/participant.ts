@@ -86,12 +86,13 @@ export class ParticipantRound {
   private judgeRequested = false
 
   /**
-   * Checks a verified Query (its round id must be the one its body determines; its coordinator
-   * sequence must exceed the last seen from that coordinator; its deadlines must be in order) and
-   * builds the machine. Whether to join is the runtime's policy; `start` joins.
+   * Checks a verified Query (its round id must be the one its body determines; it must not come
+   * from a session of its coordinator older than one already seen, `sessionStart` being the
+   * highest `since` seen from it; its deadlines must be in order) and builds the machine. Whether
+   * to join is the runtime's policy; `start` joins.
    */
-  static fromQuery(ctx: ParticipantContext, query: Signed<'Query'>, lastCoordSeq: number | undefined) {
-    checkQuery(query, lastCoordSeq)
+  static fromQuery(ctx: ParticipantContext, query: Signed<'Query'>, sessionStart: number | undefined) {
+    checkQuery(query, sessionStart)
     return new ParticipantRound(ctx, query)
   }
 
@@ -328,13 +329,15 @@ export class ParticipantRound {
 
 
 /** A Query a member can act on: its id is the one its body fixes, and its numbers are coherent. */
-function checkQuery(query: Signed<'Query'>, lastCoordSeq: number | undefined): void {
+function checkQuery(query: Signed<'Query'>, sessionStart: number | undefined): void {
   const { env } = query
   if (env.type !== 'Query') throw new ProtocolError('WRONG_PHASE', 'not a Query')
   if (roundIdOf(env.from, env.body) !== env.round)
     throw new ProtocolError('BAD_ROUND_ID', 'round id does not match the query')
-  if (lastCoordSeq !== undefined && env.body.coordSeq <= lastCoordSeq) {
-    throw new ProtocolError('STALE_SEQUENCE', `coordinator sequence ${env.body.coordSeq} is not above ${lastCoordSeq}`)
+  // Queries of one session may arrive in any order (gossip validates them concurrently); a Query
+  // from before the coordinator's latest restart is void, as its `since` said.
+  if (sessionStart !== undefined && env.body.coordSeq < sessionStart) {
+    throw new ProtocolError('STALE_SEQUENCE', `coordinator sequence ${env.body.coordSeq} is from before its restart at ${sessionStart}`)
   }
   const { minMembers, maxMembers, deadlines: d, since, coordSeq, issuedAt } = env.body
   if (minMembers > maxMembers) throw new ProtocolError('BAD_QUERY', 'minMembers exceeds maxMembers')

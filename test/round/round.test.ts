@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { commitment } from '../../src/crypto/commitment.js'
 import { signEnvelope } from '../../src/protocol/envelope.js'
 import { MAX_ANSWER_CHARS } from '../../src/protocol/limits.js'
-import { ParticipantRound } from '../../src/round/participant.js'
+import { CoordinatorRound } from '../../src/round/coordinator.js'
+import { genesisLedgerView } from '../../src/round/ledgerView.js'
+import { DEFAULT_GRACE_MS, ParticipantRound } from '../../src/round/participant.js'
 import { verdictPayload } from '../../src/round/rules.js'
 import { verifyTranscript } from '../../src/round/verify.js'
 import { Harness, ident, salt } from './harness.js'
@@ -65,11 +67,43 @@ describe('a round, phase by phase', () => {
     expect(verify(h).outcome.winner).toBe(h.members[0]!.id)
   })
 
-  it('fails with NO_MEMBERS when too few join by the deadline', () => {
+  it('fails with NO_MEMBERS when too few join by the deadline, and tells the joiners so they leave at once', () => {
     const h = new Harness({ nodes: 2, request: { minMembers: 3, maxMembers: 5 } })
-    h.runDeadlines()
+    h.tick(h.round.deadlines.join)
     expect(h.round.phase).toBe('failed')
     expect(h.failure?.code).toBe('NO_MEMBERS')
+    // Before any member deadline: the Abandoned seal ended their rounds.
+    expect([...h.finishedReasons().values()]).toEqual(['abandoned', 'abandoned'])
+  })
+
+  it('an unranked round (two answers) still sends RevealsSealed and the Result: every member hears how it ended', () => {
+    const h = new Harness({ nodes: 3, answer: (_n, i) => (i === 2 ? undefined : `answer ${i}`) })
+    h.tick(h.round.deadlines.commit)
+    expect(h.round.phase).toBe('done')
+    expect(h.outcome!.outcome.ranked).toBe(false)
+    const reasons = h.finishedReasons()
+    expect(reasons.get(h.members[0]!.id)).toBe('done')
+    expect(reasons.get(h.members[1]!.id)).toBe('done')
+    expect(reasons.get(h.members[2]!.id)).toBe('dropped')
+    expect(verify(h).outcome.ranked).toBe(false)
+  })
+
+  it('a round abandoned by its runtime tells whoever it was waiting on', () => {
+    const h = new Harness({ nodes: 4, answer: () => undefined })
+    expect(h.round.phase).toBe('committing')
+    const effects = h.round.abandon('cancelled', h.now)
+    expect(h.round.phase).toBe('failed')
+    expect(effects).toHaveLength(1)
+    const e = effects[0]!
+    expect(e.kind === 'send' && e.msg.env.type === 'Abandoned' && e.to.length).toBe(4)
+    expect(h.round.abandon('cancelled', h.now)).toEqual([])
+  })
+
+  it('refuses a Join with the wrong ticket with its own code', () => {
+    const h = new Harness({ nodes: 3, request: { joinTarget: 4, maxMembers: 4 } })
+    const m = ident('late-joiner')
+    h.deliverToCoordinator(signEnvelope(m, { type: 'Join', round: h.round.roundId, seq: 0, body: { ticket: '5' } }))
+    expect(h.rejected).toContainEqual({ code: 'BAD_TICKET', type: 'Join' })
   })
 
   it('selects maxMembers by the lowest H(roundId‖nodeId), and tells the others', () => {
@@ -257,7 +291,7 @@ describe('participants check the coordinator', () => {
       ParticipantRound.fromQuery(
         { identity: h.members[0]!, ledger: h.ledger },
         h.reopen(q) as never,
-        q.env.body.coordSeq,
+        q.env.body.coordSeq + 1,
       ),
     ).toThrow(expect.objectContaining({ code: 'STALE_SEQUENCE' }))
   })
@@ -271,5 +305,42 @@ describe('participants check the coordinator', () => {
     })
     h.runDeadlines()
     expect(h.finishedReasons().get(censored)).toBe('censored')
+  })
+})
+
+describe('a member checks the Query before it joins', () => {
+  const start = (over: Partial<Parameters<typeof CoordinatorRound.start>[1]>) =>
+    CoordinatorRound.start(
+      { identity: ident('coordinator'), ledger: genesisLedgerView(), maxJudgeShare: 0.25 },
+      { coordSeq: 7, messages: [{ role: 'user', content: 'q' }], minMembers: 3, maxMembers: 5, durations: { join: 10, commit: 10, reveal: 10, verdictCommit: 10, verdictReveal: 10 }, ...over },
+      salt('r0'),
+      1_000,
+    ).round.query
+  const code = (fn: () => unknown) => {
+    try {
+      fn()
+    } catch (err) {
+      return (err as { code?: string }).code
+    }
+    return 'accepted'
+  }
+  const ctx = { identity: ident('member'), ledger: genesisLedgerView() }
+
+  it('refuses a `since` above the Query’s own sequence, deadlines out of order, and a Query from before its coordinator restarted, each with its code', () => {
+    expect(code(() => ParticipantRound.fromQuery(ctx, start({}), undefined))).toBe('accepted')
+    expect(code(() => ParticipantRound.fromQuery(ctx, start({ since: 8 }), undefined))).toBe('BAD_QUERY')
+    expect(code(() => ParticipantRound.fromQuery(ctx, start({ durations: { join: 10, commit: -5, reveal: 10, verdictCommit: 10, verdictReveal: 10 } }), undefined))).toBe('BAD_QUERY')
+    // Same session, any order: an earlier Query of the session is still good.
+    expect(code(() => ParticipantRound.fromQuery(ctx, start({ since: 3 }), 3))).toBe('accepted')
+    expect(code(() => ParticipantRound.fromQuery(ctx, start({ since: 3 }), 8))).toBe('STALE_SEQUENCE')
+  })
+
+  it('names its next deadline in every phase, so a runtime never has to guess one', () => {
+    const p = ParticipantRound.fromQuery(ctx, start({}), undefined)
+    expect(p.nextDeadline()).toBe(1_010 + DEFAULT_GRACE_MS)
+    p.start()
+    expect(p.nextDeadline()).toBe(1_010 + DEFAULT_GRACE_MS)
+    expect(p.tick(1_010 + DEFAULT_GRACE_MS)).toEqual([{ kind: 'finished', reason: 'censored', detail: 'no member seal arrived by the join deadline' }])
+    expect(p.nextDeadline()).toBeUndefined()
   })
 })

@@ -98,6 +98,28 @@ export function transportCompliance(
       await expect(b.send(a.localId, Uint8Array.from([1]))).rejects.toMatchObject({ code: 'CLOSED' })
     })
 
+    it('delivers only gossip its validator accepts, and keeps delivering after a handler throws', async () => {
+      fx = await make(3)
+      const [a, b, c] = fx.endpoints as [Transport, Transport, Transport]
+      b.subscribe('topic/v', (data) => (data[0] === 1 ? 'accept' : data[0] === 2 ? 'ignore' : 'reject'))
+      c.subscribe('topic/v')
+      await fx.settle?.('topic/v')
+      const got = collect(b)
+      const gotC = collect(c)
+      b.onMessage(() => {
+        throw new Error('a bug in a handler')
+      })
+      for (const v of [3, 2, 1]) await a.publish('topic/v', Uint8Array.from([v]))
+      await until(() => got.length === 1 && gotC.length >= 1)
+      await new Promise((r) => setTimeout(r, 50))
+      expect(got.map((m) => m.data[0])).toEqual([1])
+      expect(b.handlerErrors).toBe(1)
+      // The throwing handler did not stop point-to-point delivery either.
+      await a.send(b.localId, Uint8Array.from([9]))
+      await until(() => got.length === 2)
+      expect(b.handlerErrors).toBe(2)
+    })
+
     it('stops calling a handler once it is removed', async () => {
       fx = await make(2)
       const [a, b] = fx.endpoints as [Transport, Transport]

@@ -88,4 +88,30 @@ describe('libp2p specifics', () => {
       await a!.close()
     }
   }, 20_000)
+  it('bans a peer whose point-to-point messages keep being rejected: its connection closes and it cannot come back', async () => {
+    const [a, b] = await network(2)
+    try {
+      let received = 0
+      // The receiver judges every message junk (as its intake does a forged one).
+      b!.onMessage((m) => {
+        received++
+        m.report?.('reject')
+      })
+      // Points decay a little between messages: the limit (20) is crossed on the 21st.
+      for (let i = 0; i < 21; i++) await a!.send(b!.localId, Uint8Array.from([i]))
+      for (let k = 0; k < 100 && b!.bannedPeers === 0; k++) await new Promise((r) => setTimeout(r, 20))
+      expect(b!.bannedPeers).toBe(1)
+      const before = received
+      for (let k = 0; k < 100 && b!.node.getConnections().length > 0; k++) await new Promise((r) => setTimeout(r, 20))
+      expect(b!.node.getConnections()).toHaveLength(0)
+      // Redialling is refused by the receiver's gate while the ban lasts: nothing more arrives.
+      await a!.node.dial(b!.node.getMultiaddrs()[0]!).catch(() => {})
+      await a!.send(b!.localId, Uint8Array.from([99])).catch(() => {})
+      await new Promise((r) => setTimeout(r, 200))
+      expect(received).toBe(before)
+      expect(b!.node.getConnections()).toHaveLength(0)
+    } finally {
+      await Promise.all([a!.close(), b!.close()])
+    }
+  }, 20_000)
 })
