@@ -62,6 +62,8 @@ interface Child {
 export interface DevnetNode {
   id: string
   proc: ChildProcess
+  /** Where the node listens (its libp2p addresses, as it printed them). */
+  addrs: string[]
 }
 
 export class Devnet {
@@ -98,10 +100,11 @@ export class Devnet {
       const seed = randomBytes(32)
       const model = this.opts.modelFor?.(i) ?? this.opts.model
       const args = () => ['node', '--key', `env:${KEY_VARIABLE}`, '--bootstrap', this.p2pAddr, ...(model ? ['--model', model] : []), ...(this.opts.nodeArgs ?? [])]
-      const child = this.launch(`node-${i}`, seed, args, /listening on/)
-      this.nodes.push({ id: identityFromSeed(seed).id, proc: child.proc })
+      const child = this.launch(`node-${i}`, seed, args, /listening on (.*)\n/)
+      this.nodes.push({ id: identityFromSeed(seed).id, proc: child.proc, addrs: [] })
     }
-    await Promise.all(this.children.slice(1).map((c) => this.waitFor(c)))
+    const ready = await Promise.all(this.children.slice(1).map((c) => this.waitFor(c)))
+    ready.forEach((m, i) => (this.nodes[i]!.addrs = m[1]!.trim().split(' ')))
     await this.waitForNodes(this.opts.nodes)
   }
 
@@ -149,7 +152,9 @@ export class Devnet {
 
   private async relaunch(child: Child): Promise<void> {
     this.spawnChild(child)
-    await this.waitFor(child)
+    const ready = await this.waitFor(child)
+    const node = this.nodes.find((n) => n.id === identityFromSeed(child.seed).id)
+    if (node !== undefined) node.addrs = ready[1]!.trim().split(' ')
   }
 
   private spawnChild(child: Child): void {
@@ -246,7 +251,7 @@ export async function devnet(args: string[], signal: AbortSignal, out: (s: strin
     await net.stop()
     throw err
   }
-  out(`devnet up: API ${net.apiUrl} (model "chorus-swarm"), gateway ${net.p2pAddr}\n${net.nodes.map((n, i) => `  node-${i} ${n.id.slice(0, 16)}… pid ${n.proc.pid}`).join('\n')}\nCtrl-C stops them all.\n`)
+  out(`devnet up: API ${net.apiUrl} (model "chorus-swarm"), gateway ${net.p2pAddr} pid ${net.gatewayProc?.pid}\n${net.nodes.map((n, i) => `  node-${i} ${n.id.slice(0, 16)}… pid ${n.proc.pid}`).join('\n')}\nCtrl-C stops them all.\n`)
   if (!signal.aborted) await once(signal, 'abort')
   out('stopping…\n')
   await net.stop()

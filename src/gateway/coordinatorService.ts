@@ -96,8 +96,9 @@ export class CoordinatorService {
     return this.init.identity.id
   }
 
+  /** Rounds running for a caller (a round given up that still answers latecomers is not one). */
   get activeRounds(): number {
-    return this.host.size
+    return this.callers.size
   }
 
   start(): void {

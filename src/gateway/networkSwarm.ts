@@ -37,7 +37,7 @@ export class NetworkSwarm implements Swarm {
       const r = this.opts.directory?.get(id)
       if (r === undefined) return { id }
       const s = r.status
-      return { id, backend: s.backend, activeRounds: s.active, capacity: s.capacity, declined: { ...s.declined }, lastSeen: r.receivedAt }
+      return { id, backend: s.backend, activeRounds: s.active, capacity: s.capacity, declined: { ...s.declined }, rejected: s.rejected, lastSeen: r.receivedAt }
     })
   }
 

@@ -41,6 +41,8 @@ export interface NodeInfo {
   capacity?: number
   /** Rounds declined, by reason (capacity, coordinator, expired, horizon, …). */
   declined?: Record<string, number>
+  /** Protocol messages the node dropped (forged, malformed, late …), as it reports. */
+  rejected?: number
   /** When the node last reported (ms since the epoch); absent for in-process nodes. */
   lastSeen?: number
 }

@@ -67,4 +67,31 @@ describe('chorus keygen and chorus node: clear errors', () => {
       await new Promise((r) => p.on('close', r))
     }
   }, 30_000)
+
+  it('serves its metrics on --metrics-port, checks its limits, and stops cleanly on SIGTERM', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chorus-node-'))
+    const key = join(dir, 'n.key')
+    await cli('keygen', key)
+    expect((await cli('node', '--key', key, '--gateways', 'not-an-id')).out).toMatch(/--gateways: 'not-an-id' is not a gateway id/)
+    expect((await cli('node', '--key', key, '--capacity', '4', '--per-gateway', '5')).out).toMatch(/--per-gateway is out of range: 5/)
+    expect((await cli('node', '--key', key, '--horizon-seconds', '1')).out).toMatch(/--horizon-seconds is out of range/)
+    const p = spawn('node', ['dist/src/cli/main.js', 'node', '--key', key, '--model', 'test:instant', '--metrics-port', '0', '--capacity', '6'])
+    let out = ''
+    p.stdout.on('data', (d) => (out += d))
+    p.stderr.on('data', (d) => (out += d))
+    try {
+      const end = Date.now() + 15_000
+      while (!/metrics (http:\S+)/.test(out) && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
+      const url = /metrics (http:\S+)/.exec(out)![1]!
+      const text = await fetch(url).then((r) => r.text())
+      expect(text).toMatch(/chorus_node_capacity 6/)
+      expect(text).toMatch(/chorus_node_active_rounds 0/)
+      expect(text).toContain('chorus_handler_errors_total 0')
+      expect((await fetch(url.replace('/metrics', '/healthz'))).status).toBe(200)
+    } finally {
+      p.kill('SIGTERM')
+    }
+    const code = await new Promise((r) => p.on('close', r))
+    expect(code).toBe(0)
+  }, 30_000)
 })
