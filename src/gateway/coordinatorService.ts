@@ -53,7 +53,7 @@ export const DEFAULT_DURATIONS: PhaseDurations = {
   verdictReveal: 5_000,
 }
 
-/** How long `stop` waits for the Abandoned messages it sends to leave. */
+/** How long `stop` waits for the RoundEnded messages it sends to leave. */
 const STOP_FLUSH_MS = 1_000
 
 interface Caller {
@@ -74,7 +74,7 @@ export class CoordinatorService {
   /** The first coordSeq of this run; set by the first round. */
   private since: number | undefined
   private unsubscribe: (() => void) | undefined
-  /** Sends still in flight, so `stop` can let its Abandoned messages leave. */
+  /** Sends still in flight, so `stop` can let its RoundEnded messages leave. */
   private readonly sending = new Set<Promise<unknown>>()
 
   constructor(

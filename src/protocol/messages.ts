@@ -65,8 +65,14 @@ export const BODY_SCHEMAS = {
   VerdictCommitsSealed: obj({ commits: sealList(MAX_MEMBERS), at: time }),
   VerdictReveal: obj({ verdicts: arr(verdict, MAX_VERDICTS_PER_JUDGE), salt: hex32 }),
   VerdictsSealed: obj({ reveals: sealList(MAX_MEMBERS), at: time }),
-  /** The coordinator gave up on the round; every member still in it leaves. */
-  Abandoned: obj({ reason: oneOf('no-members', 'no-answers', 'cancelled', 'stopped'), at: time }),
+  /**
+   * How a round ended, for every member still in it: 'done' with the hash of the signed Result
+   * (the transcript and the Result itself stay with the coordinator, for anyone to fetch and
+   * check), or the reason the coordinator gave up, with `result` all zeros. Small on purpose: every
+   * member receives it, so a copy of the Result (a score per answer) would cost the swarm the
+   * square of its size.
+   */
+  RoundEnded: obj({ reason: oneOf('done', 'no-members', 'no-answers', 'cancelled', 'stopped'), result: hex32, at: time }),
   /**
    * A node's own report of its state, gossiped to gateways (GET /v1/nodes shows it). Sent with the
    * round STATUS_ROUND and a seq that grows with time, so a gateway keeps only the newest.
@@ -114,7 +120,7 @@ export type QueryBody = BodyOf<'Query'>
 export type Verdict = ReturnType<typeof verdict>
 export type VerdictValue = Verdict['v']
 export type ResultBody = BodyOf<'Result'>
-export type AbandonReason = BodyOf<'Abandoned'>['reason']
+export type RoundEndReason = BodyOf<'RoundEnded'>['reason']
 export type NodeStatusBody = BodyOf<'NodeStatus'>
 export type ChatMessage = QueryBody['messages'][number]
 
@@ -127,7 +133,7 @@ export const COORDINATOR_TYPES: ReadonlySet<MessageType> = new Set([
   'VerdictCommitsSealed',
   'VerdictsSealed',
   'Result',
-  'Abandoned',
+  'RoundEnded',
 ])
 
 export function isMessageType(t: unknown): t is MessageType {

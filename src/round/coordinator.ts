@@ -4,7 +4,7 @@ import type { Identity } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
-import type { AbandonReason, BodyOf, ChatMessage, MessageType, QueryBody } from '../protocol/messages.js'
+import type { BodyOf, ChatMessage, MessageType, QueryBody, RoundEndReason } from '../protocol/messages.js'
 import { packSeal } from '../protocol/seal.js'
 import type { LedgerView } from './ledgerView.js'
 import {
@@ -24,7 +24,7 @@ import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayl
  *
  * Phases close on quorum or deadline, whichever comes first. However a round ends, everyone still
  * in it hears: the Result goes to every member whose answer was sealed, and a round given up on
- * (too few joins or answers, or abandoned by the runtime) sends `Abandoned` to everyone it was
+ * (too few joins or answers, or abandoned by the runtime) sends `RoundEnded` to everyone it was
  * waiting on.
  */
 export type CoordinatorPhase =
@@ -78,6 +78,8 @@ export type CoordinatorEffect =
   | { kind: 'retired' }
 
 const ABANDON_REASON = { NO_MEMBERS: 'no-members', NO_ANSWERS: 'no-answers' } as const
+/** RoundEnded.result when there is no Result. */
+const NO_RESULT = '0'.repeat(64)
 
 /** When each phase closed and how long it took, for provenance and metrics (not signed). */
 export type PhaseTimes = Partial<Record<CoordinatorPhase | 'issued', number>>
@@ -103,7 +105,7 @@ export class CoordinatorRound {
   private seq = 0
   private membersSeal: Signed<'Members'> | undefined
   /** Sent to everyone the round was waiting on when it was given up, and to any latecomer. */
-  private abandoned: Signed<'Abandoned'> | undefined
+  private abandoned: Signed<'RoundEnded'> | undefined
   /** A round given up while joining answers late Joins until the join deadline (nobody else knows it ended). */
   private lingerUntil: number | undefined
 
@@ -211,7 +213,7 @@ export class CoordinatorRound {
 
   /**
    * Gives the round up (the runtime's caller went away, or the runtime is stopping): everyone the
-   * round was waiting on hears `Abandoned` and leaves at once instead of at its deadlines.
+   * round was waiting on hears `RoundEnded` and leaves at once instead of at its deadlines.
    */
   abandon(reason: 'cancelled' | 'stopped', now: number): CoordinatorEffect[] {
     if (this.state === 'done' || this.state === 'failed') return []
@@ -239,12 +241,12 @@ export class CoordinatorRound {
     }
   }
 
-  private tellAbandoned(reason: AbandonReason, now: number): CoordinatorEffect[] {
+  private tellAbandoned(reason: Exclude<RoundEndReason, 'done'>, now: number): CoordinatorEffect[] {
     const to = this.waitingOn()
     // Given up while joining: a Query still in flight may yet bring Joins, and those nodes must
     // hear it too (they would otherwise hold the round until the join deadline and the grace).
     if (this.state === 'joining' && now < this.body.deadlines.join) this.lingerUntil = this.body.deadlines.join
-    this.abandoned = this.sign('Abandoned', { reason, at: now })
+    this.abandoned = this.sign('RoundEnded', { reason, result: NO_RESULT, at: now })
     return to.length === 0 ? [] : [{ kind: 'send', to, msg: this.abandoned }]
   }
 
@@ -404,9 +406,11 @@ export class CoordinatorRound {
     this.transcript.push(result)
     this.state = 'done'
     this.times.done = now
+    // The caller first: the members' notice can follow the answer out.
+    const ended = this.sign('RoundEnded', { reason: 'done', result: result.hash, at: now })
     return [
-      { kind: 'send', to: [...this.reveals.keys()], msg: result },
       { kind: 'done', outcome, result, transcript: this.transcript },
+      { kind: 'send', to: [...this.reveals.keys()], msg: ended },
     ]
   }
 

@@ -20,7 +20,7 @@ import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayl
  * due (`nextDeadline`, the Query's deadline for it plus `graceMs` for clock skew and transit), and
  * `tick` past it ends the round here. So a member leaves every round by the Query's last deadline
  * plus the grace, whatever the coordinator does. A member whose answer was sealed waits for the
- * `Result` (or `Abandoned`): every member hears how its round ended.
+ * coordinator's `RoundEnded`: every member hears how its round ended.
  */
 export type ParticipantPhase =
   | 'joined'
@@ -132,10 +132,8 @@ export class ParticipantRound {
         return this.onRevealsSealed(msg as Signed<'RevealsSealed'>)
       case 'VerdictCommitsSealed':
         return this.onVerdictCommitsSealed(msg as Signed<'VerdictCommitsSealed'>)
-      case 'Result':
-        return this.onResult()
-      case 'Abandoned':
-        return this.finish('abandoned', (msg as Signed<'Abandoned'>).env.body.reason)
+      case 'RoundEnded':
+        return this.onEnded(msg as Signed<'RoundEnded'>)
       default:
         throw new ProtocolError('WRONG_PHASE', `${env.type} is not for members`)
     }
@@ -304,11 +302,13 @@ export class ParticipantRound {
     return [{ kind: 'send', to: this.coordinator, msg: reveal }]
   }
 
-  /** The coordinator signed the Result (the members' share of it is checked by anyone, later). */
-  private onResult(): ParticipantEffect[] {
+  /** The coordinator ended the round: with a Result (done), or giving up on it (abandoned). */
+  private onEnded(msg: Signed<'RoundEnded'>): ParticipantEffect[] {
+    const { reason } = msg.env.body
+    if (reason !== 'done') return this.finish('abandoned', reason)
     if (this.state === 'awaitingResult') return this.finish('done')
     if (this.state === 'joined' || this.state === 'answering' || this.state === 'committed')
-      throw new ProtocolError('WRONG_PHASE', `Result arrived in phase ${this.state}`)
+      throw new ProtocolError('WRONG_PHASE', `a Result before our answer was sealed (phase ${this.state})`)
     return this.finish('dropped', `the round ended while ${this.state}`)
   }
 

@@ -168,7 +168,7 @@ describe('NodeDaemon: every round ends by its deadlines', () => {
     void first.service.ask(request(3)).catch(() => {})
     await settle()
     expect(held(w)).toEqual([1, 1, 1])
-    // The gateway dies (no Abandoned: killed) and comes back with the same key.
+    // The gateway dies (no RoundEnded: killed) and comes back with the same key.
     await first.endpoint.close()
     w.clock.advance(10)
     slow = false

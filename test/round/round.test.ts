@@ -72,7 +72,7 @@ describe('a round, phase by phase', () => {
     h.tick(h.round.deadlines.join)
     expect(h.round.phase).toBe('failed')
     expect(h.failure?.code).toBe('NO_MEMBERS')
-    // Before any member deadline: the Abandoned seal ended their rounds.
+    // Before any member deadline: RoundEnded ended their rounds.
     expect([...h.finishedReasons().values()]).toEqual(['abandoned', 'abandoned'])
   })
 
@@ -95,7 +95,7 @@ describe('a round, phase by phase', () => {
     expect(h.round.phase).toBe('failed')
     expect(effects).toHaveLength(1)
     const e = effects[0]!
-    expect(e.kind === 'send' && e.msg.env.type === 'Abandoned' && e.to.length).toBe(4)
+    expect(e.kind === 'send' && e.msg.env.type === 'RoundEnded' && e.to.length).toBe(4)
     expect(h.round.abandon('cancelled', h.now)).toEqual([])
   })
 
