@@ -1,5 +1,6 @@
 import { DEFAULT_HORIZON_MS, type ParticipationLimits } from '../node/participation.js'
 import { GATEWAY_ROUNDS, NODE_CAPACITY, ROUNDS_PER_COORDINATOR } from '../protocol/limits.js'
+import { phaseDurations as durationsFor } from '../gateway/coordinatorService.js'
 import type { RateLimit } from '../gateway/rateLimiter.js'
 import type { PhaseDurations } from '../round/coordinator.js'
 import type { SettingTypes } from './jsonConfig.js'
@@ -104,8 +105,7 @@ export function answerSeconds(v: unknown): number {
 
 /** The phase durations a coordinator announces, from --answer-seconds. */
 export function phaseDurations(answerS: number): PhaseDurations {
-  const ms = Math.round(answerS * 1000)
-  return { join: 1000, commit: ms, reveal: 5000, verdictCommit: ms, verdictReveal: 5000 }
+  return durationsFor(Math.round(answerS * 1000))
 }
 
 /** A round's whole length, from its Query to its last deadline. */

@@ -45,13 +45,15 @@ export type AskRequest = Omit<RoundRequest, 'coordSeq' | 'durations' | 'since'> 
   durations?: Partial<PhaseDurations>
 }
 
-export const DEFAULT_DURATIONS: PhaseDurations = {
-  join: 2_000,
-  commit: 60_000,
-  reveal: 5_000,
-  verdictCommit: 60_000,
-  verdictReveal: 5_000,
+/**
+ * The phase durations a coordinator announces, from how long members may take to answer or judge:
+ * a second to join, five to reveal. Every command derives its rounds' timing here.
+ */
+export function phaseDurations(answerMs: number): PhaseDurations {
+  return { join: 1_000, commit: answerMs, reveal: 5_000, verdictCommit: answerMs, verdictReveal: 5_000 }
 }
+
+export const DEFAULT_DURATIONS: PhaseDurations = phaseDurations(60_000)
 
 /** How long `stop` waits for the RoundEnded messages it sends to leave. */
 const STOP_FLUSH_MS = 1_000
