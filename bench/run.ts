@@ -1,6 +1,7 @@
 import * as bt from './bt.bench.js'
 import * as devnet from './devnet.bench.js'
 import * as gateway from './gateway.bench.js'
+import * as ledger from './ledger.bench.js'
 import * as libp2p from './libp2p.bench.js'
 import * as memory from './memory.bench.js'
 import * as recovery from './recovery.bench.js'
@@ -18,7 +19,7 @@ interface Suite {
   run(): Promise<Figure[]>
 }
 
-const SUITES: Record<string, Suite> = { bt, round, models, gateway, memory, libp2p, devnet, recovery }
+const SUITES: Record<string, Suite> = { bt, round, models, gateway, memory, ledger, libp2p, devnet, recovery }
 
 sizeThreadPoolToCores()
 const filters = process.argv.slice(2)

@@ -25,7 +25,8 @@ export interface DrivenRound {
   rejected: string[]
 }
 
-const COORD = identityFromSeed(Buffer.from(hashParts('eval-coordinator'), 'hex'))
+/** The coordinator every driven round has (a ledger that settles them registers it as a gateway). */
+export const DRIVER_COORDINATOR = identityFromSeed(Buffer.from(hashParts('eval-coordinator'), 'hex'))
 
 export function driveRound(
   nodes: readonly DriverNode[],
@@ -34,6 +35,8 @@ export function driveRound(
   round: number,
   /** Lets a test tamper with a member message before the coordinator sees it. */
   intercept: (msg: Signed) => Signed = (m) => m,
+  /** The round's fee and ticket (micro-units; default none). */
+  terms: { fee?: string; ticket?: string } = {},
 ): DrivenRound {
   const verifier = new SignatureVerifier()
   const rejected: string[] = []
@@ -42,13 +45,14 @@ export function driveRound(
   let done: DrivenRound['done'] | undefined
   const t = 1_000_000
   const { round: coord, effects } = CoordinatorRound.start(
-    { identity: COORD, ledger, maxJudgeShare: 0.25 },
+    { identity: DRIVER_COORDINATOR, ledger, maxJudgeShare: 0.25 },
     {
       coordSeq: round + 1,
       messages: [{ role: 'user', content: question }],
       minMembers: Math.min(3, nodes.length),
       maxMembers: nodes.length,
       durations: { join: 1, commit: 1, reveal: 1, verdictCommit: 1, verdictReveal: 1 },
+      ...terms,
     },
     hashParts('eval-r0', String(round)),
     t,

@@ -1,11 +1,11 @@
 import type { Assignment } from '../consensus/assignment.js'
 import { canonicalJson } from '../crypto/canonical.js'
 import { commitment } from '../crypto/commitment.js'
-import { SignatureVerifier } from '../crypto/identity.js'
+import { type PublicKeyCache, SignatureVerifier } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
 import { openEnvelope, type Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
-import type { MessageType, QueryBody } from '../protocol/messages.js'
+import type { MessageType, QueryBody, Verdict } from '../protocol/messages.js'
 import { isSortedUnique, packSeal } from '../protocol/seal.js'
 import { checkVerdictsMatch } from './coordinator.js'
 import type { LedgerView } from './ledgerView.js'
@@ -39,21 +39,34 @@ export interface VerifiedRound {
   query: QueryBody
   root: string
   outcome: RoundOutcome
+  /** Nodes whose Join was sealed, the members selected from them, and those whose answer was sealed. */
+  joiners: string[]
+  members: string[]
+  revealed: string[]
+  /** Every sealed verdict reveal. */
+  verdicts: { judge: string; verdicts: Verdict[] }[]
 }
 
 export interface VerifyOptions {
   ledger: LedgerView
   maxJudgeShare: number
+  /** Parsed keys to reuse (a ledger verifying round after round meets the same nodes). */
+  keys?: PublicKeyCache
 }
 
 const SCORE_TOLERANCE = 1
 
 export function verifyTranscript(envelopes: readonly unknown[], options: VerifyOptions): VerifiedRound {
-  const verifier = new SignatureVerifier()
-  const msgs: Signed[] = envelopes.map((e, i) => {
+  // Stored envelopes are plain objects: re-encode canonically, then check as if from the wire.
+  return verifyEncoded(envelopes.map((e) => canonicalJson(e)), options)
+}
+
+/** The same, for envelopes already in canonical JSON (what a caller that also stores them has). */
+export function verifyEncoded(encoded: readonly string[], options: VerifyOptions): VerifiedRound {
+  const verifier = new SignatureVerifier(options.keys)
+  const msgs: Signed[] = encoded.map((e, i) => {
     try {
-      // Stored envelopes are plain objects: re-encode canonically, then check as if from the wire.
-      return openEnvelope(Buffer.from(canonicalJson(e), 'utf8'), verifier)
+      return openEnvelope(Buffer.from(e, 'utf8'), verifier)
     } catch (err) {
       throw new TranscriptError(`message ${i}: ${err instanceof ProtocolError ? err.message : String(err)}`)
     }
@@ -130,7 +143,17 @@ class Walk {
       maxJudgeShare: this.opts.maxJudgeShare,
     })
     const root = this.result(outcome)
-    return { roundId: this.roundId, coordinator: this.coordinator, query: q, root, outcome }
+    return {
+      roundId: this.roundId,
+      coordinator: this.coordinator,
+      query: q,
+      root,
+      outcome,
+      joiners: joins.map((j) => j.env.from),
+      members: [...members].sort(),
+      revealed: reveals.map((r) => r.env.from),
+      verdicts,
+    }
   }
 
   private judging(assignment: Assignment) {

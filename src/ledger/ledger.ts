@@ -1,0 +1,105 @@
+import type { LedgerView } from '../round/ledgerView.js'
+import type { Micro } from './amount.js'
+import type { Reputation } from './reputation.js'
+import type { SettlementRules } from './settlement.js'
+import type { AccountRequest } from './requests.js'
+
+/**
+ * The ledger port (DESIGN.md §6): accounts, stakes and balances in micro-units, reputation, and
+ * the settlement of rounds from their signed transcripts. One authority per network keeps a
+ * single-writer, hash-chained log of every change, each entry signed by its operator, from which
+ * anyone can rebuild the whole state and check every settlement. Implementations: SQLite (here);
+ * EVM contracts (later). `test/ledger/compliance.ts` is the behaviour every one must show.
+ */
+export type AccountKind = 'node' | 'gateway' | 'client' | 'operator'
+
+export interface LedgerRules {
+  settlement: SettlementRules
+  /** Stake a node needs to be eligible for rounds. */
+  minStake: Micro
+  /** How long unbonded stake waits before it can be withdrawn to the balance. */
+  unbondingMs: number
+  /** The cap on one judge's share of a round's weight (it decides outcomes, so it is a rule). */
+  maxJudgeShare: number
+}
+
+export interface AccountState {
+  id: string
+  kind: AccountKind
+  /** The operator account a node belongs to (itself for others). */
+  operator: string
+  balance: Micro
+  stake: Micro
+  unbonding: Micro
+  /** When the unbonding amount may be withdrawn (ledger time, ms). */
+  unbondAt: number
+  /** The keys that act for this account now (rotation retires old ones). */
+  keys: string[]
+  /** The next request nonce this account must use. */
+  nonce: number
+  reputation: Reputation
+}
+
+export interface LogEntry {
+  seq: number
+  at: number
+  kind: string
+  /** Canonical JSON of the entry's body. */
+  body: string
+  prev: string
+  hash: string
+  /** The operator's ed25519 signature of `hash`. */
+  sig: string
+}
+
+export interface SettlementReceipt {
+  round: string
+  seq: number
+  pool: Micro
+  rewards: Record<string, Micro>
+  forfeits: Record<string, Micro>
+}
+
+export interface Ledger {
+  /** The hash of the newest entry: rounds name it in their Query. */
+  head(): string
+  /** What a round reads, as the ledger stood at a head it named; undefined for an unknown head. */
+  viewAt(head: string): LedgerView | undefined
+  rules(): LedgerRules
+  account(id: string): AccountState | undefined
+  /** The account a key acts for now. */
+  accountOfKey(key: string): string | undefined
+  /** An account's own signed write: register, stake, unbond, withdraw, rotate. */
+  submit(request: AccountRequest): LogEntry
+  /** The operator's faucet: new money into an account's balance. */
+  credit(account: string, amount: Micro): LogEntry
+  /** Verifies a round's transcript, recomputes its outcome, and pays it out, all or nothing. */
+  settle(transcript: readonly unknown[]): SettlementReceipt
+  entries(fromSeq: number, limit: number): LogEntry[]
+  close(): void
+}
+
+export type LedgerErrorCode =
+  | 'BAD_REQUEST'
+  | 'BAD_SIGNATURE'
+  | 'BAD_NONCE'
+  | 'UNKNOWN_ACCOUNT'
+  | 'EXISTS'
+  | 'INSUFFICIENT_FUNDS'
+  | 'NOT_YET'
+  | 'INVALID_TRANSCRIPT'
+  | 'UNKNOWN_HEAD'
+  | 'ALREADY_SETTLED'
+  | 'NOT_A_GATEWAY'
+  | 'CORRUPT'
+
+/** A refused write: nothing changed. */
+export class LedgerError extends Error {
+  constructor(
+    readonly code: LedgerErrorCode,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'LedgerError'
+  }
+}

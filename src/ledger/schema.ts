@@ -1,0 +1,60 @@
+import type { Database } from 'better-sqlite3'
+
+/**
+ * The SQLite ledger's tables, as numbered migrations: a database records the last one applied
+ * (`PRAGMA user_version`) and runs the rest in order, each in its own transaction. Append a
+ * migration to change the schema; never edit one that has shipped.
+ *
+ * `log` is the ledger (every change, hash-chained and signed); every other table is state derived
+ * from it, which `chorus ledger verify` rebuilds and compares. Money columns are integer
+ * micro-units (read as bigint).
+ */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE log (
+     seq INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     body TEXT NOT NULL,
+     prev TEXT NOT NULL,
+     hash TEXT NOT NULL UNIQUE,
+     sig TEXT NOT NULL
+   );
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE accounts (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL,
+     operator TEXT NOT NULL,
+     balance INTEGER NOT NULL,
+     stake INTEGER NOT NULL,
+     unbonding INTEGER NOT NULL,
+     unbond_at INTEGER NOT NULL,
+     nonce INTEGER NOT NULL,
+     created INTEGER NOT NULL
+   );
+   CREATE TABLE keys (key TEXT PRIMARY KEY, account TEXT NOT NULL, added INTEGER NOT NULL, retired INTEGER);
+   CREATE INDEX keys_by_account ON keys (account);
+   CREATE TABLE reputation (
+     account TEXT PRIMARY KEY,
+     answer_ppm INTEGER NOT NULL,
+     answer_rounds INTEGER NOT NULL,
+     judge_agreed_halves INTEGER NOT NULL,
+     judge_verdicts INTEGER NOT NULL,
+     weight_micro INTEGER NOT NULL
+   );
+   -- An account's stake and judge weight from each seq on: a round reads them as of its head.
+   CREATE TABLE standing (account TEXT NOT NULL, seq INTEGER NOT NULL, stake INTEGER NOT NULL, weight_micro INTEGER NOT NULL, PRIMARY KEY (account, seq));
+   CREATE TABLE rounds (round TEXT PRIMARY KEY, seq INTEGER NOT NULL, root TEXT NOT NULL);`,
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+export function migrate(db: Database): void {
+  const at = Number(db.pragma('user_version', { simple: true }))
+  if (at > SCHEMA_VERSION) throw new Error(`this ledger file has schema version ${at}; this Chorus knows up to ${SCHEMA_VERSION}`)
+  for (let v = at; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!)
+      db.pragma(`user_version = ${v + 1}`)
+    })()
+  }
+}

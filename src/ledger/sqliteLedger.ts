@@ -1,0 +1,449 @@
+import Database from 'better-sqlite3'
+import { canonicalJson } from '../crypto/canonical.js'
+import { type Identity, PublicKeyCache } from '../crypto/identity.js'
+import type { LedgerView } from '../round/ledgerView.js'
+import { TranscriptError, type VerifiedRound, verifyEncoded } from '../round/verify.js'
+import { type Micro, parseAmount } from './amount.js'
+import { type AccountKind, type AccountState, type Ledger, LedgerError, type LedgerRules, type LogEntry, type SettlementReceipt } from './ledger.js'
+import { entryProblem, LOG_ROOT, signEntry } from './logEntry.js'
+import { type AccountRequest, checkRequest } from './requests.js'
+import { NEW_REPUTATION, type Reputation, updateReputation } from './reputation.js'
+import { migrate, SCHEMA_VERSION } from './schema.js'
+import { DEFAULT_SETTLEMENT_RULES, settle } from './settlement.js'
+
+/**
+ * The embedded ledger: one SQLite file (WAL, full sync), one writer. Every change is one
+ * transaction that mutates the state tables and appends its signed log entry together, so a crash
+ * leaves either both or neither. The same `apply` runs a live write and the replay of a stored
+ * entry (`replayInto`), so `chorus ledger verify` rebuilds the state with exactly the code that
+ * made it. Money is bigint micro-units; after every change the ledger checks that it created or
+ * destroyed none (only the operator's faucet creates any).
+ */
+export const DEFAULT_LEDGER_RULES: LedgerRules = {
+  settlement: DEFAULT_SETTLEMENT_RULES,
+  minStake: 1_000_000n,
+  unbondingMs: 7 * 24 * 3_600_000,
+  maxJudgeShare: 0.25,
+}
+
+export interface SqliteLedgerInit {
+  /** A file path, or ':memory:'. */
+  path: string
+  operator: Identity
+  /** Rules written into the genesis entry of a new ledger (an existing ledger keeps its own). */
+  rules?: Partial<LedgerRules>
+  /** The ledger's clock (ms); entries never go back in time. */
+  now?: () => number
+}
+
+type Row = Record<string, bigint | string | null>
+type Body = Record<string, unknown>
+
+export class SqliteLedger implements Ledger {
+  private readonly db: Database.Database
+  private readonly now: () => number
+  private lastSeq = 0
+  private lastAt = 0
+  private lastHash = LOG_ROOT
+  private ledgerRules: LedgerRules = DEFAULT_LEDGER_RULES
+  private readonly views = new Map<string, LedgerView>()
+  private readonly statements = new Map<string, Database.Statement>()
+  /** Keys parsed once for every transcript this ledger verifies. */
+  private readonly keys = new PublicKeyCache()
+  /** What the last settlement paid (settle returns it). */
+  private settled: SettlementReceipt | undefined
+
+  private constructor(
+    db: Database.Database,
+    private readonly operator: Identity | undefined,
+    now: () => number,
+  ) {
+    this.db = db
+    this.now = now
+  }
+
+  /** Opens (creating and migrating if needed) a ledger file whose operator is `init.operator`. */
+  static open(init: SqliteLedgerInit): SqliteLedger {
+    const db = openDatabase(init.path)
+    const ledger = new SqliteLedger(db, init.operator, init.now ?? Date.now)
+    try {
+      ledger.load()
+      if (ledger.lastSeq === 0) ledger.append('genesis', { operator: init.operator.id, rules: rulesJson({ ...DEFAULT_LEDGER_RULES, ...init.rules }) })
+      else if (ledger.genesisOperator() !== init.operator.id) throw new LedgerError('CORRUPT', `this ledger's operator is ${ledger.genesisOperator()}, not the key given`)
+    } catch (err) {
+      db.close()
+      throw err
+    }
+    return ledger
+  }
+
+  /** A ledger that applies stored entries only (no operator key): what replay rebuilds into. */
+  static forReplay(): SqliteLedger {
+    return new SqliteLedger(openDatabase(':memory:'), undefined, () => 0)
+  }
+
+  /** An existing ledger file opened to read (verify, show, export): it takes no writes. */
+  static readOnly(path: string): SqliteLedger {
+    const db = new Database(path, { readonly: true, fileMustExist: true })
+    db.defaultSafeIntegers(true)
+    const version = db.pragma('user_version', { simple: true }) as bigint
+    if (Number(version) !== SCHEMA_VERSION) {
+      db.close()
+      throw new LedgerError('CORRUPT', `${path} has schema version ${version}; this Chorus reads ${SCHEMA_VERSION} (open it once with a writer to migrate)`)
+    }
+    const ledger = new SqliteLedger(db, undefined, () => 0)
+    ledger.load()
+    return ledger
+  }
+
+  /** The key that signs this ledger's entries (from its genesis). */
+  operatorId(): string | undefined {
+    return this.genesisOperator()
+  }
+
+  head(): string {
+    return this.lastHash
+  }
+
+  rules(): LedgerRules {
+    return this.ledgerRules
+  }
+
+  viewAt(head: string): LedgerView | undefined {
+    let view = this.views.get(head)
+    if (view !== undefined) return view
+    const row = this.sql('SELECT seq FROM log WHERE hash = ?').get(head) as Row | undefined
+    if (row === undefined) return undefined
+    view = this.standingView(head, Number(row.seq))
+    if (this.views.size >= 64) this.views.delete(this.views.keys().next().value as string)
+    this.views.set(head, view)
+    return view
+  }
+
+  account(id: string): AccountState | undefined {
+    const a = this.sql('SELECT * FROM accounts WHERE id = ?').get(id) as Row | undefined
+    if (a === undefined) return undefined
+    const keys = (this.sql('SELECT key FROM keys WHERE account = ? AND retired IS NULL ORDER BY key').all(id) as Row[]).map((k) => k.key as string)
+    return {
+      id,
+      kind: a.kind as AccountKind,
+      operator: a.operator as string,
+      balance: a.balance as bigint,
+      stake: a.stake as bigint,
+      unbonding: a.unbonding as bigint,
+      unbondAt: Number(a.unbond_at),
+      keys,
+      nonce: Number(a.nonce),
+      reputation: this.reputation(id),
+    }
+  }
+
+  accountOfKey(key: string): string | undefined {
+    const r = this.sql('SELECT account FROM keys WHERE key = ? AND retired IS NULL').get(key) as Row | undefined
+    return r?.account as string | undefined
+  }
+
+  submit(request: AccountRequest): LogEntry {
+    return this.append('request', { request: checkRequest(request) })
+  }
+
+  credit(account: string, amount: Micro): LogEntry {
+    if (amount <= 0n) throw new LedgerError('BAD_REQUEST', 'credit a positive amount')
+    return this.append('credit', { account, amount: amount.toString() })
+  }
+
+  settle(transcript: readonly unknown[]): SettlementReceipt {
+    if (!Array.isArray(transcript)) throw new LedgerError('INVALID_TRANSCRIPT', 'a transcript is a list of envelopes')
+    // Each envelope is encoded once: the verification reads it, and the log entry is made of it.
+    const encoded = transcript.map((e) => canonicalJson(e))
+    this.append('settle', { transcript }, `{"transcript":[${encoded.join(',')}]}`, encoded)
+    return this.settled!
+  }
+
+  entries(fromSeq: number, limit: number): LogEntry[] {
+    return (this.sql('SELECT * FROM log WHERE seq >= ? ORDER BY seq LIMIT ?').all(fromSeq, limit) as Row[]).map(entryOf)
+  }
+
+  /** Total money held in accounts and what the faucet has created: equal, or the ledger is broken. */
+  supply(): { held: Micro; created: Micro } {
+    const h = this.sql('SELECT COALESCE(SUM(balance + stake + unbonding), 0) AS s FROM accounts').get() as Row
+    return { held: BigInt(h.s as bigint), created: BigInt(this.meta('created') ?? '0') }
+  }
+
+  /** A digest of every state table: two ledgers with the same history have the same digest. */
+  stateDigest(): string {
+    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'meta']
+    const parts = tables.map((t) => canonicalJson((this.sql(`SELECT * FROM ${t} ORDER BY 1, 2`).all() as Row[]).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v])))))
+    return parts.join('\n')
+  }
+
+  /** Applies an entry read from another ledger's log, checking it follows this one's head. */
+  replay(e: LogEntry, operator: string): void {
+    const problem = entryProblem(e, this.lastHash, this.lastSeq + 1, operator)
+    if (problem !== undefined) throw new LedgerError('CORRUPT', problem)
+    if (e.at < this.lastAt) throw new LedgerError('CORRUPT', `entry ${e.seq} goes back in time`)
+    this.db.transaction(() => {
+      this.apply(e.kind, JSON.parse(e.body) as Body, e.seq, e.at)
+      this.insert(e)
+    })()
+  }
+
+  /** Copies the live database to `path` with SQLite's online backup (writers may go on). */
+  async backup(path: string): Promise<void> {
+    await this.db.backup(path)
+  }
+
+  close(): void {
+    this.db.close()
+  }
+
+  /** A prepared statement, prepared once (preparing costs more than running most of these). */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text)
+    if (st === undefined) {
+      st = this.db.prepare(text)
+      this.statements.set(text, st)
+    }
+    return st
+  }
+
+  // ——— writing ———
+
+  /** `encodedBody` is canonicalJson(body) when the caller has it already; `encoded` its transcript's envelopes. */
+  private append(kind: string, body: Body, encodedBody?: string, encoded?: readonly string[]): LogEntry {
+    if (this.operator === undefined) throw new LedgerError('CORRUPT', 'a replaying ledger takes no writes')
+    const operator = this.operator
+    return this.db.transaction(() => {
+      const seq = this.lastSeq + 1
+      const at = Math.max(this.now(), this.lastAt)
+      this.apply(kind, body, seq, at, encoded)
+      const entry = signEntry(operator, { seq, at, kind, body: encodedBody ?? canonicalJson(body), prev: this.lastHash })
+      this.insert(entry)
+      return entry
+    })()
+  }
+
+  private insert(e: LogEntry): void {
+    this.sql('INSERT INTO log (seq, at, kind, body, prev, hash, sig) VALUES (?, ?, ?, ?, ?, ?, ?)').run(e.seq, e.at, e.kind, e.body, e.prev, e.hash, e.sig)
+    this.lastSeq = e.seq
+    this.lastAt = e.at
+    this.lastHash = e.hash
+  }
+
+  /** The state change an entry makes; throws LedgerError (and the transaction rolls back) if it may not. */
+  private apply(kind: string, body: Body, seq: number, at: number, encoded?: readonly string[]): void {
+    const before = this.supply()
+    switch (kind) {
+      case 'genesis':
+        if (seq !== 1) throw new LedgerError('CORRUPT', 'genesis after the first entry')
+        this.ledgerRules = rulesOf(body.rules as Body)
+        this.setMeta('operator', String(body.operator))
+        this.setMeta('rules', canonicalJson(body.rules))
+        this.setMeta('created', '0')
+        break
+      case 'credit': {
+        const amount = parseAmount(String(body.amount))
+        this.mustAccount(String(body.account))
+        this.addBalance(String(body.account), amount)
+        this.setMeta('created', (BigInt(this.meta('created') ?? '0') + amount).toString())
+        break
+      }
+      case 'request':
+        this.applyRequest(checkRequest(body.request), seq, at)
+        break
+      case 'settle':
+        this.applySettlement(body.transcript as unknown[], seq, encoded)
+        break
+      default:
+        throw new LedgerError('CORRUPT', `unknown entry kind ${kind}`)
+    }
+    const after = this.supply()
+    const minted = after.created - before.created
+    if (after.held - before.held !== minted || after.held !== after.created) {
+      throw new LedgerError('CORRUPT', `entry ${seq} (${kind}) would change the money held by ${after.held - before.held - minted} micro-units`)
+    }
+  }
+
+  private applyRequest(r: AccountRequest, seq: number, at: number): void {
+    const b = r.body
+    if (b.op === 'register') {
+      if (this.sql('SELECT 1 FROM keys WHERE key = ?').get(r.key) !== undefined) throw new LedgerError('EXISTS', `the key ${r.key.slice(0, 8)}… already belongs to an account`)
+      if (r.nonce !== 0) throw new LedgerError('BAD_NONCE', 'a registration has nonce 0')
+      if (b.operator !== undefined) this.mustAccount(b.operator)
+      this.sql('INSERT INTO accounts (id, kind, operator, balance, stake, unbonding, unbond_at, nonce, created) VALUES (?, ?, ?, 0, 0, 0, 0, 1, ?)').run(r.key, b.kind, b.operator ?? r.key, seq)
+      this.sql('INSERT INTO keys (key, account, added) VALUES (?, ?, ?)').run(r.key, r.key, seq)
+      return
+    }
+    const id = this.accountOfKey(r.key)
+    if (id === undefined) throw new LedgerError('UNKNOWN_ACCOUNT', `no account acts for the key ${r.key.slice(0, 8)}…`)
+    const a = this.account(id)!
+    if (r.nonce !== a.nonce) throw new LedgerError('BAD_NONCE', `expected nonce ${a.nonce}, got ${r.nonce}`)
+    this.sql('UPDATE accounts SET nonce = nonce + 1 WHERE id = ?').run(id)
+    switch (b.op) {
+      case 'stake': {
+        const x = parseAmount(b.amount)
+        if (a.balance < x) throw new LedgerError('INSUFFICIENT_FUNDS', `balance ${a.balance} is below the ${x} to stake`)
+        this.sql('UPDATE accounts SET balance = balance - ?, stake = stake + ? WHERE id = ?').run(x, x, id)
+        this.recordStanding(id, seq)
+        return
+      }
+      case 'unbond': {
+        const x = parseAmount(b.amount)
+        if (a.stake < x) throw new LedgerError('INSUFFICIENT_FUNDS', `stake ${a.stake} is below the ${x} to unbond`)
+        this.sql('UPDATE accounts SET stake = stake - ?, unbonding = unbonding + ?, unbond_at = ? WHERE id = ?').run(x, x, at + this.ledgerRules.unbondingMs, id)
+        this.recordStanding(id, seq)
+        return
+      }
+      case 'withdraw':
+        if (a.unbonding === 0n) throw new LedgerError('INSUFFICIENT_FUNDS', 'nothing is unbonding')
+        if (at < a.unbondAt) throw new LedgerError('NOT_YET', `unbonded stake can be withdrawn from ${new Date(a.unbondAt).toISOString()}`)
+        this.sql('UPDATE accounts SET balance = balance + unbonding, unbonding = 0 WHERE id = ?').run(id)
+        return
+      case 'rotate':
+        if (this.sql('SELECT 1 FROM keys WHERE key = ?').get(b.newKey) !== undefined) throw new LedgerError('EXISTS', 'the new key is already in use')
+        this.sql('UPDATE keys SET retired = ? WHERE key = ?').run(seq, r.key)
+        this.sql('INSERT INTO keys (key, account, added) VALUES (?, ?, ?)').run(b.newKey, id, seq)
+        return
+    }
+  }
+
+  /**
+   * Verifies the transcript against the ledger as the round's Query named it, recomputes the
+   * outcome, and applies the settlement and the reputation it teaches. Nothing changes unless all
+   * of it holds.
+   */
+  private applySettlement(transcript: unknown[], seq: number, encoded?: readonly string[]): void {
+    if (!Array.isArray(transcript) || transcript.length === 0) throw new LedgerError('INVALID_TRANSCRIPT', 'an empty transcript')
+    const head = (transcript[0] as { body?: { ledgerHead?: unknown } })?.body?.ledgerHead
+    const view = typeof head === 'string' ? this.viewAt(head) : undefined
+    if (view === undefined) throw new LedgerError('UNKNOWN_HEAD', 'the round names a ledger head this ledger never had')
+    let v: VerifiedRound
+    try {
+      v = verifyEncoded(encoded ?? transcript.map((e) => canonicalJson(e)), { ledger: view, maxJudgeShare: this.ledgerRules.maxJudgeShare, keys: this.keys })
+    } catch (err) {
+      if (err instanceof TranscriptError) throw new LedgerError('INVALID_TRANSCRIPT', err.message)
+      throw err
+    }
+    if (this.sql('SELECT 1 FROM rounds WHERE round = ?').get(v.roundId) !== undefined) throw new LedgerError('ALREADY_SETTLED', `round ${v.roundId.slice(0, 16)}… is already settled`)
+    const gateway = this.accountOfKey(v.coordinator)
+    const gw = gateway === undefined ? undefined : this.account(gateway)
+    if (gw === undefined || gw.kind !== 'gateway') throw new LedgerError('NOT_A_GATEWAY', 'the round was coordinated by a key that is not a registered gateway')
+    const fee = parseAmount(v.query.fee)
+    if (gw.balance < fee) throw new LedgerError('INSUFFICIENT_FUNDS', `the gateway's balance ${gw.balance} does not cover the fee ${fee}`)
+    const accountOf = (key: string) => this.accountOfKey(key) ?? key
+    const facts = { coordinator: v.coordinator, fee, ticket: parseAmount(v.query.ticket), joiners: v.joiners, members: v.members, revealed: v.revealed, outcome: v.outcome, verdicts: v.verdicts }
+    const s = settle(facts, this.ledgerRules.settlement, (node) => BigInt(Math.round(view.judgeWeight(node) * 1e6)), (node) => {
+      const a = this.account(accountOf(node))
+      return a === undefined ? 0n : a.stake < facts.ticket ? a.stake : facts.ticket
+    })
+    this.addBalance(gateway!, -fee)
+    const touched = new Set<string>()
+    for (const [node, x] of s.forfeits) {
+      this.sql('UPDATE accounts SET stake = stake - ? WHERE id = ?').run(x, accountOf(node))
+      touched.add(accountOf(node))
+    }
+    for (const [node, x] of s.rewards) {
+      // Earnings go to the operator the node belongs to.
+      const operator = this.account(accountOf(node))?.operator
+      if (operator === undefined) throw new LedgerError('UNKNOWN_ACCOUNT', `rewarded node ${node.slice(0, 8)}… has no account`)
+      this.addBalance(operator, x)
+    }
+    for (const [node, r] of updateReputation(facts, (n) => this.reputation(accountOf(n)))) {
+      const id = accountOf(node)
+      this.db
+        .prepare('INSERT INTO reputation (account, answer_ppm, answer_rounds, judge_agreed_halves, judge_verdicts, weight_micro) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET answer_ppm = excluded.answer_ppm, answer_rounds = excluded.answer_rounds, judge_agreed_halves = excluded.judge_agreed_halves, judge_verdicts = excluded.judge_verdicts, weight_micro = excluded.weight_micro')
+        .run(id, r.answerPpm, r.answerRounds, r.judgeAgreedHalves, r.judgeVerdicts, r.weightMicro)
+      touched.add(id)
+    }
+    for (const id of touched) this.recordStanding(id, seq)
+    this.sql('INSERT INTO rounds (round, seq, root) VALUES (?, ?, ?)').run(v.roundId, seq, v.root)
+    this.settled = { round: v.roundId, seq, pool: s.pool, rewards: Object.fromEntries(s.rewards), forfeits: Object.fromEntries(s.forfeits) }
+  }
+
+  // ——— state helpers ———
+
+  private reputation(id: string): Reputation {
+    const r = this.sql('SELECT * FROM reputation WHERE account = ?').get(id) as Row | undefined
+    if (r === undefined) return { ...NEW_REPUTATION }
+    return { answerPpm: Number(r.answer_ppm), answerRounds: Number(r.answer_rounds), judgeAgreedHalves: Number(r.judge_agreed_halves), judgeVerdicts: Number(r.judge_verdicts), weightMicro: Number(r.weight_micro) }
+  }
+
+  private recordStanding(id: string, seq: number): void {
+    const a = this.sql('SELECT stake FROM accounts WHERE id = ?').get(id) as Row
+    this.sql('INSERT OR REPLACE INTO standing (account, seq, stake, weight_micro) VALUES (?, ?, ?, ?)').run(id, seq, a.stake, this.reputation(id).weightMicro)
+  }
+
+  /** What rounds read at `seq`: a node is eligible with a live key, a node account and enough stake. */
+  private standingView(head: string, seq: number): LedgerView {
+    const keyAt = this.sql('SELECT k.account, a.kind FROM keys k JOIN accounts a ON a.id = k.account WHERE k.key = ? AND k.added <= ? AND (k.retired IS NULL OR k.retired > ?)')
+    const standingAt = this.sql('SELECT stake, weight_micro FROM standing WHERE account = ? AND seq <= ? ORDER BY seq DESC LIMIT 1')
+    const cache = new Map<string, { eligible: boolean; weight: number }>()
+    const minStake = this.ledgerRules.minStake
+    const of = (node: string) => {
+      let c = cache.get(node)
+      if (c === undefined) {
+        const k = keyAt.get(node, seq, seq) as Row | undefined
+        const s = k === undefined || k.kind !== 'node' ? undefined : (standingAt.get(k.account, seq) as Row | undefined)
+        const eligible = s !== undefined && (s.stake as bigint) >= minStake
+        c = { eligible, weight: eligible ? Number(s!.weight_micro) / 1e6 : 0 }
+        cache.set(node, c)
+      }
+      return c
+    }
+    return { head: () => head, eligible: (node) => of(node).eligible, judgeWeight: (node) => of(node).weight }
+  }
+
+  private mustAccount(id: string): void {
+    if (this.sql('SELECT 1 FROM accounts WHERE id = ?').get(id) === undefined) throw new LedgerError('UNKNOWN_ACCOUNT', `no account ${id.slice(0, 8)}…`)
+  }
+
+  private addBalance(id: string, x: Micro): void {
+    const a = this.sql('SELECT balance FROM accounts WHERE id = ?').get(id) as Row | undefined
+    if (a === undefined) throw new LedgerError('UNKNOWN_ACCOUNT', `no account ${id.slice(0, 8)}…`)
+    if ((a.balance as bigint) + x < 0n) throw new LedgerError('INSUFFICIENT_FUNDS', `account ${id.slice(0, 8)}… cannot pay ${-x}`)
+    this.sql('UPDATE accounts SET balance = balance + ? WHERE id = ?').run(x, id)
+  }
+
+  private meta(key: string): string | undefined {
+    return (this.sql('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined)?.value as string | undefined
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.sql('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(key, value)
+  }
+
+  private genesisOperator(): string | undefined {
+    return this.meta('operator')
+  }
+
+  private load(): void {
+    const last = this.sql('SELECT seq, at, hash FROM log ORDER BY seq DESC LIMIT 1').get() as Row | undefined
+    if (last === undefined) return
+    this.lastSeq = Number(last.seq)
+    this.lastAt = Number(last.at)
+    this.lastHash = last.hash as string
+    this.ledgerRules = rulesOf(JSON.parse(this.meta('rules')!) as Body)
+  }
+}
+
+function openDatabase(path: string): Database.Database {
+  const db = new Database(path)
+  db.defaultSafeIntegers(true)
+  db.pragma('journal_mode = WAL')
+  // Every committed change reaches the disk before the call returns: money is not lost on a crash.
+  db.pragma('synchronous = FULL')
+  migrate(db)
+  return db
+}
+
+function entryOf(r: Row): LogEntry {
+  return { seq: Number(r.seq), at: Number(r.at), kind: r.kind as string, body: r.body as string, prev: r.prev as string, hash: r.hash as string, sig: r.sig as string }
+}
+
+function rulesJson(r: LedgerRules): Body {
+  return { settlement: { ...r.settlement }, minStake: r.minStake.toString(), unbondingMs: r.unbondingMs, maxJudgeShareBp: Math.round(r.maxJudgeShare * 10_000) }
+}
+
+function rulesOf(b: Body): LedgerRules {
+  return { settlement: b.settlement as LedgerRules['settlement'], minStake: parseAmount(String(b.minStake)), unbondingMs: Number(b.unbondingMs), maxJudgeShare: Number(b.maxJudgeShareBp) / 10_000 }
+}

@@ -1,0 +1,60 @@
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { describe, expect, it } from 'vitest'
+import { hashParts } from '../../src/crypto/hash.js'
+import { identityFromSeed } from '../../src/crypto/identity.js'
+import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
+import { verifyLedger } from '../../src/ledger/verifyLedger.js'
+import { ledgerCompliance, playRound, population } from './compliance.js'
+
+const operator = identityFromSeed(Buffer.from(hashParts('ledger-operator'), 'hex'))
+
+function fixture(path = ':memory:') {
+  let t = 1_800_000_000_000
+  const ledger = SqliteLedger.open({ path, operator, now: () => t })
+  return { ledger, operator, advance: (ms: number) => void (t += ms), close: () => ledger.close() }
+}
+
+ledgerCompliance('sqlite', () => fixture())
+
+describe('the SQLite ledger file', () => {
+  it('replays to the same state (chorus ledger verify), and any edit to the file is found', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chorus-ledger-'))
+    const path = join(dir, 'ledger.sqlite')
+    const fx = fixture(path)
+    population(fx.ledger, 5)
+    for (let r = 0; r < 3; r++) fx.ledger.settle(playRound(fx.ledger, 5))
+    const head = fx.ledger.head()
+    fx.close()
+    const v = verifyLedger(path)
+    expect(v).toMatchObject({ head, settlements: 3, operator: operator.id })
+
+    // Reopened, it carries on from its head.
+    const again = fixture(path)
+    expect(again.ledger.head()).toBe(head)
+    again.close()
+
+    const edit = (sql: string) => {
+      const db = new Database(path)
+      db.exec(sql)
+      db.close()
+    }
+    edit("UPDATE accounts SET balance = balance + 1 WHERE kind = 'gateway'")
+    expect(() => verifyLedger(path)).toThrow(/differs from the state its log rebuilds|micro-units/)
+    edit("UPDATE accounts SET balance = balance - 1 WHERE kind = 'gateway'")
+    expect(verifyLedger(path).head).toBe(head)
+    // The gateway's credit (entry 3), made larger in the log:
+    edit("UPDATE log SET body = replace(body, '100000000', '100000001') WHERE seq = 3")
+    expect(() => verifyLedger(path)).toThrow(/entry 3's hash does not match/)
+  })
+
+  it('refuses a file signed by another operator', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chorus-ledger-'))
+    const path = join(dir, 'l.sqlite')
+    fixture(path).close()
+    const other = identityFromSeed(Buffer.alloc(32, 9))
+    expect(() => SqliteLedger.open({ path, operator: other })).toThrow(/operator/)
+  })
+})
