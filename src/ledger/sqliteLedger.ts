@@ -333,8 +333,8 @@ export class SqliteLedger implements Ledger {
     const accountOf = (key: string) => this.accountOfKey(key) ?? key
     const facts = { coordinator: v.coordinator, fee, ticket: parseAmount(v.query.ticket), joiners: v.joiners, members: v.members, revealed: v.revealed, outcome: v.outcome, verdicts: v.verdicts }
     const s = settle(facts, this.ledgerRules.settlement, (node) => BigInt(Math.round(view.judgeWeight(node) * 1e6)), (node) => {
-      const a = this.account(accountOf(node))
-      return a === undefined ? 0n : a.stake < facts.ticket ? a.stake : facts.ticket
+      const stake = (this.sql('SELECT stake FROM accounts WHERE id = ?').get(accountOf(node)) as Row | undefined)?.stake as bigint | undefined
+      return stake === undefined ? 0n : stake < facts.ticket ? stake : facts.ticket
     })
     this.addBalance(gateway!, -fee)
     const touched = new Set<string>()
@@ -344,7 +344,7 @@ export class SqliteLedger implements Ledger {
     }
     for (const [node, x] of s.rewards) {
       // Earnings go to the operator the node belongs to.
-      const operator = this.account(accountOf(node))?.operator
+      const operator = (this.sql('SELECT operator FROM accounts WHERE id = ?').get(accountOf(node)) as Row | undefined)?.operator as string | undefined
       if (operator === undefined) throw new LedgerError('UNKNOWN_ACCOUNT', `rewarded node ${node.slice(0, 8)}… has no account`)
       this.addBalance(operator, x)
     }

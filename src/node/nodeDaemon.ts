@@ -5,7 +5,7 @@ import { ProtocolError } from '../protocol/errors.js'
 import { BP, QUERY_TOPIC } from '../protocol/limits.js'
 import type { NodeStatusBody, QueryBody, Verdict } from '../protocol/messages.js'
 import type { LedgerView } from '../round/ledgerView.js'
-import { type FinishReason, type JudgeTask, type ParticipantEffect, ParticipantRound } from '../round/participant.js'
+import { checkQuery, type FinishReason, type JudgeTask, type ParticipantEffect, ParticipantRound } from '../round/participant.js'
 import { questionText } from '../round/rules.js'
 import { BoundedMap } from '../runtime/boundedMap.js'
 import { type Clock, systemClock } from '../runtime/clock.js'
@@ -51,8 +51,6 @@ export type EndReason = FinishReason | 'superseded' | 'stopped'
 
 export type RoundEnd = { round: string; reason: EndReason; detail?: string }
 
-const RECENT_ENDS = 256
-
 export class NodeDaemon {
   readonly intake: MessageIntake
   readonly limits: ParticipationLimits
@@ -65,9 +63,8 @@ export class NodeDaemon {
   private readonly host: RoundHost<ParticipantRound, ParticipantEffect>
   /** Where each coordinator's current session began (its highest `since`), bounded: one entry per key that wrote to us. */
   private readonly sessions = new BoundedMap<string, number>(4096)
-  /** Rounds that ended here recently: a replayed Query for one is not a new round. */
+  /** Rounds that ended here recently, oldest first: a replayed Query for one is not a new round. */
   private readonly recent = new BoundedMap<string, RoundEnd>(1024)
-  private readonly finished: RoundEnd[] = []
   private readonly clock: Clock
   private readonly salt: SaltSource
   private unsubscribe: (() => void) | undefined
@@ -106,14 +103,14 @@ export class NodeDaemon {
 
   /** The most recent round endings, newest last. */
   get recentEnds(): readonly RoundEnd[] {
-    return this.finished
+    return [...this.recent.values()]
   }
 
   start(): void {
     const t = this.components.transport
     t.subscribe(QUERY_TOPIC, (data) => this.screenQuery(data))
     this.unsubscribe = t.onMessage((m) => {
-      if (m.topic === undefined || m.topic === QUERY_TOPIC) this.intake.submit(m.data, (msg) => this.onMessage(msg))
+      if (m.topic === undefined || m.topic === QUERY_TOPIC) this.intake.submit(m.data, (msg) => this.onMessage(msg), m.report)
     })
   }
 
@@ -131,7 +128,7 @@ export class NodeDaemon {
     try {
       const msg = await this.intake.screen(data)
       if (msg.env.type !== 'Query') throw new ProtocolError('WRONG_PHASE', `${msg.env.type} is not gossiped`)
-      ParticipantRound.fromQuery({ identity: this.init.identity, ledger: this.init.ledger }, msg as Signed<'Query'>, undefined)
+      checkQuery(msg as Signed<'Query'>, undefined)
       if (this.clock.now() >= (msg as Signed<'Query'>).env.body.deadlines.join) throw new ProtocolError('EXPIRED', 'the join deadline has passed')
       return 'accept'
     } catch (err) {
@@ -244,8 +241,6 @@ export class NodeDaemon {
     const end: RoundEnd = detail === undefined ? { round: id, reason } : { round: id, reason, detail }
     this.ended.set(reason, (this.ended.get(reason) ?? 0) + 1)
     this.recent.set(id, end)
-    this.finished.push(end)
-    if (this.finished.length > RECENT_ENDS) this.finished.shift()
   }
 
   private error(message: string): void {

@@ -23,9 +23,9 @@ import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayl
  * of messages; copying it per message would be quadratic) but only through `apply` and `tick`.
  *
  * Phases close on quorum or deadline, whichever comes first. However a round ends, everyone still
- * in it hears: the Result goes to every member whose answer was sealed, and a round given up on
- * (too few joins or answers, or abandoned by the runtime) sends `RoundEnded` to everyone it was
- * waiting on.
+ * in it hears a `RoundEnded`: every member whose answer was sealed when the Result is signed, and
+ * everyone it was waiting on when it is given up (too few joins or answers, or abandoned by the
+ * runtime).
  */
 export type CoordinatorPhase =
   | 'joining'

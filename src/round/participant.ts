@@ -329,7 +329,7 @@ export class ParticipantRound {
 
 
 /** A Query a member can act on: its id is the one its body fixes, and its numbers are coherent. */
-function checkQuery(query: Signed<'Query'>, sessionStart: number | undefined): void {
+export function checkQuery(query: Signed<'Query'>, sessionStart: number | undefined): void {
   const { env } = query
   if (env.type !== 'Query') throw new ProtocolError('WRONG_PHASE', 'not a Query')
   if (roundIdOf(env.from, env.body) !== env.round)
