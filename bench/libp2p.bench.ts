@@ -4,6 +4,7 @@ import { CoordinatorService } from '../src/gateway/coordinatorService.js'
 import { NetworkSwarm } from '../src/gateway/networkSwarm.js'
 import { InstantBackend } from '../src/models/instant.js'
 import { NodeDaemon } from '../src/node/nodeDaemon.js'
+import { fixedLedger } from '../src/ledger/networkLedger.js'
 import { genesisLedgerView } from '../src/round/ledgerView.js'
 import { createLibp2pTransport } from '../src/transport/libp2p.js'
 import { type Figure, median, quantile } from './stats.js'
@@ -24,16 +25,16 @@ async function measure(n: number, rounds: number): Promise<number[]> {
   for (let i = 0; i < n; i++) {
     const t = await createLibp2pTransport({ seed: seed(`n${i}`), bootstrap: boot })
     const id = identityFromSeed(seed(`n${i}`))
-    const d = new NodeDaemon({ identity: id, backend: new InstantBackend(id.id), ledger }, { transport: t })
+    const d = new NodeDaemon({ identity: id, backend: new InstantBackend(id.id), ledger: fixedLedger(ledger) }, { transport: t })
     d.start()
     nodes.push({ t, d })
   }
-  const coordinator = new CoordinatorService({ identity: identityFromSeed(seed('coord')), ledger }, { transport: coordT })
+  const coordinator = new CoordinatorService({ identity: identityFromSeed(seed('coord')), ledger: fixedLedger(ledger) }, { transport: coordT })
   coordinator.start()
   const swarm = new NetworkSwarm({ coordinator, transport: coordT, maxMembers: n })
   const end = Date.now() + 60_000
-  while (swarm.nodes().length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
-  if (swarm.nodes().length < n) throw new Error(`only ${swarm.nodes().length} of ${n} nodes connected`)
+  while ((await swarm.nodes()).length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
+  if ((await swarm.nodes()).length < n) throw new Error(`only ${(await swarm.nodes()).length} of ${n} nodes connected`)
   const times: number[] = []
   try {
     for (let r = 0; r < rounds + 5; r++) {

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util'
 import type { RoundResult } from '../gateway/swarm.js'
 import type { Envelope } from '../protocol/envelope.js'
-import { genesisLedgerView } from '../round/ledgerView.js'
+import { formatUnits } from '../ledger/amount.js'
+import type { SettlementReceipt } from '../ledger/ledger.js'
+import { genesisLedgerView, type LedgerView } from '../round/ledgerView.js'
 import { transcriptFile } from '../round/transcript.js'
 import { verifyTranscript } from '../round/verify.js'
 import { createEmbeddedSwarm } from './embeddedSwarm.js'
@@ -9,6 +11,7 @@ import { readJsonConfig } from './jsonConfig.js'
 import { MIN_MEMBERS } from '../protocol/limits.js'
 import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './modelSpec.js'
 import { answerSeconds, nodeCount, phaseDurations } from './settings.js'
+import { swarmLedger, WORKSPACE_LEDGER } from './workspaceLedger.js'
 
 /**
  * `chorus demo`: a coordinator and N nodes in one process over the in-memory transport, one round,
@@ -26,6 +29,9 @@ export const DEMO_HELP = `chorus demo [question] [options]
                         openai:<base url>#<model>    any OpenAI-compatible server (OPENAI_API_KEY)
   --config <file>     JSON: {"nodes": 5, "models": ["..."], "question": "...", "answerSeconds": 120}
   --answer-seconds <s> how long members may take to answer or judge (default 120)
+  --ledger-dir <dir>  where the ledger lives (default: here, ${WORKSPACE_LEDGER}); the swarm's keys,
+                      stakes, reputation and balances carry over from one run to the next
+  --no-ledger         run without a ledger (nobody is paid, every judge weighs the same)
   --json              print the transcript and outcome as JSON instead
 `
 
@@ -37,6 +43,8 @@ interface DemoConfig {
   question: string
   answerSeconds: number
   json: boolean
+  /** Where the workspace ledger lives; undefined: no ledger. */
+  ledgerDir: string | undefined
 }
 
 async function readConfig(args: string[]): Promise<DemoConfig> {
@@ -49,6 +57,8 @@ async function readConfig(args: string[]): Promise<DemoConfig> {
       config: { type: 'string' },
       'answer-seconds': { type: 'string' },
       json: { type: 'boolean', default: false },
+      'ledger-dir': { type: 'string' },
+      'no-ledger': { type: 'boolean', default: false },
     },
   })
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, { nodes: 'number', models: 'strings', question: 'string', answerSeconds: 'number' })
@@ -57,7 +67,8 @@ async function readConfig(args: string[]): Promise<DemoConfig> {
   const models = values.model ?? (file.models as string[] | undefined) ?? []
   if (!Array.isArray(models) || models.some((m) => typeof m !== 'string')) throw new ConfigError('models must be a list of model specs')
   const question = positionals.join(' ') || (typeof file.question === 'string' ? file.question : DEFAULT_QUESTION)
-  return { nodes, models, question, answerSeconds: answerS, json: values.json ?? false }
+  if (values['no-ledger'] && values['ledger-dir'] !== undefined) throw new ConfigError('--ledger-dir and --no-ledger contradict each other')
+  return { nodes, models, question, answerSeconds: answerS, json: values.json ?? false, ledgerDir: values['no-ledger'] ? undefined : (values['ledger-dir'] ?? process.cwd()) }
 }
 
 export async function demo(args: string[], out: (s: string) => void = (s) => process.stdout.write(s), signal?: AbortSignal): Promise<number> {
@@ -66,31 +77,72 @@ export async function demo(args: string[], out: (s: string) => void = (s) => pro
   try {
     const { backends, tiny } = await buildBackends(factory, cfg.models, cfg.nodes)
     if (tiny && !cfg.json) out(`${TINY_WARNING}\n\n`)
-    const swarm = createEmbeddedSwarm({ nodes: cfg.nodes, backendFor: (_, i) => backends[i]!, durations: phaseDurations(cfg.answerSeconds) })
-    const t0 = performance.now()
-    let res: RoundResult
+    const ledger = cfg.ledgerDir === undefined ? undefined : await swarmLedger(cfg.ledgerDir, cfg.nodes)
     try {
-      res = await swarm.ask(cfg.question, {}, { ...(signal ? { signal } : {}), onPhase: (phase) => progress(`${PHASE_LABEL[phase] ?? phase} (${Math.round(performance.now() - t0)} ms)`) })
-      progress('')
+      const swarm = createEmbeddedSwarm({
+        nodes: cfg.nodes,
+        backendFor: (_, i) => backends[i]!,
+        durations: phaseDurations(cfg.answerSeconds),
+        ...(ledger ? { ledger: ledger.network, paymaster: ledger.paymaster, client: ledger.client, identities: ledger.identities } : {}),
+      })
+      const t0 = performance.now()
+      let res: RoundResult
+      let receipt: SettlementReceipt | undefined
+      try {
+        res = await swarm.ask(cfg.question, {}, { ...(signal ? { signal } : {}), onPhase: (phase) => progress(`${PHASE_LABEL[phase] ?? phase} (${Math.round(performance.now() - t0)} ms)`) })
+        progress('')
+        receipt = await res.settlement
+      } finally {
+        await swarm.stop()
+      }
+      const wall = performance.now() - t0
+      const names = new Map(swarm.nodes.map((n, i) => [n.id, backends[i]!.name]))
+      if (cfg.json) {
+        const view: LedgerView = ledger?.workspace.ledger.viewAt((res.transcript[0]!.env.body as { ledgerHead: string }).ledgerHead) ?? genesisLedgerView()
+        const verified = verifyTranscript(res.transcript.map((m) => m.env), { ledger: view, maxJudgeShare: ledger?.workspace.ledger.rules().maxJudgeShare ?? 0.25 })
+        out(
+          `${JSON.stringify(
+            {
+              tinyModels: tiny,
+              question: cfg.question,
+              wallMs: Math.round(wall),
+              times: res.times,
+              nodes: Object.fromEntries(names),
+              outcome: res.outcome,
+              usage: res.usage,
+              verified: verified.root === res.result.env.body.root,
+              ...(receipt ? { settlement: { seq: receipt.seq, pool: receipt.pool.toString(), charged: receipt.charged.toString(), rewards: amounts(receipt.rewards), forfeits: amounts(receipt.forfeits) } } : {}),
+              transcript: transcriptFile(res.transcript),
+            },
+            null,
+            2,
+          )}\n`,
+        )
+      } else {
+        out(report(cfg.question, res, names, wall))
+        if (ledger) out(settlementReport(receipt, ledger.workspace.path))
+        if (tiny) out(`\n${TINY_WARNING}\n`)
+      }
+      return 0
     } finally {
-      await swarm.stop()
+      ledger?.close()
     }
-    const wall = performance.now() - t0
-    const names = new Map(swarm.nodes.map((n, i) => [n.id, backends[i]!.name]))
-    if (cfg.json) {
-      const verified = verifyTranscript(res.transcript.map((m) => m.env), { ledger: genesisLedgerView(), maxJudgeShare: 0.25 })
-      out(`${JSON.stringify({ tinyModels: tiny, question: cfg.question, wallMs: Math.round(wall), times: res.times, nodes: Object.fromEntries(names), outcome: res.outcome, verified: verified.root === res.result.env.body.root, transcript: transcriptFile(res.transcript) }, null, 2)}\n`)
-    } else {
-      out(report(cfg.question, res, names, wall))
-      if (tiny) out(`\n${TINY_WARNING}\n`)
-    }
-    return 0
   } finally {
     await factory.close()
   }
 }
 
 const short = (id: string) => id.slice(0, 8)
+const amounts = (m: Record<string, bigint>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.toString()]))
+
+function settlementReport(r: SettlementReceipt | undefined, path: string): string {
+  if (r === undefined) return `\nThe ledger (${path}) did not settle this round.\n`
+  const lines = ['', `Settled in ${path} as entry ${r.seq}: pool ${formatUnits(r.pool)} (fee + ${formatUnits(r.charged)} charged for tokens, less the gateway's cut, + forfeits)`]
+  for (const [node, x] of Object.entries(r.rewards).sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0))) lines.push(`  ${short(node)}  +${formatUnits(x)}`)
+  for (const [node, x] of Object.entries(r.forfeits)) lines.push(`  ${short(node)}  forfeited ${formatUnits(x)} of its stake`)
+  lines.push(`  (rewards are paid to each node's operator account: chorus ledger show <id>; chorus ledger verify replays the ledger)`)
+  return `${lines.join('\n')}\n`
+}
 
 const PHASE_LABEL: Record<string, string> = {
   committing: 'members are answering',

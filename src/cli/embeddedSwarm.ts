@@ -3,6 +3,7 @@ import { type Identity, identityFromSeed, PublicKeyCache } from '../crypto/ident
 import { type AskRequest, CoordinatorService } from '../gateway/coordinatorService.js'
 import type { AskOptions, RoundResult } from '../gateway/swarm.js'
 import type { Swarm } from '../gateway/swarm.js'
+import { withStanding } from '../gateway/nodeStanding.js'
 import type { ModelBackend } from '../models/backend.js'
 import type { ChatMessage } from '../protocol/messages.js'
 import { NodeDaemon } from '../node/nodeDaemon.js'
@@ -10,7 +11,9 @@ import type { ParticipationLimits } from '../node/participation.js'
 import type { CryptoMeter } from '../protocol/envelope.js'
 import { MIN_MEMBERS } from '../protocol/limits.js'
 import type { PhaseDurations } from '../round/coordinator.js'
-import { genesisLedgerView, type LedgerView } from '../round/ledgerView.js'
+import { fixedLedger, type LedgerClient, type NetworkLedger } from '../ledger/networkLedger.js'
+import type { Paymaster } from '../gateway/paymaster.js'
+import { genesisLedgerView } from '../round/ledgerView.js'
 import type { Verification } from '../runtime/intake.js'
 import { MemoryNetwork, type MemoryNetworkOptions } from '../transport/memory.js'
 
@@ -21,7 +24,14 @@ import { MemoryNetwork, type MemoryNetworkOptions } from '../transport/memory.js
 export interface EmbeddedSwarmOptions {
   nodes: number
   backendFor: (identity: Identity, index: number) => ModelBackend
-  ledger?: LedgerView
+  /** The network's ledger (default: the genesis view, nobody pays). */
+  ledger?: NetworkLedger
+  /** With a ledger: the coordinator's terms, deposit bound and settlement. */
+  paymaster?: Paymaster
+  /** With a ledger: where /v1/nodes reads each node's stake and balance. */
+  client?: LedgerClient
+  /** The coordinator's and nodes' keys (default: from `keySeed`, or random). */
+  identities?: { coordinator: Identity; node: (i: number) => Identity }
   network?: MemoryNetworkOptions
   durations?: Partial<PhaseDurations>
   maxJudgeShare?: number
@@ -48,18 +58,22 @@ export interface EmbeddedSwarm {
 }
 
 export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
-  const ledger = opts.ledger ?? genesisLedgerView()
+  const ledger = opts.ledger ?? fixedLedger(genesisLedgerView())
   const network = new MemoryNetwork(opts.network)
   // One process, one key cache: parsing a peer's key once serves every hosted node.
   const keys = new PublicKeyCache()
   const identity = (i: number) =>
-    opts.keySeed === undefined
-      ? undefined
-      : identityFromSeed(Buffer.from(hashParts('test-key', opts.keySeed, String(i)), 'hex'))
+    opts.identities !== undefined
+      ? i < 0
+        ? opts.identities.coordinator
+        : opts.identities.node(i)
+      : opts.keySeed === undefined
+        ? undefined
+        : identityFromSeed(Buffer.from(hashParts('test-key', opts.keySeed, String(i)), 'hex'))
   const coordIdentity = identity(-1) ?? identityFromSeed(randomSeed())
   const coordinator = new CoordinatorService(
     { identity: coordIdentity, ledger, maxJudgeShare: opts.maxJudgeShare, durations: opts.durations },
-    { transport: network.endpoint(coordIdentity.id), meter: opts.meter, verification: opts.verification, keys, onBug: opts.onBug },
+    { transport: network.endpoint(coordIdentity.id), meter: opts.meter, verification: opts.verification, keys, onBug: opts.onBug, ...(opts.paymaster ? { paymaster: opts.paymaster } : {}) },
   )
   const nodes: NodeDaemon[] = []
   for (let i = 0; i < opts.nodes; i++) {
@@ -93,7 +107,11 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
       return {
         minMembers: MIN_MEMBERS,
         ask: (messages, options) => this.ask(messages, {}, options),
-        nodes: () => nodes.map((n, i) => ({ id: n.id, backend: names[i], activeRounds: n.activeRounds, capacity: n.limits.capacity, declined: Object.fromEntries(n.declined) })),
+        ...(opts.paymaster ? { authorize: (payer: string | undefined, signal?: AbortSignal) => opts.paymaster!.authorize(payer ?? opts.paymaster!.id, signal) } : {}),
+        nodes: async () => {
+          const infos = nodes.map((n, i) => ({ id: n.id, backend: names[i], activeRounds: n.activeRounds, capacity: n.limits.capacity, declined: Object.fromEntries(n.declined) }))
+          return opts.client === undefined ? infos : withStanding(infos, ledger, opts.client)
+        },
         rejections() {
           const total = new Map<string, number>()
           for (const intake of [coordinator.intake, ...nodes.map((n) => n.intake)]) {

@@ -4,6 +4,10 @@ import { CoordinatorService } from '../gateway/coordinatorService.js'
 import { createGateway } from '../gateway/httpApi.js'
 import { NetworkSwarm } from '../gateway/networkSwarm.js'
 import { NodeDirectory } from '../gateway/nodeDirectory.js'
+import { Paymaster } from '../gateway/paymaster.js'
+import { DEFAULT_STORE_LIMITS } from '../gateway/roundStore.js'
+import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
+import { CachedLedger, fixedLedger } from '../ledger/networkLedger.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import { systemClock } from '../runtime/clock.js'
 import { createLibp2pTransport } from '../transport/libp2p.js'
@@ -33,8 +37,18 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
   --rate <r>            requests per second per key, with --burst <b> (default 2r)
   --answer-seconds <s>  how long members may take to answer or judge (default 120, at most 3600)
   --max-rounds <n>      rounds run at once (default 4; nodes hold 8 per gateway by default)
+  --ledger <url>        the network's ledger (chorus ledger serve): rounds name its head, judges
+                        weigh by their record there, and every round settles there. This gateway
+                        must be registered with a deposit (chorus ledger register --kind gateway;
+                        chorus ledger stake). Without it: no ledger, nobody is paid
+  --api-key KEY=ACCOUNT a client's key, charged to that ledger account (which must allow this
+                        gateway), reading only its own rounds; a plain --api-key is the operator's
+  --fee, --ticket, --price, --cut   each round's fee and ticket, the price per 1 000 tokens, the
+                        gateway's share of each charge in percent (defaults 0.01, 0.01, 0.002, 10)
+  --retention-hours <h> forget a round's transcript (and its prompt) after this long
   --config <file>       JSON: key, listen, bootstrap, mdns, relay, host, port, apiKeys,
-                        ratePerSecond, burst, answerSeconds, maxRounds
+                        ratePerSecond, burst, answerSeconds, maxRounds, ledger, fee, ticket, price,
+                        cut, retentionHours
   GET /metrics on the API port serves Prometheus metrics.
 `
 
@@ -56,11 +70,33 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
     throw new ConfigError(`cannot start the network: ${err.message}`)
   })
   const onBug = (err: unknown) => process.stderr.write(`gateway: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`)
-  const coordinator = new CoordinatorService({ identity, ledger: genesisLedgerView(), durations }, { transport, verification: 'auto', onBug })
+  const ledgerUrl = values.ledger ?? (file.ledger as string | undefined)
+  const client = ledgerUrl === undefined ? undefined : new HttpLedgerClient(ledgerUrl)
+  let network: CachedLedger | undefined
+  let paymaster: Paymaster | undefined
+  if (client !== undefined) {
+    try {
+      network = await CachedLedger.connect(client)
+    } catch (err) {
+      await transport.close()
+      throw new ConfigError(`cannot read the ledger at ${ledgerUrl}: ${(err as Error).message}`)
+    }
+    network.start()
+    paymaster = new Paymaster({
+      identity,
+      ledger: network,
+      client,
+      ...(api.terms ? { terms: api.terms } : {}),
+      ...(api.pricing ? { pricing: api.pricing } : {}),
+      onError: (err) => process.stderr.write(`gateway: the ledger did not settle a round: ${(err as Error)?.message ?? String(err)}\n`),
+    })
+    if (network.latest().deposit(identity.id) === undefined) out(`note: this gateway is not registered on the ledger; rounds will fail until it is (chorus ledger register --kind gateway --key <its key> --ledger ${ledgerUrl})\n`)
+  }
+  const coordinator = new CoordinatorService({ identity, ledger: network ?? fixedLedger(genesisLedgerView()), durations }, { transport, verification: 'auto', onBug, ...(paymaster ? { paymaster } : {}) })
   const directory = new NodeDirectory(transport, systemClock, { verification: 'auto' })
   coordinator.start()
   directory.start()
-  const swarm = new NetworkSwarm({ coordinator, transport, directory })
+  const swarm = new NetworkSwarm({ coordinator, transport, directory, ...(network && client && paymaster ? { ledger: { network, client, paymaster } } : {}) })
   let queued = () => 0
   let running = () => 0
   const prom = gatewayPrometheus({
@@ -69,7 +105,16 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
     activeRounds: () => running(),
     queuedRounds: () => queued(),
   })
-  const gateway = createGateway({ swarm, apiKeys: api.apiKeys, maxActiveRounds: api.maxRounds, metrics: prom.metrics, metricsPage: prom.page, ...(api.rateLimit ? { rateLimit: api.rateLimit } : {}) })
+  const gateway = createGateway({
+    swarm,
+    apiKeys: api.apiKeys,
+    ...(api.keyAccounts ? { keyAccounts: api.keyAccounts } : {}),
+    ...(api.retentionMs === undefined ? {} : { store: { ...DEFAULT_STORE_LIMITS, retentionMs: api.retentionMs } }),
+    maxActiveRounds: api.maxRounds,
+    metrics: prom.metrics,
+    metricsPage: prom.page,
+    ...(api.rateLimit ? { rateLimit: api.rateLimit } : {}),
+  })
   running = () => gateway.admission.running
   queued = () => gateway.admission.waiting
   let address: string
@@ -77,17 +122,20 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
     address = await gateway.app.listen({ host: api.host, port: api.port })
   } catch (err) {
     await coordinator.stop()
+    network?.stop()
     await transport.close()
     const code = (err as { code?: string }).code
     throw new ConfigError(code === 'EADDRINUSE' ? `port ${api.port} on ${api.host} is in use (try --port 0)` : `cannot listen on ${api.host}:${api.port}: ${(err as Error).message}`)
   }
-  out(`gateway ${identity.id}\n  api  ${address}/v1\n  p2p  ${transport.multiaddrs().join(' ')}\n`)
+  out(`gateway ${identity.id}\n  api  ${address}/v1\n  p2p  ${transport.multiaddrs().join(' ')}\n${ledgerUrl ? `  ledger ${ledgerUrl}\n` : ''}`)
   const warning = horizonWarning(durations)
   if (warning !== undefined) out(`note: ${warning}\n`)
   if (!signal.aborted) await once(signal, 'abort')
   await gateway.app.close()
   directory.stop()
   await coordinator.stop()
+  await paymaster?.idle()
+  network?.stop()
   await transport.close()
   return 0
 }

@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { ModelLoadError } from '../models/llamaCpp.js'
 import { HttpBackendError } from '../models/openaiHttp.js'
-import { genesisLedgerView } from '../round/ledgerView.js'
 import { sizeThreadPoolToCores } from '../runtime/threadPool.js'
 import { parseTranscript } from '../round/transcript.js'
 import { TranscriptError, verifyTranscript } from '../round/verify.js'
@@ -15,7 +14,11 @@ import { EVAL_HELP, evalCommand } from './evalCommand.js'
 import { GATEWAY_HELP, gatewayCommand } from './gatewayCommand.js'
 import { writeKeyFile } from './keyFile.js'
 import { NODE_HELP, nodeCommand } from './nodeCommand.js'
+import { LEDGER_HELP, ledgerCommand } from './ledgerCommand.js'
+import { ledgerViewFor } from './transcriptLedger.js'
 import { ConfigError } from './modelSpec.js'
+import { LedgerError } from '../ledger/ledger.js'
+import { LedgerUnreachableError } from '../ledger/httpLedgerClient.js'
 
 /** The `chorus` command: parses arguments, wires the parts for one job, runs it. */
 const VERSION = '0.1.0'
@@ -31,6 +34,8 @@ Usage:
   chorus gateway --key <file> [options] serve the API, coordinating rounds over the network
   chorus devnet [--nodes N] [options]   a gateway and N node processes on loopback
   chorus eval --task gsm|math-l5 [...]  replay real models' recorded answers through rounds
+  chorus ledger <command> [...]         the ledger: verify, show, export, register, stake, unbond,
+                                        withdraw, allow, rotate, credit, backup, serve
   chorus verify <file | url | ->        recompute a round from its signed transcript and check
                                         every signature, seal, commitment and the Result
   (chorus <command> --help for a command's options)
@@ -38,7 +43,11 @@ Usage:
   chorus --version
 
 Options for verify:
-  --max-judge-share <0..1>   the cap on one judge's share of the weight the round used (default 0.25)
+  --ledger <url>             the ledger the round names (judge weights and eligibility at its head)
+  --ledger-file <path>       the same, from a ledger file (default .chorus/ledger.sqlite when it has
+                             the round's head; a round on no ledger needs neither)
+  --max-judge-share <0..1>   the cap on one judge's share of the weight the round used (default:
+                             the ledger's rule, or 0.25)
   --json                     print the verified outcome as JSON
 
 Exit status: 0 verified, 1 the transcript does not hold, 2 usage or input error.
@@ -89,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
     gateway: { help: GATEWAY_HELP, run: (a, s) => gatewayCommand(a, s), stoppable: () => true },
     devnet: { help: DEVNET_HELP, run: (a, s) => devnet(a, s), stoppable: () => true },
     eval: { help: EVAL_HELP, run: (a, s) => evalCommand(a, undefined, s), stoppable: (a) => a.some((x, i) => x === '--task=live' || (x === '--task' && a[i + 1] === 'live')) },
+    ledger: { help: LEDGER_HELP, run: (a, s) => ledgerCommand(a, s), stoppable: (a) => a[0] === 'serve' },
     keygen: { help: 'chorus keygen <file>   writes a new ed25519 key file (0600) and prints the node id\n', run: keygen },
   }
   const cmd = commands[command]
@@ -102,6 +112,8 @@ async function main(argv: string[]): Promise<number> {
     } catch (err) {
       if (
         err instanceof ConfigError ||
+        err instanceof LedgerError ||
+        err instanceof LedgerUnreachableError ||
         err instanceof ModelLoadError ||
         err instanceof HttpBackendError ||
         (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
@@ -119,15 +131,16 @@ async function verify(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      'max-judge-share': { type: 'string', default: '0.25' },
+      'max-judge-share': { type: 'string' },
+      ledger: { type: 'string' },
+      'ledger-file': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   })
   const source = positionals[0]
   if (source === undefined || positionals.length > 1)
     throw new UsageError('verify takes one transcript file (or - for stdin)')
-  const share = Number(values['max-judge-share'])
-  if (!(share > 0 && share <= 1)) throw new UsageError('--max-judge-share must be in (0, 1]')
+
   let text: string
   try {
     text = source === '-' ? await readStdin() : /^https?:\/\//.test(source) ? await fetchText(source) : await readFile(source, 'utf8')
@@ -135,7 +148,11 @@ async function verify(args: string[]): Promise<number> {
     throw new UsageError(`cannot read ${source}: ${(err as Error).message}`)
   }
   try {
-    const v = verifyTranscript(parseTranscript(text), { ledger: genesisLedgerView(), maxJudgeShare: share })
+    const envelopes = parseTranscript(text)
+    const { view, maxJudgeShare } = await ledgerViewFor(envelopes, { ...(values.ledger ? { url: values.ledger } : {}), ...(values['ledger-file'] ? { file: values['ledger-file'] } : {}) })
+    const share = values['max-judge-share'] === undefined ? maxJudgeShare : Number(values['max-judge-share'])
+    if (!(share > 0 && share <= 1)) throw new UsageError('--max-judge-share must be in (0, 1]')
+    const v = verifyTranscript(envelopes, { ledger: view, maxJudgeShare: share })
     const o = v.outcome
     if (values.json) {
       process.stdout.write(

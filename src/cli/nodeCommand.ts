@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util'
 import { BackendHealth } from '../node/backendHealth.js'
 import { NodeDaemon } from '../node/nodeDaemon.js'
 import { StatusReporter } from '../node/statusReporter.js'
+import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
+import { CachedLedger, fixedLedger } from '../ledger/networkLedger.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import { systemClock } from '../runtime/clock.js'
 import { createLibp2pTransport } from '../transport/libp2p.js'
@@ -35,10 +37,16 @@ export const NODE_HELP = `chorus node --key <file> [options]
   --per-gateway <n>       rounds held at once for any one gateway (default 8)
   --horizon-seconds <s>   refuse rounds whose last deadline is further away (default 600)
   --gateways <id,id>      serve only these gateways (their ids, as chorus gateway prints)
+  --ledger <url>          the network's ledger (chorus ledger serve): the node serves only
+                          registered gateways whose fee meets --min-fee and whose deposit covers
+                          the rounds it holds for them, and joins only while staked there
+                          (chorus ledger register --kind node; chorus ledger stake)
+  --min-fee <units>       the least fee a round must offer (default 0.001)
   --domains <a,b>         only join rounds tagged with one of these domains (default: all)
   --metrics-port <n>      serve Prometheus metrics on 127.0.0.1:<n>/metrics
   --config <file>         JSON with the same settings: key, listen, bootstrap, mdns, relay, model,
-                          capacity, perGateway, horizonSeconds, gateways, domains, metricsPort
+                          capacity, perGateway, horizonSeconds, gateways, domains, metricsPort,
+                          ledger, minFee
 `
 
 const SETTINGS: SettingTypes = { ...NETWORK_SETTINGS, ...NODE_SETTINGS, model: 'string', domains: 'string' }
@@ -73,6 +81,19 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
     const msg = (err as Error).message
     throw new ConfigError(/EADDRINUSE|address already in use/i.test(msg) ? `the listen address is in use: ${msg}` : `cannot start the network: ${msg}`)
   }
+  const ledgerUrl = values.ledger ?? (file.ledger as string | undefined)
+  let network: CachedLedger | undefined
+  if (ledgerUrl !== undefined) {
+    try {
+      network = await CachedLedger.connect(new HttpLedgerClient(ledgerUrl))
+    } catch (err) {
+      await transport.close()
+      await factory.close()
+      throw new ConfigError(`cannot read the ledger at ${ledgerUrl}: ${(err as Error).message}`)
+    }
+    network.start()
+    if (!network.latest().eligible(identity.id)) out(`note: this node is not staked on the ledger; it joins no round until it is (chorus ledger register --kind node --key <its key> --ledger ${ledgerUrl})\n`)
+  }
   const health = new BackendHealth(backend, (ok, error) =>
     out(ok ? `model ${backend.name} is back; taking rounds again\n` : `model ${backend.name} is unreachable (${error}); staying out of rounds until it recovers\n`),
   )
@@ -82,7 +103,7 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
     {
       identity,
       backend,
-      ledger: genesisLedgerView(),
+      ledger: network ?? fixedLedger(genesisLedgerView()),
       limits,
       wantsRound: (q) => health.healthy && (domains === undefined || q.domains.length === 0 || q.domains.some((d) => domains.has(d))),
     },
@@ -97,6 +118,7 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
   reporter.stop()
   health.stop()
   await daemon.stop()
+  network?.stop()
   await served?.close()
   await transport.close()
   await factory.close()

@@ -1,7 +1,9 @@
-import { DEFAULT_HORIZON_MS, type ParticipationLimits } from '../node/participation.js'
+import { DEFAULT_PRICING, DEFAULT_TERMS, type Pricing, type RoundTerms } from '../gateway/paymaster.js'
+import { type Micro, parseUnits } from '../ledger/amount.js'
+import { DEFAULT_HORIZON_MS, DEFAULT_LIMITS, type ParticipationLimits } from '../node/participation.js'
 import { GATEWAY_ROUNDS, NODE_CAPACITY, ROUNDS_PER_COORDINATOR } from '../protocol/limits.js'
 import { phaseDurations as durationsFor } from '../gateway/coordinatorService.js'
-import type { RateLimit } from '../gateway/rateLimiter.js'
+import type { RateLimit } from '../runtime/rateLimiter.js'
 import type { PhaseDurations } from '../round/coordinator.js'
 import type { SettingTypes } from './jsonConfig.js'
 import { ConfigError } from './modelSpec.js'
@@ -20,6 +22,7 @@ export const NETWORK_OPTIONS = {
   relay: { type: 'boolean' },
   config: { type: 'string' },
   'metrics-port': { type: 'string' },
+  ledger: { type: 'string' },
 } as const
 
 export const NETWORK_SETTINGS: SettingTypes = {
@@ -29,6 +32,7 @@ export const NETWORK_SETTINGS: SettingTypes = {
   mdns: 'boolean',
   relay: 'boolean',
   metricsPort: 'number',
+  ledger: 'string',
 }
 
 export const API_OPTIONS = {
@@ -39,6 +43,11 @@ export const API_OPTIONS = {
   burst: { type: 'string' },
   'answer-seconds': { type: 'string' },
   'max-rounds': { type: 'string' },
+  fee: { type: 'string' },
+  ticket: { type: 'string' },
+  price: { type: 'string' },
+  cut: { type: 'string' },
+  'retention-hours': { type: 'string' },
 } as const
 
 export const API_SETTINGS: SettingTypes = {
@@ -49,6 +58,11 @@ export const API_SETTINGS: SettingTypes = {
   burst: 'number',
   answerSeconds: 'number',
   maxRounds: 'number',
+  fee: 'string',
+  ticket: 'string',
+  price: 'string',
+  cut: 'number',
+  retentionHours: 'number',
 }
 
 export const NODE_OPTIONS = {
@@ -56,6 +70,7 @@ export const NODE_OPTIONS = {
   'per-gateway': { type: 'string' },
   'horizon-seconds': { type: 'string' },
   gateways: { type: 'string' },
+  'min-fee': { type: 'string' },
 } as const
 
 export const NODE_SETTINGS: SettingTypes = {
@@ -63,6 +78,7 @@ export const NODE_SETTINGS: SettingTypes = {
   perGateway: 'number',
   horizonSeconds: 'number',
   gateways: 'strings',
+  minFee: 'string',
 }
 
 export type Values = Record<string, string | boolean | string[] | undefined>
@@ -71,7 +87,15 @@ export type FileSettings = Record<string, unknown>
 export interface ApiSettings {
   host: string
   port: number
+  /** Operator keys (charged to the gateway, read every round). */
   apiKeys: string[]
+  /** Client keys (`KEY=ACCOUNT`): charged to that ledger account, read only its rounds. */
+  keyAccounts?: Map<string, string>
+  /** With a ledger: what each Query offers and how requests are priced (defaults: paymaster.ts). */
+  terms?: RoundTerms
+  pricing?: Pricing
+  /** How long the gateway keeps a round's transcript (with its prompt) at most. */
+  retentionMs?: number
   rateLimit?: RateLimit
   answerSeconds: number
   /** Rounds the gateway runs at once. */
@@ -85,13 +109,30 @@ export function readApiSettings(values: Values, file: FileSettings, env: NodeJS.
   const burstRaw = values.burst ?? file.burst
   if (burstRaw !== undefined && ratePerS === undefined) throw new ConfigError('--burst needs --rate')
   const burst = burstRaw === undefined ? undefined : number(burstRaw, '--burst', (n) => n >= 1 && n <= 1e6)
-  const apiKeys = [...((values['api-key'] as string[] | undefined) ?? []), ...((file.apiKeys as string[] | undefined) ?? []), ...(env.CHORUS_API_KEYS?.split(',') ?? [])]
+  const keys = [...((values['api-key'] as string[] | undefined) ?? []), ...((file.apiKeys as string[] | undefined) ?? []), ...(env.CHORUS_API_KEYS?.split(',') ?? [])]
     .map((k) => k.trim())
     .filter((k) => k !== '')
+  const apiKeys: string[] = []
+  const keyAccounts = new Map<string, string>()
+  for (const k of keys) {
+    const eq = k.lastIndexOf('=')
+    if (eq < 0) apiKeys.push(k)
+    else if (/^[0-9a-f]{64}$/.test(k.slice(eq + 1)) && eq > 0) keyAccounts.set(k.slice(0, eq), k.slice(eq + 1))
+    else throw new ConfigError('--api-key KEY=ACCOUNT needs the client account id (64 hex characters) after the =')
+  }
+  const retention = values['retention-hours'] ?? file.retentionHours
   return {
     host: String(values.host ?? file.host ?? '127.0.0.1'),
     port: number(values.port ?? file.port ?? 8080, '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
     apiKeys,
+    keyAccounts,
+    terms: { fee: units(values.fee ?? file.fee, DEFAULT_TERMS.fee, '--fee'), ticket: units(values.ticket ?? file.ticket, DEFAULT_TERMS.ticket, '--ticket') },
+    pricing: {
+      microPerKToken: units(values.price ?? file.price, DEFAULT_PRICING.microPerKToken, '--price'),
+      holdMicro: DEFAULT_PRICING.holdMicro,
+      cutBp: Math.round(100 * number(values.cut ?? file.cut ?? DEFAULT_PRICING.cutBp / 100, '--cut', (n) => n >= 0 && n <= 100)),
+    },
+    ...(retention === undefined ? {} : { retentionMs: 3_600_000 * number(retention, '--retention-hours', (n) => n > 0 && n <= 1e6) }),
     answerSeconds: answerSeconds(values['answer-seconds'] ?? file.answerSeconds),
     maxRounds: number(values['max-rounds'] ?? file.maxRounds ?? GATEWAY_ROUNDS, '--max-rounds', (n) => Number.isInteger(n) && n >= 1 && n <= 1024),
     ...(ratePerS === undefined ? {} : { rateLimit: { ratePerS, burst: burst ?? Math.max(1, 2 * ratePerS) } }),
@@ -126,7 +167,8 @@ export function readNodeLimits(values: Values, file: FileSettings): Partial<Part
   const perCoordinator = number(values['per-gateway'] ?? file.perGateway ?? Math.min(ROUNDS_PER_COORDINATOR, capacity), '--per-gateway', (n) => Number.isInteger(n) && n >= 1 && n <= capacity)
   const horizonMs = 1000 * number(values['horizon-seconds'] ?? file.horizonSeconds ?? DEFAULT_HORIZON_MS / 1000, '--horizon-seconds', (n) => n >= 10 && n <= 86_400)
   const listed = typeof values.gateways === 'string' ? values.gateways.split(',') : ((file.gateways as string[] | undefined) ?? undefined)
-  const limits: Partial<ParticipationLimits> = { capacity, perCoordinator, horizonMs }
+  const minFee = units(values['min-fee'] ?? file.minFee, DEFAULT_LIMITS.minFee, '--min-fee')
+  const limits: Partial<ParticipationLimits> = { capacity, perCoordinator, horizonMs, minFee }
   if (listed !== undefined) {
     const ids = listed.map((g) => g.trim()).filter((g) => g !== '')
     for (const id of ids) if (!/^[0-9a-f]{64}$/.test(id)) throw new ConfigError(`--gateways: '${id}' is not a gateway id (64 hex characters, as chorus gateway prints)`)
@@ -144,6 +186,16 @@ export function metricsPort(values: Values, file: FileSettings): number | undefi
 /** How many nodes an in-process swarm has: at least the smallest round. */
 export function nodeCount(v: unknown, fallback: number, max: number, min: number): number {
   return number(v ?? fallback, '--nodes', (n) => Number.isInteger(n) && n >= min && n <= max, `a whole number from ${min} to ${max} (a round needs ${min} nodes)`)
+}
+
+/** An amount typed in units ("0.01"), as micro-units; `fallback` when not given. */
+export function units(v: unknown, fallback: Micro, name: string): Micro {
+  if (v === undefined) return fallback
+  try {
+    return parseUnits(String(v))
+  } catch {
+    throw new ConfigError(`${name} is not an amount: ${String(v)} (units, up to 6 decimals, e.g. 0.01)`)
+  }
 }
 
 export function number(v: unknown, name: string, ok: (n: number) => boolean, expected?: string): number {

@@ -3,11 +3,13 @@ import { parseArgs } from 'node:util'
 import { type Gateway, createGateway } from '../gateway/httpApi.js'
 import type { ModelBackend } from '../models/backend.js'
 import { MIN_MEMBERS } from '../protocol/limits.js'
+import { DEFAULT_STORE_LIMITS } from '../gateway/roundStore.js'
 import { createEmbeddedSwarm } from './embeddedSwarm.js'
 import { readJsonConfig } from './jsonConfig.js'
 import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './modelSpec.js'
 import { gatewayPrometheus } from './prometheus.js'
 import { API_OPTIONS, API_SETTINGS, type ApiSettings, nodeCount, phaseDurations, readApiSettings } from './settings.js'
+import { swarmLedger, WORKSPACE_LEDGER } from './workspaceLedger.js'
 
 /**
  * `chorus up`: one process serving the OpenAI-compatible API over an embedded swarm (a coordinator
@@ -26,11 +28,21 @@ export const UP_HELP = `chorus up [options]
   --rate <r>            requests per second per key (default unlimited), with --burst <b> (default 2r)
   --answer-seconds <s>  how long members may take to answer or judge (default 120, at most 3600)
   --max-rounds <n>      rounds run at once (default 4)
+  --ledger-dir <dir>    where the ledger lives (default: here, ${WORKSPACE_LEDGER}); --no-ledger: none
+  --api-key KEY=ACCOUNT a client's key: its requests are charged to that ledger account (which must
+                        allow this gateway: chorus ledger allow) and it reads only its own rounds
+  --fee <units>         each round's fee, paid from the gateway's deposit (default 0.01)
+  --ticket <units>      each member's ticket (default 0.01)
+  --price <units>       price per 1 000 tokens of every answer and verdict (default 0.002)
+  --cut <percent>       the gateway's share of each charge (default 10; the rest pays the nodes)
+  --retention-hours <h> forget a round's transcript (and its prompt) after this long
 `
 
 export interface UpSettings extends ApiSettings {
   nodes: number
   models: string[]
+  /** Where the workspace ledger lives; undefined: run without a ledger. */
+  ledgerDir?: string
 }
 
 export interface RunningGateway {
@@ -38,6 +50,8 @@ export interface RunningGateway {
   gateway: Gateway
   backends: ModelBackend[]
   tiny: boolean
+  /** The workspace ledger the swarm settles in, and the gateway's account there. */
+  ledger?: { path: string; gateway: string }
   close(): Promise<void>
 }
 
@@ -45,22 +59,31 @@ export async function readUpSettings(args: string[], env: NodeJS.ProcessEnv = pr
   const { values } = parseArgs({
     args,
     allowPositionals: false,
-    options: { ...API_OPTIONS, nodes: { type: 'string' }, model: { type: 'string', multiple: true }, config: { type: 'string' } },
+    options: { ...API_OPTIONS, nodes: { type: 'string' }, model: { type: 'string', multiple: true }, config: { type: 'string' }, 'ledger-dir': { type: 'string' }, 'no-ledger': { type: 'boolean', default: false } },
   })
+  if (values['no-ledger'] && values['ledger-dir'] !== undefined) throw new ConfigError('--ledger-dir and --no-ledger contradict each other')
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, { ...API_SETTINGS, nodes: 'number', models: 'strings' })
   const models = values.model ?? (file.models as string[] | undefined) ?? []
-  return { ...readApiSettings(values, file, env), nodes: nodeCount(values.nodes ?? file.nodes, 5, 256, MIN_MEMBERS), models }
+  return {
+    ...readApiSettings(values, file, env),
+    nodes: nodeCount(values.nodes ?? file.nodes, 5, 256, MIN_MEMBERS),
+    models,
+    ...(values['no-ledger'] ? {} : { ledgerDir: values['ledger-dir'] ?? process.cwd() }),
+  }
 }
 
 /** Starts the swarm and the API; `backends` may be given (tests, benchmarks) instead of built. */
 export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promise<RunningGateway> {
   const factory = new BackendFactory()
   const { backends, tiny } = given ? { backends: given, tiny: false } : await buildBackends(factory, s.models, s.nodes)
+  const onError = (err: unknown) => process.stderr.write(`up: the ledger did not settle a round: ${(err as Error)?.message ?? String(err)}\n`)
+  const ledger = s.ledgerDir === undefined ? undefined : await swarmLedger(s.ledgerDir, s.nodes, { ...(s.terms ? { terms: s.terms } : {}), ...(s.pricing ? { pricing: s.pricing } : {}), onError })
   const swarm = createEmbeddedSwarm({
     nodes: s.nodes,
     backendFor: (_, i) => backends[i]!,
     durations: phaseDurations(s.answerSeconds),
     onBug: (err) => process.stderr.write(`up: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`),
+    ...(ledger ? { ledger: ledger.network, paymaster: ledger.paymaster, client: ledger.client, identities: ledger.identities } : {}),
   })
   const port = swarm.port(backends.map((b) => b.name))
   let running = () => 0
@@ -69,6 +92,8 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
   const gateway = createGateway({
     swarm: port,
     apiKeys: s.apiKeys,
+    ...(s.keyAccounts ? { keyAccounts: s.keyAccounts } : {}),
+    ...(s.retentionMs === undefined ? {} : { store: { ...DEFAULT_STORE_LIMITS, retentionMs: s.retentionMs } }),
     maxActiveRounds: s.maxRounds,
     metrics: prom.metrics,
     metricsPage: prom.page,
@@ -82,6 +107,7 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
   } catch (err) {
     await swarm.stop()
     await factory.close()
+    ledger?.close()
     const code = (err as { code?: string }).code
     throw new ConfigError(code === 'EADDRINUSE' ? `port ${s.port} on ${s.host} is in use (try --port 0)` : `cannot listen on ${s.host}:${s.port}: ${(err as Error).message}`)
   }
@@ -94,7 +120,11 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
       await gateway.app.close()
       await swarm.stop()
       await factory.close()
+      // Settlements still running finish first: the ledger closes last.
+      await ledger?.paymaster.idle()
+      ledger?.close()
     },
+    ...(ledger ? { ledger: { path: ledger.workspace.path, gateway: ledger.identities.coordinator.id } } : {}),
   }
 }
 
@@ -104,7 +134,8 @@ export async function up(args: string[], signal: AbortSignal): Promise<number> {
   if (running.tiny) process.stderr.write(`${TINY_WARNING}\n\n`)
   process.stdout.write(
     `Chorus gateway on ${running.url} — model "chorus-swarm", ${settings.nodes} nodes (${[...new Set(running.backends.map((b) => b.name))].join(', ')})\n` +
-      `${settings.apiKeys.length > 0 ? `API keys required (${settings.apiKeys.length} configured)` : 'open: no API key required'}; Ctrl-C stops it.\n`,
+      `${settings.apiKeys.length + (settings.keyAccounts?.size ?? 0) > 0 ? `API keys required (${settings.apiKeys.length + (settings.keyAccounts?.size ?? 0)} configured)` : 'open: no API key required'}; Ctrl-C stops it.\n` +
+      (running.ledger ? `ledger ${running.ledger.path}; gateway account ${running.ledger.gateway}\n` : 'no ledger: nobody is paid, every judge weighs the same\n'),
   )
   if (!signal.aborted) await once(signal, 'abort')
   process.stdout.write('stopping…\n')

@@ -10,6 +10,7 @@ export type ApiErrorType =
   | 'service_unavailable'
   | 'timeout_error'
   | 'server_error'
+  | 'insufficient_quota'
 
 export class ApiError extends Error {
   constructor(

@@ -9,12 +9,13 @@ import {
   type PhaseDurations,
   type RoundRequest,
 } from '../round/coordinator.js'
-import type { LedgerView } from '../round/ledgerView.js'
+import type { NetworkLedger } from '../ledger/networkLedger.js'
 import { type Clock, systemClock } from '../runtime/clock.js'
 import { MessageIntake, type Verification } from '../runtime/intake.js'
 import { type HostedRound, RoundHost } from '../runtime/roundHost.js'
 import { randomSalt, type SaltSource } from '../runtime/salt.js'
 import type { Transport } from '../transport/transport.js'
+import { type Paymaster, priceOf, usageOf } from './paymaster.js'
 import { type AskOptions, RoundFailedError, type RoundResult } from './swarm.js'
 
 /**
@@ -26,7 +27,8 @@ import { type AskOptions, RoundFailedError, type RoundResult } from './swarm.js'
  */
 export interface CoordinatorInit {
   identity: Identity
-  ledger: LedgerView
+  /** Each Query names the newest standing; `fixedLedger(view)` for a swarm without a ledger. */
+  ledger: NetworkLedger
   maxJudgeShare?: number
   durations?: Partial<PhaseDurations>
 }
@@ -38,6 +40,8 @@ export interface CoordinatorComponents {
   meter?: CryptoMeter
   verification?: Verification
   keys?: PublicKeyCache
+  /** With a ledger: the terms each Query offers, the deposit bound, and settlement. */
+  paymaster?: Paymaster
   onBug?: (err: unknown) => void
 }
 
@@ -60,6 +64,9 @@ const STOP_FLUSH_MS = 1_000
 
 interface Caller {
   onPhase: AskOptions['onPhase']
+  payer: string
+  /** Takes back the fee this round promised (once it settled, or if it never will). */
+  release: () => void
   phase: CoordinatorPhase
   resolve: (r: RoundResult) => void
   reject: (e: Error) => void
@@ -114,7 +121,7 @@ export class CoordinatorService {
   async stop(): Promise<void> {
     for (const round of [...this.host.values()]) {
       this.host.step(round, (m) => m.abandon('stopped', this.clock.now()))
-      this.finish(round, (c) => c.reject(new RoundFailedError('ABORTED', 'coordinator stopped')), true)
+      this.finish(round, (c) => fail(c, new RoundFailedError('ABORTED', 'coordinator stopped')), true)
     }
     this.unsubscribe?.()
     if (this.sending.size > 0) {
@@ -130,16 +137,25 @@ export class CoordinatorService {
     const now = this.clock.now()
     // Strictly increasing across restarts too, as long as the clock does not run backwards.
     this.lastSeq = Math.max(this.lastSeq + 1, now)
+    const paymaster = this.components.paymaster
+    let release = () => {}
+    try {
+      release = paymaster?.open() ?? release
+    } catch (err) {
+      return Promise.reject(err)
+    }
     this.since ??= this.lastSeq
+    const terms = paymaster === undefined ? {} : { fee: paymaster.terms.fee.toString(), ticket: paymaster.terms.ticket.toString() }
     const { round, effects } = CoordinatorRound.start(
       {
         identity: this.init.identity,
-        ledger: this.init.ledger,
+        ledger: this.init.ledger.latest(),
         maxJudgeShare: this.init.maxJudgeShare ?? 0.25,
         meter: this.components.meter,
       },
       {
         ...request,
+        ...terms,
         coordSeq: this.lastSeq,
         since: this.since,
         durations: { ...DEFAULT_DURATIONS, ...this.init.durations, ...request.durations },
@@ -149,6 +165,7 @@ export class CoordinatorService {
     )
     const size = round.query.wire.length
     if (size > MAX_ENVELOPE_BYTES) {
+      release()
       return Promise.reject(new RoundFailedError('TOO_LARGE', `the signed query is ${size} bytes; the protocol carries at most ${MAX_ENVELOPE_BYTES}`))
     }
     return new Promise<RoundResult>((resolve, reject) => {
@@ -156,11 +173,13 @@ export class CoordinatorService {
       const signal = options.signal
       const onAbort = () => {
         this.host.step(hosted, (m) => m.abandon('cancelled', this.clock.now()))
-        this.finish(hosted, (c) => c.reject(new RoundFailedError('ABORTED', 'round aborted by the caller')))
+        this.finish(hosted, (c) => fail(c, new RoundFailedError('ABORTED', 'round aborted by the caller')))
       }
       signal?.addEventListener('abort', onAbort, { once: true })
       this.callers.set(round.roundId, {
         onPhase: options.onPhase,
+        payer: options.payer ?? this.id,
+        release,
         phase: round.phase,
         resolve,
         reject,
@@ -197,18 +216,27 @@ export class CoordinatorService {
           for (const m of e.msgs) this.track(t.send(e.to, m.wire))
           break
         case 'done':
-          this.finish(round, (c) =>
-            c.resolve({ roundId: round.machine.roundId, outcome: e.outcome, result: e.result, transcript: e.transcript, times: round.machine.times }),
-          )
+          this.finish(round, (c) => c.resolve(this.done(round.machine, e, c)))
           break
         case 'failed':
-          this.finish(round, (c) => c.reject(new RoundFailedError(e.code, e.message)))
+          this.finish(round, (c) => fail(c, new RoundFailedError(e.code, e.message)))
           break
         case 'retired':
           this.host.remove(round.machine.roundId)
           break
       }
     }
+  }
+
+  /** The caller's result; with a ledger, the round's settlement starts now, charged to its payer. */
+  private done(machine: CoordinatorRound, e: Extract<CoordinatorEffect, { kind: 'done' }>, c: Caller): RoundResult {
+    const usage = usageOf(e.transcript)
+    const paymaster = this.components.paymaster
+    const r: RoundResult = { roundId: machine.roundId, outcome: e.outcome, result: e.result, transcript: e.transcript, times: machine.times, usage, price: 0n }
+    if (paymaster === undefined) return r
+    r.price = priceOf(usage, paymaster.pricing)
+    r.settlement = paymaster.settle(machine.roundId, e.transcript, c.payer).finally(c.release)
+    return r
   }
 
   /** An unreachable member is simply dropped at the deadline; the send's failure needs no handling. */
@@ -232,4 +260,10 @@ export class CoordinatorService {
     caller.detach()
     settle(caller)
   }
+}
+
+/** A round that will not settle takes its fee promise back at once (one that settles does when the ledger has it). */
+function fail(c: Caller, err: RoundFailedError): void {
+  c.release()
+  c.reject(err)
 }

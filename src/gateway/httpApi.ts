@@ -5,8 +5,9 @@ import { ApiError } from './apiError.js'
 import { type ChatRequest, SWARM_MODEL, parseChatRequest } from './chatRequest.js'
 import { type GatewayMetrics, type MetricsPage, noMetrics } from './metrics.js'
 import { provenance } from './provenance.js'
-import { type RateLimit, RateLimiter } from './rateLimiter.js'
+import { type RateLimit, RateLimiter } from '../runtime/rateLimiter.js'
 import { DEFAULT_STORE_LIMITS, RoundStore, type RoundStoreLimits, storedRound } from './roundStore.js'
+import { PaymentRequiredError } from './paymaster.js'
 import { RoundFailedError, type RoundResult, type Swarm } from './swarm.js'
 
 /**
@@ -23,6 +24,12 @@ export interface GatewayOptions {
   swarm: Swarm
   /** Bearer keys accepted; none configured means an open gateway. */
   apiKeys?: readonly string[]
+  /**
+   * Keys that belong to a client's ledger account: its requests are charged there, and it reads
+   * only its own rounds. A key without an account is the operator's: charged to the gateway's own
+   * account, and it reads every round.
+   */
+  keyAccounts?: ReadonlyMap<string, string>
   /** Per key (per client address on an open gateway). */
   rateLimit?: RateLimit
   /** Wrong or missing keys a client address may present before it must wait (default 10, then 1/s). */
@@ -72,7 +79,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const metrics = opts.metrics ?? noMetrics
   const limiter = opts.rateLimit ? new RateLimiter(opts.rateLimit) : undefined
   const failures = new RateLimiter(opts.authFailures ?? DEFAULT_AUTH_FAILURES)
-  const keys = new Set(opts.apiKeys ?? [])
+  const keys = new Set([...(opts.apiKeys ?? []), ...(opts.keyAccounts?.keys() ?? [])])
+  /** The account each request's key pays from and reads as (none: the operator or an open gateway). */
+  const accountOf = new WeakMap<FastifyRequest, string>()
   /** Requests answered by a hijacked stream: they count themselves in the metrics when they end. */
   const streamed = new WeakSet<FastifyRequest>()
 
@@ -110,6 +119,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
         throw new ApiError(401, 'authentication_error', 'the API key is not valid', 'invalid_api_key')
       }
       who = `key:${key}`
+      const account = opts.keyAccounts?.get(key)
+      if (account !== undefined) accountOf.set(req, account)
     }
     const taken = limiter?.take(who)
     if (taken && !taken.ok) throw new ApiError(429, 'rate_limit_error', 'too many requests; slow down', 'rate_limit_exceeded', null, taken.retryAfterS)
@@ -118,7 +129,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const open = { config: { public: true } }
   app.get('/healthz', open, async () => ({ status: 'ok' }))
   app.get('/readyz', open, async (_req, reply) => {
-    const nodes = opts.swarm.nodes().length
+    const nodes = (await opts.swarm.nodes()).length
     const ready = nodes >= opts.swarm.minMembers
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', nodes, needed: opts.swarm.minMembers })
   })
@@ -129,12 +140,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
     if (req.params.id !== SWARM_MODEL) throw new ApiError(404, 'not_found_error', `the model '${req.params.id}' does not exist`, 'model_not_found')
     return modelObject()
   })
-  app.get('/v1/nodes', async () => ({ object: 'list', data: opts.swarm.nodes() }))
+  app.get('/v1/nodes', async () => ({ object: 'list', data: await opts.swarm.nodes() }))
   app.get<{ Querystring: { limit?: string } }>('/v1/rounds', async (req) => {
     const limit = Math.min(Math.max(Number(req.query.limit ?? 20) || 20, 1), 1000)
     return {
       object: 'list',
-      data: store.recent(limit).map((s) => ({
+      data: store.recent(limit, Date.now(), accountOf.get(req)).map((s) => ({
         round: s.round,
         question: s.question,
         finished_at: Math.floor(s.finishedAt / 1000),
@@ -146,8 +157,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
   })
   app.get<{ Params: { id: string } }>('/v1/rounds/:id', async (req, reply) => {
-    const s = store.get(req.params.id)
-    if (s === undefined) throw new ApiError(404, 'not_found_error', `no round ${req.params.id} on this gateway (it keeps the most recent ones)`, 'round_not_found')
+    // Another client's round is as absent as one never run: its existence is not told either.
+    const s = store.get(req.params.id, Date.now(), accountOf.get(req))
+    if (s === undefined) throw new ApiError(404, 'not_found_error', `no round ${req.params.id} of yours on this gateway (it keeps the most recent ones)`, 'round_not_found')
     return reply.type('application/json; charset=utf-8').send(s.transcript)
   })
 
@@ -160,7 +172,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     reply.raw.once('close', onClose)
     if (chat.stream) return stream(chat, req, reply, cancel)
     try {
-      const { result, roundMs } = await runRound(chat, cancel)
+      const { result, roundMs } = await runRound(chat, cancel, accountOf.get(req))
       return completion(result, roundMs)
     } finally {
       reply.raw.off('close', onClose)
@@ -172,16 +184,25 @@ export function createGateway(opts: GatewayOptions): Gateway {
    * 'timeout' when its wait runs out; one controller and one timer, both released here, so a
    * finished request leaves nothing behind.
    */
-  async function runRound(chat: ChatRequest, cancel: AbortController, onPhase?: (phase: string) => void) {
+  async function runRound(chat: ChatRequest, cancel: AbortController, account: string | undefined, onPhase?: (phase: string) => void) {
     const waitMs = Math.min(chat.timeoutMs ?? Number.POSITIVE_INFINITY, opts.roundWaitMs ?? 600_000)
     const timer = setTimeout(() => cancel.abort('timeout'), waitMs)
+    // Before any work: the payer must cover what the request may cost (402 otherwise).
+    let release = () => {}
     try {
+      release = (await opts.swarm.authorize?.(account, cancel.signal)) ?? release
       return await admission.run(async () => {
         const t0 = performance.now()
         try {
-          const result = await opts.swarm.ask(chat.messages, { signal: cancel.signal, ...(onPhase ? { onPhase } : {}) })
+          const result = await opts.swarm.ask(chat.messages, { signal: cancel.signal, ...(onPhase ? { onPhase } : {}), ...(account ? { payer: account } : {}) })
           const roundMs = performance.now() - t0
-          store.add(storedRound(result, chat.messages.at(-1)?.content ?? '', roundMs, JSON.stringify(transcriptFile(result.transcript)), Date.now()))
+          // The hold lasts until the ledger has charged the round.
+          const settled = result.settlement
+          if (settled !== undefined) {
+            void settled.finally(release)
+            release = () => {}
+          }
+          store.add(storedRound(result, chat.messages.at(-1)?.content ?? '', roundMs, JSON.stringify(transcriptFile(result.transcript)), Date.now(), account))
           metrics.round('ok', result.times)
           return { result, roundMs }
         } catch (err) {
@@ -192,6 +213,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     } catch (err) {
       throw asApiError(err, cancel.signal.reason)
     } finally {
+      release()
       clearTimeout(timer)
     }
   }
@@ -207,7 +229,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     res.write(': round queued\n\n')
     const started = performance.now()
     try {
-      const { result, roundMs } = await runRound(chat, cancel, (phase) => res.write(`: phase ${phase}\n\n`))
+      const { result, roundMs } = await runRound(chat, cancel, accountOf.get(req), (phase) => res.write(`: phase ${phase}\n\n`))
       const body = completion(result, roundMs)
       const chunk = (delta: object, extra: object = {}) =>
         `data: ${JSON.stringify({ id: body.id, object: 'chat.completion.chunk', created: body.created, model: SWARM_MODEL, choices: [{ index: 0, delta, logprobs: null, finish_reason: null, ...extra }] })}\n\n`
@@ -240,8 +262,8 @@ function completion(r: RoundResult, roundMs: number) {
     created: Math.floor(Date.now() / 1000),
     model: SWARM_MODEL,
     choices: [{ index: 0, message: { role: 'assistant' as const, content: r.outcome.answer, refusal: null }, logprobs: null, finish_reason: 'stop' as const }],
-    // A swarm spends many models' tokens; per-answer token counts are not measured yet.
-    usage: { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 },
+    // Every member's answer and every judge's verdicts, as each signed its backend's counts.
+    usage: { prompt_tokens: r.usage.prompt, completion_tokens: r.usage.completion, total_tokens: r.usage.prompt + r.usage.completion },
     chorus: provenance(r, roundMs),
   }
 }
@@ -249,11 +271,13 @@ function completion(r: RoundResult, roundMs: number) {
 /** `cancelled` is why the request's controller aborted: 'timeout', 'closed', or not at all. */
 function asApiError(err: unknown, cancelled: unknown): ApiError {
   if (err instanceof ApiError) return err
+  if (err instanceof PaymentRequiredError) return new ApiError(402, 'insufficient_quota', err.message, 'insufficient_balance')
   if (cancelled === 'timeout') return new ApiError(504, 'timeout_error', 'the round did not finish before the deadline', 'deadline_exceeded')
   if (err instanceof RoundFailedError) {
     if (err.code === 'NO_MEMBERS') return new ApiError(503, 'service_unavailable', `no node could serve this request: ${err.message}`, 'no_nodes', null, 5)
     if (err.code === 'NO_ANSWERS') return new ApiError(504, 'timeout_error', `no member answered before the deadline: ${err.message}`, 'deadline_exceeded')
     if (err.code === 'TOO_LARGE') return new ApiError(400, 'invalid_request_error', `the messages are too large for one round: ${err.message}`, 'request_too_large', 'messages')
+    if (err.code === 'NO_DEPOSIT') return new ApiError(503, 'service_unavailable', err.message, 'gateway_deposit_exhausted', null, 5)
     // The client is gone; nobody reads this (499 is nginx's "client closed request").
     return new ApiError(499, 'invalid_request_error', 'the request was cancelled', 'cancelled')
   }

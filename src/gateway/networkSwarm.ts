@@ -1,7 +1,10 @@
 import { MIN_MEMBERS, QUERY_TOPIC } from '../protocol/limits.js'
 import type { ChatMessage } from '../protocol/messages.js'
 import type { Libp2pTransport } from '../transport/libp2p.js'
+import type { CachedLedger, LedgerClient } from '../ledger/networkLedger.js'
 import type { CoordinatorService } from './coordinatorService.js'
+import { withStanding } from './nodeStanding.js'
+import type { Paymaster } from './paymaster.js'
 import type { NodeDirectory } from './nodeDirectory.js'
 import type { AskOptions, NodeInfo, RoundResult, Swarm } from './swarm.js'
 
@@ -15,12 +18,19 @@ export interface NetworkSwarmOptions {
   transport: Libp2pTransport
   directory?: NodeDirectory
   maxMembers?: number
+  /** The network's ledger, where the gateway has one (requests are authorized and nodes shown with their standing). */
+  ledger?: { network: CachedLedger; client: LedgerClient; paymaster: Paymaster }
 }
 
 export class NetworkSwarm implements Swarm {
   readonly minMembers = MIN_MEMBERS
 
-  constructor(private readonly opts: NetworkSwarmOptions) {}
+  readonly authorize?: (payer: string | undefined, signal?: AbortSignal) => Promise<() => void>
+
+  constructor(private readonly opts: NetworkSwarmOptions) {
+    const paymaster = opts.ledger?.paymaster
+    if (paymaster !== undefined) this.authorize = (payer, signal) => paymaster.authorize(payer ?? paymaster.id, signal)
+  }
 
   private peers(): string[] {
     return this.opts.transport.subscribers(QUERY_TOPIC)
@@ -32,13 +42,15 @@ export class NetworkSwarm implements Swarm {
     return this.opts.coordinator.ask({ messages, minMembers: this.minMembers, maxMembers, joinTarget: Math.max(1, Math.min(known, maxMembers)) }, options)
   }
 
-  nodes(): NodeInfo[] {
-    return this.peers().map((id) => {
+  async nodes(): Promise<NodeInfo[]> {
+    const infos = this.peers().map((id): NodeInfo => {
       const r = this.opts.directory?.get(id)
       if (r === undefined) return { id }
       const s = r.status
       return { id, backend: s.backend, activeRounds: s.active, capacity: s.capacity, declined: { ...s.declined }, rejected: s.rejected, lastSeen: r.receivedAt }
     })
+    const l = this.opts.ledger
+    return l === undefined ? infos : withStanding(infos, l.network, l.client)
   }
 
   rejections(): Map<string, number> {

@@ -15,11 +15,15 @@ export interface StoredRound {
   root: string
   /** The transcript file, as JSON text (`transcriptFile`). */
   transcript: string
+  /** Who asked (the paying account, or the API key's label); undefined on an open gateway. */
+  owner?: string
 }
 
 export interface RoundStoreLimits {
   maxRounds: number
   maxBytes: number
+  /** How long a round (with its prompt) is kept at most; undefined: until the bounds push it out. */
+  retentionMs?: number
 }
 
 export const DEFAULT_STORE_LIMITS: RoundStoreLimits = { maxRounds: 1000, maxBytes: 64 * 1024 * 1024 }
@@ -49,20 +53,37 @@ export class RoundStore {
     }
   }
 
-  get(id: string): StoredRound | undefined {
-    return this.rounds.get(id)
+  /** A round, if `owner` may read it (undefined: anyone may, as on an open gateway or for its operator). */
+  get(id: string, now: number, owner?: string): StoredRound | undefined {
+    this.expire(now)
+    const r = this.rounds.get(id)
+    return r !== undefined && (owner === undefined || r.owner === owner) ? r : undefined
   }
 
-  recent(limit: number): StoredRound[] {
-    return [...this.rounds.values()].slice(-limit).reverse()
+  recent(limit: number, now: number, owner?: string): StoredRound[] {
+    this.expire(now)
+    const all = [...this.rounds.values()]
+    return (owner === undefined ? all : all.filter((r) => r.owner === owner)).slice(-limit).reverse()
+  }
+
+  /** Forgets rounds past the retention period (they were added in time order). */
+  private expire(now: number): void {
+    const keep = this.limits.retentionMs
+    if (keep === undefined) return
+    for (const [id, r] of this.rounds) {
+      if (now - r.finishedAt <= keep) break
+      this.rounds.delete(id)
+      this.bytes -= cost(r)
+    }
   }
 }
 
 const cost = (r: StoredRound) => r.transcript.length + r.question.length
 
 /** What the store keeps of a finished round. */
-export function storedRound(result: RoundResult, question: string, roundMs: number, transcript: string, finishedAt: number): StoredRound {
+export function storedRound(result: RoundResult, question: string, roundMs: number, transcript: string, finishedAt: number, owner?: string): StoredRound {
   return {
+    ...(owner === undefined ? {} : { owner }),
     round: result.roundId,
     question: question.slice(0, 200),
     finishedAt,

@@ -1,3 +1,4 @@
+import type { SettlementReceipt } from '../ledger/ledger.js'
 import type { Signed } from '../protocol/envelope.js'
 import type { ChatMessage } from '../protocol/messages.js'
 import type { CoordinatorPhase, PhaseTimes } from '../round/coordinator.js'
@@ -14,15 +15,23 @@ export interface RoundResult {
   result: Signed<'Result'>
   transcript: readonly Signed[]
   times: PhaseTimes
+  /** Tokens the members reported for their answers and verdicts. */
+  usage: { prompt: number; completion: number }
+  /** What the request was charged (micro-units); 0 without a ledger. */
+  price: bigint
+  /** The ledger's settlement of the round, when there is a ledger (undefined if it refused). */
+  settlement?: Promise<SettlementReceipt | undefined>
 }
 
 export interface AskOptions {
   signal?: AbortSignal
   /** Called when the round enters a phase (progress reporting). */
   onPhase?: (phase: CoordinatorPhase, at: number) => void
+  /** The ledger account that pays for the round (default: the gateway's own). */
+  payer?: string
 }
 
-export type RoundFailure = 'NO_MEMBERS' | 'NO_ANSWERS' | 'ABORTED' | 'TOO_LARGE'
+export type RoundFailure = 'NO_MEMBERS' | 'NO_ANSWERS' | 'ABORTED' | 'TOO_LARGE' | 'NO_DEPOSIT'
 
 export class RoundFailedError extends Error {
   constructor(
@@ -45,11 +54,18 @@ export interface NodeInfo {
   rejected?: number
   /** When the node last reported (ms since the epoch); absent for in-process nodes. */
   lastSeen?: number
+  /** Its standing on the ledger, where there is one (amounts in micro-units as decimal strings). */
+  ledger?: { eligible: boolean; stake: string; balance: string; answerReputationPpm: number; judgeWeight: number; rounds: number }
 }
 
 export interface Swarm {
   ask(messages: ChatMessage[], options: AskOptions): Promise<RoundResult>
-  nodes(): NodeInfo[]
+  /**
+   * Before any work: holds what a request may cost against its payer, or throws
+   * PaymentRequiredError; returns the release. Absent without a ledger.
+   */
+  authorize?(payer: string | undefined, signal?: AbortSignal): Promise<() => void>
+  nodes(): NodeInfo[] | Promise<NodeInfo[]>
   rejections(): Map<string, number>
   /** Fewest members a round needs; readiness means at least this many nodes. */
   readonly minMembers: number

@@ -1,4 +1,4 @@
-import type { LedgerView } from '../round/ledgerView.js'
+import type { Standing, StandingSnapshot } from './standing.js'
 import type { Micro } from './amount.js'
 import type { Reputation } from './reputation.js'
 import type { SettlementRules } from './settlement.js'
@@ -52,10 +52,22 @@ export interface LogEntry {
   sig: string
 }
 
+/** A metered request's price: `account` pays `amount`; the gateway keeps `cutBp` of it, the rest joins the pool. */
+export interface Charge {
+  account: string
+  /** Micro-units, as a decimal string. */
+  amount: string
+  cutBp: number
+  /** The coordinator's signature of the charge for this round (charge.ts). */
+  sig: string
+}
+
 export interface SettlementReceipt {
   round: string
   seq: number
   pool: Micro
+  /** What the request's payer actually paid (at most the charge asked). */
+  charged: Micro
   rewards: Record<string, Micro>
   forfeits: Record<string, Micro>
 }
@@ -64,17 +76,21 @@ export interface Ledger {
   /** The hash of the newest entry: rounds name it in their Query. */
   head(): string
   /** What a round reads, as the ledger stood at a head it named; undefined for an unknown head. */
-  viewAt(head: string): LedgerView | undefined
+  viewAt(head: string): Standing | undefined
+  /** The same, as data (what a served ledger hands out). */
+  snapshotAt(head: string): StandingSnapshot | undefined
+  /** What a client has allowed a gateway (its account) to charge it, still unspent. */
+  allowance(client: string, gateway: string): Micro
   rules(): LedgerRules
   account(id: string): AccountState | undefined
   /** The account a key acts for now. */
   accountOfKey(key: string): string | undefined
-  /** An account's own signed write: register, stake, unbond, withdraw, rotate. */
+  /** An account's own signed write: register, stake, unbond, withdraw, rotate, allow. */
   submit(request: AccountRequest): LogEntry
   /** The operator's faucet: new money into an account's balance. */
   credit(account: string, amount: Micro): LogEntry
-  /** Verifies a round's transcript, recomputes its outcome, and pays it out, all or nothing. */
-  settle(transcript: readonly unknown[]): SettlementReceipt
+  /** Verifies a round's transcript, recomputes its outcome, and pays it out (with its request's charge), all or nothing. */
+  settle(transcript: readonly unknown[], charge?: Charge): SettlementReceipt
   entries(fromSeq: number, limit: number): LogEntry[]
   close(): void
 }

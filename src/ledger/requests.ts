@@ -10,13 +10,17 @@ import { LedgerError } from './ledger.js'
  * unbond or rotate its keys. The nonce must be the account's next one, so a request is applied
  * once: a replay, or a request signed for another moment, is refused. Registration names the new
  * account's kind (and, for a node, the operator account it belongs to) and is signed by its key.
+ * An operator account owns nodes (their rewards are paid to it); a client account pays for requests
+ * through the gateways it allows.
  */
 export type AccountOp =
-  | { op: 'register'; kind: Exclude<AccountKind, 'operator'>; operator?: string }
+  | { op: 'register'; kind: AccountKind; operator?: string }
   | { op: 'stake'; amount: string }
   | { op: 'unbond'; amount: string }
   | { op: 'withdraw' }
   | { op: 'rotate'; newKey: string }
+  /** A client lets a gateway charge it up to `amount` in all (0 revokes); metering draws it down. */
+  | { op: 'allow'; gateway: string; amount: string }
 
 export interface AccountRequest {
   /** The key that signs (one of the account's keys; for register, the new account's key). */
@@ -45,18 +49,20 @@ export function checkRequest(raw: unknown): AccountRequest {
   if (typeof b !== 'object' || b === null) throw new LedgerError('BAD_REQUEST', 'a request needs a body')
   const keys = Object.keys(b).sort().join(',')
   const ok =
-    (b.op === 'register' && ['node', 'gateway', 'client'].includes(b.kind) && (keys === 'kind,op' || (keys === 'kind,op,operator' && b.kind === 'node' && typeof b.operator === 'string' && isNodeId(b.operator)))) ||
+    (b.op === 'register' && ['node', 'gateway', 'client', 'operator'].includes(b.kind) && (keys === 'kind,op' || (keys === 'kind,op,operator' && (b.kind === 'node' || b.kind === 'gateway') && typeof b.operator === 'string' && isNodeId(b.operator)))) ||
     ((b.op === 'stake' || b.op === 'unbond') && keys === 'amount,op' && typeof b.amount === 'string' && amountOk(b.amount)) ||
     (b.op === 'withdraw' && keys === 'op') ||
-    (b.op === 'rotate' && keys === 'newKey,op' && typeof b.newKey === 'string' && isNodeId(b.newKey))
+    (b.op === 'rotate' && keys === 'newKey,op' && typeof b.newKey === 'string' && isNodeId(b.newKey)) ||
+    (b.op === 'allow' && keys === 'amount,gateway,op' && typeof b.gateway === 'string' && isNodeId(b.gateway) && typeof b.amount === 'string' && amountOk(b.amount, true))
   if (!ok) throw new LedgerError('BAD_REQUEST', `not a valid ${String((b as { op?: unknown }).op)} request`)
   if (!verifier.verify(r.key, signed(r), r.sig)) throw new LedgerError('BAD_SIGNATURE', 'the request is not signed by its key')
   return { key: r.key, nonce: r.nonce, body: b, sig: r.sig }
 }
 
-function amountOk(s: string): boolean {
+function amountOk(s: string, zero = false): boolean {
   try {
-    return parseAmount(s) > 0n
+    const x = parseAmount(s)
+    return zero ? x >= 0n : x > 0n
   } catch {
     return false
   }

@@ -44,6 +44,11 @@ const MIGRATIONS: readonly string[] = [
    -- An account's stake and judge weight from each seq on: a round reads them as of its head.
    CREATE TABLE standing (account TEXT NOT NULL, seq INTEGER NOT NULL, stake INTEGER NOT NULL, weight_micro INTEGER NOT NULL, PRIMARY KEY (account, seq));
    CREATE TABLE rounds (round TEXT PRIMARY KEY, seq INTEGER NOT NULL, root TEXT NOT NULL);`,
+  // Nodes read a member's answerer reputation at a head (a Query's minReputation); clients allow
+  // gateways to charge them up to an amount (metering).
+  `ALTER TABLE standing ADD COLUMN answer_ppm INTEGER NOT NULL DEFAULT 500000;
+   CREATE TABLE allowances (client TEXT NOT NULL, gateway TEXT NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY (client, gateway));
+   ALTER TABLE rounds ADD COLUMN charged INTEGER NOT NULL DEFAULT 0;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

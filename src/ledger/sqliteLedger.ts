@@ -1,15 +1,16 @@
 import Database from 'better-sqlite3'
 import { canonicalJson } from '../crypto/canonical.js'
 import { type Identity, PublicKeyCache } from '../crypto/identity.js'
-import type { LedgerView } from '../round/ledgerView.js'
 import { TranscriptError, type VerifiedRound, verifyEncoded } from '../round/verify.js'
 import { type Micro, parseAmount } from './amount.js'
-import { type AccountKind, type AccountState, type Ledger, LedgerError, type LedgerRules, type LogEntry, type SettlementReceipt } from './ledger.js'
+import { type AccountKind, type AccountState, type Charge, type Ledger, LedgerError, type LedgerRules, type LogEntry, type SettlementReceipt } from './ledger.js'
 import { entryProblem, LOG_ROOT, signEntry } from './logEntry.js'
 import { type AccountRequest, checkRequest } from './requests.js'
 import { NEW_REPUTATION, type Reputation, updateReputation } from './reputation.js'
 import { migrate, SCHEMA_VERSION } from './schema.js'
+import { chargeSignedBy, checkCharge } from './charge.js'
 import { DEFAULT_SETTLEMENT_RULES, settle } from './settlement.js'
+import { type Standing, type StandingSnapshot, standingOf } from './standing.js'
 
 /**
  * The embedded ledger: one SQLite file (WAL, full sync), one writer. Every change is one
@@ -46,7 +47,7 @@ export class SqliteLedger implements Ledger {
   private lastAt = 0
   private lastHash = LOG_ROOT
   private ledgerRules: LedgerRules = DEFAULT_LEDGER_RULES
-  private readonly views = new Map<string, LedgerView>()
+  private readonly views = new Map<string, Standing>()
   private readonly statements = new Map<string, Database.Statement>()
   /** Keys parsed once for every transcript this ledger verifies. */
   private readonly keys = new PublicKeyCache()
@@ -109,15 +110,45 @@ export class SqliteLedger implements Ledger {
     return this.ledgerRules
   }
 
-  viewAt(head: string): LedgerView | undefined {
+  viewAt(head: string): Standing | undefined {
     let view = this.views.get(head)
     if (view !== undefined) return view
-    const row = this.sql('SELECT seq FROM log WHERE hash = ?').get(head) as Row | undefined
-    if (row === undefined) return undefined
-    view = this.standingView(head, Number(row.seq))
+    const snapshot = this.snapshotAt(head)
+    if (snapshot === undefined) return undefined
+    view = standingOf(snapshot)
     if (this.views.size >= 64) this.views.delete(this.views.keys().next().value as string)
     this.views.set(head, view)
     return view
+  }
+
+  /**
+   * Everyone with standing at a head: nodes eligible then (a live key, a node account, at least the
+   * minimum stake) with their judge weight and reputation, and registered gateways with their
+   * deposit. What `ledger serve` hands to the network, once per head.
+   */
+  snapshotAt(head: string): StandingSnapshot | undefined {
+    const row = this.sql('SELECT seq FROM log WHERE hash = ?').get(head) as Row | undefined
+    if (row === undefined) return undefined
+    const seq = Number(row.seq)
+    const rows = this.sql(
+      `SELECT k.key, a.kind, s.stake, s.weight_micro, s.answer_ppm FROM keys k JOIN accounts a ON a.id = k.account
+         JOIN standing s ON s.account = a.id AND s.seq = (SELECT MAX(seq) FROM standing WHERE account = a.id AND seq <= ?)
+       WHERE k.added <= ? AND (k.retired IS NULL OR k.retired > ?) AND a.kind IN ('node', 'gateway') ORDER BY k.key`,
+    ).all(seq, seq, seq) as Row[]
+    const minStake = this.ledgerRules.minStake
+    const nodes: StandingSnapshot['nodes'] = []
+    const gateways: StandingSnapshot['gateways'] = []
+    for (const r of rows) {
+      if (r.kind === 'gateway') gateways.push([r.key as string, String(r.stake)])
+      else if ((r.stake as bigint) >= minStake) nodes.push([r.key as string, Number(r.weight_micro), Number(r.answer_ppm)])
+    }
+    return { head, seq, nodes, gateways }
+  }
+
+  /** What a client has allowed a gateway to charge it, still unspent. */
+  allowance(client: string, gateway: string): Micro {
+    const r = this.sql('SELECT amount FROM allowances WHERE client = ? AND gateway = ?').get(client, gateway) as Row | undefined
+    return r === undefined ? 0n : (r.amount as bigint)
   }
 
   account(id: string): AccountState | undefined {
@@ -152,11 +183,14 @@ export class SqliteLedger implements Ledger {
     return this.append('credit', { account, amount: amount.toString() })
   }
 
-  settle(transcript: readonly unknown[]): SettlementReceipt {
+  settle(transcript: readonly unknown[], charge?: Charge): SettlementReceipt {
     if (!Array.isArray(transcript)) throw new LedgerError('INVALID_TRANSCRIPT', 'a transcript is a list of envelopes')
+    if (charge !== undefined) checkCharge(charge)
     // Each envelope is encoded once: the verification reads it, and the log entry is made of it.
     const encoded = transcript.map((e) => canonicalJson(e))
-    this.append('settle', { transcript }, `{"transcript":[${encoded.join(',')}]}`, encoded)
+    const body = charge === undefined ? { transcript } : { charge, transcript }
+    const text = `{${charge === undefined ? '' : `"charge":${canonicalJson(charge)},`}"transcript":[${encoded.join(',')}]}`
+    this.append('settle', body, text, encoded)
     return this.settled!
   }
 
@@ -252,7 +286,7 @@ export class SqliteLedger implements Ledger {
         this.applyRequest(checkRequest(body.request), seq, at)
         break
       case 'settle':
-        this.applySettlement(body.transcript as unknown[], seq, encoded)
+        this.applySettlement(body.transcript as unknown[], body.charge === undefined ? undefined : checkCharge(body.charge), seq, encoded)
         break
       default:
         throw new LedgerError('CORRUPT', `unknown entry kind ${kind}`)
@@ -272,6 +306,7 @@ export class SqliteLedger implements Ledger {
       if (b.operator !== undefined) this.mustAccount(b.operator)
       this.sql('INSERT INTO accounts (id, kind, operator, balance, stake, unbonding, unbond_at, nonce, created) VALUES (?, ?, ?, 0, 0, 0, 0, 1, ?)').run(r.key, b.kind, b.operator ?? r.key, seq)
       this.sql('INSERT INTO keys (key, account, added) VALUES (?, ?, ?)').run(r.key, r.key, seq)
+      this.recordStanding(r.key, seq)
       return
     }
     const id = this.accountOfKey(r.key)
@@ -304,6 +339,12 @@ export class SqliteLedger implements Ledger {
         this.sql('UPDATE keys SET retired = ? WHERE key = ?').run(seq, r.key)
         this.sql('INSERT INTO keys (key, account, added) VALUES (?, ?, ?)').run(b.newKey, id, seq)
         return
+      case 'allow': {
+        const gateway = this.accountOfKey(b.gateway)
+        if (gateway === undefined || this.account(gateway)!.kind !== 'gateway') throw new LedgerError('NOT_A_GATEWAY', `${b.gateway.slice(0, 8)}… is not a registered gateway`)
+        this.sql('INSERT OR REPLACE INTO allowances (client, gateway, amount) VALUES (?, ?, ?)').run(id, gateway, parseAmount(b.amount))
+        return
+      }
     }
   }
 
@@ -312,7 +353,7 @@ export class SqliteLedger implements Ledger {
    * outcome, and applies the settlement and the reputation it teaches. Nothing changes unless all
    * of it holds.
    */
-  private applySettlement(transcript: unknown[], seq: number, encoded?: readonly string[]): void {
+  private applySettlement(transcript: unknown[], charge: Charge | undefined, seq: number, encoded?: readonly string[]): void {
     if (!Array.isArray(transcript) || transcript.length === 0) throw new LedgerError('INVALID_TRANSCRIPT', 'an empty transcript')
     const head = (transcript[0] as { body?: { ledgerHead?: unknown } })?.body?.ledgerHead
     const view = typeof head === 'string' ? this.viewAt(head) : undefined
@@ -329,15 +370,18 @@ export class SqliteLedger implements Ledger {
     const gw = gateway === undefined ? undefined : this.account(gateway)
     if (gw === undefined || gw.kind !== 'gateway') throw new LedgerError('NOT_A_GATEWAY', 'the round was coordinated by a key that is not a registered gateway')
     const fee = parseAmount(v.query.fee)
-    if (gw.balance < fee) throw new LedgerError('INSUFFICIENT_FUNDS', `the gateway's balance ${gw.balance} does not cover the fee ${fee}`)
+    // The fee comes out of the gateway's deposit, which is what nodes saw before serving it.
+    if (gw.stake < fee) throw new LedgerError('INSUFFICIENT_FUNDS', `the gateway's deposit ${gw.stake} does not cover the fee ${fee}`)
+    this.sql('UPDATE accounts SET stake = stake - ? WHERE id = ?').run(fee, gateway)
+    if (charge !== undefined && !chargeSignedBy(charge, v.roundId, v.coordinator)) throw new LedgerError('BAD_SIGNATURE', "the charge is not signed by the round's coordinator")
+    const { toPool, charged } = this.applyCharge(gateway!, charge)
     const accountOf = (key: string) => this.accountOfKey(key) ?? key
-    const facts = { coordinator: v.coordinator, fee, ticket: parseAmount(v.query.ticket), joiners: v.joiners, members: v.members, revealed: v.revealed, outcome: v.outcome, verdicts: v.verdicts }
+    const facts = { coordinator: v.coordinator, fee: fee + toPool, ticket: parseAmount(v.query.ticket), joiners: v.joiners, members: v.members, revealed: v.revealed, outcome: v.outcome, verdicts: v.verdicts }
     const s = settle(facts, this.ledgerRules.settlement, (node) => BigInt(Math.round(view.judgeWeight(node) * 1e6)), (node) => {
       const stake = (this.sql('SELECT stake FROM accounts WHERE id = ?').get(accountOf(node)) as Row | undefined)?.stake as bigint | undefined
       return stake === undefined ? 0n : stake < facts.ticket ? stake : facts.ticket
     })
-    this.addBalance(gateway!, -fee)
-    const touched = new Set<string>()
+    const touched = new Set<string>([gateway!])
     for (const [node, x] of s.forfeits) {
       this.sql('UPDATE accounts SET stake = stake - ? WHERE id = ?').run(x, accountOf(node))
       touched.add(accountOf(node))
@@ -356,8 +400,34 @@ export class SqliteLedger implements Ledger {
       touched.add(id)
     }
     for (const id of touched) this.recordStanding(id, seq)
-    this.sql('INSERT INTO rounds (round, seq, root) VALUES (?, ?, ?)').run(v.roundId, seq, v.root)
-    this.settled = { round: v.roundId, seq, pool: s.pool, rewards: Object.fromEntries(s.rewards), forfeits: Object.fromEntries(s.forfeits) }
+    this.sql('INSERT INTO rounds (round, seq, root, charged) VALUES (?, ?, ?, ?)').run(v.roundId, seq, v.root, charged)
+    this.settled = { round: v.roundId, seq, pool: s.pool, charged, rewards: Object.fromEntries(s.rewards), forfeits: Object.fromEntries(s.forfeits) }
+  }
+
+  /**
+   * A metered request's price: taken from the paying account (the gateway operator's own, or a
+   * client's within what it allowed this gateway) as far as it can pay, never more: the gateway
+   * refused requests it could not cover before any work, so a shortfall here is a race it bears.
+   * The gateway's operator keeps the cut; the rest joins the round's pool.
+   */
+  private applyCharge(gateway: string, charge: Charge | undefined): { toPool: Micro; charged: Micro } {
+    if (charge === undefined) return { toPool: 0n, charged: 0n }
+    const operator = (this.sql('SELECT operator FROM accounts WHERE id = ?').get(gateway) as Row).operator as string
+    // A gateway metering itself (no client behind the request) pays from its operator's account.
+    const payer = this.account(charge.account === gateway ? operator : charge.account)
+    if (payer === undefined) throw new LedgerError('UNKNOWN_ACCOUNT', `no account ${charge.account.slice(0, 8)}… to charge`)
+    const self = payer.id === operator
+    let charged = parseAmount(charge.amount)
+    if (payer.balance < charged) charged = payer.balance
+    if (!self) {
+      const allowed = this.allowance(payer.id, gateway)
+      if (allowed < charged) charged = allowed
+      this.sql('UPDATE allowances SET amount = amount - ? WHERE client = ? AND gateway = ?').run(charged, payer.id, gateway)
+    }
+    const cut = (charged * BigInt(charge.cutBp)) / 10_000n
+    this.addBalance(payer.id, -charged)
+    this.addBalance(operator, cut)
+    return { toPool: charged - cut, charged }
   }
 
   // ——— state helpers ———
@@ -370,27 +440,8 @@ export class SqliteLedger implements Ledger {
 
   private recordStanding(id: string, seq: number): void {
     const a = this.sql('SELECT stake FROM accounts WHERE id = ?').get(id) as Row
-    this.sql('INSERT OR REPLACE INTO standing (account, seq, stake, weight_micro) VALUES (?, ?, ?, ?)').run(id, seq, a.stake, this.reputation(id).weightMicro)
-  }
-
-  /** What rounds read at `seq`: a node is eligible with a live key, a node account and enough stake. */
-  private standingView(head: string, seq: number): LedgerView {
-    const keyAt = this.sql('SELECT k.account, a.kind FROM keys k JOIN accounts a ON a.id = k.account WHERE k.key = ? AND k.added <= ? AND (k.retired IS NULL OR k.retired > ?)')
-    const standingAt = this.sql('SELECT stake, weight_micro FROM standing WHERE account = ? AND seq <= ? ORDER BY seq DESC LIMIT 1')
-    const cache = new Map<string, { eligible: boolean; weight: number }>()
-    const minStake = this.ledgerRules.minStake
-    const of = (node: string) => {
-      let c = cache.get(node)
-      if (c === undefined) {
-        const k = keyAt.get(node, seq, seq) as Row | undefined
-        const s = k === undefined || k.kind !== 'node' ? undefined : (standingAt.get(k.account, seq) as Row | undefined)
-        const eligible = s !== undefined && (s.stake as bigint) >= minStake
-        c = { eligible, weight: eligible ? Number(s!.weight_micro) / 1e6 : 0 }
-        cache.set(node, c)
-      }
-      return c
-    }
-    return { head: () => head, eligible: (node) => of(node).eligible, judgeWeight: (node) => of(node).weight }
+    const r = this.reputation(id)
+    this.sql('INSERT OR REPLACE INTO standing (account, seq, stake, weight_micro, answer_ppm) VALUES (?, ?, ?, ?, ?)').run(id, seq, a.stake, r.weightMicro, r.answerPpm)
   }
 
   private mustAccount(id: string): void {

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto'
 import type { ChatMessage } from '../protocol/messages.js'
-import type { JudgeReply, JudgeRequest, ModelBackend } from './backend.js'
+import type { CallOptions, JudgeReply, JudgeRequest, ModelBackend } from './backend.js'
 
 /**
  * FOR TESTS AND BENCHMARKS ONLY: a backend with no model behind it. Its answer is one of a few
@@ -15,12 +15,16 @@ export class InstantBackend implements ModelBackend {
     private readonly distinctAnswers = 3,
   ) {}
 
-  async answer(messages: readonly ChatMessage[]): Promise<string> {
+  /** Reports a word as a token, so metering has something to count. */
+  async answer(messages: readonly ChatMessage[], options: CallOptions = {}): Promise<string> {
     const question = messages.at(-1)?.content ?? ''
-    return `instant answer ${pick(`${this.nodeId}\n${question}`, this.distinctAnswers)}`
+    const text = `instant answer ${pick(`${this.nodeId}\n${question}`, this.distinctAnswers)}`
+    options.onUsage?.({ prompt: words(messages.map((m) => m.content).join(' ')), completion: words(text) })
+    return text
   }
 
-  async judge(req: JudgeRequest): Promise<JudgeReply> {
+  async judge(req: JudgeRequest, options: CallOptions = {}): Promise<JudgeReply> {
+    options.onUsage?.({ prompt: words(`${req.question} ${req.first} ${req.second}`), completion: 1 })
     const r = pick(`${this.nodeId}\n${req.first}\n${req.second}`, 10_000) / 10_000
     return r < 0.45
       ? { verdict: 'A', pFirst: 0.5 + r }
@@ -29,6 +33,8 @@ export class InstantBackend implements ModelBackend {
         : { verdict: 'T', pFirst: 0.5 }
   }
 }
+
+const words = (s: string) => s.split(/\s+/).filter(Boolean).length
 
 function pick(s: string, n: number): number {
   return hash('sha256', s, 'buffer').readUInt32BE(0) % n

@@ -89,9 +89,24 @@ export class LlamaCppBackend implements ModelBackend {
   /** The context sequence holds one prompt's state: calls on this model take turns. */
   private readonly lock = new Semaphore(1)
 
-  /** Runs `fn` with this model's sequence to itself and a core from the shared semaphore. */
-  private exclusive<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return this.lock.run(() => this.runtime.semaphore.run(fn, signal), signal)
+  /**
+   * Runs `fn` with this model's sequence to itself and a core from the shared semaphore. The
+   * sequence's token meter moves only inside, so its change is exactly this call's tokens.
+   */
+  private exclusive<T>(fn: () => Promise<T>, options: CallOptions): Promise<T> {
+    return this.lock.run(
+      () =>
+        this.runtime.semaphore.run(async () => {
+          const meter = this.sequence.tokenMeter
+          const [input, output] = [meter.usedInputTokens, meter.usedOutputTokens]
+          try {
+            return await fn()
+          } finally {
+            options.onUsage?.({ prompt: meter.usedInputTokens - input, completion: meter.usedOutputTokens - output })
+          }
+        }, options.signal),
+      options.signal,
+    )
   }
 
   /** Exact counts from llama.cpp's token meter: every token evaluated (input) and generated (output). */
@@ -141,14 +156,14 @@ export class LlamaCppBackend implements ModelBackend {
       } finally {
         session.dispose({ disposeSequence: false })
       }
-    }, options.signal)
+    }, options)
   }
 
   async judge(req: JudgeRequest, options: CallOptions = {}): Promise<JudgeReply> {
     this.calls++
     return this.exclusive(
       () => ((this.options.judgeMode ?? 'probabilities') === 'probabilities' ? this.judgeByProbabilities(req) : this.judgeConstrained(req, options)),
-      options.signal,
+      options,
     )
   }
 

@@ -137,7 +137,7 @@ export class OpenAIHttpBackend implements ModelBackend {
       }
       if (parsed.error) throw new HttpBackendError('BAD_RESPONSE', `server error: ${parsed.error.message ?? 'unknown'}`)
       if (!Array.isArray(parsed.choices) || parsed.choices.length === 0) throw new HttpBackendError('BAD_RESPONSE', 'no choices in the response')
-      this.count(parsed.usage)
+      this.count(parsed.usage, options)
       return parsed
     })
   }
@@ -171,17 +171,20 @@ export class OpenAIHttpBackend implements ModelBackend {
         throw classify(err, signal)
       }
       if (!done) throw new HttpBackendError('STREAM_ERROR', 'the stream ended before [DONE]')
-      this.count(usage)
+      this.count(usage, options)
       return text
     })
   }
 
-  private count(usage: ChatResponse['usage']): void {
+  private count(usage: ChatResponse['usage'], options: CallOptions): void {
     this.usage.calls++
     if (typeof usage?.prompt_tokens !== 'number' || typeof usage.completion_tokens !== 'number') return
-    this.usage.promptTokens += usage.prompt_tokens
-    this.usage.completionTokens += usage.completion_tokens
+    const prompt = Math.max(0, Math.floor(usage.prompt_tokens))
+    const completion = Math.max(0, Math.floor(usage.completion_tokens))
+    this.usage.promptTokens += prompt
+    this.usage.completionTokens += completion
     this.usage.reported++
+    options.onUsage?.({ prompt, completion })
   }
 
   private async post(body: object, signal: AbortSignal): Promise<Response> {

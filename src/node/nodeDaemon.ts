@@ -1,11 +1,12 @@
 import type { Identity, PublicKeyCache } from '../crypto/identity.js'
-import type { JudgeReply, ModelBackend } from '../models/backend.js'
+import type { CallUsage, JudgeReply, ModelBackend } from '../models/backend.js'
 import type { CryptoMeter, Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
-import { BP, QUERY_TOPIC } from '../protocol/limits.js'
+import { BP, MAX_TOKENS_REPORTED, QUERY_TOPIC } from '../protocol/limits.js'
 import type { NodeStatusBody, QueryBody, Verdict } from '../protocol/messages.js'
-import type { LedgerView } from '../round/ledgerView.js'
-import { checkQuery, type FinishReason, type JudgeTask, type ParticipantEffect, ParticipantRound } from '../round/participant.js'
+import type { NetworkLedger } from '../ledger/networkLedger.js'
+import type { Standing } from '../ledger/standing.js'
+import { checkQuery, type FinishReason, type JudgeTask, type ParticipantEffect, ParticipantRound, type TokenCount } from '../round/participant.js'
 import { questionText } from '../round/rules.js'
 import { BoundedMap } from '../runtime/boundedMap.js'
 import { type Clock, systemClock } from '../runtime/clock.js'
@@ -13,7 +14,7 @@ import { MessageIntake, type Verification } from '../runtime/intake.js'
 import { type HostedRound, RoundHost } from '../runtime/roundHost.js'
 import { randomSalt, type SaltSource } from '../runtime/salt.js'
 import type { Transport, Validation } from '../transport/transport.js'
-import { DECLINE_REASONS, DEFAULT_LIMITS, type DeclineReason, declineReason, type ParticipationLimits } from './participation.js'
+import { DECLINE_REASONS, DEFAULT_LIMITS, type DeclineReason, declineReason, ledgerDeclineReason, type ParticipationLimits } from './participation.js'
 
 /**
  * The node daemon: listens for Queries on gossip, decides whether to take part (participation.ts),
@@ -26,7 +27,8 @@ import { DECLINE_REASONS, DEFAULT_LIMITS, type DeclineReason, declineReason, typ
 export interface NodeInit {
   identity: Identity
   backend: ModelBackend
-  ledger: LedgerView
+  /** The network's ledger (standing at each Query's head), or a fixed view (`fixedLedger`). */
+  ledger: NetworkLedger
   /** Capacity, per-coordinator bound, deadline horizon, allow-list (defaults: participation.ts). */
   limits?: Partial<ParticipationLimits>
   /** Participation policy beyond the limits (model health, domains); default: take every round. */
@@ -65,6 +67,8 @@ export class NodeDaemon {
   private readonly sessions = new BoundedMap<string, number>(4096)
   /** Rounds that ended here recently, oldest first: a replayed Query for one is not a new round. */
   private readonly recent = new BoundedMap<string, RoundEnd>(1024)
+  /** Rounds waiting for the ledger standing their Query names (bounded by capacity: they count as held). */
+  private readonly pending = new Set<string>()
   private readonly clock: Clock
   private readonly salt: SaltSource
   private unsubscribe: (() => void) | undefined
@@ -146,26 +150,63 @@ export class NodeDaemon {
 
   private onQuery(msg: Signed<'Query'>): void {
     const { env } = msg
-    if (this.host.has(env.round) || this.recent.has(env.round)) throw new ProtocolError('REPLAY', 'a Query for a round already seen')
-    const round = ParticipantRound.fromQuery(
-      { identity: this.init.identity, ledger: this.init.ledger, meter: this.components.meter, ...(this.init.graceMs === undefined ? {} : { graceMs: this.init.graceMs }) },
-      msg,
-      this.sessions.get(env.from),
-    )
+    if (this.host.has(env.round) || this.recent.has(env.round) || this.pending.has(env.round)) throw new ProtocolError('REPLAY', 'a Query for a round already seen')
+    checkQuery(msg, this.sessions.get(env.from))
     if (env.body.since > (this.sessions.get(env.from) ?? -1)) {
       this.sessions.set(env.from, env.body.since)
       this.dropVoided(env.from, env.body.since)
     }
     const reason =
-      declineReason(env.from, env.body, this.clock.now(), { total: this.host.size, fromCoordinator: this.heldFrom(env.from) }, this.limits) ??
-      (this.init.wantsRound !== undefined && !this.init.wantsRound(env.body) ? 'policy' : undefined) ??
-      (this.init.ledger.eligible(this.id) ? undefined : 'ineligible')
-    if (reason !== undefined) {
-      this.declined.set(reason, (this.declined.get(reason) ?? 0) + 1)
-      return
-    }
+      declineReason(env.from, env.body, this.clock.now(), this.held(env.from), this.limits) ??
+      (this.init.wantsRound !== undefined && !this.init.wantsRound(env.body) ? 'policy' : undefined)
+    if (reason !== undefined) return this.decline(reason)
+    const standing = this.init.ledger.at(env.body.ledgerHead)
+    if (!(standing instanceof Promise)) return this.admit(msg, standing)
+    // A head this node has not seen: fetched once (the round waits in `pending`, so a copy of the
+    // Query arriving meanwhile is a replay, not a second fetch).
+    this.pending.add(env.round)
+    standing.then(
+      (s) => {
+        this.pending.delete(env.round)
+        try {
+          this.admit(msg, s)
+        } catch (err) {
+          // As the intake would have: a protocol error counts against the sender, anything else is a bug.
+          this.intake.reject(err)
+        }
+      },
+      () => {
+        this.pending.delete(env.round)
+        this.decline('ledger')
+      },
+    )
+  }
+
+  /** Joins a round whose ledger standing is known (undefined: its head is not one the ledger had). */
+  private admit(msg: Signed<'Query'>, standing: Standing | undefined): void {
+    const { env } = msg
+    const ledger = this.init.ledger
+    if (standing === undefined) return this.decline('ledger')
+    // Checked again: capacity may have gone while the standing was fetched.
+    const reason =
+      declineReason(env.from, env.body, this.clock.now(), this.held(env.from), this.limits) ??
+      (ledger.metered ? ledgerDeclineReason(this.id, env.from, env.body, this.held(env.from), standing, ledger.latest(), this.limits.minFee) : standing.eligible(this.id) ? undefined : 'ineligible')
+    if (reason !== undefined) return this.decline(reason)
+    const round = ParticipantRound.fromQuery(
+      { identity: this.init.identity, ledger: standing, meter: this.components.meter, ...(this.init.graceMs === undefined ? {} : { graceMs: this.init.graceMs }) },
+      msg,
+      this.sessions.get(env.from),
+    )
     const hosted = this.host.add(round)
     this.host.step(hosted, (m) => m.start())
+  }
+
+  private decline(reason: DeclineReason): void {
+    this.declined.set(reason, (this.declined.get(reason) ?? 0) + 1)
+  }
+
+  private held(coordinator: string): { total: number; fromCoordinator: number } {
+    return { total: this.host.size + this.pending.size, fromCoordinator: this.heldFrom(coordinator) }
   }
 
   /** A coordinator that restarted says which of its rounds are void: they end here now. */
@@ -205,8 +246,9 @@ export class NodeDaemon {
   }
 
   private generate(round: HostedRound<ParticipantRound>, query: QueryBody): void {
-    this.init.backend.answer(query.messages, { signal: round.signal }).then(
-      (text) => this.host.step(round, (m) => m.answered(text, this.salt())),
+    const usage = noTokens()
+    this.init.backend.answer(query.messages, { signal: round.signal, onUsage: add(usage) }).then(
+      (text) => this.host.step(round, (m) => m.answered(text, this.salt(), usage)),
       (err) => {
         if (!round.signal.aborted) this.error(`answer: ${err}`)
       },
@@ -221,17 +263,18 @@ export class NodeDaemon {
     // prompt cache) does not read again. Verdicts go back in task order.
     const order = tasks.map((_, i) => i).sort((i, j) => (tasks[i]!.first < tasks[j]!.first ? -1 : tasks[i]!.first > tasks[j]!.first ? 1 : 0))
     const replies: JudgeReply[] = new Array(tasks.length)
+    const usage = noTokens()
     Promise.all(
       order.map((i) =>
         this.init.backend
-          .judge({ question, first: tasks[i]!.first, second: tasks[i]!.second }, { signal })
+          .judge({ question, first: tasks[i]!.first, second: tasks[i]!.second }, { signal, onUsage: add(usage) })
           .catch((): JudgeReply => ({ verdict: 'U' }))
           .then((r) => {
             replies[i] = r
           }),
       ),
     ).then(() => {
-      if (!signal.aborted) this.host.step(round, (m) => m.judged(replies.map((r, i) => toVerdict(tasks[i]!, r)), this.salt()))
+      if (!signal.aborted) this.host.step(round, (m) => m.judged(replies.map((r, i) => toVerdict(tasks[i]!, r)), this.salt(), usage))
     })
   }
 
@@ -248,6 +291,16 @@ export class NodeDaemon {
     if (this.errors.length > 256) this.errors.shift()
   }
 }
+
+const noTokens = (): TokenCount => ({ prompt: 0, completion: 0 })
+
+/** Adds each call's reported tokens to a round's count (bounded as the protocol bounds it). */
+const add =
+  (total: TokenCount) =>
+  (u: CallUsage): void => {
+    total.prompt = Math.min(MAX_TOKENS_REPORTED, total.prompt + u.prompt)
+    total.completion = Math.min(MAX_TOKENS_REPORTED, total.completion + u.completion)
+  }
 
 function toVerdict(task: JudgeTask, reply: JudgeReply): Verdict {
   const p =

@@ -1,4 +1,6 @@
 import { NODE_CAPACITY, ROUNDS_PER_COORDINATOR } from '../protocol/limits.js'
+import type { Micro } from '../ledger/amount.js'
+import type { Standing } from '../ledger/standing.js'
 import type { QueryBody } from '../protocol/messages.js'
 
 /**
@@ -10,9 +12,9 @@ import type { QueryBody } from '../protocol/messages.js'
  * never seals its members holds a slot for seconds at most. To hold one longer it has to run the
  * round, which is using the node, not squatting on it.
  */
-export type DeclineReason = 'notAllowed' | 'expired' | 'horizon' | 'coordinator' | 'capacity' | 'policy' | 'ineligible'
+export type DeclineReason = 'notAllowed' | 'expired' | 'horizon' | 'coordinator' | 'capacity' | 'policy' | 'ineligible' | 'unregistered' | 'fee' | 'deposit' | 'ledger'
 
-export const DECLINE_REASONS: readonly DeclineReason[] = ['capacity', 'coordinator', 'expired', 'horizon', 'ineligible', 'notAllowed', 'policy']
+export const DECLINE_REASONS: readonly DeclineReason[] = ['capacity', 'coordinator', 'deposit', 'expired', 'fee', 'horizon', 'ineligible', 'ledger', 'notAllowed', 'policy', 'unregistered']
 
 export interface ParticipationLimits {
   /** Rounds held at once. */
@@ -25,6 +27,8 @@ export interface ParticipationLimits {
   maxJoinWaitMs: number
   /** When set, only Queries from these coordinators are served. */
   gateways?: ReadonlySet<string>
+  /** The least fee (micro-units) a metered round must offer. */
+  minFee: Micro
 }
 
 export const DEFAULT_HORIZON_MS = 600_000
@@ -35,6 +39,7 @@ export const DEFAULT_LIMITS: ParticipationLimits = {
   perCoordinator: ROUNDS_PER_COORDINATOR,
   horizonMs: DEFAULT_HORIZON_MS,
   maxJoinWaitMs: DEFAULT_MAX_JOIN_WAIT_MS,
+  minFee: 1_000n,
 }
 
 export interface Held {
@@ -50,5 +55,25 @@ export function declineReason(coordinator: string, query: QueryBody, now: number
   if (d.verdictReveal - now > limits.horizonMs || d.join - now > limits.maxJoinWaitMs) return 'horizon'
   if (held.fromCoordinator >= limits.perCoordinator) return 'coordinator'
   if (held.total >= limits.capacity) return 'capacity'
+  return undefined
+}
+
+/**
+ * Why a node declines a metered round, from the ledger's standing at the head its Query names and
+ * at the newest head this node knows (a gateway cannot name an old head to show a deposit it has
+ * since spent): the coordinator must be a registered gateway; the fee must meet this node's
+ * minimum; the rounds this node already holds for it, with this one, must be covered by its
+ * deposit (so each node's time costs the gateway money it has); and this node must be eligible
+ * with at least the reputation the Query asks for.
+ */
+export function ledgerDeclineReason(me: string, coordinator: string, query: QueryBody, held: Held, at: Standing, newest: Standing, minFee: Micro): DeclineReason | undefined {
+  const named = at.deposit(coordinator)
+  const now = newest.deposit(coordinator)
+  if (named === undefined || now === undefined) return 'unregistered'
+  const fee = BigInt(query.fee)
+  if (fee < minFee) return 'fee'
+  const deposit = named < now ? named : now
+  if (fee * BigInt(held.fromCoordinator + 1) > deposit) return 'deposit'
+  if (!at.eligible(me) || (at.reputationPpm(me) ?? 0) < query.minReputation * 100) return 'ineligible'
   return undefined
 }

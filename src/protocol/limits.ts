@@ -34,3 +34,6 @@ export const GATEWAY_ROUNDS = 4
 export const ROUNDS_PER_COORDINATOR = 2 * GATEWAY_ROUNDS
 /** A node's default capacity: room for two gateways at full load. */
 export const NODE_CAPACITY = 2 * ROUNDS_PER_COORDINATOR
+
+/** The most tokens one member may report for its answer or its verdicts in one round. */
+export const MAX_TOKENS_REPORTED = 10_000_000

@@ -6,6 +6,7 @@ import {
   MAX_JOINS,
   MAX_MEMBERS,
   MAX_MESSAGE_CHARS,
+  MAX_TOKENS_REPORTED,
   MAX_VERDICTS_PER_JUDGE,
 } from './limits.js'
 import { amount, arr, bool, type Check, hex32, int, nodeId, obj, oneOf, packedHex, str } from './schema.js'
@@ -53,17 +54,23 @@ const verdict = obj({
   p: int(-1, BP),
 })
 
+/**
+ * The tokens a member's model spent on its answer or its verdicts, as its backend reported them
+ * (0 where it does not say). The member signs them; the gateway prices a request from them.
+ */
+const tokens = obj({ prompt: int(0, MAX_TOKENS_REPORTED), completion: int(0, MAX_TOKENS_REPORTED) })
+
 export const BODY_SCHEMAS = {
   Query: query,
   Join: obj({ ticket: amount }),
   Members: obj({ joins: sealList(MAX_JOINS), at: time }),
   AnswerCommit: obj({ c: hex32 }),
   CommitsSealed: obj({ commits: sealList(MAX_MEMBERS), r0: hex32, at: time }),
-  AnswerReveal: obj({ answer: str(MAX_ANSWER_CHARS), salt: hex32 }),
+  AnswerReveal: obj({ answer: str(MAX_ANSWER_CHARS), salt: hex32, usage: tokens }),
   RevealsSealed: obj({ reveals: sealList(MAX_MEMBERS), at: time }),
   VerdictCommit: obj({ c: hex32 }),
   VerdictCommitsSealed: obj({ commits: sealList(MAX_MEMBERS), at: time }),
-  VerdictReveal: obj({ verdicts: arr(verdict, MAX_VERDICTS_PER_JUDGE), salt: hex32 }),
+  VerdictReveal: obj({ verdicts: arr(verdict, MAX_VERDICTS_PER_JUDGE), salt: hex32, usage: tokens }),
   VerdictsSealed: obj({ reveals: sealList(MAX_MEMBERS), at: time }),
   /**
    * How a round ended, for every member still in it: 'done' with the hash of the signed Result
@@ -85,11 +92,15 @@ export const BODY_SCHEMAS = {
     declined: obj({
       capacity: count,
       coordinator: count,
+      deposit: count,
       expired: count,
+      fee: count,
       horizon: count,
       ineligible: count,
+      ledger: count,
       notAllowed: count,
       policy: count,
+      unregistered: count,
     }),
     rejected: count,
     at: time,

@@ -22,6 +22,14 @@ import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayl
  * plus the grace, whatever the coordinator does. A member whose answer was sealed waits for the
  * coordinator's `RoundEnded`: every member hears how its round ended.
  */
+/** Tokens a member's model spent, as signed in its reveals (`usage`). */
+export interface TokenCount {
+  prompt: number
+  completion: number
+}
+
+const NO_TOKENS: TokenCount = { prompt: 0, completion: 0 }
+
 export type ParticipantPhase =
   | 'joined'
   | 'answering'
@@ -71,7 +79,7 @@ export class ParticipantRound {
   private readonly graceMs: number
   private seq = 0
   private join: Signed<'Join'> | undefined
-  private answer: { text: string; salt: string; commit: Signed<'AnswerCommit'> } | undefined
+  private answer: { text: string; salt: string; commit: Signed<'AnswerCommit'>; usage: TokenCount } | undefined
   private reveal: Signed<'AnswerReveal'> | undefined
   /** CommitsSealed's and RevealsSealed's packed lists, as signed. */
   private sealedCommits = ''
@@ -82,7 +90,7 @@ export class ParticipantRound {
   private readonly forwarded = new Map<string, Signed<'AnswerReveal'>>()
   /** Forwarded answers that came before RevealsSealed, until it says which are genuine. */
   private readonly early = new Map<string, Signed<'AnswerReveal'>>()
-  private verdicts: { list: Verdict[]; salt: string; commit: Signed<'VerdictCommit'> } | undefined
+  private verdicts: { list: Verdict[]; salt: string; commit: Signed<'VerdictCommit'>; usage: TokenCount } | undefined
   private judgeRequested = false
 
   /**
@@ -178,23 +186,23 @@ export class ParticipantRound {
   }
 
   /** The model's answer, with a fresh 32-byte salt. */
-  answered(text: string, salt: string): ParticipantEffect[] {
+  answered(text: string, salt: string, usage: TokenCount = NO_TOKENS): ParticipantEffect[] {
     if (this.state !== 'answering') return []
     const commit = this.sign('AnswerCommit', {
       c: commitment(this.roundId, this.ctx.identity.id, text, salt),
     })
-    this.answer = { text, salt, commit }
+    this.answer = { text, salt, commit, usage }
     this.state = 'committed'
     return [{ kind: 'send', to: this.coordinator, msg: commit }]
   }
 
   /** The model's verdicts on exactly the judge tasks it was given, in order, with a fresh salt. */
-  judged(verdicts: Verdict[], salt: string): ParticipantEffect[] {
+  judged(verdicts: Verdict[], salt: string, usage: TokenCount = NO_TOKENS): ParticipantEffect[] {
     if (this.state !== 'judging') return []
     const commit = this.sign('VerdictCommit', {
       c: commitment(this.roundId, this.ctx.identity.id, verdictPayload(verdicts), salt),
     })
-    this.verdicts = { list: verdicts, salt, commit }
+    this.verdicts = { list: verdicts, salt, commit, usage }
     this.state = 'verdictCommitted'
     return [{ kind: 'send', to: this.coordinator, msg: commit }]
   }
@@ -233,7 +241,7 @@ export class ParticipantRound {
     this.sealedCommits = commits
     this.r0 = r0
     this.state = 'revealed'
-    this.reveal = this.sign('AnswerReveal', { answer: this.answer!.text, salt: this.answer!.salt })
+    this.reveal = this.sign('AnswerReveal', { answer: this.answer!.text, salt: this.answer!.salt, usage: this.answer!.usage })
     return [{ kind: 'send', to: this.coordinator, msg: this.reveal }]
   }
 
@@ -297,7 +305,7 @@ export class ParticipantRound {
     const commits = msg.env.body.commits
     if (!sealHas(commits, this.ctx.identity.id, this.verdicts!.commit.hash))
       return this.finish('dropped', 'our verdict commit is not sealed')
-    const reveal = this.sign('VerdictReveal', { verdicts: this.verdicts!.list, salt: this.verdicts!.salt })
+    const reveal = this.sign('VerdictReveal', { verdicts: this.verdicts!.list, salt: this.verdicts!.salt, usage: this.verdicts!.usage })
     this.state = 'awaitingResult'
     return [{ kind: 'send', to: this.coordinator, msg: reveal }]
   }

@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest'
+import { mkdtempSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { demo } from '../../src/cli/demo.js'
+import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
+import { verifyLedger } from '../../src/ledger/verifyLedger.js'
 import type { Envelope } from '../../src/protocol/envelope.js'
 import { genesisLedgerView } from '../../src/round/ledgerView.js'
 import { verifyTranscript } from '../../src/round/verify.js'
 import { completion, scriptedServer, sendJson, sendSse } from '../models/scriptedServer.js'
 
-const run = async (args: string[]) => {
+const dir = mkdtempSync(join(tmpdir(), 'chorus-demo-'))
+/** Every run here keeps its ledger in a temporary folder (never the repository's own .chorus). */
+const run = async (args: string[], where = dir) => {
   let out = ''
-  const code = await demo(args, (s) => (out += s))
+  const code = await demo(args.includes('--no-ledger') ? args : [...args, '--ledger-dir', where], (s) => (out += s))
   return { code, out }
 }
 
@@ -47,7 +54,12 @@ describe('chorus demo on tiny generated models', () => {
     expect(r.tinyModels).toBe(true)
     expect(r.verified).toBe(true)
     const envs = r.transcript.envelopes as Envelope[]
-    const v = verifyTranscript(envs, { ledger: genesisLedgerView(), maxJudgeShare: 0.25 })
+    // Verified against the ledger as it stood at the head the round named.
+    const file = SqliteLedger.readOnly(join(dir, '.chorus', 'ledger.sqlite'))
+    const view = file.viewAt((envs[0] as Envelope<'Query'>).body.ledgerHead)!
+    file.close()
+    expect(() => verifyTranscript(envs, { ledger: genesisLedgerView(), maxJudgeShare: 0.25 })).toThrow(/ledger head/)
+    const v = verifyTranscript(envs, { ledger: view, maxJudgeShare: 0.25 })
     expect(v.outcome.winner).toBe(r.outcome.winner)
     expect(v.outcome.scores).toEqual(r.outcome.scores)
     const verdicts = envs.filter((e) => e.type === 'VerdictReveal') as Envelope<'VerdictReveal'>[]
@@ -64,6 +76,35 @@ describe('chorus demo on tiny generated models', () => {
     expect(out.lastIndexOf('tiny generated models')).toBeGreaterThan(out.length - 400)
     expect(out).toMatch(/Winner [0-9a-f]{8}/)
     expect(out).toMatch(/Phases: join \d+ ms/)
+  })
+
+  it('keeps a ledger in the working directory: the swarm is paid, its record carries over, and the ledger replays', async () => {
+    const here = mkdtempSync(join(tmpdir(), 'chorus-demo-'))
+    const first = JSON.parse((await run(['--json', '--nodes', '3', 'first'], here)).out)
+    const second = JSON.parse((await run(['--json', '--nodes', '3', 'second'], here)).out)
+    // The same three nodes (keys derived from the workspace's operator key) in both rounds.
+    expect(Object.keys(second.nodes).sort()).toEqual(Object.keys(first.nodes).sort())
+    expect(second.settlement.seq).toBeGreaterThan(first.settlement.seq)
+    expect(BigInt(second.settlement.pool)).toBeGreaterThan(0n)
+    expect(second.usage.prompt + second.usage.completion).toBeGreaterThan(0)
+    const path = join(here, '.chorus', 'ledger.sqlite')
+    const v = verifyLedger(path)
+    expect(v.settlements).toBe(2)
+    const ledger = SqliteLedger.readOnly(path)
+    const operator = ledger.account(ledger.account(Object.keys(first.nodes)[0]!)!.operator)!
+    // The nodes' operator was paid for both rounds; every node has answered twice.
+    expect(operator.kind).toBe('operator')
+    const ranked = Number(first.outcome.ranked) + Number(second.outcome.ranked)
+    for (const id of Object.keys(first.nodes)) expect(ledger.account(id)!.reputation.answerRounds).toBe(ranked)
+    ledger.close()
+    expect(statSync(join(here, '.chorus', 'operator.key')).mode & 0o077).toBe(0)
+  })
+
+  it('--no-ledger: the round names the genesis head and nobody is paid', async () => {
+    const r = JSON.parse((await run(['--json', '--nodes', '3', '--no-ledger', 'x'])).out)
+    expect(r.verified).toBe(true)
+    expect(r.settlement).toBeUndefined()
+    expect(r.transcript.envelopes[0].body.fee).toBe('0')
   })
 
   it('refuses bad settings with a clear error', async () => {

@@ -70,7 +70,7 @@ describe('weak ed25519 keys', () => {
     for (let i = 0; i < 200; i++) expect(isNodeId(generateIdentity().id)).toBe(true)
     const alice = generateIdentity()
     const round = 'ab'.repeat(32)
-    const msg = signEnvelope(alice, { type: 'VerdictReveal', round, seq: 0, body: { verdicts: [{ a: IDENTITY, b: alice.id, v: 'A', p: -1 }], salt: 'cd'.repeat(32) } })
+    const msg = signEnvelope(alice, { type: 'VerdictReveal', round, seq: 0, body: { verdicts: [{ a: IDENTITY, b: alice.id, v: 'A', p: -1 }], salt: 'cd'.repeat(32), usage: { prompt: 0, completion: 0 } } })
     expect(() => checkEnvelope(JSON.parse(msg.wire.toString()))).toThrow(ProtocolError)
     expect(() => checkEnvelope({ ...JSON.parse(msg.wire.toString()), from: IDENTITY })).toThrow(/ed25519 public key/)
   })

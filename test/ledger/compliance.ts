@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { type Identity } from '../../src/crypto/identity.js'
 import { type Ledger, LedgerError } from '../../src/ledger/ledger.js'
+import { signCharge } from '../../src/ledger/charge.js'
 import { signRequest } from '../../src/ledger/requests.js'
 import type { Signed } from '../../src/protocol/envelope.js'
 import { Harness, ident } from '../round/harness.js'
@@ -34,6 +35,7 @@ export function population(ledger: Ledger, n: number, stake = 2_000_000n) {
   const nodes = Array.from({ length: n }, (_, i) => ident(`node-${i}`))
   ledger.submit(signRequest(gateway, 0, { op: 'register', kind: 'gateway' }))
   ledger.credit(gateway.id, 100_000_000n)
+  ledger.submit(signRequest(gateway, 1, { op: 'stake', amount: '50000000' }))
   for (const node of nodes) {
     ledger.submit(signRequest(node, 0, { op: 'register', kind: 'node' }))
     ledger.credit(node.id, stake)
@@ -109,7 +111,8 @@ export function ledgerCompliance(name: string, make: () => LedgerFixture) {
         const r = ledger.settle(playRound(ledger, 7))
         expect(r.pool).toBe(1_000_000n)
         expect(Object.values(r.rewards).reduce((a, x) => a + x, 0n)).toBe(1_000_000n)
-        expect(ledger.account(gateway.id)!.balance).toBe(99_000_000n)
+        // The fee came out of the gateway's deposit.
+        expect(ledger.account(gateway.id)).toMatchObject({ balance: 50_000_000n, stake: 49_000_000n })
         const paid = nodes.reduce((a, n) => a + ledger.account(n.id)!.balance, 0n)
         expect(paid).toBe(1_000_000n)
         for (const n of nodes) expect(ledger.account(n.id)!.stake).toBe(2_000_000n)
@@ -158,6 +161,51 @@ export function ledgerCompliance(name: string, make: () => LedgerFixture) {
       }
     })
 
+    it('meters a request: the payer pays at most what it has and allowed, the gateway keeps its cut, the rest joins the pool', () => {
+      const fx = make()
+      try {
+        const { ledger } = fx
+        const { gateway } = population(ledger, 5)
+        const client = ident('client')
+        ledger.submit(signRequest(client, 0, { op: 'register', kind: 'client' }))
+        ledger.credit(client.id, 3_000_000n)
+        const settleCharged = (t: unknown[], account: string, amount: string, cutBp: number) => ledger.settle(t, signCharge(gateway, (t[0] as { round: string }).round, { account, amount, cutBp }))
+        // Nothing allowed yet: the charge takes nothing, the round still settles on its fee.
+        let r = settleCharged(playRound(ledger, 5), client.id, '1000000', 1000)
+        expect([r.charged, r.pool]).toEqual([0n, 1_000_000n])
+        expect(codeOf(() => ledger.submit(signRequest(client, 1, { op: 'allow', gateway: client.id, amount: '5' })))).toBe('NOT_A_GATEWAY')
+        ledger.submit(signRequest(client, 1, { op: 'allow', gateway: gateway.id, amount: '1500000' }))
+        r = settleCharged(playRound(ledger, 5), client.id, '1000000', 1000)
+        expect([r.charged, r.pool]).toEqual([1_000_000n, 1_900_000n])
+        expect(ledger.account(gateway.id)!.balance).toBe(50_100_000n)
+        // (a standalone gateway is its own operator: the cut is its own)
+        // 500 000 of the allowance is left: the next charge is cut to it.
+        r = settleCharged(playRound(ledger, 5), client.id, '1000000', 0)
+        expect(r.charged).toBe(500_000n)
+        expect(ledger.allowance(client.id, gateway.id)).toBe(0n)
+        expect(ledger.account(client.id)!.balance).toBe(1_500_000n)
+        // A gateway metering itself needs no allowance; a malformed charge changes nothing.
+        const head = ledger.head()
+        const t = playRound(ledger, 5)
+        expect(codeOf(() => settleCharged(t, client.id, '-1', 0))).toBe('BAD_REQUEST')
+        // Signed for another round, or by another key: refused.
+        expect(codeOf(() => ledger.settle(t, signCharge(gateway, 'ab'.repeat(32), { account: client.id, amount: '1', cutBp: 0 })))).toBe('BAD_SIGNATURE')
+        expect(codeOf(() => ledger.settle(t, signCharge(client, (t[0] as { round: string }).round, { account: client.id, amount: '1', cutBp: 0 })))).toBe('BAD_SIGNATURE')
+        expect(ledger.head()).toBe(head)
+        r = settleCharged(t, gateway.id, '2000000', 0)
+        expect(r.charged).toBe(2_000_000n)
+        // A gateway that belongs to an operator meters itself from the operator's account.
+        const op = ident('operator')
+        ledger.submit(signRequest(op, 0, { op: 'register', kind: 'operator' }))
+        ledger.credit(op.id, 5_000_000n)
+        const owned = ident('owned-gateway')
+        ledger.submit(signRequest(owned, 0, { op: 'register', kind: 'gateway', operator: op.id }))
+        expect(ledger.account(owned.id)!.operator).toBe(op.id)
+      } finally {
+        fx.close()
+      }
+    })
+
     it('refuses a round of an unregistered gateway, one that names an unknown head, and ineligible nodes', () => {
       const fx = make()
       try {
@@ -171,7 +219,10 @@ export function ledgerCompliance(name: string, make: () => LedgerFixture) {
         expect(codeOf(() => ledger.settle(playRound(ledger, 4, { fee: '0', ticket: '0' })))).toBe('NOT_A_GATEWAY')
         const gw = ident('coordinator')
         ledger.submit(signRequest(gw, 0, { op: 'register', kind: 'gateway' }))
+        // A registered gateway without a deposit cannot pay the fee.
         expect(codeOf(() => ledger.settle(playRound(ledger, 4)))).toBe('INSUFFICIENT_FUNDS')
+        expect(ledger.viewAt(ledger.head())!.deposit(gw.id)).toBe(0n)
+        expect(ledger.viewAt(ledger.head())!.deposit(nodes[0]!.id)).toBeUndefined()
         const alien = playRound(ledger, 4, { fee: '0' }) as { body: { ledgerHead: string } }[]
         alien[0]!.body.ledgerHead = 'ab'.repeat(32)
         expect(codeOf(() => ledger.settle(alien))).toBe('UNKNOWN_HEAD')

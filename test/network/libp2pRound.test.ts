@@ -5,6 +5,7 @@ import { CoordinatorService } from '../../src/gateway/coordinatorService.js'
 import { NetworkSwarm } from '../../src/gateway/networkSwarm.js'
 import { InstantBackend } from '../../src/models/instant.js'
 import { NodeDaemon } from '../../src/node/nodeDaemon.js'
+import { fixedLedger } from '../../src/ledger/networkLedger.js'
 import { genesisLedgerView } from '../../src/round/ledgerView.js'
 import { verifyTranscript } from '../../src/round/verify.js'
 import { createLibp2pTransport, type Libp2pTransport } from '../../src/transport/libp2p.js'
@@ -24,16 +25,16 @@ describe('rounds over real libp2p connections (7 nodes, one process)', () => {
     for (let i = 0; i < 7; i++) {
       const t = await createLibp2pTransport({ seed: seed(`n${i}`), bootstrap: boot })
       const id = identityFromSeed(seed(`n${i}`))
-      const d = new NodeDaemon({ identity: id, backend: new InstantBackend(id.id), ledger }, { transport: t })
+      const d = new NodeDaemon({ identity: id, backend: new InstantBackend(id.id), ledger: fixedLedger(ledger) }, { transport: t })
       d.start()
       nodeTs.push(t)
       daemons.push(d)
     }
-    coordinator = new CoordinatorService({ identity: identityFromSeed(seed('coord')), ledger, durations: { join: 3000, commit: 3000, reveal: 3000, verdictCommit: 3000, verdictReveal: 3000 } }, { transport: coordT })
+    coordinator = new CoordinatorService({ identity: identityFromSeed(seed('coord')), ledger: fixedLedger(ledger), durations: { join: 3000, commit: 3000, reveal: 3000, verdictCommit: 3000, verdictReveal: 3000 } }, { transport: coordT })
     coordinator.start()
     swarm = new NetworkSwarm({ coordinator, transport: coordT })
     const end = Date.now() + 10_000
-    while (swarm.nodes().length < 7 && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
+    while ((await swarm.nodes()).length < 7 && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
   }, 30_000)
   afterAll(async () => {
     await coordinator.stop()
@@ -42,7 +43,7 @@ describe('rounds over real libp2p connections (7 nodes, one process)', () => {
   })
 
   it('finds all nodes and completes verifiable ranked rounds', async () => {
-    expect(swarm.nodes()).toHaveLength(7)
+    expect(await swarm.nodes()).toHaveLength(7)
     for (let r = 0; r < 3; r++) {
       const res = await swarm.ask([{ role: 'user', content: `over the wire ${r}` }], {})
       expect(res.outcome.ranked).toBe(true)

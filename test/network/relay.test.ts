@@ -5,9 +5,11 @@ import { CoordinatorService } from '../../src/gateway/coordinatorService.js'
 import { NetworkSwarm } from '../../src/gateway/networkSwarm.js'
 import { InstantBackend } from '../../src/models/instant.js'
 import { NodeDaemon } from '../../src/node/nodeDaemon.js'
+import { fixedLedger } from '../../src/ledger/networkLedger.js'
 import { genesisLedgerView } from '../../src/round/ledgerView.js'
 import { verifyTranscript } from '../../src/round/verify.js'
 import { createLibp2pTransport, type Libp2pTransport } from '../../src/transport/libp2p.js'
+import { QUERY_TOPIC } from '../../src/protocol/limits.js'
 
 const seed = (label: string) => Buffer.from(hashParts('relay-test', label), 'hex')
 const ledger = genesisLedgerView()
@@ -43,7 +45,7 @@ describe('a gateway nobody can dial, reached through a circuit relay', () => {
     expect(gw.multiaddrs().every((m) => m.includes('/p2p-circuit'))).toBe(true)
 
     const coordinator = new CoordinatorService(
-      { identity: identityFromSeed(seed('gw')), ledger, durations: { join: 3000, commit: 3000, reveal: 3000, verdictCommit: 3000, verdictReveal: 3000 } },
+      { identity: identityFromSeed(seed("gw")), ledger: fixedLedger(ledger), durations: { join: 3000, commit: 3000, reveal: 3000, verdictCommit: 3000, verdictReveal: 3000 } },
       { transport: gw },
     )
     coordinator.start()
@@ -52,12 +54,12 @@ describe('a gateway nobody can dial, reached through a circuit relay', () => {
       const t = await createLibp2pTransport({ seed: seed(`n${i}`), bootstrap: circuit })
       transports.push(t)
       const id = identityFromSeed(seed(`n${i}`))
-      const d = new NodeDaemon({ identity: id, backend: new InstantBackend(id.id), ledger }, { transport: t })
+      const d = new NodeDaemon({ identity: id, backend: new InstantBackend(id.id), ledger: fixedLedger(ledger) }, { transport: t })
       d.start()
       closers.push(() => d.stop())
     }
     const swarm = new NetworkSwarm({ coordinator, transport: gw })
-    await until(() => (swarm.nodes().length >= 3 ? true : undefined), 'three nodes through the relay')
+    await until(() => (gw.subscribers(QUERY_TOPIC).length >= 3 ? true : undefined), 'three nodes through the relay')
     // Every connection the gateway has to a node is relayed.
     const nodeConns = gw.node.getConnections().filter((c) => c.remotePeer.toString() !== relay.node.peerId.toString())
     expect(nodeConns.length).toBeGreaterThanOrEqual(3)

@@ -9,6 +9,7 @@ import { NodeDaemon } from '../../src/node/nodeDaemon.js'
 import type { ParticipationLimits } from '../../src/node/participation.js'
 import { QUERY_TOPIC } from '../../src/protocol/limits.js'
 import { CoordinatorRound, type PhaseDurations } from '../../src/round/coordinator.js'
+import { fixedLedger } from '../../src/ledger/networkLedger.js'
 import { genesisLedgerView } from '../../src/round/ledgerView.js'
 import { DEFAULT_GRACE_MS } from '../../src/round/participant.js'
 import { MemoryNetwork } from '../../src/transport/memory.js'
@@ -49,7 +50,7 @@ function world(n: number, opts: { backend?: (id: Identity, i: number) => ModelBa
   const nodes = Array.from({ length: n }, (_, i) => {
     const id = key(`n${i}`)
     const d = new NodeDaemon(
-      { identity: id, backend: opts.backend?.(id, i) ?? new InstantBackend(id.id), ledger, ...(opts.limits ? { limits: opts.limits } : {}) },
+      { identity: id, backend: opts.backend?.(id, i) ?? new InstantBackend(id.id), ledger: fixedLedger(ledger), ...(opts.limits ? { limits: opts.limits } : {}) },
       { transport: net.endpoint(id.id), clock, verification: 'inline' },
     )
     d.start()
@@ -64,7 +65,7 @@ function world(n: number, opts: { backend?: (id: Identity, i: number) => ModelBa
       const identity = key(label)
       // A restarted coordinator (same key) opens a new endpoint once its old one closed.
       const endpoint = net.endpoint(identity.id)
-      const service = new CoordinatorService({ identity, ledger, durations: DUR }, { transport: endpoint, clock, verification: 'inline' })
+      const service = new CoordinatorService({ identity, ledger: fixedLedger(ledger), durations: DUR }, { transport: endpoint, clock, verification: 'inline' })
       service.start()
       stops.push(() => service.stop())
       return { service, endpoint, identity }

@@ -13,7 +13,7 @@ const reveal = () =>
     type: 'AnswerReveal',
     round,
     seq: 2,
-    body: { answer: 'forty-two "quoted", \u00e9', salt: 'cd'.repeat(32) },
+    body: { answer: 'forty-two "quoted", \u00e9', salt: 'cd'.repeat(32), usage: { prompt: 0, completion: 0 } },
   })
 const code = (fn: () => unknown) => {
   try {
@@ -141,7 +141,7 @@ describe('envelopes', () => {
       type: 'VerdictReveal',
       round,
       seq: 0,
-      body: { verdicts: [{ a: alice.id, b: mallory.id, v: 'A', p: 7000 }], salt: 'cd'.repeat(32) },
+      body: { verdicts: [{ a: alice.id, b: mallory.id, v: 'A', p: 7000 }], salt: 'cd'.repeat(32), usage: { prompt: 0, completion: 0 } },
     })
     expect(
       code(() => openEnvelope(Buffer.from(p.wire.toString().replace('"p":7000', '"p":0.7')), verifier)),

@@ -140,7 +140,7 @@ describe('a round, phase by phase', () => {
             type: 'AnswerReveal',
             round: m.env.round,
             seq: 9,
-            body: { answer: 'changed my mind', salt: salt('x') },
+            body: { answer: 'changed my mind', salt: salt('x'), usage: { prompt: 0, completion: 0 } },
           }),
         )
         return false
@@ -238,7 +238,7 @@ describe('a round, phase by phase', () => {
             type: 'VerdictReveal',
             round: m.env.round,
             seq: 21,
-            body: { verdicts, salt: s2 },
+            body: { verdicts, salt: s2, usage: { prompt: 0, completion: 0 } },
           })
           return false
         }

@@ -1,0 +1,166 @@
+import type { Identity } from '../crypto/identity.js'
+import type { Micro } from '../ledger/amount.js'
+import { signCharge } from '../ledger/charge.js'
+import type { SettlementReceipt } from '../ledger/ledger.js'
+import type { CachedLedger, LedgerClient } from '../ledger/networkLedger.js'
+import type { Signed } from '../protocol/envelope.js'
+import { RoundFailedError } from './swarm.js'
+
+/**
+ * The gateway's side of the ledger. It sets the terms its Queries offer (fee, ticket); keeps the
+ * fees of its unfinished rounds within its deposit (so it cannot promise nodes more than it holds,
+ * and a Query beyond it is refused here before nodes refuse it); refuses a request whose payer
+ * cannot cover the hold (402, before any work); and after each round prices the tokens its members
+ * reported, signs the charge and has the ledger settle the round with it.
+ */
+export interface Pricing {
+  /** Micro-units per 1 000 tokens, prompt and completion alike, over every answer and judgement. */
+  microPerKToken: Micro
+  /** What a payer must have free before a request starts (the most one request is expected to cost). */
+  holdMicro: Micro
+  /** The gateway's cut of each charge, in basis points; the rest joins the round's reward pool. */
+  cutBp: number
+}
+
+export interface RoundTerms {
+  fee: Micro
+  ticket: Micro
+}
+
+export const DEFAULT_PRICING: Pricing = { microPerKToken: 2_000n, holdMicro: 100_000n, cutBp: 1_000 }
+export const DEFAULT_TERMS: RoundTerms = { fee: 10_000n, ticket: 10_000n }
+
+export interface TokenTotals {
+  prompt: number
+  completion: number
+}
+
+/** The tokens every sealed answer and verdict reveal of a transcript reports. */
+export function usageOf(transcript: readonly Signed[]): TokenTotals {
+  const u = { prompt: 0, completion: 0 }
+  for (const m of transcript) {
+    if (m.env.type !== 'AnswerReveal' && m.env.type !== 'VerdictReveal') continue
+    const t = (m.env.body as { usage: TokenTotals }).usage
+    u.prompt += t.prompt
+    u.completion += t.completion
+  }
+  return u
+}
+
+export function priceOf(u: TokenTotals, pricing: Pricing): Micro {
+  const tokens = BigInt(u.prompt + u.completion)
+  return (tokens * pricing.microPerKToken + 999n) / 1_000n
+}
+
+export class PaymentRequiredError extends Error {
+  readonly code = 'PAYMENT_REQUIRED'
+  constructor(message: string) {
+    super(message)
+    this.name = 'PaymentRequiredError'
+  }
+}
+
+export interface PaymasterInit {
+  identity: Identity
+  ledger: CachedLedger
+  client: LedgerClient
+  terms?: RoundTerms
+  pricing?: Pricing
+  /** Told about a settlement the ledger refused or could not take (logged; the round's answer stands). */
+  onError?: (err: unknown) => void
+}
+
+export class Paymaster {
+  readonly terms: RoundTerms
+  readonly pricing: Pricing
+  /** Fees promised by rounds not yet settled. */
+  private promised = 0n
+  /** What each payer's running requests may still cost. */
+  private readonly holds = new Map<string, Micro>()
+  settled = 0
+  failed = 0
+  /** Settlements in flight (`idle` waits for them). */
+  private readonly running = new Set<Promise<unknown>>()
+
+  constructor(private readonly init: PaymasterInit) {
+    this.terms = init.terms ?? DEFAULT_TERMS
+    this.pricing = init.pricing ?? DEFAULT_PRICING
+  }
+
+  get id(): string {
+    return this.init.identity.id
+  }
+
+  /** Promises one more round's fee; the returned function takes the promise back. */
+  open(): () => void {
+    const deposit = this.init.ledger.latest().deposit(this.id)
+    if (deposit === undefined) throw new RoundFailedError('NO_DEPOSIT', `this gateway (${this.id.slice(0, 16)}…) is not registered on the ledger: chorus ledger register --kind gateway`)
+    const fee = this.terms.fee
+    if (this.promised + fee > deposit) throw new RoundFailedError('NO_DEPOSIT', `this gateway's deposit (${deposit} micro-units) covers no more unfinished rounds at a fee of ${fee}: chorus ledger stake`)
+    this.promised += fee
+    let open = true
+    return () => {
+      if (open) this.promised -= fee
+      open = false
+    }
+  }
+
+  /**
+   * Holds the most a request may cost against its payer, or refuses it (402) when the payer's
+   * balance, or what it allowed this gateway, cannot cover it. The gateway's own account (an open
+   * gateway meters itself) is never refused. Returns the release.
+   */
+  async authorize(payer: string, signal?: AbortSignal): Promise<() => void> {
+    if (payer === this.id) return () => {}
+    const opts = signal ? { signal } : {}
+    const [account, allowed] = await Promise.all([this.init.client.account(payer, opts), this.init.client.allowance(payer, this.id, opts)])
+    if (account === undefined) throw new PaymentRequiredError(`the account ${payer.slice(0, 16)}… this API key pays from is not on the ledger`)
+    const free = (account.balance < allowed ? account.balance : allowed) - (this.holds.get(payer) ?? 0n)
+    const hold = this.pricing.holdMicro
+    if (free < hold) {
+      throw new PaymentRequiredError(
+        `insufficient balance: a request needs ${hold} micro-units free; the account has ${account.balance} and allows this gateway ${allowed} (${this.holds.get(payer) ?? 0n} held by running requests)`,
+      )
+    }
+    this.holds.set(payer, (this.holds.get(payer) ?? 0n) + hold)
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      const left = (this.holds.get(payer) ?? 0n) - hold
+      if (left > 0n) this.holds.set(payer, left)
+      else this.holds.delete(payer)
+    }
+  }
+
+  /** Resolves when no settlement is in flight (before the ledger closes). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running])
+  }
+
+  /** Settles a finished round, charging its payer for the tokens its members reported. */
+  settle(roundId: string, transcript: readonly Signed[], payer: string): Promise<SettlementReceipt | undefined> {
+    const p = this.settleNow(roundId, transcript, payer)
+    this.running.add(p)
+    void p.finally(() => this.running.delete(p))
+    return p
+  }
+
+  private async settleNow(roundId: string, transcript: readonly Signed[], payer: string): Promise<SettlementReceipt | undefined> {
+    const amount = priceOf(usageOf(transcript), this.pricing)
+    const charge = signCharge(this.init.identity, roundId, { account: payer, amount: amount.toString(), cutBp: this.pricing.cutBp })
+    try {
+      const receipt = await this.init.client.settle(
+        transcript.map((m) => m.env),
+        charge,
+      )
+      this.settled++
+      await this.init.ledger.refresh().catch(() => {})
+      return receipt
+    } catch (err) {
+      this.failed++
+      this.init.onError?.(err)
+      return undefined
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import { type AccountJson, accountFromJson, ERROR_STATUS, type ReceiptJson, receiptFromJson } from './accountJson.js'
+import type { Micro } from './amount.js'
+import type { CreditOrder } from './creditOrder.js'
+import { type AccountState, type Charge, LedgerError, type LedgerErrorCode, type LogEntry, type SettlementReceipt } from './ledger.js'
+import type { LedgerClient } from './networkLedger.js'
+import type { AccountRequest } from './requests.js'
+import { parseSnapshot, type StandingSnapshot } from './standing.js'
+
+/**
+ * A ledger served by `chorus ledger serve`, reached over HTTP. A refusal comes back as the
+ * LedgerError the ledger raised (same code, same message); a ledger that cannot be reached, or
+ * answers nonsense, is a LedgerUnreachableError. Every call gives up after `timeoutMs`.
+ */
+export class LedgerUnreachableError extends Error {
+  readonly code = 'LEDGER_UNREACHABLE'
+  constructor(message: string) {
+    super(message)
+    this.name = 'LedgerUnreachableError'
+  }
+}
+
+const CODES = new Set(Object.keys(ERROR_STATUS))
+
+export class HttpLedgerClient implements LedgerClient {
+  private readonly base: string
+
+  constructor(
+    url: string,
+    private readonly timeoutMs = 10_000,
+  ) {
+    this.base = url.replace(/\/+$/, '')
+  }
+
+  async info(options: { signal?: AbortSignal } = {}): Promise<{ operator: string; head: string; seq: number }> {
+    return (await this.call('GET', '/v1/ledger', undefined, options)) as { operator: string; head: string; seq: number }
+  }
+
+  async latest(options: { signal?: AbortSignal } = {}): Promise<StandingSnapshot> {
+    return parseSnapshot(await this.call('GET', '/v1/ledger/standing/latest', undefined, options))
+  }
+
+  async standingAt(head: string, options: { signal?: AbortSignal } = {}): Promise<StandingSnapshot | undefined> {
+    const s = await this.call('GET', `/v1/ledger/standing/${encodeURIComponent(head)}`, undefined, options, true)
+    if (s === undefined) return undefined
+    const snap = parseSnapshot(s)
+    if (snap.head !== head) throw new LedgerUnreachableError('the ledger answered for another head')
+    return snap
+  }
+
+  async account(id: string, options: { signal?: AbortSignal } = {}): Promise<AccountState | undefined> {
+    const a = await this.call('GET', `/v1/ledger/accounts/${encodeURIComponent(id)}`, undefined, options, true)
+    return a === undefined ? undefined : accountFromJson(a as AccountJson)
+  }
+
+  async accountOfKey(key: string, options: { signal?: AbortSignal } = {}): Promise<string | undefined> {
+    const r = await this.call('GET', `/v1/ledger/keys/${encodeURIComponent(key)}`, undefined, options, true)
+    return (r as { account?: string } | undefined)?.account
+  }
+
+  async allowance(client: string, gateway: string, options: { signal?: AbortSignal } = {}): Promise<Micro> {
+    const r = (await this.call('GET', `/v1/ledger/allowances/${encodeURIComponent(client)}/${encodeURIComponent(gateway)}`, undefined, options)) as { amount: string }
+    return BigInt(r.amount)
+  }
+
+  async submit(request: AccountRequest, options: { signal?: AbortSignal } = {}): Promise<LogEntry> {
+    return (await this.call('POST', '/v1/ledger/requests', request, options)) as LogEntry
+  }
+
+  async credit(order: CreditOrder, options: { signal?: AbortSignal } = {}): Promise<{ seq: number; hash: string }> {
+    return (await this.call('POST', '/v1/ledger/credits', order, options)) as { seq: number; hash: string }
+  }
+
+  async settle(transcript: readonly unknown[], charge?: Charge, options: { signal?: AbortSignal } = {}): Promise<SettlementReceipt> {
+    return receiptFromJson((await this.call('POST', '/v1/ledger/settlements', charge === undefined ? { transcript } : { transcript, charge }, options)) as ReceiptJson)
+  }
+
+  async entries(fromSeq: number, limit: number, options: { signal?: AbortSignal } = {}): Promise<LogEntry[]> {
+    return ((await this.call('GET', `/v1/ledger/log?from=${fromSeq}&limit=${limit}`, undefined, options)) as { entries: LogEntry[] }).entries
+  }
+
+  /** `absent`: a 404 is an answer (undefined), not an error. */
+  private async call(method: string, path: string, body: unknown, options: { signal?: AbortSignal }, absent = false): Promise<unknown> {
+    const signals = [AbortSignal.timeout(this.timeoutMs), ...(options.signal ? [options.signal] : [])]
+    let res: Response
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        signal: AbortSignal.any(signals),
+        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      })
+    } catch (err) {
+      throw new LedgerUnreachableError(`the ledger at ${this.base} cannot be reached: ${(err as Error).message}`)
+    }
+    let json: unknown
+    try {
+      json = await res.json()
+    } catch {
+      throw new LedgerUnreachableError(`the ledger at ${this.base} answered ${res.status} without JSON`)
+    }
+    if (res.ok) return json
+    if (absent && res.status === 404) return undefined
+    const e = (json as { error?: { code?: string; message?: string } }).error
+    if (e !== undefined && typeof e.code === 'string' && CODES.has(e.code)) throw new LedgerError(e.code as LedgerErrorCode, String(e.message))
+    throw new LedgerUnreachableError(`the ledger at ${this.base} answered ${res.status}: ${e?.message ?? 'no reason'}`)
+  }
+}

@@ -1,0 +1,104 @@
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import { BoundedMap } from '../runtime/boundedMap.js'
+import { type RateLimit, RateLimiter } from '../runtime/rateLimiter.js'
+import { accountToJson, ERROR_STATUS, receiptToJson } from './accountJson.js'
+import { parseAmount } from './amount.js'
+import { checkCharge } from './charge.js'
+import { checkCreditOrder } from './creditOrder.js'
+import { LedgerError } from './ledger.js'
+import type { SqliteLedger } from './sqliteLedger.js'
+
+/**
+ * `chorus ledger serve`: one ledger for a network's nodes and gateways, over HTTP. Reads are open
+ * (the ledger is public: anyone may replay it). Every write is authenticated by what it carries:
+ * an account's request by that account's key, a settlement by the round's signed transcript (and
+ * its charge by the round's coordinator), a faucet credit by the ledger operator's key. Writes are
+ * rate-limited per client address and bodies are bounded; a refused write changes nothing and
+ * says why, with a stable code.
+ */
+export interface LedgerServerOptions {
+  ledger: SqliteLedger
+  /** Writes per second per client address (default 50, bursts of 200). */
+  writes?: RateLimit
+  /** Reads per second per client address (default 500, bursts of 2 000). */
+  reads?: RateLimit
+  /** The largest request body (default 8 MiB: a transcript of the largest round fits). */
+  bodyLimitBytes?: number
+  now?: () => number
+}
+
+const CREDIT_WINDOW_MS = 60_000
+const HEX64 = /^[0-9a-f]{64}$/
+
+export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
+  const { ledger } = opts
+  const now = opts.now ?? Date.now
+  const app = Fastify({ logger: false, bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024, forceCloseConnections: true, requestTimeout: 30_000 })
+  const writes = new RateLimiter(opts.writes ?? { ratePerS: 50, burst: 200 })
+  const reads = new RateLimiter(opts.reads ?? { ratePerS: 500, burst: 2_000 })
+  /** Credit orders already applied, until their window closes. */
+  const credited = new BoundedMap<string, number>(10_000)
+  const operator = ledger.operatorId()!
+
+  const refuse = (reply: FastifyReply, status: number, code: string, message: string) => reply.code(status).send({ error: { code, message } })
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    if (err instanceof LedgerError) return refuse(reply, ERROR_STATUS[err.code], err.code, err.message)
+    if (err.statusCode === 413) return refuse(reply, 413, 'TOO_LARGE', 'the request body is too large')
+    if (err.statusCode === 429) return refuse(reply, 429, 'RATE_LIMITED', err.message)
+    if (err.statusCode !== undefined && err.statusCode < 500) return refuse(reply, 400, 'BAD_REQUEST', err.message)
+    return refuse(reply, 500, 'INTERNAL', 'internal error')
+  })
+  app.setNotFoundHandler((req, reply) => refuse(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`))
+  app.addHook('onRequest', async (req) => {
+    const taken = (req.method === 'GET' ? reads : writes).take(req.ip)
+    if (!taken.ok) throw Object.assign(new Error(`too many requests; retry in ${taken.retryAfterS} s`), { statusCode: 429 })
+  })
+
+  app.get('/v1/ledger', async () => {
+    const head = ledger.head()
+    const r = ledger.rules()
+    return { operator, head, seq: ledger.snapshotAt(head)!.seq, rules: { ...r, minStake: r.minStake.toString() } }
+  })
+  app.get<{ Params: { head: string } }>('/v1/ledger/standing/:head', async (req, reply) => {
+    const head = req.params.head === 'latest' ? ledger.head() : req.params.head
+    const s = HEX64.test(head) ? ledger.snapshotAt(head) : undefined
+    return s ?? refuse(reply, 404, 'UNKNOWN_HEAD', 'this ledger never had that head')
+  })
+  app.get<{ Params: { id: string } }>('/v1/ledger/accounts/:id', async (req, reply) => {
+    const a = HEX64.test(req.params.id) ? ledger.account(req.params.id) : undefined
+    return a === undefined ? refuse(reply, 404, 'UNKNOWN_ACCOUNT', 'no such account') : accountToJson(a)
+  })
+  app.get<{ Params: { key: string } }>('/v1/ledger/keys/:key', async (req, reply) => {
+    const account = HEX64.test(req.params.key) ? ledger.accountOfKey(req.params.key) : undefined
+    return account === undefined ? refuse(reply, 404, 'UNKNOWN_ACCOUNT', 'no account acts for that key') : { account }
+  })
+  app.get<{ Params: { client: string; gateway: string } }>('/v1/ledger/allowances/:client/:gateway', async (req) => {
+    const { client, gateway } = req.params
+    return { amount: HEX64.test(client) && HEX64.test(gateway) ? ledger.allowance(client, gateway).toString() : '0' }
+  })
+  app.get<{ Querystring: { from?: string; limit?: string } }>('/v1/ledger/log', async (req) => {
+    const from = Math.max(1, Math.floor(Number(req.query.from ?? 1)) || 1)
+    const limit = Math.min(500, Math.max(1, Math.floor(Number(req.query.limit ?? 100)) || 100))
+    return { entries: ledger.entries(from, limit) }
+  })
+
+  app.post('/v1/ledger/requests', async (req) => {
+    const e = ledger.submit(req.body as never)
+    return { seq: e.seq, hash: e.hash }
+  })
+  app.post('/v1/ledger/settlements', async (req) => {
+    const body = req.body as { transcript?: unknown; charge?: unknown }
+    if (typeof body !== 'object' || body === null || !Array.isArray(body.transcript)) throw new LedgerError('BAD_REQUEST', 'a settlement is {transcript, charge?}')
+    return receiptToJson(ledger.settle(body.transcript, body.charge === undefined ? undefined : checkCharge(body.charge)))
+  })
+  app.post('/v1/ledger/credits', async (req) => {
+    const order = checkCreditOrder(req.body, operator)
+    const t = now()
+    if (Math.abs(t - order.at) > CREDIT_WINDOW_MS) throw new LedgerError('NOT_YET', 'a credit order must be used within a minute of when it was signed')
+    if (credited.has(order.sig)) throw new LedgerError('BAD_NONCE', 'this credit order was applied already')
+    const e = ledger.credit(order.account, parseAmount(order.amount))
+    credited.set(order.sig, order.at)
+    return { seq: e.seq, hash: e.hash }
+  })
+  return app
+}

@@ -1,0 +1,116 @@
+import type { LedgerView } from '../round/ledgerView.js'
+import { BoundedMap } from '../runtime/boundedMap.js'
+import type { Micro } from './amount.js'
+import type { AccountState, Charge, LogEntry, SettlementReceipt } from './ledger.js'
+import type { AccountRequest } from './requests.js'
+import { type Standing, type StandingSnapshot, standingOf } from './standing.js'
+
+/**
+ * How a running node or gateway reaches its network's ledger: the SQLite file in this process
+ * (`demo`, `up`), or a ledger served over HTTP (`chorus ledger serve`). Every call may go over the
+ * network, so every call is async and takes a signal.
+ */
+export interface LedgerClient {
+  /** The newest head's standing. */
+  latest(options?: { signal?: AbortSignal }): Promise<StandingSnapshot>
+  /** The standing at a head; undefined for a head the ledger never had. */
+  standingAt(head: string, options?: { signal?: AbortSignal }): Promise<StandingSnapshot | undefined>
+  account(id: string, options?: { signal?: AbortSignal }): Promise<AccountState | undefined>
+  accountOfKey(key: string, options?: { signal?: AbortSignal }): Promise<string | undefined>
+  allowance(client: string, gateway: string, options?: { signal?: AbortSignal }): Promise<Micro>
+  submit(request: AccountRequest, options?: { signal?: AbortSignal }): Promise<LogEntry>
+  settle(transcript: readonly unknown[], charge?: Charge, options?: { signal?: AbortSignal }): Promise<SettlementReceipt>
+  entries(fromSeq: number, limit: number, options?: { signal?: AbortSignal }): Promise<LogEntry[]>
+}
+
+/**
+ * What the round runtimes read: the standing a new Query names (`latest`) and the standing at the
+ * head a received Query names (`at`, cached, fetched when new). `metered` is false for a fixed view
+ * (tests, evaluation, a swarm run without a ledger): nobody pays and nobody's deposit is checked.
+ */
+export interface NetworkLedger {
+  readonly metered: boolean
+  latest(): Standing
+  at(head: string): Standing | undefined | Promise<Standing | undefined>
+}
+
+/** A fixed view: every Query names its head, and no gateway needs a deposit. */
+export function fixedLedger(view: LedgerView): NetworkLedger {
+  const standing: Standing = { ...view, head: () => view.head(), eligible: (n) => view.eligible(n), judgeWeight: (n) => view.judgeWeight(n), seq: 0, deposit: () => undefined, reputationPpm: () => undefined }
+  return { metered: false, latest: () => standing, at: (head) => (head === view.head() ? standing : undefined) }
+}
+
+/** How often a served ledger's newest head is read again when nothing here moved it. */
+export const LATEST_REFRESH_MS = 2_000
+
+/**
+ * A NetworkLedger over a LedgerClient: standings are fetched once per head and kept (the last 64,
+ * and the last 256 heads the ledger said it never had, so a Query naming a made-up head costs one
+ * lookup, not one per copy). `refresh` reads the newest head; `start` does so every few seconds.
+ */
+export class CachedLedger implements NetworkLedger {
+  readonly metered = true
+  private current: Standing
+  private readonly known = new BoundedMap<string, Standing>(64)
+  private readonly unknown = new BoundedMap<string, true>(256)
+  private readonly loading = new Map<string, Promise<Standing | undefined>>()
+  private timer: NodeJS.Timeout | undefined
+
+  private constructor(
+    private readonly client: LedgerClient,
+    first: StandingSnapshot,
+  ) {
+    this.current = this.keep(first)
+  }
+
+  static async connect(client: LedgerClient, signal?: AbortSignal): Promise<CachedLedger> {
+    return new CachedLedger(client, await client.latest(signal ? { signal } : {}))
+  }
+
+  latest(): Standing {
+    return this.current
+  }
+
+  at(head: string): Standing | undefined | Promise<Standing | undefined> {
+    const s = this.known.get(head)
+    if (s !== undefined || this.unknown.has(head)) return s
+    let p = this.loading.get(head)
+    if (p === undefined) {
+      p = this.client.standingAt(head).then(
+        (snap) => {
+          this.loading.delete(head)
+          if (snap === undefined) this.unknown.set(head, true)
+          return snap === undefined ? undefined : this.keep(snap)
+        },
+        (err: unknown) => {
+          this.loading.delete(head)
+          throw err
+        },
+      )
+      this.loading.set(head, p)
+    }
+    return p
+  }
+
+  /** Reads the newest head (after this process wrote to the ledger, or on a timer). */
+  async refresh(): Promise<Standing> {
+    const snap = await this.client.latest()
+    if (snap.seq >= this.current.seq) this.current = this.keep(snap)
+    return this.current
+  }
+
+  start(everyMs = LATEST_REFRESH_MS): void {
+    this.timer = setInterval(() => void this.refresh().catch(() => {}), everyMs)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+  }
+
+  private keep(snap: StandingSnapshot): Standing {
+    const s = this.known.get(snap.head) ?? standingOf(snap)
+    this.known.set(snap.head, s)
+    return s
+  }
+}

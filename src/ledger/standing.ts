@@ -1,0 +1,56 @@
+import type { LedgerView } from '../round/ledgerView.js'
+import type { Micro } from './amount.js'
+
+/**
+ * What a node or gateway reads from the ledger at one head: the round's view (who may join, how
+ * much each judge weighs) plus who may coordinate (registered gateways and their deposits). A
+ * `StandingSnapshot` is the same thing as data, so a ledger served over HTTP hands it out once per
+ * head and every reader builds the identical view from it.
+ */
+export interface Standing extends LedgerView {
+  /** The log position of the head. */
+  readonly seq: number
+  /** A registered gateway's deposit at this head; undefined for a key that is not a gateway's. */
+  deposit(gateway: string): Micro | undefined
+  /** A node's answerer reputation (EMA of normalised rank, ppm); undefined when not eligible. */
+  reputationPpm(node: string): number | undefined
+}
+
+export interface StandingSnapshot {
+  head: string
+  seq: number
+  /** Eligible nodes: [key, judge weight in micro-units, answerer reputation in ppm], sorted. */
+  nodes: [string, number, number][]
+  /** Registered gateways: [key, deposit in micro-units as a decimal string], sorted. */
+  gateways: [string, string][]
+}
+
+export function standingOf(s: StandingSnapshot): Standing {
+  const nodes = new Map(s.nodes.map(([id, w, r]) => [id, { weight: w / 1e6, rep: r }]))
+  const gateways = new Map(s.gateways.map(([id, d]) => [id, BigInt(d)]))
+  return {
+    seq: s.seq,
+    head: () => s.head,
+    eligible: (node) => nodes.has(node),
+    judgeWeight: (node) => nodes.get(node)?.weight ?? 0,
+    deposit: (gateway) => gateways.get(gateway),
+    reputationPpm: (node) => nodes.get(node)?.rep,
+  }
+}
+
+/** Checks a snapshot that came over the network before anything reads it. */
+export function parseSnapshot(raw: unknown): StandingSnapshot {
+  const s = raw as StandingSnapshot
+  const hex64 = (x: unknown) => typeof x === 'string' && /^[0-9a-f]{64}$/.test(x)
+  const ok =
+    typeof s === 'object' &&
+    s !== null &&
+    hex64(s.head) &&
+    Number.isSafeInteger(s.seq) &&
+    Array.isArray(s.nodes) &&
+    Array.isArray(s.gateways) &&
+    s.nodes.every((n) => Array.isArray(n) && n.length === 3 && hex64(n[0]) && Number.isSafeInteger(n[1]) && n[1] >= 0 && Number.isSafeInteger(n[2])) &&
+    s.gateways.every((g) => Array.isArray(g) && g.length === 2 && hex64(g[0]) && typeof g[1] === 'string' && /^\d{1,30}$/.test(g[1]))
+  if (!ok) throw new Error('the ledger sent a malformed standing snapshot')
+  return s
+}
