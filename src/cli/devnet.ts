@@ -5,24 +5,32 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { identityFromSeed } from '../crypto/identity.js'
+import { createLedgerServer } from '../ledger/ledgerServer.js'
+import { enrolSwarm, openWorkspace, WORKSPACE_LEDGER, type Workspace, workspaceSeed } from './workspaceLedger.js'
 import { ConfigError } from './modelSpec.js'
 import { answerSeconds, nodeCount, number } from './settings.js'
 
 /**
- * A local network: one `chorus gateway` and N `chorus node` processes on loopback. Used by
+ * A local network: one `chorus gateway` and N `chorus node` processes on loopback, and (with a
+ * ledger) `chorus ledger serve`'s service in this process, on the workspace ledger. Used by
  * `chorus devnet` and by the multi-process tests.
  *
- * Keys are generated here and handed to each child in its environment (`--key env:…`, which the
- * child deletes once read), never written to disk, so none outlives the devnet. Each child holds an
+ * Keys are handed to each child in its environment (`--key env:…`, which the child deletes once
+ * read), never written to disk. Without a ledger they are random, so none outlives the devnet; on a
+ * ledger they derive from the workspace's operator key, so the nodes keep their stake and record
+ * from one devnet run to the next. Each child holds an
  * IPC channel to this process and stops when it closes, so the children die with the devnet even
  * when it is killed with SIGKILL. Supervised (`chorus devnet` is), a child that dies is reported
  * and restarted with its key and its ports, so nodes find a restarted gateway where it was.
  */
 export const DEVNET_HELP = `chorus devnet [--nodes N] [--model <spec>] [--port P] [--answer-seconds S]
 
-  Starts a gateway and N node processes on 127.0.0.1 with generated keys (kept in memory only),
-  prints the API URL, restarts any process that dies, and stops them all on Ctrl-C.
+  Starts a gateway and N node processes on 127.0.0.1, serves them the workspace ledger
+  (${WORKSPACE_LEDGER}: the gateway and nodes registered, staked and funded by its faucet), prints
+  the API and ledger URLs, restarts any process that dies, and stops them all on Ctrl-C.
   --model as for chorus node (default: tiny generated models).
+  --ledger-dir <dir>   where the ledger lives (default: here); --no-ledger: none (random keys,
+                       nobody paid)
 `
 
 /** The CLI a child runs: beside this file when built; from dist/ when this is the TS source (tests). */
@@ -47,6 +55,8 @@ export interface DevnetOptions {
   onLine?: (who: string, line: string) => void
   /** Called when a supervised child dies and when it is back. */
   onEvent?: (line: string) => void
+  /** Serve this folder's workspace ledger to the devnet (default: none). */
+  ledgerDir?: string
 }
 
 interface Child {
@@ -70,7 +80,10 @@ export class Devnet {
   apiUrl = ''
   p2pAddr = ''
   gatewayId = ''
+  /** The served ledger's URL, when the devnet has one. */
+  ledgerUrl = ''
   readonly nodes: DevnetNode[] = []
+  private ledger: { workspace: Workspace; close: () => Promise<void> } | undefined
   private gateway: Child | undefined
   private readonly children: Child[] = []
   private stopping = false
@@ -83,11 +96,13 @@ export class Devnet {
   }
 
   async start(): Promise<void> {
-    const gwSeed = randomBytes(32)
+    const seeds = await this.serveLedger()
+    const gwSeed = seeds?.gateway ?? randomBytes(32)
     this.gatewayId = identityFromSeed(gwSeed).id
     let httpPort = this.opts.port ?? 0
     let listen = '/ip4/127.0.0.1/tcp/0'
-    const gwArgs = () => ['gateway', '--key', `env:${KEY_VARIABLE}`, '--port', String(httpPort), '--listen', listen, '--answer-seconds', String(this.opts.answerSeconds ?? 120)]
+    const ledgerArgs = this.ledgerUrl ? ['--ledger', this.ledgerUrl] : []
+    const gwArgs = () => ['gateway', '--key', `env:${KEY_VARIABLE}`, '--port', String(httpPort), '--listen', listen, '--answer-seconds', String(this.opts.answerSeconds ?? 120), ...ledgerArgs]
     const gw = this.launch('gateway', gwSeed, gwArgs, /gateway ([0-9a-f]{64})\n {2}api {2}(\S+)\n {2}p2p {2}(\S+)/)
     this.gateway = gw
     const lines = await this.waitFor(gw)
@@ -97,15 +112,44 @@ export class Devnet {
     httpPort = Number(new URL(this.apiUrl).port)
     listen = this.p2pAddr.replace(/\/p2p\/.*$/, '')
     for (let i = 0; i < this.opts.nodes; i++) {
-      const seed = randomBytes(32)
+      const seed = seeds?.node(i) ?? randomBytes(32)
       const model = this.opts.modelFor?.(i) ?? this.opts.model
-      const args = () => ['node', '--key', `env:${KEY_VARIABLE}`, '--bootstrap', this.p2pAddr, ...(model ? ['--model', model] : []), ...(this.opts.nodeArgs ?? [])]
+      const args = () => ['node', '--key', `env:${KEY_VARIABLE}`, '--bootstrap', this.p2pAddr, ...(model ? ['--model', model] : []), ...ledgerArgs, ...(this.opts.nodeArgs ?? [])]
       const child = this.launch(`node-${i}`, seed, args, /listening on (.*)\n/)
       this.nodes.push({ id: identityFromSeed(seed).id, proc: child.proc, addrs: [] })
     }
     const ready = await Promise.all(this.children.slice(1).map((c) => this.waitFor(c)))
     ready.forEach((m, i) => (this.nodes[i]!.addrs = m[1]!.trim().split(' ')))
     await this.waitForNodes(this.opts.nodes)
+  }
+
+  /** Opens the workspace ledger, enrols this devnet's gateway and nodes, and serves it on loopback. */
+  private async serveLedger(): Promise<{ gateway: Buffer; node: (i: number) => Buffer } | undefined> {
+    if (this.opts.ledgerDir === undefined) return undefined
+    const workspace = await openWorkspace(this.opts.ledgerDir)
+    const gateway = workspaceSeed(workspace.seed, 'gateway')
+    const node = (i: number) => workspaceSeed(workspace.seed, 'node', i)
+    try {
+      enrolSwarm(workspace.ledger, workspace.operator, identityFromSeed(gateway), Array.from({ length: this.opts.nodes }, (_, i) => identityFromSeed(node(i))))
+      const server = createLedgerServer({ ledger: workspace.ledger })
+      this.ledgerUrl = await server.listen({ host: '127.0.0.1', port: 0 })
+      this.ledger = {
+        workspace,
+        close: async () => {
+          await server.close()
+          workspace.ledger.close()
+        },
+      }
+    } catch (err) {
+      workspace.ledger.close()
+      throw err
+    }
+    return { gateway, node }
+  }
+
+  /** The ledger file this devnet serves, when it has one. */
+  get ledgerPath(): string | undefined {
+    return this.ledger?.workspace.path
   }
 
   /** Restarts node i (same key) after it was killed; for tests that do not supervise. */
@@ -141,6 +185,9 @@ export class Devnet {
         clearTimeout(t)
       }),
     )
+    // The children are gone: nothing settles any more, and the ledger closes last.
+    await this.ledger?.close()
+    this.ledger = undefined
   }
 
   private launch(who: string, seed: Buffer, args: () => string[], ready: RegExp): Child {
@@ -230,8 +277,9 @@ export class Devnet {
 export async function devnet(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { nodes: { type: 'string' }, model: { type: 'string' }, port: { type: 'string' }, 'answer-seconds': { type: 'string' } },
+    options: { nodes: { type: 'string' }, model: { type: 'string' }, port: { type: 'string' }, 'answer-seconds': { type: 'string' }, 'ledger-dir': { type: 'string' }, 'no-ledger': { type: 'boolean', default: false } },
   })
+  if (values['no-ledger'] && values['ledger-dir'] !== undefined) throw new ConfigError('--ledger-dir and --no-ledger contradict each other')
   const nodes = nodeCount(values.nodes, 5, 64, 3)
   const net = new Devnet({
     nodes,
@@ -239,6 +287,7 @@ export async function devnet(args: string[], signal: AbortSignal, out: (s: strin
     port: number(values.port ?? 8080, '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
     answerSeconds: answerSeconds(values['answer-seconds']),
     supervise: true,
+    ...(values['no-ledger'] ? {} : { ledgerDir: values['ledger-dir'] ?? process.cwd() }),
     onLine: (who, line) => {
       if (/unreachable|error|back;/i.test(line)) out(`[${who}] ${line}\n`)
     },
@@ -251,7 +300,7 @@ export async function devnet(args: string[], signal: AbortSignal, out: (s: strin
     await net.stop()
     throw err
   }
-  out(`devnet up: API ${net.apiUrl} (model "chorus-swarm"), gateway ${net.p2pAddr} pid ${net.gatewayProc?.pid}\n${net.nodes.map((n, i) => `  node-${i} ${n.id.slice(0, 16)}… pid ${n.proc.pid}`).join('\n')}\nCtrl-C stops them all.\n`)
+  out(`devnet up: API ${net.apiUrl} (model "chorus-swarm"), gateway ${net.p2pAddr} pid ${net.gatewayProc?.pid}\n${net.ledgerUrl ? `ledger ${net.ledgerUrl} (${net.ledgerPath})\n` : ''}${net.nodes.map((n, i) => `  node-${i} ${n.id.slice(0, 16)}… pid ${n.proc.pid}`).join('\n')}\nCtrl-C stops them all.\n`)
   if (!signal.aborted) await once(signal, 'abort')
   out('stopping…\n')
   await net.stop()

@@ -47,9 +47,13 @@ export async function openWorkspace(dir = process.cwd()): Promise<Workspace> {
   }
 }
 
-/** The keys of the in-process swarm of a workspace: the same every run, so their records persist. */
+/** The key seeds of a workspace's swarm (in-process or devnet): the same every run, so their records persist. */
+export function workspaceSeed(seed: Buffer, role: 'gateway' | 'node', index = 0): Buffer {
+  return Buffer.from(hashParts('chorus/workspace', seed.toString('hex'), role, String(index)), 'hex')
+}
+
 export function workspaceIdentity(seed: Buffer, role: 'gateway' | 'node', index = 0): Identity {
-  return identityFromSeed(Buffer.from(hashParts('chorus/workspace', seed.toString('hex'), role, String(index)), 'hex'))
+  return identityFromSeed(workspaceSeed(seed, role, index))
 }
 
 const units = (n: bigint) => n * MICRO_PER_UNIT

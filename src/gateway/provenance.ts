@@ -39,6 +39,8 @@ export function provenance(r: RoundResult, roundMs: number) {
       total: span(t.issued, t.done),
     },
     round_ms: Math.round(roundMs * 1000) / 1000,
+    /** What the request is charged for its tokens (micro-units, as a decimal string); "0" without a ledger. */
+    charge_micro: r.price.toString(),
     transcript_root: r.result.env.body.root,
     transcript: `/v1/rounds/${r.roundId}`,
   }

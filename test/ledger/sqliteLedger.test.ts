@@ -5,6 +5,8 @@ import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { hashParts } from '../../src/crypto/hash.js'
 import { identityFromSeed } from '../../src/crypto/identity.js'
+import fc from 'fast-check'
+import { signCharge } from '../../src/ledger/charge.js'
 import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
 import { verifyLedger } from '../../src/ledger/verifyLedger.js'
 import { ledgerCompliance, playRound, population } from './compliance.js'
@@ -48,6 +50,38 @@ describe('the SQLite ledger file', () => {
     // The gateway's credit (entry 3), made larger in the log:
     edit("UPDATE log SET body = replace(body, '100000000', '100000001') WHERE seq = 3")
     expect(() => verifyLedger(path)).toThrow(/entry 3's hash does not match/)
+  })
+
+  it('settles deterministically: two ledgers given the same requests and transcripts agree to the micro-unit', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ n: fc.integer({ min: 3, max: 7 }), fee: fc.integer({ min: 0, max: 3_000_000 }), ticket: fc.integer({ min: 0, max: 50_000 }), noShow: fc.integer({ min: 0, max: 7 }), charge: fc.integer({ min: 0, max: 900_000 }) }), { minLength: 1, maxLength: 4 }),
+        (rounds) => {
+          const a = fixture()
+          const b = fixture()
+          try {
+            const { gateway } = population(a.ledger, 7)
+            population(b.ledger, 7)
+            for (const r of rounds) {
+              const t = playRound(a.ledger, r.n, { fee: String(r.fee), ticket: String(r.ticket) }, (i) => (i === r.noShow ? undefined : `answer ${i % 2}`))
+              const charge = signCharge(gateway, (t[0] as { round: string }).round, { account: gateway.id, amount: String(r.charge), cutBp: 1000 })
+              const ra = a.ledger.settle(t, charge)
+              const rb = b.ledger.settle(structuredClone(t), charge)
+              expect(rb).toEqual(ra)
+              a.advance(1000)
+              b.advance(1000)
+            }
+            expect(b.ledger.head()).toBe(a.ledger.head())
+            expect(b.ledger.stateDigest()).toBe(a.ledger.stateDigest())
+            expect(a.ledger.supply().held).toBe(a.ledger.supply().created)
+          } finally {
+            a.close()
+            b.close()
+          }
+        },
+      ),
+      { numRuns: 12 },
+    )
   })
 
   it('refuses a file signed by another operator', async () => {

@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { hashParts } from '../../src/crypto/hash.js'
+import { identityFromSeed } from '../../src/crypto/identity.js'
+import { signCharge } from '../../src/ledger/charge.js'
+import { signCreditOrder } from '../../src/ledger/creditOrder.js'
+import { HttpLedgerClient, LedgerUnreachableError } from '../../src/ledger/httpLedgerClient.js'
+import { LedgerError } from '../../src/ledger/ledger.js'
+import { createLedgerServer } from '../../src/ledger/ledgerServer.js'
+import { signRequest } from '../../src/ledger/requests.js'
+import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
+import { ident } from '../round/harness.js'
+import { playRound, population } from './compliance.js'
+
+const operator = identityFromSeed(Buffer.from(hashParts('served-ledger-operator'), 'hex'))
+
+const codeOf = async (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'accepted',
+    (err: unknown) => (err instanceof LedgerError ? err.code : (err as { code?: string }).code ?? String(err)),
+  )
+
+describe('chorus ledger serve', () => {
+  let ledger: SqliteLedger
+  let app: FastifyInstance
+  let url: string
+  let client: HttpLedgerClient
+  const now = Date.now()
+
+  beforeAll(async () => {
+    ledger = SqliteLedger.open({ path: ':memory:', operator })
+    app = createLedgerServer({ ledger, writes: { ratePerS: 1000, burst: 1000 }, now: () => now })
+    url = await app.listen({ host: '127.0.0.1', port: 0 })
+    client = new HttpLedgerClient(url)
+  })
+  afterAll(async () => {
+    await app.close()
+    ledger.close()
+  })
+
+  it('takes an account’s own signed requests, and refuses forged, replayed and wrongly signed ones without a change', async () => {
+    const alice = ident('served-alice')
+    await client.submit(signRequest(alice, 0, { op: 'register', kind: 'client' }))
+    expect(await client.accountOfKey(alice.id)).toBe(alice.id)
+    const head = ledger.head()
+    expect(await codeOf(client.submit(signRequest(alice, 0, { op: 'register', kind: 'client' })))).toBe('EXISTS')
+    const mallory = ident('served-mallory')
+    expect(await codeOf(client.submit({ ...signRequest(mallory, 1, { op: 'stake', amount: '1' }), key: alice.id }))).toBe('BAD_SIGNATURE')
+    expect(await codeOf(client.submit({ key: alice.id, nonce: 1, body: { op: 'stake' }, sig: '00' } as never))).toBe('BAD_REQUEST')
+    expect(ledger.head()).toBe(head)
+    // Reads of what does not exist are answers, not errors.
+    expect(await client.account('ab'.repeat(32))).toBeUndefined()
+    expect(await client.standingAt('cd'.repeat(32))).toBeUndefined()
+    expect(await client.allowance(alice.id, 'ab'.repeat(32))).toBe(0n)
+  })
+
+  it('credits only on the operator’s signed order, once, within its minute', async () => {
+    const bob = ident('served-bob')
+    await client.submit(signRequest(bob, 0, { op: 'register', kind: 'client' }))
+    const order = signCreditOrder(operator, bob.id, 5_000_000n, now)
+    await client.credit(order)
+    expect((await client.account(bob.id))!.balance).toBe(5_000_000n)
+    expect(await codeOf(client.credit(order))).toBe('BAD_NONCE')
+    expect(await codeOf(client.credit(signCreditOrder(bob, bob.id, 1n, now)))).toBe('BAD_SIGNATURE')
+    expect(await codeOf(client.credit(signCreditOrder(operator, bob.id, 1n, now - 120_000)))).toBe('NOT_YET')
+    expect(await codeOf(client.credit({ ...order, amount: '6000000' }))).toBe('BAD_SIGNATURE')
+    expect((await client.account(bob.id))!.balance).toBe(5_000_000n)
+  })
+
+  it('settles a round sent over HTTP with its charge; the charge must be the coordinator’s', async () => {
+    const { gateway } = population(ledger, 5)
+    const t = playRound(ledger, 5)
+    const round = (t[0] as { round: string }).round
+    const stranger = ident('served-stranger')
+    expect(await codeOf(client.settle(t, signCharge(stranger, round, { account: gateway.id, amount: '1', cutBp: 0 })))).toBe('BAD_SIGNATURE')
+    const r = await client.settle(t, signCharge(gateway, round, { account: gateway.id, amount: '0', cutBp: 0 }))
+    expect(r.pool).toBe(1_000_000n)
+    expect(await codeOf(client.settle(t))).toBe('ALREADY_SETTLED')
+    const latest = await client.latest()
+    expect(latest.head).toBe(ledger.head())
+    expect(latest.gateways.map(([id]) => id)).toContain(gateway.id)
+  })
+
+  it('bounds bodies and rates, and says so', async () => {
+    const big = await fetch(`${url}/v1/ledger/settlements`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transcript: ['x'.repeat(9 * 1024 * 1024)] }) })
+    expect(big.status).toBe(413)
+    const tight = createLedgerServer({ ledger, writes: { ratePerS: 1, burst: 2 } })
+    const tightUrl = await tight.listen({ host: '127.0.0.1', port: 0 })
+    try {
+      const statuses: number[] = []
+      for (let i = 0; i < 4; i++) statuses.push((await fetch(`${tightUrl}/v1/ledger/requests`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status)
+      expect(statuses).toEqual([400, 400, 429, 429])
+    } finally {
+      await tight.close()
+    }
+  })
+
+  it('a ledger that is not there is a clear error, not a hang', async () => {
+    const gone = new HttpLedgerClient('http://127.0.0.1:9', 2_000)
+    await expect(gone.latest()).rejects.toBeInstanceOf(LedgerUnreachableError)
+  })
+})

@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createEmbeddedSwarm, type EmbeddedSwarm } from '../../src/cli/embeddedSwarm.js'
+import { hashParts } from '../../src/crypto/hash.js'
+import { type Identity, identityFromSeed } from '../../src/crypto/identity.js'
+import { Paymaster } from '../../src/gateway/paymaster.js'
+import { RoundFailedError } from '../../src/gateway/swarm.js'
+import { LocalLedgerClient } from '../../src/ledger/localClient.js'
+import { CachedLedger, type NetworkLedger } from '../../src/ledger/networkLedger.js'
+import { signRequest } from '../../src/ledger/requests.js'
+import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
+import type { CallOptions, ModelBackend } from '../../src/models/backend.js'
+import { InstantBackend } from '../../src/models/instant.js'
+import type { ChatMessage } from '../../src/protocol/messages.js'
+
+/**
+ * Nodes on a real ledger decide from it whom to serve: only registered gateways, only fees that
+ * meet their minimum, only as many rounds at once as the gateway's deposit covers, and only while
+ * they are themselves staked. The gateway here has no paymaster, as a spammer would not: the
+ * nodes' own checks are what is tested.
+ */
+const key = (label: string) => identityFromSeed(Buffer.from(hashParts('ledger-participation', label), 'hex'))
+const operator = key('operator')
+const gateway = key('gateway')
+const nodes = Array.from({ length: 4 }, (_, i) => key(`node-${i}`))
+const DUR = { join: 150, commit: 600, reveal: 600, verdictCommit: 600, verdictReveal: 600 }
+
+/** Answers after `ms`, so rounds stay open while more Queries arrive. */
+class SlowBackend extends InstantBackend {
+  constructor(
+    id: string,
+    private readonly ms: number,
+  ) {
+    super(id)
+  }
+  override async answer(messages: readonly ChatMessage[], options: CallOptions = {}): Promise<string> {
+    await new Promise((r) => setTimeout(r, this.ms))
+    return super.answer(messages, options)
+  }
+}
+
+let swarm: EmbeddedSwarm | undefined
+let ledger: SqliteLedger | undefined
+afterEach(async () => {
+  await swarm?.stop()
+  ledger?.close()
+  swarm = undefined
+})
+
+function setUp(opts: { register?: boolean; deposit?: bigint; stake?: (i: number) => boolean } = {}) {
+  ledger = SqliteLedger.open({ path: ':memory:', operator })
+  const l = ledger
+  const request = (who: Identity, nonce: number, body: Parameters<typeof signRequest>[2]) => l.submit(signRequest(who, nonce, body))
+  if (opts.register ?? true) {
+    request(gateway, 0, { op: 'register', kind: 'gateway' })
+    l.credit(gateway.id, 1_000_000_000n)
+    if ((opts.deposit ?? 0n) > 0n) request(gateway, 1, { op: 'stake', amount: String(opts.deposit) })
+  }
+  nodes.forEach((n, i) => {
+    request(n, 0, { op: 'register', kind: 'node' })
+    l.credit(n.id, 2_000_000n)
+    if (opts.stake?.(i) ?? true) request(n, 1, { op: 'stake', amount: '1000000' })
+  })
+  return new LocalLedgerClient(l)
+}
+
+async function start(network: NetworkLedger, backend: (id: Identity, i: number) => ModelBackend = (id) => new InstantBackend(id.id), paymaster?: Paymaster) {
+  swarm = createEmbeddedSwarm({
+    nodes: nodes.length,
+    backendFor: backend,
+    ledger: network,
+    durations: DUR,
+    identities: { coordinator: gateway, node: (i) => nodes[i]! },
+    ...(paymaster ? { paymaster } : {}),
+  })
+  return swarm
+}
+
+const declined = (s: EmbeddedSwarm, reason: string) => s.nodes.reduce((n, d) => n + (d.declined.get(reason as never) ?? 0), 0)
+
+describe('nodes on a ledger', () => {
+  it('do not serve a gateway the ledger does not know', async () => {
+    const s = await start(await CachedLedger.connect(setUp({ register: false })))
+    await expect(s.ask('who pays?', { fee: '10000', ticket: '0' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
+    expect(declined(s, 'unregistered')).toBe(nodes.length)
+  })
+
+  it('refuse a fee below their minimum', async () => {
+    const s = await start(await CachedLedger.connect(setUp({ deposit: 1_000_000n })))
+    await expect(s.ask('cheap', { fee: '10', ticket: '0' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
+    expect(declined(s, 'fee')).toBe(nodes.length)
+    const r = await s.ask('fair', { fee: '10000', ticket: '0' })
+    expect(r.outcome.scores.length).toBe(nodes.length)
+  })
+
+  it('hold no more of a gateway’s rounds than its deposit covers: Query spam beyond it is refused', async () => {
+    // A deposit for two rounds at the fee; five Queries at once, each held open by slow answers.
+    const s = await start(await CachedLedger.connect(setUp({ deposit: 20_000n })), (id) => new SlowBackend(id.id, 300))
+    const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => s.ask(`spam ${i}`, { fee: '10000', ticket: '0' })))
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2)
+    expect(declined(s, 'deposit')).toBe(3 * nodes.length)
+    for (const n of s.nodes) expect(n.declined.get('deposit')).toBe(3)
+  })
+
+  it('stay out while not staked, and judge with the weight the ledger gives them', async () => {
+    const s = await start(await CachedLedger.connect(setUp({ deposit: 1_000_000n, stake: (i) => i !== 3 })))
+    const r = await s.ask('who is in?', { fee: '10000', ticket: '0' })
+    expect(r.outcome.scores.map((x) => x.node).sort()).toEqual(nodes.slice(0, 3).map((n) => n.id).sort())
+    expect(s.nodes[3]!.declined.get('ineligible')).toBe(1)
+  })
+
+  it('refuse a Query that names a head the ledger never had', async () => {
+    const client = setUp({ deposit: 1_000_000n })
+    const real = await CachedLedger.connect(client)
+    // A coordinator that names a made-up head (the nodes fetch it and are told it never existed).
+    const forged: NetworkLedger = { metered: true, latest: () => ({ ...real.latest(), head: () => 'ab'.repeat(32) }), at: (h) => real.at(h) }
+    swarm = createEmbeddedSwarm({ nodes: nodes.length, backendFor: (id) => new InstantBackend(id.id), ledger: forged, durations: DUR, identities: { coordinator: gateway, node: (i) => nodes[i]! } })
+    for (const n of swarm.nodes) (n as unknown as { init: { ledger: NetworkLedger } }).init.ledger = real
+    await expect(swarm.ask('which head?', { fee: '10000', ticket: '0' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
+    expect(declined(swarm, 'ledger')).toBe(nodes.length)
+  })
+
+  it('an honest gateway refuses rounds its deposit does not cover before publishing them, and settles the ones it runs', async () => {
+    const client = setUp({ deposit: 20_000n })
+    const network = await CachedLedger.connect(client)
+    const paymaster = new Paymaster({ identity: gateway, ledger: network, client, terms: { fee: 10_000n, ticket: 0n } })
+    const s = await start(network, (id) => new SlowBackend(id.id, 200), paymaster)
+    const results = await Promise.allSettled(Array.from({ length: 3 }, (_, i) => s.ask(`paid ${i}`)))
+    const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as RoundFailedError)
+    expect(refused.map((e) => e.code)).toEqual(['NO_DEPOSIT'])
+    for (const r of results) if (r.status === 'fulfilled') expect(await r.value.settlement).toMatchObject({ pool: expect.any(BigInt) })
+    expect(declined(s, 'deposit')).toBe(0)
+    // Both settled rounds' fees came out of the deposit: it is spent, and the next round is refused.
+    expect(ledger!.account(gateway.id)!.stake).toBe(0n)
+    await expect(s.ask('one more')).rejects.toMatchObject({ code: 'NO_DEPOSIT' })
+  })
+})
