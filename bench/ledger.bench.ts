@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hashParts } from '../src/crypto/hash.js'
-import { identityFromSeed } from '../src/crypto/identity.js'
+import { identityFromSeed, SignatureVerifier, signBytes } from '../src/crypto/identity.js'
+import type { PreparedTranscript } from '../src/ledger/preparedTranscript.js'
 import { DRIVER_COORDINATOR, type DriverNode, driveRound } from '../src/eval/roundDriver.js'
 import { signRequest } from '../src/ledger/requests.js'
 import { SqliteLedger } from '../src/ledger/sqliteLedger.js'
@@ -12,9 +13,13 @@ import { type Figure, median } from './stats.js'
  * The SQLite ledger settling real rounds (signed by the real state machines): verify every
  * signature, commitment and seal, recompute the outcome, pay out and update reputation, in one
  * transaction on a file with full sync. `settle_verify_35_ms` is one 35-member round, single
- * threaded; `ledger_settlements_per_s` is 300 seven-member rounds back to back.
+ * threaded (its 182 signatures checked one after another); `ledger_settlements_per_s` is 300
+ * seven-member rounds settled as `ledger serve` settles them: signatures checked on the thread
+ * pool, several rounds at once, then applied one at a time (`..._serial_per_s`: each round whole,
+ * one after another). `ed25519_verify_us` is one signature check here, the yardstick for both: a
+ * 35-member round cannot settle in less than 182 of them on one thread.
  */
-export const figures = ['settle_verify_35_ms', 'ledger_settlements_per_s']
+export const figures = ['settle_verify_35_ms', 'ledger_settlements_per_s', 'ledger_settlements_serial_per_s', 'ed25519_verify_us']
 
 const key = (label: string) => identityFromSeed(Buffer.from(hashParts('ledger-bench', label), 'hex'))
 
@@ -23,6 +28,7 @@ async function ledgerWith(nodes: number) {
   const ledger = SqliteLedger.open({ path: join(dir, 'ledger.sqlite'), operator: key('operator') })
   ledger.submit(signRequest(DRIVER_COORDINATOR, 0, { op: 'register', kind: 'gateway' }))
   ledger.credit(DRIVER_COORDINATOR.id, 10n ** 15n)
+  ledger.submit(signRequest(DRIVER_COORDINATOR, 1, { op: 'stake', amount: String(10n ** 15n) }))
   const members: DriverNode[] = Array.from({ length: nodes }, (_, i) => {
     const identity = key(`node-${i}`)
     ledger.submit(signRequest(identity, 0, { op: 'register', kind: 'node' }))
@@ -39,6 +45,32 @@ function transcripts(ledger: SqliteLedger, members: DriverNode[], count: number,
   return Array.from({ length: count }, (_, r) => driveRound(members, `question ${from + r}`, view, from + r, undefined, { fee: '1000000', ticket: '10000' }).done.transcript.map((m) => m.env))
 }
 
+/** Settles in order with up to `depth` rounds' signatures being checked ahead on the pool. */
+async function pipelined(ledger: SqliteLedger, rounds: unknown[][], depth: number): Promise<void> {
+  const ahead: Promise<PreparedTranscript>[] = []
+  let next = 0
+  while (next < rounds.length && ahead.length < depth) ahead.push(ledger.prepare(rounds[next++]!))
+  while (ahead.length > 0) {
+    const prepared = await ahead.shift()!
+    if (next < rounds.length) ahead.push(ledger.prepare(rounds[next++]!))
+    ledger.settle(prepared)
+  }
+}
+
+/** The median time of one valid ed25519 signature check (node:crypto), in microseconds. */
+function verifyMicros(node: DriverNode): number {
+  const message = Buffer.from('x'.repeat(400))
+  const sig = signBytes(node.identity, message)
+  const verifier = new SignatureVerifier()
+  const samples: number[] = []
+  for (let r = 0; r < 15; r++) {
+    const t0 = performance.now()
+    for (let i = 0; i < 200; i++) if (!verifier.verify(node.identity.id, message, sig)) throw new Error('a valid signature did not verify')
+    samples.push(((performance.now() - t0) / 200) * 1000)
+  }
+  return median(samples)
+}
+
 export async function run(): Promise<Figure[]> {
   const big = await ledgerWith(35)
   const small = await ledgerWith(7)
@@ -50,14 +82,19 @@ export async function run(): Promise<Figure[]> {
       big.ledger.settle(t)
       times.push(performance.now() - t0)
     }
-    const rounds7 = transcripts(small.ledger, small.members, 330, 0)
+    const rounds7 = transcripts(small.ledger, small.members, 630, 0)
     for (const t of rounds7.slice(0, 30)) small.ledger.settle(t)
-    const t0 = performance.now()
-    for (const t of rounds7.slice(30)) small.ledger.settle(t)
+    let t0 = performance.now()
+    for (const t of rounds7.slice(30, 330)) small.ledger.settle(t)
+    const serialPerS = 300 / ((performance.now() - t0) / 1000)
+    t0 = performance.now()
+    await pipelined(small.ledger, rounds7.slice(330), 8)
     const perS = 300 / ((performance.now() - t0) / 1000)
     return [
       { name: 'settle_verify_35_ms', value: median(times.slice(5)), unit: 'ms' },
       { name: 'ledger_settlements_per_s', value: perS, unit: 'rounds/s' },
+      { name: 'ledger_settlements_serial_per_s', value: serialPerS, unit: 'rounds/s' },
+      { name: 'ed25519_verify_us', value: verifyMicros(big.members[0]!), unit: 'us' },
     ]
   } finally {
     big.ledger.close()

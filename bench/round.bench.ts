@@ -1,4 +1,8 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createEmbeddedSwarm } from '../src/cli/embeddedSwarm.js'
+import { swarmLedger } from '../src/cli/workspaceLedger.js'
 import { InstantBackend } from '../src/models/instant.js'
 import { createCryptoMeter } from '../src/protocol/envelope.js'
 import type { Verification } from '../src/runtime/intake.js'
@@ -21,7 +25,40 @@ export async function run(): Promise<Figure[]> {
   ] as const) {
     out.push(...(await measure(n, rounds, warmup, 'pool')), ...(await measure(n, rounds, warmup, 'inline')))
   }
+  out.push(...(await withLedger(7, 100, 60)))
   return out
+}
+
+/**
+ * The same 7-node rounds on a workspace ledger (a file, full sync): the Query names the newest
+ * standing, nodes check the gateway's deposit, and each round settles after its answer is out.
+ * `_ledger_` is the round as the client waits for it; `_settled_` includes its settlement.
+ */
+async function withLedger(n: number, rounds: number, warmup: number): Promise<Figure[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'chorus-round-bench-'))
+  const ledger = await swarmLedger(dir, n)
+  const swarm = createEmbeddedSwarm({ nodes: n, backendFor: (id) => new InstantBackend(id.id), ledger: ledger.network, paymaster: ledger.paymaster, client: ledger.client, identities: ledger.identities })
+  const answered: number[] = []
+  const settled: number[] = []
+  try {
+    for (let r = 0; r < rounds + warmup; r++) {
+      const t0 = performance.now()
+      const res = await swarm.ask(`benchmark question ${r}`)
+      const t1 = performance.now()
+      if ((await res.settlement) === undefined) throw new Error('the round did not settle')
+      if (r < warmup) continue
+      answered.push(t1 - t0)
+      settled.push(performance.now() - t0)
+    }
+  } finally {
+    await swarm.stop()
+    ledger.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+  return [
+    { name: `round_inproc_${n}_ledger_p50_ms`, value: median(answered), unit: 'ms' },
+    { name: `round_inproc_${n}_settled_p50_ms`, value: median(settled), unit: 'ms' },
+  ]
 }
 
 async function measure(n: number, rounds: number, warmup: number, verification: Verification): Promise<Figure[]> {
@@ -65,4 +102,4 @@ async function measure(n: number, rounds: number, warmup: number, verification: 
   ]
 }
 
-export const figures = ['round_inproc_7_p50_ms', 'round_inproc_7_crypto_ms', 'round_inproc_100_p50_ms', 'round_inproc_100_crypto_ms']
+export const figures = ['round_inproc_7_p50_ms', 'round_inproc_7_crypto_ms', 'round_inproc_100_p50_ms', 'round_inproc_100_crypto_ms', 'round_inproc_7_ledger_p50_ms', 'round_inproc_7_settled_p50_ms']

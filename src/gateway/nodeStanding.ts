@@ -3,8 +3,8 @@ import type { NodeInfo } from './swarm.js'
 
 /**
  * Adds each node's ledger standing to what /v1/nodes shows: eligibility, judge weight and answerer
- * reputation at the newest head this gateway knows, and its account's stake and balance (the
- * balance of the operator it belongs to, where its rewards go). A node the ledger does not know is
+ * reputation at the newest head this gateway knows, its account's stake and balance, and the
+ * balance of the operator it belongs to (where its rewards go). A node the ledger does not know is
  * shown without them.
  */
 export async function withStanding(infos: NodeInfo[], ledger: NetworkLedger, client: LedgerClient): Promise<NodeInfo[]> {
@@ -20,7 +20,9 @@ export async function withStanding(infos: NodeInfo[], ledger: NetworkLedger, cli
         ledger: {
           eligible: standing.eligible(info.id),
           stake: account.stake.toString(),
-          balance: (operator ?? account).balance.toString(),
+          balance: account.balance.toString(),
+          operator: account.operator,
+          operatorBalance: (operator ?? account).balance.toString(),
           answerReputationPpm: account.reputation.answerPpm,
           judgeWeight: standing.judgeWeight(info.id),
           rounds: account.reputation.answerRounds,

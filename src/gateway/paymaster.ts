@@ -140,7 +140,8 @@ export class Paymaster {
 
   /** Settles a finished round, charging its payer for the tokens its members reported. */
   settle(roundId: string, transcript: readonly Signed[], payer: string): Promise<SettlementReceipt | undefined> {
-    const p = this.settleNow(roundId, transcript, payer)
+    // Started on the next turn of the event loop: the round's answer goes to its client first.
+    const p = new Promise<void>((r) => setImmediate(r)).then(() => this.settleNow(roundId, transcript, payer))
     this.running.add(p)
     void p.finally(() => this.running.delete(p))
     return p

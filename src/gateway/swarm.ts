@@ -55,7 +55,7 @@ export interface NodeInfo {
   /** When the node last reported (ms since the epoch); absent for in-process nodes. */
   lastSeen?: number
   /** Its standing on the ledger, where there is one (amounts in micro-units as decimal strings). */
-  ledger?: { eligible: boolean; stake: string; balance: string; answerReputationPpm: number; judgeWeight: number; rounds: number }
+  ledger?: { eligible: boolean; stake: string; balance: string; operator: string; operatorBalance: string; answerReputationPpm: number; judgeWeight: number; rounds: number }
 }
 
 export interface Swarm {

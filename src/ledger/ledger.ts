@@ -1,3 +1,4 @@
+import type { PreparedTranscript } from './preparedTranscript.js'
 import type { Standing, StandingSnapshot } from './standing.js'
 import type { Micro } from './amount.js'
 import type { Reputation } from './reputation.js'
@@ -89,8 +90,13 @@ export interface Ledger {
   submit(request: AccountRequest): LogEntry
   /** The operator's faucet: new money into an account's balance. */
   credit(account: string, amount: Micro): LogEntry
-  /** Verifies a round's transcript, recomputes its outcome, and pays it out (with its request's charge), all or nothing. */
-  settle(transcript: readonly unknown[], charge?: Charge): SettlementReceipt
+  /**
+   * Verifies a round's transcript, recomputes its outcome, and pays it out (with its request's
+   * charge), all or nothing. A transcript `prepare`d first has its signatures checked already.
+   */
+  settle(transcript: readonly unknown[] | PreparedTranscript, charge?: Charge): SettlementReceipt
+  /** Checks a transcript's signatures on the thread pool, ahead of `settle` (pipelining). */
+  prepare(transcript: readonly unknown[]): Promise<PreparedTranscript>
   entries(fromSeq: number, limit: number): LogEntry[]
   close(): void
 }

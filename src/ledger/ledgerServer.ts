@@ -89,7 +89,9 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
   app.post('/v1/ledger/settlements', async (req) => {
     const body = req.body as { transcript?: unknown; charge?: unknown }
     if (typeof body !== 'object' || body === null || !Array.isArray(body.transcript)) throw new LedgerError('BAD_REQUEST', 'a settlement is {transcript, charge?}')
-    return receiptToJson(ledger.settle(body.transcript, body.charge === undefined ? undefined : checkCharge(body.charge)))
+    const charge = body.charge === undefined ? undefined : checkCharge(body.charge)
+    // Signatures are checked on the thread pool, many settlements at once; then one writer applies.
+    return receiptToJson(ledger.settle(await ledger.prepare(body.transcript), charge))
   })
   app.post('/v1/ledger/credits', async (req) => {
     const order = checkCreditOrder(req.body, operator)

@@ -32,8 +32,9 @@ export class LocalLedgerClient implements LedgerClient {
     return this.ledger.submit(request)
   }
 
+  /** Signatures checked on the thread pool first, so concurrent settlements overlap there. */
   async settle(transcript: readonly unknown[], charge?: Charge): Promise<SettlementReceipt> {
-    return this.ledger.settle(transcript, charge)
+    return this.ledger.settle(await this.ledger.prepare(transcript), charge)
   }
 
   async entries(fromSeq: number, limit: number): Promise<LogEntry[]> {

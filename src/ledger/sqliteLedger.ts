@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3'
 import { canonicalJson } from '../crypto/canonical.js'
 import { type Identity, PublicKeyCache } from '../crypto/identity.js'
-import { TranscriptError, type VerifiedRound, verifyEncoded } from '../round/verify.js'
+import type { Signed } from '../protocol/envelope.js'
+import { TranscriptError, type VerifiedRound, verifyEncoded, verifyOpened } from '../round/verify.js'
+import { PreparedTranscript } from './preparedTranscript.js'
 import { type Micro, parseAmount } from './amount.js'
 import { type AccountKind, type AccountState, type Charge, type Ledger, LedgerError, type LedgerRules, type LogEntry, type SettlementReceipt } from './ledger.js'
 import { entryProblem, LOG_ROOT, signEntry } from './logEntry.js'
@@ -38,6 +40,8 @@ export interface SqliteLedgerInit {
 }
 
 type Row = Record<string, bigint | string | null>
+/** A settlement's envelopes as canonical JSON, and (when prepared) opened with their signatures checked. */
+type Preverified = { encoded: readonly string[]; opened?: readonly Signed[] }
 type Body = Record<string, unknown>
 
 export class SqliteLedger implements Ledger {
@@ -183,30 +187,44 @@ export class SqliteLedger implements Ledger {
     return this.append('credit', { account, amount: amount.toString() })
   }
 
-  settle(transcript: readonly unknown[], charge?: Charge): SettlementReceipt {
+  settle(given: readonly unknown[] | PreparedTranscript, charge?: Charge): SettlementReceipt {
+    const prepared = given instanceof PreparedTranscript ? given : undefined
+    const transcript = prepared?.envelopes ?? given
     if (!Array.isArray(transcript)) throw new LedgerError('INVALID_TRANSCRIPT', 'a transcript is a list of envelopes')
     if (charge !== undefined) checkCharge(charge)
     // Each envelope is encoded once: the verification reads it, and the log entry is made of it.
-    const encoded = transcript.map((e) => canonicalJson(e))
+    const encoded = prepared?.encoded ?? transcript.map((e) => canonicalJson(e))
     const body = charge === undefined ? { transcript } : { charge, transcript }
     const text = `{${charge === undefined ? '' : `"charge":${canonicalJson(charge)},`}"transcript":[${encoded.join(',')}]}`
-    this.append('settle', body, text, encoded)
+    this.append('settle', body, text, { encoded, ...(prepared ? { opened: prepared.opened } : {}) })
     return this.settled!
+  }
+
+  prepare(transcript: readonly unknown[]): Promise<PreparedTranscript> {
+    return PreparedTranscript.prepare(transcript, this.keys)
   }
 
   entries(fromSeq: number, limit: number): LogEntry[] {
     return (this.sql('SELECT * FROM log WHERE seq >= ? ORDER BY seq LIMIT ?').all(fromSeq, limit) as Row[]).map(entryOf)
   }
 
-  /** Total money held in accounts and what the faucet has created: equal, or the ledger is broken. */
+  /**
+   * Money held in accounts (the running total the triggers keep; `counted` sums every account
+   * again) and what the faucet has created: all three equal, or the ledger is broken.
+   */
   supply(): { held: Micro; created: Micro } {
-    const h = this.sql('SELECT COALESCE(SUM(balance + stake + unbonding), 0) AS s FROM accounts').get() as Row
-    return { held: BigInt(h.s as bigint), created: BigInt(this.meta('created') ?? '0') }
+    const h = this.sql('SELECT held FROM totals').get() as Row
+    return { held: h.held as bigint, created: BigInt(this.meta('created') ?? '0') }
+  }
+
+  /** Every account's money summed afresh (verify compares it with the running total). */
+  counted(): Micro {
+    return (this.sql('SELECT COALESCE(SUM(balance + stake + unbonding), 0) AS s FROM accounts').get() as Row).s as bigint
   }
 
   /** A digest of every state table: two ledgers with the same history have the same digest. */
   stateDigest(): string {
-    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'meta']
+    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'allowances', 'totals', 'meta']
     const parts = tables.map((t) => canonicalJson((this.sql(`SELECT * FROM ${t} ORDER BY 1, 2`).all() as Row[]).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v])))))
     return parts.join('\n')
   }
@@ -243,14 +261,14 @@ export class SqliteLedger implements Ledger {
 
   // ——— writing ———
 
-  /** `encodedBody` is canonicalJson(body) when the caller has it already; `encoded` its transcript's envelopes. */
-  private append(kind: string, body: Body, encodedBody?: string, encoded?: readonly string[]): LogEntry {
+  /** `encodedBody` is canonicalJson(body) when the caller has it already; `pre` its transcript's envelopes, encoded (and opened). */
+  private append(kind: string, body: Body, encodedBody?: string, pre?: Preverified): LogEntry {
     if (this.operator === undefined) throw new LedgerError('CORRUPT', 'a replaying ledger takes no writes')
     const operator = this.operator
     return this.db.transaction(() => {
       const seq = this.lastSeq + 1
       const at = Math.max(this.now(), this.lastAt)
-      this.apply(kind, body, seq, at, encoded)
+      this.apply(kind, body, seq, at, pre)
       const entry = signEntry(operator, { seq, at, kind, body: encodedBody ?? canonicalJson(body), prev: this.lastHash })
       this.insert(entry)
       return entry
@@ -265,7 +283,7 @@ export class SqliteLedger implements Ledger {
   }
 
   /** The state change an entry makes; throws LedgerError (and the transaction rolls back) if it may not. */
-  private apply(kind: string, body: Body, seq: number, at: number, encoded?: readonly string[]): void {
+  private apply(kind: string, body: Body, seq: number, at: number, pre?: Preverified): void {
     const before = this.supply()
     switch (kind) {
       case 'genesis':
@@ -286,7 +304,7 @@ export class SqliteLedger implements Ledger {
         this.applyRequest(checkRequest(body.request), seq, at)
         break
       case 'settle':
-        this.applySettlement(body.transcript as unknown[], body.charge === undefined ? undefined : checkCharge(body.charge), seq, encoded)
+        this.applySettlement(body.transcript as unknown[], body.charge === undefined ? undefined : checkCharge(body.charge), seq, pre)
         break
       default:
         throw new LedgerError('CORRUPT', `unknown entry kind ${kind}`)
@@ -353,14 +371,15 @@ export class SqliteLedger implements Ledger {
    * outcome, and applies the settlement and the reputation it teaches. Nothing changes unless all
    * of it holds.
    */
-  private applySettlement(transcript: unknown[], charge: Charge | undefined, seq: number, encoded?: readonly string[]): void {
+  private applySettlement(transcript: unknown[], charge: Charge | undefined, seq: number, pre?: Preverified): void {
     if (!Array.isArray(transcript) || transcript.length === 0) throw new LedgerError('INVALID_TRANSCRIPT', 'an empty transcript')
     const head = (transcript[0] as { body?: { ledgerHead?: unknown } })?.body?.ledgerHead
     const view = typeof head === 'string' ? this.viewAt(head) : undefined
     if (view === undefined) throw new LedgerError('UNKNOWN_HEAD', 'the round names a ledger head this ledger never had')
     let v: VerifiedRound
     try {
-      v = verifyEncoded(encoded ?? transcript.map((e) => canonicalJson(e)), { ledger: view, maxJudgeShare: this.ledgerRules.maxJudgeShare, keys: this.keys })
+      const options = { ledger: view, maxJudgeShare: this.ledgerRules.maxJudgeShare, keys: this.keys }
+      v = pre?.opened !== undefined ? verifyOpened(pre.opened, options) : verifyEncoded(pre?.encoded ?? transcript.map((e) => canonicalJson(e)), options)
     } catch (err) {
       if (err instanceof TranscriptError) throw new LedgerError('INVALID_TRANSCRIPT', err.message)
       throw err
@@ -394,8 +413,8 @@ export class SqliteLedger implements Ledger {
     }
     for (const [node, r] of updateReputation(facts, (n) => this.reputation(accountOf(n)))) {
       const id = accountOf(node)
-      this.db
-        .prepare('INSERT INTO reputation (account, answer_ppm, answer_rounds, judge_agreed_halves, judge_verdicts, weight_micro) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET answer_ppm = excluded.answer_ppm, answer_rounds = excluded.answer_rounds, judge_agreed_halves = excluded.judge_agreed_halves, judge_verdicts = excluded.judge_verdicts, weight_micro = excluded.weight_micro')
+      this
+        .sql('INSERT INTO reputation (account, answer_ppm, answer_rounds, judge_agreed_halves, judge_verdicts, weight_micro) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET answer_ppm = excluded.answer_ppm, answer_rounds = excluded.answer_rounds, judge_agreed_halves = excluded.judge_agreed_halves, judge_verdicts = excluded.judge_verdicts, weight_micro = excluded.weight_micro')
         .run(id, r.answerPpm, r.answerRounds, r.judgeAgreedHalves, r.judgeVerdicts, r.weightMicro)
       touched.add(id)
     }

@@ -36,7 +36,8 @@ export function verifyLedger(path: string, onProgress?: (done: number) => void):
     if (replica.head() !== file.head()) throw new LedgerError('CORRUPT', 'the log ends before the head the file records')
     if (replica.stateDigest() !== file.stateDigest()) throw new LedgerError('CORRUPT', "the file's state differs from the state its log rebuilds")
     const { held, created } = file.supply()
-    if (held !== created) throw new LedgerError('CORRUPT', `accounts hold ${held} micro-units but ${created} were created`)
+    const counted = file.counted()
+    if (counted !== created || held !== counted) throw new LedgerError('CORRUPT', `accounts hold ${counted} micro-units (running total ${held}) but ${created} were created`)
     return { entries: seq - 1, head: file.head(), operator, settlements }
   } finally {
     file.close()

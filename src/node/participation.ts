@@ -2,6 +2,7 @@ import { NODE_CAPACITY, ROUNDS_PER_COORDINATOR } from '../protocol/limits.js'
 import type { Micro } from '../ledger/amount.js'
 import type { Standing } from '../ledger/standing.js'
 import type { QueryBody } from '../protocol/messages.js'
+import { meetsReputation } from '../round/ledgerView.js'
 
 /**
  * Whether a node takes a round, decided from the Query, the clock and what the node already holds.
@@ -74,6 +75,6 @@ export function ledgerDeclineReason(me: string, coordinator: string, query: Quer
   if (fee < minFee) return 'fee'
   const deposit = named < now ? named : now
   if (fee * BigInt(held.fromCoordinator + 1) > deposit) return 'deposit'
-  if (!at.eligible(me) || (at.reputationPpm(me) ?? 0) < query.minReputation * 100) return 'ineligible'
+  if (!at.eligible(me) || !meetsReputation(at, me, query.minReputation)) return 'ineligible'
   return undefined
 }

@@ -6,7 +6,7 @@ import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelop
 import { ProtocolError } from '../protocol/errors.js'
 import type { BodyOf, ChatMessage, MessageType, QueryBody, RoundEndReason } from '../protocol/messages.js'
 import { packSeal } from '../protocol/seal.js'
-import type { LedgerView } from './ledgerView.js'
+import { type LedgerView, meetsReputation } from './ledgerView.js'
 import {
   computeOutcome,
   planJudging,
@@ -261,6 +261,7 @@ export class CoordinatorRound {
     if (from === this.ctx.identity.id)
       throw new ProtocolError('WRONG_SENDER', 'the coordinator cannot join its own round')
     if (!this.ctx.ledger.eligible(from)) throw new ProtocolError('NOT_MEMBER', 'not eligible to join')
+    if (!meetsReputation(this.ctx.ledger, from, this.body.minReputation)) throw new ProtocolError('NOT_MEMBER', 'below the reputation this round asks for')
     if (msg.env.body.ticket !== this.body.ticket)
       throw new ProtocolError('BAD_TICKET', `ticket ${msg.env.body.ticket} differs from the round ticket ${this.body.ticket}`)
     this.joins.set(from, msg)

@@ -11,6 +11,13 @@ export interface LedgerView {
   eligible(node: string): boolean
   /** Raw judging weight (from calibrated accuracy); 0 means the node may not judge. */
   judgeWeight(node: string): number
+  /** Answerer reputation in ppm, where the ledger keeps one (a Query's minReputation reads it). */
+  reputationPpm?(node: string): number | undefined
+}
+
+/** Whether a node may join a round that asks for `minReputationBp` (basis points; 0 asks nothing). */
+export function meetsReputation(view: LedgerView, node: string, minReputationBp: number): boolean {
+  return minReputationBp === 0 || (view.reputationPpm?.(node) ?? 0) >= minReputationBp * 100
 }
 
 export const GENESIS_HEAD = sha256Hex('chorus/v1/genesis')

@@ -3,12 +3,12 @@ import { canonicalJson } from '../crypto/canonical.js'
 import { commitment } from '../crypto/commitment.js'
 import { type PublicKeyCache, SignatureVerifier } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
-import { openEnvelope, type Signed } from '../protocol/envelope.js'
+import { openEnvelope, openEnvelopeAsync, type Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import type { MessageType, QueryBody, Verdict } from '../protocol/messages.js'
 import { isSortedUnique, packSeal } from '../protocol/seal.js'
 import { checkVerdictsMatch } from './coordinator.js'
-import type { LedgerView } from './ledgerView.js'
+import { type LedgerView, meetsReputation } from './ledgerView.js'
 import {
   computeOutcome,
   MIN_RANKED_ANSWERS,
@@ -68,10 +68,38 @@ export function verifyEncoded(encoded: readonly string[], options: VerifyOptions
     try {
       return openEnvelope(Buffer.from(e, 'utf8'), verifier)
     } catch (err) {
-      throw new TranscriptError(`message ${i}: ${err instanceof ProtocolError ? err.message : String(err)}`)
+      throw asTranscriptError(err, i)
     }
   })
   return new Walk(msgs, options).run()
+}
+
+/**
+ * A transcript's envelopes opened with every signature checked on the thread pool, all at once: the
+ * slow half of verification, done in parallel and off the event loop. `verifyOpened` does the rest.
+ */
+export async function openTranscript(encoded: readonly string[], keys?: PublicKeyCache): Promise<Signed[]> {
+  const verifier = new SignatureVerifier(keys)
+  return Promise.all(
+    encoded.map((e, i) => {
+      try {
+        return openEnvelopeAsync(Buffer.from(e, 'utf8'), verifier).catch((err: unknown) => {
+          throw asTranscriptError(err, i)
+        })
+      } catch (err) {
+        return Promise.reject(asTranscriptError(err, i))
+      }
+    }),
+  )
+}
+
+/** Everything `verifyEncoded` checks but the signatures, for envelopes `openTranscript` opened. */
+export function verifyOpened(msgs: readonly Signed[], options: VerifyOptions): VerifiedRound {
+  return new Walk([...msgs], options).run()
+}
+
+function asTranscriptError(err: unknown, i: number): TranscriptError {
+  return new TranscriptError(`message ${i}: ${err instanceof ProtocolError ? err.message : String(err)}`)
 }
 
 class Walk {
@@ -107,6 +135,7 @@ class Walk {
     for (const j of joins) {
       if (j.env.body.ticket !== q.ticket) throw new TranscriptError('a Join carries the wrong ticket')
       if (!this.opts.ledger.eligible(j.env.from)) throw new TranscriptError('an ineligible node was admitted')
+      if (!meetsReputation(this.opts.ledger, j.env.from, q.minReputation)) throw new TranscriptError('a node below the round’s minimum reputation was admitted')
     }
     this.seal('Members', joins, 'joins')
     const members = new Set(

@@ -108,6 +108,14 @@ describe('nodes on a ledger', () => {
     expect(s.nodes[3]!.declined.get('ineligible')).toBe(1)
   })
 
+  it('honour a Query’s minimum reputation (new nodes stand at 50 %)', async () => {
+    const s = await start(await CachedLedger.connect(setUp({ deposit: 1_000_000n })))
+    await expect(s.ask('veterans only', { fee: '10000', ticket: '0', minReputation: 6_000 })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
+    expect(declined(s, 'ineligible')).toBe(nodes.length)
+    const r = await s.ask('half will do', { fee: '10000', ticket: '0', minReputation: 5_000 })
+    expect(r.outcome.scores.length).toBe(nodes.length)
+  })
+
   it('refuse a Query that names a head the ledger never had', async () => {
     const client = setUp({ deposit: 1_000_000n })
     const real = await CachedLedger.connect(client)
