@@ -7,6 +7,7 @@ import type { PreparedTranscript } from '../src/ledger/preparedTranscript.js'
 import { DRIVER_COORDINATOR, type DriverNode, driveRound } from '../src/eval/roundDriver.js'
 import { signRequest } from '../src/ledger/requests.js'
 import { SqliteLedger } from '../src/ledger/sqliteLedger.js'
+import { verifyLedger } from '../src/ledger/verifyLedger.js'
 import { type Figure, median } from './stats.js'
 
 /**
@@ -19,7 +20,7 @@ import { type Figure, median } from './stats.js'
  * one after another). `ed25519_verify_us` is one signature check here, the yardstick for both: a
  * 35-member round cannot settle in less than 182 of them on one thread.
  */
-export const figures = ['settle_verify_35_ms', 'ledger_settlements_per_s', 'ledger_settlements_serial_per_s', 'ed25519_verify_us']
+export const figures = ['settle_verify_35_ms', 'ledger_settlements_per_s', 'ledger_settlements_serial_per_s', 'ledger_verify_settlements_per_s', 'ed25519_verify_us']
 
 const key = (label: string) => identityFromSeed(Buffer.from(hashParts('ledger-bench', label), 'hex'))
 
@@ -90,15 +91,20 @@ export async function run(): Promise<Figure[]> {
     t0 = performance.now()
     await pipelined(small.ledger, rounds7.slice(330), 8)
     const perS = 300 / ((performance.now() - t0) / 1000)
+    small.ledger.close()
+    t0 = performance.now()
+    const replayed = await verifyLedger(join(small.dir, 'ledger.sqlite'))
+    const verifyPerS = replayed.settlements / ((performance.now() - t0) / 1000)
     return [
       { name: 'settle_verify_35_ms', value: median(times.slice(5)), unit: 'ms' },
       { name: 'ledger_settlements_per_s', value: perS, unit: 'rounds/s' },
       { name: 'ledger_settlements_serial_per_s', value: serialPerS, unit: 'rounds/s' },
+      { name: 'ledger_verify_settlements_per_s', value: verifyPerS, unit: 'rounds/s' },
       { name: 'ed25519_verify_us', value: verifyMicros(big.members[0]!), unit: 'us' },
     ]
   } finally {
     big.ledger.close()
-    small.ledger.close()
+    if (small.ledger.isOpen) small.ledger.close()
     await rm(big.dir, { recursive: true, force: true })
     await rm(small.dir, { recursive: true, force: true })
   }

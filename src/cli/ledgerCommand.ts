@@ -135,11 +135,11 @@ function mustExist(path: string): string {
   return path
 }
 
-function verify(path: string, out: (s: string) => void, json: boolean): number {
+async function verify(path: string, out: (s: string) => void, json: boolean): Promise<number> {
   mustExist(path)
   const tty = process.stderr.isTTY
   try {
-    const v = verifyLedger(path, (done) => {
+    const v = await verifyLedger(path, (done) => {
       if (tty) process.stderr.write(`\r\x1b[Kreplayed ${done} entries…`)
     })
     if (tty) process.stderr.write('\r\x1b[K')

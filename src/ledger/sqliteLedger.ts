@@ -144,7 +144,7 @@ export class SqliteLedger implements Ledger {
     const gateways: StandingSnapshot['gateways'] = []
     for (const r of rows) {
       if (r.kind === 'gateway') gateways.push([r.key as string, String(r.stake)])
-      else if ((r.stake as bigint) >= minStake) nodes.push([r.key as string, Number(r.weight_micro), Number(r.answer_ppm)])
+      else if ((r.stake as bigint) >= minStake) nodes.push([r.key as string, Number(r.weight_micro), Number(r.answer_ppm), String(r.stake)])
     }
     return { head, seq, nodes, gateways }
   }
@@ -229,13 +229,17 @@ export class SqliteLedger implements Ledger {
     return parts.join('\n')
   }
 
-  /** Applies an entry read from another ledger's log, checking it follows this one's head. */
-  replay(e: LogEntry, operator: string): void {
+  /**
+   * Applies an entry read from another ledger's log, checking it follows this one's head. A
+   * settlement entry may come with its transcript `prepare`d (signatures checked ahead); it must be
+   * that entry's own transcript.
+   */
+  replay(e: LogEntry, operator: string, prepared?: PreparedTranscript): void {
     const problem = entryProblem(e, this.lastHash, this.lastSeq + 1, operator)
     if (problem !== undefined) throw new LedgerError('CORRUPT', problem)
     if (e.at < this.lastAt) throw new LedgerError('CORRUPT', `entry ${e.seq} goes back in time`)
     this.db.transaction(() => {
-      this.apply(e.kind, JSON.parse(e.body) as Body, e.seq, e.at)
+      this.apply(e.kind, JSON.parse(e.body) as Body, e.seq, e.at, prepared === undefined ? undefined : { encoded: prepared.encoded, opened: prepared.opened })
       this.insert(e)
     })()
   }
@@ -247,6 +251,10 @@ export class SqliteLedger implements Ledger {
 
   close(): void {
     this.db.close()
+  }
+
+  get isOpen(): boolean {
+    return this.db.open
   }
 
   /** A prepared statement, prepared once (preparing costs more than running most of these). */

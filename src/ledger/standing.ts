@@ -14,19 +14,21 @@ export interface Standing extends LedgerView {
   deposit(gateway: string): Micro | undefined
   /** A node's answerer reputation (EMA of normalised rank, ppm); undefined when not eligible. */
   reputationPpm(node: string): number | undefined
+  /** A node's stake, from which its tickets are locked; undefined when not eligible. */
+  stake(node: string): Micro | undefined
 }
 
 export interface StandingSnapshot {
   head: string
   seq: number
-  /** Eligible nodes: [key, judge weight in micro-units, answerer reputation in ppm], sorted. */
-  nodes: [string, number, number][]
+  /** Eligible nodes: [key, judge weight in micro-units, answerer reputation in ppm, stake in micro-units], sorted. */
+  nodes: [string, number, number, string][]
   /** Registered gateways: [key, deposit in micro-units as a decimal string], sorted. */
   gateways: [string, string][]
 }
 
 export function standingOf(s: StandingSnapshot): Standing {
-  const nodes = new Map(s.nodes.map(([id, w, r]) => [id, { weight: w / 1e6, rep: r }]))
+  const nodes = new Map(s.nodes.map(([id, w, r, stake]) => [id, { weight: w / 1e6, rep: r, stake: BigInt(stake) }]))
   const gateways = new Map(s.gateways.map(([id, d]) => [id, BigInt(d)]))
   return {
     seq: s.seq,
@@ -35,6 +37,7 @@ export function standingOf(s: StandingSnapshot): Standing {
     judgeWeight: (node) => nodes.get(node)?.weight ?? 0,
     deposit: (gateway) => gateways.get(gateway),
     reputationPpm: (node) => nodes.get(node)?.rep,
+    stake: (node) => nodes.get(node)?.stake,
   }
 }
 
@@ -49,7 +52,7 @@ export function parseSnapshot(raw: unknown): StandingSnapshot {
     Number.isSafeInteger(s.seq) &&
     Array.isArray(s.nodes) &&
     Array.isArray(s.gateways) &&
-    s.nodes.every((n) => Array.isArray(n) && n.length === 3 && hex64(n[0]) && Number.isSafeInteger(n[1]) && n[1] >= 0 && Number.isSafeInteger(n[2])) &&
+    s.nodes.every((n) => Array.isArray(n) && n.length === 4 && hex64(n[0]) && Number.isSafeInteger(n[1]) && n[1] >= 0 && Number.isSafeInteger(n[2]) && typeof n[3] === 'string' && /^\d{1,30}$/.test(n[3])) &&
     s.gateways.every((g) => Array.isArray(g) && g.length === 2 && hex64(g[0]) && typeof g[1] === 'string' && /^\d{1,30}$/.test(g[1]))
   if (!ok) throw new Error('the ledger sent a malformed standing snapshot')
   return s

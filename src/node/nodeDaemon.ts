@@ -190,7 +190,8 @@ export class NodeDaemon {
     // Checked again: capacity may have gone while the standing was fetched.
     const reason =
       declineReason(env.from, env.body, this.clock.now(), this.held(env.from), this.limits) ??
-      (ledger.metered ? ledgerDeclineReason(this.id, env.from, env.body, this.held(env.from), standing, ledger.latest(), this.limits.minFee) : standing.eligible(this.id) ? undefined : 'ineligible')
+      // Tickets and deposits are counted over the rounds held, not those still waiting for their standing.
+      (ledger.metered ? ledgerDeclineReason(this.id, env.from, env.body, { total: this.host.size, fromCoordinator: this.heldFrom(env.from) }, standing, ledger.latest(), this.limits.minFee) : standing.eligible(this.id) ? undefined : 'ineligible')
     if (reason !== undefined) return this.decline(reason)
     const round = ParticipantRound.fromQuery(
       { identity: this.init.identity, ledger: standing, meter: this.components.meter, ...(this.init.graceMs === undefined ? {} : { graceMs: this.init.graceMs }) },

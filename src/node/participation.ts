@@ -13,9 +13,9 @@ import { meetsReputation } from '../round/ledgerView.js'
  * never seals its members holds a slot for seconds at most. To hold one longer it has to run the
  * round, which is using the node, not squatting on it.
  */
-export type DeclineReason = 'notAllowed' | 'expired' | 'horizon' | 'coordinator' | 'capacity' | 'policy' | 'ineligible' | 'unregistered' | 'fee' | 'deposit' | 'ledger'
+export type DeclineReason = 'notAllowed' | 'expired' | 'horizon' | 'coordinator' | 'capacity' | 'policy' | 'ineligible' | 'unregistered' | 'fee' | 'deposit' | 'ledger' | 'stake'
 
-export const DECLINE_REASONS: readonly DeclineReason[] = ['capacity', 'coordinator', 'deposit', 'expired', 'fee', 'horizon', 'ineligible', 'ledger', 'notAllowed', 'policy', 'unregistered']
+export const DECLINE_REASONS: readonly DeclineReason[] = ['capacity', 'coordinator', 'deposit', 'expired', 'fee', 'horizon', 'ineligible', 'ledger', 'notAllowed', 'policy', 'stake', 'unregistered']
 
 export interface ParticipationLimits {
   /** Rounds held at once. */
@@ -64,8 +64,9 @@ export function declineReason(coordinator: string, query: QueryBody, now: number
  * at the newest head this node knows (a gateway cannot name an old head to show a deposit it has
  * since spent): the coordinator must be a registered gateway; the fee must meet this node's
  * minimum; the rounds this node already holds for it, with this one, must be covered by its
- * deposit (so each node's time costs the gateway money it has); and this node must be eligible
- * with at least the reputation the Query asks for.
+ * deposit (so each node's time costs the gateway money it has); this node must be eligible with
+ * at least the reputation the Query asks for; and its stake must cover the tickets of every round
+ * it holds, this one included (its ticket is locked there: a no-show forfeits it at settlement).
  */
 export function ledgerDeclineReason(me: string, coordinator: string, query: QueryBody, held: Held, at: Standing, newest: Standing, minFee: Micro): DeclineReason | undefined {
   const named = at.deposit(coordinator)
@@ -76,5 +77,8 @@ export function ledgerDeclineReason(me: string, coordinator: string, query: Quer
   const deposit = named < now ? named : now
   if (fee * BigInt(held.fromCoordinator + 1) > deposit) return 'deposit'
   if (!at.eligible(me) || !meetsReputation(at, me, query.minReputation)) return 'ineligible'
+  // A ticket is locked from stake per round held: a node cannot promise more tickets than it has.
+  const stake = at.stake(me) ?? 0n
+  if (BigInt(query.ticket) * BigInt(held.total + 1) > stake) return 'stake'
   return undefined
 }

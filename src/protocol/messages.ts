@@ -100,6 +100,7 @@ export const BODY_SCHEMAS = {
       ledger: count,
       notAllowed: count,
       policy: count,
+      stake: count,
       unregistered: count,
     }),
     rejected: count,

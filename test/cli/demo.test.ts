@@ -88,7 +88,7 @@ describe('chorus demo on tiny generated models', () => {
     expect(BigInt(second.settlement.pool)).toBeGreaterThan(0n)
     expect(second.usage.prompt + second.usage.completion).toBeGreaterThan(0)
     const path = join(here, '.chorus', 'ledger.sqlite')
-    const v = verifyLedger(path)
+    const v = await verifyLedger(path)
     expect(v.settlements).toBe(2)
     const ledger = SqliteLedger.readOnly(path)
     const operator = ledger.account(ledger.account(Object.keys(first.nodes)[0]!)!.operator)!

@@ -103,7 +103,7 @@ describe('metered requests', () => {
     } finally {
       ledger.close()
     }
-    expect(verifyLedger(join(dir, '.chorus', 'ledger.sqlite')).settlements).toBeGreaterThanOrEqual(3)
+    expect((await verifyLedger(join(dir, '.chorus', 'ledger.sqlite'))).settlements).toBeGreaterThanOrEqual(3)
     gw = undefined as unknown as RunningGateway
   })
 })

@@ -60,7 +60,7 @@ describe('the ledger under kill -9', () => {
       stop = true
       await Promise.all(load)
 
-      const v = verifyLedger(path)
+      const v = await verifyLedger(path)
       expect(v.settlements).toBeGreaterThanOrEqual(settlements)
       settlements = v.settlements
       const file = SqliteLedger.readOnly(path)

@@ -7,6 +7,7 @@ import { hashParts } from '../../src/crypto/hash.js'
 import { identityFromSeed } from '../../src/crypto/identity.js'
 import fc from 'fast-check'
 import { signCharge } from '../../src/ledger/charge.js'
+import { signEntry } from '../../src/ledger/logEntry.js'
 import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
 import { verifyLedger } from '../../src/ledger/verifyLedger.js'
 import { ledgerCompliance, playRound, population } from './compliance.js'
@@ -30,7 +31,7 @@ describe('the SQLite ledger file', () => {
     for (let r = 0; r < 3; r++) fx.ledger.settle(playRound(fx.ledger, 5))
     const head = fx.ledger.head()
     fx.close()
-    const v = verifyLedger(path)
+    const v = await verifyLedger(path)
     expect(v).toMatchObject({ head, settlements: 3, operator: operator.id })
 
     // Reopened, it carries on from its head.
@@ -44,12 +45,12 @@ describe('the SQLite ledger file', () => {
       db.close()
     }
     edit("UPDATE accounts SET balance = balance + 1 WHERE kind = 'gateway'")
-    expect(() => verifyLedger(path)).toThrow(/differs from the state its log rebuilds|micro-units/)
+    await expect(verifyLedger(path)).rejects.toThrow(/differs from the state its log rebuilds|micro-units/)
     edit("UPDATE accounts SET balance = balance - 1 WHERE kind = 'gateway'")
-    expect(verifyLedger(path).head).toBe(head)
+    expect((await verifyLedger(path)).head).toBe(head)
     // The gateway's credit (entry 3), made larger in the log:
     edit("UPDATE log SET body = replace(body, '100000000', '100000001') WHERE seq = 3")
-    expect(() => verifyLedger(path)).toThrow(/entry 3's hash does not match/)
+    await expect(verifyLedger(path)).rejects.toThrow(/entry 3's hash does not match/)
   })
 
   it('settles deterministically: two ledgers given the same requests and transcripts agree to the micro-unit', () => {
@@ -82,6 +83,25 @@ describe('the SQLite ledger file', () => {
       ),
       { numRuns: 12 },
     )
+  })
+
+  it('finds a settlement the operator forged and signed itself: the log is re-verified, not trusted', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chorus-ledger-'))
+    const path = join(dir, 'ledger.sqlite')
+    const fx = fixture(path)
+    population(fx.ledger, 5)
+    fx.ledger.settle(playRound(fx.ledger, 5))
+    fx.close()
+    // The operator rewrites the settlement (a member's answer changed) and re-signs the chain.
+    const db = new Database(path)
+    db.defaultSafeIntegers(true)
+    const last = db.prepare('SELECT * FROM log ORDER BY seq DESC LIMIT 1').get() as { seq: bigint; at: bigint; kind: string; body: string; prev: string }
+    const body = last.body.replace(/"answer":"answer 0"/, '"answer":"answer 9"')
+    expect(body).not.toBe(last.body)
+    const e = signEntry(operator, { seq: Number(last.seq), at: Number(last.at), kind: last.kind, body, prev: last.prev })
+    db.prepare('UPDATE log SET body = ?, hash = ?, sig = ? WHERE seq = ?').run(e.body, e.hash, e.sig, last.seq)
+    db.close()
+    await expect(verifyLedger(path)).rejects.toThrow(/not signed by its sender|does not open|signature/)
   })
 
   it('refuses a file signed by another operator', async () => {

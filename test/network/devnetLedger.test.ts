@@ -49,6 +49,6 @@ describe('a devnet on a served ledger', () => {
     expect(nodes).toHaveLength(3)
     for (const n of nodes) expect(n.ledger).toMatchObject({ eligible: true, stake: '1000000', rounds: expect.any(Number) })
     await net.stop()
-    expect(verifyLedger(join(dir, '.chorus', 'ledger.sqlite')).settlements).toBe(2)
+    expect((await verifyLedger(join(dir, '.chorus', 'ledger.sqlite'))).settlements).toBe(2)
   }, 60_000)
 })

@@ -95,7 +95,13 @@ describe('nodes on a ledger', () => {
   it('hold no more of a gateway’s rounds than its deposit covers: Query spam beyond it is refused', async () => {
     // A deposit for two rounds at the fee; five Queries at once, each held open by slow answers.
     const s = await start(await CachedLedger.connect(setUp({ deposit: 20_000n })), (id) => new SlowBackend(id.id, 300))
-    const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => s.ask(`spam ${i}`, { fee: '10000', ticket: '0' })))
+    // A moment apart, so every node sees them in the same order (see the ticket test).
+    const asks: Promise<unknown>[] = []
+    for (let i = 0; i < 5; i++) {
+      asks.push(s.ask(`spam ${i}`, { fee: '10000', ticket: '0' }))
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    const results = await Promise.allSettled(asks)
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2)
     expect(declined(s, 'deposit')).toBe(3 * nodes.length)
     for (const n of s.nodes) expect(n.declined.get('deposit')).toBe(3)
@@ -106,6 +112,18 @@ describe('nodes on a ledger', () => {
     const r = await s.ask('who is in?', { fee: '10000', ticket: '0' })
     expect(r.outcome.scores.map((x) => x.node).sort()).toEqual(nodes.slice(0, 3).map((n) => n.id).sort())
     expect(s.nodes[3]!.declined.get('ineligible')).toBe(1)
+  })
+
+  it('lock a ticket per round from their stake: no more rounds at once than their stake covers', async () => {
+    // Staked 1 unit; tickets of 0.6: one round at a time.
+    const s = await start(await CachedLedger.connect(setUp({ deposit: 1_000_000n })), (id) => new SlowBackend(id.id, 300))
+    // The second Query follows the first by a moment: had each node seen them in its own order,
+    // half would have joined each and neither round would have had its three members.
+    const first = s.ask('first', { fee: '10000', ticket: '600000' })
+    await new Promise((r) => setTimeout(r, 30))
+    const results = await Promise.allSettled([first, s.ask('second', { fee: '10000', ticket: '600000' })])
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected'])
+    for (const n of s.nodes) expect(n.declined.get('stake')).toBe(1)
   })
 
   it('honour a Query’s minimum reputation (new nodes stand at 50 %)', async () => {
