@@ -151,10 +151,7 @@ export class Paymaster {
     const amount = priceOf(usageOf(transcript), this.pricing)
     const charge = signCharge(this.init.identity, roundId, { account: payer, amount: amount.toString(), cutBp: this.pricing.cutBp })
     try {
-      const receipt = await this.init.client.settle(
-        transcript.map((m) => m.env),
-        charge,
-      )
+      const receipt = await this.init.client.settle(transcript, charge)
       this.settled++
       await this.init.ledger.refresh().catch(() => {})
       return receipt

@@ -3,6 +3,7 @@ import type { Micro } from './amount.js'
 import type { CreditOrder } from './creditOrder.js'
 import { type AccountState, type Charge, LedgerError, type LedgerErrorCode, type LogEntry, type SettlementReceipt } from './ledger.js'
 import type { LedgerClient } from './networkLedger.js'
+import type { Signed } from '../protocol/envelope.js'
 import type { AccountRequest } from './requests.js'
 import { parseSnapshot, type StandingSnapshot } from './standing.js'
 
@@ -70,7 +71,8 @@ export class HttpLedgerClient implements LedgerClient {
     return (await this.call('POST', '/v1/ledger/credits', order, options)) as { seq: number; hash: string }
   }
 
-  async settle(transcript: readonly unknown[], charge?: Charge, options: { signal?: AbortSignal } = {}): Promise<SettlementReceipt> {
+  async settle(messages: readonly Signed[], charge?: Charge, options: { signal?: AbortSignal } = {}): Promise<SettlementReceipt> {
+    const transcript = messages.map((m) => m.env)
     return receiptFromJson((await this.call('POST', '/v1/ledger/settlements', charge === undefined ? { transcript } : { transcript, charge }, options)) as ReceiptJson)
   }
 

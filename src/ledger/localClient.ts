@@ -1,6 +1,8 @@
 import type { Micro } from './amount.js'
 import type { AccountState, Charge, Ledger, LogEntry, SettlementReceipt } from './ledger.js'
 import type { LedgerClient } from './networkLedger.js'
+import { PreparedTranscript } from './preparedTranscript.js'
+import type { Signed } from '../protocol/envelope.js'
 import type { AccountRequest } from './requests.js'
 import type { StandingSnapshot } from './standing.js'
 
@@ -32,9 +34,13 @@ export class LocalLedgerClient implements LedgerClient {
     return this.ledger.submit(request)
   }
 
-  /** Signatures checked on the thread pool first, so concurrent settlements overlap there. */
-  async settle(transcript: readonly unknown[], charge?: Charge): Promise<SettlementReceipt> {
-    return this.ledger.settle(await this.ledger.prepare(transcript), charge)
+  /**
+   * The coordinator in this process verified every member message when it arrived: the ledger
+   * beside it takes them as verified (everything else about the round it checks; a replay of the
+   * log checks the signatures too).
+   */
+  async settle(transcript: readonly Signed[], charge?: Charge): Promise<SettlementReceipt> {
+    return this.ledger.settle(PreparedTranscript.fromVerified(transcript), charge)
   }
 
   async entries(fromSeq: number, limit: number): Promise<LogEntry[]> {

@@ -2,6 +2,7 @@ import type { LedgerView } from '../round/ledgerView.js'
 import { BoundedMap } from '../runtime/boundedMap.js'
 import type { Micro } from './amount.js'
 import type { AccountState, Charge, LogEntry, SettlementReceipt } from './ledger.js'
+import type { Signed } from '../protocol/envelope.js'
 import type { AccountRequest } from './requests.js'
 import { type Standing, type StandingSnapshot, standingOf } from './standing.js'
 
@@ -19,7 +20,8 @@ export interface LedgerClient {
   accountOfKey(key: string, options?: { signal?: AbortSignal }): Promise<string | undefined>
   allowance(client: string, gateway: string, options?: { signal?: AbortSignal }): Promise<Micro>
   submit(request: AccountRequest, options?: { signal?: AbortSignal }): Promise<LogEntry>
-  settle(transcript: readonly unknown[], charge?: Charge, options?: { signal?: AbortSignal }): Promise<SettlementReceipt>
+  /** A round's transcript, as the coordinator that ran it holds it (messages it verified or signed). */
+  settle(transcript: readonly Signed[], charge?: Charge, options?: { signal?: AbortSignal }): Promise<SettlementReceipt>
   entries(fromSeq: number, limit: number, options?: { signal?: AbortSignal }): Promise<LogEntry[]>
 }
 

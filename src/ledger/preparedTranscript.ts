@@ -19,6 +19,20 @@ export class PreparedTranscript {
     readonly opened: readonly Signed[],
   ) {}
 
+  /**
+   * Messages this process verified when they arrived (or signed itself): a coordinator settling in
+   * its own process hands over its transcript as it holds it, and the ledger does not check those
+   * signatures a second time. Their wire bytes are their canonical form. Anyone replaying the log
+   * checks them again.
+   */
+  static fromVerified(msgs: readonly Signed[]): PreparedTranscript {
+    return new PreparedTranscript(
+      msgs.map((m) => m.env),
+      msgs.map((m) => m.wire.toString('utf8')),
+      msgs,
+    )
+  }
+
   static async prepare(transcript: readonly unknown[], keys?: PublicKeyCache): Promise<PreparedTranscript> {
     if (!Array.isArray(transcript)) throw new LedgerError('INVALID_TRANSCRIPT', 'a transcript is a list of envelopes')
     const encoded = transcript.map((e) => canonicalJson(e))

@@ -46,11 +46,16 @@ export function population(ledger: Ledger, n: number, stake = 2_000_000n) {
 
 /** One real round at the ledger's head; its transcript's envelopes. */
 export function playRound(ledger: Ledger, n: number, request: { fee?: string; ticket?: string } = {}, answer?: (i: number) => string | undefined) {
+  return playRoundMessages(ledger, n, request, answer).map((m: Signed) => m.env)
+}
+
+/** The same round as the coordinator holds it: signed messages. */
+export function playRoundMessages(ledger: Ledger, n: number, request: { fee?: string; ticket?: string } = {}, answer?: (i: number) => string | undefined): readonly Signed[] {
   const view = ledger.viewAt(ledger.head())!
   const h = new Harness({ nodes: n, ledger: view, request: { fee: '1000000', ticket: '10000', ...request }, ...(answer ? { answer: (_n, i) => answer(i) } : {}) })
   h.runDeadlines()
   if (h.outcome === undefined) throw new Error(`round failed: ${h.failure?.message}`)
-  return h.outcome.transcript.map((m: Signed) => m.env)
+  return h.outcome.transcript
 }
 
 export function ledgerCompliance(name: string, make: () => LedgerFixture) {

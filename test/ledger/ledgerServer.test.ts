@@ -10,7 +10,7 @@ import { createLedgerServer } from '../../src/ledger/ledgerServer.js'
 import { signRequest } from '../../src/ledger/requests.js'
 import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
 import { ident } from '../round/harness.js'
-import { playRound, population } from './compliance.js'
+import { playRoundMessages, population } from './compliance.js'
 
 const operator = identityFromSeed(Buffer.from(hashParts('served-ledger-operator'), 'hex'))
 
@@ -69,8 +69,8 @@ describe('chorus ledger serve', () => {
 
   it('settles a round sent over HTTP with its charge; the charge must be the coordinator’s', async () => {
     const { gateway } = population(ledger, 5)
-    const t = playRound(ledger, 5)
-    const round = (t[0] as { round: string }).round
+    const t = playRoundMessages(ledger, 5)
+    const round = t[0]!.env.round
     const stranger = ident('served-stranger')
     expect(await codeOf(client.settle(t, signCharge(stranger, round, { account: gateway.id, amount: '1', cutBp: 0 })))).toBe('BAD_SIGNATURE')
     const r = await client.settle(t, signCharge(gateway, round, { account: gateway.id, amount: '0', cutBp: 0 }))

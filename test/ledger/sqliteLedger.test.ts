@@ -10,7 +10,9 @@ import { signCharge } from '../../src/ledger/charge.js'
 import { signEntry } from '../../src/ledger/logEntry.js'
 import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
 import { verifyLedger } from '../../src/ledger/verifyLedger.js'
-import { ledgerCompliance, playRound, population } from './compliance.js'
+import { canonicalJson } from '../../src/crypto/canonical.js'
+import { PreparedTranscript } from '../../src/ledger/preparedTranscript.js'
+import { ledgerCompliance, playRound, playRoundMessages, population } from './compliance.js'
 
 const operator = identityFromSeed(Buffer.from(hashParts('ledger-operator'), 'hex'))
 
@@ -102,6 +104,28 @@ describe('the SQLite ledger file', () => {
     db.prepare('UPDATE log SET body = ?, hash = ?, sig = ? WHERE seq = ?').run(e.body, e.hash, e.sig, last.seq)
     db.close()
     await expect(verifyLedger(path)).rejects.toThrow(/not signed by its sender|does not open|signature/)
+  })
+
+  it('settles a transcript the same whether its signatures are checked here, on the pool, or by the coordinator beside it', async () => {
+    const [a, b, c] = [fixture(), fixture(), fixture()]
+    try {
+      for (const fx of [a, b, c]) population(fx.ledger, 5)
+      const msgs = playRoundMessages(a.ledger, 5)
+      // What the coordinator holds is canonical: its wire bytes are what the log stores.
+      for (const m of msgs) expect(m.wire.toString('utf8')).toBe(canonicalJson(m.env))
+      a.ledger.settle(msgs.map((m) => m.env))
+      b.ledger.settle(await b.ledger.prepare(msgs.map((m) => m.env)))
+      c.ledger.settle(PreparedTranscript.fromVerified(msgs))
+      expect(b.ledger.stateDigest()).toBe(a.ledger.stateDigest())
+      expect(c.ledger.stateDigest()).toBe(a.ledger.stateDigest())
+      expect([b.ledger.head(), c.ledger.head()]).toEqual([a.ledger.head(), a.ledger.head()])
+      // A prepared transcript with a forged signature never reaches the writer.
+      const forged = structuredClone(msgs.map((m) => m.env)) as { body: Record<string, unknown> }[]
+      forged[3]!.body.c = 'ab'.repeat(32)
+      await expect(b.ledger.prepare(forged)).rejects.toMatchObject({ code: 'INVALID_TRANSCRIPT' })
+    } finally {
+      for (const fx of [a, b, c]) fx.close()
+    }
   })
 
   it('refuses a file signed by another operator', async () => {
