@@ -104,6 +104,7 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
     bugs: () => coordinator.intake.bugs + directory.intake.bugs + transport.handlerErrors,
     activeRounds: () => running(),
     queuedRounds: () => queued(),
+    ...(paymaster ? { settlements: () => paymaster!.results } : {}),
   })
   const gateway = createGateway({
     swarm,
@@ -134,7 +135,7 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
   await gateway.app.close()
   directory.stop()
   await coordinator.stop()
-  await paymaster?.idle()
+  await paymaster?.drain()
   network?.stop()
   await transport.close()
   return 0

@@ -15,6 +15,8 @@ export interface GatewaySources {
   bugs(): number
   activeRounds(): number
   queuedRounds(): number
+  /** With a ledger: rounds settled, and settlements the ledger refused or never took. */
+  settlements?(): ReadonlyMap<string, number>
 }
 
 const PHASES: [from: keyof PhaseTimes, to: keyof PhaseTimes, name: string][] = [
@@ -39,6 +41,7 @@ export function gatewayPrometheus(sources: GatewaySources): { metrics: GatewayMe
   bugCounter(registry, sources.bugs)
   gauge(registry, 'chorus_active_rounds', 'Rounds running now', sources.activeRounds)
   gauge(registry, 'chorus_queued_rounds', 'Requests waiting for a round slot', sources.queuedRounds)
+  if (sources.settlements) labelled(registry, 'chorus_settlements_total', 'Rounds sent to the ledger, by result (settled, failed)', 'result', sources.settlements)
   return {
     page: pageOf(registry),
     metrics: {

@@ -88,7 +88,13 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
   const port = swarm.port(backends.map((b) => b.name))
   let running = () => 0
   let queued = () => 0
-  const prom = gatewayPrometheus({ rejections: () => port.rejections(), bugs: () => swarm.bugs(), activeRounds: () => running(), queuedRounds: () => queued() })
+  const prom = gatewayPrometheus({
+    rejections: () => port.rejections(),
+    bugs: () => swarm.bugs(),
+    activeRounds: () => running(),
+    queuedRounds: () => queued(),
+    ...(ledger ? { settlements: () => ledger.paymaster.results } : {}),
+  })
   const gateway = createGateway({
     swarm: port,
     apiKeys: s.apiKeys,
@@ -121,7 +127,7 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
       await swarm.stop()
       await factory.close()
       // Settlements still running finish first: the ledger closes last.
-      await ledger?.paymaster.idle()
+      await ledger?.paymaster.drain()
       ledger?.close()
     },
     ...(ledger ? { ledger: { path: ledger.workspace.path, gateway: ledger.identities.coordinator.id } } : {}),

@@ -1,6 +1,7 @@
 import type { Identity } from '../crypto/identity.js'
 import type { Micro } from '../ledger/amount.js'
 import { signCharge } from '../ledger/charge.js'
+import { LedgerUnreachableError } from '../ledger/httpLedgerClient.js'
 import type { SettlementReceipt } from '../ledger/ledger.js'
 import type { CachedLedger, LedgerClient } from '../ledger/networkLedger.js'
 import type { Signed } from '../protocol/envelope.js'
@@ -68,6 +69,8 @@ export interface PaymasterInit {
   pricing?: Pricing
   /** Told about a settlement the ledger refused or could not take (logged; the round's answer stands). */
   onError?: (err: unknown) => void
+  /** Waits before each retry of a settlement the ledger could not take (default 0.5, 1, 2, 4, 8, 16 s). */
+  retryDelaysMs?: readonly number[]
 }
 
 export class Paymaster {
@@ -79,12 +82,23 @@ export class Paymaster {
   private readonly holds = new Map<string, Micro>()
   settled = 0
   failed = 0
+  /** For metrics: rounds settled and settlements lost, by result. */
+  get results(): ReadonlyMap<string, number> {
+    return new Map([
+      ['settled', this.settled],
+      ['failed', this.failed],
+    ])
+  }
   /** Settlements in flight (`idle` waits for them). */
   private readonly running = new Set<Promise<unknown>>()
+
+  private readonly retries: readonly number[]
+  private readonly stopping = new AbortController()
 
   constructor(private readonly init: PaymasterInit) {
     this.terms = init.terms ?? DEFAULT_TERMS
     this.pricing = init.pricing ?? DEFAULT_PRICING
+    this.retries = init.retryDelaysMs ?? [500, 1_000, 2_000, 4_000, 8_000, 16_000]
   }
 
   get id(): string {
@@ -133,8 +147,12 @@ export class Paymaster {
     }
   }
 
-  /** Resolves when no settlement is in flight (before the ledger closes). */
-  async idle(): Promise<void> {
+  /**
+   * Before the gateway (or its ledger) closes: settlements still in flight finish, but one waiting
+   * to retry an unreachable ledger gives up now instead of holding the shutdown.
+   */
+  async drain(): Promise<void> {
+    this.stopping.abort()
     while (this.running.size > 0) await Promise.allSettled([...this.running])
   }
 
@@ -147,18 +165,42 @@ export class Paymaster {
     return p
   }
 
+  /**
+   * A ledger that cannot be reached is tried again, with backoff, for about half a minute (a served
+   * ledger restarting loses no settlement); one that refuses (the transcript does not verify, the
+   * round was settled already) is not.
+   */
   private async settleNow(roundId: string, transcript: readonly Signed[], payer: string): Promise<SettlementReceipt | undefined> {
     const amount = priceOf(usageOf(transcript), this.pricing)
     const charge = signCharge(this.init.identity, roundId, { account: payer, amount: amount.toString(), cutBp: this.pricing.cutBp })
-    try {
-      const receipt = await this.init.client.settle(transcript, charge)
-      this.settled++
-      await this.init.ledger.refresh().catch(() => {})
-      return receipt
-    } catch (err) {
-      this.failed++
-      this.init.onError?.(err)
-      return undefined
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const receipt = await this.init.client.settle(transcript, charge)
+        this.settled++
+        await this.init.ledger.refresh().catch(() => {})
+        return receipt
+      } catch (err) {
+        if (err instanceof LedgerUnreachableError && attempt < this.retries.length && !this.stopping.signal.aborted) {
+          await sleep(this.retries[attempt]!, this.stopping.signal)
+          continue
+        }
+        this.failed++
+        this.init.onError?.(err)
+        return undefined
+      }
     }
   }
+}
+
+/** Waits `ms`, or less if `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener('abort', done, { once: true })
+  })
 }

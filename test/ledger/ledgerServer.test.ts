@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashParts } from '../../src/crypto/hash.js'
 import { identityFromSeed } from '../../src/crypto/identity.js'
@@ -79,6 +80,27 @@ describe('chorus ledger serve', () => {
     const latest = await client.latest()
     expect(latest.head).toBe(ledger.head())
     expect(latest.gateways.map(([id]) => id)).toContain(gateway.id)
+  })
+
+  it('answers hostile bodies on every write route with a 4xx and changes nothing', async () => {
+    const head = ledger.head()
+    const bodies = fc.sample(
+      fc.oneof(
+        fc.jsonValue(),
+        fc.record({ key: fc.stringMatching(/^[0-9a-f]{64}$/), nonce: fc.integer(), body: fc.jsonValue(), sig: fc.stringMatching(/^[0-9a-f]{128}$/) }),
+        fc.record({ transcript: fc.array(fc.jsonValue(), { maxLength: 5 }), charge: fc.jsonValue() }),
+        fc.record({ account: fc.stringMatching(/^[0-9a-f]{64}$/), amount: fc.string(), at: fc.integer(), sig: fc.string() }),
+      ),
+      { numRuns: 150, seed: 13 },
+    )
+    for (const [i, body] of bodies.entries()) {
+      const route = ['requests', 'settlements', 'credits'][i % 3]
+      const res = await fetch(`${url}/v1/ledger/${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      expect(res.status, `${route} ${JSON.stringify(body)}`).toBeGreaterThanOrEqual(400)
+      expect(res.status, `${route} ${JSON.stringify(body)}`).toBeLessThan(500)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toMatch(/^[A-Z_]+$/)
+    }
+    expect(ledger.head()).toBe(head)
   })
 
   it('bounds bodies and rates, and says so', async () => {
