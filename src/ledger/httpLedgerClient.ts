@@ -22,6 +22,14 @@ export class LedgerUnreachableError extends Error {
 
 const CODES = new Set(Object.keys(ERROR_STATUS))
 
+const baseQuery = (base: string | undefined) => (base === undefined ? '' : `?base=${encodeURIComponent(base)}`)
+
+/** A change must be from the base asked for (or the answer a whole snapshot). */
+function checkBase(snap: StandingSnapshot, base: string | undefined): StandingSnapshot {
+  if (snap.base !== undefined && snap.base !== base) throw new LedgerUnreachableError('the ledger answered with a change from another head')
+  return snap
+}
+
 export class HttpLedgerClient implements LedgerClient {
   private readonly base: string
 
@@ -36,14 +44,15 @@ export class HttpLedgerClient implements LedgerClient {
     return (await this.call('GET', '/v1/ledger', undefined, options)) as { operator: string; head: string; seq: number }
   }
 
-  async latest(options: { signal?: AbortSignal } = {}): Promise<StandingSnapshot> {
-    return parseSnapshot(await this.call('GET', '/v1/ledger/standing/latest', undefined, options))
+  async latest(options: { signal?: AbortSignal; base?: string } = {}): Promise<StandingSnapshot> {
+    const snap = parseSnapshot(await this.call('GET', `/v1/ledger/standing/latest${baseQuery(options.base)}`, undefined, options))
+    return checkBase(snap, options.base)
   }
 
-  async standingAt(head: string, options: { signal?: AbortSignal } = {}): Promise<StandingSnapshot | undefined> {
-    const s = await this.call('GET', `/v1/ledger/standing/${encodeURIComponent(head)}`, undefined, options, true)
+  async standingAt(head: string, options: { signal?: AbortSignal; base?: string } = {}): Promise<StandingSnapshot | undefined> {
+    const s = await this.call('GET', `/v1/ledger/standing/${encodeURIComponent(head)}${baseQuery(options.base)}`, undefined, options, true)
     if (s === undefined) return undefined
-    const snap = parseSnapshot(s)
+    const snap = checkBase(parseSnapshot(s), options.base)
     if (snap.head !== head) throw new LedgerUnreachableError('the ledger answered for another head')
     return snap
   }

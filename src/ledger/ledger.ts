@@ -80,6 +80,8 @@ export interface Ledger {
   viewAt(head: string): Standing | undefined
   /** The same, as data (what a served ledger hands out). */
   snapshotAt(head: string): StandingSnapshot | undefined
+  /** The standing at `head` as the change from the standing at an earlier `base` (standing.ts). */
+  standingSince(base: string, head: string): StandingSnapshot | undefined
   /** What a client has allowed a gateway (its account) to charge it, still unspent. */
   allowance(client: string, gateway: string): Micro
   rules(): LedgerRules

@@ -59,9 +59,12 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
     const r = ledger.rules()
     return { operator, head, seq: ledger.snapshotAt(head)!.seq, rules: { ...r, minStake: r.minStake.toString() } }
   })
-  app.get<{ Params: { head: string } }>('/v1/ledger/standing/:head', async (req, reply) => {
+  // ?base=<head the reader knows>: the change from it, when the ledger can give one.
+  app.get<{ Params: { head: string }; Querystring: { base?: string } }>('/v1/ledger/standing/:head', async (req, reply) => {
     const head = req.params.head === 'latest' ? ledger.head() : req.params.head
-    const s = HEX64.test(head) ? ledger.snapshotAt(head) : undefined
+    if (!HEX64.test(head)) return refuse(reply, 404, 'UNKNOWN_HEAD', 'this ledger never had that head')
+    const base = req.query.base
+    const s = (typeof base === 'string' && HEX64.test(base) ? ledger.standingSince(base, head) : undefined) ?? ledger.snapshotAt(head)
     return s ?? refuse(reply, 404, 'UNKNOWN_HEAD', 'this ledger never had that head')
   })
   app.get<{ Params: { id: string } }>('/v1/ledger/accounts/:id', async (req, reply) => {

@@ -10,12 +10,12 @@ import type { StandingSnapshot } from './standing.js'
 export class LocalLedgerClient implements LedgerClient {
   constructor(readonly ledger: Ledger) {}
 
-  async latest(): Promise<StandingSnapshot> {
-    return this.ledger.snapshotAt(this.ledger.head())!
+  async latest(options: { base?: string } = {}): Promise<StandingSnapshot> {
+    return (await this.standingAt(this.ledger.head(), options))!
   }
 
-  async standingAt(head: string): Promise<StandingSnapshot | undefined> {
-    return this.ledger.snapshotAt(head)
+  async standingAt(head: string, options: { base?: string } = {}): Promise<StandingSnapshot | undefined> {
+    return (options.base === undefined ? undefined : this.ledger.standingSince(options.base, head)) ?? this.ledger.snapshotAt(head)
   }
 
   async account(id: string): Promise<AccountState | undefined> {

@@ -4,7 +4,7 @@ import type { Micro } from './amount.js'
 import type { AccountState, Charge, LogEntry, SettlementReceipt } from './ledger.js'
 import type { Signed } from '../protocol/envelope.js'
 import type { AccountRequest } from './requests.js'
-import { type Standing, type StandingSnapshot, standingOf } from './standing.js'
+import { mergeSnapshot, type Standing, type StandingSnapshot, standingOf } from './standing.js'
 
 /**
  * How a running node or gateway reaches its network's ledger: the SQLite file in this process
@@ -12,10 +12,13 @@ import { type Standing, type StandingSnapshot, standingOf } from './standing.js'
  * network, so every call is async and takes a signal.
  */
 export interface LedgerClient {
-  /** The newest head's standing. */
-  latest(options?: { signal?: AbortSignal }): Promise<StandingSnapshot>
-  /** The standing at a head; undefined for a head the ledger never had. */
-  standingAt(head: string, options?: { signal?: AbortSignal }): Promise<StandingSnapshot | undefined>
+  /**
+   * The newest head's standing, and the standing at a head (undefined for a head the ledger never
+   * had). Given a `base` head the caller knows, the answer may be the change from it (`base` set:
+   * `mergeSnapshot`), which is what keeps following a busy ledger cheap.
+   */
+  latest(options?: { signal?: AbortSignal; base?: string }): Promise<StandingSnapshot>
+  standingAt(head: string, options?: { signal?: AbortSignal; base?: string }): Promise<StandingSnapshot | undefined>
   account(id: string, options?: { signal?: AbortSignal }): Promise<AccountState | undefined>
   accountOfKey(key: string, options?: { signal?: AbortSignal }): Promise<string | undefined>
   allowance(client: string, gateway: string, options?: { signal?: AbortSignal }): Promise<Micro>
@@ -53,6 +56,8 @@ export const LATEST_REFRESH_MS = 2_000
 export class CachedLedger implements NetworkLedger {
   readonly metered = true
   private current: Standing
+  /** The newest standing as data: the base the next change is asked from. */
+  private currentSnapshot: StandingSnapshot
   private readonly known = new BoundedMap<string, Standing>(64)
   private readonly unknown = new BoundedMap<string, true>(256)
   private readonly loading = new Map<string, Promise<Standing | undefined>>()
@@ -62,6 +67,7 @@ export class CachedLedger implements NetworkLedger {
     private readonly client: LedgerClient,
     first: StandingSnapshot,
   ) {
+    this.currentSnapshot = first
     this.current = this.keep(first)
   }
 
@@ -78,11 +84,12 @@ export class CachedLedger implements NetworkLedger {
     if (s !== undefined || this.unknown.has(head)) return s
     let p = this.loading.get(head)
     if (p === undefined) {
-      p = this.client.standingAt(head).then(
+      const base = this.currentSnapshot
+      p = this.client.standingAt(head, { base: base.head }).then(
         (snap) => {
           this.loading.delete(head)
           if (snap === undefined) this.unknown.set(head, true)
-          return snap === undefined ? undefined : this.keep(snap)
+          return snap === undefined ? undefined : this.keep(this.whole(snap, base))
         },
         (err: unknown) => {
           this.loading.delete(head)
@@ -96,9 +103,18 @@ export class CachedLedger implements NetworkLedger {
 
   /** Reads the newest head (after this process wrote to the ledger, or on a timer). */
   async refresh(): Promise<Standing> {
-    const snap = await this.client.latest()
-    if (snap.seq >= this.current.seq) this.current = this.keep(snap)
+    const base = this.currentSnapshot
+    const snap = this.whole(await this.client.latest({ base: base.head }), base)
+    if (snap.seq >= this.current.seq) {
+      this.currentSnapshot = snap
+      this.current = this.keep(snap)
+    }
     return this.current
+  }
+
+  /** A whole snapshot from what the ledger sent: itself, or a change applied to the base asked from. */
+  private whole(snap: StandingSnapshot, base: StandingSnapshot): StandingSnapshot {
+    return snap.base === undefined ? snap : mergeSnapshot(base, snap)
   }
 
   start(everyMs = LATEST_REFRESH_MS): void {

@@ -131,14 +131,61 @@ export class SqliteLedger implements Ledger {
    * deposit. What `ledger serve` hands to the network, once per head.
    */
   snapshotAt(head: string): StandingSnapshot | undefined {
-    const row = this.sql('SELECT seq FROM log WHERE hash = ?').get(head) as Row | undefined
-    if (row === undefined) return undefined
-    const seq = Number(row.seq)
+    const seq = this.seqOf(head)
+    if (seq === undefined) return undefined
     const rows = this.sql(
       `SELECT k.key, a.kind, s.stake, s.weight_micro, s.answer_ppm FROM keys k JOIN accounts a ON a.id = k.account
          JOIN standing s ON s.account = a.id AND s.seq = (SELECT MAX(seq) FROM standing WHERE account = a.id AND seq <= ?)
        WHERE k.added <= ? AND (k.retired IS NULL OR k.retired > ?) AND a.kind IN ('node', 'gateway') ORDER BY k.key`,
     ).all(seq, seq, seq) as Row[]
+    return { head, seq, ...this.standingRows(rows) }
+  }
+
+  /**
+   * The standing at `head` as changes from the standing at `base` (an earlier head): the entries
+   * of every account whose stake, weight, reputation or keys changed in between, and the keys that
+   * no longer stand. A round changes a handful of accounts, so a node that knows one head learns
+   * the next for the price of those, not of the whole network. Undefined when either head is
+   * unknown or `base` is not earlier.
+   */
+  standingSince(base: string, head: string): StandingSnapshot | undefined {
+    const from = this.seqOf(base)
+    const seq = this.seqOf(head)
+    if (from === undefined || seq === undefined || from > seq) return undefined
+    const touched = this.sql(
+      `SELECT account FROM standing WHERE seq > ? AND seq <= ?
+       UNION SELECT account FROM keys WHERE (added > ? AND added <= ?) OR (retired > ? AND retired <= ?)`,
+    ).all(from, seq, from, seq, from, seq) as Row[]
+    const rows: Row[] = []
+    const removed: string[] = []
+    const keysOf = this.sql('SELECT key, added, retired FROM keys WHERE account = ? AND added <= ?')
+    const standingOfKey = this.sql(
+      `SELECT k.key, a.kind, s.stake, s.weight_micro, s.answer_ppm FROM keys k JOIN accounts a ON a.id = k.account
+         JOIN standing s ON s.account = a.id AND s.seq = (SELECT MAX(seq) FROM standing WHERE account = a.id AND seq <= ?)
+       WHERE k.key = ? AND a.kind IN ('node', 'gateway')`,
+    )
+    for (const { account } of touched) {
+      for (const k of keysOf.all(account, seq) as Row[]) {
+        const live = k.retired === null || (k.retired as bigint) > BigInt(seq)
+        const r = live ? (standingOfKey.get(seq, k.key) as Row | undefined) : undefined
+        if (r === undefined) removed.push(k.key as string)
+        else rows.push(r)
+      }
+    }
+    rows.sort((a, b) => ((a.key as string) < (b.key as string) ? -1 : 1))
+    const standing = this.standingRows(rows)
+    const listed = new Set([...standing.nodes.map((n) => n[0]), ...standing.gateways.map((g) => g[0])])
+    for (const r of rows) if (!listed.has(r.key as string)) removed.push(r.key as string)
+    return { head, seq, base, ...standing, removed: removed.sort() }
+  }
+
+  private seqOf(head: string): number | undefined {
+    const row = this.sql('SELECT seq FROM log WHERE hash = ?').get(head) as Row | undefined
+    return row === undefined ? undefined : Number(row.seq)
+  }
+
+  /** Standing rows as snapshot entries: every gateway; nodes with at least the minimum stake. */
+  private standingRows(rows: Row[]): Pick<StandingSnapshot, 'nodes' | 'gateways'> {
     const minStake = this.ledgerRules.minStake
     const nodes: StandingSnapshot['nodes'] = []
     const gateways: StandingSnapshot['gateways'] = []
@@ -146,7 +193,7 @@ export class SqliteLedger implements Ledger {
       if (r.kind === 'gateway') gateways.push([r.key as string, String(r.stake)])
       else if ((r.stake as bigint) >= minStake) nodes.push([r.key as string, Number(r.weight_micro), Number(r.answer_ppm), String(r.stake)])
     }
-    return { head, seq, nodes, gateways }
+    return { nodes, gateways }
   }
 
   /** What a client has allowed a gateway to charge it, still unspent. */

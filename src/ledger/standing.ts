@@ -21,10 +21,29 @@ export interface Standing extends LedgerView {
 export interface StandingSnapshot {
   head: string
   seq: number
+  /**
+   * Set when this is the change from the standing at `base`: `nodes` and `gateways` then list only
+   * entries that changed, and `removed` the keys that no longer stand (`mergeSnapshot`).
+   */
+  base?: string
+  removed?: string[]
   /** Eligible nodes: [key, judge weight in micro-units, answerer reputation in ppm, stake in micro-units], sorted. */
   nodes: [string, number, number, string][]
   /** Registered gateways: [key, deposit in micro-units as a decimal string], sorted. */
   gateways: [string, string][]
+}
+
+/** The standing at a change's head, from the standing at its base. */
+export function mergeSnapshot(base: StandingSnapshot, change: StandingSnapshot): StandingSnapshot {
+  if (change.base !== base.head) throw new Error('a standing change applied to the wrong base')
+  const gone = new Set([...(change.removed ?? []), ...change.nodes.map((n) => n[0]), ...change.gateways.map((g) => g[0])])
+  const byKey = <T extends [string, ...unknown[]]>(a: T, b: T) => (a[0] < b[0] ? -1 : 1)
+  return {
+    head: change.head,
+    seq: change.seq,
+    nodes: [...base.nodes.filter((n) => !gone.has(n[0])), ...change.nodes].sort(byKey),
+    gateways: [...base.gateways.filter((g) => !gone.has(g[0])), ...change.gateways].sort(byKey),
+  }
 }
 
 export function standingOf(s: StandingSnapshot): Standing {
@@ -53,7 +72,8 @@ export function parseSnapshot(raw: unknown): StandingSnapshot {
     Array.isArray(s.nodes) &&
     Array.isArray(s.gateways) &&
     s.nodes.every((n) => Array.isArray(n) && n.length === 4 && hex64(n[0]) && Number.isSafeInteger(n[1]) && n[1] >= 0 && Number.isSafeInteger(n[2]) && typeof n[3] === 'string' && /^\d{1,30}$/.test(n[3])) &&
-    s.gateways.every((g) => Array.isArray(g) && g.length === 2 && hex64(g[0]) && typeof g[1] === 'string' && /^\d{1,30}$/.test(g[1]))
+    s.gateways.every((g) => Array.isArray(g) && g.length === 2 && hex64(g[0]) && typeof g[1] === 'string' && /^\d{1,30}$/.test(g[1])) &&
+    (s.base === undefined || (hex64(s.base) && Array.isArray(s.removed) && s.removed.every(hex64)))
   if (!ok) throw new Error('the ledger sent a malformed standing snapshot')
   return s
 }

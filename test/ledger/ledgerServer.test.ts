@@ -8,6 +8,7 @@ import { signCreditOrder } from '../../src/ledger/creditOrder.js'
 import { HttpLedgerClient, LedgerUnreachableError } from '../../src/ledger/httpLedgerClient.js'
 import { LedgerError } from '../../src/ledger/ledger.js'
 import { createLedgerServer } from '../../src/ledger/ledgerServer.js'
+import { CachedLedger } from '../../src/ledger/networkLedger.js'
 import { signRequest } from '../../src/ledger/requests.js'
 import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
 import { ident } from '../round/harness.js'
@@ -80,6 +81,25 @@ describe('chorus ledger serve', () => {
     const latest = await client.latest()
     expect(latest.head).toBe(ledger.head())
     expect(latest.gateways.map(([id]) => id)).toContain(gateway.id)
+  })
+
+  it('follows the ledger by changes: a reader that knows a head is sent what changed since', async () => {
+    // The population of the test before.
+    const gateway = ident('coordinator')
+    const reader = await CachedLedger.connect(client)
+    const before = ledger.head()
+    const t = playRoundMessages(ledger, 5)
+    await client.settle(t, signCharge(gateway, t[0]!.env.round, { account: gateway.id, amount: '0', cutBp: 0 }))
+    const change = await client.standingAt(ledger.head(), { base: before })
+    expect(change!.base).toBe(before)
+    expect(change!.nodes.length + change!.gateways.length).toBeLessThanOrEqual(6)
+    const after = await reader.refresh()
+    expect(after.head()).toBe(ledger.head())
+    const whole = ledger.viewAt(ledger.head())!
+    for (const n of ledger.snapshotAt(ledger.head())!.nodes.map(([id]) => id)) {
+      expect([after.eligible(n), after.judgeWeight(n), after.reputationPpm(n)]).toEqual([whole.eligible(n), whole.judgeWeight(n), whole.reputationPpm(n)])
+    }
+    expect(after.deposit(gateway.id)).toBe(whole.deposit(gateway.id))
   })
 
   it('answers hostile bodies on every write route with a 4xx and changes nothing', async () => {

@@ -12,6 +12,9 @@ import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
 import { verifyLedger } from '../../src/ledger/verifyLedger.js'
 import { canonicalJson } from '../../src/crypto/canonical.js'
 import { PreparedTranscript } from '../../src/ledger/preparedTranscript.js'
+import { signRequest } from '../../src/ledger/requests.js'
+import { mergeSnapshot } from '../../src/ledger/standing.js'
+import { ident } from '../round/harness.js'
 import { ledgerCompliance, playRound, playRoundMessages, population } from './compliance.js'
 
 const operator = identityFromSeed(Buffer.from(hashParts('ledger-operator'), 'hex'))
@@ -125,6 +128,40 @@ describe('the SQLite ledger file', () => {
       await expect(b.ledger.prepare(forged)).rejects.toMatchObject({ code: 'INVALID_TRANSCRIPT' })
     } finally {
       for (const fx of [a, b, c]) fx.close()
+    }
+  })
+
+  it('hands out the standing at a head as the change from any earlier head, which merges to the whole', () => {
+    const fx = fixture()
+    try {
+      const { ledger } = fx
+      const heads = [ledger.head()]
+      const { nodes } = population(ledger, 5)
+      heads.push(ledger.head())
+      ledger.settle(playRound(ledger, 5))
+      heads.push(ledger.head())
+      // A key rotated, a node unbonded below the minimum stake, a new gateway.
+      ledger.submit(signRequest(nodes[0]!, 2, { op: 'rotate', newKey: ident('rotated').id }))
+      heads.push(ledger.head())
+      ledger.submit(signRequest(nodes[1]!, 2, { op: 'unbond', amount: '1500000' }))
+      heads.push(ledger.head())
+      ledger.submit(signRequest(ident('gateway-2'), 0, { op: 'register', kind: 'gateway' }))
+      heads.push(ledger.head())
+      ledger.settle(playRound(ledger, 5))
+      heads.push(ledger.head())
+      for (let i = 0; i < heads.length; i++) {
+        for (let j = i; j < heads.length; j++) {
+          const change = ledger.standingSince(heads[i]!, heads[j]!)!
+          expect(change.base).toBe(heads[i])
+          expect(mergeSnapshot(ledger.snapshotAt(heads[i]!)!, change)).toEqual(ledger.snapshotAt(heads[j]!))
+        }
+        if (i > 0) expect(ledger.standingSince(heads[i]!, heads[i - 1]!)).toBeUndefined()
+      }
+      // One settled round changes a few accounts, not the network.
+      const last = ledger.standingSince(heads.at(-2)!, heads.at(-1)!)!
+      expect(last.nodes.length + last.gateways.length).toBeLessThanOrEqual(5)
+    } finally {
+      fx.close()
     }
   })
 
