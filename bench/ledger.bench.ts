@@ -20,7 +20,7 @@ import { type Figure, median } from './stats.js'
  * one after another). `ed25519_verify_us` is one signature check here, the yardstick for both: a
  * 35-member round cannot settle in less than 182 of them on one thread.
  */
-export const figures = ['settle_verify_35_ms', 'ledger_settlements_per_s', 'ledger_settlements_serial_per_s', 'ledger_verify_settlements_per_s', 'ed25519_verify_us']
+export const figures = ['settle_verify_35_ms', 'ledger_settlements_per_s', 'ledger_settlements_serial_per_s', 'ledger_verify_settlements_per_s', 'ed25519_verify_us', 'standing_change_bytes_1000', 'standing_whole_bytes_1000']
 
 const key = (label: string) => identityFromSeed(Buffer.from(hashParts('ledger-bench', label), 'hex'))
 
@@ -72,7 +72,30 @@ function verifyMicros(node: DriverNode): number {
   return median(samples)
 }
 
+/**
+ * What a reader fetches per new head on a 1 000-node network after one seven-member round: the
+ * change since the head it knew, against the whole standing it would fetch otherwise.
+ */
+async function standingBytes(): Promise<Figure[]> {
+  const { dir, ledger, members } = await ledgerWith(1_000)
+  try {
+    const before = ledger.head()
+    ledger.settle(transcripts(ledger, members.slice(0, 7), 1, 0)[0]!)
+    return [
+      { name: 'standing_change_bytes_1000', value: JSON.stringify(ledger.standingSince(before, ledger.head())).length, unit: 'bytes' },
+      { name: 'standing_whole_bytes_1000', value: JSON.stringify(ledger.snapshotAt(ledger.head())).length, unit: 'bytes' },
+    ]
+  } finally {
+    ledger.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
 export async function run(): Promise<Figure[]> {
+  return [...(await settlements()), ...(await standingBytes())]
+}
+
+async function settlements(): Promise<Figure[]> {
   const big = await ledgerWith(35)
   const small = await ledgerWith(7)
   try {
