@@ -134,6 +134,13 @@ export class NodeDaemon {
       if (msg.env.type !== 'Query') throw new ProtocolError('WRONG_PHASE', `${msg.env.type} is not gossiped`)
       checkQuery(msg as Signed<'Query'>, undefined)
       if (this.clock.now() >= (msg as Signed<'Query'>).env.body.deadlines.join) throw new ProtocolError('EXPIRED', 'the join deadline has passed')
+      // On a ledger, gossip carries only registered gateways' Queries: a stranger's spam stops at
+      // the first node (ignored, not penalised: a gateway registered a moment ago may not be in
+      // this node's newest standing yet).
+      if (this.unregistered(msg.env.from)) {
+        this.decline('unregistered')
+        return 'ignore'
+      }
       return 'accept'
     } catch (err) {
       this.intake.reject(err)
@@ -160,6 +167,8 @@ export class NodeDaemon {
       declineReason(env.from, env.body, this.clock.now(), this.held(env.from), this.limits) ??
       (this.init.wantsRound !== undefined && !this.init.wantsRound(env.body) ? 'policy' : undefined)
     if (reason !== undefined) return this.decline(reason)
+    // Checked before the head is looked up: a stranger's made-up heads cost the ledger nothing.
+    if (this.unregistered(env.from)) return this.decline('unregistered')
     const standing = this.init.ledger.at(env.body.ledgerHead)
     if (!(standing instanceof Promise)) return this.admit(msg, standing)
     // A head this node has not seen: fetched once (the round waits in `pending`, so a copy of the
@@ -200,6 +209,11 @@ export class NodeDaemon {
     )
     const hosted = this.host.add(round)
     this.host.step(hosted, (m) => m.start())
+  }
+
+  /** On a ledger: a coordinator that is no registered gateway in the newest standing this node knows. */
+  private unregistered(coordinator: string): boolean {
+    return this.init.ledger.metered && this.init.ledger.latest().deposit(coordinator) === undefined
   }
 
   private decline(reason: DeclineReason): void {

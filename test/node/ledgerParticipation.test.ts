@@ -78,10 +78,24 @@ async function start(network: NetworkLedger, backend: (id: Identity, i: number) 
 const declined = (s: EmbeddedSwarm, reason: string) => s.nodes.reduce((n, d) => n + (d.declined.get(reason as never) ?? 0), 0)
 
 describe('nodes on a ledger', () => {
-  it('do not serve a gateway the ledger does not know', async () => {
-    const s = await start(await CachedLedger.connect(setUp({ register: false })))
-    await expect(s.ask('who pays?', { fee: '10000', ticket: '0' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
-    expect(declined(s, 'unregistered')).toBe(nodes.length)
+  it('do not serve a gateway the ledger does not know, nor ask the ledger about the heads it names', async () => {
+    const client = setUp({ register: false })
+    let lookups = 0
+    const counting = Object.assign(Object.create(client) as LocalLedgerClient, {
+      standingAt: (head: string, options?: { base?: string }) => {
+        lookups++
+        return client.standingAt(head, options)
+      },
+    })
+    const network = await CachedLedger.connect(counting)
+    lookups = 0
+    // A stranger's Queries name made-up heads: nodes decline them before any lookup.
+    const forged: NetworkLedger = { metered: true, latest: () => ({ ...network.latest(), head: () => 'ab'.repeat(32) }), at: (h) => network.at(h) }
+    swarm = createEmbeddedSwarm({ nodes: nodes.length, backendFor: (id) => new InstantBackend(id.id), ledger: forged, durations: DUR, identities: { coordinator: gateway, node: (i) => nodes[i]! } })
+    for (const n of swarm.nodes) (n as unknown as { init: { ledger: NetworkLedger } }).init.ledger = network
+    await expect(swarm.ask('who pays?', { fee: '10000', ticket: '0' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
+    expect(declined(swarm, 'unregistered')).toBe(nodes.length)
+    expect(lookups).toBe(0)
   })
 
   it('refuse a fee below their minimum', async () => {
