@@ -6,11 +6,19 @@ import {
   sign,
   verify,
 } from 'node:crypto'
+import sodium from 'sodium-native'
 import { isLowerHex } from './hex.js'
 import { isWeakPublicKey } from './weakKeys.js'
 
-/** A malformed id or signature is a failure before any curve arithmetic. */
-const malformed = (nodeId: string, sigHex: string) => !isNodeId(nodeId) || sigHex.length !== 128
+/**
+ * A malformed id or signature is a failure before any curve arithmetic. So is a signature whose R
+ * is a point of small order (or not canonically encoded): libsodium refuses those and OpenSSL does
+ * not (with R the identity and S = k·a, OpenSSL accepts a signature libsodium rejects). Refusing
+ * them here first makes the two libraries accept exactly the same signatures (both also refuse
+ * S ≥ L, and node ids already exclude weak keys), which matters because a process checks some
+ * signatures with one and some with the other: verdicts on a transcript must not depend on which.
+ */
+const malformed = (nodeId: string, sigHex: string) => !isNodeId(nodeId) || !isLowerHex(sigHex, 128) || isWeakPublicKey(sigHex.slice(0, 64))
 
 /** A node's identity: an ed25519 key pair. Its id is the hex of the raw 32-byte public key. */
 export interface Identity {
@@ -76,20 +84,22 @@ export class PublicKeyCache {
   }
 }
 
-/** Verifies ed25519 signatures by node id. */
+/**
+ * Verifies ed25519 signatures by node id: on the calling thread with libsodium (about twice as fast
+ * as node:crypto here: 56–94 µs against 129–145), or on libuv's thread pool with node:crypto.
+ */
 export class SignatureVerifier {
   constructor(private readonly keys = new PublicKeyCache()) {}
 
   verify(nodeId: string, message: Uint8Array, sigHex: string): boolean {
     if (malformed(nodeId, sigHex)) return false
-    const sig = Buffer.from(sigHex, 'hex')
-    if (sig.length !== 64) return false
-    return verify(null, message, this.key(nodeId), sig)
+    return sodium.crypto_sign_verify_detached(Buffer.from(sigHex, 'hex'), message, Buffer.from(nodeId, 'hex'))
   }
 
   /**
-   * The same check on libuv's thread pool: the event loop stays free, and a process verifying many
-   * messages uses every core.
+   * The same check on libuv's thread pool (node:crypto has an asynchronous verify; libsodium's
+   * binding has none): the event loop stays free, and a process verifying many messages uses every
+   * core.
    */
   verifyAsync(nodeId: string, message: Uint8Array, sigHex: string): Promise<boolean> {
     if (malformed(nodeId, sigHex)) return Promise.resolve(false)
