@@ -29,7 +29,8 @@ describe('runtimes over the in-memory transport', () => {
       expect(res.outcome.ranked).toBe(true)
       expect(verify(res.transcript).outcome.winner).toBe(res.outcome.winner)
     }
-    await new Promise((r) => setTimeout(r, 10))
+    // Members leave on the RoundEnded notice that follows each answer (bounded wait for the last).
+    for (let i = 0; i < 100 && !swarm.nodes.every((n) => n.activeRounds === 0); i++) await new Promise((r) => setTimeout(r, 10))
     expect(swarm.nodes.every((n) => n.activeRounds === 0)).toBe(true)
   })
 
