@@ -38,6 +38,10 @@ export interface EmbeddedSwarmOptions {
   /** Deterministic identities derived from this label (tests, benchmarks); random otherwise. */
   keySeed?: string
   meter?: CryptoMeter
+  /**
+   * Where signatures are checked (default 'auto', as the node and gateway processes do: a lone
+   * message on the calling thread with libsodium, a backlog on the thread pool).
+   */
   verification?: Verification
   /** Each node's participation limits (defaults: node/participation.ts). */
   limits?: Partial<ParticipationLimits>
@@ -59,6 +63,7 @@ export interface EmbeddedSwarm {
 
 export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
   const ledger = opts.ledger ?? fixedLedger(genesisLedgerView())
+  const verification = opts.verification ?? 'auto'
   const network = new MemoryNetwork(opts.network)
   // One process, one key cache: parsing a peer's key once serves every hosted node.
   const keys = new PublicKeyCache()
@@ -73,7 +78,7 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
   const coordIdentity = identity(-1) ?? identityFromSeed(randomSeed())
   const coordinator = new CoordinatorService(
     { identity: coordIdentity, ledger, maxJudgeShare: opts.maxJudgeShare, durations: opts.durations },
-    { transport: network.endpoint(coordIdentity.id), meter: opts.meter, verification: opts.verification, keys, onBug: opts.onBug, ...(opts.paymaster ? { paymaster: opts.paymaster } : {}) },
+    { transport: network.endpoint(coordIdentity.id), meter: opts.meter, verification, keys, onBug: opts.onBug, ...(opts.paymaster ? { paymaster: opts.paymaster } : {}) },
   )
   const nodes: NodeDaemon[] = []
   for (let i = 0; i < opts.nodes; i++) {
@@ -81,7 +86,7 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
     nodes.push(
       new NodeDaemon(
         { identity: id, backend: opts.backendFor(id, i), ledger, ...(opts.limits ? { limits: opts.limits } : {}) },
-        { transport: network.endpoint(id.id), meter: opts.meter, verification: opts.verification, keys, onBug: opts.onBug },
+        { transport: network.endpoint(id.id), meter: opts.meter, verification, keys, onBug: opts.onBug },
       ),
     )
   }
