@@ -76,9 +76,10 @@ export async function ledgerCommand(args: string[], signal: AbortSignal, out: (s
       return withClient(values, false, async (c) => {
         let from = number(values.from ?? 1, '--from', (n) => Number.isInteger(n) && n >= 1)
         for (;;) {
+          // A served ledger may send fewer than asked (its pages are bounded in bytes): the end is an empty page.
           const batch = await c.entries(from, 500)
+          if (batch.length === 0) return 0
           for (const e of batch) out(`${JSON.stringify(e)}\n`)
-          if (batch.length < 500) return 0
           from += batch.length
         }
       })

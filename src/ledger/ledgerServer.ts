@@ -5,7 +5,7 @@ import { accountToJson, ERROR_STATUS, receiptToJson } from './accountJson.js'
 import { parseAmount } from './amount.js'
 import { checkCharge } from './charge.js'
 import { checkCreditOrder } from './creditOrder.js'
-import { LedgerError } from './ledger.js'
+import { LedgerError, type LogEntry } from './ledger.js'
 import type { SqliteLedger } from './sqliteLedger.js'
 
 /**
@@ -28,6 +28,7 @@ export interface LedgerServerOptions {
 }
 
 const CREDIT_WINDOW_MS = 60_000
+const LOG_PAGE_BYTES = 4 * 1024 * 1024
 const HEX64 = /^[0-9a-f]{64}$/
 
 export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
@@ -82,7 +83,15 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
   app.get<{ Querystring: { from?: string; limit?: string } }>('/v1/ledger/log', async (req) => {
     const from = Math.max(1, Math.floor(Number(req.query.from ?? 1)) || 1)
     const limit = Math.min(500, Math.max(1, Math.floor(Number(req.query.limit ?? 100)) || 100))
-    return { entries: ledger.entries(from, limit) }
+    // Settlement entries hold whole transcripts: a page stops at about 4 MiB (always one entry).
+    const page: LogEntry[] = []
+    let bytes = 0
+    for (const e of ledger.entries(from, limit)) {
+      if (page.length > 0 && bytes + e.body.length > LOG_PAGE_BYTES) break
+      page.push(e)
+      bytes += e.body.length
+    }
+    return { entries: page }
   })
 
   app.post('/v1/ledger/requests', async (req) => {

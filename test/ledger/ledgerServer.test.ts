@@ -137,6 +137,18 @@ describe('chorus ledger serve', () => {
     }
   })
 
+  it('pages its log in bounded bytes, in order, to the end', async () => {
+    const all = []
+    for (let from = 1; ; ) {
+      const page = await client.entries(from, 500)
+      if (page.length === 0) break
+      all.push(...page)
+      from += page.length
+    }
+    expect(all.map((e) => e.seq)).toEqual(Array.from({ length: all.length }, (_, i) => i + 1))
+    expect(all.at(-1)!.hash).toBe(ledger.head())
+  })
+
   it('a ledger that is not there is a clear error, not a hang', async () => {
     const gone = new HttpLedgerClient('http://127.0.0.1:9', 2_000)
     await expect(gone.latest()).rejects.toBeInstanceOf(LedgerUnreachableError)
