@@ -5,7 +5,6 @@ import { createGateway } from '../gateway/httpApi.js'
 import { NetworkSwarm } from '../gateway/networkSwarm.js'
 import { NodeDirectory } from '../gateway/nodeDirectory.js'
 import { Paymaster } from '../gateway/paymaster.js'
-import { DEFAULT_STORE_LIMITS } from '../gateway/roundStore.js'
 import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
 import { CachedLedger, fixedLedger } from '../ledger/networkLedger.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
@@ -15,7 +14,7 @@ import { readJsonConfig } from './jsonConfig.js'
 import { readKeyFile } from './keyFile.js'
 import { ConfigError } from './modelSpec.js'
 import { gatewayPrometheus } from './prometheus.js'
-import { API_OPTIONS, API_SETTINGS, horizonWarning, NETWORK_OPTIONS, NETWORK_SETTINGS, phaseDurations, readApiSettings } from './settings.js'
+import { API_OPTIONS, API_SETTINGS, gatewayOptionsOf, horizonWarning, NETWORK_OPTIONS, NETWORK_SETTINGS, phaseDurations, readApiSettings } from './settings.js'
 
 /**
  * `chorus gateway`: the OpenAI-compatible API coordinating rounds over the network. Same HTTP API
@@ -106,16 +105,7 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
     queuedRounds: () => queued(),
     ...(paymaster ? { settlements: () => paymaster!.results } : {}),
   })
-  const gateway = createGateway({
-    swarm,
-    apiKeys: api.apiKeys,
-    ...(api.keyAccounts ? { keyAccounts: api.keyAccounts } : {}),
-    ...(api.retentionMs === undefined ? {} : { store: { ...DEFAULT_STORE_LIMITS, retentionMs: api.retentionMs } }),
-    maxActiveRounds: api.maxRounds,
-    metrics: prom.metrics,
-    metricsPage: prom.page,
-    ...(api.rateLimit ? { rateLimit: api.rateLimit } : {}),
-  })
+  const gateway = createGateway({ swarm, ...gatewayOptionsOf(api), metrics: prom.metrics, metricsPage: prom.page })
   running = () => gateway.admission.running
   queued = () => gateway.admission.waiting
   let address: string

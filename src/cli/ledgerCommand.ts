@@ -154,7 +154,7 @@ async function verify(path: string, out: (s: string) => void, json: boolean): Pr
 }
 
 /** A client for the ledger the options name; a file is opened for the call and closed after. */
-async function withClient(values: Values, write: boolean, fn: (c: LedgerClient & { credit?: HttpLedgerClient['credit'] }) => Promise<number>): Promise<number> {
+async function withClient(values: Values, write: boolean, fn: (c: LedgerClient) => Promise<number>): Promise<number> {
   if (values.ledger !== undefined) return fn(new HttpLedgerClient(values.ledger))
   const path = mustExist(values.file ?? WORKSPACE_LEDGER)
   const ledger = write ? SqliteLedger.open({ path, operator: (await readKeyFile(values['operator-key'] ?? WORKSPACE_OPERATOR_KEY)).identity }) : SqliteLedger.readOnly(path)

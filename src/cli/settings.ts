@@ -1,4 +1,6 @@
+import type { GatewayOptions } from '../gateway/httpApi.js'
 import { DEFAULT_PRICING, DEFAULT_TERMS, type Pricing, type RoundTerms } from '../gateway/paymaster.js'
+import { DEFAULT_STORE_LIMITS } from '../gateway/roundStore.js'
 import { type Micro, parseUnits } from '../ledger/amount.js'
 import { DEFAULT_HORIZON_MS, DEFAULT_LIMITS, type ParticipationLimits } from '../node/participation.js'
 import { GATEWAY_ROUNDS, NODE_CAPACITY, ROUNDS_PER_COORDINATOR } from '../protocol/limits.js'
@@ -136,6 +138,17 @@ export function readApiSettings(values: Values, file: FileSettings, env: NodeJS.
     answerSeconds: answerSeconds(values['answer-seconds'] ?? file.answerSeconds),
     maxRounds: number(values['max-rounds'] ?? file.maxRounds ?? GATEWAY_ROUNDS, '--max-rounds', (n) => Number.isInteger(n) && n >= 1 && n <= 1024),
     ...(ratePerS === undefined ? {} : { rateLimit: { ratePerS, burst: burst ?? Math.max(1, 2 * ratePerS) } }),
+  }
+}
+
+/** What `chorus up` and `chorus gateway` hand the HTTP API from these settings. */
+export function gatewayOptionsOf(api: ApiSettings): Pick<GatewayOptions, 'apiKeys' | 'keyAccounts' | 'store' | 'maxActiveRounds' | 'rateLimit'> {
+  return {
+    apiKeys: api.apiKeys,
+    ...(api.keyAccounts ? { keyAccounts: api.keyAccounts } : {}),
+    ...(api.retentionMs === undefined ? {} : { store: { ...DEFAULT_STORE_LIMITS, retentionMs: api.retentionMs } }),
+    maxActiveRounds: api.maxRounds,
+    ...(api.rateLimit ? { rateLimit: api.rateLimit } : {}),
   }
 }
 

@@ -3,12 +3,11 @@ import { parseArgs } from 'node:util'
 import { type Gateway, createGateway } from '../gateway/httpApi.js'
 import type { ModelBackend } from '../models/backend.js'
 import { MIN_MEMBERS } from '../protocol/limits.js'
-import { DEFAULT_STORE_LIMITS } from '../gateway/roundStore.js'
 import { createEmbeddedSwarm } from './embeddedSwarm.js'
 import { readJsonConfig } from './jsonConfig.js'
 import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './modelSpec.js'
 import { gatewayPrometheus } from './prometheus.js'
-import { API_OPTIONS, API_SETTINGS, type ApiSettings, nodeCount, phaseDurations, readApiSettings } from './settings.js'
+import { API_OPTIONS, API_SETTINGS, type ApiSettings, gatewayOptionsOf, nodeCount, phaseDurations, readApiSettings } from './settings.js'
 import { swarmLedger, WORKSPACE_LEDGER } from './workspaceLedger.js'
 
 /**
@@ -95,16 +94,7 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
     queuedRounds: () => queued(),
     ...(ledger ? { settlements: () => ledger.paymaster.results } : {}),
   })
-  const gateway = createGateway({
-    swarm: port,
-    apiKeys: s.apiKeys,
-    ...(s.keyAccounts ? { keyAccounts: s.keyAccounts } : {}),
-    ...(s.retentionMs === undefined ? {} : { store: { ...DEFAULT_STORE_LIMITS, retentionMs: s.retentionMs } }),
-    maxActiveRounds: s.maxRounds,
-    metrics: prom.metrics,
-    metricsPage: prom.page,
-    ...(s.rateLimit ? { rateLimit: s.rateLimit } : {}),
-  })
+  const gateway = createGateway({ swarm: port, ...gatewayOptionsOf(s), metrics: prom.metrics, metricsPage: prom.page })
   running = () => gateway.admission.running
   queued = () => gateway.admission.waiting
   let address: string

@@ -33,7 +33,10 @@ export interface Workspace {
 export async function openWorkspace(dir = process.cwd()): Promise<Workspace> {
   const folder = join(dir, WORKSPACE_DIR)
   await mkdir(folder, { recursive: true, mode: 0o700 })
-  await writeFile(join(folder, '.gitignore'), '*\n', { flag: 'w' })
+  // Written once: an operator's own edit of it stands.
+  await writeFile(join(folder, '.gitignore'), '*\n', { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err
+  })
   const keyPath = join(dir, WORKSPACE_OPERATOR_KEY)
   await writeKeyFile(keyPath).catch((err: Error) => {
     if (!/exists/.test(err.message)) throw err

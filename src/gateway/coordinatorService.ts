@@ -235,7 +235,7 @@ export class CoordinatorService {
     const r: RoundResult = { roundId: machine.roundId, outcome: e.outcome, result: e.result, transcript: e.transcript, times: machine.times, usage, price: 0n }
     if (paymaster === undefined) return r
     r.price = priceOf(usage, paymaster.pricing)
-    r.settlement = paymaster.settle(machine.roundId, e.transcript, c.payer).finally(c.release)
+    r.settlement = paymaster.settle(machine.roundId, e.transcript, c.payer, r.price).finally(c.release)
     return r
   }
 

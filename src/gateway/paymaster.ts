@@ -5,6 +5,7 @@ import { LedgerUnreachableError } from '../ledger/httpLedgerClient.js'
 import type { SettlementReceipt } from '../ledger/ledger.js'
 import type { CachedLedger, LedgerClient } from '../ledger/networkLedger.js'
 import type { Signed } from '../protocol/envelope.js'
+import type { TokenCount } from '../protocol/messages.js'
 import { RoundFailedError } from './swarm.js'
 
 /**
@@ -31,24 +32,19 @@ export interface RoundTerms {
 export const DEFAULT_PRICING: Pricing = { microPerKToken: 2_000n, holdMicro: 100_000n, cutBp: 1_000 }
 export const DEFAULT_TERMS: RoundTerms = { fee: 10_000n, ticket: 10_000n }
 
-export interface TokenTotals {
-  prompt: number
-  completion: number
-}
-
 /** The tokens every sealed answer and verdict reveal of a transcript reports. */
-export function usageOf(transcript: readonly Signed[]): TokenTotals {
+export function usageOf(transcript: readonly Signed[]): TokenCount {
   const u = { prompt: 0, completion: 0 }
   for (const m of transcript) {
     if (m.env.type !== 'AnswerReveal' && m.env.type !== 'VerdictReveal') continue
-    const t = (m.env.body as { usage: TokenTotals }).usage
+    const t = (m.env.body as { usage: TokenCount }).usage
     u.prompt += t.prompt
     u.completion += t.completion
   }
   return u
 }
 
-export function priceOf(u: TokenTotals, pricing: Pricing): Micro {
+export function priceOf(u: TokenCount, pricing: Pricing): Micro {
   const tokens = BigInt(u.prompt + u.completion)
   return (tokens * pricing.microPerKToken + 999n) / 1_000n
 }
@@ -80,8 +76,8 @@ export class Paymaster {
   private promised = 0n
   /** What each payer's running requests may still cost. */
   private readonly holds = new Map<string, Micro>()
-  settled = 0
-  failed = 0
+  private settled = 0
+  private failed = 0
   /** For metrics: rounds settled and settlements lost, by result. */
   get results(): ReadonlyMap<string, number> {
     return new Map([
@@ -89,7 +85,7 @@ export class Paymaster {
       ['failed', this.failed],
     ])
   }
-  /** Settlements in flight (`idle` waits for them). */
+  /** Settlements in flight (`drain` waits for them). */
   private readonly running = new Set<Promise<unknown>>()
 
   private readonly retries: readonly number[]
@@ -156,10 +152,10 @@ export class Paymaster {
     while (this.running.size > 0) await Promise.allSettled([...this.running])
   }
 
-  /** Settles a finished round, charging its payer for the tokens its members reported. */
-  settle(roundId: string, transcript: readonly Signed[], payer: string): Promise<SettlementReceipt | undefined> {
+  /** Settles a finished round, charging its payer `amount` (`priceOf` the tokens its members reported). */
+  settle(roundId: string, transcript: readonly Signed[], payer: string, amount: Micro): Promise<SettlementReceipt | undefined> {
     // Started on the next turn of the event loop: the round's answer goes to its client first.
-    const p = new Promise<void>((r) => setImmediate(r)).then(() => this.settleNow(roundId, transcript, payer))
+    const p = new Promise<void>((r) => setImmediate(r)).then(() => this.settleNow(roundId, transcript, payer, amount))
     this.running.add(p)
     void p.finally(() => this.running.delete(p))
     return p
@@ -170,8 +166,7 @@ export class Paymaster {
    * ledger restarting loses no settlement); one that refuses (the transcript does not verify, the
    * round was settled already) is not.
    */
-  private async settleNow(roundId: string, transcript: readonly Signed[], payer: string): Promise<SettlementReceipt | undefined> {
-    const amount = priceOf(usageOf(transcript), this.pricing)
+  private async settleNow(roundId: string, transcript: readonly Signed[], payer: string, amount: Micro): Promise<SettlementReceipt | undefined> {
     const charge = signCharge(this.init.identity, roundId, { account: payer, amount: amount.toString(), cutBp: this.pricing.cutBp })
     for (let attempt = 0; ; attempt++) {
       try {

@@ -441,14 +441,14 @@ export class SqliteLedger implements Ledger {
     }
     if (this.sql('SELECT 1 FROM rounds WHERE round = ?').get(v.roundId) !== undefined) throw new LedgerError('ALREADY_SETTLED', `round ${v.roundId.slice(0, 16)}… is already settled`)
     const gateway = this.accountOfKey(v.coordinator)
-    const gw = gateway === undefined ? undefined : this.account(gateway)
+    const gw = gateway === undefined ? undefined : (this.sql('SELECT kind, stake, operator FROM accounts WHERE id = ?').get(gateway) as Row)
     if (gw === undefined || gw.kind !== 'gateway') throw new LedgerError('NOT_A_GATEWAY', 'the round was coordinated by a key that is not a registered gateway')
+    if (charge !== undefined && !chargeSignedBy(charge, v.roundId, v.coordinator)) throw new LedgerError('BAD_SIGNATURE', "the charge is not signed by the round's coordinator")
     const fee = parseAmount(v.query.fee)
     // The fee comes out of the gateway's deposit, which is what nodes saw before serving it.
-    if (gw.stake < fee) throw new LedgerError('INSUFFICIENT_FUNDS', `the gateway's deposit ${gw.stake} does not cover the fee ${fee}`)
+    if ((gw.stake as bigint) < fee) throw new LedgerError('INSUFFICIENT_FUNDS', `the gateway's deposit ${gw.stake} does not cover the fee ${fee}`)
     this.sql('UPDATE accounts SET stake = stake - ? WHERE id = ?').run(fee, gateway)
-    if (charge !== undefined && !chargeSignedBy(charge, v.roundId, v.coordinator)) throw new LedgerError('BAD_SIGNATURE', "the charge is not signed by the round's coordinator")
-    const { toPool, charged } = this.applyCharge(gateway!, charge)
+    const { toPool, charged } = this.applyCharge(gateway!, gw.operator as string, charge)
     const accountOf = (key: string) => this.accountOfKey(key) ?? key
     const facts = { coordinator: v.coordinator, fee: fee + toPool, ticket: parseAmount(v.query.ticket), joiners: v.joiners, members: v.members, revealed: v.revealed, outcome: v.outcome, verdicts: v.verdicts }
     const s = settle(facts, this.ledgerRules.settlement, (node) => BigInt(Math.round(view.judgeWeight(node) * 1e6)), (node) => {
@@ -484,22 +484,21 @@ export class SqliteLedger implements Ledger {
    * refused requests it could not cover before any work, so a shortfall here is a race it bears.
    * The gateway's operator keeps the cut; the rest joins the round's pool.
    */
-  private applyCharge(gateway: string, charge: Charge | undefined): { toPool: Micro; charged: Micro } {
+  private applyCharge(gateway: string, operator: string, charge: Charge | undefined): { toPool: Micro; charged: Micro } {
     if (charge === undefined) return { toPool: 0n, charged: 0n }
-    const operator = (this.sql('SELECT operator FROM accounts WHERE id = ?').get(gateway) as Row).operator as string
     // A gateway metering itself (no client behind the request) pays from its operator's account.
-    const payer = this.account(charge.account === gateway ? operator : charge.account)
-    if (payer === undefined) throw new LedgerError('UNKNOWN_ACCOUNT', `no account ${charge.account.slice(0, 8)}… to charge`)
-    const self = payer.id === operator
+    const payer = charge.account === gateway ? operator : charge.account
+    const balance = (this.sql('SELECT balance FROM accounts WHERE id = ?').get(payer) as Row | undefined)?.balance as bigint | undefined
+    if (balance === undefined) throw new LedgerError('UNKNOWN_ACCOUNT', `no account ${charge.account.slice(0, 8)}… to charge`)
     let charged = parseAmount(charge.amount)
-    if (payer.balance < charged) charged = payer.balance
-    if (!self) {
-      const allowed = this.allowance(payer.id, gateway)
+    if (balance < charged) charged = balance
+    if (payer !== operator) {
+      const allowed = this.allowance(payer, gateway)
       if (allowed < charged) charged = allowed
-      this.sql('UPDATE allowances SET amount = amount - ? WHERE client = ? AND gateway = ?').run(charged, payer.id, gateway)
+      this.sql('UPDATE allowances SET amount = amount - ? WHERE client = ? AND gateway = ?').run(charged, payer, gateway)
     }
     const cut = (charged * BigInt(charge.cutBp)) / 10_000n
-    this.addBalance(payer.id, -charged)
+    this.addBalance(payer, -charged)
     this.addBalance(operator, cut)
     return { toPool: charged - cut, charged }
   }

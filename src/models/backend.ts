@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../protocol/messages.js'
+import type { ChatMessage, TokenCount } from '../protocol/messages.js'
 
 /**
  * A node's mind: it answers a query and compares two answers. Implementations: in-process GGUF,
@@ -31,16 +31,10 @@ export function emptyUsage(): TokenUsage {
   return { promptTokens: 0, completionTokens: 0, reported: 0, calls: 0 }
 }
 
-/** One call's tokens, as the backend's server reported them (or it counted them). */
-export interface CallUsage {
-  prompt: number
-  completion: number
-}
-
 export interface CallOptions {
   signal?: AbortSignal
   /** Told the call's tokens when the backend knows them (a member reports them in its reveal). */
-  onUsage?: (usage: CallUsage) => void
+  onUsage?: (usage: TokenCount) => void
 }
 
 export interface ModelBackend {

@@ -1,12 +1,12 @@
 import type { Identity, PublicKeyCache } from '../crypto/identity.js'
-import type { CallUsage, JudgeReply, ModelBackend } from '../models/backend.js'
+import type { JudgeReply, ModelBackend } from '../models/backend.js'
 import type { CryptoMeter, Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import { BP, MAX_TOKENS_REPORTED, QUERY_TOPIC } from '../protocol/limits.js'
-import type { NodeStatusBody, QueryBody, Verdict } from '../protocol/messages.js'
+import type { NodeStatusBody, QueryBody, Verdict, TokenCount } from '../protocol/messages.js'
 import type { NetworkLedger } from '../ledger/networkLedger.js'
 import type { Standing } from '../ledger/standing.js'
-import { checkQuery, type FinishReason, type JudgeTask, type ParticipantEffect, ParticipantRound, type TokenCount } from '../round/participant.js'
+import { checkQuery, type FinishReason, type JudgeTask, type ParticipantEffect, ParticipantRound } from '../round/participant.js'
 import { questionText } from '../round/rules.js'
 import { BoundedMap } from '../runtime/boundedMap.js'
 import { type Clock, systemClock } from '../runtime/clock.js'
@@ -312,7 +312,7 @@ const noTokens = (): TokenCount => ({ prompt: 0, completion: 0 })
 /** Adds each call's reported tokens to a round's count (bounded as the protocol bounds it). */
 const add =
   (total: TokenCount) =>
-  (u: CallUsage): void => {
+  (u: TokenCount): void => {
     total.prompt = Math.min(MAX_TOKENS_REPORTED, total.prompt + u.prompt)
     total.completion = Math.min(MAX_TOKENS_REPORTED, total.completion + u.completion)
   }

@@ -60,6 +60,12 @@ const verdict = obj({
  */
 const tokens = obj({ prompt: int(0, MAX_TOKENS_REPORTED), completion: int(0, MAX_TOKENS_REPORTED) })
 
+/** Tokens as members report them (and backends tell them per call). */
+export interface TokenCount {
+  prompt: number
+  completion: number
+}
+
 export const BODY_SCHEMAS = {
   Query: query,
   Join: obj({ ticket: amount }),

@@ -3,7 +3,7 @@ import { commitment } from '../crypto/commitment.js'
 import type { Identity } from '../crypto/identity.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
-import type { BodyOf, MessageType, QueryBody, Verdict } from '../protocol/messages.js'
+import type { BodyOf, MessageType, QueryBody, TokenCount, Verdict } from '../protocol/messages.js'
 import { isSortedUnique, sealHas, sealMembers } from '../protocol/seal.js'
 import type { LedgerView } from './ledgerView.js'
 import { judgingTasks } from './outcome.js'
@@ -22,12 +22,7 @@ import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayl
  * plus the grace, whatever the coordinator does. A member whose answer was sealed waits for the
  * coordinator's `RoundEnded`: every member hears how its round ended.
  */
-/** Tokens a member's model spent, as signed in its reveals (`usage`). */
-export interface TokenCount {
-  prompt: number
-  completion: number
-}
-
+/** What a member reports when its backend says nothing about tokens. */
 const NO_TOKENS: TokenCount = { prompt: 0, completion: 0 }
 
 export type ParticipantPhase =
