@@ -16,12 +16,14 @@ import { type Figure, median } from './stats.js'
  * signature, commitment and seal, recompute the outcome, pay out and update reputation, in one
  * transaction on a file with full sync. `settle_verify_35_ms` is one 35-member round, single
  * threaded (its 182 signatures checked one after another); `ledger_settlements_per_s` is 300
- * seven-member rounds settled as `ledger serve` settles them: signatures checked on the thread
- * pool, several rounds at once, then applied one at a time (`..._serial_per_s`: each round whole,
- * one after another). `ed25519_verify_us` is one signature check here, the yardstick for both: a
- * 35-member round cannot settle in less than 182 of them on one thread.
+ * seven-member rounds settled as `ledger serve` settles them: envelopes opened on worker threads,
+ * several rounds at once, then applied one at a time (`..._serial_per_s`: each round whole, one
+ * after another). `ledger_open_rounds_per_s` is the worker threads alone opening those rounds: the
+ * ceiling the writer works under. `ed25519_verify_us` is one signature check here, the yardstick
+ * for all of them: a 35-member round cannot settle in less than 182 of them on one thread, and a
+ * seven-member round holds 42.
  */
-export const figures = ['settle_verify_35_ms', 'ledger_settlements_per_s', 'ledger_settlements_serial_per_s', 'ledger_verify_settlements_per_s', 'ed25519_verify_us', 'ed25519_verify_openssl_us', 'standing_change_bytes_1000', 'standing_whole_bytes_1000']
+export const figures = ['settle_verify_35_ms', 'ledger_settlements_per_s', 'ledger_settlements_serial_per_s', 'ledger_open_rounds_per_s', 'ledger_verify_settlements_per_s', 'ed25519_verify_us', 'ed25519_verify_openssl_us', 'standing_change_bytes_1000', 'standing_whole_bytes_1000']
 
 const key = (label: string) => identityFromSeed(Buffer.from(hashParts('ledger-bench', label), 'hex'))
 
@@ -125,6 +127,9 @@ async function settlements(): Promise<Figure[]> {
     t0 = performance.now()
     await pipelined(small.ledger, rounds7.slice(330), 8)
     const perS = 300 / ((performance.now() - t0) / 1000)
+    t0 = performance.now()
+    await Promise.all(rounds7.slice(330).map((t) => small.ledger.prepare(t)))
+    const openPerS = 300 / ((performance.now() - t0) / 1000)
     small.ledger.close()
     const yardstick = verifyMicros(big.members[0]!)
     t0 = performance.now()
@@ -134,6 +139,7 @@ async function settlements(): Promise<Figure[]> {
       { name: 'settle_verify_35_ms', value: median(times.slice(5)), unit: 'ms' },
       { name: 'ledger_settlements_per_s', value: perS, unit: 'rounds/s' },
       { name: 'ledger_settlements_serial_per_s', value: serialPerS, unit: 'rounds/s' },
+      { name: 'ledger_open_rounds_per_s', value: openPerS, unit: 'rounds/s' },
       { name: 'ledger_verify_settlements_per_s', value: verifyPerS, unit: 'rounds/s' },
       { name: 'ed25519_verify_us', value: yardstick[0], unit: 'us' },
       { name: 'ed25519_verify_openssl_us', value: yardstick[1], unit: 'us' },

@@ -1,11 +1,10 @@
-import { canonicalJson } from '../crypto/canonical.js'
-import type { PublicKeyCache } from '../crypto/identity.js'
+import { CanonicalEncodingError, canonicalJson } from '../crypto/canonical.js'
 import type { Signed } from '../protocol/envelope.js'
-import { openTranscript, TranscriptError } from '../round/verify.js'
+import type { EnvelopeOpenerPool } from '../protocol/openerPool.js'
 import { LedgerError } from './ledger.js'
 
 /**
- * A transcript whose signatures are already checked, on the thread pool, before it reaches the
+ * A transcript whose signatures are already checked, on worker threads, before it reaches the
  * ledger's single writer: settlements pipeline (many verify at once on every core, one applies at
  * a time) instead of queueing whole behind each other. Made only by `prepare`, so what the writer
  * is handed is exactly the envelopes that were checked; the writer still checks everything else
@@ -33,14 +32,23 @@ export class PreparedTranscript {
     )
   }
 
-  static async prepare(transcript: readonly unknown[], keys?: PublicKeyCache): Promise<PreparedTranscript> {
-    if (!Array.isArray(transcript)) throw new LedgerError('INVALID_TRANSCRIPT', 'a transcript is a list of envelopes')
-    const encoded = transcript.map((e) => canonicalJson(e))
+  static async prepare(transcript: readonly unknown[], opener: EnvelopeOpenerPool): Promise<PreparedTranscript> {
+    const encoded = encodeTranscript(transcript)
+    const opened = await opener.open(encoded)
+    if (!Array.isArray(opened)) throw new LedgerError('INVALID_TRANSCRIPT', `message ${opened.index}: ${opened.error.message}`)
+    return new PreparedTranscript(transcript, encoded, opened)
+  }
+}
+
+/** Each envelope of a transcript as canonical JSON; a value JSON cannot carry canonically is refused. */
+export function encodeTranscript(transcript: unknown): string[] {
+  if (!Array.isArray(transcript)) throw new LedgerError('INVALID_TRANSCRIPT', 'a transcript is a list of envelopes')
+  return transcript.map((e, i) => {
     try {
-      return new PreparedTranscript(transcript, encoded, await openTranscript(encoded, keys))
+      return canonicalJson(e)
     } catch (err) {
-      if (err instanceof TranscriptError) throw new LedgerError('INVALID_TRANSCRIPT', err.message)
+      if (err instanceof CanonicalEncodingError) throw new LedgerError('INVALID_TRANSCRIPT', `message ${i}: ${err.message}`)
       throw err
     }
-  }
+  })
 }

@@ -3,7 +3,8 @@ import { canonicalJson } from '../crypto/canonical.js'
 import { type Identity, PublicKeyCache } from '../crypto/identity.js'
 import type { Signed } from '../protocol/envelope.js'
 import { TranscriptError, type VerifiedRound, verifyEncoded, verifyOpened } from '../round/verify.js'
-import { PreparedTranscript } from './preparedTranscript.js'
+import { encodeTranscript, PreparedTranscript } from './preparedTranscript.js'
+import { EnvelopeOpenerPool } from '../protocol/openerPool.js'
 import { type Micro, parseAmount } from './amount.js'
 import { type AccountKind, type AccountState, type Charge, type Ledger, LedgerError, type LedgerRules, type LogEntry, type SettlementReceipt } from './ledger.js'
 import { entryProblem, LOG_ROOT, signEntry } from './logEntry.js'
@@ -55,6 +56,8 @@ export class SqliteLedger implements Ledger {
   private readonly statements = new Map<string, Database.Statement>()
   /** Keys parsed once for every transcript this ledger verifies. */
   private readonly keys = new PublicKeyCache()
+  /** Worker threads that check transcripts' signatures ahead of the writer (started on first use). */
+  private opener: EnvelopeOpenerPool | undefined
   /** What the last settlement paid (settle returns it). */
   private settled: SettlementReceipt | undefined
 
@@ -240,7 +243,7 @@ export class SqliteLedger implements Ledger {
     if (!Array.isArray(transcript)) throw new LedgerError('INVALID_TRANSCRIPT', 'a transcript is a list of envelopes')
     if (charge !== undefined) checkCharge(charge)
     // Each envelope is encoded once: the verification reads it, and the log entry is made of it.
-    const encoded = prepared?.encoded ?? transcript.map((e) => canonicalJson(e))
+    const encoded = prepared?.encoded ?? encodeTranscript(transcript)
     const body = charge === undefined ? { transcript } : { charge, transcript }
     const text = `{${charge === undefined ? '' : `"charge":${canonicalJson(charge)},`}"transcript":[${encoded.join(',')}]}`
     this.append('settle', body, text, { encoded, ...(prepared ? { opened: prepared.opened } : {}) })
@@ -248,7 +251,8 @@ export class SqliteLedger implements Ledger {
   }
 
   prepare(transcript: readonly unknown[]): Promise<PreparedTranscript> {
-    return PreparedTranscript.prepare(transcript, this.keys)
+    this.opener ??= new EnvelopeOpenerPool()
+    return PreparedTranscript.prepare(transcript, this.opener)
   }
 
   entries(fromSeq: number, limit: number): LogEntry[] {
@@ -298,6 +302,9 @@ export class SqliteLedger implements Ledger {
 
   close(): void {
     this.db.close()
+    // Its threads hold no state worth waiting for; idle, they no longer keep the process alive.
+    void this.opener?.close()
+    this.opener = undefined
   }
 
   get isOpen(): boolean {
@@ -434,7 +441,7 @@ export class SqliteLedger implements Ledger {
     let v: VerifiedRound
     try {
       const options = { ledger: view, maxJudgeShare: this.ledgerRules.maxJudgeShare, keys: this.keys }
-      v = pre?.opened !== undefined ? verifyOpened(pre.opened, options) : verifyEncoded(pre?.encoded ?? transcript.map((e) => canonicalJson(e)), options)
+      v = pre?.opened !== undefined ? verifyOpened(pre.opened, options) : verifyEncoded(pre?.encoded ?? encodeTranscript(transcript), options)
     } catch (err) {
       if (err instanceof TranscriptError) throw new LedgerError('INVALID_TRANSCRIPT', err.message)
       throw err
@@ -449,7 +456,13 @@ export class SqliteLedger implements Ledger {
     if ((gw.stake as bigint) < fee) throw new LedgerError('INSUFFICIENT_FUNDS', `the gateway's deposit ${gw.stake} does not cover the fee ${fee}`)
     this.sql('UPDATE accounts SET stake = stake - ? WHERE id = ?').run(fee, gateway)
     const { toPool, charged } = this.applyCharge(gateway!, gw.operator as string, charge)
-    const accountOf = (key: string) => this.accountOfKey(key) ?? key
+    // A round names each member several times over: each key is looked up once.
+    const accounts = new Map<string, string>()
+    const accountOf = (key: string) => {
+      let id = accounts.get(key)
+      if (id === undefined) accounts.set(key, (id = this.accountOfKey(key) ?? key))
+      return id
+    }
     const facts = { coordinator: v.coordinator, fee: fee + toPool, ticket: parseAmount(v.query.ticket), joiners: v.joiners, members: v.members, revealed: v.revealed, outcome: v.outcome, verdicts: v.verdicts }
     const s = settle(facts, this.ledgerRules.settlement, (node) => BigInt(Math.round(view.judgeWeight(node) * 1e6)), (node) => {
       const stake = (this.sql('SELECT stake FROM accounts WHERE id = ?').get(accountOf(node)) as Row | undefined)?.stake as bigint | undefined
@@ -522,6 +535,11 @@ export class SqliteLedger implements Ledger {
   }
 
   private addBalance(id: string, x: Micro): void {
+    if (x >= 0n) {
+      // Adding cannot go negative: one statement, which also says whether the account exists.
+      if (this.sql('UPDATE accounts SET balance = balance + ? WHERE id = ?').run(x, id).changes !== 1) throw new LedgerError('UNKNOWN_ACCOUNT', `no account ${id.slice(0, 8)}…`)
+      return
+    }
     const a = this.sql('SELECT balance FROM accounts WHERE id = ?').get(id) as Row | undefined
     if (a === undefined) throw new LedgerError('UNKNOWN_ACCOUNT', `no account ${id.slice(0, 8)}…`)
     if ((a.balance as bigint) + x < 0n) throw new LedgerError('INSUFFICIENT_FUNDS', `account ${id.slice(0, 8)}… cannot pay ${-x}`)

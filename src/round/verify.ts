@@ -3,7 +3,7 @@ import { canonicalJson } from '../crypto/canonical.js'
 import { commitment } from '../crypto/commitment.js'
 import { type PublicKeyCache, SignatureVerifier } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
-import { openEnvelope, openEnvelopeAsync, type Signed } from '../protocol/envelope.js'
+import { openEnvelope, type Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import type { MessageType, QueryBody, Verdict } from '../protocol/messages.js'
 import { isSortedUnique, packSeal } from '../protocol/seal.js'
@@ -74,26 +74,7 @@ export function verifyEncoded(encoded: readonly string[], options: VerifyOptions
   return new Walk(msgs, options).run()
 }
 
-/**
- * A transcript's envelopes opened with every signature checked on the thread pool, all at once: the
- * slow half of verification, done in parallel and off the event loop. `verifyOpened` does the rest.
- */
-export async function openTranscript(encoded: readonly string[], keys?: PublicKeyCache): Promise<Signed[]> {
-  const verifier = new SignatureVerifier(keys)
-  return Promise.all(
-    encoded.map((e, i) => {
-      try {
-        return openEnvelopeAsync(Buffer.from(e, 'utf8'), verifier).catch((err: unknown) => {
-          throw asTranscriptError(err, i)
-        })
-      } catch (err) {
-        return Promise.reject(asTranscriptError(err, i))
-      }
-    }),
-  )
-}
-
-/** Everything `verifyEncoded` checks but the signatures, for envelopes `openTranscript` opened. */
+/** Everything `verifyEncoded` checks but the signatures, for envelopes already opened (EnvelopeOpenerPool). */
 export function verifyOpened(msgs: readonly Signed[], options: VerifyOptions): VerifiedRound {
   return new Walk([...msgs], options).run()
 }

@@ -38,6 +38,42 @@ describe('canonical JSON', () => {
     )
   })
 
+  it('writes what a key-sorting encoder writes, whatever order and kinds the input has', () => {
+    // The plain recursive encoder: canonicalJson takes a faster path for values already in order.
+    const reference = (v: unknown): string => {
+      if (typeof v === 'string') return JSON.stringify(v)
+      if (typeof v === 'number') return Object.is(v, -0) ? '0' : String(v)
+      if (v === null || typeof v === 'boolean') return String(v)
+      if (Array.isArray(v)) return `[${v.map(reference).join(',')}]`
+      const o = v as Record<string, unknown>
+      const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort()
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${reference(o[k])}`).join(',')}}`
+    }
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.integer(),
+        fc.constant(-0),
+        fc.string({ unit: 'binary' }),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 4 }),
+        // Keys in any order, numeric-looking ones too (objects list those first), some undefined.
+        fc.dictionary(fc.oneof(fc.string(), fc.nat(20).map(String)), fc.oneof(tie('value'), fc.constant(undefined)), { maxKeys: 5 }),
+      ),
+    }))
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(canonicalJson(v)).toBe(reference(v))
+      }),
+      { numRuns: 500 },
+    )
+    expect(canonicalJson({ 10: 1, 9: 2, b: 3, a: 4 })).toBe('{"10":1,"9":2,"a":4,"b":3}')
+    expect(canonicalJson(Object.assign(Object.create(null), { b: 1, a: 2 }))).toBe('{"a":2,"b":1}')
+    expect(() => canonicalJson([1, undefined])).toThrow(/undefined/)
+    expect(canonicalJson(new Date(0))).toBe('{}')
+  })
+
   it('refuses floats and other non-JSON values', () => {
     expect(() => canonicalJson({ p: 0.5 })).toThrow(/safe integer/)
     expect(() => canonicalJson(2 ** 60)).toThrow(/safe integer/)
