@@ -1,10 +1,12 @@
 import { once } from 'node:events'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { CoordinatorService } from '../gateway/coordinatorService.js'
 import { createGateway } from '../gateway/httpApi.js'
 import { NetworkSwarm } from '../gateway/networkSwarm.js'
 import { NodeDirectory } from '../gateway/nodeDirectory.js'
 import { Paymaster } from '../gateway/paymaster.js'
+import { SettlementOutbox } from '../gateway/settlementOutbox.js'
 import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
 import { CachedLedger, fixedLedger } from '../ledger/networkLedger.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
@@ -12,6 +14,7 @@ import { systemClock } from '../runtime/clock.js'
 import { createLibp2pTransport } from '../transport/libp2p.js'
 import { readJsonConfig } from './jsonConfig.js'
 import { readKeyFile } from './keyFile.js'
+import { workspaceFolder } from './workspaceLedger.js'
 import { ConfigError } from './modelSpec.js'
 import { gatewayPrometheus } from './prometheus.js'
 import { API_OPTIONS, API_SETTINGS, gatewayOptionsOf, horizonWarning, NETWORK_OPTIONS, NETWORK_SETTINGS, phaseDurations, readApiSettings } from './settings.js'
@@ -44,16 +47,18 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
                         gateway), reading only its own rounds; a plain --api-key is the operator's
   --fee, --ticket, --price, --cut   each round's fee and ticket, the price per 1 000 tokens, the
                         gateway's share of each charge in percent (defaults 0.01, 0.01, 0.002, 10)
+  --outbox <file>       where settlements the ledger has not taken yet wait, across restarts
+                        (default .chorus/outbox-<first 16 of the gateway id>.sqlite here)
   --retention-hours <h> forget a round's transcript (and its prompt) after this long
   --config <file>       JSON: key, listen, bootstrap, mdns, relay, host, port, apiKeys,
-                        ratePerSecond, burst, answerSeconds, maxRounds, ledger, fee, ticket, price,
-                        cut, retentionHours
+                        ratePerSecond, burst, answerSeconds, maxRounds, ledger, outbox, fee, ticket,
+                        price, cut, retentionHours
   GET /metrics on the API port serves Prometheus metrics.
 `
 
 export async function gatewayCommand(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...API_OPTIONS } })
-  const file = values.config === undefined ? {} : await readJsonConfig(values.config, { ...NETWORK_SETTINGS, ...API_SETTINGS })
+  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...API_OPTIONS, outbox: { type: 'string' } } })
+  const file = values.config === undefined ? {} : await readJsonConfig(values.config, { ...NETWORK_SETTINGS, ...API_SETTINGS, outbox: 'string' })
   const keyPath = values.key ?? (file.key as string | undefined)
   if (keyPath === undefined) throw new ConfigError('a gateway needs --key <file> (create one with: chorus keygen <file>)')
   const api = readApiSettings(values, file)
@@ -73,11 +78,14 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
   const client = ledgerUrl === undefined ? undefined : new HttpLedgerClient(ledgerUrl)
   let network: CachedLedger | undefined
   let paymaster: Paymaster | undefined
+  let outbox: SettlementOutbox | undefined
   if (client !== undefined) {
     try {
       network = await CachedLedger.connect(client)
+      outbox = await openOutbox(values.outbox ?? (file.outbox as string | undefined), identity.id)
     } catch (err) {
       await transport.close()
+      if (err instanceof ConfigError) throw err
       throw new ConfigError(`cannot read the ledger at ${ledgerUrl}: ${(err as Error).message}`)
     }
     network.start()
@@ -85,10 +93,13 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
       identity,
       ledger: network,
       client,
+      outbox,
       ...(api.terms ? { terms: api.terms } : {}),
       ...(api.pricing ? { pricing: api.pricing } : {}),
       onError: (err) => process.stderr.write(`gateway: the ledger did not settle a round: ${(err as Error)?.message ?? String(err)}\n`),
     })
+    const owed = paymaster.resume()
+    if (owed > 0) out(`note: sending the ledger ${owed} settlement${owed === 1 ? '' : 's'} an earlier run still owed\n`)
     if (network.latest().deposit(identity.id) === undefined) out(`note: this gateway is not registered on the ledger; rounds will fail until it is (chorus ledger register --kind gateway --key <its key> --ledger ${ledgerUrl})\n`)
   }
   const coordinator = new CoordinatorService({ identity, ledger: network ?? fixedLedger(genesisLedgerView()), durations }, { transport, verification: 'auto', onBug, ...(paymaster ? { paymaster } : {}) })
@@ -103,7 +114,7 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
     bugs: () => coordinator.intake.bugs + directory.intake.bugs + transport.handlerErrors,
     activeRounds: () => running(),
     queuedRounds: () => queued(),
-    ...(paymaster ? { settlements: () => paymaster!.results } : {}),
+    ...(paymaster ? { settlements: () => paymaster!.results, owed: () => paymaster!.owed } : {}),
   })
   const gateway = createGateway({ swarm, ...gatewayOptionsOf(api), metrics: prom.metrics, metricsPage: prom.page })
   running = () => gateway.admission.running
@@ -126,7 +137,18 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
   directory.stop()
   await coordinator.stop()
   await paymaster?.drain()
+  outbox?.close()
   network?.stop()
   await transport.close()
   return 0
+}
+
+/** The outbox file (default in the working directory's .chorus folder, made if needed). */
+async function openOutbox(path: string | undefined, gatewayId: string): Promise<SettlementOutbox> {
+  const file = path ?? join(await workspaceFolder(), `outbox-${gatewayId.slice(0, 16)}.sqlite`)
+  try {
+    return SettlementOutbox.open(file)
+  } catch (err) {
+    throw new ConfigError(`cannot open the settlement outbox ${file}: ${(err as Error).message}`)
+  }
 }

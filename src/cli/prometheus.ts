@@ -17,6 +17,8 @@ export interface GatewaySources {
   queuedRounds(): number
   /** With a ledger: rounds settled, and settlements the ledger refused or never took. */
   settlements?(): ReadonlyMap<string, number>
+  /** With an outbox: settlements the ledger has not taken yet. */
+  owed?(): number
 }
 
 const PHASES: [from: keyof PhaseTimes, to: keyof PhaseTimes, name: string][] = [
@@ -42,6 +44,7 @@ export function gatewayPrometheus(sources: GatewaySources): { metrics: GatewayMe
   gauge(registry, 'chorus_active_rounds', 'Rounds running now', sources.activeRounds)
   gauge(registry, 'chorus_queued_rounds', 'Requests waiting for a round slot', sources.queuedRounds)
   if (sources.settlements) labelled(registry, 'chorus_settlements_total', 'Rounds sent to the ledger, by result (settled, failed)', 'result', sources.settlements)
+  if (sources.owed) gauge(registry, 'chorus_settlements_owed', 'Settlements waiting in the outbox for the ledger', sources.owed)
   return {
     page: pageOf(registry),
     metrics: {

@@ -30,13 +30,19 @@ export interface Workspace {
   path: string
 }
 
-export async function openWorkspace(dir = process.cwd()): Promise<Workspace> {
+/** The working directory's `.chorus` folder, made (private, ignoring itself for git) if needed. */
+export async function workspaceFolder(dir = process.cwd()): Promise<string> {
   const folder = join(dir, WORKSPACE_DIR)
   await mkdir(folder, { recursive: true, mode: 0o700 })
   // Written once: an operator's own edit of it stands.
   await writeFile(join(folder, '.gitignore'), '*\n', { flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EEXIST') throw err
   })
+  return folder
+}
+
+export async function openWorkspace(dir = process.cwd()): Promise<Workspace> {
+  await workspaceFolder(dir)
   const keyPath = join(dir, WORKSPACE_OPERATOR_KEY)
   await writeKeyFile(keyPath).catch((err: Error) => {
     if (!/exists/.test(err.message)) throw err

@@ -2,10 +2,11 @@ import type { Identity } from '../crypto/identity.js'
 import type { Micro } from '../ledger/amount.js'
 import { signCharge } from '../ledger/charge.js'
 import { LedgerUnreachableError } from '../ledger/httpLedgerClient.js'
-import type { SettlementReceipt } from '../ledger/ledger.js'
+import { LedgerError, type SettlementReceipt } from '../ledger/ledger.js'
 import type { CachedLedger, LedgerClient } from '../ledger/networkLedger.js'
 import type { Signed } from '../protocol/envelope.js'
-import type { TokenCount } from '../protocol/messages.js'
+import type { QueryBody, TokenCount } from '../protocol/messages.js'
+import type { OwedSettlement, SettlementOutbox } from './settlementOutbox.js'
 import { RoundFailedError } from './swarm.js'
 
 /**
@@ -13,7 +14,8 @@ import { RoundFailedError } from './swarm.js'
  * fees of its unfinished rounds within its deposit (so it cannot promise nodes more than it holds,
  * and a Query beyond it is refused here before nodes refuse it); refuses a request whose payer
  * cannot cover the hold (402, before any work); and after each round prices the tokens its members
- * reported, signs the charge and has the ledger settle the round with it.
+ * reported, signs the charge and has the ledger settle the round with it. With an outbox, what it
+ * owes the ledger survives a crash or a long ledger outage and is sent again.
  */
 export interface Pricing {
   /** Micro-units per 1 000 tokens, prompt and completion alike, over every answer and judgement. */
@@ -67,6 +69,14 @@ export interface PaymasterInit {
   onError?: (err: unknown) => void
   /** Waits before each retry of a settlement the ledger could not take (default 0.5, 1, 2, 4, 8, 16 s). */
   retryDelaysMs?: readonly number[]
+  /**
+   * Where owed settlements wait (on disk) until the ledger takes them; without one, a settlement
+   * the ledger cannot take within the retries is lost (fine for a ledger in this process).
+   */
+  outbox?: SettlementOutbox
+  /** How often owed settlements the retries gave up on are sent again (default a minute). */
+  resendEveryMs?: number
+  now?: () => number
 }
 
 export class Paymaster {
@@ -78,15 +88,21 @@ export class Paymaster {
   private readonly holds = new Map<string, Micro>()
   private settled = 0
   private failed = 0
-  /** For metrics: rounds settled and settlements lost, by result. */
+  /** For metrics: rounds settled, and settlements the ledger refused for good (or that were lost without an outbox). */
   get results(): ReadonlyMap<string, number> {
     return new Map([
       ['settled', this.settled],
       ['failed', this.failed],
     ])
   }
-  /** Settlements in flight (`drain` waits for them). */
-  private readonly running = new Set<Promise<unknown>>()
+
+  /** Settlements waiting in the outbox for the ledger. */
+  get owed(): number {
+    return this.init.outbox?.size ?? 0
+  }
+  /** Settlements in flight (`drain` waits for them), by round. */
+  private readonly running = new Map<string, Promise<unknown>>()
+  private resendTimer: NodeJS.Timeout | undefined
 
   private readonly retries: readonly number[]
   private readonly stopping = new AbortController()
@@ -144,46 +160,99 @@ export class Paymaster {
   }
 
   /**
+   * Sends what earlier runs still owe the ledger (their fees count against the deposit until
+   * settled), then keeps sending whatever the retries give up on, every `resendEveryMs`. Returns
+   * how many were owed.
+   */
+  resume(): number {
+    const outbox = this.init.outbox
+    if (outbox === undefined) return 0
+    const owed = outbox.owed(Number.MAX_SAFE_INTEGER, (round, reason) => this.init.onError?.(new Error(`dropped the owed settlement of round ${round.slice(0, 16)}…: ${reason}`)))
+    for (const o of owed) this.resend(o)
+    this.resendTimer = setInterval(() => {
+      // A bounded batch per sweep: a long outage can leave thousands owed.
+      for (const o of outbox.owed(100)) if (!this.running.has(o.round)) this.resend(o)
+    }, this.init.resendEveryMs ?? 60_000)
+    this.resendTimer.unref()
+    return owed.length
+  }
+
+  /**
    * Before the gateway (or its ledger) closes: settlements still in flight finish, but one waiting
-   * to retry an unreachable ledger gives up now instead of holding the shutdown.
+   * to retry an unreachable ledger gives up now instead of holding the shutdown (with an outbox, it
+   * stays owed for the next run).
    */
   async drain(): Promise<void> {
     this.stopping.abort()
-    while (this.running.size > 0) await Promise.allSettled([...this.running])
+    clearInterval(this.resendTimer)
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()])
   }
 
-  /** Settles a finished round, charging its payer `amount` (`priceOf` the tokens its members reported). */
+  /**
+   * Settles a finished round, charging its payer `amount` (`priceOf` the tokens its members
+   * reported). The debt is on disk (with an outbox) before this returns, that is before the
+   * round's answer goes out.
+   */
   settle(roundId: string, transcript: readonly Signed[], payer: string, amount: Micro): Promise<SettlementReceipt | undefined> {
-    // Started on the next turn of the event loop: the round's answer goes to its client first.
-    const p = new Promise<void>((r) => setImmediate(r)).then(() => this.settleNow(roundId, transcript, payer, amount))
-    this.running.add(p)
-    void p.finally(() => this.running.delete(p))
+    const charge = signCharge(this.init.identity, roundId, { account: payer, amount: amount.toString(), cutBp: this.pricing.cutBp })
+    const owed: OwedSettlement = { round: roundId, transcript, charge, fee: BigInt((transcript[0]!.env.body as QueryBody).fee) }
+    try {
+      this.init.outbox?.put(owed, (this.init.now ?? Date.now)())
+    } catch (err) {
+      // A full or broken disk must not cost the client its answer; it costs this round its record.
+      this.init.onError?.(err)
+    }
+    // Sent on the next turn of the event loop: the round's answer goes to its client first.
+    return this.track(roundId, new Promise<void>((r) => setImmediate(r)).then(() => this.deliver(owed)))
+  }
+
+  private resend(o: OwedSettlement): void {
+    this.promised += o.fee
+    void this.track(o.round, this.deliver(o)).finally(() => (this.promised -= o.fee))
+  }
+
+  private track<T>(round: string, p: Promise<T>): Promise<T> {
+    this.running.set(round, p)
+    void p.finally(() => this.running.delete(round))
     return p
   }
 
   /**
    * A ledger that cannot be reached is tried again, with backoff, for about half a minute (a served
-   * ledger restarting loses no settlement); one that refuses (the transcript does not verify, the
-   * round was settled already) is not.
+   * ledger restarting loses no settlement), then left owed; one that refuses (the transcript does
+   * not verify) is not. A round the ledger already has was settled: an earlier attempt got through
+   * and only its answer was lost.
    */
-  private async settleNow(roundId: string, transcript: readonly Signed[], payer: string, amount: Micro): Promise<SettlementReceipt | undefined> {
-    const charge = signCharge(this.init.identity, roundId, { account: payer, amount: amount.toString(), cutBp: this.pricing.cutBp })
+  private async deliver(o: OwedSettlement): Promise<SettlementReceipt | undefined> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const receipt = await this.init.client.settle(transcript, charge)
-        this.settled++
+        const receipt = await this.init.client.settle(o.transcript, o.charge)
+        this.paid(o)
         await this.init.ledger.refresh().catch(() => {})
         return receipt
       } catch (err) {
-        if (err instanceof LedgerUnreachableError && attempt < this.retries.length && !this.stopping.signal.aborted) {
+        if (err instanceof LedgerError && err.code === 'ALREADY_SETTLED') {
+          this.paid(o)
+          return undefined
+        }
+        const unreachable = err instanceof LedgerUnreachableError
+        if (unreachable && attempt < this.retries.length && !this.stopping.signal.aborted) {
           await sleep(this.retries[attempt]!, this.stopping.signal)
           continue
         }
-        this.failed++
+        if (!unreachable || this.init.outbox === undefined) {
+          this.failed++
+          this.init.outbox?.remove(o.round)
+        }
         this.init.onError?.(err)
         return undefined
       }
     }
+  }
+
+  private paid(o: OwedSettlement): void {
+    this.settled++
+    this.init.outbox?.remove(o.round)
   }
 }
 

@@ -1,0 +1,77 @@
+import Database from 'better-sqlite3'
+import { type Signed, openEnvelope } from '../protocol/envelope.js'
+import { SignatureVerifier } from '../crypto/identity.js'
+import type { Micro } from '../ledger/amount.js'
+import { checkCharge } from '../ledger/charge.js'
+import type { Charge } from '../ledger/ledger.js'
+
+/**
+ * The settlements a gateway owes its ledger, on disk from the moment a round ends until the ledger
+ * has taken them. A gateway that crashes, or whose ledger is down for longer than it retries,
+ * sends them when it next runs: a round it answered is always paid for and its members paid.
+ * One SQLite file (WAL, full sync): a row is written before the round's answer leaves, and
+ * removed when the ledger settled the round, refused it for good, or had it already.
+ */
+export interface OwedSettlement {
+  round: string
+  transcript: readonly Signed[]
+  charge: Charge
+  /** The round's fee, counted against the gateway's deposit until the round is settled. */
+  fee: Micro
+}
+
+export class SettlementOutbox {
+  private constructor(private readonly db: Database.Database) {}
+
+  static open(path: string): SettlementOutbox {
+    const db = new Database(path)
+    try {
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = FULL')
+      db.exec('CREATE TABLE IF NOT EXISTS owed (round TEXT PRIMARY KEY, transcript TEXT NOT NULL, charge TEXT NOT NULL, fee TEXT NOT NULL, at INTEGER NOT NULL)')
+    } catch (err) {
+      db.close()
+      throw err
+    }
+    return new SettlementOutbox(db)
+  }
+
+  /** Durable when it returns. A round already owed keeps its first entry. */
+  put(owed: OwedSettlement, at: number): void {
+    const transcript = `[${owed.transcript.map((m) => m.wire.toString('utf8')).join(',')}]`
+    this.db.prepare('INSERT OR IGNORE INTO owed (round, transcript, charge, fee, at) VALUES (?, ?, ?, ?, ?)').run(owed.round, transcript, JSON.stringify(owed.charge), owed.fee.toString(), at)
+  }
+
+  remove(round: string): void {
+    this.db.prepare('DELETE FROM owed WHERE round = ?').run(round)
+  }
+
+  get size(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM owed').get() as { n: number }).n
+  }
+
+  /**
+   * What is still owed, oldest first (up to `limit`). Each message is opened again as if it came off the wire
+   * (the file is only this gateway's word); an entry that no longer opens is reported and dropped,
+   * since no ledger would settle it.
+   */
+  owed(limit = 1_000, onUnreadable?: (round: string, reason: string) => void): OwedSettlement[] {
+    const verifier = new SignatureVerifier()
+    const rows = this.db.prepare('SELECT round, transcript, charge, fee FROM owed ORDER BY at, round LIMIT ?').all(limit) as { round: string; transcript: string; charge: string; fee: string }[]
+    const out: OwedSettlement[] = []
+    for (const r of rows) {
+      try {
+        const transcript = (JSON.parse(r.transcript) as unknown[]).map((e) => openEnvelope(Buffer.from(JSON.stringify(e)), verifier))
+        out.push({ round: r.round, transcript, charge: checkCharge(JSON.parse(r.charge)), fee: BigInt(r.fee) })
+      } catch (err) {
+        onUnreadable?.(r.round, (err as Error).message)
+        this.remove(r.round)
+      }
+    }
+    return out
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}
