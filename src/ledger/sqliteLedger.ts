@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 import { canonicalJson } from '../crypto/canonical.js'
 import { type Identity, PublicKeyCache } from '../crypto/identity.js'
 import type { Signed } from '../protocol/envelope.js'
-import { TranscriptError, type VerifiedRound, verifyEncoded, verifyOpened } from '../round/verify.js'
+import { openEncoded, TranscriptError, type VerifiedRound, verifyOpened } from '../round/verify.js'
 import { encodeTranscript, PreparedTranscript } from './preparedTranscript.js'
 import { EnvelopeOpenerPool } from '../protocol/openerPool.js'
 import { type Micro, parseAmount } from './amount.js'
@@ -435,17 +435,7 @@ export class SqliteLedger implements Ledger {
    */
   private applySettlement(transcript: unknown[], charge: Charge | undefined, seq: number, pre?: Preverified): void {
     if (!Array.isArray(transcript) || transcript.length === 0) throw new LedgerError('INVALID_TRANSCRIPT', 'an empty transcript')
-    const head = (transcript[0] as { body?: { ledgerHead?: unknown } })?.body?.ledgerHead
-    const view = typeof head === 'string' ? this.viewAt(head) : undefined
-    if (view === undefined) throw new LedgerError('UNKNOWN_HEAD', 'the round names a ledger head this ledger never had')
-    let v: VerifiedRound
-    try {
-      const options = { ledger: view, maxJudgeShare: this.ledgerRules.maxJudgeShare, keys: this.keys }
-      v = pre?.opened !== undefined ? verifyOpened(pre.opened, options) : verifyEncoded(pre?.encoded ?? encodeTranscript(transcript), options)
-    } catch (err) {
-      if (err instanceof TranscriptError) throw new LedgerError('INVALID_TRANSCRIPT', err.message)
-      throw err
-    }
+    const { v, view } = this.verifyRound(transcript, pre)
     if (this.sql('SELECT 1 FROM rounds WHERE round = ?').get(v.roundId) !== undefined) throw new LedgerError('ALREADY_SETTLED', `round ${v.roundId.slice(0, 16)}… is already settled`)
     const gateway = this.accountOfKey(v.coordinator)
     const gw = gateway === undefined ? undefined : (this.sql('SELECT kind, stake, operator FROM accounts WHERE id = ?').get(gateway) as Row)
@@ -489,6 +479,24 @@ export class SqliteLedger implements Ledger {
     for (const id of touched) this.recordStanding(id, seq)
     this.sql('INSERT INTO rounds (round, seq, root, charged) VALUES (?, ?, ?, ?)').run(v.roundId, seq, v.root, charged)
     this.settled = { round: v.roundId, seq, pool: s.pool, charged, rewards: Object.fromEntries(s.rewards), forfeits: Object.fromEntries(s.forfeits) }
+  }
+
+  /**
+   * Opens every envelope first (as a prepared transcript's were), so a forged one is refused as
+   * such whatever else it claims; then reads the standing at the head the Query names and checks
+   * the round against it.
+   */
+  private verifyRound(transcript: unknown[], pre?: Preverified): { v: VerifiedRound; view: Standing } {
+    try {
+      const opened = pre?.opened ?? openEncoded(pre?.encoded ?? encodeTranscript(transcript), this.keys)
+      const head = (opened[0]!.env.body as { ledgerHead?: unknown }).ledgerHead
+      const view = typeof head === 'string' ? this.viewAt(head) : undefined
+      if (view === undefined) throw new LedgerError('UNKNOWN_HEAD', 'the round names a ledger head this ledger never had')
+      return { v: verifyOpened(opened, { ledger: view, maxJudgeShare: this.ledgerRules.maxJudgeShare, keys: this.keys }), view }
+    } catch (err) {
+      if (err instanceof TranscriptError) throw new LedgerError('INVALID_TRANSCRIPT', err.message)
+      throw err
+    }
   }
 
   /**

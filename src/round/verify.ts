@@ -63,15 +63,19 @@ export function verifyTranscript(envelopes: readonly unknown[], options: VerifyO
 
 /** The same, for envelopes already in canonical JSON (what a caller that also stores them has). */
 export function verifyEncoded(encoded: readonly string[], options: VerifyOptions): VerifiedRound {
-  const verifier = new SignatureVerifier(options.keys)
-  const msgs: Signed[] = encoded.map((e, i) => {
+  return new Walk(openEncoded(encoded, options.keys), options).run()
+}
+
+/** Opens each envelope (schema, canonical form, signature), or fails naming the first that does not open. */
+export function openEncoded(encoded: readonly string[], keys?: PublicKeyCache): Signed[] {
+  const verifier = new SignatureVerifier(keys)
+  return encoded.map((e, i) => {
     try {
       return openEnvelope(Buffer.from(e, 'utf8'), verifier)
     } catch (err) {
       throw asTranscriptError(err, i)
     }
   })
-  return new Walk(msgs, options).run()
 }
 
 /** Everything `verifyEncoded` checks but the signatures, for envelopes already opened (EnvelopeOpenerPool). */

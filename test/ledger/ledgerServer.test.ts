@@ -12,7 +12,9 @@ import { CachedLedger } from '../../src/ledger/networkLedger.js'
 import { signRequest } from '../../src/ledger/requests.js'
 import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
 import { ident } from '../round/harness.js'
-import { playRoundMessages, population } from './compliance.js'
+import { ledgerCompliance, playRoundMessages, population } from './compliance.js'
+import { standingOf } from '../../src/ledger/standing.js'
+import type { Signed } from '../../src/protocol/envelope.js'
 
 const operator = identityFromSeed(Buffer.from(hashParts('served-ledger-operator'), 'hex'))
 
@@ -21,6 +23,38 @@ const codeOf = async (p: Promise<unknown>): Promise<string> =>
     () => 'accepted',
     (err: unknown) => (err instanceof LedgerError ? err.code : (err as { code?: string }).code ?? String(err)),
   )
+
+/**
+ * The compliance suite through `chorus ledger serve`: every call over HTTP, each write carrying its
+ * own authority (the faucet is the operator's signed order), a transcript sent as a coordinator
+ * sends one.
+ */
+ledgerCompliance('sqlite, served over HTTP', async () => {
+  let t = 1_800_000_000_000
+  let orders = 0
+  const ledger = SqliteLedger.open({ path: ':memory:', operator, now: () => t })
+  const app = createLedgerServer({ ledger, writes: { ratePerS: 10_000, burst: 10_000 }, now: () => t })
+  const client = new HttpLedgerClient(await app.listen({ host: '127.0.0.1', port: 0 }))
+  return {
+    ledger: {
+      submit: (r) => client.submit(r),
+      // Each order's own millisecond: an order is taken once.
+      credit: (account, amount) => client.credit(signCreditOrder(operator, account, amount, t + orders++)),
+      // What the client sends of a message is its envelope.
+      settle: (envelopes, charge) => client.settle(envelopes.map((env) => ({ env }) as unknown as Signed), charge),
+      account: (id) => client.account(id),
+      accountOfKey: (key) => client.accountOfKey(key),
+      allowance: (c, g) => client.allowance(c, g),
+      latest: async () => standingOf(await client.latest()),
+      unbondingMs: ledger.rules().unbondingMs,
+    },
+    advance: (ms) => void (t += ms),
+    close: async () => {
+      await app.close()
+      ledger.close()
+    },
+  }
+})
 
 describe('chorus ledger serve', () => {
   let ledger: SqliteLedger

@@ -15,7 +15,7 @@ import { PreparedTranscript } from '../../src/ledger/preparedTranscript.js'
 import { signRequest } from '../../src/ledger/requests.js'
 import { mergeSnapshot } from '../../src/ledger/standing.js'
 import { ident } from '../round/harness.js'
-import { ledgerCompliance, playRound, playRoundMessages, population } from './compliance.js'
+import { embedded, ledgerCompliance, playRound, playRoundMessages, population } from './compliance.js'
 
 const operator = identityFromSeed(Buffer.from(hashParts('ledger-operator'), 'hex'))
 
@@ -25,7 +25,10 @@ function fixture(path = ':memory:') {
   return { ledger, operator, advance: (ms: number) => void (t += ms), close: () => ledger.close() }
 }
 
-ledgerCompliance('sqlite', () => fixture())
+ledgerCompliance('sqlite, in process', () => {
+  const fx = fixture()
+  return { ledger: embedded(fx.ledger), advance: fx.advance, close: async () => fx.close() }
+})
 
 describe('the SQLite ledger file', () => {
   it('replays to the same state (chorus ledger verify), and any edit to the file is found', async () => {
