@@ -101,9 +101,10 @@ export class Devnet {
     this.gatewayId = identityFromSeed(gwSeed).id
     let httpPort = this.opts.port ?? 0
     let listen = '/ip4/127.0.0.1/tcp/0'
+    const ledgerArgs = this.ledgerUrl ? ['--ledger', this.ledgerUrl] : []
     // The gateway's debts to the ledger wait beside the ledger, where its next run finds them.
-    const ledgerArgs = this.ledgerUrl ? ['--ledger', this.ledgerUrl, '--outbox', join(this.opts.ledgerDir!, WORKSPACE_DIR, `outbox-${this.gatewayId.slice(0, 16)}.sqlite`)] : []
-    const gwArgs = () => ['gateway', '--key', `env:${KEY_VARIABLE}`, '--port', String(httpPort), '--listen', listen, '--answer-seconds', String(this.opts.answerSeconds ?? 120), ...ledgerArgs]
+    const outboxArgs = this.ledgerUrl ? ['--outbox', join(this.opts.ledgerDir!, WORKSPACE_DIR, `outbox-${this.gatewayId.slice(0, 16)}.sqlite`)] : []
+    const gwArgs = () => ['gateway', '--key', `env:${KEY_VARIABLE}`, '--port', String(httpPort), '--listen', listen, '--answer-seconds', String(this.opts.answerSeconds ?? 120), ...ledgerArgs, ...outboxArgs]
     const gw = this.launch('gateway', gwSeed, gwArgs, /gateway ([0-9a-f]{64})\n {2}api {2}(\S+)\n {2}p2p {2}(\S+)/)
     this.gateway = gw
     const lines = await this.waitFor(gw)
