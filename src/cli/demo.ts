@@ -99,7 +99,7 @@ export async function demo(args: string[], out: (s: string) => void = (s) => pro
       const names = new Map(swarm.nodes.map((n, i) => [n.id, backends[i]!.name]))
       if (cfg.json) {
         const view: LedgerView = ledger?.workspace.ledger.viewAt((res.transcript[0]!.env.body as { ledgerHead: string }).ledgerHead) ?? genesisLedgerView()
-        const verified = verifyTranscript(res.transcript.map((m) => m.env), { ledger: view, maxJudgeShare: ledger?.workspace.ledger.rules().maxJudgeShare ?? 0.25 })
+        const verified = verifyTranscript(res.transcript.map((m) => m.env), { ledger: view })
         out(
           `${JSON.stringify(
             {

@@ -34,7 +34,6 @@ export interface EmbeddedSwarmOptions {
   identities?: { coordinator: Identity; node: (i: number) => Identity }
   network?: MemoryNetworkOptions
   durations?: Partial<PhaseDurations>
-  maxJudgeShare?: number
   /** Deterministic identities derived from this label (tests, benchmarks); random otherwise. */
   keySeed?: string
   meter?: CryptoMeter
@@ -77,7 +76,7 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
         : identityFromSeed(Buffer.from(hashParts('test-key', opts.keySeed, String(i)), 'hex'))
   const coordIdentity = identity(-1) ?? identityFromSeed(randomSeed())
   const coordinator = new CoordinatorService(
-    { identity: coordIdentity, ledger, maxJudgeShare: opts.maxJudgeShare, durations: opts.durations },
+    { identity: coordIdentity, ledger, durations: opts.durations },
     { transport: network.endpoint(coordIdentity.id), meter: opts.meter, verification, keys, onBug: opts.onBug, ...(opts.paymaster ? { paymaster: opts.paymaster } : {}) },
   )
   const nodes: NodeDaemon[] = []

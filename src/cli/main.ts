@@ -46,8 +46,6 @@ Options for verify:
   --ledger <url>             the ledger the round names (judge weights and eligibility at its head)
   --ledger-file <path>       the same, from a ledger file (default .chorus/ledger.sqlite when it has
                              the round's head; a round on no ledger needs neither)
-  --max-judge-share <0..1>   the cap on one judge's share of the weight the round used (default:
-                             the ledger's rule, or 0.25)
   --json                     print the verified outcome as JSON
 
 Exit status: 0 verified, 1 the transcript does not hold, 2 usage or input error.
@@ -131,7 +129,6 @@ async function verify(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      'max-judge-share': { type: 'string' },
       ledger: { type: 'string' },
       'ledger-file': { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -149,10 +146,8 @@ async function verify(args: string[]): Promise<number> {
   }
   try {
     const envelopes = parseTranscript(text)
-    const { view, maxJudgeShare } = await ledgerViewFor(envelopes, { ...(values.ledger ? { url: values.ledger } : {}), ...(values['ledger-file'] ? { file: values['ledger-file'] } : {}) })
-    const share = values['max-judge-share'] === undefined ? maxJudgeShare : Number(values['max-judge-share'])
-    if (!(share > 0 && share <= 1)) throw new UsageError('--max-judge-share must be in (0, 1]')
-    const v = verifyTranscript(envelopes, { ledger: view, maxJudgeShare: share })
+    const view = await ledgerViewFor(envelopes, { ...(values.ledger ? { url: values.ledger } : {}), ...(values['ledger-file'] ? { file: values['ledger-file'] } : {}) })
+    const v = verifyTranscript(envelopes, { ledger: view })
     const o = v.outcome
     if (values.json) {
       process.stdout.write(

@@ -10,16 +10,17 @@ import { WORKSPACE_LEDGER } from './workspaceLedger.js'
 /**
  * The ledger view a transcript must be verified against: the standing at the head its Query names
  * (who was eligible, how much each judge weighed), from a served ledger, a ledger file, or — for a
- * round run without a ledger — the genesis view. With the judge share cap that ledger's rules set.
+ * round run without a ledger — the genesis view. (How the outcome is computed, the transcript's
+ * Query says itself: its rules.)
  */
-export async function ledgerViewFor(envelopes: readonly unknown[], from: { url?: string; file?: string }): Promise<{ view: LedgerView; maxJudgeShare: number }> {
+export async function ledgerViewFor(envelopes: readonly unknown[], from: { url?: string; file?: string }): Promise<LedgerView> {
   const head = (envelopes[0] as { body?: { ledgerHead?: unknown } } | undefined)?.body?.ledgerHead
-  if (typeof head !== 'string' || head === GENESIS_HEAD) return { view: genesisLedgerView(), maxJudgeShare: 0.25 }
+  if (typeof head !== 'string' || head === GENESIS_HEAD) return genesisLedgerView()
   if (from.url !== undefined) {
     const client = new HttpLedgerClient(from.url)
-    const [snap, info] = await Promise.all([client.standingAt(head), client.info()])
+    const snap = await client.standingAt(head)
     if (snap === undefined) throw new TranscriptError(`the ledger at ${from.url} never had the head this round names (${head.slice(0, 16)}…)`)
-    return { view: standingOf(snap), maxJudgeShare: Number((info as { rules?: { maxJudgeShare?: unknown } }).rules?.maxJudgeShare ?? 0.25) }
+    return standingOf(snap)
   }
   const file = from.file ?? (existsSync(WORKSPACE_LEDGER) ? WORKSPACE_LEDGER : undefined)
   if (file === undefined) throw new ConfigError(`this round names ledger head ${head.slice(0, 16)}…: give the ledger it ran on (--ledger <url> or --ledger-file <path>)`)
@@ -27,7 +28,7 @@ export async function ledgerViewFor(envelopes: readonly unknown[], from: { url?:
   try {
     const view = ledger.viewAt(head)
     if (view === undefined) throw new TranscriptError(`the ledger ${file} never had the head this round names (${head.slice(0, 16)}…)`)
-    return { view, maxJudgeShare: ledger.rules().maxJudgeShare }
+    return view
   } finally {
     ledger.close()
   }

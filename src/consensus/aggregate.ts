@@ -28,6 +28,8 @@ export interface AggregationInput {
   judgeWeight: (judge: string) => number
   /** Largest share of the round's total weight any one judge may hold. */
   maxJudgeShare: number
+  /** How much a group's size counts (default SUPPORT_WEIGHT). */
+  supportWeight?: number
   bt?: BTOptions
 }
 
@@ -91,7 +93,8 @@ export function aggregate(input: AggregationInput): Aggregation {
     else g.push(i)
   })
   const groupScore = new Map<string, number>()
-  for (const [k, g] of members) groupScore.set(k, g.reduce((s, i) => s + theta[i]!, 0) / g.length + SUPPORT_WEIGHT * Math.log(g.length))
+  const supportWeight = input.supportWeight ?? SUPPORT_WEIGHT
+  for (const [k, g] of members) groupScore.set(k, g.reduce((s, i) => s + theta[i]!, 0) / g.length + supportWeight * Math.log(g.length))
   const score = keyOf.map((k) => groupScore.get(k)!)
   const support = keyOf.map((k) => members.get(k)!.length)
   const order = rank(score, theta, answers)

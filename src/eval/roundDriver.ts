@@ -45,7 +45,7 @@ export function driveRound(
   let done: DrivenRound['done'] | undefined
   const t = 1_000_000
   const { round: coord, effects } = CoordinatorRound.start(
-    { identity: DRIVER_COORDINATOR, ledger, maxJudgeShare: 0.25 },
+    { identity: DRIVER_COORDINATOR, ledger },
     {
       coordSeq: round + 1,
       messages: [{ role: 'user', content: question }],

@@ -29,7 +29,6 @@ export interface CoordinatorInit {
   identity: Identity
   /** Each Query names the newest standing; `fixedLedger(view)` for a swarm without a ledger. */
   ledger: NetworkLedger
-  maxJudgeShare?: number
   durations?: Partial<PhaseDurations>
 }
 
@@ -150,7 +149,6 @@ export class CoordinatorService {
       {
         identity: this.init.identity,
         ledger: this.init.ledger.latest(),
-        maxJudgeShare: this.init.maxJudgeShare ?? 0.25,
         meter: this.components.meter,
       },
       {

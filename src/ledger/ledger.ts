@@ -20,8 +20,11 @@ export interface LedgerRules {
   minStake: Micro
   /** How long unbonded stake waits before it can be withdrawn to the balance. */
   unbondingMs: number
-  /** The cap on one judge's share of a round's weight (it decides outcomes, so it is a rule). */
-  maxJudgeShare: number
+  /**
+   * The oldest rules version (protocol/rulesVersions.ts) whose rounds this ledger settles: raising
+   * it retires older rules for pay, so no coordinator can run a round by rules the network left.
+   */
+  oldestRules: number
 }
 
 export interface AccountState {

@@ -27,7 +27,7 @@ export const DEFAULT_LEDGER_RULES: LedgerRules = {
   settlement: DEFAULT_SETTLEMENT_RULES,
   minStake: 1_000_000n,
   unbondingMs: 7 * 24 * 3_600_000,
-  maxJudgeShare: 0.25,
+  oldestRules: 1,
 }
 
 export interface SqliteLedgerInit {
@@ -492,7 +492,7 @@ export class SqliteLedger implements Ledger {
       const head = (opened[0]!.env.body as { ledgerHead?: unknown }).ledgerHead
       const view = typeof head === 'string' ? this.viewAt(head) : undefined
       if (view === undefined) throw new LedgerError('UNKNOWN_HEAD', 'the round names a ledger head this ledger never had')
-      return { v: verifyOpened(opened, { ledger: view, maxJudgeShare: this.ledgerRules.maxJudgeShare, keys: this.keys }), view }
+      return { v: verifyOpened(opened, { ledger: view, oldestLive: this.ledgerRules.oldestRules, keys: this.keys }), view }
     } catch (err) {
       if (err instanceof TranscriptError) throw new LedgerError('INVALID_TRANSCRIPT', err.message)
       throw err
@@ -591,9 +591,9 @@ function entryOf(r: Row): LogEntry {
 }
 
 function rulesJson(r: LedgerRules): Body {
-  return { settlement: { ...r.settlement }, minStake: r.minStake.toString(), unbondingMs: r.unbondingMs, maxJudgeShareBp: Math.round(r.maxJudgeShare * 10_000) }
+  return { settlement: { ...r.settlement }, minStake: r.minStake.toString(), unbondingMs: r.unbondingMs, oldestRules: r.oldestRules }
 }
 
 function rulesOf(b: Body): LedgerRules {
-  return { settlement: b.settlement as LedgerRules['settlement'], minStake: parseAmount(String(b.minStake)), unbondingMs: Number(b.unbondingMs), maxJudgeShare: Number(b.maxJudgeShareBp) / 10_000 }
+  return { settlement: b.settlement as LedgerRules['settlement'], minStake: parseAmount(String(b.minStake)), unbondingMs: Number(b.unbondingMs), oldestRules: b.oldestRules === undefined ? 1 : Number(b.oldestRules) }
 }

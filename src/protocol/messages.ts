@@ -21,6 +21,17 @@ const count = int(0, Number.MAX_SAFE_INTEGER)
 /** Sealed references to member messages (who sent each, and its envelope's hash), packed: seal.ts. */
 const sealList = (max: number) => packedHex(SEAL_ENTRY_CHARS, max)
 
+/** The rules version the round runs by and every parameter its outcome depends on (rulesVersions.ts). */
+const rules = obj({
+  maxJudgeShareBp: int(1, BP),
+  minRanked: int(1, MAX_MEMBERS),
+  priorMilli: int(1, 1_000_000),
+  sealGraceMs: int(0, 3_600_000),
+  supportBp: int(0, BP),
+  version: int(1, 65_535),
+  zMilli: int(1, 100_000),
+})
+
 const query = obj({
   coordSeq: int(0, Number.MAX_SAFE_INTEGER),
   /**
@@ -43,6 +54,7 @@ const query = obj({
   ticket: amount,
   minReputation: int(0, BP),
   issuedAt: time,
+  rules,
 })
 
 const verdict = obj({
@@ -85,7 +97,7 @@ export const BODY_SCHEMAS = {
    * member receives it, so a copy of the Result (a score per answer) would cost the swarm the
    * square of its size.
    */
-  RoundEnded: obj({ reason: oneOf('done', 'no-members', 'no-answers', 'cancelled', 'stopped'), result: hex32, at: time }),
+  RoundEnded: obj({ reason: oneOf('done', 'no-members', 'no-answers', 'late', 'cancelled', 'stopped'), result: hex32, at: time }),
   /**
    * A node's own report of its state, gossiped to gateways (GET /v1/nodes shows it). Sent with the
    * round STATUS_ROUND and a seq that grows with time, so a gateway keeps only the newest.

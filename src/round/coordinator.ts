@@ -3,6 +3,7 @@ import { commitment } from '../crypto/commitment.js'
 import type { Identity } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
+import { CURRENT_RULES, type RoundRules } from '../protocol/rulesVersions.js'
 import { ProtocolError } from '../protocol/errors.js'
 import type { BodyOf, ChatMessage, MessageType, QueryBody, RoundEndReason } from '../protocol/messages.js'
 import { packSeal } from '../protocol/seal.js'
@@ -63,7 +64,8 @@ export interface RoundRequest {
 export interface CoordinatorContext {
   identity: Identity
   ledger: LedgerView
-  maxJudgeShare: number
+  /** The rules its Queries sign (default the current version's). */
+  rules?: RoundRules
   meter?: CryptoMeter
 }
 
@@ -73,11 +75,11 @@ export type CoordinatorEffect =
   /** Member envelopes passed on unchanged (answers a judge must read). */
   | { kind: 'forward'; to: string; msgs: readonly Signed[] }
   | { kind: 'done'; outcome: RoundOutcome; result: Signed<'Result'>; transcript: readonly Signed[] }
-  | { kind: 'failed'; code: 'NO_MEMBERS' | 'NO_ANSWERS'; message: string }
+  | { kind: 'failed'; code: 'NO_MEMBERS' | 'NO_ANSWERS' | 'LATE'; message: string }
   /** A round given up on has stopped answering latecomers: the runtime may forget it. */
   | { kind: 'retired' }
 
-const ABANDON_REASON = { NO_MEMBERS: 'no-members', NO_ANSWERS: 'no-answers' } as const
+const ABANDON_REASON = { NO_MEMBERS: 'no-members', NO_ANSWERS: 'no-answers', LATE: 'late' } as const
 /** RoundEnded.result when there is no Result. */
 const NO_RESULT = '0'.repeat(64)
 
@@ -135,6 +137,7 @@ export class CoordinatorRound {
       ticket: request.ticket ?? '0',
       minReputation: request.minReputation ?? 0,
       issuedAt: now,
+      rules: ctx.rules ?? CURRENT_RULES,
     }
     this.roundId = roundIdOf(ctx.identity.id, this.body)
     this.joinTarget = request.joinTarget ?? request.maxMembers
@@ -315,6 +318,12 @@ export class CoordinatorRound {
   }
 
   private closePhase(now: number): CoordinatorEffect[] {
+    // A seal dated past its deadline and the grace reaches nobody (members stopped waiting) and
+    // would not verify: a coordinator that fell that far behind gives the round up instead.
+    const due = this.nextDeadline()
+    if (due !== undefined && this.state !== 'failed' && now > due + this.body.rules.sealGraceMs) {
+      return this.fail('LATE', `the ${this.state} phase closed ${now - due} ms after its deadline`, now)
+    }
     this.times[this.state] = now
     switch (this.state) {
       case 'joining':
@@ -373,7 +382,7 @@ export class CoordinatorRound {
     // Every revealer hears the seal: a member without judging work learns that it only waits for
     // the Result, and in a round too small to rank, the Result follows at once.
     const effects: CoordinatorEffect[] = [{ kind: 'send', to: [...this.reveals.keys()], msg: seal }]
-    if (this.answers.length < 3 || assignment.byJudge.size === 0) return [...effects, ...this.finish(now)]
+    if (this.answers.length < this.body.rules.minRanked || assignment.byJudge.size === 0) return [...effects, ...this.finish(now)]
     this.assignment = assignment
     this.state = 'verdictCommitting'
     for (const [judge, js] of assignment.byJudge) {
@@ -400,7 +409,7 @@ export class CoordinatorRound {
       this.answers,
       sortedValues(this.verdictReveals).map((r) => ({ judge: r.env.from, verdicts: r.env.body.verdicts })),
       this.ctx.ledger,
-      { maxJudgeShare: this.ctx.maxJudgeShare },
+      this.body.rules,
     )
     const root = merkleRoot(this.transcript.map((m) => m.wire))
     const result = this.sign('Result', { root, ...resultFields(outcome), at: now })
@@ -415,7 +424,7 @@ export class CoordinatorRound {
     ]
   }
 
-  private fail(code: 'NO_MEMBERS' | 'NO_ANSWERS', message: string, now: number): CoordinatorEffect[] {
+  private fail(code: 'NO_MEMBERS' | 'NO_ANSWERS' | 'LATE', message: string, now: number): CoordinatorEffect[] {
     const effects = this.tellAbandoned(ABANDON_REASON[code], now)
     this.state = 'failed'
     return [...effects, { kind: 'failed', code, message }]

@@ -1,7 +1,8 @@
 import { type Aggregation, aggregate } from '../consensus/aggregate.js'
 import { type Assignment, assignComparisons, type Judgement, judgementsFor } from '../consensus/assignment.js'
 import { majorityVote } from '../consensus/baselines.js'
-import { SCORE_SCALE } from '../protocol/limits.js'
+import { BP, SCORE_SCALE } from '../protocol/limits.js'
+import type { RoundRules } from '../protocol/rulesVersions.js'
 import type { ResultBody, Verdict } from '../protocol/messages.js'
 import type { LedgerView } from './ledgerView.js'
 
@@ -9,8 +10,6 @@ import type { LedgerView } from './ledgerView.js'
  * Steps 5–7 of a round as one pure function of sealed inputs, shared by the coordinator (to decide)
  * and by `verifyTranscript` (to check): whoever holds the same sealed messages gets the same result.
  */
-export const MIN_RANKED_ANSWERS = 3
-
 export interface RevealedAnswer {
   owner: string
   text: string
@@ -29,10 +28,6 @@ export interface RoundOutcome {
   baselines: { majority: string; weightedBt: string; unweighted: string }
   abstentions: number
   verdictCount: number
-}
-
-export interface OutcomeRules {
-  maxJudgeShare: number
 }
 
 /** Judges: revealers the ledger lets judge, in canonical order. */
@@ -58,18 +53,20 @@ export function computeOutcome(
   answers: readonly RevealedAnswer[],
   verdicts: readonly { judge: string; verdicts: readonly Verdict[] }[],
   ledger: LedgerView,
-  rules: OutcomeRules,
+  rules: RoundRules,
 ): RoundOutcome {
   if (answers.length === 0) throw new RangeError('no answers to decide between')
   const flat = verdicts.flatMap((r) => r.verdicts.map((v) => ({ judge: r.judge, a: v.a, b: v.b, v: v.v })))
   const judged = flat.filter((v) => v.v !== 'U').length
-  if (answers.length < MIN_RANKED_ANSWERS || judged === 0)
+  if (answers.length < rules.minRanked || judged === 0)
     return unranked(answers, flat.length - judged, flat.length)
   const agg = aggregate({
     answers: answers.map((a) => ({ owner: a.owner, text: a.text, tieBreak: a.commitHash })),
     verdicts: flat,
     judgeWeight: (j) => ledger.judgeWeight(j),
-    maxJudgeShare: rules.maxJudgeShare,
+    maxJudgeShare: rules.maxJudgeShareBp / BP,
+    supportWeight: rules.supportBp / BP,
+    bt: { prior: rules.priorMilli / 1_000, z: rules.zMilli / 1_000 },
   })
   return ranked(answers, agg, flat.length)
 }

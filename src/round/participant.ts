@@ -3,6 +3,7 @@ import { commitment } from '../crypto/commitment.js'
 import type { Identity } from '../crypto/identity.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
+import { checkRulesLive } from '../protocol/rulesVersions.js'
 import type { BodyOf, MessageType, QueryBody, TokenCount, Verdict } from '../protocol/messages.js'
 import { isSortedUnique, sealHas, sealMembers } from '../protocol/seal.js'
 import type { LedgerView } from './ledgerView.js'
@@ -343,6 +344,8 @@ export function checkQuery(query: Signed<'Query'>, sessionStart: number | undefi
     throw new ProtocolError('STALE_SEQUENCE', `coordinator sequence ${env.body.coordSeq} is from before its restart at ${sessionStart}`)
   }
   const { minMembers, maxMembers, deadlines: d, since, coordSeq, issuedAt } = env.body
+  // A round by rules this node does not know, or no longer runs, is refused with the reason.
+  checkRulesLive(env.body.rules)
   if (minMembers > maxMembers) throw new ProtocolError('BAD_QUERY', 'minMembers exceeds maxMembers')
   if (since > coordSeq) throw new ProtocolError('BAD_QUERY', 'since is above the query sequence')
   if (!(issuedAt <= d.join && d.join <= d.commit && d.commit <= d.reveal && d.reveal <= d.verdictCommit && d.verdictCommit <= d.verdictReveal)) {

@@ -6,12 +6,12 @@ import { merkleRoot } from '../crypto/merkle.js'
 import { openEnvelope, type Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import type { MessageType, QueryBody, Verdict } from '../protocol/messages.js'
+import { rulesProblem } from '../protocol/rulesVersions.js'
 import { isSortedUnique, packSeal } from '../protocol/seal.js'
 import { checkVerdictsMatch } from './coordinator.js'
 import { type LedgerView, meetsReputation } from './ledgerView.js'
 import {
   computeOutcome,
-  MIN_RANKED_ANSWERS,
   planJudging,
   type RevealedAnswer,
   type RoundOutcome,
@@ -49,12 +49,23 @@ export interface VerifiedRound {
 
 export interface VerifyOptions {
   ledger: LedgerView
-  maxJudgeShare: number
+  /** The oldest rules version still taken (a ledger settling rounds); default: every known one. */
+  oldestLive?: number
   /** Parsed keys to reuse (a ledger verifying round after round meets the same nodes). */
   keys?: PublicKeyCache
 }
 
 const SCORE_TOLERANCE = 1
+
+/** The Query deadline each seal (and the Result) closes. */
+const PHASE_DEADLINE = {
+  Members: 'join',
+  CommitsSealed: 'commit',
+  RevealsSealed: 'reveal',
+  VerdictCommitsSealed: 'verdictCommit',
+  VerdictsSealed: 'verdictReveal',
+  Result: 'verdictReveal',
+} as const satisfies Record<string, keyof QueryBody['deadlines']>
 
 export function verifyTranscript(envelopes: readonly unknown[], options: VerifyOptions): VerifiedRound {
   // Stored envelopes are plain objects: re-encode canonically, then check as if from the wire.
@@ -108,6 +119,8 @@ class Walk {
       throw new TranscriptError('round id does not match the Query')
     for (const m of msgs)
       if (m.env.round !== this.roundId) throw new TranscriptError(`${m.env.type} belongs to another round`)
+    const problem = rulesProblem(this.query.rules, opts.oldestLive === undefined ? {} : { oldestLive: opts.oldestLive })
+    if (problem !== undefined) throw new TranscriptError(problem)
     if (opts.ledger.head() !== this.query.ledgerHead)
       throw new TranscriptError('the ledger view is not at the Query ledger head')
     this.lastAt = this.query.issuedAt
@@ -152,10 +165,8 @@ class Walk {
     const seed = assignmentSeed(this.roundId, commitsSeal.env.body.commits, q.ledgerHead, r0)
     const assignment = planJudging(answers, this.opts.ledger, seed)
     const verdicts =
-      answers.length >= MIN_RANKED_ANSWERS && assignment.byJudge.size > 0 ? this.judging(assignment) : []
-    const outcome = computeOutcome(answers, verdicts, this.opts.ledger, {
-      maxJudgeShare: this.opts.maxJudgeShare,
-    })
+      answers.length >= q.rules.minRanked && assignment.byJudge.size > 0 ? this.judging(assignment) : []
+    const outcome = computeOutcome(answers, verdicts, this.opts.ledger, q.rules)
     const root = this.result(outcome)
     return {
       roundId: this.roundId,
@@ -258,8 +269,15 @@ class Walk {
     return m as Signed<T>
   }
 
-  private checkAt(at: number, type: string): void {
+  /**
+   * Seals come in time order, each by the deadline the Query announced for its phase plus the
+   * rules' grace (members stop waiting for a seal then, so a later one reaches nobody).
+   */
+  private checkAt(at: number, type: keyof typeof PHASE_DEADLINE): void {
     if (at < this.lastAt) throw new TranscriptError(`${type} is dated before the message it follows`)
+    const deadline = this.query.deadlines[PHASE_DEADLINE[type]]
+    const grace = this.query.rules.sealGraceMs
+    if (at > deadline + grace) throw new TranscriptError(`${type} is dated ${at - deadline} ms after its phase's deadline (the rules allow ${grace} ms)`)
     this.lastAt = at
   }
 }

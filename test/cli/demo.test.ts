@@ -58,8 +58,8 @@ describe('chorus demo on tiny generated models', () => {
     const file = SqliteLedger.readOnly(join(dir, '.chorus', 'ledger.sqlite'))
     const view = file.viewAt((envs[0] as Envelope<'Query'>).body.ledgerHead)!
     file.close()
-    expect(() => verifyTranscript(envs, { ledger: genesisLedgerView(), maxJudgeShare: 0.25 })).toThrow(/ledger head/)
-    const v = verifyTranscript(envs, { ledger: view, maxJudgeShare: 0.25 })
+    expect(() => verifyTranscript(envs, { ledger: genesisLedgerView() })).toThrow(/ledger head/)
+    const v = verifyTranscript(envs, { ledger: view })
     expect(v.outcome.winner).toBe(r.outcome.winner)
     expect(v.outcome.scores).toEqual(r.outcome.scores)
     const verdicts = envs.filter((e) => e.type === 'VerdictReveal') as Envelope<'VerdictReveal'>[]

@@ -175,4 +175,17 @@ describe('the SQLite ledger file', () => {
     const other = identityFromSeed(Buffer.alloc(32, 9))
     expect(() => SqliteLedger.open({ path, operator: other })).toThrow(/operator/)
   })
+
+  it('settles no round by rules older than the oldest its genesis names live', () => {
+    const ledger = SqliteLedger.open({ path: ':memory:', operator, rules: { oldestRules: 2 } })
+    try {
+      population(ledger, 4)
+      const head = ledger.head()
+      expect(() => ledger.settle(playRound(ledger, 4))).toThrow(/rules version 1 is older than the oldest this ledger still settles \(2\)/)
+      expect(ledger.head()).toBe(head)
+      expect(ledger.rules().oldestRules).toBe(2)
+    } finally {
+      ledger.close()
+    }
+  })
 })

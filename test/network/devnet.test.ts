@@ -33,7 +33,7 @@ const ask = async (content: string): Promise<Json> => {
   return body
 }
 const transcript = async (round: string) => (await fetch(`${net.apiUrl}/rounds/${round}`).then((r) => r.json())) as Json
-const verified = async (round: string) => verifyTranscript((await transcript(round)).envelopes, { ledger, maxJudgeShare: 0.25 })
+const verified = async (round: string) => verifyTranscript((await transcript(round)).envelopes, { ledger })
 
 beforeAll(async () => {
   model = await scriptedServer(

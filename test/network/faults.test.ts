@@ -159,7 +159,7 @@ describe('faults on a multi-process devnet', () => {
       const now = Date.now()
       for (let s = 1; s <= 12; s++) {
         const { round } = CoordinatorRound.start(
-          { identity: mallory, ledger: genesisLedgerView(), maxJudgeShare: 0.25 },
+          { identity: mallory, ledger: genesisLedgerView() },
           { coordSeq: now + s, since: now + 1, messages: [{ role: 'user', content: `squat ${s}` }], minMembers: 3, maxMembers: 5, durations: { join: 1_000, commit: 60_000, reveal: 1_000, verdictCommit: 1_000, verdictReveal: 1_000 } },
           hashParts('r0', String(s)),
           now,

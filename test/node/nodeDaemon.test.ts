@@ -84,7 +84,7 @@ function silentQuery(w: World, label: string, seq: number, durations: PhaseDurat
   silent.set(w.net, eps)
   const ep = eps.get(label) ?? w.net.endpoint(identity.id)
   eps.set(label, ep)
-  const { round, effects } = CoordinatorRound.start({ identity, ledger, maxJudgeShare: 0.25 }, { ...request(w.nodes.length), coordSeq: seq, durations }, hashParts('r0', label, String(seq)), at)
+  const { round, effects } = CoordinatorRound.start({ identity, ledger }, { ...request(w.nodes.length), coordSeq: seq, durations }, hashParts('r0', label, String(seq)), at)
   for (const e of effects) if (e.kind === 'broadcast') void ep.publish(QUERY_TOPIC, e.msg.wire)
   return { round, ep }
 }

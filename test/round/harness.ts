@@ -45,7 +45,7 @@ export class Harness {
     this.ledger = opts.ledger ?? genesisLedgerView()
     this.members = Array.from({ length: opts.nodes }, (_, i) => ident(`node-${i}`))
     const { round, effects } = CoordinatorRound.start(
-      { identity: this.coordId, ledger: this.ledger, maxJudgeShare: 0.25 },
+      { identity: this.coordId, ledger: this.ledger },
       {
         coordSeq: 1,
         messages: [{ role: 'user', content: 'What is 6 × 7?' }],

@@ -12,7 +12,7 @@ import { Harness, ident, salt } from './harness.js'
 const verify = (h: Harness) =>
   verifyTranscript(
     h.outcome!.transcript.map((m) => m.env),
-    { ledger: h.ledger, maxJudgeShare: 0.25 },
+    { ledger: h.ledger },
   )
 
 describe('a round, phase by phase', () => {
@@ -311,7 +311,7 @@ describe('participants check the coordinator', () => {
 describe('a member checks the Query before it joins', () => {
   const start = (over: Partial<Parameters<typeof CoordinatorRound.start>[1]>) =>
     CoordinatorRound.start(
-      { identity: ident('coordinator'), ledger: genesisLedgerView(), maxJudgeShare: 0.25 },
+      { identity: ident('coordinator'), ledger: genesisLedgerView() },
       { coordSeq: 7, messages: [{ role: 'user', content: 'q' }], minMembers: 3, maxMembers: 5, durations: { join: 10, commit: 10, reveal: 10, verdictCommit: 10, verdictReveal: 10 }, ...over },
       salt('r0'),
       1_000,

@@ -10,7 +10,7 @@ import { Harness } from './harness.js'
 
 const h = new Harness({ nodes: 7 })
 const good: Envelope[] = h.outcome!.transcript.map((m) => m.env)
-const opts = { ledger: h.ledger, maxJudgeShare: 0.25 }
+const opts = { ledger: h.ledger }
 const clone = (): Envelope[] => JSON.parse(JSON.stringify(good))
 
 describe('verifyTranscript', () => {

@@ -17,7 +17,7 @@ afterEach(async () => {
 const verify = (t: readonly { env: unknown }[]) =>
   verifyTranscript(
     t.map((m) => m.env),
-    { ledger: genesisLedgerView(), maxJudgeShare: 0.25 },
+    { ledger: genesisLedgerView() },
   )
 const fast = { join: 200, commit: 300, reveal: 300, verdictCommit: 300, verdictReveal: 300 }
 
