@@ -1,3 +1,4 @@
+import type { BeaconIssue, BeaconPhase, BeaconRequest } from './beaconRequest.js'
 import { type AccountJson, accountFromJson, ERROR_STATUS, type ReceiptJson, receiptFromJson } from './accountJson.js'
 import type { Micro } from './amount.js'
 import type { CreditOrder } from './creditOrder.js'
@@ -83,6 +84,14 @@ export class HttpLedgerClient implements LedgerClient {
   async settle(messages: readonly Signed[], charge?: Charge, options: { signal?: AbortSignal } = {}): Promise<SettlementReceipt> {
     const transcript = messages.map((m) => m.env)
     return receiptFromJson((await this.call('POST', '/v1/ledger/settlements', charge === undefined ? { transcript } : { transcript, charge }, options)) as ReceiptJson)
+  }
+
+  async beacon(request: BeaconRequest, options: { signal?: AbortSignal } = {}): Promise<BeaconIssue> {
+    return (await this.call('POST', '/v1/ledger/beacons', request, options)) as BeaconIssue
+  }
+
+  async beaconOf(round: string, phase: BeaconPhase, options: { signal?: AbortSignal } = {}): Promise<BeaconIssue | undefined> {
+    return (await this.call('GET', `/v1/ledger/beacons/${encodeURIComponent(round)}/${encodeURIComponent(phase)}`, undefined, options, true)) as BeaconIssue | undefined
   }
 
   async entries(fromSeq: number, limit: number, options: { signal?: AbortSignal } = {}): Promise<LogEntry[]> {

@@ -1,3 +1,4 @@
+import type { BeaconIssue, BeaconPhase } from './beaconRequest.js'
 import type { PreparedTranscript } from './preparedTranscript.js'
 import type { Standing, StandingSnapshot } from './standing.js'
 import type { Micro } from './amount.js'
@@ -25,6 +26,8 @@ export interface LedgerRules {
    * it retires older rules for pay, so no coordinator can run a round by rules the network left.
    */
   oldestRules: number
+  /** How many beacons one chain holds before the ledger starts the next (beaconChain.ts). */
+  beaconChainLength: number
 }
 
 export interface AccountState {
@@ -102,6 +105,13 @@ export interface Ledger {
   settle(transcript: readonly unknown[] | PreparedTranscript, charge?: Charge): SettlementReceipt
   /** Checks a transcript's signatures on the thread pool, ahead of `settle` (pipelining). */
   prepare(transcript: readonly unknown[]): Promise<PreparedTranscript>
+  /**
+   * The beacon for a round's seal (beaconRequest.ts): the next value of the ledger's beacon chain,
+   * issued once per (round, phase) and logged; asking again returns the first.
+   */
+  beacon(request: unknown): BeaconIssue
+  /** A beacon already issued, or undefined. */
+  beaconOf(round: string, phase: BeaconPhase): BeaconIssue | undefined
   entries(fromSeq: number, limit: number): LogEntry[]
   close(): void
 }

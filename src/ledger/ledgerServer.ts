@@ -3,6 +3,7 @@ import { BoundedMap } from '../runtime/boundedMap.js'
 import { type RateLimit, RateLimiter } from '../runtime/rateLimiter.js'
 import { accountToJson, ERROR_STATUS, receiptToJson } from './accountJson.js'
 import { parseAmount } from './amount.js'
+import { BEACON_PHASES, type BeaconPhase } from './beaconRequest.js'
 import { checkCharge } from './charge.js'
 import { checkCreditOrder } from './creditOrder.js'
 import { LedgerError, type LogEntry } from './ledger.js'
@@ -104,6 +105,12 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
     const charge = body.charge === undefined ? undefined : checkCharge(body.charge)
     // Signatures are checked on the thread pool, many settlements at once; then one writer applies.
     return receiptToJson(ledger.settle(await ledger.prepare(body.transcript), charge))
+  })
+  app.post('/v1/ledger/beacons', async (req) => ledger.beacon(req.body))
+  app.get<{ Params: { round: string; phase: string } }>('/v1/ledger/beacons/:round/:phase', async (req, reply) => {
+    const { round, phase } = req.params
+    const issued = HEX64.test(round) && BEACON_PHASES.includes(phase as BeaconPhase) ? ledger.beaconOf(round, phase as BeaconPhase) : undefined
+    return issued ?? refuse(reply, 404, 'NOT_FOUND', 'no beacon was issued for that round and phase')
   })
   app.post('/v1/ledger/credits', async (req) => {
     const order = checkCreditOrder(req.body, operator)

@@ -1,3 +1,4 @@
+import type { BeaconIssue, BeaconPhase, BeaconRequest } from './beaconRequest.js'
 import type { Micro } from './amount.js'
 import type { AccountState, Charge, Ledger, LogEntry, SettlementReceipt } from './ledger.js'
 import type { LedgerClient } from './networkLedger.js'
@@ -45,5 +46,13 @@ export class LocalLedgerClient implements LedgerClient {
 
   async entries(fromSeq: number, limit: number): Promise<LogEntry[]> {
     return this.ledger.entries(fromSeq, limit)
+  }
+
+  async beacon(request: BeaconRequest): Promise<BeaconIssue> {
+    return this.ledger.beacon(request)
+  }
+
+  async beaconOf(round: string, phase: BeaconPhase): Promise<BeaconIssue | undefined> {
+    return this.ledger.beaconOf(round, phase)
   }
 }

@@ -1,3 +1,4 @@
+import type { BeaconIssue, BeaconPhase, BeaconRequest } from './beaconRequest.js'
 import type { LedgerView } from '../round/ledgerView.js'
 import { BoundedMap } from '../runtime/boundedMap.js'
 import type { Micro } from './amount.js'
@@ -26,6 +27,10 @@ export interface LedgerClient {
   /** A round's transcript, as the coordinator that ran it holds it (messages it verified or signed). */
   settle(transcript: readonly Signed[], charge?: Charge, options?: { signal?: AbortSignal }): Promise<SettlementReceipt>
   entries(fromSeq: number, limit: number, options?: { signal?: AbortSignal }): Promise<LogEntry[]>
+  /** The beacon for a round's seal (issued once per round and phase; asking again returns the first). */
+  beacon(request: BeaconRequest, options?: { signal?: AbortSignal }): Promise<BeaconIssue>
+  /** A beacon already issued, or undefined. */
+  beaconOf(round: string, phase: BeaconPhase, options?: { signal?: AbortSignal }): Promise<BeaconIssue | undefined>
 }
 
 /**

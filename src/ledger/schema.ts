@@ -62,6 +62,19 @@ const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER accounts_held_delete AFTER DELETE ON accounts BEGIN
      UPDATE totals SET held = held - (OLD.balance + OLD.stake + OLD.unbonding);
    END;`,
+  // Beacons issued to rounds, one per (round, phase), each the next value of a hash chain whose
+  // tip the log published first (beaconChain.ts).
+  `CREATE TABLE beacons (
+     round TEXT NOT NULL,
+     phase TEXT NOT NULL,
+     seal TEXT NOT NULL,
+     coordinator TEXT NOT NULL,
+     chain INTEGER NOT NULL,
+     idx INTEGER NOT NULL,
+     value TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     PRIMARY KEY (round, phase)
+   );`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -1,6 +1,10 @@
 import Database from 'better-sqlite3'
 import { canonicalJson } from '../crypto/canonical.js'
-import { type Identity, PublicKeyCache } from '../crypto/identity.js'
+import { hashParts } from '../crypto/hash.js'
+import { isLowerHex } from '../crypto/hex.js'
+import { BEACON_CHAIN_LENGTH, BeaconChain, beaconStep } from './beaconChain.js'
+import { BEACON_PHASES, type BeaconIssue, type BeaconPhase, checkBeaconRequest } from './beaconRequest.js'
+import { type Identity, identitySeed, PublicKeyCache } from '../crypto/identity.js'
 import type { Signed } from '../protocol/envelope.js'
 import { openEncoded, TranscriptError, type VerifiedRound, verifyOpened } from '../round/verify.js'
 import { encodeTranscript, PreparedTranscript } from './preparedTranscript.js'
@@ -28,6 +32,7 @@ export const DEFAULT_LEDGER_RULES: LedgerRules = {
   minStake: 1_000_000n,
   unbondingMs: 7 * 24 * 3_600_000,
   oldestRules: 1,
+  beaconChainLength: BEACON_CHAIN_LENGTH,
 }
 
 export interface SqliteLedgerInit {
@@ -60,6 +65,8 @@ export class SqliteLedger implements Ledger {
   private opener: EnvelopeOpenerPool | undefined
   /** What the last settlement paid (settle returns it). */
   private settled: SettlementReceipt | undefined
+  /** The beacon chain the writer issues from (its seed derives from the operator's key). */
+  private chain: { n: number; chain: BeaconChain } | undefined
 
   private constructor(
     db: Database.Database,
@@ -250,6 +257,51 @@ export class SqliteLedger implements Ledger {
     return this.settled!
   }
 
+  beacon(raw: unknown): BeaconIssue {
+    const { request, coordinator } = checkBeaconRequest(raw)
+    const issued = this.beaconOf(request.round, request.phase)
+    if (issued !== undefined) return issued
+    this.mustBeGateway(coordinator)
+    let state = this.beaconState()
+    if (state === undefined || state.index === state.length) {
+      const chain = (state?.chain ?? 0) + 1
+      this.append('beacon-chain', { chain, length: this.ledgerRules.beaconChainLength, tip: this.beaconChain(chain).tip })
+      state = this.beaconState()!
+    }
+    const index = state.index + 1
+    const value = this.beaconChain(state.chain).value(index)
+    this.append('beacon', { chain: state.chain, coordinator, index, phase: request.phase, round: request.round, seal: request.seal, value })
+    return this.beaconOf(request.round, request.phase)!
+  }
+
+  beaconOf(round: string, phase: BeaconPhase): BeaconIssue | undefined {
+    const r = this.sql('SELECT * FROM beacons WHERE round = ? AND phase = ?').get(round, phase) as Row | undefined
+    if (r === undefined) return undefined
+    return { round, phase, seal: r.seal as string, coordinator: r.coordinator as string, chain: Number(r.chain), index: Number(r.idx), value: r.value as string, seq: Number(r.seq) }
+  }
+
+  /** The current beacon chain: its number, length, the last index issued and its value (the tip at 0). */
+  private beaconState(): { chain: number; length: number; index: number; last: string } | undefined {
+    const chain = this.meta('beacon_chain')
+    if (chain === undefined) return undefined
+    return { chain: Number(chain), length: Number(this.meta('beacon_length')), index: Number(this.meta('beacon_index')), last: this.meta('beacon_last')! }
+  }
+
+  /** The writer's chain `n`, from a seed only the operator's key gives (built once per chain). */
+  private beaconChain(n: number): BeaconChain {
+    if (this.chain?.n !== n) {
+      const seed = hashParts('beacon-seed', identitySeed(this.operator!).toString('hex'), String(n))
+      this.chain = { n, chain: new BeaconChain(seed, this.ledgerRules.beaconChainLength) }
+    }
+    return this.chain.chain
+  }
+
+  private mustBeGateway(key: string): void {
+    const id = this.accountOfKey(key)
+    const kind = id === undefined ? undefined : (this.sql('SELECT kind FROM accounts WHERE id = ?').get(id) as Row).kind
+    if (kind !== 'gateway') throw new LedgerError('NOT_A_GATEWAY', `${key.slice(0, 8)}… is not a registered gateway`)
+  }
+
   prepare(transcript: readonly unknown[]): Promise<PreparedTranscript> {
     this.opener ??= new EnvelopeOpenerPool()
     return PreparedTranscript.prepare(transcript, this.opener)
@@ -275,7 +327,7 @@ export class SqliteLedger implements Ledger {
 
   /** A digest of every state table: two ledgers with the same history have the same digest. */
   stateDigest(): string {
-    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'allowances', 'totals', 'meta']
+    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'allowances', 'beacons', 'totals', 'meta']
     const parts = tables.map((t) => canonicalJson((this.sql(`SELECT * FROM ${t} ORDER BY 1, 2`).all() as Row[]).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v])))))
     return parts.join('\n')
   }
@@ -368,6 +420,12 @@ export class SqliteLedger implements Ledger {
       case 'settle':
         this.applySettlement(body.transcript as unknown[], body.charge === undefined ? undefined : checkCharge(body.charge), seq, pre)
         break
+      case 'beacon-chain':
+        this.applyBeaconChain(body)
+        break
+      case 'beacon':
+        this.applyBeacon(body, seq)
+        break
       default:
         throw new LedgerError('CORRUPT', `unknown entry kind ${kind}`)
     }
@@ -426,6 +484,31 @@ export class SqliteLedger implements Ledger {
         return
       }
     }
+  }
+
+  /** A new beacon chain starts only when none exists or the last is used up; its tip is public from here on. */
+  private applyBeaconChain(b: Body): void {
+    const state = this.beaconState()
+    const chain = Number(b.chain)
+    if (chain !== (state?.chain ?? 0) + 1 || (state !== undefined && state.index !== state.length)) throw new LedgerError('CORRUPT', 'a beacon chain started out of turn')
+    if (typeof b.tip !== 'string' || !isLowerHex(b.tip, 64) || !Number.isSafeInteger(b.length) || (b.length as number) < 1) throw new LedgerError('CORRUPT', 'a malformed beacon chain')
+    this.setMeta('beacon_chain', String(chain))
+    this.setMeta('beacon_length', String(b.length))
+    this.setMeta('beacon_index', '0')
+    this.setMeta('beacon_last', b.tip)
+  }
+
+  /** A beacon is the next value of the current chain (it hashes to the one before), once per (round, phase), to a registered gateway. */
+  private applyBeacon(b: Body, seq: number): void {
+    const state = this.beaconState()
+    if (state === undefined || Number(b.chain) !== state.chain || Number(b.index) !== state.index + 1 || state.index >= state.length) throw new LedgerError('CORRUPT', 'a beacon out of its chain\'s order')
+    if (typeof b.value !== 'string' || !isLowerHex(b.value, 64) || beaconStep(b.value) !== state.last) throw new LedgerError('CORRUPT', 'a beacon that does not hash to the one before it')
+    if (!BEACON_PHASES.includes(b.phase as BeaconPhase) || typeof b.round !== 'string' || !isLowerHex(b.round, 64) || typeof b.seal !== 'string' || !isLowerHex(b.seal, 64)) throw new LedgerError('CORRUPT', 'a malformed beacon')
+    if (this.beaconOf(b.round, b.phase as BeaconPhase) !== undefined) throw new LedgerError('CORRUPT', 'a second beacon for one round and phase')
+    this.mustBeGateway(String(b.coordinator))
+    this.sql('INSERT INTO beacons (round, phase, seal, coordinator, chain, idx, value, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(b.round, b.phase, b.seal, b.coordinator, state.chain, state.index + 1, b.value, seq)
+    this.setMeta('beacon_index', String(state.index + 1))
+    this.setMeta('beacon_last', b.value)
   }
 
   /**
@@ -591,9 +674,9 @@ function entryOf(r: Row): LogEntry {
 }
 
 function rulesJson(r: LedgerRules): Body {
-  return { settlement: { ...r.settlement }, minStake: r.minStake.toString(), unbondingMs: r.unbondingMs, oldestRules: r.oldestRules }
+  return { settlement: { ...r.settlement }, minStake: r.minStake.toString(), unbondingMs: r.unbondingMs, oldestRules: r.oldestRules, beaconChainLength: r.beaconChainLength }
 }
 
 function rulesOf(b: Body): LedgerRules {
-  return { settlement: b.settlement as LedgerRules['settlement'], minStake: parseAmount(String(b.minStake)), unbondingMs: Number(b.unbondingMs), oldestRules: b.oldestRules === undefined ? 1 : Number(b.oldestRules) }
+  return { settlement: b.settlement as LedgerRules['settlement'], minStake: parseAmount(String(b.minStake)), unbondingMs: Number(b.unbondingMs), oldestRules: b.oldestRules === undefined ? 1 : Number(b.oldestRules), beaconChainLength: b.beaconChainLength === undefined ? BEACON_CHAIN_LENGTH : Number(b.beaconChainLength) }
 }

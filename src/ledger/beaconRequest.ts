@@ -1,0 +1,80 @@
+import { canonicalJson } from '../crypto/canonical.js'
+import { isLowerHex } from '../crypto/hex.js'
+import { type Identity, SignatureVerifier, signBytes } from '../crypto/identity.js'
+import { openEnvelope, type Signed } from '../protocol/envelope.js'
+import type { QueryBody } from '../protocol/messages.js'
+import { roundIdOf } from '../round/rules.js'
+import { LedgerError } from './ledger.js'
+
+/**
+ * A round's coordinator asking the ledger for the beacon that follows one of its seals: `members`
+ * (the sealed joiner set; member selection) or `assignment` (the sealed commits; the judge
+ * assignment). It names the hash of that seal and carries the round's signed Query, so the ledger
+ * knows the round is real (its id is the Query's) and whose it is; the request is signed by the
+ * Query's signer. The ledger issues exactly one beacon per (round, phase): asking again returns the
+ * first, whatever seal the second names, so a coordinator cannot re-roll by sealing again.
+ */
+export type BeaconPhase = 'members' | 'assignment'
+export const BEACON_PHASES: readonly BeaconPhase[] = ['members', 'assignment']
+
+export interface BeaconRequest {
+  round: string
+  phase: BeaconPhase
+  /** The hash of the seal the beacon follows. */
+  seal: string
+  /** The round's Query envelope, as signed. */
+  query: unknown
+  sig: string
+}
+
+/** What the ledger issued: the `index`-th value of its `chain`-th beacon chain, in log entry `seq`. */
+export interface BeaconIssue {
+  round: string
+  phase: BeaconPhase
+  seal: string
+  coordinator: string
+  chain: number
+  index: number
+  value: string
+  seq: number
+}
+
+const signed = (r: Pick<BeaconRequest, 'round' | 'phase' | 'seal'>) => Buffer.from(`chorus/ledger/v1/beacon\n${canonicalJson({ phase: r.phase, round: r.round, seal: r.seal })}`, 'utf8')
+
+export function signBeaconRequest(coordinator: Identity, query: Signed<'Query'>, phase: BeaconPhase, seal: string): BeaconRequest {
+  const r = { round: query.env.round, phase, seal }
+  return { ...r, query: query.env, sig: signBytes(coordinator, signed(r)) }
+}
+
+const verifier = new SignatureVerifier()
+
+/**
+ * Checks a request's shape, its Query (a valid signed Query whose id is the round's) and that the
+ * Query's signer signed the request; returns the coordinator. Throws LedgerError saying what is wrong.
+ */
+export function checkBeaconRequest(raw: unknown): { request: BeaconRequest; coordinator: string; query: QueryBody } {
+  const r = raw as BeaconRequest
+  const ok =
+    typeof r === 'object' &&
+    r !== null &&
+    Object.keys(r).sort().join(',') === 'phase,query,round,seal,sig' &&
+    typeof r.round === 'string' &&
+    isLowerHex(r.round, 64) &&
+    BEACON_PHASES.includes(r.phase) &&
+    typeof r.seal === 'string' &&
+    isLowerHex(r.seal, 64) &&
+    typeof r.sig === 'string' &&
+    isLowerHex(r.sig, 128)
+  if (!ok) throw new LedgerError('BAD_REQUEST', 'a beacon request is {round, phase: members|assignment, seal, query, sig}')
+  let query: Signed
+  try {
+    query = openEnvelope(Buffer.from(canonicalJson(r.query), 'utf8'), verifier)
+  } catch (err) {
+    throw new LedgerError('BAD_REQUEST', `the request's Query does not open: ${(err as Error).message}`)
+  }
+  if (query.env.type !== 'Query' || query.env.round !== r.round) throw new LedgerError('BAD_REQUEST', "the request's Query is not this round's")
+  const body = query.env.body as QueryBody
+  if (roundIdOf(query.env.from, body) !== r.round) throw new LedgerError('BAD_REQUEST', "the round id is not its Query's")
+  if (!verifier.verify(query.env.from, signed(r), r.sig)) throw new LedgerError('BAD_SIGNATURE', "the beacon request is not signed by the round's coordinator")
+  return { request: { round: r.round, phase: r.phase, seal: r.seal, query: r.query, sig: r.sig }, coordinator: query.env.from, query: body }
+}
