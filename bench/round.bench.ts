@@ -1,3 +1,4 @@
+import type { Identity } from '../src/crypto/identity.js'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -32,33 +33,46 @@ export async function run(): Promise<Figure[]> {
 
 /**
  * The same 7-node rounds on a workspace ledger (a file, full sync): the Query names the newest
- * standing, nodes check the gateway's deposit, and each round settles after its answer is out.
+ * standing, nodes check the gateway's deposit, the ledger issues the round's two beacons (rules 2:
+ * member selection and the judge assignment), and each round settles after its answer is out.
  * `_ledger_` is the round as the client waits for it; `_settled_` includes its settlement.
+ * `beacon_added_ms` is what the beacons add: the same swarm without them (rules 1), alternating
+ * round by round with it, median against median.
  */
 async function withLedger(n: number, rounds: number, warmup: number): Promise<Figure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'chorus-round-bench-'))
   const ledger = await swarmLedger(dir, n)
-  const swarm = createEmbeddedSwarm({ nodes: n, backendFor: (id) => new InstantBackend(id.id), ledger: ledger.network, paymaster: ledger.paymaster, client: ledger.client, identities: ledger.identities })
+  const on = { nodes: n, backendFor: (id: Identity) => new InstantBackend(id.id), ledger: ledger.network, paymaster: ledger.paymaster, identities: ledger.identities }
+  const beacons = createEmbeddedSwarm({ ...on, client: ledger.client })
+  const plain = createEmbeddedSwarm(on)
   const answered: number[] = []
   const settled: number[] = []
+  const unbeaconed: number[] = []
   try {
-    for (let r = 0; r < rounds + warmup; r++) {
+    for (let r = 0; r < 2 * (rounds + warmup); r++) {
+      const swarm = r % 2 === 0 ? beacons : plain
       const t0 = performance.now()
       const res = await swarm.ask(`benchmark question ${r}`)
       const t1 = performance.now()
       if ((await res.settlement) === undefined) throw new Error('the round did not settle')
-      if (r < warmup) continue
+      if (r < 2 * warmup) continue
+      if (swarm === plain) {
+        unbeaconed.push(t1 - t0)
+        continue
+      }
       answered.push(t1 - t0)
       settled.push(performance.now() - t0)
     }
   } finally {
-    await swarm.stop()
+    await beacons.stop()
+    await plain.stop()
     ledger.close()
     await rm(dir, { recursive: true, force: true })
   }
   return [
     { name: `round_inproc_${n}_ledger_p50_ms`, value: median(answered), unit: 'ms' },
     { name: `round_inproc_${n}_settled_p50_ms`, value: median(settled), unit: 'ms' },
+    { name: 'beacon_added_ms', value: median(answered) - median(unbeaconed), unit: 'ms' },
   ]
 }
 
@@ -103,4 +117,4 @@ async function measure(n: number, rounds: number, warmup: number, verification: 
   ]
 }
 
-export const figures = ['round_inproc_7_p50_ms', 'round_inproc_7_crypto_ms', 'round_inproc_100_p50_ms', 'round_inproc_100_crypto_ms', 'round_inproc_7_ledger_p50_ms', 'round_inproc_7_settled_p50_ms']
+export const figures = ['round_inproc_7_p50_ms', 'round_inproc_7_crypto_ms', 'round_inproc_100_p50_ms', 'round_inproc_100_crypto_ms', 'round_inproc_7_ledger_p50_ms', 'round_inproc_7_settled_p50_ms', 'beacon_added_ms']

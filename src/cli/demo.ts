@@ -5,6 +5,7 @@ import { formatUnits } from '../ledger/amount.js'
 import type { SettlementReceipt } from '../ledger/ledger.js'
 import { genesisLedgerView, type LedgerView } from '../round/ledgerView.js'
 import { transcriptFile } from '../round/transcript.js'
+import type { BeaconPhase } from '../round/beacons.js'
 import { verifyTranscript } from '../round/verify.js'
 import { createEmbeddedSwarm } from './embeddedSwarm.js'
 import { readJsonConfig } from './jsonConfig.js'
@@ -99,7 +100,8 @@ export async function demo(args: string[], out: (s: string) => void = (s) => pro
       const names = new Map(swarm.nodes.map((n, i) => [n.id, backends[i]!.name]))
       if (cfg.json) {
         const view: LedgerView = ledger?.workspace.ledger.viewAt((res.transcript[0]!.env.body as { ledgerHead: string }).ledgerHead) ?? genesisLedgerView()
-        const verified = verifyTranscript(res.transcript.map((m) => m.env), { ledger: view })
+        const beacons = ledger === undefined ? {} : { beacons: (round: string, phase: BeaconPhase) => ledger.workspace.ledger.beaconOf(round, phase) }
+        const verified = verifyTranscript(res.transcript.map((m) => m.env), { ledger: view, ...beacons })
         out(
           `${JSON.stringify(
             {
@@ -145,8 +147,10 @@ function settlementReport(r: SettlementReceipt | undefined, path: string): strin
 }
 
 const PHASE_LABEL: Record<string, string> = {
+  selecting: "joins sealed; the ledger's beacon picks the members",
   committing: 'members are answering',
   revealing: 'answers committed; revealing',
+  assigning: "answers revealed; the ledger's beacon assigns the judges",
   verdictCommitting: 'judges are comparing answers',
   verdictRevealing: 'verdicts committed; revealing',
   done: 'done',

@@ -13,6 +13,7 @@ import { MIN_MEMBERS } from '../protocol/limits.js'
 import type { PhaseDurations } from '../round/coordinator.js'
 import { fixedLedger, type LedgerClient, type NetworkLedger } from '../ledger/networkLedger.js'
 import type { Paymaster } from '../gateway/paymaster.js'
+import { ledgerBeacons } from '../ledger/beaconRequest.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import type { Verification } from '../runtime/intake.js'
 import { MemoryNetwork, type MemoryNetworkOptions } from '../transport/memory.js'
@@ -77,7 +78,16 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
   const coordIdentity = identity(-1) ?? identityFromSeed(randomSeed())
   const coordinator = new CoordinatorService(
     { identity: coordIdentity, ledger, durations: opts.durations },
-    { transport: network.endpoint(coordIdentity.id), meter: opts.meter, verification, keys, onBug: opts.onBug, ...(opts.paymaster ? { paymaster: opts.paymaster } : {}) },
+    {
+      transport: network.endpoint(coordIdentity.id),
+      meter: opts.meter,
+      verification,
+      keys,
+      onBug: opts.onBug,
+      ...(opts.paymaster ? { paymaster: opts.paymaster } : {}),
+      // With its ledger at hand, the coordinator runs rounds keyed by the ledger's beacons.
+      ...(opts.client ? { beacons: ledgerBeacons(opts.client, coordIdentity) } : {}),
+    },
   )
   const nodes: NodeDaemon[] = []
   for (let i = 0; i < opts.nodes; i++) {

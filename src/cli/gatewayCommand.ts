@@ -7,6 +7,7 @@ import { NetworkSwarm } from '../gateway/networkSwarm.js'
 import { NodeDirectory } from '../gateway/nodeDirectory.js'
 import { Paymaster } from '../gateway/paymaster.js'
 import { SettlementOutbox } from '../gateway/settlementOutbox.js'
+import { ledgerBeacons } from '../ledger/beaconRequest.js'
 import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
 import { CachedLedger, fixedLedger } from '../ledger/networkLedger.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
@@ -102,7 +103,10 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
     if (owed > 0) out(`note: sending the ledger ${owed} settlement${owed === 1 ? '' : 's'} an earlier run still owed\n`)
     if (network.latest().deposit(identity.id) === undefined) out(`note: this gateway is not registered on the ledger; rounds will fail until it is (chorus ledger register --kind gateway --key <its key> --ledger ${ledgerUrl})\n`)
   }
-  const coordinator = new CoordinatorService({ identity, ledger: network ?? fixedLedger(genesisLedgerView()), durations }, { transport, verification: 'auto', onBug, ...(paymaster ? { paymaster } : {}) })
+  const coordinator = new CoordinatorService(
+    { identity, ledger: network ?? fixedLedger(genesisLedgerView()), durations },
+    { transport, verification: 'auto', onBug, ...(paymaster && client ? { paymaster, beacons: ledgerBeacons(client, identity) } : {}) },
+  )
   const directory = new NodeDirectory(transport, systemClock, { verification: 'auto' })
   coordinator.start()
   directory.start()

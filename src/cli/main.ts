@@ -146,8 +146,8 @@ async function verify(args: string[]): Promise<number> {
   }
   try {
     const envelopes = parseTranscript(text)
-    const view = await ledgerViewFor(envelopes, { ...(values.ledger ? { url: values.ledger } : {}), ...(values['ledger-file'] ? { file: values['ledger-file'] } : {}) })
-    const v = verifyTranscript(envelopes, { ledger: view })
+    const { view, beacons } = await ledgerViewFor(envelopes, { ...(values.ledger ? { url: values.ledger } : {}), ...(values['ledger-file'] ? { file: values['ledger-file'] } : {}) })
+    const v = verifyTranscript(envelopes, { ledger: view, ...(beacons ? { beacons } : {}) })
     const o = v.outcome
     if (values.json) {
       process.stdout.write(

@@ -16,6 +16,9 @@ import { type HostedRound, RoundHost } from '../runtime/roundHost.js'
 import { randomSalt, type SaltSource } from '../runtime/salt.js'
 import type { Transport } from '../transport/transport.js'
 import { type Paymaster, priceOf, usageOf } from './paymaster.js'
+import type { BeaconSource } from '../ledger/beaconRequest.js'
+import { CURRENT_RULES, LEDGERLESS_RULES } from '../protocol/rulesVersions.js'
+import type { BeaconPhase } from '../round/beacons.js'
 import { type AskOptions, RoundFailedError, type RoundResult } from './swarm.js'
 
 /**
@@ -41,6 +44,8 @@ export interface CoordinatorComponents {
   keys?: PublicKeyCache
   /** With a ledger: the terms each Query offers, the deposit bound, and settlement. */
   paymaster?: Paymaster
+  /** With a ledger: its beacons, which key member selection and the assignment (rules 2 on; without, rules 1). */
+  beacons?: BeaconSource
   onBug?: (err: unknown) => void
 }
 
@@ -149,6 +154,7 @@ export class CoordinatorService {
       {
         identity: this.init.identity,
         ledger: this.init.ledger.latest(),
+        rules: this.components.beacons === undefined ? LEDGERLESS_RULES : CURRENT_RULES,
         meter: this.components.meter,
       },
       {
@@ -222,8 +228,20 @@ export class CoordinatorService {
         case 'retired':
           this.host.remove(round.machine.roundId)
           break
+        case 'beacon':
+          this.askBeacon(round, e.phase, e.seal)
+          break
       }
     }
+  }
+
+  private askBeacon(round: HostedRound<CoordinatorRound>, phase: BeaconPhase, seal: string): void {
+    const beacons = this.components.beacons
+    const asked = beacons === undefined ? Promise.reject(new Error('this gateway has no ledger')) : beacons(round.machine.query, phase, seal)
+    asked.then(
+      (issued) => this.host.step(round, (m) => m.beacon(phase, issued, this.clock.now())),
+      (err: unknown) => this.host.step(round, (m) => m.beaconFailed(phase, (err as Error)?.message ?? String(err), this.clock.now())),
+    )
   }
 
   /** The caller's result; with a ledger, the round's settlement starts now, charged to its payer. */

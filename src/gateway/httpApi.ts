@@ -276,6 +276,7 @@ function asApiError(err: unknown, cancelled: unknown): ApiError {
   if (err instanceof RoundFailedError) {
     if (err.code === 'NO_MEMBERS') return new ApiError(503, 'service_unavailable', `no node could serve this request: ${err.message}`, 'no_nodes', null, 5)
     if (err.code === 'NO_ANSWERS') return new ApiError(504, 'timeout_error', `no member answered before the deadline: ${err.message}`, 'deadline_exceeded')
+    if (err.code === 'NO_BEACON') return new ApiError(503, 'service_unavailable', `the ledger gave this round no beacon: ${err.message}`, 'ledger_unavailable', null, 5)
     if (err.code === 'LATE') return new ApiError(503, 'service_unavailable', `the gateway fell behind its own deadlines: ${err.message}`, 'gateway_overloaded', null, 5)
     if (err.code === 'TOO_LARGE') return new ApiError(400, 'invalid_request_error', `the messages are too large for one round: ${err.message}`, 'request_too_large', 'messages')
     if (err.code === 'NO_DEPOSIT') return new ApiError(503, 'service_unavailable', err.message, 'gateway_deposit_exhausted', null, 5)

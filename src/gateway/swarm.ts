@@ -31,7 +31,7 @@ export interface AskOptions {
   payer?: string
 }
 
-export type RoundFailure = 'NO_MEMBERS' | 'NO_ANSWERS' | 'LATE' | 'ABORTED' | 'TOO_LARGE' | 'NO_DEPOSIT'
+export type RoundFailure = 'NO_MEMBERS' | 'NO_ANSWERS' | 'LATE' | 'NO_BEACON' | 'ABORTED' | 'TOO_LARGE' | 'NO_DEPOSIT'
 
 export class RoundFailedError extends Error {
   constructor(

@@ -3,8 +3,10 @@ import { isLowerHex } from '../crypto/hex.js'
 import { type Identity, SignatureVerifier, signBytes } from '../crypto/identity.js'
 import { openEnvelope, type Signed } from '../protocol/envelope.js'
 import type { QueryBody } from '../protocol/messages.js'
+import { BEACON_PHASES, type BeaconPhase, type IssuedBeacon } from '../round/beacons.js'
 import { roundIdOf } from '../round/rules.js'
 import { LedgerError } from './ledger.js'
+import type { LedgerClient } from './networkLedger.js'
 
 /**
  * A round's coordinator asking the ledger for the beacon that follows one of its seals: `members`
@@ -14,8 +16,6 @@ import { LedgerError } from './ledger.js'
  * Query's signer. The ledger issues exactly one beacon per (round, phase): asking again returns the
  * first, whatever seal the second names, so a coordinator cannot re-roll by sealing again.
  */
-export type BeaconPhase = 'members' | 'assignment'
-export const BEACON_PHASES: readonly BeaconPhase[] = ['members', 'assignment']
 
 export interface BeaconRequest {
   round: string
@@ -28,14 +28,10 @@ export interface BeaconRequest {
 }
 
 /** What the ledger issued: the `index`-th value of its `chain`-th beacon chain, in log entry `seq`. */
-export interface BeaconIssue {
+export interface BeaconIssue extends IssuedBeacon {
   round: string
   phase: BeaconPhase
-  seal: string
   coordinator: string
-  chain: number
-  index: number
-  value: string
   seq: number
 }
 
@@ -44,6 +40,13 @@ const signed = (r: Pick<BeaconRequest, 'round' | 'phase' | 'seal'>) => Buffer.fr
 export function signBeaconRequest(coordinator: Identity, query: Signed<'Query'>, phase: BeaconPhase, seal: string): BeaconRequest {
   const r = { round: query.env.round, phase, seal }
   return { ...r, query: query.env, sig: signBytes(coordinator, signed(r)) }
+}
+
+/** How a coordinator gets its rounds' beacons: from its ledger, asking as the round's coordinator. */
+export type BeaconSource = (query: Signed<'Query'>, phase: BeaconPhase, seal: string) => Promise<IssuedBeacon>
+
+export function ledgerBeacons(ledger: Pick<LedgerClient, 'beacon'>, coordinator: Identity): BeaconSource {
+  return (query, phase, seal) => ledger.beacon(signBeaconRequest(coordinator, query, phase, seal))
 }
 
 const verifier = new SignatureVerifier()

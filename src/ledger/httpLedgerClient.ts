@@ -1,4 +1,5 @@
-import type { BeaconIssue, BeaconPhase, BeaconRequest } from './beaconRequest.js'
+import type { BeaconPhase } from '../round/beacons.js'
+import type { BeaconIssue, BeaconRequest } from './beaconRequest.js'
 import { type AccountJson, accountFromJson, ERROR_STATUS, type ReceiptJson, receiptFromJson } from './accountJson.js'
 import type { Micro } from './amount.js'
 import type { CreditOrder } from './creditOrder.js'

@@ -1,4 +1,5 @@
-import type { BeaconIssue, BeaconPhase } from './beaconRequest.js'
+import type { BeaconPhase } from '../round/beacons.js'
+import type { BeaconIssue } from './beaconRequest.js'
 import type { PreparedTranscript } from './preparedTranscript.js'
 import type { Standing, StandingSnapshot } from './standing.js'
 import type { Micro } from './amount.js'

@@ -1,4 +1,5 @@
-import type { BeaconIssue, BeaconPhase, BeaconRequest } from './beaconRequest.js'
+import type { BeaconPhase } from '../round/beacons.js'
+import type { BeaconIssue, BeaconRequest } from './beaconRequest.js'
 import type { Micro } from './amount.js'
 import type { AccountState, Charge, Ledger, LogEntry, SettlementReceipt } from './ledger.js'
 import type { LedgerClient } from './networkLedger.js'

@@ -1,4 +1,5 @@
-import type { BeaconIssue, BeaconPhase, BeaconRequest } from './beaconRequest.js'
+import type { BeaconPhase } from '../round/beacons.js'
+import type { BeaconIssue, BeaconRequest } from './beaconRequest.js'
 import type { LedgerView } from '../round/ledgerView.js'
 import { BoundedMap } from '../runtime/boundedMap.js'
 import type { Micro } from './amount.js'

@@ -3,7 +3,8 @@ import { canonicalJson } from '../crypto/canonical.js'
 import { hashParts } from '../crypto/hash.js'
 import { isLowerHex } from '../crypto/hex.js'
 import { BEACON_CHAIN_LENGTH, BeaconChain, beaconStep } from './beaconChain.js'
-import { BEACON_PHASES, type BeaconIssue, type BeaconPhase, checkBeaconRequest } from './beaconRequest.js'
+import { BEACON_PHASES, type BeaconPhase } from '../round/beacons.js'
+import { type BeaconIssue, checkBeaconRequest } from './beaconRequest.js'
 import { type Identity, identitySeed, PublicKeyCache } from '../crypto/identity.js'
 import type { Signed } from '../protocol/envelope.js'
 import { openEncoded, TranscriptError, type VerifiedRound, verifyOpened } from '../round/verify.js'
@@ -575,7 +576,7 @@ export class SqliteLedger implements Ledger {
       const head = (opened[0]!.env.body as { ledgerHead?: unknown }).ledgerHead
       const view = typeof head === 'string' ? this.viewAt(head) : undefined
       if (view === undefined) throw new LedgerError('UNKNOWN_HEAD', 'the round names a ledger head this ledger never had')
-      return { v: verifyOpened(opened, { ledger: view, oldestLive: this.ledgerRules.oldestRules, keys: this.keys }), view }
+      return { v: verifyOpened(opened, { ledger: view, oldestLive: this.ledgerRules.oldestRules, keys: this.keys, beacons: (round, phase) => this.beaconOf(round, phase) }), view }
     } catch (err) {
       if (err instanceof TranscriptError) throw new LedgerError('INVALID_TRANSCRIPT', err.message)
       throw err

@@ -9,7 +9,7 @@ import {
   MAX_TOKENS_REPORTED,
   MAX_VERDICTS_PER_JUDGE,
 } from './limits.js'
-import { amount, arr, bool, type Check, hex32, int, nodeId, obj, oneOf, packedHex, str } from './schema.js'
+import { amount, arr, bool, type Check, hex32, int, nodeId, obj, oneOf, optional, packedHex, str } from './schema.js'
 import { SEAL_ENTRY_CHARS } from './seal.js'
 
 /**
@@ -72,6 +72,9 @@ const verdict = obj({
  */
 const tokens = obj({ prompt: int(0, MAX_TOKENS_REPORTED), completion: int(0, MAX_TOKENS_REPORTED) })
 
+/** A beacon as a seal quotes it: its place in the ledger's beacon chain and its value. */
+const beacon = obj({ chain: int(1, Number.MAX_SAFE_INTEGER), index: int(1, Number.MAX_SAFE_INTEGER), value: hex32 })
+
 /** Tokens as members report them (and backends tell them per call). */
 export interface TokenCount {
   prompt: number
@@ -81,11 +84,13 @@ export interface TokenCount {
 export const BODY_SCHEMAS = {
   Query: query,
   Join: obj({ ticket: amount }),
-  Members: obj({ joins: sealList(MAX_JOINS), at: time }),
+  /** `beacon` (rules 2 on): the ledger's beacon for the sealed joiner set, which keyed the selection. */
+  Members: obj({ joins: sealList(MAX_JOINS), at: time, beacon: optional(beacon) }),
   AnswerCommit: obj({ c: hex32 }),
   CommitsSealed: obj({ commits: sealList(MAX_MEMBERS), r0: hex32, at: time }),
   AnswerReveal: obj({ answer: str(MAX_ANSWER_CHARS), salt: hex32, usage: tokens }),
-  RevealsSealed: obj({ reveals: sealList(MAX_MEMBERS), at: time }),
+  /** `beacon` (rules 2 on): the ledger's beacon for CommitsSealed, which keys the judge assignment. */
+  RevealsSealed: obj({ reveals: sealList(MAX_MEMBERS), at: time, beacon: optional(beacon) }),
   VerdictCommit: obj({ c: hex32 }),
   VerdictCommitsSealed: obj({ commits: sealList(MAX_MEMBERS), at: time }),
   VerdictReveal: obj({ verdicts: arr(verdict, MAX_VERDICTS_PER_JUDGE), salt: hex32, usage: tokens }),
@@ -97,7 +102,7 @@ export const BODY_SCHEMAS = {
    * member receives it, so a copy of the Result (a score per answer) would cost the swarm the
    * square of its size.
    */
-  RoundEnded: obj({ reason: oneOf('done', 'no-members', 'no-answers', 'late', 'cancelled', 'stopped'), result: hex32, at: time }),
+  RoundEnded: obj({ reason: oneOf('done', 'no-members', 'no-answers', 'late', 'no-beacon', 'cancelled', 'stopped'), result: hex32, at: time }),
   /**
    * A node's own report of its state, gossiped to gateways (GET /v1/nodes shows it). Sent with the
    * round STATUS_ROUND and a seq that grows with time, so a gateway keeps only the newest.

@@ -43,10 +43,22 @@ export const RULES_VERSIONS: ReadonlyMap<number, RulesVersion> = new Map([
       summary: "members and the judge assignment keyed by the coordinator's own secret r0; a group's support counts its answerers",
     },
   ],
+  [
+    2,
+    {
+      rules: { version: 2, maxJudgeShareBp: 2_500, minRanked: 3, priorMilli: 1_000, supportBp: 5_000, zMilli: 1_960, sealGraceMs: 2_000 },
+      status: 'live',
+      summary: "members and the judge assignment keyed by the ledger's beacons, issued after the seals they follow",
+    },
+  ],
 ])
 
-/** The version a coordinator runs new rounds by. */
-export const CURRENT_RULES: RoundRules = RULES_VERSIONS.get(1)!.rules
+/** The first version whose rounds take the ledger's beacons (a round on no ledger runs version 1). */
+export const BEACON_RULES = 2
+
+/** The version a coordinator runs new rounds by: with a ledger's beacons, and without. */
+export const CURRENT_RULES: RoundRules = RULES_VERSIONS.get(2)!.rules
+export const LEDGERLESS_RULES: RoundRules = RULES_VERSIONS.get(1)!.rules
 
 const KNOWN = [...RULES_VERSIONS.keys()].join(', ')
 

@@ -83,7 +83,12 @@ export const arr =
   }
 
 type Shape = Record<string, Check<unknown>>
-export type Infer<S extends Shape> = { [K in keyof S]: ReturnType<S[K]> }
+/** A field that may be absent (as a key; never as null), added by a later rules version. */
+export type Optional<T> = Check<T> & { readonly optional: true }
+type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends { optional: true } ? K : never }[keyof S]
+export type Infer<S extends Shape> = { [K in Exclude<keyof S, OptionalKeys<S>>]: ReturnType<S[K]> } & { [K in OptionalKeys<S>]?: ReturnType<S[K]> }
+
+export const optional = <T>(check: Check<T>): Optional<T> => Object.assign((v: unknown) => check(v), { optional: true as const })
 
 export const obj = <S extends Shape>(shape: S): Check<Infer<S>> => {
   const keys = Object.keys(shape)
@@ -102,7 +107,10 @@ export const obj = <S extends Shape>(shape: S): Check<Infer<S>> => {
     let k = ''
     try {
       for (k of keys) {
-        if (rec[k] === undefined) fail('missing')
+        if (rec[k] === undefined) {
+          if ((shape[k] as Partial<Optional<unknown>>).optional) continue
+          fail('missing')
+        }
         shape[k]!(rec[k])
       }
     } catch (err) {

@@ -3,7 +3,8 @@ import { commitment } from '../crypto/commitment.js'
 import type { Identity } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
-import { CURRENT_RULES, type RoundRules } from '../protocol/rulesVersions.js'
+import { BEACON_RULES, LEDGERLESS_RULES, type RoundRules } from '../protocol/rulesVersions.js'
+import { type BeaconPhase, type IssuedBeacon, joinSealHash, type RoundBeacon } from './beacons.js'
 import { ProtocolError } from '../protocol/errors.js'
 import type { BodyOf, ChatMessage, MessageType, QueryBody, RoundEndReason } from '../protocol/messages.js'
 import { packSeal } from '../protocol/seal.js'
@@ -15,7 +16,7 @@ import {
   type RoundOutcome,
   resultFields,
 } from './outcome.js'
-import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
+import { assignmentSeed, beaconSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
 
 /**
  * The coordinator's side of a round as a state machine. It does no I/O and reads no clock: `now` and
@@ -30,8 +31,12 @@ import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayl
  */
 export type CoordinatorPhase =
   | 'joining'
+  /** Rules 2 on: the joiner set is sealed; the ledger's beacon for it will pick the members. */
+  | 'selecting'
   | 'committing'
   | 'revealing'
+  /** Rules 2 on: the reveals are in; the beacon for CommitsSealed will key the assignment. */
+  | 'assigning'
   | 'verdictCommitting'
   | 'verdictRevealing'
   | 'done'
@@ -64,7 +69,10 @@ export interface RoundRequest {
 export interface CoordinatorContext {
   identity: Identity
   ledger: LedgerView
-  /** The rules its Queries sign (default the current version's). */
+  /**
+   * The rules its Queries sign (default version 1, for a round on no ledger). From version 2 the
+   * round asks the runtime for the ledger's beacons (`beacon` effects, answered by `beacon()`).
+   */
   rules?: RoundRules
   meter?: CryptoMeter
 }
@@ -75,11 +83,14 @@ export type CoordinatorEffect =
   /** Member envelopes passed on unchanged (answers a judge must read). */
   | { kind: 'forward'; to: string; msgs: readonly Signed[] }
   | { kind: 'done'; outcome: RoundOutcome; result: Signed<'Result'>; transcript: readonly Signed[] }
-  | { kind: 'failed'; code: 'NO_MEMBERS' | 'NO_ANSWERS' | 'LATE'; message: string }
+  | { kind: 'failed'; code: RoundFailureCode; message: string }
+  /** Ask the ledger for the beacon that follows the seal with this hash; answer with `beacon()`. */
+  | { kind: 'beacon'; phase: BeaconPhase; seal: string }
   /** A round given up on has stopped answering latecomers: the runtime may forget it. */
   | { kind: 'retired' }
 
-const ABANDON_REASON = { NO_MEMBERS: 'no-members', NO_ANSWERS: 'no-answers', LATE: 'late' } as const
+type RoundFailureCode = 'NO_MEMBERS' | 'NO_ANSWERS' | 'LATE' | 'NO_BEACON'
+const ABANDON_REASON = { NO_MEMBERS: 'no-members', NO_ANSWERS: 'no-answers', LATE: 'late', NO_BEACON: 'no-beacon' } as const
 /** RoundEnded.result when there is no Result. */
 const NO_RESULT = '0'.repeat(64)
 
@@ -110,6 +121,9 @@ export class CoordinatorRound {
   private abandoned: Signed<'RoundEnded'> | undefined
   /** A round given up while joining answers late Joins until the join deadline (nobody else knows it ended). */
   private lingerUntil: number | undefined
+  /** Rules 2 on: the seal hash each beacon was asked for, and the assignment beacon once it came. */
+  private readonly beaconSeals = new Map<BeaconPhase, string>()
+  private assignmentBeacon: RoundBeacon | undefined
 
   private constructor(
     private readonly ctx: CoordinatorContext,
@@ -137,7 +151,7 @@ export class CoordinatorRound {
       ticket: request.ticket ?? '0',
       minReputation: request.minReputation ?? 0,
       issuedAt: now,
-      rules: ctx.rules ?? CURRENT_RULES,
+      rules: ctx.rules ?? LEDGERLESS_RULES,
     }
     this.roundId = roundIdOf(ctx.identity.id, this.body)
     this.joinTarget = request.joinTarget ?? request.maxMembers
@@ -165,15 +179,23 @@ export class CoordinatorRound {
    * joining, the join deadline, until which it answers latecomers.
    */
   nextDeadline(): number | undefined {
+    if (this.state === 'failed') return this.lingerUntil
+    const due = this.phaseDeadline()
+    // Waiting on a beacon: the phase is closed, and the round gives up when the grace runs out.
+    return due !== undefined && (this.state === 'selecting' || this.state === 'assigning') ? due + this.body.rules.sealGraceMs : due
+  }
+
+  /** The Query's deadline for the current phase (its seal is dated by it, plus the grace). */
+  private phaseDeadline(): number | undefined {
     const d = this.body.deadlines
     switch (this.state) {
-      case 'failed':
-        return this.lingerUntil
       case 'joining':
+      case 'selecting':
         return d.join
       case 'committing':
         return d.commit
       case 'revealing':
+      case 'assigning':
         return d.reveal
       case 'verdictCommitting':
         return d.verdictCommit
@@ -215,6 +237,27 @@ export class CoordinatorRound {
   }
 
   /**
+   * The ledger's answer to a `beacon` effect. A beacon bound to another seal than the one asked for
+   * (the ledger had issued one for this round and phase already) cannot key this round: given up.
+   */
+  beacon(phase: BeaconPhase, issued: IssuedBeacon, now: number): CoordinatorEffect[] {
+    if (this.state === 'done' || this.state === 'failed') return []
+    const asked = this.beaconSeals.get(phase)
+    if (asked === undefined) throw new RangeError(`no ${phase} beacon was asked for`)
+    if (issued.seal !== asked) return this.fail('NO_BEACON', `the ledger's ${phase} beacon for this round follows another seal`, now)
+    const beacon = { chain: issued.chain, index: issued.index, value: issued.value }
+    if (phase === 'members') return this.state === 'selecting' ? this.withinGrace(now, () => this.sealMembers(now, beacon)) : []
+    this.assignmentBeacon = beacon
+    return this.state === 'assigning' ? this.withinGrace(now, () => this.sealReveals(now)) : []
+  }
+
+  /** The runtime could not get a beacon (the ledger is unreachable, or refused): the round cannot go on. */
+  beaconFailed(phase: BeaconPhase, reason: string, now: number): CoordinatorEffect[] {
+    if (this.state === 'done' || this.state === 'failed') return []
+    return this.fail('NO_BEACON', `no ${phase} beacon from the ledger: ${reason}`, now)
+  }
+
+  /**
    * Gives the round up (the runtime's caller went away, or the runtime is stopping): everyone the
    * round was waiting on hears `RoundEnded` and leaves at once instead of at its deadlines.
    */
@@ -234,6 +277,7 @@ export class CoordinatorRound {
   private waitingOn(): string[] {
     switch (this.state) {
       case 'joining':
+      case 'selecting':
         return [...this.joins.keys()]
       case 'committing':
         return [...this.members]
@@ -318,30 +362,64 @@ export class CoordinatorRound {
   }
 
   private closePhase(now: number): CoordinatorEffect[] {
-    // A seal dated past its deadline and the grace reaches nobody (members stopped waiting) and
-    // would not verify: a coordinator that fell that far behind gives the round up instead.
-    const due = this.nextDeadline()
-    if (due !== undefined && this.state !== 'failed' && now > due + this.body.rules.sealGraceMs) {
-      return this.fail('LATE', `the ${this.state} phase closed ${now - due} ms after its deadline`, now)
+    // Only the grace's end ticks a round waiting on a beacon: the beacon did not come.
+    if (this.state === 'selecting' || this.state === 'assigning') {
+      return this.fail('NO_BEACON', `the ledger's beacon did not come within ${this.body.rules.sealGraceMs} ms of the ${this.state === 'selecting' ? 'join' : 'reveal'} deadline`, now)
     }
-    this.times[this.state] = now
-    switch (this.state) {
-      case 'joining':
-        return this.sealMembers(now)
-      case 'committing':
-        return this.sealCommits(now)
-      case 'revealing':
-        return this.sealReveals(now)
+    return this.withinGrace(now, () => {
+      this.times[this.state] = now
+      switch (this.state) {
+        case 'joining':
+          return this.usesBeacons ? this.askMembersBeacon(now) : this.sealMembers(now)
+        case 'committing':
+          return this.sealCommits(now)
+        case 'revealing':
+          return this.usesBeacons && this.assignmentBeacon === undefined ? this.awaitAssignmentBeacon() : this.sealReveals(now)
       case 'verdictCommitting':
         return this.sealVerdictCommits(now)
-      case 'verdictRevealing':
-        return this.finish(now)
-      default:
-        return []
-    }
+        case 'verdictRevealing':
+          return this.finish(now)
+        default:
+          return []
+      }
+    })
   }
 
-  private sealMembers(now: number): CoordinatorEffect[] {
+  private get usesBeacons(): boolean {
+    return this.body.rules.version >= BEACON_RULES
+  }
+
+  /**
+   * A seal dated past its deadline and the grace reaches nobody (members stopped waiting) and would
+   * not verify: a coordinator that fell that far behind (or waited that long for a beacon) gives
+   * the round up instead.
+   */
+  private withinGrace(now: number, then: () => CoordinatorEffect[]): CoordinatorEffect[] {
+    const due = this.phaseDeadline()
+    if (due !== undefined && now > due + this.body.rules.sealGraceMs) {
+      return this.fail('LATE', `the ${this.state} phase closed ${now - due} ms after its deadline`, now)
+    }
+    return then()
+  }
+
+  /** Rules 2 on: the joiner set is fixed here; the ledger's beacon for it will choose the members. */
+  private askMembersBeacon(now: number): CoordinatorEffect[] {
+    const joins = sortedValues(this.joins)
+    if (joins.length < this.body.minMembers) {
+      return this.fail('NO_MEMBERS', `${joins.length} node(s) joined; the round needs ${this.body.minMembers}`, now)
+    }
+    const seal = joinSealHash(this.roundId, entries(joins))
+    this.beaconSeals.set('members', seal)
+    this.state = 'selecting'
+    return [{ kind: 'beacon', phase: 'members', seal }]
+  }
+
+  private awaitAssignmentBeacon(): CoordinatorEffect[] {
+    this.state = 'assigning'
+    return []
+  }
+
+  private sealMembers(now: number, beacon?: RoundBeacon): CoordinatorEffect[] {
     const joins = sortedValues(this.joins)
     if (joins.length < this.body.minMembers) {
       return this.fail('NO_MEMBERS', `${joins.length} node(s) joined; the round needs ${this.body.minMembers}`, now)
@@ -351,9 +429,10 @@ export class CoordinatorRound {
         this.roundId,
         joins.map((j) => j.env.from),
         this.body.maxMembers,
+        beacon?.value,
       ),
     )
-    const seal = this.seal('Members', { joins: entries(joins), at: now }, joins)
+    const seal = this.seal('Members', { joins: entries(joins), at: now, ...(beacon ? { beacon } : {}) }, joins)
     this.membersSeal = seal
     this.state = 'committing'
     return [{ kind: 'send', to: [...this.joins.keys()], msg: seal }]
@@ -365,19 +444,26 @@ export class CoordinatorRound {
     this.sealedCommits = entries(commits)
     const seal = this.seal('CommitsSealed', { commits: this.sealedCommits, r0: this.r0, at: now }, commits)
     this.state = 'revealing'
-    return [{ kind: 'send', to: [...this.members], msg: seal }]
+    const effects: CoordinatorEffect[] = [{ kind: 'send', to: [...this.members], msg: seal }]
+    // Rules 2 on: the assignment's beacon follows this seal; it arrives while members reveal.
+    if (this.usesBeacons) {
+      this.beaconSeals.set('assignment', seal.hash)
+      effects.push({ kind: 'beacon', phase: 'assignment', seal: seal.hash })
+    }
+    return effects
   }
 
   private sealReveals(now: number): CoordinatorEffect[] {
     const reveals = sortedValues(this.reveals)
     if (reveals.length === 0) return this.fail('NO_ANSWERS', 'no member revealed an answer in time', now)
-    const seal = this.seal('RevealsSealed', { reveals: entries(reveals), at: now }, reveals)
+    const beacon = this.assignmentBeacon
+    const seal = this.seal('RevealsSealed', { reveals: entries(reveals), at: now, ...(beacon ? { beacon } : {}) }, reveals)
     this.answers = reveals.map((r) => ({
       owner: r.env.from,
       text: r.env.body.answer,
       commitHash: this.commits.get(r.env.from)!.hash,
     }))
-    const seed = assignmentSeed(this.roundId, this.sealedCommits, this.body.ledgerHead, this.r0)
+    const seed = beacon ? beaconSeed(this.roundId, this.sealedCommits, this.body.ledgerHead, beacon.value) : assignmentSeed(this.roundId, this.sealedCommits, this.body.ledgerHead, this.r0)
     const assignment = planJudging(this.answers, this.ctx.ledger, seed)
     // Every revealer hears the seal: a member without judging work learns that it only waits for
     // the Result, and in a round too small to rank, the Result follows at once.
@@ -424,7 +510,7 @@ export class CoordinatorRound {
     ]
   }
 
-  private fail(code: 'NO_MEMBERS' | 'NO_ANSWERS' | 'LATE', message: string, now: number): CoordinatorEffect[] {
+  private fail(code: RoundFailureCode, message: string, now: number): CoordinatorEffect[] {
     const effects = this.tellAbandoned(ABANDON_REASON[code], now)
     this.state = 'failed'
     return [...effects, { kind: 'failed', code, message }]

@@ -3,12 +3,13 @@ import { commitment } from '../crypto/commitment.js'
 import type { Identity } from '../crypto/identity.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
-import { checkRulesLive } from '../protocol/rulesVersions.js'
+import { BEACON_RULES, checkRulesLive } from '../protocol/rulesVersions.js'
 import type { BodyOf, MessageType, QueryBody, TokenCount, Verdict } from '../protocol/messages.js'
 import { isSortedUnique, sealHas, sealMembers } from '../protocol/seal.js'
 import type { LedgerView } from './ledgerView.js'
 import { judgingTasks } from './outcome.js'
-import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
+import { assignmentSeed, beaconSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
+import type { RoundBeacon } from './beacons.js'
 
 /**
  * A member's side of one round as a state machine: no I/O, no clock. Model work is requested with
@@ -214,14 +215,27 @@ export class ParticipantRound {
     if (!isSortedUnique(joins)) throw new ProtocolError('BAD_SEAL', 'seal entries not sorted and unique')
     if (!sealHas(joins, me, this.join!.hash))
       return this.finish('censored', 'our Join is not in the sealed member set')
+    const beacon = this.beaconOf(msg.env.body.beacon)
     const members = selectMembers(
       this.roundId,
       sealMembers(joins),
       this.body.maxMembers,
+      beacon,
     )
     if (!members.includes(me)) return this.finish('not-selected')
     this.state = 'answering'
     return [{ kind: 'generate', query: this.body }]
+  }
+
+  /**
+   * The beacon a seal quotes: required from rules 2 on, absent before. A member takes the value as
+   * quoted (checking it would need the ledger on the round's path); a false one makes a transcript
+   * that no ledger settles and `verify` refuses, which costs the coordinator its round.
+   */
+  private beaconOf(quoted: RoundBeacon | undefined): string | undefined {
+    const wanted = this.body.rules.version >= BEACON_RULES
+    if (wanted !== (quoted !== undefined)) throw new ProtocolError('BAD_SEAL', wanted ? 'the seal quotes no beacon (rules 2 on need one)' : 'a beacon in a seal of rules 1')
+    return quoted?.value
   }
 
   private onCommitsSealed(msg: Signed<'CommitsSealed'>): ParticipantEffect[] {
@@ -247,7 +261,8 @@ export class ParticipantRound {
     if (!isSortedUnique(reveals)) throw new ProtocolError('BAD_SEAL', 'seal entries not sorted and unique')
     if (!sealHas(reveals, this.ctx.identity.id, this.reveal!.hash)) return this.finish('dropped', 'our reveal is not sealed')
     this.sealedReveals = reveals
-    const seed = assignmentSeed(this.roundId, this.sealedCommits, this.body.ledgerHead, this.r0)
+    const beacon = this.beaconOf(msg.env.body.beacon)
+    const seed = beacon === undefined ? assignmentSeed(this.roundId, this.sealedCommits, this.body.ledgerHead, this.r0) : beaconSeed(this.roundId, this.sealedCommits, this.body.ledgerHead, beacon)
     const mine = judgingTasks(sealMembers(reveals), this.ctx.ledger, seed, this.ctx.identity.id)
     this.forwarded.clear()
     if (mine.length === 0) {

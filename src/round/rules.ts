@@ -23,12 +23,16 @@ export function secretCommitment(r0: string): string {
   return hashParts('r0', r0)
 }
 
-/** The k joiners with the lowest H(roundId‖nodeId), sorted by id. */
-export function selectMembers(roundId: string, joiners: readonly string[], k: number): string[] {
+/**
+ * The k joiners with the lowest H(roundId‖nodeId), sorted by id; under rules 2 on, H(beacon‖roundId‖
+ * nodeId), where the beacon is the ledger's for the sealed joiner set: the coordinator fixed the
+ * round id, but nobody knew the beacon when the set was sealed, so grinding the Query buys no seats.
+ */
+export function selectMembers(roundId: string, joiners: readonly string[], k: number, beacon?: string): string[] {
   // Everyone is in when there is room for everyone (the usual case): no need to rank them.
   if (joiners.length <= k) return [...joiners].sort()
   return joiners
-    .map((id) => ({ id, key: hashParts('select', roundId, id) }))
+    .map((id) => ({ id, key: beacon === undefined ? hashParts('select', roundId, id) : hashParts('select/v2', beacon, roundId, id) }))
     .sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0))
     .slice(0, k)
     .map((e) => e.id)
@@ -44,6 +48,16 @@ export function selectMembers(roundId: string, joiners: readonly string[], k: nu
  */
 export function assignmentSeed(roundId: string, sealedCommits: string, ledgerHead: string, r0: string): string {
   return hashParts('seed', roundId, sealedCommits, ledgerHead, r0)
+}
+
+/**
+ * Rules 2 on: seed = H(roundId‖sealed commits‖ledgerHead‖beacon), the beacon the ledger issued for
+ * the signed CommitsSealed. The coordinator's r₀ keyed it before, and a coordinator that knew r₀
+ * could choose which commits to seal (or vary its own member's) until the seed suited it; the
+ * beacon does not exist until the seal is signed.
+ */
+export function beaconSeed(roundId: string, sealedCommits: string, ledgerHead: string, beacon: string): string {
+  return hashParts('seed/v2', roundId, sealedCommits, ledgerHead, beacon)
 }
 
 /** The bytes a judge commits to: its verdict list, canonically encoded. */

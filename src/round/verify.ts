@@ -6,7 +6,7 @@ import { merkleRoot } from '../crypto/merkle.js'
 import { openEnvelope, type Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import type { MessageType, QueryBody, Verdict } from '../protocol/messages.js'
-import { rulesProblem } from '../protocol/rulesVersions.js'
+import { BEACON_RULES, rulesProblem } from '../protocol/rulesVersions.js'
 import { isSortedUnique, packSeal } from '../protocol/seal.js'
 import { checkVerdictsMatch } from './coordinator.js'
 import { type LedgerView, meetsReputation } from './ledgerView.js'
@@ -16,7 +16,8 @@ import {
   type RevealedAnswer,
   type RoundOutcome,
 } from './outcome.js'
-import { assignmentSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
+import { assignmentSeed, beaconSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
+import { type BeaconLookup, type BeaconPhase, joinSealHash, type RoundBeacon } from './beacons.js'
 
 /**
  * Recomputes a round from its transcript alone and checks every claim in it: each signature, the
@@ -51,6 +52,8 @@ export interface VerifyOptions {
   ledger: LedgerView
   /** The oldest rules version still taken (a ledger settling rounds); default: every known one. */
   oldestLive?: number
+  /** The beacons the ledger issued (rules 2 on): a transcript's must be exactly those. */
+  beacons?: BeaconLookup
   /** Parsed keys to reuse (a ledger verifying round after round meets the same nodes). */
   keys?: PublicKeyCache
 }
@@ -135,12 +138,14 @@ class Walk {
       if (!this.opts.ledger.eligible(j.env.from)) throw new TranscriptError('an ineligible node was admitted')
       if (!meetsReputation(this.opts.ledger, j.env.from, q.minReputation)) throw new TranscriptError('a node below the round’s minimum reputation was admitted')
     }
-    this.seal('Members', joins, 'joins')
+    const membersSeal = this.seal('Members', joins, 'joins')
+    const membersBeacon = this.beacon('members', membersSeal.env.body.beacon, joinSealHash(this.roundId, membersSeal.env.body.joins))
     const members = new Set(
       selectMembers(
         this.roundId,
         joins.map((j) => j.env.from),
         q.maxMembers,
+        membersBeacon,
       ),
     )
     if (members.size < q.minMembers) throw new TranscriptError('fewer members than the Query requires')
@@ -156,13 +161,14 @@ class Walk {
         throw new TranscriptError('a sealed reveal does not open its commit')
       }
     }
-    this.seal('RevealsSealed', reveals, 'reveals')
+    const revealsSeal = this.seal('RevealsSealed', reveals, 'reveals')
+    const assignmentBeacon = this.beacon('assignment', revealsSeal.env.body.beacon, commitsSeal.hash)
     const answers: RevealedAnswer[] = reveals.map((r) => ({
       owner: r.env.from,
       text: r.env.body.answer,
       commitHash: commitOf.get(r.env.from)!.hash,
     }))
-    const seed = assignmentSeed(this.roundId, commitsSeal.env.body.commits, q.ledgerHead, r0)
+    const seed = assignmentBeacon === undefined ? assignmentSeed(this.roundId, commitsSeal.env.body.commits, q.ledgerHead, r0) : beaconSeed(this.roundId, commitsSeal.env.body.commits, q.ledgerHead, assignmentBeacon)
     const assignment = planJudging(answers, this.opts.ledger, seed)
     const verdicts =
       answers.length >= q.rules.minRanked && assignment.byJudge.size > 0 ? this.judging(assignment) : []
@@ -233,6 +239,24 @@ class Walk {
       }
     })
     return root
+  }
+
+  /**
+   * Rules 2 on: the beacon a seal quotes must be the one the ledger issued for this round and
+   * phase, bound to the seal it follows (`sealHash`); before, a seal quotes none. Returns its value.
+   */
+  private beacon(phase: BeaconPhase, quoted: RoundBeacon | undefined, sealHash: string): string | undefined {
+    if (this.query.rules.version < BEACON_RULES) {
+      if (quoted !== undefined) throw new TranscriptError(`a ${phase} beacon in a round of rules ${this.query.rules.version}`)
+      return undefined
+    }
+    if (quoted === undefined) throw new TranscriptError(`the ${phase} seal quotes no beacon`)
+    if (this.opts.beacons === undefined) throw new TranscriptError(`rules ${this.query.rules.version} rounds are checked against their ledger's beacons: give the ledger`)
+    const issued = this.opts.beacons(this.roundId, phase)
+    if (issued === undefined) throw new TranscriptError(`the ledger issued no ${phase} beacon for this round`)
+    if (issued.seal !== sealHash) throw new TranscriptError(`the ledger's ${phase} beacon follows another seal than this transcript's`)
+    if (issued.chain !== quoted.chain || issued.index !== quoted.index || issued.value !== quoted.value) throw new TranscriptError(`the ${phase} seal quotes another beacon than the ledger issued`)
+    return quoted.value
   }
 
   /** Consecutive member messages of one type, from allowed senders, sorted by sender, one each. */

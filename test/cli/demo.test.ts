@@ -57,9 +57,13 @@ describe('chorus demo on tiny generated models', () => {
     // Verified against the ledger as it stood at the head the round named.
     const file = SqliteLedger.readOnly(join(dir, '.chorus', 'ledger.sqlite'))
     const view = file.viewAt((envs[0] as Envelope<'Query'>).body.ledgerHead)!
+    // A round on a ledger is keyed by its beacons: verification checks them against the ledger's.
+    const issued = { members: file.beaconOf(envs[0]!.round, 'members'), assignment: file.beaconOf(envs[0]!.round, 'assignment') }
     file.close()
+    expect((envs[0] as Envelope<'Query'>).body.rules.version).toBe(2)
     expect(() => verifyTranscript(envs, { ledger: genesisLedgerView() })).toThrow(/ledger head/)
-    const v = verifyTranscript(envs, { ledger: view })
+    expect(() => verifyTranscript(envs, { ledger: view })).toThrow(/beacons/)
+    const v = verifyTranscript(envs, { ledger: view, beacons: (_round, phase) => issued[phase] })
     expect(v.outcome.winner).toBe(r.outcome.winner)
     expect(v.outcome.scores).toEqual(r.outcome.scores)
     const verdicts = envs.filter((e) => e.type === 'VerdictReveal') as Envelope<'VerdictReveal'>[]

@@ -34,16 +34,21 @@ describe('a devnet on a served ledger', () => {
       expect(res.status).toBe(200)
       rounds.push(await res.json())
     }
-    // Settlement follows the answer; wait for both.
+    // Settlement follows the answer; wait for both. Each round also took two beacons (and the
+    // first, the beacon chain's start).
+    const settled = async () => (await client.entries(before + 1, 100)).filter((e) => e.kind === 'settle').length
     const end = Date.now() + 10_000
-    while ((await client.latest()).seq < before + 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 100))
-    expect((await client.latest()).seq).toBe(before + 2)
+    while ((await settled()) < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 100))
+    expect(await settled()).toBe(2)
+    expect((await client.entries(before + 1, 100)).filter((e) => e.kind === 'beacon')).toHaveLength(4)
     for (const body of rounds) {
       expect(body.usage.total_tokens).toBeGreaterThan(0)
       const t = (await (await fetch(`${net.apiUrl}/rounds/${body.chorus.round}`)).json()) as Json
       const head = t.envelopes[0].body.ledgerHead
       const view = standingOf((await client.standingAt(head))!)
-      expect(verifyTranscript(t.envelopes, { ledger: view }).outcome.winner).toBe(body.chorus.winner)
+      expect(t.envelopes[0].body.rules.version).toBe(2)
+      const issued = { members: await client.beaconOf(body.chorus.round, 'members'), assignment: await client.beaconOf(body.chorus.round, 'assignment') }
+      expect(verifyTranscript(t.envelopes, { ledger: view, beacons: (_r, phase) => issued[phase] }).outcome.winner).toBe(body.chorus.winner)
     }
     const nodes = ((await (await fetch(`${net.apiUrl}/nodes`)).json()) as Json).data
     expect(nodes).toHaveLength(3)

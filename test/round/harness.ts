@@ -4,6 +4,8 @@ import { openEnvelope, type Signed } from '../../src/protocol/envelope.js'
 import type { Verdict } from '../../src/protocol/messages.js'
 import { type CoordinatorEffect, CoordinatorRound, type RoundRequest } from '../../src/round/coordinator.js'
 import { genesisLedgerView, type LedgerView } from '../../src/round/ledgerView.js'
+import type { BeaconPhase, IssuedBeacon } from '../../src/round/beacons.js'
+import type { RoundRules } from '../../src/protocol/rulesVersions.js'
 import { DEFAULT_GRACE_MS, type ParticipantEffect, ParticipantRound } from '../../src/round/participant.js'
 
 /**
@@ -26,7 +28,17 @@ export interface HarnessOptions {
   toMember?: (msg: Signed, to: Identity, h: Harness) => boolean
   answer?: (node: Identity, i: number) => string | undefined
   verdict?: (judge: Identity, a: string, b: string) => Verdict['v']
+  /** The rules the Query signs (default version 1). */
+  rules?: RoundRules
+  /**
+   * Rules 2 on: the ledger's answer to a beacon request, given at once (a stand-in for the ledger;
+   * default: a beacon derived from the phase and seal, and `issued` records each).
+   */
+  beacon?: (phase: BeaconPhase, seal: string) => IssuedBeacon | undefined
 }
+
+/** A stand-in ledger's beacon: a fixed function of what was asked (tests only). */
+export const testBeacon = (phase: BeaconPhase, seal: string): IssuedBeacon => ({ chain: 1, index: phase === 'members' ? 1 : 2, value: hashParts('test-beacon', phase, seal), seal })
 
 export class Harness {
   readonly coordId = ident('coordinator')
@@ -37,6 +49,8 @@ export class Harness {
   readonly rejected: { code: string; type: string }[] = []
   readonly memberEffects: { node: string; effect: ParticipantEffect }[] = []
   outcome: Extract<CoordinatorEffect, { kind: 'done' }> | undefined
+  /** The beacons handed to the coordinator, by phase (what a verifier looks up). */
+  readonly issued = new Map<BeaconPhase, IssuedBeacon>()
   failure: Extract<CoordinatorEffect, { kind: 'failed' }> | undefined
   now = 1_000_000
   private readonly verifier = new SignatureVerifier()
@@ -45,7 +59,7 @@ export class Harness {
     this.ledger = opts.ledger ?? genesisLedgerView()
     this.members = Array.from({ length: opts.nodes }, (_, i) => ident(`node-${i}`))
     const { round, effects } = CoordinatorRound.start(
-      { identity: this.coordId, ledger: this.ledger },
+      { identity: this.coordId, ledger: this.ledger, ...(opts.rules ? { rules: opts.rules } : {}) },
       {
         coordSeq: 1,
         messages: [{ role: 'user', content: 'What is 6 × 7?' }],
@@ -126,9 +140,19 @@ export class Harness {
         case 'failed':
           this.failure = e
           break
+        case 'beacon': {
+          const issued = (this.opts.beacon ?? testBeacon)(e.phase, e.seal)
+          if (issued === undefined) break
+          this.issued.set(e.phase, issued)
+          this.coordinatorEffects(this.round.beacon(e.phase, issued, this.now))
+          break
+        }
       }
     }
   }
+
+  /** What a verifier of this round looks the beacons up in. */
+  readonly beacons = (round: string, phase: BeaconPhase): IssuedBeacon | undefined => (round === this.round.roundId ? this.issued.get(phase) : undefined)
 
   private member(id: string): Identity {
     return this.members.find((m) => m.id === id)!

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { merkleRoot } from '../../src/crypto/merkle.js'
 import { type Envelope, type Signed, signEnvelope } from '../../src/protocol/envelope.js'
 import type { BodyOf, MessageType, QueryBody } from '../../src/protocol/messages.js'
-import { CURRENT_RULES, RULES_VERSIONS, rulesProblem } from '../../src/protocol/rulesVersions.js'
+import { CURRENT_RULES, LEDGERLESS_RULES, RULES_VERSIONS, rulesProblem } from '../../src/protocol/rulesVersions.js'
 import { CoordinatorRound } from '../../src/round/coordinator.js'
 import { genesisLedgerView } from '../../src/round/ledgerView.js'
 import { checkQuery } from '../../src/round/participant.js'
@@ -29,15 +29,15 @@ function forge(transcript: readonly Signed[], edits: [number, (body: Record<stri
 }
 
 describe('versioned rules', () => {
-  it('every Query signs the current rules, and verification computes the outcome by them', () => {
+  it('every Query signs its rules (version 1 on no ledger), and verification computes the outcome by them', () => {
     const h = new Harness({ nodes: 7 })
     const query = h.outcome!.transcript[0]!.env.body as QueryBody
-    expect(query.rules).toEqual(CURRENT_RULES)
+    expect(query.rules).toEqual(LEDGERLESS_RULES)
     expect(verifyOpened(h.outcome!.transcript, { ledger: h.ledger }).outcome.winner).toBe(h.outcome!.outcome.winner)
   })
 
   it('refuses an unknown version, and a known one stated with other values (no coordinator picks its own judge cap)', () => {
-    expect(rulesProblem({ ...CURRENT_RULES, version: 99 })).toMatch(/rules version 99 is unknown here \(this Chorus knows 1\)/)
+    expect(rulesProblem({ ...CURRENT_RULES, version: 99 })).toMatch(/rules version 99 is unknown here \(this Chorus knows 1, 2\)/)
     expect(rulesProblem({ ...CURRENT_RULES, maxJudgeShareBp: 10_000 })).toMatch(/fixes maxJudgeShareBp at 2500, not 10000/)
     expect(rulesProblem({ ...CURRENT_RULES, sealGraceMs: 3_600_000 })).toMatch(/fixes sealGraceMs/)
     expect(rulesProblem(CURRENT_RULES, { oldestLive: CURRENT_RULES.version + 1 })).toMatch(/older than the oldest this ledger still settles/)

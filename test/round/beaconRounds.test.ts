@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest'
+import { hashParts } from '../../src/crypto/hash.js'
+import { BeaconChain } from '../../src/ledger/beaconChain.js'
+import type { Envelope } from '../../src/protocol/envelope.js'
+import { CURRENT_RULES } from '../../src/protocol/rulesVersions.js'
+import type { IssuedBeacon } from '../../src/round/beacons.js'
+import { selectMembers } from '../../src/round/rules.js'
+import { verifyOpened } from '../../src/round/verify.js'
+import { Harness, ident, testBeacon } from './harness.js'
+
+const v2 = (opts: Partial<ConstructorParameters<typeof Harness>[0]> = {}) => new Harness({ nodes: 7, rules: CURRENT_RULES, ...opts })
+
+describe('rounds keyed by the ledger’s beacons (rules 2)', () => {
+  it('run to a Result whose seals quote the beacons, and verify against exactly those', () => {
+    const h = v2()
+    expect(h.outcome?.outcome.ranked).toBe(true)
+    const t = h.outcome!.transcript
+    const members = t.find((m) => m.env.type === 'Members')!.env as Envelope<'Members'>
+    const reveals = t.find((m) => m.env.type === 'RevealsSealed')!.env as Envelope<'RevealsSealed'>
+    expect(members.body.beacon?.value).toBe(h.issued.get('members')!.value)
+    expect(reveals.body.beacon?.value).toBe(h.issued.get('assignment')!.value)
+    expect(verifyOpened(t, { ledger: h.ledger, beacons: h.beacons }).outcome.winner).toBe(h.outcome!.outcome.winner)
+    // Without the ledger's word, or against another beacon, it does not verify.
+    expect(() => verifyOpened(t, { ledger: h.ledger })).toThrow(/checked against their ledger's beacons/)
+    const other = (phase: 'members' | 'assignment'): IssuedBeacon => ({ ...h.issued.get(phase)!, value: hashParts('another', phase) })
+    expect(() => verifyOpened(t, { ledger: h.ledger, beacons: (_r, p) => (p === 'members' ? other(p) : h.issued.get(p)) })).toThrow(/members seal quotes another beacon/)
+    expect(() => verifyOpened(t, { ledger: h.ledger, beacons: (_r, p) => (p === 'assignment' ? { ...h.issued.get(p)!, seal: hashParts('x') } : h.issued.get(p)) })).toThrow(/assignment beacon follows another seal/)
+    expect(() => verifyOpened(t, { ledger: h.ledger, beacons: (_r, p) => (p === 'assignment' ? undefined : h.issued.get(p)) })).toThrow(/issued no assignment beacon/)
+  })
+
+  it('a beacon the ledger bound to another seal (a re-roll) ends the round; so does one that never comes', () => {
+    const rerolled = v2({ beacon: (phase, seal) => testBeacon(phase, phase === 'members' ? hashParts('an earlier seal') : seal) })
+    expect(rerolled.failure).toMatchObject({ code: 'NO_BEACON' })
+    const silent = v2({ beacon: (phase, seal) => (phase === 'assignment' ? undefined : testBeacon(phase, seal)) })
+    expect(silent.outcome).toBeUndefined()
+    silent.runDeadlines()
+    expect(silent.failure).toMatchObject({ code: 'NO_BEACON' })
+  })
+
+  it('grinding the Query buys no seats: selection follows a beacon nobody knew when the joins were sealed', () => {
+    // 20 joiners, 5 seats, 5 friends of the coordinator. Under rules 1 the coordinator grinds its
+    // Query until all five seats are its friends' (about 1 in 15 504 tries, measured before).
+    const joiners = Array.from({ length: 20 }, (_, i) => ident(`grind-${i}`).id).sort()
+    const friends = new Set(joiners.slice(0, 5))
+    const chain = new BeaconChain(hashParts('grind-chain'), 1_024)
+    let won = 0
+    let seatsRules2 = 0
+    const rounds = 30
+    for (let r = 0; r < rounds; r++) {
+      // The coordinator's best grind under rules 1: the round id (of 600 tries) seating most friends.
+      let best = { id: '', seats: -1 }
+      for (let n = 0; n < 600; n++) {
+        // The id a ground Query hashes to: the coordinator picks among as many as it cares to sign.
+        const id = hashParts('ground', String(r), String(n))
+        const seats = selectMembers(id, joiners, 5).filter((m) => friends.has(m)).length
+        if (seats > best.seats) best = { id, seats }
+      }
+      won += best.seats
+      // The same round under rules 2: the beacon comes after the seal.
+      seatsRules2 += selectMembers(best.id, joiners, 5, chain.value(r + 1)).filter((m) => friends.has(m)).length
+    }
+    // Rules 1: the grind seats far more friends than chance (5 × 5/20 = 1.25 a round); rules 2: chance.
+    expect(won / rounds).toBeGreaterThan(3)
+    expect(seatsRules2 / rounds).toBeGreaterThan(0.6)
+    expect(seatsRules2 / rounds).toBeLessThan(1.9)
+  })
+})
