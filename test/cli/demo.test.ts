@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { mkdtempSync, statSync } from 'node:fs'
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { demo } from '../../src/cli/demo.js'
@@ -9,6 +9,7 @@ import type { Envelope } from '../../src/protocol/envelope.js'
 import { genesisLedgerView } from '../../src/round/ledgerView.js'
 import { verifyTranscript } from '../../src/round/verify.js'
 import { completion, scriptedServer, sendJson, sendSse } from '../models/scriptedServer.js'
+import { cli } from './runCli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'chorus-demo-'))
 /** Every run here keeps its ledger in a temporary folder (never the repository's own .chorus). */
@@ -65,6 +66,14 @@ describe('chorus demo on tiny generated models', () => {
     expect(() => verifyTranscript(envs, { ledger: view })).toThrow(/beacons/)
     const v = verifyTranscript(envs, { ledger: view, beacons: (_round, phase) => issued[phase] })
     expect(v.outcome.winner).toBe(r.outcome.winner)
+    // chorus verify reads both from the ledger file it is given, and says what it lacks without one.
+    const saved = join(dir, 'round.json')
+    writeFileSync(saved, JSON.stringify(r.transcript))
+    expect(await cli('verify', saved, '--ledger-file', join(dir, '.chorus', 'ledger.sqlite'))).toMatchObject({ code: 0, out: expect.stringMatching(/^VALID round/) })
+    // (Run from the repository: its own .chorus ledger, if any, never had this round's head.)
+    const without = await cli('verify', saved)
+    expect(without.code).not.toBe(0)
+    expect(without.out).toMatch(/give the ledger it ran on|never had the head this round names/)
     expect(v.outcome.scores).toEqual(r.outcome.scores)
     const verdicts = envs.filter((e) => e.type === 'VerdictReveal') as Envelope<'VerdictReveal'>[]
     expect(verdicts.length).toBeGreaterThan(0)
