@@ -38,6 +38,7 @@ export const ERROR_STATUS: Record<LedgerErrorCode, number> = {
   INVALID_TRANSCRIPT: 422,
   UNKNOWN_HEAD: 422,
   ALREADY_SETTLED: 409,
+  EXPIRED: 410,
   NOT_A_GATEWAY: 403,
   CORRUPT: 500,
 }

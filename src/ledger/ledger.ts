@@ -29,6 +29,12 @@ export interface LedgerRules {
   oldestRules: number
   /** How many beacons one chain holds before the ledger starts the next (beaconChain.ts). */
   beaconChainLength: number
+  /**
+   * How long after its last announced deadline a round that took a members beacon may still
+   * settle; after that its gateway forfeits the round's fee (a coordinator that aborts a round once
+   * it saw who the beacon seated pays for the retry).
+   */
+  settleWithinMs: number
 }
 
 export interface AccountState {
@@ -128,6 +134,7 @@ export type LedgerErrorCode =
   | 'INVALID_TRANSCRIPT'
   | 'UNKNOWN_HEAD'
   | 'ALREADY_SETTLED'
+  | 'EXPIRED'
   | 'NOT_A_GATEWAY'
   | 'CORRUPT'
 

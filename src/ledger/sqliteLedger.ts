@@ -34,6 +34,7 @@ export const DEFAULT_LEDGER_RULES: LedgerRules = {
   unbondingMs: 7 * 24 * 3_600_000,
   oldestRules: 1,
   beaconChainLength: BEACON_CHAIN_LENGTH,
+  settleWithinMs: 3_600_000,
 }
 
 export interface SqliteLedgerInit {
@@ -68,6 +69,8 @@ export class SqliteLedger implements Ledger {
   private settled: SettlementReceipt | undefined
   /** The beacon chain the writer issues from (its seed derives from the operator's key). */
   private chain: { n: number; chain: BeaconChain } | undefined
+  /** Set while due rounds are being expired (their entries are appends too). */
+  private expiring = false
 
   private constructor(
     db: Database.Database,
@@ -259,7 +262,7 @@ export class SqliteLedger implements Ledger {
   }
 
   beacon(raw: unknown): BeaconIssue {
-    const { request, coordinator } = checkBeaconRequest(raw)
+    const { request, coordinator, query } = checkBeaconRequest(raw)
     const issued = this.beaconOf(request.round, request.phase)
     if (issued !== undefined) return issued
     this.mustBeGateway(coordinator)
@@ -271,7 +274,9 @@ export class SqliteLedger implements Ledger {
     }
     const index = state.index + 1
     const value = this.beaconChain(state.chain).value(index)
-    this.append('beacon', { chain: state.chain, coordinator, index, phase: request.phase, round: request.round, seal: request.seal, value })
+    // The members beacon opens the round: its fee is owed from here, settled or forfeited.
+    const opens = request.phase === 'members' ? { fee: parseAmount(query.fee).toString(), expires: query.deadlines.verdictReveal + this.ledgerRules.settleWithinMs } : {}
+    this.append('beacon', { chain: state.chain, coordinator, index, phase: request.phase, round: request.round, seal: request.seal, value, ...opens })
     return this.beaconOf(request.round, request.phase)!
   }
 
@@ -316,9 +321,9 @@ export class SqliteLedger implements Ledger {
    * Money held in accounts (the running total the triggers keep; `counted` sums every account
    * again) and what the faucet has created: all three equal, or the ledger is broken.
    */
-  supply(): { held: Micro; created: Micro } {
+  supply(): { held: Micro; created: Micro; destroyed: Micro } {
     const h = this.sql('SELECT held FROM totals').get() as Row
-    return { held: h.held as bigint, created: BigInt(this.meta('created') ?? '0') }
+    return { held: h.held as bigint, created: BigInt(this.meta('created') ?? '0'), destroyed: BigInt(this.meta('destroyed') ?? '0') }
   }
 
   /** Every account's money summed afresh (verify compares it with the running total). */
@@ -328,7 +333,7 @@ export class SqliteLedger implements Ledger {
 
   /** A digest of every state table: two ledgers with the same history have the same digest. */
   stateDigest(): string {
-    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'allowances', 'beacons', 'totals', 'meta']
+    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'allowances', 'beacons', 'open_rounds', 'expired_rounds', 'totals', 'meta']
     const parts = tables.map((t) => canonicalJson((this.sql(`SELECT * FROM ${t} ORDER BY 1, 2`).all() as Row[]).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v])))))
     return parts.join('\n')
   }
@@ -380,6 +385,8 @@ export class SqliteLedger implements Ledger {
   private append(kind: string, body: Body, encodedBody?: string, pre?: Preverified): LogEntry {
     if (this.operator === undefined) throw new LedgerError('CORRUPT', 'a replaying ledger takes no writes')
     const operator = this.operator
+    // The ledger has no timer: rounds whose time ran out expire before the next entry is written.
+    if (this.lastSeq > 0) this.expireDue(Math.max(this.now(), this.lastAt))
     return this.db.transaction(() => {
       const seq = this.lastSeq + 1
       const at = Math.max(this.now(), this.lastAt)
@@ -427,13 +434,16 @@ export class SqliteLedger implements Ledger {
       case 'beacon':
         this.applyBeacon(body, seq)
         break
+      case 'expire':
+        this.applyExpiry(String(body.round), seq, at)
+        break
       default:
         throw new LedgerError('CORRUPT', `unknown entry kind ${kind}`)
     }
     const after = this.supply()
-    const minted = after.created - before.created
-    if (after.held - before.held !== minted || after.held !== after.created) {
-      throw new LedgerError('CORRUPT', `entry ${seq} (${kind}) would change the money held by ${after.held - before.held - minted} micro-units`)
+    const issued = after.created - after.destroyed - (before.created - before.destroyed)
+    if (after.held - before.held !== issued || after.held !== after.created - after.destroyed) {
+      throw new LedgerError('CORRUPT', `entry ${seq} (${kind}) would change the money held by ${after.held - before.held - issued} micro-units`)
     }
   }
 
@@ -487,6 +497,36 @@ export class SqliteLedger implements Ledger {
     }
   }
 
+  /**
+   * A round that took a members beacon and did not settle in time: its gateway forfeits the fee
+   * (as much of it as its deposit still holds), destroyed rather than paid to anyone, so nobody
+   * gains from another's abort; the round can no longer settle.
+   */
+  private applyExpiry(round: string, seq: number, at: number): void {
+    const open = this.sql('SELECT gateway, fee, expires FROM open_rounds WHERE round = ?').get(round) as Row | undefined
+    if (open === undefined) throw new LedgerError('CORRUPT', `round ${round.slice(0, 16)}… is not open`)
+    if (at < Number(open.expires)) throw new LedgerError('CORRUPT', `round ${round.slice(0, 16)}… expired early`)
+    const stake = (this.sql('SELECT stake FROM accounts WHERE id = ?').get(open.gateway) as Row).stake as bigint
+    const fee = open.fee as bigint
+    const forfeited = stake < fee ? stake : fee
+    this.sql('UPDATE accounts SET stake = stake - ? WHERE id = ?').run(forfeited, open.gateway)
+    this.setMeta('destroyed', (BigInt(this.meta('destroyed') ?? '0') + forfeited).toString())
+    this.sql('DELETE FROM open_rounds WHERE round = ?').run(round)
+    this.sql('INSERT INTO expired_rounds (round, seq, forfeited) VALUES (?, ?, ?)').run(round, seq, forfeited)
+    this.recordStanding(open.gateway as string, seq)
+  }
+
+  /** Rounds whose time to settle ran out by `at`, expired in order before the next entry. */
+  private expireDue(at: number): void {
+    if (this.expiring) return
+    this.expiring = true
+    try {
+      for (const r of this.sql('SELECT round FROM open_rounds WHERE expires <= ? ORDER BY expires, round').all(at) as Row[]) this.append('expire', { round: r.round })
+    } finally {
+      this.expiring = false
+    }
+  }
+
   /** A new beacon chain starts only when none exists or the last is used up; its tip is public from here on. */
   private applyBeaconChain(b: Body): void {
     const state = this.beaconState()
@@ -508,6 +548,10 @@ export class SqliteLedger implements Ledger {
     if (this.beaconOf(b.round, b.phase as BeaconPhase) !== undefined) throw new LedgerError('CORRUPT', 'a second beacon for one round and phase')
     this.mustBeGateway(String(b.coordinator))
     this.sql('INSERT INTO beacons (round, phase, seal, coordinator, chain, idx, value, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(b.round, b.phase, b.seal, b.coordinator, state.chain, state.index + 1, b.value, seq)
+    if (b.phase === 'members') {
+      if (!Number.isSafeInteger(b.expires)) throw new LedgerError('CORRUPT', 'a members beacon without the time its round expires')
+      this.sql('INSERT INTO open_rounds (round, gateway, fee, expires) VALUES (?, ?, ?, ?)').run(b.round, this.accountOfKey(String(b.coordinator)), parseAmount(String(b.fee)), b.expires)
+    }
     this.setMeta('beacon_index', String(state.index + 1))
     this.setMeta('beacon_last', b.value)
   }
@@ -521,6 +565,8 @@ export class SqliteLedger implements Ledger {
     if (!Array.isArray(transcript) || transcript.length === 0) throw new LedgerError('INVALID_TRANSCRIPT', 'an empty transcript')
     const { v, view } = this.verifyRound(transcript, pre)
     if (this.sql('SELECT 1 FROM rounds WHERE round = ?').get(v.roundId) !== undefined) throw new LedgerError('ALREADY_SETTLED', `round ${v.roundId.slice(0, 16)}… is already settled`)
+    if (this.sql('SELECT 1 FROM expired_rounds WHERE round = ?').get(v.roundId) !== undefined) throw new LedgerError('EXPIRED', `round ${v.roundId.slice(0, 16)}… did not settle in time and its fee was forfeited`)
+    this.sql('DELETE FROM open_rounds WHERE round = ?').run(v.roundId)
     const gateway = this.accountOfKey(v.coordinator)
     const gw = gateway === undefined ? undefined : (this.sql('SELECT kind, stake, operator FROM accounts WHERE id = ?').get(gateway) as Row)
     if (gw === undefined || gw.kind !== 'gateway') throw new LedgerError('NOT_A_GATEWAY', 'the round was coordinated by a key that is not a registered gateway')
@@ -675,9 +721,11 @@ function entryOf(r: Row): LogEntry {
 }
 
 function rulesJson(r: LedgerRules): Body {
-  return { settlement: { ...r.settlement }, minStake: r.minStake.toString(), unbondingMs: r.unbondingMs, oldestRules: r.oldestRules, beaconChainLength: r.beaconChainLength }
+  return { settlement: { ...r.settlement }, minStake: r.minStake.toString(), unbondingMs: r.unbondingMs, oldestRules: r.oldestRules, beaconChainLength: r.beaconChainLength, settleWithinMs: r.settleWithinMs }
 }
 
 function rulesOf(b: Body): LedgerRules {
-  return { settlement: b.settlement as LedgerRules['settlement'], minStake: parseAmount(String(b.minStake)), unbondingMs: Number(b.unbondingMs), oldestRules: b.oldestRules === undefined ? 1 : Number(b.oldestRules), beaconChainLength: b.beaconChainLength === undefined ? BEACON_CHAIN_LENGTH : Number(b.beaconChainLength) }
+  return { settlement: b.settlement as LedgerRules['settlement'], minStake: parseAmount(String(b.minStake)), unbondingMs: Number(b.unbondingMs), oldestRules: b.oldestRules === undefined ? 1 : Number(b.oldestRules), beaconChainLength: b.beaconChainLength === undefined ? BEACON_CHAIN_LENGTH : Number(b.beaconChainLength),
+    settleWithinMs: b.settleWithinMs === undefined ? DEFAULT_LEDGER_RULES.settleWithinMs : Number(b.settleWithinMs),
+  }
 }

@@ -7,7 +7,7 @@ import { SqliteLedger } from './sqliteLedger.js'
  * Every entry must follow the one before it (hash chain) under the operator's signature, and must
  * apply: each settlement's transcript is verified and its outcome recomputed again, each request's
  * signature and nonce checked again. The rebuilt state must equal the file's state table for
- * table, and the money held must equal the money the faucet created.
+ * table, and the money held must equal the money the faucet created less the fees forfeited.
  *
  * Settlements' signatures are checked on the thread pool, a batch of entries ahead of the replay
  * (which applies them strictly in order, so the first bad entry is the one reported).
@@ -43,9 +43,9 @@ export async function verifyLedger(path: string, onProgress?: (done: number) => 
     }
     if (replica.head() !== file.head()) throw new LedgerError('CORRUPT', 'the log ends before the head the file records')
     if (replica.stateDigest() !== file.stateDigest()) throw new LedgerError('CORRUPT', "the file's state differs from the state its log rebuilds")
-    const { held, created } = file.supply()
+    const { held, created, destroyed } = file.supply()
     const counted = file.counted()
-    if (counted !== created || held !== counted) throw new LedgerError('CORRUPT', `accounts hold ${counted} micro-units (running total ${held}) but ${created} were created`)
+    if (counted !== created - destroyed || held !== counted) throw new LedgerError('CORRUPT', `accounts hold ${counted} micro-units (running total ${held}) but ${created} were created and ${destroyed} forfeited`)
     return { entries: seq - 1, head: file.head(), operator, settlements }
   } finally {
     file.close()

@@ -17,7 +17,9 @@ import { verifyLedger } from '../../src/ledger/verifyLedger.js'
 import type { Signed } from '../../src/protocol/envelope.js'
 import { CoordinatorRound } from '../../src/round/coordinator.js'
 import { genesisLedgerView } from '../../src/round/ledgerView.js'
-import { ident } from '../round/harness.js'
+import { Harness, type HarnessOptions, ident } from '../round/harness.js'
+import { CURRENT_RULES } from '../../src/protocol/rulesVersions.js'
+import { population } from './compliance.js'
 
 const operator = identityFromSeed(Buffer.from(hashParts('beacon-test-operator'), 'hex'))
 const gateway = ident('beacon-gateway')
@@ -163,5 +165,60 @@ describe('beacons from a served ledger', () => {
     expect(await client.beaconOf(q.env.round, 'members')).toEqual(issued)
     expect(await client.beaconOf(q.env.round, 'assignment')).toBeUndefined()
     await expect(client.beacon({ ...signBeaconRequest(gateway, q, 'assignment', seal('s')), sig: '11'.repeat(64) } as BeaconRequest)).rejects.toMatchObject({ code: 'BAD_SIGNATURE' })
+  })
+})
+
+describe('rounds that took a beacon and never settled', () => {
+  it('cost their gateway the fee once their time runs out, and can no longer settle; settled ones cost nothing more', async () => {
+    let t = 1_800_000_000_000
+    const dir = await mkdtemp(join(tmpdir(), 'chorus-expiry-'))
+    const path = join(dir, 'ledger.sqlite')
+    const ledger = SqliteLedger.open({ path, operator, now: () => t, rules: { settleWithinMs: 60_000 } })
+    try {
+      const { gateway: coordinator } = population(ledger, 5)
+      const deposit = () => ledger.account(coordinator.id)!.stake
+      const round = (opts: Partial<HarnessOptions> = {}) =>
+        new Harness({
+          nodes: 5,
+          ledger: ledger.viewAt(ledger.head())!,
+          now: t,
+          rules: CURRENT_RULES,
+          request: { fee: '1000000', ticket: '10000' },
+          beacon: (phase, seal, query) => ledger.beacon(signBeaconRequest(coordinator, query, phase, seal)),
+          ...opts,
+        })
+      // A round run to its Result settles and closes: its fee is paid once, as rewards.
+      const done = round()
+      const start = deposit()
+      ledger.settle(done.outcome!.transcript.map((m) => m.env))
+      expect(deposit()).toBe(start - 1_000_000n)
+
+      // A round abandoned after its members beacon (here: no answers ever came).
+      const aborted = round({ toCoordinator: (msg) => msg.env.type === 'Join' })
+      aborted.runDeadlines()
+      expect(aborted.failure?.code).toBe('NO_ANSWERS')
+      // One that finished but whose settlement comes too late.
+      const late = round()
+      const before = deposit()
+      // Nothing happens before the time is up.
+      t += 10_000
+      ledger.credit(coordinator.id, 1n)
+      expect(deposit()).toBe(before)
+      t += 3_600_000
+      const head = ledger.head()
+      ledger.credit(coordinator.id, 1n)
+      const expired = ledger.entries(1, 10_000).filter((e) => e.kind === 'expire')
+      expect(expired).toHaveLength(2)
+      expect(ledger.head()).not.toBe(head)
+      expect(deposit()).toBe(before - 2_000_000n)
+      expect(ledger.supply()).toMatchObject({ destroyed: 2_000_000n })
+      expect(() => ledger.settle(late.outcome!.transcript.map((m) => m.env))).toThrow(expect.objectContaining({ code: 'EXPIRED' }))
+      ledger.close()
+      // The replay agrees: the same forfeits, the money held equal to what was created less them.
+      expect((await verifyLedger(path)).settlements).toBe(1)
+    } finally {
+      if (ledger.isOpen) ledger.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

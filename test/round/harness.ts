@@ -28,13 +28,15 @@ export interface HarnessOptions {
   toMember?: (msg: Signed, to: Identity, h: Harness) => boolean
   answer?: (node: Identity, i: number) => string | undefined
   verdict?: (judge: Identity, a: string, b: string) => Verdict['v']
+  /** The clock the round starts at (ms; default 1 000 000). */
+  now?: number
   /** The rules the Query signs (default version 1). */
   rules?: RoundRules
   /**
    * Rules 2 on: the ledger's answer to a beacon request, given at once (a stand-in for the ledger;
    * default: a beacon derived from the phase and seal, and `issued` records each).
    */
-  beacon?: (phase: BeaconPhase, seal: string) => IssuedBeacon | undefined
+  beacon?: (phase: BeaconPhase, seal: string, query: Signed<'Query'>) => IssuedBeacon | undefined
 }
 
 /** A stand-in ledger's beacon: a fixed function of what was asked (tests only). */
@@ -57,6 +59,7 @@ export class Harness {
 
   constructor(readonly opts: HarnessOptions) {
     this.ledger = opts.ledger ?? genesisLedgerView()
+    if (opts.now !== undefined) this.now = opts.now
     this.members = Array.from({ length: opts.nodes }, (_, i) => ident(`node-${i}`))
     const { round, effects } = CoordinatorRound.start(
       { identity: this.coordId, ledger: this.ledger, ...(opts.rules ? { rules: opts.rules } : {}) },
@@ -141,7 +144,7 @@ export class Harness {
           this.failure = e
           break
         case 'beacon': {
-          const issued = (this.opts.beacon ?? testBeacon)(e.phase, e.seal)
+          const issued = (this.opts.beacon ?? testBeacon)(e.phase, e.seal, this.round.query)
           if (issued === undefined) break
           this.issued.set(e.phase, issued)
           this.coordinatorEffects(this.round.beacon(e.phase, issued, this.now))
