@@ -63,12 +63,8 @@ const MIGRATIONS: readonly string[] = [
      UPDATE totals SET held = held - (OLD.balance + OLD.stake + OLD.unbonding);
    END;`,
   // Beacons issued to rounds, one per (round, phase), each the next value of a hash chain whose
-  // tip the log published first (beaconChain.ts); rounds that took a members beacon and have not
-  // settled, whose fee the gateway forfeits if they never do; and rounds that expired so.
-  `CREATE TABLE open_rounds (round TEXT PRIMARY KEY, gateway TEXT NOT NULL, fee INTEGER NOT NULL, expires INTEGER NOT NULL);
-   CREATE INDEX open_rounds_by_expiry ON open_rounds (expires);
-   CREATE TABLE expired_rounds (round TEXT PRIMARY KEY, seq INTEGER NOT NULL, forfeited INTEGER NOT NULL);
-   CREATE TABLE beacons (
+  // tip the log published first (beaconChain.ts).
+  `CREATE TABLE beacons (
      round TEXT NOT NULL,
      phase TEXT NOT NULL,
      seal TEXT NOT NULL,
@@ -79,6 +75,11 @@ const MIGRATIONS: readonly string[] = [
      seq INTEGER NOT NULL,
      PRIMARY KEY (round, phase)
    );`,
+  // Rounds that took a members beacon and have not settled, whose fee the gateway forfeits if they
+  // never do; and the rounds that expired so.
+  `CREATE TABLE open_rounds (round TEXT PRIMARY KEY, gateway TEXT NOT NULL, fee INTEGER NOT NULL, expires INTEGER NOT NULL);
+   CREATE INDEX open_rounds_by_expiry ON open_rounds (expires);
+   CREATE TABLE expired_rounds (round TEXT PRIMARY KEY, seq INTEGER NOT NULL, forfeited INTEGER NOT NULL);`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -35,6 +35,9 @@ export async function verifyLedger(path: string, onProgress?: (done: number) => 
       const ahead = batch.map((e) => prepareAhead(replica, e))
       for (let i = 0; i < batch.length; i++) {
         const e = batch[i]!
+        if (e.kind === 'settle' && predatesRules(e)) {
+          throw new LedgerError('CORRUPT', `entry ${e.seq} settles a round signed before rounds carried their rules version (Chorus before December 2026); this Chorus cannot recompute it. Keep that ledger with the Chorus that wrote it, or start a new one (move .chorus/ledger.sqlite away)`)
+        }
         replica.replay(e, operator, ahead[i] === undefined ? undefined : await ahead[i])
         if (e.kind === 'settle') settlements++
       }
@@ -50,6 +53,16 @@ export async function verifyLedger(path: string, onProgress?: (done: number) => 
   } finally {
     file.close()
     replica.close()
+  }
+}
+
+/** Whether a settlement's round was signed before Queries named their rules (it cannot be recomputed now). */
+function predatesRules(e: LogEntry): boolean {
+  try {
+    const first = (JSON.parse(e.body) as { transcript?: { body?: { rules?: unknown } }[] }).transcript?.[0]
+    return first?.body !== undefined && first.body.rules === undefined
+  } catch {
+    return false
   }
 }
 

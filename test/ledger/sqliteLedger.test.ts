@@ -176,6 +176,22 @@ describe('the SQLite ledger file', () => {
     expect(() => SqliteLedger.open({ path, operator: other })).toThrow(/operator/)
   })
 
+  it('migrates a file written before beacons: it opens, takes beacons and rounds, and replays', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chorus-ledger-'))
+    const path = join(dir, 'l.sqlite')
+    const old = fixture(path)
+    population(old.ledger, 4)
+    old.close()
+    // As the last release left it: schema 3, no beacon tables.
+    const db = new Database(path)
+    db.exec('DROP TABLE beacons; DROP TABLE open_rounds; DROP TABLE expired_rounds; PRAGMA user_version = 3')
+    db.close()
+    const again = fixture(path)
+    again.ledger.settle(playRound(again.ledger, 4))
+    again.close()
+    expect((await verifyLedger(path)).settlements).toBe(1)
+  })
+
   it('settles no round by rules older than the oldest its genesis names live', () => {
     const ledger = SqliteLedger.open({ path: ':memory:', operator, rules: { oldestRules: 2 } })
     try {
