@@ -176,7 +176,7 @@ describe('the SQLite ledger file', () => {
     expect(() => SqliteLedger.open({ path, operator: other })).toThrow(/operator/)
   })
 
-  it('migrates a file written before beacons: it opens, takes beacons and rounds, and replays', async () => {
+  it('migrates a file written before beacons: it opens, settles rounds, and replays', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'chorus-ledger-'))
     const path = join(dir, 'l.sqlite')
     const old = fixture(path)
