@@ -30,6 +30,12 @@ export interface AggregationInput {
   maxJudgeShare: number
   /** How much a group's size counts (default SUPPORT_WEIGHT). */
   supportWeight?: number
+  /**
+   * How much each answer's owner counts toward its group's support, in [0, 1]; given, a group adds
+   * supportWeight · ln(1 + Σ) instead of supportWeight · ln(size), so answerers without a record
+   * add nothing however many they are.
+   */
+  supporterWeight?: (owner: string) => number
   bt?: BTOptions
 }
 
@@ -94,7 +100,9 @@ export function aggregate(input: AggregationInput): Aggregation {
   })
   const groupScore = new Map<string, number>()
   const supportWeight = input.supportWeight ?? SUPPORT_WEIGHT
-  for (const [k, g] of members) groupScore.set(k, g.reduce((s, i) => s + theta[i]!, 0) / g.length + supportWeight * Math.log(g.length))
+  const supporter = input.supporterWeight
+  const supportOf = (g: number[]) => (supporter === undefined ? Math.log(g.length) : Math.log(1 + g.reduce((s, i) => s + Math.min(1, Math.max(0, supporter(answers[i]!.owner))), 0)))
+  for (const [k, g] of members) groupScore.set(k, g.reduce((s, i) => s + theta[i]!, 0) / g.length + supportWeight * supportOf(g))
   const score = keyOf.map((k) => groupScore.get(k)!)
   const support = keyOf.map((k) => members.get(k)!.length)
   const order = rank(score, theta, answers)

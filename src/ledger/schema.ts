@@ -80,6 +80,9 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE open_rounds (round TEXT PRIMARY KEY, gateway TEXT NOT NULL, fee INTEGER NOT NULL, expires INTEGER NOT NULL);
    CREATE INDEX open_rounds_by_expiry ON open_rounds (expires);
    CREATE TABLE expired_rounds (round TEXT PRIMARY KEY, seq INTEGER NOT NULL, forfeited INTEGER NOT NULL);`,
+  // How many ranked rounds each account has answered, as of each seq: a round's support counts an
+  // answerer by its record (rules 2), and a fresh identity has none.
+  `ALTER TABLE standing ADD COLUMN answer_rounds INTEGER NOT NULL DEFAULT 0;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -148,7 +148,7 @@ export class SqliteLedger implements Ledger {
     const seq = this.seqOf(head)
     if (seq === undefined) return undefined
     const rows = this.sql(
-      `SELECT k.key, a.kind, s.stake, s.weight_micro, s.answer_ppm FROM keys k JOIN accounts a ON a.id = k.account
+      `SELECT k.key, a.kind, s.stake, s.weight_micro, s.answer_ppm, s.answer_rounds FROM keys k JOIN accounts a ON a.id = k.account
          JOIN standing s ON s.account = a.id AND s.seq = (SELECT MAX(seq) FROM standing WHERE account = a.id AND seq <= ?)
        WHERE k.added <= ? AND (k.retired IS NULL OR k.retired > ?) AND a.kind IN ('node', 'gateway') ORDER BY k.key`,
     ).all(seq, seq, seq) as Row[]
@@ -174,7 +174,7 @@ export class SqliteLedger implements Ledger {
     const removed: string[] = []
     const keysOf = this.sql('SELECT key, added, retired FROM keys WHERE account = ? AND added <= ?')
     const standingOfKey = this.sql(
-      `SELECT k.key, a.kind, s.stake, s.weight_micro, s.answer_ppm FROM keys k JOIN accounts a ON a.id = k.account
+      `SELECT k.key, a.kind, s.stake, s.weight_micro, s.answer_ppm, s.answer_rounds FROM keys k JOIN accounts a ON a.id = k.account
          JOIN standing s ON s.account = a.id AND s.seq = (SELECT MAX(seq) FROM standing WHERE account = a.id AND seq <= ?)
        WHERE k.key = ? AND a.kind IN ('node', 'gateway')`,
     )
@@ -205,7 +205,7 @@ export class SqliteLedger implements Ledger {
     const gateways: StandingSnapshot['gateways'] = []
     for (const r of rows) {
       if (r.kind === 'gateway') gateways.push([r.key as string, String(r.stake)])
-      else if ((r.stake as bigint) >= minStake) nodes.push([r.key as string, Number(r.weight_micro), Number(r.answer_ppm), String(r.stake)])
+      else if ((r.stake as bigint) >= minStake) nodes.push([r.key as string, Number(r.weight_micro), Number(r.answer_ppm), String(r.stake), Number(r.answer_rounds)])
     }
     return { nodes, gateways }
   }
@@ -665,7 +665,7 @@ export class SqliteLedger implements Ledger {
   private recordStanding(id: string, seq: number): void {
     const a = this.sql('SELECT stake FROM accounts WHERE id = ?').get(id) as Row
     const r = this.reputation(id)
-    this.sql('INSERT OR REPLACE INTO standing (account, seq, stake, weight_micro, answer_ppm) VALUES (?, ?, ?, ?, ?)').run(id, seq, a.stake, r.weightMicro, r.answerPpm)
+    this.sql('INSERT OR REPLACE INTO standing (account, seq, stake, weight_micro, answer_ppm, answer_rounds) VALUES (?, ?, ?, ?, ?, ?)').run(id, seq, a.stake, r.weightMicro, r.answerPpm, r.answerRounds)
   }
 
   private mustAccount(id: string): void {

@@ -16,6 +16,8 @@ export interface Standing extends LedgerView {
   reputationPpm(node: string): number | undefined
   /** A node's stake, from which its tickets are locked; undefined when not eligible. */
   stake(node: string): Micro | undefined
+  /** How many ranked rounds a node has answered; undefined when not eligible. */
+  answerRounds(node: string): number | undefined
 }
 
 export interface StandingSnapshot {
@@ -27,8 +29,11 @@ export interface StandingSnapshot {
    */
   base?: string
   removed?: string[]
-  /** Eligible nodes: [key, judge weight in micro-units, answerer reputation in ppm, stake in micro-units], sorted. */
-  nodes: [string, number, number, string][]
+  /**
+   * Eligible nodes: [key, judge weight in micro-units, answerer reputation in ppm, stake in
+   * micro-units, ranked rounds answered], sorted.
+   */
+  nodes: [string, number, number, string, number][]
   /** Registered gateways: [key, deposit in micro-units as a decimal string], sorted. */
   gateways: [string, string][]
 }
@@ -47,7 +52,7 @@ export function mergeSnapshot(base: StandingSnapshot, change: StandingSnapshot):
 }
 
 export function standingOf(s: StandingSnapshot): Standing {
-  const nodes = new Map(s.nodes.map(([id, w, r, stake]) => [id, { weight: w / 1e6, rep: r, stake: BigInt(stake) }]))
+  const nodes = new Map(s.nodes.map(([id, w, r, stake, rounds]) => [id, { weight: w / 1e6, rep: r, stake: BigInt(stake), rounds }]))
   const gateways = new Map(s.gateways.map(([id, d]) => [id, BigInt(d)]))
   return {
     seq: s.seq,
@@ -57,6 +62,7 @@ export function standingOf(s: StandingSnapshot): Standing {
     deposit: (gateway) => gateways.get(gateway),
     reputationPpm: (node) => nodes.get(node)?.rep,
     stake: (node) => nodes.get(node)?.stake,
+    answerRounds: (node) => nodes.get(node)?.rounds,
   }
 }
 
@@ -71,7 +77,7 @@ export function parseSnapshot(raw: unknown): StandingSnapshot {
     Number.isSafeInteger(s.seq) &&
     Array.isArray(s.nodes) &&
     Array.isArray(s.gateways) &&
-    s.nodes.every((n) => Array.isArray(n) && n.length === 4 && hex64(n[0]) && Number.isSafeInteger(n[1]) && n[1] >= 0 && Number.isSafeInteger(n[2]) && typeof n[3] === 'string' && /^\d{1,30}$/.test(n[3])) &&
+    s.nodes.every((n) => Array.isArray(n) && n.length === 5 && hex64(n[0]) && Number.isSafeInteger(n[1]) && n[1] >= 0 && Number.isSafeInteger(n[2]) && typeof n[3] === 'string' && /^\d{1,30}$/.test(n[3]) && Number.isSafeInteger(n[4]) && n[4] >= 0) &&
     s.gateways.every((g) => Array.isArray(g) && g.length === 2 && hex64(g[0]) && typeof g[1] === 'string' && /^\d{1,30}$/.test(g[1])) &&
     (s.base === undefined || (hex64(s.base) && Array.isArray(s.removed) && s.removed.every(hex64)))
   if (!ok) throw new Error('the ledger sent a malformed standing snapshot')

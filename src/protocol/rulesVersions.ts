@@ -23,6 +23,12 @@ export interface RoundRules {
   zMilli: number
   /** How late after its phase's announced deadline a seal may be dated (members leave then). */
   sealGraceMs: number
+  /**
+   * Rules 2 on: a group's support counts each answerer by its record, min(1, ranked rounds it has
+   * answered / supportRounds), not by number: a fresh identity adds nothing, so Sybils cannot buy
+   * agreement. (Rules 1 count answerers: ln(size).)
+   */
+  supportRounds?: number
 }
 
 export type RulesStatus = 'live' | 'retired'
@@ -46,9 +52,9 @@ export const RULES_VERSIONS: ReadonlyMap<number, RulesVersion> = new Map([
   [
     2,
     {
-      rules: { version: 2, maxJudgeShareBp: 2_500, minRanked: 3, priorMilli: 1_000, supportBp: 5_000, zMilli: 1_960, sealGraceMs: 2_000 },
+      rules: { version: 2, maxJudgeShareBp: 2_500, minRanked: 3, priorMilli: 1_000, supportBp: 5_000, zMilli: 1_960, sealGraceMs: 2_000, supportRounds: 10 },
       status: 'live',
-      summary: "members and the judge assignment keyed by the ledger's beacons, issued after the seals they follow",
+      summary: "members and the judge assignment keyed by the ledger's beacons, issued after the seals they follow; support counted by answerers' records",
     },
   ],
 ])
@@ -73,6 +79,7 @@ export function rulesProblem(rules: RoundRules, options: { live?: boolean; oldes
   for (const [k, v] of Object.entries(known.rules) as [keyof RoundRules, number][]) {
     if (rules[k] !== v) return `rules version ${rules.version} fixes ${k} at ${v}, not ${rules[k]}`
   }
+  for (const k of Object.keys(rules)) if (!(k in known.rules)) return `rules version ${rules.version} has no ${k}`
   if (options.live && known.status === 'retired') return `rules version ${rules.version} is retired (${known.summary}): its rounds verify but are no longer run`
   if (options.oldestLive !== undefined && rules.version < options.oldestLive) return `rules version ${rules.version} is older than the oldest this ledger still settles (${options.oldestLive})`
   return undefined

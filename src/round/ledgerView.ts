@@ -13,6 +13,8 @@ export interface LedgerView {
   judgeWeight(node: string): number
   /** Answerer reputation in ppm, where the ledger keeps one (a Query's minReputation reads it). */
   reputationPpm?(node: string): number | undefined
+  /** Ranked rounds a node has answered, where the ledger counts them (rules 2 weigh support by it). */
+  answerRounds?(node: string): number | undefined
 }
 
 /** Whether a node may join a round that asks for `minReputationBp` (basis points; 0 asks nothing). */

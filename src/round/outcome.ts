@@ -60,12 +60,14 @@ export function computeOutcome(
   const judged = flat.filter((v) => v.v !== 'U').length
   if (answers.length < rules.minRanked || judged === 0)
     return unranked(answers, flat.length - judged, flat.length)
+  const supportRounds = rules.supportRounds
   const agg = aggregate({
     answers: answers.map((a) => ({ owner: a.owner, text: a.text, tieBreak: a.commitHash })),
     verdicts: flat,
     judgeWeight: (j) => ledger.judgeWeight(j),
     maxJudgeShare: rules.maxJudgeShareBp / BP,
     supportWeight: rules.supportBp / BP,
+    ...(supportRounds === undefined ? {} : { supporterWeight: (owner: string) => Math.min(1, (ledger.answerRounds?.(owner) ?? 0) / supportRounds) }),
     bt: { prior: rules.priorMilli / 1_000, z: rules.zMilli / 1_000 },
   })
   return ranked(answers, agg, flat.length)

@@ -184,7 +184,7 @@ describe('the SQLite ledger file', () => {
     old.close()
     // As the last release left it: schema 3, no beacon tables.
     const db = new Database(path)
-    db.exec('DROP TABLE beacons; DROP TABLE open_rounds; DROP TABLE expired_rounds; PRAGMA user_version = 3')
+    db.exec('DROP TABLE beacons; DROP TABLE open_rounds; DROP TABLE expired_rounds; ALTER TABLE standing DROP COLUMN answer_rounds; PRAGMA user_version = 3')
     db.close()
     const again = fixture(path)
     again.ledger.settle(playRound(again.ledger, 4))

@@ -4,6 +4,7 @@ import { BeaconChain } from '../../src/ledger/beaconChain.js'
 import type { Envelope } from '../../src/protocol/envelope.js'
 import { CURRENT_RULES } from '../../src/protocol/rulesVersions.js'
 import type { IssuedBeacon } from '../../src/round/beacons.js'
+import { genesisLedgerView } from '../../src/round/ledgerView.js'
 import { selectMembers } from '../../src/round/rules.js'
 import { verifyOpened } from '../../src/round/verify.js'
 import { Harness, ident, testBeacon } from './harness.js'
@@ -63,5 +64,26 @@ describe('rounds keyed by the ledger’s beacons (rules 2)', () => {
     expect(won / rounds).toBeGreaterThan(3)
     expect(seatsRules2 / rounds).toBeGreaterThan(0.6)
     expect(seatsRules2 / rounds).toBeLessThan(1.9)
+  })
+})
+
+describe('support that Sybils cannot buy (rules 2)', () => {
+  it('ten fresh identities agreeing do not outweigh five answerers with a record, where rules 1 let them', () => {
+    // 15 members: nodes 0–4 have answered 20 ranked rounds and say 42; nodes 5–14 are fresh and
+    // all say 41. Judges split evenly (a tie on every pair), so only support decides.
+    const record = new Map(Array.from({ length: 15 }, (_, i) => [ident(`node-${i}`).id, i < 5 ? 20 : 0]))
+    const ledger = { ...genesisLedgerView(), answerRounds: (n: string) => record.get(n) }
+    const answer = (_n: unknown, i: number) => (i < 5 ? 'The answer is 42' : 'The answer is 41')
+    const winnerSays = (h: Harness) => h.outcome!.outcome.answer
+    const v1 = new Harness({ nodes: 15, ledger, answer, verdict: () => 'T' })
+    expect(winnerSays(v1)).toBe('The answer is 41')
+    const v2Round = new Harness({ nodes: 15, ledger, answer, verdict: () => 'T', rules: CURRENT_RULES })
+    expect(winnerSays(v2Round)).toBe('The answer is 42')
+    // And it still verifies, by the same records.
+    expect(verifyOpened(v2Round.outcome!.transcript, { ledger, beacons: v2Round.beacons }).outcome.answer).toBe('The answer is 42')
+    // With no record on either side, the larger group is no longer favoured by its size alone.
+    const fresh = new Harness({ nodes: 15, ledger: genesisLedgerView(), answer, verdict: () => 'T', rules: CURRENT_RULES })
+    const top = fresh.outcome!.outcome.scores
+    expect(top.find((s) => s.support === 10)!.score).toBe(top.find((s) => s.support === 5)!.score)
   })
 })
