@@ -17,6 +17,7 @@ import { randomSalt, type SaltSource } from '../runtime/salt.js'
 import type { Transport } from '../transport/transport.js'
 import { type Paymaster, priceOf, usageOf } from './paymaster.js'
 import type { BeaconSource } from '../ledger/beaconRequest.js'
+import { DEFAULT_SETTLE_WITHIN_MS } from '../ledger/ledger.js'
 import { CURRENT_RULES, LEDGERLESS_RULES } from '../protocol/rulesVersions.js'
 import type { BeaconPhase } from '../round/beacons.js'
 import { type AskOptions, RoundFailedError, type RoundResult } from './swarm.js'
@@ -125,7 +126,7 @@ export class CoordinatorService {
   async stop(): Promise<void> {
     for (const round of [...this.host.values()]) {
       this.host.step(round, (m) => m.abandon('stopped', this.clock.now()))
-      this.finish(round, (c) => fail(c, new RoundFailedError('ABORTED', 'coordinator stopped')), true)
+      this.finish(round, (c) => fail(c, new RoundFailedError('ABORTED', 'coordinator stopped'), this.feeHeld(round.machine)), true)
     }
     this.unsubscribe?.()
     if (this.sending.size > 0) {
@@ -177,7 +178,7 @@ export class CoordinatorService {
       const signal = options.signal
       const onAbort = () => {
         this.host.step(hosted, (m) => m.abandon('cancelled', this.clock.now()))
-        this.finish(hosted, (c) => fail(c, new RoundFailedError('ABORTED', 'round aborted by the caller')))
+        this.finish(hosted, (c) => fail(c, new RoundFailedError('ABORTED', 'round aborted by the caller'), this.feeHeld(round)))
       }
       signal?.addEventListener('abort', onAbort, { once: true })
       this.callers.set(round.roundId, {
@@ -223,7 +224,7 @@ export class CoordinatorService {
           this.finish(round, (c) => c.resolve(this.done(round.machine, e, c)))
           break
         case 'failed':
-          this.finish(round, (c) => fail(c, new RoundFailedError(e.code, e.message)))
+          this.finish(round, (c) => fail(c, new RoundFailedError(e.code, e.message), this.feeHeld(round.machine)))
           break
         case 'retired':
           this.host.remove(round.machine.roundId)
@@ -233,6 +234,15 @@ export class CoordinatorService {
           break
       }
     }
+  }
+
+  /**
+   * How long a failed round's fee stays promised: a round the ledger opened (it took its members
+   * beacon) forfeits the fee when its time to settle runs out, so the deposit must keep covering it
+   * until then (the ledger's default hour after the last deadline).
+   */
+  private feeHeld(machine: CoordinatorRound): number {
+    return machine.openOnLedger ? Math.max(0, machine.deadlines.verdictReveal + DEFAULT_SETTLE_WITHIN_MS - this.clock.now()) : 0
   }
 
   private askBeacon(round: HostedRound<CoordinatorRound>, phase: BeaconPhase, seal: string): void {
@@ -278,8 +288,12 @@ export class CoordinatorService {
   }
 }
 
-/** A round that will not settle takes its fee promise back at once (one that settles does when the ledger has it). */
-function fail(c: Caller, err: RoundFailedError): void {
-  c.release()
+/**
+ * A round that will not settle takes its fee promise back: at once, or after `holdMs` when the
+ * ledger will take the fee anyway (one that settles does when the ledger has it).
+ */
+function fail(c: Caller, err: RoundFailedError, holdMs = 0): void {
+  if (holdMs === 0) c.release()
+  else setTimeout(c.release, holdMs).unref()
   c.reject(err)
 }

@@ -16,6 +16,9 @@ import type { AccountRequest } from './requests.js'
  */
 export type AccountKind = 'node' | 'gateway' | 'client' | 'operator'
 
+/** How long after its last deadline a round a ledger opened may still settle, unless its genesis says otherwise. */
+export const DEFAULT_SETTLE_WITHIN_MS = 3_600_000
+
 export interface LedgerRules {
   settlement: SettlementRules
   /** Stake a node needs to be eligible for rounds. */

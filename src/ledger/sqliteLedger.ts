@@ -11,7 +11,7 @@ import { openEncoded, TranscriptError, type VerifiedRound, verifyOpened } from '
 import { encodeTranscript, PreparedTranscript } from './preparedTranscript.js'
 import { EnvelopeOpenerPool } from '../protocol/openerPool.js'
 import { type Micro, parseAmount } from './amount.js'
-import { type AccountKind, type AccountState, type Charge, type Ledger, LedgerError, type LedgerRules, type LogEntry, type SettlementReceipt } from './ledger.js'
+import { type AccountKind, type AccountState, type Charge, DEFAULT_SETTLE_WITHIN_MS, type Ledger, LedgerError, type LedgerRules, type LogEntry, type SettlementReceipt } from './ledger.js'
 import { entryProblem, LOG_ROOT, signEntry } from './logEntry.js'
 import { type AccountRequest, checkRequest } from './requests.js'
 import { NEW_REPUTATION, type Reputation, updateReputation } from './reputation.js'
@@ -34,7 +34,7 @@ export const DEFAULT_LEDGER_RULES: LedgerRules = {
   unbondingMs: 7 * 24 * 3_600_000,
   oldestRules: 1,
   beaconChainLength: BEACON_CHAIN_LENGTH,
-  settleWithinMs: 3_600_000,
+  settleWithinMs: DEFAULT_SETTLE_WITHIN_MS,
 }
 
 export interface SqliteLedgerInit {

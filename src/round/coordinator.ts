@@ -385,6 +385,14 @@ export class CoordinatorRound {
     })
   }
 
+  /**
+   * Whether the ledger was asked for this round's members beacon: from then on the ledger holds
+   * the round open, and its fee is owed whether or not the round finishes.
+   */
+  get openOnLedger(): boolean {
+    return this.beaconSeals.has('members')
+  }
+
   private get usesBeacons(): boolean {
     return this.body.rules.version >= BEACON_RULES
   }
