@@ -47,7 +47,7 @@ export interface NetworkLedger {
 
 /** A fixed view: every Query names its head, and no gateway needs a deposit. */
 export function fixedLedger(view: LedgerView): NetworkLedger {
-  const standing: Standing = { head: () => view.head(), eligible: (n) => view.eligible(n), judgeWeight: (n) => view.judgeWeight(n), seq: 0, deposit: () => undefined, reputationPpm: () => undefined, stake: () => undefined, answerRounds: (n) => view.answerRounds?.(n) }
+  const standing: Standing = { head: () => view.head(), eligible: (n) => view.eligible(n), judgeWeight: (n) => view.judgeWeight(n), seq: 0, oldestRules: 1, deposit: () => undefined, reputationPpm: () => undefined, stake: () => undefined, answerRounds: (n) => view.answerRounds?.(n) }
   return { metered: false, latest: () => standing, at: (head) => (head === view.head() ? standing : undefined) }
 }
 

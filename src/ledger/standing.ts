@@ -18,6 +18,8 @@ export interface Standing extends LedgerView {
   stake(node: string): Micro | undefined
   /** How many ranked rounds a node has answered; undefined when not eligible. */
   answerRounds(node: string): number | undefined
+  /** The oldest rules version the ledger settles: a node serves no round by older rules. */
+  readonly oldestRules: number
 }
 
 export interface StandingSnapshot {
@@ -36,6 +38,8 @@ export interface StandingSnapshot {
   nodes: [string, number, number, string, number][]
   /** Registered gateways: [key, deposit in micro-units as a decimal string], sorted. */
   gateways: [string, string][]
+  /** The oldest rules version whose rounds the ledger settles (its genesis rule; 1 when absent). */
+  oldestRules?: number
 }
 
 /** The standing at a change's head, from the standing at its base. */
@@ -46,6 +50,7 @@ export function mergeSnapshot(base: StandingSnapshot, change: StandingSnapshot):
   return {
     head: change.head,
     seq: change.seq,
+    ...(change.oldestRules ?? base.oldestRules ? { oldestRules: change.oldestRules ?? base.oldestRules } : {}),
     nodes: [...base.nodes.filter((n) => !gone.has(n[0])), ...change.nodes].sort(byKey),
     gateways: [...base.gateways.filter((g) => !gone.has(g[0])), ...change.gateways].sort(byKey),
   }
@@ -56,6 +61,7 @@ export function standingOf(s: StandingSnapshot): Standing {
   const gateways = new Map(s.gateways.map(([id, d]) => [id, BigInt(d)]))
   return {
     seq: s.seq,
+    oldestRules: s.oldestRules ?? 1,
     head: () => s.head,
     eligible: (node) => nodes.has(node),
     judgeWeight: (node) => nodes.get(node)?.weight ?? 0,
@@ -79,7 +85,8 @@ export function parseSnapshot(raw: unknown): StandingSnapshot {
     Array.isArray(s.gateways) &&
     s.nodes.every((n) => Array.isArray(n) && n.length === 5 && hex64(n[0]) && Number.isSafeInteger(n[1]) && n[1] >= 0 && Number.isSafeInteger(n[2]) && typeof n[3] === 'string' && /^\d{1,30}$/.test(n[3]) && Number.isSafeInteger(n[4]) && n[4] >= 0) &&
     s.gateways.every((g) => Array.isArray(g) && g.length === 2 && hex64(g[0]) && typeof g[1] === 'string' && /^\d{1,30}$/.test(g[1])) &&
-    (s.base === undefined || (hex64(s.base) && Array.isArray(s.removed) && s.removed.every(hex64)))
+    (s.base === undefined || (hex64(s.base) && Array.isArray(s.removed) && s.removed.every(hex64))) &&
+    (s.oldestRules === undefined || (Number.isSafeInteger(s.oldestRules) && s.oldestRules >= 1))
   if (!ok) throw new Error('the ledger sent a malformed standing snapshot')
   return s
 }

@@ -13,9 +13,9 @@ import { meetsReputation } from '../round/ledgerView.js'
  * never seals its members holds a slot for seconds at most. To hold one longer it has to run the
  * round, which is using the node, not squatting on it.
  */
-export type DeclineReason = 'notAllowed' | 'expired' | 'horizon' | 'coordinator' | 'capacity' | 'policy' | 'ineligible' | 'unregistered' | 'fee' | 'deposit' | 'ledger' | 'stake'
+export type DeclineReason = 'notAllowed' | 'expired' | 'horizon' | 'coordinator' | 'capacity' | 'policy' | 'ineligible' | 'unregistered' | 'fee' | 'deposit' | 'ledger' | 'stake' | 'rules'
 
-export const DECLINE_REASONS: readonly DeclineReason[] = ['capacity', 'coordinator', 'deposit', 'expired', 'fee', 'horizon', 'ineligible', 'ledger', 'notAllowed', 'policy', 'stake', 'unregistered']
+export const DECLINE_REASONS: readonly DeclineReason[] = ['capacity', 'coordinator', 'deposit', 'expired', 'fee', 'horizon', 'ineligible', 'ledger', 'notAllowed', 'policy', 'rules', 'stake', 'unregistered']
 
 export interface ParticipationLimits {
   /** Rounds held at once. */
@@ -72,6 +72,8 @@ export function ledgerDeclineReason(me: string, coordinator: string, query: Quer
   const named = at.deposit(coordinator)
   const now = newest.deposit(coordinator)
   if (named === undefined || now === undefined) return 'unregistered'
+  // Rules the ledger no longer settles (a coordinator downgrading to grindable ones): unpaid work.
+  if (query.rules.version < newest.oldestRules) return 'rules'
   const fee = BigInt(query.fee)
   if (fee < minFee) return 'fee'
   const deposit = named < now ? named : now

@@ -124,6 +124,7 @@ export const BODY_SCHEMAS = {
       ledger: count,
       notAllowed: count,
       policy: count,
+      rules: count,
       stake: count,
       unregistered: count,
     }),

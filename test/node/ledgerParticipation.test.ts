@@ -46,8 +46,8 @@ afterEach(async () => {
   swarm = undefined
 })
 
-function setUp(opts: { register?: boolean; deposit?: bigint; stake?: (i: number) => boolean } = {}) {
-  ledger = SqliteLedger.open({ path: ':memory:', operator })
+function setUp(opts: { register?: boolean; deposit?: bigint; stake?: (i: number) => boolean; oldestRules?: number } = {}) {
+  ledger = SqliteLedger.open({ path: ':memory:', operator, ...(opts.oldestRules ? { rules: { oldestRules: opts.oldestRules } } : {}) })
   const l = ledger
   const request = (who: Identity, nonce: number, body: Parameters<typeof signRequest>[2]) => l.submit(signRequest(who, nonce, body))
   if (opts.register ?? true) {
@@ -96,6 +96,19 @@ describe('nodes on a ledger', () => {
     await expect(swarm.ask('who pays?', { fee: '10000', ticket: '0' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
     expect(declined(swarm, 'unregistered')).toBe(nodes.length)
     expect(lookups).toBe(0)
+  })
+
+  it('refuse rounds by rules older than the ledger still settles (a coordinator downgrading to grindable ones)', async () => {
+    const client = setUp({ deposit: 1_000_000n, oldestRules: 2 })
+    // Without the ledger's beacons the gateway runs rules 1: nodes decline, unpaid work.
+    const s = await start(await CachedLedger.connect(client))
+    await expect(s.ask('old rules', { fee: '10000', ticket: '0' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
+    expect(declined(s, 'rules')).toBe(nodes.length)
+    await s.stop()
+    // With them (rules 2) the same nodes serve it.
+    swarm = createEmbeddedSwarm({ nodes: nodes.length, backendFor: (id) => new InstantBackend(id.id), ledger: await CachedLedger.connect(client), client, durations: DUR, identities: { coordinator: gateway, node: (i) => nodes[i]! } })
+    const r = await swarm.ask('new rules', { fee: '10000', ticket: '0' })
+    expect(r.transcript[0]!.env.body).toMatchObject({ rules: { version: 2 } })
   })
 
   it('refuse a fee below their minimum', async () => {
