@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Devnet } from '../src/cli/devnet.js'
 import { type Figure, median, quantile } from './stats.js'
 
@@ -10,12 +13,14 @@ import { type Figure, median, quantile } from './stats.js'
  * node process runs one participant per round, so V8 needs a few hundred rounds to optimize it
  * (measured with 7 nodes, medians of 50-round blocks: 47, 39, 33, 34, 31, 27, 28, 27, 27, 27 ms,
  * while each node's CPU per round fell from 9 to 4.4 ms). The first rounds after start are printed
- * too, as `_cold_`.
+ * too, as `_cold_`. `round_libp2p_7_ledger_p50_ms` is the same 7-node devnet on a served ledger
+ * (a temporary folder): each round reads the standing, takes its two beacons from the ledger over
+ * HTTP (rules 2) and settles after its answer.
  */
-export const figures = ['round_libp2p_7_p50_ms', 'round_libp2p_7_p99_ms', 'round_libp2p_7_cold_p50_ms', 'round_libp2p_25_p50_ms']
+export const figures = ['round_libp2p_7_p50_ms', 'round_libp2p_7_p99_ms', 'round_libp2p_7_cold_p50_ms', 'round_libp2p_25_p50_ms', 'round_libp2p_7_ledger_p50_ms']
 
-async function measure(nodes: number, warmup: number, rounds: number): Promise<{ cold: number[]; warm: number[] }> {
-  const net = new Devnet({ nodes, model: 'test:instant', answerSeconds: 10 })
+async function measure(nodes: number, warmup: number, rounds: number, ledgerDir?: string): Promise<{ cold: number[]; warm: number[] }> {
+  const net = new Devnet({ nodes, model: 'test:instant', answerSeconds: 10, ...(ledgerDir ? { ledgerDir } : {}) })
   await net.start()
   try {
     const cold: number[] = []
@@ -41,10 +46,13 @@ async function measure(nodes: number, warmup: number, rounds: number): Promise<{
 export async function run(): Promise<Figure[]> {
   const n7 = await measure(7, 400, 100)
   const n25 = await measure(25, 100, 30)
+  const dir = await mkdtemp(join(tmpdir(), 'chorus-devnet-bench-'))
+  const ledger = await measure(7, 200, 100, dir).finally(() => rm(dir, { recursive: true, force: true }))
   return [
     { name: 'round_libp2p_7_p50_ms', value: median(n7.warm), unit: 'ms' },
     { name: 'round_libp2p_7_p99_ms', value: quantile(n7.warm, 0.99), unit: 'ms' },
     { name: 'round_libp2p_7_cold_p50_ms', value: median(n7.cold), unit: 'ms' },
     { name: 'round_libp2p_25_p50_ms', value: median(n25.warm), unit: 'ms' },
+    { name: 'round_libp2p_7_ledger_p50_ms', value: median(ledger.warm), unit: 'ms' },
   ]
 }
