@@ -1,4 +1,6 @@
-import { createHash } from 'node:crypto'
+import { beaconStep } from '../round/beacons.js'
+
+export { beaconStep }
 
 /**
  * The ledger's source of round randomness: a hash chain fixed before any round asks for it. From a
@@ -15,10 +17,6 @@ import { createHash } from 'node:crypto'
 export const BEACON_CHAIN_LENGTH = 65_536
 const SEGMENT = 256
 
-/** One link: H("chorus/beacon" ‖ v). */
-export function beaconStep(value: string): string {
-  return createHash('sha256').update('chorus/beacon\n').update(Buffer.from(value, 'hex')).digest('hex')
-}
 
 export class BeaconChain {
   /** checkpoints[j] = v_{j·SEGMENT}. */

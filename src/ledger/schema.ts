@@ -83,6 +83,8 @@ const MIGRATIONS: readonly string[] = [
   // How many ranked rounds each account has answered, as of each seq: a round's support counts an
   // answerer by its record (rules 2), and a fresh identity has none.
   `ALTER TABLE standing ADD COLUMN answer_rounds INTEGER NOT NULL DEFAULT 0;`,
+  // The newest beacon as of a head, which the standing carries so members can check later ones.
+  `CREATE INDEX beacons_by_seq ON beacons (seq);`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -152,7 +152,7 @@ export class SqliteLedger implements Ledger {
          JOIN standing s ON s.account = a.id AND s.seq = (SELECT MAX(seq) FROM standing WHERE account = a.id AND seq <= ?)
        WHERE k.added <= ? AND (k.retired IS NULL OR k.retired > ?) AND a.kind IN ('node', 'gateway') ORDER BY k.key`,
     ).all(seq, seq, seq) as Row[]
-    return { head, seq, ...this.standingRows(rows), oldestRules: this.ledgerRules.oldestRules }
+    return { head, seq, ...this.standingRows(rows), ...this.standingRules(seq) }
   }
 
   /**
@@ -190,7 +190,13 @@ export class SqliteLedger implements Ledger {
     const standing = this.standingRows(rows)
     const listed = new Set([...standing.nodes.map((n) => n[0]), ...standing.gateways.map((g) => g[0])])
     for (const r of rows) if (!listed.has(r.key as string)) removed.push(r.key as string)
-    return { head, seq, base, ...standing, removed: removed.sort(), oldestRules: this.ledgerRules.oldestRules }
+    return { head, seq, base, ...standing, removed: removed.sort(), ...this.standingRules(seq) }
+  }
+
+  /** What a standing carries besides accounts: the oldest rules settled, and the newest beacon by then. */
+  private standingRules(seq: number): Pick<StandingSnapshot, 'oldestRules' | 'beacon'> {
+    const b = this.sql('SELECT chain, idx, value FROM beacons WHERE seq <= ? ORDER BY seq DESC LIMIT 1').get(seq) as Row | undefined
+    return { oldestRules: this.ledgerRules.oldestRules, ...(b === undefined ? {} : { beacon: [Number(b.chain), Number(b.idx), b.value as string] }) }
   }
 
   private seqOf(head: string): number | undefined {

@@ -40,6 +40,8 @@ export interface StandingSnapshot {
   gateways: [string, string][]
   /** The oldest rules version whose rounds the ledger settles (its genesis rule; 1 when absent). */
   oldestRules?: number
+  /** The newest beacon issued by this head: [chain, index, value] (none before the first). */
+  beacon?: [number, number, string]
 }
 
 /** The standing at a change's head, from the standing at its base. */
@@ -51,18 +53,21 @@ export function mergeSnapshot(base: StandingSnapshot, change: StandingSnapshot):
     head: change.head,
     seq: change.seq,
     ...(change.oldestRules ?? base.oldestRules ? { oldestRules: change.oldestRules ?? base.oldestRules } : {}),
+    ...(change.beacon ?? base.beacon ? { beacon: change.beacon ?? base.beacon } : {}),
     nodes: [...base.nodes.filter((n) => !gone.has(n[0])), ...change.nodes].sort(byKey),
     gateways: [...base.gateways.filter((g) => !gone.has(g[0])), ...change.gateways].sort(byKey),
   }
 }
 
 export function standingOf(s: StandingSnapshot): Standing {
+  const beacon = s.beacon ? { chain: s.beacon[0], index: s.beacon[1], value: s.beacon[2] } : undefined
   const nodes = new Map(s.nodes.map(([id, w, r, stake, rounds]) => [id, { weight: w / 1e6, rep: r, stake: BigInt(stake), rounds }]))
   const gateways = new Map(s.gateways.map(([id, d]) => [id, BigInt(d)]))
   return {
     seq: s.seq,
     oldestRules: s.oldestRules ?? 1,
     head: () => s.head,
+    ...(beacon ? { beaconAtHead: () => beacon } : {}),
     eligible: (node) => nodes.has(node),
     judgeWeight: (node) => nodes.get(node)?.weight ?? 0,
     deposit: (gateway) => gateways.get(gateway),
@@ -86,7 +91,8 @@ export function parseSnapshot(raw: unknown): StandingSnapshot {
     s.nodes.every((n) => Array.isArray(n) && n.length === 5 && hex64(n[0]) && Number.isSafeInteger(n[1]) && n[1] >= 0 && Number.isSafeInteger(n[2]) && typeof n[3] === 'string' && /^\d{1,30}$/.test(n[3]) && Number.isSafeInteger(n[4]) && n[4] >= 0) &&
     s.gateways.every((g) => Array.isArray(g) && g.length === 2 && hex64(g[0]) && typeof g[1] === 'string' && /^\d{1,30}$/.test(g[1])) &&
     (s.base === undefined || (hex64(s.base) && Array.isArray(s.removed) && s.removed.every(hex64))) &&
-    (s.oldestRules === undefined || (Number.isSafeInteger(s.oldestRules) && s.oldestRules >= 1))
+    (s.oldestRules === undefined || (Number.isSafeInteger(s.oldestRules) && s.oldestRules >= 1)) &&
+    (s.beacon === undefined || (Array.isArray(s.beacon) && s.beacon.length === 3 && Number.isSafeInteger(s.beacon[0]) && Number.isSafeInteger(s.beacon[1]) && hex64(s.beacon[2])))
   if (!ok) throw new Error('the ledger sent a malformed standing snapshot')
   return s
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { hashParts } from '../crypto/hash.js'
 
 /**
@@ -12,6 +13,29 @@ export interface RoundBeacon {
   chain: number
   index: number
   value: string
+}
+
+/** One link of the ledger's beacon chain: v_{i−1} = H("chorus/beacon" ‖ v_i) (ledger/beaconChain.ts). */
+export function beaconStep(value: string): string {
+  return createHash('sha256').update('chorus/beacon\n').update(Buffer.from(value, 'hex')).digest('hex')
+}
+
+/** The most links a member walks to check a quoted beacon (a busy ledger's beacons since the Query's head). */
+export const MAX_BEACON_WALK = 65_536
+
+/**
+ * Whether a beacon quoted in a seal can be the ledger's: on the chain of the newest beacon the
+ * ledger had issued by the Query's head, it must come later and hash back to it. Undefined when it
+ * cannot be told here (another chain, or further than a member walks): verification decides then.
+ */
+export function beaconFollows(quoted: RoundBeacon, atHead: RoundBeacon): boolean | undefined {
+  if (quoted.chain !== atHead.chain) return undefined
+  const steps = quoted.index - atHead.index
+  if (steps <= 0) return false
+  if (steps > MAX_BEACON_WALK) return undefined
+  let v = quoted.value
+  for (let i = 0; i < steps; i++) v = beaconStep(v)
+  return v === atHead.value
 }
 
 /** A beacon as the ledger issued it: also the hash of the seal it was asked for. */

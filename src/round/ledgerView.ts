@@ -1,3 +1,4 @@
+import type { RoundBeacon } from './beacons.js'
 import { sha256Hex } from '../crypto/hash.js'
 
 /**
@@ -15,6 +16,8 @@ export interface LedgerView {
   reputationPpm?(node: string): number | undefined
   /** Ranked rounds a node has answered, where the ledger counts them (rules 2 weigh support by it). */
   answerRounds?(node: string): number | undefined
+  /** The newest beacon the ledger had issued by this head, where it issues them (members check later ones against it). */
+  beaconAtHead?(): RoundBeacon
 }
 
 /** Whether a node may join a round that asks for `minReputationBp` (basis points; 0 asks nothing). */

@@ -9,7 +9,7 @@ import { isSortedUnique, sealHas, sealMembers } from '../protocol/seal.js'
 import type { LedgerView } from './ledgerView.js'
 import { judgingTasks } from './outcome.js'
 import { assignmentSeed, beaconSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
-import type { RoundBeacon } from './beacons.js'
+import { beaconFollows, type RoundBeacon } from './beacons.js'
 
 /**
  * A member's side of one round as a state machine: no I/O, no clock. Model work is requested with
@@ -228,13 +228,18 @@ export class ParticipantRound {
   }
 
   /**
-   * The beacon a seal quotes: required from rules 2 on, absent before. A member takes the value as
-   * quoted (checking it would need the ledger on the round's path); a false one makes a transcript
-   * that no ledger settles and `verify` refuses, which costs the coordinator its round.
+   * The beacon a seal quotes: required from rules 2 on, absent before. A member checks it against
+   * the newest beacon its ledger had issued by the Query's head (the standing carries it): the
+   * quoted one must come later on the same chain and hash back to it. One it cannot check that way
+   * (a new chain since) it takes as quoted; `verify` and settlement check it against the ledger.
    */
   private beaconOf(quoted: RoundBeacon | undefined): string | undefined {
     const wanted = this.body.rules.version >= BEACON_RULES
     if (wanted !== (quoted !== undefined)) throw new ProtocolError('BAD_SEAL', wanted ? 'the seal quotes no beacon (rules 2 on need one)' : 'a beacon in a seal of rules 1')
+    const atHead = this.ctx.ledger.beaconAtHead?.()
+    if (quoted !== undefined && atHead !== undefined && beaconFollows(quoted, atHead) === false) {
+      throw new ProtocolError('BAD_SEAL', 'the seal quotes a beacon the ledger did not issue after the round began')
+    }
     return quoted?.value
   }
 

@@ -88,6 +88,10 @@ describe('beacons on the SQLite ledger', () => {
       expect(second.index).toBe(2)
       expect(beaconStep(second.value)).toBe(first.value)
       expect(ledger.beaconOf(q.env.round, 'assignment')).toEqual(second)
+      // The standing at each head carries the newest beacon by then (members check later ones against it).
+      expect(ledger.snapshotAt(ledger.head())!.beacon).toEqual([second.chain, second.index, second.value])
+      expect(ledger.snapshotAt(head)!.beacon).toEqual([first.chain, first.index, first.value])
+      expect(ledger.viewAt(ledger.head())!.beaconAtHead!()).toEqual({ chain: second.chain, index: second.index, value: second.value })
       expect(ledger.beaconOf(q.env.round.replace(/^./, '0'), 'assignment')).toBeUndefined()
     } finally {
       ledger.close()

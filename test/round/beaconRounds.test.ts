@@ -3,7 +3,7 @@ import { hashParts } from '../../src/crypto/hash.js'
 import { BeaconChain } from '../../src/ledger/beaconChain.js'
 import type { Envelope } from '../../src/protocol/envelope.js'
 import { CURRENT_RULES } from '../../src/protocol/rulesVersions.js'
-import type { IssuedBeacon } from '../../src/round/beacons.js'
+import { beaconFollows, type IssuedBeacon } from '../../src/round/beacons.js'
 import { genesisLedgerView } from '../../src/round/ledgerView.js'
 import { selectMembers } from '../../src/round/rules.js'
 import { verifyOpened } from '../../src/round/verify.js'
@@ -85,5 +85,32 @@ describe('support that Sybils cannot buy (rules 2)', () => {
     const fresh = new Harness({ nodes: 15, ledger: genesisLedgerView(), answer, verdict: () => 'T', rules: CURRENT_RULES })
     const top = fresh.outcome!.outcome.scores
     expect(top.find((s) => s.support === 10)!.score).toBe(top.find((s) => s.support === 5)!.score)
+  })
+})
+
+describe('members check the quoted beacon against the chain', () => {
+  const chain = new BeaconChain(hashParts('member-check-chain'), 1_024)
+  // The ledger had issued beacon 10 by the Query's head; the round's come later.
+  const atHead = { chain: 1, index: 10, value: chain.value(10) }
+  const ledger = { ...genesisLedgerView(), beaconAtHead: () => atHead }
+  const issuing = (next: (k: number) => string) => {
+    let k = 12
+    return (_phase: 'members' | 'assignment', seal: string): IssuedBeacon => ({ chain: 1, index: ++k, value: next(k), seal })
+  }
+
+  it('follow the ledger’s own beacons, and refuse a value it did not issue or one from before the round', () => {
+    expect(beaconFollows({ chain: 1, index: 13, value: chain.value(13) }, atHead)).toBe(true)
+    expect(beaconFollows({ chain: 1, index: 13, value: hashParts('made up') }, atHead)).toBe(false)
+    expect(beaconFollows({ chain: 1, index: 9, value: chain.value(9) }, atHead)).toBe(false)
+    expect(beaconFollows({ chain: 2, index: 3, value: hashParts('another chain') }, atHead)).toBeUndefined()
+
+    const honest = v2({ ledger, beacon: issuing((k) => chain.value(k)) })
+    expect(honest.outcome?.outcome.ranked).toBe(true)
+    expect(honest.rejected).toEqual([])
+    // A coordinator quoting a beacon of its own making: every member refuses the seal, and the round ends with no answers.
+    const forged = v2({ ledger, beacon: issuing((k) => hashParts('forged', String(k))) })
+    forged.runDeadlines()
+    expect(forged.outcome).toBeUndefined()
+    expect(forged.rejected.filter((r) => r.code === 'BAD_SEAL' && r.type === 'Members')).toHaveLength(7)
   })
 })
