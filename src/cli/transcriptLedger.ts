@@ -25,8 +25,9 @@ export async function ledgerViewFor(envelopes: readonly unknown[], from: { url?:
     const snap = await client.standingAt(head)
     if (snap === undefined) throw new TranscriptError(`the ledger at ${from.url} never had the head this round names (${head.slice(0, 16)}…)`)
     if (typeof round === 'string') {
-      for (const phase of BEACON_PHASES) {
-        const b = await client.beaconOf(round, phase)
+      const found = await Promise.all(BEACON_PHASES.map((phase) => client.beaconOf(round, phase)))
+      for (const [i, phase] of BEACON_PHASES.entries()) {
+        const b = found[i]
         if (b !== undefined) issued.set(phase, b)
       }
     }

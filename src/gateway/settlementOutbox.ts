@@ -21,7 +21,17 @@ export interface OwedSettlement {
 }
 
 export class SettlementOutbox {
-  private constructor(private readonly db: Database.Database) {}
+  private readonly insert: Database.Statement
+  private readonly remover: Database.Statement
+  private readonly counter: Database.Statement
+  private readonly reader: Database.Statement
+
+  private constructor(private readonly db: Database.Database) {
+    this.insert = db.prepare('INSERT OR IGNORE INTO owed (round, transcript, charge, fee, at) VALUES (?, ?, ?, ?, ?)')
+    this.remover = db.prepare('DELETE FROM owed WHERE round = ?')
+    this.counter = db.prepare('SELECT COUNT(*) AS n FROM owed')
+    this.reader = db.prepare('SELECT round, transcript, charge, fee FROM owed ORDER BY at, round LIMIT ?')
+  }
 
   static open(path: string): SettlementOutbox {
     const db = new Database(path)
@@ -39,15 +49,15 @@ export class SettlementOutbox {
   /** Durable when it returns. A round already owed keeps its first entry. */
   put(owed: OwedSettlement, at: number): void {
     const transcript = `[${owed.transcript.map((m) => m.wire.toString('utf8')).join(',')}]`
-    this.db.prepare('INSERT OR IGNORE INTO owed (round, transcript, charge, fee, at) VALUES (?, ?, ?, ?, ?)').run(owed.round, transcript, JSON.stringify(owed.charge), owed.fee.toString(), at)
+    this.insert.run(owed.round, transcript, JSON.stringify(owed.charge), owed.fee.toString(), at)
   }
 
   remove(round: string): void {
-    this.db.prepare('DELETE FROM owed WHERE round = ?').run(round)
+    this.remover.run(round)
   }
 
   get size(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM owed').get() as { n: number }).n
+    return (this.counter.get() as { n: number }).n
   }
 
   /**
@@ -57,7 +67,7 @@ export class SettlementOutbox {
    */
   owed(limit = 1_000, onUnreadable?: (round: string, reason: string) => void): OwedSettlement[] {
     const verifier = new SignatureVerifier()
-    const rows = this.db.prepare('SELECT round, transcript, charge, fee FROM owed ORDER BY at, round LIMIT ?').all(limit) as { round: string; transcript: string; charge: string; fee: string }[]
+    const rows = this.reader.all(limit) as { round: string; transcript: string; charge: string; fee: string }[]
     const out: OwedSettlement[] = []
     for (const r of rows) {
       try {

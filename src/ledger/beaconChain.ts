@@ -1,7 +1,5 @@
 import { beaconStep } from '../round/beacons.js'
 
-export { beaconStep }
-
 /**
  * The ledger's source of round randomness: a hash chain fixed before any round asks for it. From a
  * secret seed s the chain is v_N = s and v_{i−1} = H(v_i); its tip v_0 goes into the log when the

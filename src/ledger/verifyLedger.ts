@@ -1,5 +1,4 @@
 import { LedgerError, type LogEntry } from './ledger.js'
-import type { PreparedTranscript } from './preparedTranscript.js'
 import { SqliteLedger } from './sqliteLedger.js'
 
 /**
@@ -9,7 +8,7 @@ import { SqliteLedger } from './sqliteLedger.js'
  * signature and nonce checked again. The rebuilt state must equal the file's state table for
  * table, and the money held must equal the money the faucet created less the fees forfeited.
  *
- * Settlements' signatures are checked on the thread pool, a batch of entries ahead of the replay
+ * Settlements' signatures are checked on worker threads, a batch of entries ahead of the replay
  * (which applies them strictly in order, so the first bad entry is the one reported).
  */
 export interface LedgerVerification {
@@ -32,10 +31,13 @@ export async function verifyLedger(path: string, onProgress?: (done: number) => 
     for (;;) {
       const batch = file.entries(seq, BATCH)
       if (batch.length === 0) break
-      const ahead = batch.map((e) => prepareAhead(replica, e))
+      // Each settlement's body is parsed once: for the rules check and to open its envelopes ahead.
+      const transcripts = batch.map(transcriptOf)
+      const ahead = transcripts.map((t) => (t === undefined || predatesRules(t) ? undefined : replica.prepare(t).catch(() => undefined)))
       for (let i = 0; i < batch.length; i++) {
         const e = batch[i]!
-        if (e.kind === 'settle' && predatesRules(e)) {
+        const t = transcripts[i]
+        if (t !== undefined && predatesRules(t)) {
           throw new LedgerError('CORRUPT', `entry ${e.seq} settles a round signed before rounds carried their rules version (Chorus before December 2026); this Chorus cannot recompute it. Keep that ledger with the Chorus that wrote it, or start a new one (move .chorus/ledger.sqlite away)`)
         }
         replica.replay(e, operator, ahead[i] === undefined ? undefined : await ahead[i])
@@ -57,26 +59,21 @@ export async function verifyLedger(path: string, onProgress?: (done: number) => 
 }
 
 /** Whether a settlement's round was signed before Queries named their rules (it cannot be recomputed now). */
-function predatesRules(e: LogEntry): boolean {
-  try {
-    const first = (JSON.parse(e.body) as { transcript?: { body?: { rules?: unknown } }[] }).transcript?.[0]
-    return first?.body !== undefined && first.body.rules === undefined
-  } catch {
-    return false
-  }
+function predatesRules(transcript: readonly unknown[]): boolean {
+  const query = transcript[0] as { body?: { rules?: unknown } } | undefined
+  return query?.body !== undefined && query.body.rules === undefined
 }
 
 /**
- * A settlement's transcript with its signatures being checked. A failure is not thrown here: the
- * entry is then replayed the slow way, which fails with the same reason in its turn (an earlier
- * entry's fault is reported first).
+ * A settlement entry's transcript, for opening its envelopes ahead of the replay. Anything unreadable
+ * is left to the replay, which fails with the reason in its turn (an earlier entry's fault is
+ * reported first).
  */
-function prepareAhead(replica: SqliteLedger, e: LogEntry): Promise<PreparedTranscript | undefined> | undefined {
+function transcriptOf(e: LogEntry): unknown[] | undefined {
   if (e.kind !== 'settle') return undefined
   try {
     const transcript = (JSON.parse(e.body) as { transcript?: unknown }).transcript
-    if (!Array.isArray(transcript)) return undefined
-    return replica.prepare(transcript).catch(() => undefined)
+    return Array.isArray(transcript) ? transcript : undefined
   } catch {
     return undefined
   }

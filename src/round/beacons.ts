@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto'
-import { hashParts } from '../crypto/hash.js'
+import { hashParts, sha256Hex } from '../crypto/hash.js'
 
 /**
  * What a round takes from the ledger's beacons (rules 2 on): the value issued for one of its seals,
@@ -15,9 +14,11 @@ export interface RoundBeacon {
   value: string
 }
 
+const BEACON_DOMAIN = Buffer.from('chorus/beacon\n')
+
 /** One link of the ledger's beacon chain: v_{i−1} = H("chorus/beacon" ‖ v_i) (ledger/beaconChain.ts). */
 export function beaconStep(value: string): string {
-  return createHash('sha256').update('chorus/beacon\n').update(Buffer.from(value, 'hex')).digest('hex')
+  return sha256Hex(Buffer.concat([BEACON_DOMAIN, Buffer.from(value, 'hex')]))
 }
 
 /** The most links a member walks to check a quoted beacon (a busy ledger's beacons since the Query's head). */
