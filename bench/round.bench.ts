@@ -33,15 +33,17 @@ export async function run(): Promise<Figure[]> {
 
 /**
  * The same 7-node rounds on a workspace ledger (a file, full sync): the Query names the newest
- * standing, nodes check the gateway's deposit, the ledger issues the round's two beacons (rules 2:
- * member selection and the judge assignment), and each round settles after its answer is out.
+ * standing, nodes check the gateway's deposit, each member locks its ticket on the ledger before it
+ * joins, the ledger names the joiners and issues the round's two beacons (rules 3: member selection
+ * and the judge assignment), and each round settles after its answer is out.
  * `_ledger_` is the round as the client waits for it; `_settled_` includes its settlement.
- * `beacon_added_ms` is what the beacons add: the same swarm without them (rules 1), alternating
+ * `beacon_added_ms` is what the beacons and locks add: the same swarm without them (rules 1), alternating
  * round by round with it, median against median.
  */
 async function withLedger(n: number, rounds: number, warmup: number): Promise<Figure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'chorus-round-bench-'))
-  const ledger = await swarmLedger(dir, n)
+  // Rules 1 rounds are the baseline here, so this ledger still settles them.
+  const ledger = await swarmLedger(dir, n, { rules: { oldestRules: 1 } })
   const on = { nodes: n, backendFor: (id: Identity) => new InstantBackend(id.id), ledger: ledger.network, paymaster: ledger.paymaster, identities: ledger.identities }
   const beacons = createEmbeddedSwarm({ ...on, client: ledger.client })
   const plain = createEmbeddedSwarm(on)

@@ -4,7 +4,7 @@ import { hashParts } from '../crypto/hash.js'
 import { type Identity, identityFromSeed } from '../crypto/identity.js'
 import { type Micro, MICRO_PER_UNIT } from '../ledger/amount.js'
 import { Paymaster, type Pricing, type RoundTerms } from '../gateway/paymaster.js'
-import type { Ledger } from '../ledger/ledger.js'
+import type { Ledger, LedgerRules } from '../ledger/ledger.js'
 import { LocalLedgerClient } from '../ledger/localClient.js'
 import { CachedLedger } from '../ledger/networkLedger.js'
 import { type AccountOp, signRequest } from '../ledger/requests.js'
@@ -41,7 +41,8 @@ export async function workspaceFolder(dir = process.cwd()): Promise<string> {
   return folder
 }
 
-export async function openWorkspace(dir = process.cwd()): Promise<Workspace> {
+/** `rules`: the genesis rules of a ledger this creates (an existing one keeps its own). */
+export async function openWorkspace(dir = process.cwd(), rules?: Partial<LedgerRules>): Promise<Workspace> {
   await workspaceFolder(dir)
   const keyPath = join(dir, WORKSPACE_OPERATOR_KEY)
   await writeKeyFile(keyPath).catch((err: Error) => {
@@ -50,7 +51,7 @@ export async function openWorkspace(dir = process.cwd()): Promise<Workspace> {
   const { identity, seed } = await readKeyFile(keyPath)
   const path = join(dir, WORKSPACE_LEDGER)
   try {
-    return { ledger: SqliteLedger.open({ path, operator: identity }), operator: identity, seed, path }
+    return { ledger: SqliteLedger.open({ path, operator: identity, ...(rules ? { rules } : {}) }), operator: identity, seed, path }
   } catch (err) {
     throw new ConfigError(`cannot open the ledger ${path}: ${(err as Error).message}`)
   }
@@ -117,15 +118,16 @@ export interface SwarmLedger {
  * An in-process swarm's ledger, ready: the workspace opened, its gateway and `nodes` nodes
  * enrolled, and what the swarm's runtimes read (the cached standing) and settle through.
  */
-export async function swarmLedger(dir: string, nodes: number, opts: { terms?: RoundTerms; pricing?: Pricing; onError?: (err: unknown) => void } = {}): Promise<SwarmLedger> {
-  const workspace = await openWorkspace(dir)
+export async function swarmLedger(dir: string, nodes: number, opts: { terms?: RoundTerms; pricing?: Pricing; onError?: (err: unknown) => void; rules?: Partial<LedgerRules> } = {}): Promise<SwarmLedger> {
+  const { rules, ...paying } = opts
+  const workspace = await openWorkspace(dir, rules)
   try {
     const gateway = workspaceIdentity(workspace.seed, 'gateway')
     const node = (i: number) => workspaceIdentity(workspace.seed, 'node', i)
     enrolSwarm(workspace.ledger, workspace.operator, gateway, Array.from({ length: nodes }, (_, i) => node(i)))
     const client = new LocalLedgerClient(workspace.ledger)
     const network = await CachedLedger.connect(client)
-    const paymaster = new Paymaster({ identity: gateway, ledger: network, client, ...opts })
+    const paymaster = new Paymaster({ identity: gateway, ledger: network, client, ...paying })
     return { workspace, network, client, paymaster, identities: { coordinator: gateway, node }, close: () => workspace.ledger.close() }
   } catch (err) {
     workspace.ledger.close()

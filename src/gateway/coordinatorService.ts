@@ -1,5 +1,6 @@
-import type { Identity, PublicKeyCache } from '../crypto/identity.js'
-import type { CryptoMeter, Signed } from '../protocol/envelope.js'
+import { canonicalJson } from '../crypto/canonical.js'
+import { type Identity, type PublicKeyCache, SignatureVerifier } from '../crypto/identity.js'
+import { type CryptoMeter, openEnvelope, type Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import { MAX_ENVELOPE_BYTES, QUERY_TOPIC } from '../protocol/limits.js'
 import {
@@ -90,6 +91,7 @@ export class CoordinatorService {
   private unsubscribe: (() => void) | undefined
   /** Sends still in flight, so `stop` can let its RoundEnded messages leave. */
   private readonly sending = new Set<Promise<unknown>>()
+  private readonly verifier: SignatureVerifier
 
   constructor(
     private readonly init: CoordinatorInit,
@@ -98,6 +100,7 @@ export class CoordinatorService {
     this.intake = new MessageIntake({ ...components, onBug: components.onBug })
     this.clock = components.clock ?? systemClock
     this.salt = components.salt ?? randomSalt
+    this.verifier = new SignatureVerifier(components.keys)
     this.host = new RoundHost({
       clock: this.clock,
       perform: (round, effects) => this.perform(round, effects),
@@ -249,7 +252,16 @@ export class CoordinatorService {
     const beacons = this.components.beacons
     const asked = beacons === undefined ? Promise.reject(new Error('this gateway has no ledger')) : beacons(round.machine.query, phase, seal)
     asked.then(
-      (issued) => this.host.step(round, (m) => m.beacon(phase, issued, this.clock.now())),
+      (issued) => {
+        // Rules 3: the ledger names the joiners with its members beacon; their Joins are checked here like any message.
+        let joins: Signed[] | undefined
+        try {
+          joins = issued.joins?.map((j) => openEnvelope(Buffer.from(canonicalJson(j), 'utf8'), this.verifier))
+        } catch (err) {
+          return this.host.step(round, (m) => m.beaconFailed(phase, `the ledger's joiner set holds a message that does not open: ${(err as Error).message}`, this.clock.now()))
+        }
+        this.host.step(round, (m) => m.beacon(phase, issued, this.clock.now(), joins))
+      },
       (err: unknown) => this.host.step(round, (m) => m.beaconFailed(phase, (err as Error)?.message ?? String(err), this.clock.now())),
     )
   }

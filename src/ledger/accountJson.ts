@@ -39,6 +39,8 @@ export const ERROR_STATUS: Record<LedgerErrorCode, number> = {
   UNKNOWN_HEAD: 422,
   ALREADY_SETTLED: 409,
   EXPIRED: 410,
+  CLOSED: 409,
+  INELIGIBLE: 403,
   NOT_A_GATEWAY: 403,
   CORRUPT: 500,
 }

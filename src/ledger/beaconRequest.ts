@@ -33,6 +33,11 @@ export interface BeaconIssue extends IssuedBeacon {
   phase: BeaconPhase
   coordinator: string
   seq: number
+  /**
+   * Rules 3 on, a members beacon: the Joins whose tickets the ledger locked for the round, as
+   * signed, in the order the Members seal lists them (`seal` is the hash of that list).
+   */
+  joins?: unknown[]
 }
 
 const signed = (r: Pick<BeaconRequest, 'round' | 'phase' | 'seal'>) => Buffer.from(`chorus/ledger/v1/beacon\n${canonicalJson({ phase: r.phase, round: r.round, seal: r.seal })}`, 'utf8')
@@ -43,7 +48,7 @@ export function signBeaconRequest(coordinator: Identity, query: Signed<'Query'>,
 }
 
 /** How a coordinator gets its rounds' beacons: from its ledger, asking as the round's coordinator. */
-export type BeaconSource = (query: Signed<'Query'>, phase: BeaconPhase, seal: string) => Promise<IssuedBeacon>
+export type BeaconSource = (query: Signed<'Query'>, phase: BeaconPhase, seal: string) => Promise<IssuedBeacon & { joins?: unknown[] }>
 
 export function ledgerBeacons(ledger: Pick<LedgerClient, 'beacon'>, coordinator: Identity): BeaconSource {
   return (query, phase, seal) => ledger.beacon(signBeaconRequest(coordinator, query, phase, seal))

@@ -1,5 +1,6 @@
 import type { BeaconPhase } from '../round/beacons.js'
 import type { BeaconIssue, BeaconRequest } from './beaconRequest.js'
+import type { TicketLock, TicketLockRequest } from './ticketLock.js'
 import { type AccountJson, accountFromJson, ERROR_STATUS, type ReceiptJson, receiptFromJson } from './accountJson.js'
 import type { Micro } from './amount.js'
 import type { CreditOrder } from './creditOrder.js'
@@ -89,6 +90,10 @@ export class HttpLedgerClient implements LedgerClient {
 
   async beacon(request: BeaconRequest, options: { signal?: AbortSignal } = {}): Promise<BeaconIssue> {
     return (await this.call('POST', '/v1/ledger/beacons', request, options)) as BeaconIssue
+  }
+
+  async lockTicket(request: TicketLockRequest, options: { signal?: AbortSignal } = {}): Promise<TicketLock> {
+    return (await this.call('POST', '/v1/ledger/locks', request, options)) as TicketLock
   }
 
   async beaconOf(round: string, phase: BeaconPhase, options: { signal?: AbortSignal } = {}): Promise<BeaconIssue | undefined> {

@@ -1,5 +1,6 @@
 import type { BeaconPhase } from '../round/beacons.js'
 import type { BeaconIssue } from './beaconRequest.js'
+import type { TicketLock } from './ticketLock.js'
 import type { PreparedTranscript } from './preparedTranscript.js'
 import type { Standing, StandingSnapshot } from './standing.js'
 import type { Micro } from './amount.js'
@@ -122,6 +123,13 @@ export interface Ledger {
   beacon(request: unknown): BeaconIssue
   /** A beacon already issued, or undefined. */
   beaconOf(round: string, phase: BeaconPhase): BeaconIssue | undefined
+  /**
+   * Rules 3 on: locks a joiner's ticket for a round (ticketLock.ts) until the round settles or
+   * expires (or its members beacon does not seat the node); locking again returns the first lock.
+   */
+  lockTicket(request: unknown): TicketLock
+  /** Many locks in one write: each gets its lock or the error that refused it (lockBatcher.ts). */
+  lockTickets(requests: readonly unknown[]): (TicketLock | LedgerError)[]
   entries(fromSeq: number, limit: number): LogEntry[]
   close(): void
 }
@@ -138,6 +146,8 @@ export type LedgerErrorCode =
   | 'UNKNOWN_HEAD'
   | 'ALREADY_SETTLED'
   | 'EXPIRED'
+  | 'CLOSED'
+  | 'INELIGIBLE'
   | 'NOT_A_GATEWAY'
   | 'CORRUPT'
 

@@ -7,6 +7,7 @@ import { BEACON_PHASES, type BeaconPhase } from '../round/beacons.js'
 import { checkCharge } from './charge.js'
 import { checkCreditOrder } from './creditOrder.js'
 import { LedgerError, type LogEntry } from './ledger.js'
+import { LockBatcher } from './lockBatcher.js'
 import type { SqliteLedger } from './sqliteLedger.js'
 
 /**
@@ -23,6 +24,8 @@ export interface LedgerServerOptions {
   writes?: RateLimit
   /** Reads per second per client address (default 500, bursts of 2 000). */
   reads?: RateLimit
+  /** Ticket locks per second per client address (default 1 000, bursts of 4 000). */
+  locks?: RateLimit
   /** The largest request body (default 8 MiB: a transcript of the largest round fits). */
   bodyLimitBytes?: number
   now?: () => number
@@ -38,6 +41,7 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024, forceCloseConnections: true, requestTimeout: 30_000 })
   const writes = new RateLimiter(opts.writes ?? { ratePerS: 50, burst: 200 })
   const reads = new RateLimiter(opts.reads ?? { ratePerS: 500, burst: 2_000 })
+  const locks = new RateLimiter(opts.locks ?? { ratePerS: 1_000, burst: 4_000 })
   /** Credit orders already applied, until their window closes. */
   const credited = new BoundedMap<string, number>(10_000)
   const operator = ledger.operatorId()!
@@ -52,7 +56,8 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
   })
   app.setNotFoundHandler((req, reply) => refuse(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`))
   app.addHook('onRequest', async (req) => {
-    const taken = (req.method === 'GET' ? reads : writes).take(req.ip)
+    const limiter = req.method === 'GET' ? reads : (req.routeOptions.config as { limiter?: string } | undefined)?.limiter === 'locks' ? locks : writes
+    const taken = limiter.take(req.ip)
     if (!taken.ok) throw Object.assign(new Error(`too many requests; retry in ${taken.retryAfterS} s`), { statusCode: 429 })
   })
 
@@ -107,6 +112,10 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
     return receiptToJson(ledger.settle(await ledger.prepare(body.transcript), charge))
   })
   app.post('/v1/ledger/beacons', async (req) => ledger.beacon(req.body))
+  // Every member of every round locks here (rules 3), many from one address on a devnet: its own,
+  // wider limit. The Join's signature authenticates it; the node's free stake bounds its locks.
+  const batcher = new LockBatcher(ledger)
+  app.post('/v1/ledger/locks', { config: { limiter: 'locks' } }, async (req) => batcher.lock(req.body))
   app.get<{ Params: { round: string; phase: string } }>('/v1/ledger/beacons/:round/:phase', async (req, reply) => {
     const { round, phase } = req.params
     const issued = HEX64.test(round) && BEACON_PHASES.includes(phase as BeaconPhase) ? ledger.beaconOf(round, phase as BeaconPhase) : undefined

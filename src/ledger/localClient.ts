@@ -1,5 +1,7 @@
 import type { BeaconPhase } from '../round/beacons.js'
 import type { BeaconIssue, BeaconRequest } from './beaconRequest.js'
+import type { TicketLock, TicketLockRequest } from './ticketLock.js'
+import { LockBatcher } from './lockBatcher.js'
 import type { Micro } from './amount.js'
 import type { AccountState, Charge, Ledger, LogEntry, SettlementReceipt } from './ledger.js'
 import type { LedgerClient } from './networkLedger.js'
@@ -10,7 +12,11 @@ import type { StandingSnapshot } from './standing.js'
 
 /** The ledger in this process (`demo`, `up`, `ledger serve` itself), behind the same async port as a served one. */
 export class LocalLedgerClient implements LedgerClient {
-  constructor(readonly ledger: Ledger) {}
+  private readonly locks: LockBatcher
+
+  constructor(readonly ledger: Ledger) {
+    this.locks = new LockBatcher(ledger)
+  }
 
   async latest(options: { base?: string } = {}): Promise<StandingSnapshot> {
     return (await this.standingAt(this.ledger.head(), options))!
@@ -51,6 +57,11 @@ export class LocalLedgerClient implements LedgerClient {
 
   async beacon(request: BeaconRequest): Promise<BeaconIssue> {
     return this.ledger.beacon(request)
+  }
+
+  /** The swarm's members lock together: gathered into one write (lockBatcher.ts). */
+  lockTicket(request: TicketLockRequest): Promise<TicketLock> {
+    return this.locks.lock(request)
   }
 
   async beaconOf(round: string, phase: BeaconPhase): Promise<BeaconIssue | undefined> {

@@ -1,5 +1,6 @@
 import type { BeaconPhase } from '../round/beacons.js'
 import type { BeaconIssue, BeaconRequest } from './beaconRequest.js'
+import type { TicketLock, TicketLockRequest } from './ticketLock.js'
 import type { LedgerView } from '../round/ledgerView.js'
 import { BoundedMap } from '../runtime/boundedMap.js'
 import type { Micro } from './amount.js'
@@ -32,6 +33,8 @@ export interface LedgerClient {
   beacon(request: BeaconRequest, options?: { signal?: AbortSignal }): Promise<BeaconIssue>
   /** A beacon already issued, or undefined. */
   beaconOf(round: string, phase: BeaconPhase, options?: { signal?: AbortSignal }): Promise<BeaconIssue | undefined>
+  /** Rules 3 on: locks this node's ticket for a round, before its Join goes to the coordinator. */
+  lockTicket(request: TicketLockRequest, options?: { signal?: AbortSignal }): Promise<TicketLock>
 }
 
 /**
@@ -43,6 +46,8 @@ export interface NetworkLedger {
   readonly metered: boolean
   latest(): Standing
   at(head: string): Standing | undefined | Promise<Standing | undefined>
+  /** Rules 3 on: locks this node's ticket for the round before its Join leaves (absent: no ledger to lock on). */
+  lockTicket?(query: Signed<'Query'>, join: Signed<'Join'>, signal?: AbortSignal): Promise<void>
 }
 
 /** A fixed view: every Query names its head, and no gateway needs a deposit. */
@@ -83,6 +88,10 @@ export class CachedLedger implements NetworkLedger {
 
   latest(): Standing {
     return this.current
+  }
+
+  async lockTicket(query: Signed<'Query'>, join: Signed<'Join'>, signal?: AbortSignal): Promise<void> {
+    await this.client.lockTicket({ query: query.env, join: join.env }, signal ? { signal } : {})
   }
 
   at(head: string): Standing | undefined | Promise<Standing | undefined> {

@@ -85,6 +85,12 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE standing ADD COLUMN answer_rounds INTEGER NOT NULL DEFAULT 0;`,
   // The newest beacon as of a head, which the standing carries so members can check later ones.
   `CREATE INDEX beacons_by_seq ON beacons (seq);`,
+  // Rules 3: tickets joiners locked for a round (its Join as signed; amount 0 once released), and
+  // the rounds whose joins are still open, until their members beacon closes them or time runs out.
+  `CREATE TABLE ticket_locks (round TEXT NOT NULL, key TEXT NOT NULL, account TEXT NOT NULL, hash TEXT NOT NULL, envelope TEXT NOT NULL, amount INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (round, key));
+   CREATE INDEX ticket_locks_by_account ON ticket_locks (account);
+   CREATE TABLE lock_rounds (round TEXT PRIMARY KEY, gateway TEXT NOT NULL, ticket INTEGER NOT NULL, join_deadline INTEGER NOT NULL, closes INTEGER NOT NULL, head TEXT NOT NULL, min_reputation INTEGER NOT NULL, max_members INTEGER NOT NULL);
+   CREATE INDEX lock_rounds_by_close ON lock_rounds (closes);`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -3,7 +3,13 @@ import { canonicalJson } from '../crypto/canonical.js'
 import { hashParts } from '../crypto/hash.js'
 import { isLowerHex } from '../crypto/hex.js'
 import { BEACON_CHAIN_LENGTH, BeaconChain } from './beaconChain.js'
-import { BEACON_PHASES, type BeaconPhase, beaconStep } from '../round/beacons.js'
+import { BEACON_PHASES, type BeaconPhase, beaconStep, joinSealHash } from '../round/beacons.js'
+import { packSeal } from '../protocol/seal.js'
+import { CURRENT_RULES, LOCKED_JOIN_RULES, rulesProblem } from '../protocol/rulesVersions.js'
+import { selectMembers } from '../round/rules.js'
+import { meetsReputation } from '../round/ledgerView.js'
+import { MAX_JOINS } from '../protocol/limits.js'
+import { checkLockRequest, openJoin, openLockQuery, type TicketLock } from './ticketLock.js'
 import { type BeaconIssue, checkBeaconRequest } from './beaconRequest.js'
 import { type Identity, identitySeed, PublicKeyCache } from '../crypto/identity.js'
 import type { Signed } from '../protocol/envelope.js'
@@ -32,7 +38,8 @@ export const DEFAULT_LEDGER_RULES: LedgerRules = {
   settlement: DEFAULT_SETTLEMENT_RULES,
   minStake: 1_000_000n,
   unbondingMs: 7 * 24 * 3_600_000,
-  oldestRules: 1,
+  // A new network settles only rounds whose members and seed no coordinator can steer.
+  oldestRules: CURRENT_RULES.version,
   beaconChainLength: BEACON_CHAIN_LENGTH,
   settleWithinMs: DEFAULT_SETTLE_WITHIN_MS,
 }
@@ -272,6 +279,18 @@ export class SqliteLedger implements Ledger {
     const issued = this.beaconOf(request.round, request.phase)
     if (issued !== undefined) return issued
     this.mustBeGateway(coordinator)
+    // Rules 3 on: the members follow the joiners whose tickets this ledger locked, whatever the
+    // coordinator sealed; asking closes the joins (the entry's `joins` says how many it holds).
+    let seal = request.seal
+    let locked: { joins: number } | Record<string, never> = {}
+    if (request.phase === 'members' && query.rules.version >= LOCKED_JOIN_RULES) {
+      this.expireDue(Math.max(this.now(), this.lastAt))
+      const locks = this.locksOf(request.round)
+      if (this.sql('SELECT 1 FROM lock_rounds WHERE round = ?').get(request.round) === undefined) throw new LedgerError('CLOSED', 'no joiner locked a ticket for this round before its joins closed')
+      if (locks.length < query.minMembers) throw new LedgerError('BAD_REQUEST', `${locks.length} joiner(s) locked a ticket; the round needs ${query.minMembers}`)
+      seal = lockSeal(request.round, locks)
+      locked = { joins: locks.length }
+    }
     let state = this.beaconState()
     if (state === undefined || state.index === state.length) {
       const chain = (state?.chain ?? 0) + 1
@@ -282,14 +301,78 @@ export class SqliteLedger implements Ledger {
     const value = this.beaconChain(state.chain).value(index)
     // The members beacon opens the round: its fee is owed from here, settled or forfeited.
     const opens = request.phase === 'members' ? { fee: parseAmount(query.fee).toString(), expires: query.deadlines.verdictReveal + this.ledgerRules.settleWithinMs } : {}
-    this.append('beacon', { chain: state.chain, coordinator, index, phase: request.phase, round: request.round, seal: request.seal, value, ...opens })
+    this.append('beacon', { chain: state.chain, coordinator, index, phase: request.phase, round: request.round, seal, value, ...opens, ...locked })
     return this.beaconOf(request.round, request.phase)!
   }
 
   beaconOf(round: string, phase: BeaconPhase): BeaconIssue | undefined {
     const r = this.sql('SELECT * FROM beacons WHERE round = ? AND phase = ?').get(round, phase) as Row | undefined
     if (r === undefined) return undefined
-    return { round, phase, seal: r.seal as string, coordinator: r.coordinator as string, chain: Number(r.chain), index: Number(r.idx), value: r.value as string, seq: Number(r.seq) }
+    const issue: BeaconIssue = { round, phase, seal: r.seal as string, coordinator: r.coordinator as string, chain: Number(r.chain), index: Number(r.idx), value: r.value as string, seq: Number(r.seq) }
+    if (phase !== 'members') return issue
+    const locks = this.locksOf(round)
+    return locks.length === 0 ? issue : { ...issue, joins: locks.map((l) => JSON.parse(l.envelope) as unknown) }
+  }
+
+  lockTicket(raw: unknown): TicketLock {
+    const [result] = this.lockTickets([raw])
+    if (result instanceof LedgerError) throw result
+    return result!
+  }
+
+  /**
+   * Many joiners' locks in one log entry (one transaction, one sync to disk): each is tried on its
+   * own, and the entry holds those that held; a refused one gets its error and changes nothing.
+   * The members of a round lock at about the same moment, so a ledger that gathers the locks that
+   * arrive together (LockBatcher) writes a round's joins once instead of once per member.
+   */
+  lockTickets(raws: readonly unknown[]): (TicketLock | LedgerError)[] {
+    const operator = this.operator
+    if (operator === undefined) throw new LedgerError('CORRUPT', 'a replaying ledger takes no writes')
+    if (this.lastSeq > 0) this.expireDue(Math.max(this.now(), this.lastAt))
+    const results: (TicketLock | LedgerError)[] = new Array(raws.length)
+    // Locks move no money: their entry is not synced to disk by itself but by the next entry that
+    // is (WAL keeps order, so a power cut loses at most the newest locks, never a later entry).
+    // The members beacon that closes a round's joins is synced, and with it every lock it names.
+    this.db.pragma('synchronous = NORMAL')
+    try {
+      this.writeLocks(raws, results, operator)
+    } finally {
+      this.db.pragma('synchronous = FULL')
+    }
+    return results
+  }
+
+  private writeLocks(raws: readonly unknown[], results: (TicketLock | LedgerError)[], operator: Identity): void {
+    this.db.transaction(() => {
+      const seq = this.lastSeq + 1
+      const at = Math.max(this.now(), this.lastAt)
+      const locks: Body[] = []
+      raws.forEach((raw, i) => {
+        try {
+          const { join, query } = checkLockRequest(raw)
+          const round = join.env.round
+          const node = join.env.from
+          const locked = this.sql('SELECT seq FROM ticket_locks WHERE round = ? AND key = ?').get(round, node) as Row | undefined
+          if (locked !== undefined) return void (results[i] = { round, node, seq: Number(locked.seq) })
+          // The Query travels in the log once per round: with its first lock.
+          const known = this.sql('SELECT 1 FROM lock_rounds WHERE round = ?').get(round) !== undefined
+          const lock = known ? { join: join.env } : { join: join.env, query }
+          this.db.transaction(() => this.applyLock(lock, seq, at, join))()
+          locks.push(lock)
+          results[i] = { round, node, seq }
+        } catch (err) {
+          if (!(err instanceof LedgerError)) throw err
+          results[i] = err
+        }
+      })
+      if (locks.length > 0) this.insert(signEntry(operator, { seq, at, kind: 'locks', body: canonicalJson({ locks }), prev: this.lastHash }))
+    })()
+  }
+
+  /** A round's ticket locks, in key order (the order its Members seal lists them). */
+  private locksOf(round: string): { key: string; hash: string; envelope: string; amount: bigint }[] {
+    return this.sql('SELECT key, hash, envelope, amount FROM ticket_locks WHERE round = ? ORDER BY key').all(round) as never
   }
 
   /** The current beacon chain: its number, length, the last index issued and its value (the tip at 0). */
@@ -339,7 +422,7 @@ export class SqliteLedger implements Ledger {
 
   /** A digest of every state table: two ledgers with the same history have the same digest. */
   stateDigest(): string {
-    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'allowances', 'beacons', 'open_rounds', 'expired_rounds', 'totals', 'meta']
+    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'allowances', 'beacons', 'open_rounds', 'expired_rounds', 'ticket_locks', 'lock_rounds', 'totals', 'meta']
     const parts = tables.map((t) => canonicalJson((this.sql(`SELECT * FROM ${t} ORDER BY 1, 2`).all() as Row[]).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v])))))
     return parts.join('\n')
   }
@@ -443,6 +526,10 @@ export class SqliteLedger implements Ledger {
       case 'expire':
         this.applyExpiry(String(body.round), seq, at)
         break
+      case 'locks':
+        if (!Array.isArray(body.locks) || body.locks.length === 0) throw new LedgerError('CORRUPT', 'a locks entry without locks')
+        for (const lock of body.locks as Body[]) this.applyLock(lock, seq, at)
+        break
       default:
         throw new LedgerError('CORRUPT', `unknown entry kind ${kind}`)
     }
@@ -480,6 +567,9 @@ export class SqliteLedger implements Ledger {
       case 'unbond': {
         const x = parseAmount(b.amount)
         if (a.stake < x) throw new LedgerError('INSUFFICIENT_FUNDS', `stake ${a.stake} is below the ${x} to unbond`)
+        // Stake that backs a round in flight (a node's locked tickets, a gateway's open fees) stays.
+        const held = this.committedStake(id)
+        if (a.stake - held < x) throw new LedgerError('INSUFFICIENT_FUNDS', `${held} of the stake backs rounds in flight; ${a.stake - held} can unbond now`)
         this.sql('UPDATE accounts SET stake = stake - ?, unbonding = unbonding + ?, unbond_at = ? WHERE id = ?').run(x, x, at + this.ledgerRules.unbondingMs, id)
         this.recordStanding(id, seq)
         return
@@ -510,7 +600,8 @@ export class SqliteLedger implements Ledger {
    */
   private applyExpiry(round: string, seq: number, at: number): void {
     const open = this.sql('SELECT gateway, fee, expires FROM open_rounds WHERE round = ?').get(round) as Row | undefined
-    if (open === undefined) throw new LedgerError('CORRUPT', `round ${round.slice(0, 16)}… is not open`)
+    if (open === undefined) return this.closeUnopened(round, at)
+    this.sql('DELETE FROM ticket_locks WHERE round = ?').run(round)
     if (at < Number(open.expires)) throw new LedgerError('CORRUPT', `round ${round.slice(0, 16)}… expired early`)
     const stake = (this.sql('SELECT stake FROM accounts WHERE id = ?').get(open.gateway) as Row).stake as bigint
     const fee = open.fee as bigint
@@ -522,12 +613,25 @@ export class SqliteLedger implements Ledger {
     this.recordStanding(open.gateway as string, seq)
   }
 
+  /**
+   * A round whose joiners locked tickets but whose coordinator never closed the joins in time (no
+   * members beacon by the join deadline and the grace): the tickets unlock; no fee was ever owed.
+   */
+  private closeUnopened(round: string, at: number): void {
+    const lr = this.sql('SELECT closes FROM lock_rounds WHERE round = ?').get(round) as Row | undefined
+    if (lr === undefined) throw new LedgerError('CORRUPT', `round ${round.slice(0, 16)}… is not open`)
+    if (at < Number(lr.closes)) throw new LedgerError('CORRUPT', `round ${round.slice(0, 16)}… expired early`)
+    this.sql('DELETE FROM ticket_locks WHERE round = ?').run(round)
+    this.sql('DELETE FROM lock_rounds WHERE round = ?').run(round)
+  }
+
   /** Rounds whose time to settle ran out by `at`, expired in order before the next entry. */
   private expireDue(at: number): void {
     if (this.expiring) return
     this.expiring = true
     try {
-      for (const r of this.sql('SELECT round FROM open_rounds WHERE expires <= ? ORDER BY expires, round').all(at) as Row[]) this.append('expire', { round: r.round })
+      const due = this.sql('SELECT round, expires AS at FROM open_rounds WHERE expires <= ? UNION ALL SELECT round, closes AS at FROM lock_rounds WHERE closes <= ? ORDER BY at, round').all(at, at) as Row[]
+      for (const r of due) this.append('expire', { round: r.round })
     } finally {
       this.expiring = false
     }
@@ -556,10 +660,72 @@ export class SqliteLedger implements Ledger {
     this.sql('INSERT INTO beacons (round, phase, seal, coordinator, chain, idx, value, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(b.round, b.phase, b.seal, b.coordinator, state.chain, state.index + 1, b.value, seq)
     if (b.phase === 'members') {
       if (!Number.isSafeInteger(b.expires)) throw new LedgerError('CORRUPT', 'a members beacon without the time its round expires')
-      this.sql('INSERT INTO open_rounds (round, gateway, fee, expires) VALUES (?, ?, ?, ?)').run(b.round, this.accountOfKey(String(b.coordinator)), parseAmount(String(b.fee)), b.expires)
+      const gateway = this.accountOfKey(String(b.coordinator))!
+      const fee = parseAmount(String(b.fee))
+      // A round the ledger holds open pays for it: free rounds would let a gateway open them without bound.
+      if (fee === 0n) throw new LedgerError('BAD_REQUEST', 'a round that takes beacons pays a fee above 0')
+      // Every open round's fee is owed from the deposit: a gateway opens no more than it can pay for.
+      const owed = (this.sql('SELECT COALESCE(SUM(fee), 0) AS owed FROM open_rounds WHERE gateway = ?').get(gateway) as Row).owed as bigint
+      const deposit = (this.sql('SELECT stake FROM accounts WHERE id = ?').get(gateway) as Row).stake as bigint
+      if (owed + fee > deposit) throw new LedgerError('INSUFFICIENT_FUNDS', `the gateway's deposit ${deposit} does not cover this round's fee ${fee} beside the ${owed} its open rounds owe`)
+      if (b.joins !== undefined) this.closeJoins(b.round, String(b.seal), Number(b.joins), String(b.value))
+      this.sql('INSERT INTO open_rounds (round, gateway, fee, expires) VALUES (?, ?, ?, ?)').run(b.round, gateway, fee, b.expires)
     }
     this.setMeta('beacon_index', String(state.index + 1))
     this.setMeta('beacon_last', b.value)
+  }
+
+  /**
+   * Rules 3: the members beacon closes a round's joins. Its seal must be the ledger's own joiner
+   * set; the tickets of joiners the beacon does not seat unlock here.
+   */
+  private closeJoins(round: string, seal: string, joins: number, beacon: string): void {
+    const lr = this.sql('SELECT max_members FROM lock_rounds WHERE round = ?').get(round) as Row | undefined
+    const locks = this.locksOf(round)
+    if (lr === undefined || locks.length !== joins || lockSeal(round, locks) !== seal) throw new LedgerError('CORRUPT', "a members beacon that does not follow the round's ticket locks")
+    const seated = new Set(selectMembers(round, locks.map((l) => l.key), Number(lr.max_members), beacon))
+    for (const l of locks) if (!seated.has(l.key)) this.sql('UPDATE ticket_locks SET amount = 0 WHERE round = ? AND key = ?').run(round, l.key)
+    this.sql('DELETE FROM lock_rounds WHERE round = ?').run(round)
+  }
+
+  /**
+   * A joiner's ticket lock (ticketLock.ts): the round must be a live rules-3 round of a registered
+   * gateway whose joins are open (the first lock carries its Query), the node eligible as the
+   * Query's head stood, and its stake not yet locked by other rounds must cover the ticket.
+   */
+  private applyLock(b: Body, seq: number, at: number, opened?: Signed<'Join'>): void {
+    const join = opened ?? openJoin(b.join)
+    const { round, from: key } = join.env
+    let lr = this.sql('SELECT * FROM lock_rounds WHERE round = ?').get(round) as Row | undefined
+    if (lr === undefined) {
+      if (this.beaconOf(round, 'members') !== undefined) throw new LedgerError('CLOSED', "the round's joins are closed: its coordinator took the members beacon")
+      if (b.query === undefined) throw new LedgerError('CLOSED', "the round's joins are closed")
+      const q = openLockQuery(b.query, join)
+      const body = q.env.body
+      const problem = rulesProblem(body.rules, { live: true, oldestLive: this.ledgerRules.oldestRules })
+      if (problem !== undefined) throw new LedgerError('BAD_REQUEST', problem)
+      this.mustBeGateway(q.env.from)
+      // A free ticket would let a node hold seats it does not answer for, in as many rounds as it likes.
+      if (parseAmount(body.ticket) === 0n) throw new LedgerError('BAD_REQUEST', 'a round whose joiners lock tickets asks a ticket above 0')
+      if (this.viewAt(body.ledgerHead) === undefined) throw new LedgerError('UNKNOWN_HEAD', 'the round names a ledger head this ledger never had')
+      this.sql('INSERT INTO lock_rounds (round, gateway, ticket, join_deadline, closes, head, min_reputation, max_members) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(round, this.accountOfKey(q.env.from), parseAmount(body.ticket), body.deadlines.join, body.deadlines.join + body.rules.sealGraceMs, body.ledgerHead, body.minReputation, body.maxMembers)
+      lr = this.sql('SELECT * FROM lock_rounds WHERE round = ?').get(round) as Row
+    }
+    if (at > Number(lr.join_deadline)) throw new LedgerError('CLOSED', `the round's join deadline passed ${at - Number(lr.join_deadline)} ms ago`)
+    const ticket = lr.ticket as bigint
+    if (parseAmount(join.env.body.ticket) !== ticket) throw new LedgerError('BAD_REQUEST', `the Join's ticket ${join.env.body.ticket} is not the round's ${ticket}`)
+    const view = this.viewAt(lr.head as string)!
+    const account = this.accountOfKey(key)
+    if (account === undefined || !view.eligible(key)) throw new LedgerError('INELIGIBLE', `${key.slice(0, 8)}… was not an eligible node at the round's ledger head`)
+    if (!meetsReputation(view, key, Number(lr.min_reputation))) throw new LedgerError('INELIGIBLE', `${key.slice(0, 8)}… is below the round's minimum reputation`)
+    if (this.sql('SELECT 1 FROM ticket_locks WHERE round = ? AND key = ?').get(round, key) !== undefined) throw new LedgerError('EXISTS', 'this Join is locked already')
+    const n = Number((this.sql('SELECT COUNT(*) AS n FROM ticket_locks WHERE round = ?').get(round) as Row).n)
+    if (n >= MAX_JOINS) throw new LedgerError('CLOSED', `the round holds ${MAX_JOINS} joiners already`)
+    const stake = (this.sql('SELECT stake FROM accounts WHERE id = ?').get(account) as Row).stake as bigint
+    const held = (this.sql('SELECT COALESCE(SUM(amount), 0) AS held FROM ticket_locks WHERE account = ?').get(account) as Row).held as bigint
+    if (stake - held < ticket) throw new LedgerError('INSUFFICIENT_FUNDS', `the node's free stake ${stake - held} does not cover the ticket ${ticket}`)
+    this.sql('INSERT INTO ticket_locks (round, key, account, hash, envelope, amount, seq) VALUES (?, ?, ?, ?, ?, ?, ?)').run(round, key, account, join.hash, join.wire.toString('utf8'), ticket, seq)
   }
 
   /**
@@ -573,6 +739,7 @@ export class SqliteLedger implements Ledger {
     if (this.sql('SELECT 1 FROM rounds WHERE round = ?').get(v.roundId) !== undefined) throw new LedgerError('ALREADY_SETTLED', `round ${v.roundId.slice(0, 16)}… is already settled`)
     if (this.sql('SELECT 1 FROM expired_rounds WHERE round = ?').get(v.roundId) !== undefined) throw new LedgerError('EXPIRED', `round ${v.roundId.slice(0, 16)}… did not settle in time and its fee was forfeited`)
     this.sql('DELETE FROM open_rounds WHERE round = ?').run(v.roundId)
+    this.sql('DELETE FROM ticket_locks WHERE round = ?').run(v.roundId)
     const gateway = this.accountOfKey(v.coordinator)
     const gw = gateway === undefined ? undefined : (this.sql('SELECT kind, stake, operator FROM accounts WHERE id = ?').get(gateway) as Row)
     if (gw === undefined || gw.kind !== 'gateway') throw new LedgerError('NOT_A_GATEWAY', 'the round was coordinated by a key that is not a registered gateway')
@@ -674,6 +841,13 @@ export class SqliteLedger implements Ledger {
     this.sql('INSERT OR REPLACE INTO standing (account, seq, stake, weight_micro, answer_ppm, answer_rounds) VALUES (?, ?, ?, ?, ?, ?)').run(id, seq, a.stake, r.weightMicro, r.answerPpm, r.answerRounds)
   }
 
+  /** What of an account's stake open rounds hold: its locked tickets, and the fees its open rounds owe. */
+  private committedStake(id: string): Micro {
+    const locked = (this.sql('SELECT COALESCE(SUM(amount), 0) AS x FROM ticket_locks WHERE account = ?').get(id) as Row).x as bigint
+    const owed = (this.sql('SELECT COALESCE(SUM(fee), 0) AS x FROM open_rounds WHERE gateway = ?').get(id) as Row).x as bigint
+    return locked + owed
+  }
+
   private mustAccount(id: string): void {
     if (this.sql('SELECT 1 FROM accounts WHERE id = ?').get(id) === undefined) throw new LedgerError('UNKNOWN_ACCOUNT', `no account ${id.slice(0, 8)}…`)
   }
@@ -734,4 +908,9 @@ function rulesOf(b: Body): LedgerRules {
   return { settlement: b.settlement as LedgerRules['settlement'], minStake: parseAmount(String(b.minStake)), unbondingMs: Number(b.unbondingMs), oldestRules: b.oldestRules === undefined ? 1 : Number(b.oldestRules), beaconChainLength: b.beaconChainLength === undefined ? BEACON_CHAIN_LENGTH : Number(b.beaconChainLength),
     settleWithinMs: b.settleWithinMs === undefined ? DEFAULT_LEDGER_RULES.settleWithinMs : Number(b.settleWithinMs),
   }
+}
+
+/** The hash a rules-3 members beacon follows: the sealed set of the round's ticket locks. */
+function lockSeal(round: string, locks: readonly { key: string; hash: string }[]): string {
+  return joinSealHash(round, packSeal(locks.map((l) => ({ from: l.key, hash: l.hash }))))
 }

@@ -3,6 +3,7 @@ import type { JudgeReply, ModelBackend } from '../models/backend.js'
 import type { CryptoMeter, Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import { BP, MAX_TOKENS_REPORTED, QUERY_TOPIC } from '../protocol/limits.js'
+import { LOCKED_JOIN_RULES } from '../protocol/rulesVersions.js'
 import type { NodeStatusBody, QueryBody, Verdict, TokenCount } from '../protocol/messages.js'
 import type { NetworkLedger } from '../ledger/networkLedger.js'
 import type { Standing } from '../ledger/standing.js'
@@ -49,7 +50,7 @@ export interface NodeComponents {
 }
 
 /** How a round ended here: the machine's reasons, or the runtime's. */
-export type EndReason = FinishReason | 'superseded' | 'stopped'
+export type EndReason = FinishReason | 'superseded' | 'stopped' | 'unlocked'
 
 export type RoundEnd = { round: string; reason: EndReason; detail?: string }
 
@@ -243,9 +244,8 @@ export class NodeDaemon {
     for (const e of effects) {
       switch (e.kind) {
         case 'send':
-          this.components.transport
-            .send(e.to, e.msg.wire)
-            .catch((err) => this.error(`send ${e.msg.env.type}: ${err}`))
+          if (e.msg.env.type === 'Join' && round.machine.body.rules.version >= LOCKED_JOIN_RULES) this.lockAndJoin(round, e.to, e.msg as Signed<'Join'>)
+          else this.send(e.to, e.msg)
           break
         case 'generate':
           this.generate(round, e.query)
@@ -258,6 +258,27 @@ export class NodeDaemon {
           break
       }
     }
+  }
+
+  private send(to: string, msg: Signed): void {
+    this.components.transport.send(to, msg.wire).catch((err) => this.error(`send ${msg.env.type}: ${err}`))
+  }
+
+  /**
+   * Rules 3: the ticket is locked on the ledger before the Join goes out, so the coordinator cannot
+   * leave this node out of the joiner set (the ledger names it); a lock refused ends the round here.
+   */
+  private lockAndJoin(round: HostedRound<ParticipantRound>, to: string, join: Signed<'Join'>): void {
+    const lock = this.init.ledger.lockTicket
+    if (lock === undefined) return this.end(round, 'unlocked', 'this node has no ledger to lock its ticket on')
+    lock.call(this.init.ledger, round.machine.query, join, round.signal).then(
+      () => {
+        if (!round.signal.aborted) this.send(to, join)
+      },
+      (err: unknown) => {
+        if (!round.signal.aborted) this.end(round, 'unlocked', `the ledger did not lock the ticket: ${(err as Error)?.message ?? err}`)
+      },
+    )
   }
 
   private generate(round: HostedRound<ParticipantRound>, query: QueryBody): void {

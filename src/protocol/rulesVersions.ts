@@ -57,13 +57,23 @@ export const RULES_VERSIONS: ReadonlyMap<number, RulesVersion> = new Map([
       summary: "members and the judge assignment keyed by the ledger's beacons, issued after the seals they follow; support counted by answerers' records",
     },
   ],
+  [
+    3,
+    {
+      rules: { version: 3, maxJudgeShareBp: 2_500, minRanked: 3, priorMilli: 1_000, supportBp: 5_000, zMilli: 1_960, sealGraceMs: 2_000, supportRounds: 10 },
+      status: 'live',
+      summary: 'as 2, and members drawn from the joiners whose tickets the ledger locked before the coordinator closed the joins, so a coordinator cannot drop joiners to pack the seats',
+    },
+  ],
 ])
 
 /** The first version whose rounds take the ledger's beacons (a round on no ledger runs version 1). */
 export const BEACON_RULES = 2
+/** The first version whose joiners lock their tickets on the ledger, which then names the joiner set. */
+export const LOCKED_JOIN_RULES = 3
 
 /** The version a coordinator runs new rounds by: with a ledger's beacons, and without. */
-export const CURRENT_RULES: RoundRules = RULES_VERSIONS.get(2)!.rules
+export const CURRENT_RULES: RoundRules = RULES_VERSIONS.get(3)!.rules
 export const LEDGERLESS_RULES: RoundRules = RULES_VERSIONS.get(1)!.rules
 
 const KNOWN = [...RULES_VERSIONS.keys()].join(', ')

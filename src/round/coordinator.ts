@@ -3,7 +3,7 @@ import { commitment } from '../crypto/commitment.js'
 import type { Identity } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
-import { BEACON_RULES, LEDGERLESS_RULES, type RoundRules } from '../protocol/rulesVersions.js'
+import { BEACON_RULES, LEDGERLESS_RULES, LOCKED_JOIN_RULES, type RoundRules } from '../protocol/rulesVersions.js'
 import { type BeaconPhase, type IssuedBeacon, joinSealHash, type RoundBeacon } from './beacons.js'
 import { ProtocolError } from '../protocol/errors.js'
 import type { BodyOf, ChatMessage, MessageType, QueryBody, RoundEndReason } from '../protocol/messages.js'
@@ -104,7 +104,9 @@ export class CoordinatorRound {
   readonly times: PhaseTimes
   private readonly body: QueryBody
   private readonly joinTarget: number
-  private readonly joins = new Map<string, Signed<'Join'>>()
+  private joins = new Map<string, Signed<'Join'>>()
+  /** Rules 3: nodes whose Join came here but whose ticket the ledger never locked. */
+  private unlocked: string[] = []
   private members = new Set<string>()
   private readonly commits = new Map<string, Signed<'AnswerCommit'>>()
   /** CommitsSealed's packed list, as signed: the assignment seed hashes it. */
@@ -239,12 +241,17 @@ export class CoordinatorRound {
   /**
    * The ledger's answer to a `beacon` effect. A beacon bound to another seal than the one asked for
    * (the ledger had issued one for this round and phase already) cannot key this round: given up.
+   * Rules 3 on, the members beacon comes with the joiner set the ledger locked (`lockedJoins`, their
+   * signatures checked by the runtime): the round seals that set, whatever Joins reached it here.
    */
-  beacon(phase: BeaconPhase, issued: IssuedBeacon, now: number): CoordinatorEffect[] {
+  beacon(phase: BeaconPhase, issued: IssuedBeacon, now: number, lockedJoins?: readonly Signed[]): CoordinatorEffect[] {
     if (this.state === 'done' || this.state === 'failed') return []
     const asked = this.beaconSeals.get(phase)
     if (asked === undefined) throw new RangeError(`no ${phase} beacon was asked for`)
-    if (issued.seal !== asked) return this.fail('NO_BEACON', `the ledger's ${phase} beacon for this round follows another seal`, now)
+    if (phase === 'members' && this.locksJoins) {
+      const problem = this.state === 'selecting' ? this.takeLockedJoins(lockedJoins, issued.seal) : undefined
+      if (problem !== undefined) return this.fail('NO_BEACON', problem, now)
+    } else if (issued.seal !== asked) return this.fail('NO_BEACON', `the ledger's ${phase} beacon for this round follows another seal`, now)
     const beacon = { chain: issued.chain, index: issued.index, value: issued.value }
     if (phase === 'members') return this.state === 'selecting' ? this.withinGrace(now, () => this.sealMembers(now, beacon)) : []
     this.assignmentBeacon = beacon
@@ -397,6 +404,33 @@ export class CoordinatorRound {
     return this.body.rules.version >= BEACON_RULES
   }
 
+  private get locksJoins(): boolean {
+    return this.body.rules.version >= LOCKED_JOIN_RULES
+  }
+
+  /**
+   * Rules 3: the joiners are those whose tickets the ledger locked before it closed the joins.
+   * Each must be a Join this round would have taken itself, and together they must be the set the
+   * beacon follows; otherwise the ledger and this round disagree and the round cannot be sealed.
+   */
+  private takeLockedJoins(locked: readonly Signed[] | undefined, seal: string): string | undefined {
+    if (locked === undefined) return "the ledger's members beacon names no joiner set"
+    const joins = new Map<string, Signed<'Join'>>()
+    for (const j of locked) {
+      const from = j.env.from
+      if (j.env.type !== 'Join' || j.env.round !== this.roundId || joins.has(from) || from === this.ctx.identity.id) return "the ledger's joiner set holds a message that is no Join of this round"
+      const join = j as Signed<'Join'>
+      if (join.env.body.ticket !== this.body.ticket || !this.ctx.ledger.eligible(from) || !meetsReputation(this.ctx.ledger, from, this.body.minReputation)) return `the ledger locked a Join this round refuses (from ${from.slice(0, 8)}…)`
+      joins.set(from, join)
+    }
+    if (joinSealHash(this.roundId, entries(sortedValues(joins))) !== seal) return "the ledger's members beacon follows another joiner set than the Joins it names"
+    if (joins.size < this.body.minMembers) return `${joins.size} joiner(s) locked a ticket; the round needs ${this.body.minMembers}`
+    // Who joined here but locked nothing still hears the seal (and so leaves at once).
+    this.unlocked = [...this.joins.keys()].filter((id) => !joins.has(id))
+    this.joins = joins
+    return undefined
+  }
+
   /**
    * A seal dated past its deadline and the grace reaches nobody (members stopped waiting) and would
    * not verify: a coordinator that fell that far behind (or waited that long for a beacon) gives
@@ -443,7 +477,7 @@ export class CoordinatorRound {
     const seal = this.seal('Members', { joins: entries(joins), at: now, ...(beacon ? { beacon } : {}) }, joins)
     this.membersSeal = seal
     this.state = 'committing'
-    return [{ kind: 'send', to: [...this.joins.keys()], msg: seal }]
+    return [{ kind: 'send', to: [...this.joins.keys(), ...this.unlocked], msg: seal }]
   }
 
   private sealCommits(now: number): CoordinatorEffect[] {

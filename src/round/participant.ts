@@ -73,6 +73,8 @@ export class ParticipantRound {
   readonly roundId: string
   readonly coordinator: string
   readonly body: QueryBody
+  /** The Query as signed (rules 3: the ledger locks a ticket against it). */
+  readonly query: Signed<'Query'>
   private readonly graceMs: number
   private seq = 0
   private join: Signed<'Join'> | undefined
@@ -108,6 +110,7 @@ export class ParticipantRound {
     this.roundId = query.env.round
     this.coordinator = query.env.from
     this.body = query.env.body
+    this.query = query
     this.graceMs = ctx.graceMs ?? DEFAULT_GRACE_MS
   }
 

@@ -39,7 +39,7 @@ describe('a round the ledger opened and that then failed', () => {
     }
     const client = new LocalLedgerClient(ledger)
     const network = await CachedLedger.connect(client)
-    const paymaster = new Paymaster({ identity: gateway, ledger: network, client, terms: { fee: 10_000n, ticket: 0n } })
+    const paymaster = new Paymaster({ identity: gateway, ledger: network, client, terms: { fee: 10_000n, ticket: 10_000n } })
     const swarm = createEmbeddedSwarm({
       nodes: 3,
       backendFor: (id) => new MuteBackend(id.id),

@@ -17,7 +17,8 @@ describe('the paymaster', () => {
     const operator = key('operator')
     const gateway = key('gateway')
     const nodes = [0, 1, 2].map((i) => key(`node-${i}`))
-    const ledger = SqliteLedger.open({ path: ':memory:', operator })
+    // A swarm without the ledger's beacons runs rules 1: this ledger still settles them.
+    const ledger = SqliteLedger.open({ path: ':memory:', operator, rules: { oldestRules: 1 } })
     enrolSwarm(ledger, operator, gateway, nodes)
     let server = createLedgerServer({ ledger })
     const url = await server.listen({ host: '127.0.0.1', port: 0 })

@@ -31,7 +31,7 @@ const seal = (label: string) => hashParts('a seal', label)
 function queryOf(coordinator = gateway, n = 1): Signed<'Query'> {
   const { round } = CoordinatorRound.start(
     { identity: coordinator, ledger: genesisLedgerView() },
-    { coordSeq: n, messages: [{ role: 'user', content: `question ${n}` }], minMembers: 3, maxMembers: 5, durations: { join: 100, commit: 100, reveal: 100, verdictCommit: 100, verdictReveal: 100 } },
+    { coordSeq: n, messages: [{ role: 'user', content: `question ${n}` }], minMembers: 3, maxMembers: 5, fee: '1000', durations: { join: 100, commit: 100, reveal: 100, verdictCommit: 100, verdictReveal: 100 } },
     hashParts('r0', String(n)),
     1_000,
   )
@@ -51,6 +51,9 @@ const codeOf = (fn: () => unknown): string => {
 function ledgerWithGateway(path = ':memory:', beaconChainLength = 512) {
   const ledger = SqliteLedger.open({ path, operator, rules: { beaconChainLength } })
   ledger.submit(signRequest(gateway, 0, { op: 'register', kind: 'gateway' }))
+  // A round the ledger holds open owes its fee from the deposit.
+  ledger.credit(gateway.id, 1_000_000_000n)
+  ledger.submit(signRequest(gateway, 1, { op: 'stake', amount: '1000000000' }))
   return ledger
 }
 
@@ -190,6 +193,7 @@ describe('rounds that took a beacon and never settled', () => {
           rules: CURRENT_RULES,
           request: { fee: '1000000', ticket: '10000' },
           beacon: (phase, seal, query) => ledger.beacon(signBeaconRequest(coordinator, query, phase, seal)),
+          locks: (_node, join, query) => ledger.lockTicket({ query: query.env, join: join.env }).seq > 0,
           ...opts,
         })
       // A round run to its Result settles and closes: its fee is paid once, as rewards.

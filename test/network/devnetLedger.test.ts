@@ -46,7 +46,7 @@ describe('a devnet on a served ledger', () => {
       const t = (await (await fetch(`${net.apiUrl}/rounds/${body.chorus.round}`)).json()) as Json
       const head = t.envelopes[0].body.ledgerHead
       const view = standingOf((await client.standingAt(head))!)
-      expect(t.envelopes[0].body.rules.version).toBe(2)
+      expect(t.envelopes[0].body.rules.version).toBe(3)
       const issued = { members: await client.beaconOf(body.chorus.round, 'members'), assignment: await client.beaconOf(body.chorus.round, 'assignment') }
       expect(verifyTranscript(t.envelopes, { ledger: view, beacons: (_r, phase) => issued[phase] }).outcome.winner).toBe(body.chorus.winner)
     }

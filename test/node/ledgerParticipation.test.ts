@@ -47,7 +47,8 @@ afterEach(async () => {
 })
 
 function setUp(opts: { register?: boolean; deposit?: bigint; stake?: (i: number) => boolean; oldestRules?: number } = {}) {
-  ledger = SqliteLedger.open({ path: ':memory:', operator, ...(opts.oldestRules ? { rules: { oldestRules: opts.oldestRules } } : {}) })
+  // The gateway here runs rules 1 (no beacons) unless a test gives it the ledger: these ledgers settle them.
+  ledger = SqliteLedger.open({ path: ':memory:', operator, rules: { oldestRules: opts.oldestRules ?? 1 } })
   const l = ledger
   const request = (who: Identity, nonce: number, body: Parameters<typeof signRequest>[2]) => l.submit(signRequest(who, nonce, body))
   if (opts.register ?? true) {
@@ -99,16 +100,16 @@ describe('nodes on a ledger', () => {
   })
 
   it('refuse rounds by rules older than the ledger still settles (a coordinator downgrading to grindable ones)', async () => {
-    const client = setUp({ deposit: 1_000_000n, oldestRules: 2 })
+    const client = setUp({ deposit: 1_000_000n, oldestRules: 3 })
     // Without the ledger's beacons the gateway runs rules 1: nodes decline, unpaid work.
     const s = await start(await CachedLedger.connect(client))
     await expect(s.ask('old rules', { fee: '10000', ticket: '0' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
     expect(declined(s, 'rules')).toBe(nodes.length)
     await s.stop()
-    // With them (rules 2) the same nodes serve it.
+    // With them (rules 3: beacons, and tickets locked on the ledger) the same nodes serve it.
     swarm = createEmbeddedSwarm({ nodes: nodes.length, backendFor: (id) => new InstantBackend(id.id), ledger: await CachedLedger.connect(client), client, durations: DUR, identities: { coordinator: gateway, node: (i) => nodes[i]! } })
-    const r = await swarm.ask('new rules', { fee: '10000', ticket: '0' })
-    expect(r.transcript[0]!.env.body).toMatchObject({ rules: { version: 2 } })
+    const r = await swarm.ask('new rules', { fee: '10000', ticket: '10000' })
+    expect(r.transcript[0]!.env.body).toMatchObject({ rules: { version: 3 } })
   })
 
   it('refuse a fee below their minimum', async () => {

@@ -114,3 +114,42 @@ describe('members check the quoted beacon against the chain', () => {
     expect(forged.rejected.filter((r) => r.code === 'BAD_SEAL' && r.type === 'Members')).toHaveLength(7)
   })
 })
+
+describe('joins the coordinator cannot censor (rules 3)', () => {
+  it('a coordinator that drops honest Joins still seals every joiner whose ticket the ledger locked', () => {
+    // The coordinator keeps only the first three Joins; the ledger locked all seven.
+    const heard = new Set<string>()
+    const h = v2({
+      toCoordinator: (msg, from) => {
+        if (msg.env.type !== 'Join') return true
+        if (heard.size >= 3 && !heard.has(from.id)) return false
+        heard.add(from.id)
+        return true
+      },
+    })
+    h.tick(h.round.deadlines.join)
+    expect(h.outcome?.outcome.ranked).toBe(true)
+    const members = h.outcome!.transcript.find((m) => m.env.type === 'Members')!.env as Envelope<'Members'>
+    expect(members.body.joins.length / 128).toBe(7)
+    expect(verifyOpened(h.outcome!.transcript, { ledger: h.ledger, beacons: h.beacons }).joiners).toHaveLength(7)
+  })
+
+  it('a Members seal that leaves out a locked joiner does not verify', () => {
+    const h = v2()
+    const t = h.outcome!.transcript
+    // The ledger's beacon follows a joiner set of eight (one more Join than this transcript seals).
+    const issued = h.issued.get('members')!
+    expect(() => verifyOpened(t, { ledger: h.ledger, beacons: (_r, p) => (p === 'members' ? { ...issued, seal: hashParts('eight joiners') } : h.issued.get(p)) })).toThrow(/members beacon follows another seal/)
+  })
+
+  it('a joiner that locked nothing is not seated, and hears the seal; a ledger that names no set ends the round', () => {
+    const unlocked = ident('node-6').id
+    const h = v2({ locks: (node) => node.id !== unlocked })
+    expect(h.outcome?.outcome.ranked).toBe(true)
+    expect(verifyOpened(h.outcome!.transcript, { ledger: h.ledger, beacons: h.beacons }).joiners).not.toContain(unlocked)
+    // From where it stands, its Join was dropped.
+    expect(h.finishedReasons().get(unlocked)).toBe('censored')
+    const mute = v2({ beacon: (phase, seal) => testBeacon(phase, seal), locks: () => false })
+    expect(mute.failure).toMatchObject({ code: 'NO_BEACON' })
+  })
+})

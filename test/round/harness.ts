@@ -1,11 +1,13 @@
+import { canonicalJson } from '../../src/crypto/canonical.js'
 import { hashParts } from '../../src/crypto/hash.js'
 import { type Identity, identityFromSeed, SignatureVerifier } from '../../src/crypto/identity.js'
 import { openEnvelope, type Signed } from '../../src/protocol/envelope.js'
 import type { Verdict } from '../../src/protocol/messages.js'
 import { type CoordinatorEffect, CoordinatorRound, type RoundRequest } from '../../src/round/coordinator.js'
 import { genesisLedgerView, type LedgerView } from '../../src/round/ledgerView.js'
-import type { BeaconPhase, IssuedBeacon } from '../../src/round/beacons.js'
-import type { RoundRules } from '../../src/protocol/rulesVersions.js'
+import { type BeaconPhase, type IssuedBeacon, joinSealHash } from '../../src/round/beacons.js'
+import { LOCKED_JOIN_RULES, type RoundRules } from '../../src/protocol/rulesVersions.js'
+import { packSeal } from '../../src/protocol/seal.js'
 import { DEFAULT_GRACE_MS, type ParticipantEffect, ParticipantRound } from '../../src/round/participant.js'
 
 /**
@@ -37,6 +39,12 @@ export interface HarnessOptions {
    * default: a beacon derived from the phase and seal, and `issued` records each).
    */
   beacon?: (phase: BeaconPhase, seal: string, query: Signed<'Query'>) => IssuedBeacon | undefined
+  /**
+   * Rules 3 on: whether the ledger locks a member's ticket when it joins (default: the stand-in
+   * locks every one; a test on a real ledger locks there). A members beacon that names its own
+   * joiner set (`joins`, a real ledger's) is taken as named.
+   */
+  locks?: (node: Identity, join: Signed<'Join'>, query: Signed<'Query'>) => boolean
 }
 
 /** A stand-in ledger's beacon: a fixed function of what was asked (tests only). */
@@ -53,6 +61,8 @@ export class Harness {
   outcome: Extract<CoordinatorEffect, { kind: 'done' }> | undefined
   /** The beacons handed to the coordinator, by phase (what a verifier looks up). */
   readonly issued = new Map<BeaconPhase, IssuedBeacon>()
+  /** Rules 3 on: the Joins whose tickets the stand-in ledger locked, by node. */
+  readonly locked = new Map<string, Signed<'Join'>>()
   failure: Extract<CoordinatorEffect, { kind: 'failed' }> | undefined
   now = 1_000_000
   private readonly verifier = new SignatureVerifier()
@@ -144,10 +154,15 @@ export class Harness {
           this.failure = e
           break
         case 'beacon': {
-          const issued = (this.opts.beacon ?? testBeacon)(e.phase, e.seal, this.round.query)
+          // Rules 3: a members beacon follows the set of locked Joins, which the ledger names with it.
+          const locking = e.phase === 'members' && this.round.query.env.body.rules.version >= LOCKED_JOIN_RULES
+          const joins = [...this.locked.values()].sort((x, y) => (x.env.from < y.env.from ? -1 : 1))
+          const seal = locking ? joinSealHash(this.round.roundId, packSeal(joins.map((j) => ({ from: j.env.from, hash: j.hash })))) : e.seal
+          const issued = (this.opts.beacon ?? testBeacon)(e.phase, seal, this.round.query)
           if (issued === undefined) break
           this.issued.set(e.phase, issued)
-          this.coordinatorEffects(this.round.beacon(e.phase, issued, this.now))
+          const named = (issued as { joins?: unknown[] }).joins?.map((j) => openEnvelope(Buffer.from(canonicalJson(j), 'utf8'), this.verifier))
+          this.coordinatorEffects(this.round.beacon(e.phase, issued, this.now, named ?? (locking ? joins : undefined)))
           break
         }
       }
@@ -166,6 +181,7 @@ export class Harness {
       this.memberEffects.push({ node: node.id, effect: e })
       switch (e.kind) {
         case 'send':
+          if (e.msg.env.type === 'Join' && p.body.rules.version >= LOCKED_JOIN_RULES && (this.opts.locks?.(node, e.msg as Signed<'Join'>, this.round.query) ?? true)) this.locked.set(node.id, e.msg as Signed<'Join'>)
           if (!this.opts.toCoordinator || this.opts.toCoordinator(e.msg, node, this))
             this.deliverToCoordinator(e.msg)
           break
