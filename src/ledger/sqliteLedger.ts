@@ -3,13 +3,11 @@ import { canonicalJson } from '../crypto/canonical.js'
 import { hashParts } from '../crypto/hash.js'
 import { isLowerHex } from '../crypto/hex.js'
 import { BEACON_CHAIN_LENGTH, BeaconChain } from './beaconChain.js'
-import { BEACON_PHASES, type BeaconPhase, beaconStep, joinSealHash } from '../round/beacons.js'
-import { packSeal } from '../protocol/seal.js'
-import { CURRENT_RULES, LOCKED_JOIN_RULES, rulesProblem } from '../protocol/rulesVersions.js'
-import { selectMembers } from '../round/rules.js'
-import { meetsReputation } from '../round/ledgerView.js'
-import { MAX_JOINS } from '../protocol/limits.js'
-import { checkLockRequest, openJoin, openLockQuery, type TicketLock } from './ticketLock.js'
+import { BEACON_PHASES, type BeaconPhase, beaconStep } from '../round/beacons.js'
+import { CURRENT_RULES, LOCKED_JOIN_RULES } from '../protocol/rulesVersions.js'
+import { checkLockRequest, type TicketLock } from './ticketLock.js'
+import { TicketLocks } from './ticketLocks.js'
+import { StandingQueries } from './sqliteStanding.js'
 import { type BeaconIssue, checkBeaconRequest } from './beaconRequest.js'
 import { type Identity, identitySeed, PublicKeyCache } from '../crypto/identity.js'
 import type { Signed } from '../protocol/envelope.js'
@@ -78,6 +76,9 @@ export class SqliteLedger implements Ledger {
   private chain: { n: number; chain: BeaconChain } | undefined
   /** Set while due rounds are being expired (their entries are appends too). */
   private expiring = false
+  /** Rules 3: the tickets joiners locked, and the rounds whose joins are open. */
+  private readonly locks: TicketLocks
+  private readonly standings: StandingQueries
 
   private constructor(
     db: Database.Database,
@@ -86,6 +87,15 @@ export class SqliteLedger implements Ledger {
   ) {
     this.db = db
     this.now = now
+    this.standings = new StandingQueries((text) => this.sql(text), () => this.ledgerRules)
+    this.locks = new TicketLocks({
+      sql: (text) => this.sql(text),
+      viewAt: (head) => this.viewAt(head),
+      accountOfKey: (key) => this.accountOfKey(key),
+      mustBeGateway: (key) => this.mustBeGateway(key),
+      closedByBeacon: (round) => this.beaconOf(round, 'members') !== undefined,
+      oldestRules: () => this.ledgerRules.oldestRules,
+    })
   }
 
   /** Opens (creating and migrating if needed) a ledger file whose operator is `init.operator`. */
@@ -152,75 +162,12 @@ export class SqliteLedger implements Ledger {
    * deposit. What `ledger serve` hands to the network, once per head.
    */
   snapshotAt(head: string): StandingSnapshot | undefined {
-    const seq = this.seqOf(head)
-    if (seq === undefined) return undefined
-    const rows = this.sql(
-      `SELECT k.key, a.kind, s.stake, s.weight_micro, s.answer_ppm, s.answer_rounds FROM keys k JOIN accounts a ON a.id = k.account
-         JOIN standing s ON s.account = a.id AND s.seq = (SELECT MAX(seq) FROM standing WHERE account = a.id AND seq <= ?)
-       WHERE k.added <= ? AND (k.retired IS NULL OR k.retired > ?) AND a.kind IN ('node', 'gateway') ORDER BY k.key`,
-    ).all(seq, seq, seq) as Row[]
-    return { head, seq, ...this.standingRows(rows), ...this.standingRules(seq) }
+    return this.standings.at(head)
   }
 
-  /**
-   * The standing at `head` as changes from the standing at `base` (an earlier head): the entries
-   * of every account whose stake, weight, reputation or keys changed in between, and the keys that
-   * no longer stand. A round changes a handful of accounts, so a node that knows one head learns
-   * the next for the price of those, not of the whole network. Undefined when either head is
-   * unknown or `base` is not earlier.
-   */
+  /** The standing at `head` as changes from the standing at an earlier `base` (sqliteStanding.ts). */
   standingSince(base: string, head: string): StandingSnapshot | undefined {
-    const from = this.seqOf(base)
-    const seq = this.seqOf(head)
-    if (from === undefined || seq === undefined || from > seq) return undefined
-    const touched = this.sql(
-      `SELECT account FROM standing WHERE seq > ? AND seq <= ?
-       UNION SELECT account FROM keys WHERE (added > ? AND added <= ?) OR (retired > ? AND retired <= ?)`,
-    ).all(from, seq, from, seq, from, seq) as Row[]
-    const rows: Row[] = []
-    const removed: string[] = []
-    const keysOf = this.sql('SELECT key, added, retired FROM keys WHERE account = ? AND added <= ?')
-    const standingOfKey = this.sql(
-      `SELECT k.key, a.kind, s.stake, s.weight_micro, s.answer_ppm, s.answer_rounds FROM keys k JOIN accounts a ON a.id = k.account
-         JOIN standing s ON s.account = a.id AND s.seq = (SELECT MAX(seq) FROM standing WHERE account = a.id AND seq <= ?)
-       WHERE k.key = ? AND a.kind IN ('node', 'gateway')`,
-    )
-    for (const { account } of touched) {
-      for (const k of keysOf.all(account, seq) as Row[]) {
-        const live = k.retired === null || (k.retired as bigint) > BigInt(seq)
-        const r = live ? (standingOfKey.get(seq, k.key) as Row | undefined) : undefined
-        if (r === undefined) removed.push(k.key as string)
-        else rows.push(r)
-      }
-    }
-    rows.sort((a, b) => ((a.key as string) < (b.key as string) ? -1 : 1))
-    const standing = this.standingRows(rows)
-    const listed = new Set([...standing.nodes.map((n) => n[0]), ...standing.gateways.map((g) => g[0])])
-    for (const r of rows) if (!listed.has(r.key as string)) removed.push(r.key as string)
-    return { head, seq, base, ...standing, removed: removed.sort(), ...this.standingRules(seq) }
-  }
-
-  /** What a standing carries besides accounts: the oldest rules settled, and the newest beacon by then. */
-  private standingRules(seq: number): Pick<StandingSnapshot, 'oldestRules' | 'beacon'> {
-    const b = this.sql('SELECT chain, idx, value FROM beacons WHERE seq <= ? ORDER BY seq DESC LIMIT 1').get(seq) as Row | undefined
-    return { oldestRules: this.ledgerRules.oldestRules, ...(b === undefined ? {} : { beacon: [Number(b.chain), Number(b.idx), b.value as string] }) }
-  }
-
-  private seqOf(head: string): number | undefined {
-    const row = this.sql('SELECT seq FROM log WHERE hash = ?').get(head) as Row | undefined
-    return row === undefined ? undefined : Number(row.seq)
-  }
-
-  /** Standing rows as snapshot entries: every gateway; nodes with at least the minimum stake. */
-  private standingRows(rows: Row[]): Pick<StandingSnapshot, 'nodes' | 'gateways'> {
-    const minStake = this.ledgerRules.minStake
-    const nodes: StandingSnapshot['nodes'] = []
-    const gateways: StandingSnapshot['gateways'] = []
-    for (const r of rows) {
-      if (r.kind === 'gateway') gateways.push([r.key as string, String(r.stake)])
-      else if ((r.stake as bigint) >= minStake) nodes.push([r.key as string, Number(r.weight_micro), Number(r.answer_ppm), String(r.stake), Number(r.answer_rounds)])
-    }
-    return { nodes, gateways }
+    return this.standings.since(base, head)
   }
 
   /** What a client has allowed a gateway to charge it, still unspent. */
@@ -285,11 +232,9 @@ export class SqliteLedger implements Ledger {
     let locked: { joins: number } | Record<string, never> = {}
     if (request.phase === 'members' && query.rules.version >= LOCKED_JOIN_RULES) {
       this.expireDue(Math.max(this.now(), this.lastAt))
-      const locks = this.locksOf(request.round)
-      if (this.sql('SELECT 1 FROM lock_rounds WHERE round = ?').get(request.round) === undefined) throw new LedgerError('CLOSED', 'no joiner locked a ticket for this round before its joins closed')
-      if (locks.length < query.minMembers) throw new LedgerError('BAD_REQUEST', `${locks.length} joiner(s) locked a ticket; the round needs ${query.minMembers}`)
-      seal = lockSeal(request.round, locks)
-      locked = { joins: locks.length }
+      const closing = this.locks.sealToClose(request.round, query.minMembers)
+      seal = closing.seal
+      locked = { joins: closing.joins }
     }
     let state = this.beaconState()
     if (state === undefined || state.index === state.length) {
@@ -310,7 +255,7 @@ export class SqliteLedger implements Ledger {
     if (r === undefined) return undefined
     const issue: BeaconIssue = { round, phase, seal: r.seal as string, coordinator: r.coordinator as string, chain: Number(r.chain), index: Number(r.idx), value: r.value as string, seq: Number(r.seq) }
     if (phase !== 'members') return issue
-    const locks = this.locksOf(round)
+    const locks = this.locks.of(round)
     return locks.length === 0 ? issue : { ...issue, joins: locks.map((l) => JSON.parse(l.envelope) as unknown) }
   }
 
@@ -353,12 +298,11 @@ export class SqliteLedger implements Ledger {
           const { join, query } = checkLockRequest(raw)
           const round = join.env.round
           const node = join.env.from
-          const locked = this.sql('SELECT seq FROM ticket_locks WHERE round = ? AND key = ?').get(round, node) as Row | undefined
-          if (locked !== undefined) return void (results[i] = { round, node, seq: Number(locked.seq) })
+          const locked = this.locks.lockedAt(round, node)
+          if (locked !== undefined) return void (results[i] = { round, node, seq: locked })
           // The Query travels in the log once per round: with its first lock.
-          const known = this.sql('SELECT 1 FROM lock_rounds WHERE round = ?').get(round) !== undefined
-          const lock = known ? { join: join.env } : { join: join.env, query }
-          this.db.transaction(() => this.applyLock(lock, seq, at, join))()
+          const lock = this.locks.isOpen(round) ? { join: join.env } : { join: join.env, query }
+          this.db.transaction(() => this.locks.apply(lock, seq, at, join))()
           locks.push(lock)
           results[i] = { round, node, seq }
         } catch (err) {
@@ -370,10 +314,6 @@ export class SqliteLedger implements Ledger {
     })()
   }
 
-  /** A round's ticket locks, in key order (the order its Members seal lists them). */
-  private locksOf(round: string): { key: string; hash: string; envelope: string; amount: bigint }[] {
-    return this.sql('SELECT key, hash, envelope, amount FROM ticket_locks WHERE round = ? ORDER BY key').all(round) as never
-  }
 
   /** The current beacon chain: its number, length, the last index issued and its value (the tip at 0). */
   private beaconState(): { chain: number; length: number; index: number; last: string } | undefined {
@@ -528,7 +468,7 @@ export class SqliteLedger implements Ledger {
         break
       case 'locks':
         if (!Array.isArray(body.locks) || body.locks.length === 0) throw new LedgerError('CORRUPT', 'a locks entry without locks')
-        for (const lock of body.locks as Body[]) this.applyLock(lock, seq, at)
+        for (const lock of body.locks as Body[]) this.locks.apply(lock, seq, at)
         break
       default:
         throw new LedgerError('CORRUPT', `unknown entry kind ${kind}`)
@@ -600,8 +540,8 @@ export class SqliteLedger implements Ledger {
    */
   private applyExpiry(round: string, seq: number, at: number): void {
     const open = this.sql('SELECT gateway, fee, expires FROM open_rounds WHERE round = ?').get(round) as Row | undefined
-    if (open === undefined) return this.closeUnopened(round, at)
-    this.sql('DELETE FROM ticket_locks WHERE round = ?').run(round)
+    if (open === undefined) return this.locks.expireUnclosed(round, at)
+    this.locks.release(round)
     if (at < Number(open.expires)) throw new LedgerError('CORRUPT', `round ${round.slice(0, 16)}… expired early`)
     const stake = (this.sql('SELECT stake FROM accounts WHERE id = ?').get(open.gateway) as Row).stake as bigint
     const fee = open.fee as bigint
@@ -613,24 +553,14 @@ export class SqliteLedger implements Ledger {
     this.recordStanding(open.gateway as string, seq)
   }
 
-  /**
-   * A round whose joiners locked tickets but whose coordinator never closed the joins in time (no
-   * members beacon by the join deadline and the grace): the tickets unlock; no fee was ever owed.
-   */
-  private closeUnopened(round: string, at: number): void {
-    const lr = this.sql('SELECT closes FROM lock_rounds WHERE round = ?').get(round) as Row | undefined
-    if (lr === undefined) throw new LedgerError('CORRUPT', `round ${round.slice(0, 16)}… is not open`)
-    if (at < Number(lr.closes)) throw new LedgerError('CORRUPT', `round ${round.slice(0, 16)}… expired early`)
-    this.sql('DELETE FROM ticket_locks WHERE round = ?').run(round)
-    this.sql('DELETE FROM lock_rounds WHERE round = ?').run(round)
-  }
 
   /** Rounds whose time to settle ran out by `at`, expired in order before the next entry. */
   private expireDue(at: number): void {
     if (this.expiring) return
     this.expiring = true
     try {
-      const due = this.sql('SELECT round, expires AS at FROM open_rounds WHERE expires <= ? UNION ALL SELECT round, closes AS at FROM lock_rounds WHERE closes <= ? ORDER BY at, round').all(at, at) as Row[]
+      const open = (this.sql('SELECT round, expires FROM open_rounds WHERE expires <= ?').all(at) as Row[]).map((r) => ({ round: r.round as string, at: Number(r.expires) }))
+      const due = [...open, ...this.locks.due(at)].sort((x, y) => x.at - y.at || (x.round < y.round ? -1 : 1))
       for (const r of due) this.append('expire', { round: r.round })
     } finally {
       this.expiring = false
@@ -668,65 +598,14 @@ export class SqliteLedger implements Ledger {
       const owed = (this.sql('SELECT COALESCE(SUM(fee), 0) AS owed FROM open_rounds WHERE gateway = ?').get(gateway) as Row).owed as bigint
       const deposit = (this.sql('SELECT stake FROM accounts WHERE id = ?').get(gateway) as Row).stake as bigint
       if (owed + fee > deposit) throw new LedgerError('INSUFFICIENT_FUNDS', `the gateway's deposit ${deposit} does not cover this round's fee ${fee} beside the ${owed} its open rounds owe`)
-      if (b.joins !== undefined) this.closeJoins(b.round, String(b.seal), Number(b.joins), String(b.value))
+      if (b.joins !== undefined) this.locks.close(b.round, String(b.seal), Number(b.joins), String(b.value))
       this.sql('INSERT INTO open_rounds (round, gateway, fee, expires) VALUES (?, ?, ?, ?)').run(b.round, gateway, fee, b.expires)
     }
     this.setMeta('beacon_index', String(state.index + 1))
     this.setMeta('beacon_last', b.value)
   }
 
-  /**
-   * Rules 3: the members beacon closes a round's joins. Its seal must be the ledger's own joiner
-   * set; the tickets of joiners the beacon does not seat unlock here.
-   */
-  private closeJoins(round: string, seal: string, joins: number, beacon: string): void {
-    const lr = this.sql('SELECT max_members FROM lock_rounds WHERE round = ?').get(round) as Row | undefined
-    const locks = this.locksOf(round)
-    if (lr === undefined || locks.length !== joins || lockSeal(round, locks) !== seal) throw new LedgerError('CORRUPT', "a members beacon that does not follow the round's ticket locks")
-    const seated = new Set(selectMembers(round, locks.map((l) => l.key), Number(lr.max_members), beacon))
-    for (const l of locks) if (!seated.has(l.key)) this.sql('UPDATE ticket_locks SET amount = 0 WHERE round = ? AND key = ?').run(round, l.key)
-    this.sql('DELETE FROM lock_rounds WHERE round = ?').run(round)
-  }
 
-  /**
-   * A joiner's ticket lock (ticketLock.ts): the round must be a live rules-3 round of a registered
-   * gateway whose joins are open (the first lock carries its Query), the node eligible as the
-   * Query's head stood, and its stake not yet locked by other rounds must cover the ticket.
-   */
-  private applyLock(b: Body, seq: number, at: number, opened?: Signed<'Join'>): void {
-    const join = opened ?? openJoin(b.join)
-    const { round, from: key } = join.env
-    let lr = this.sql('SELECT * FROM lock_rounds WHERE round = ?').get(round) as Row | undefined
-    if (lr === undefined) {
-      if (this.beaconOf(round, 'members') !== undefined) throw new LedgerError('CLOSED', "the round's joins are closed: its coordinator took the members beacon")
-      if (b.query === undefined) throw new LedgerError('CLOSED', "the round's joins are closed")
-      const q = openLockQuery(b.query, join)
-      const body = q.env.body
-      const problem = rulesProblem(body.rules, { live: true, oldestLive: this.ledgerRules.oldestRules })
-      if (problem !== undefined) throw new LedgerError('BAD_REQUEST', problem)
-      this.mustBeGateway(q.env.from)
-      // A free ticket would let a node hold seats it does not answer for, in as many rounds as it likes.
-      if (parseAmount(body.ticket) === 0n) throw new LedgerError('BAD_REQUEST', 'a round whose joiners lock tickets asks a ticket above 0')
-      if (this.viewAt(body.ledgerHead) === undefined) throw new LedgerError('UNKNOWN_HEAD', 'the round names a ledger head this ledger never had')
-      this.sql('INSERT INTO lock_rounds (round, gateway, ticket, join_deadline, closes, head, min_reputation, max_members) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(round, this.accountOfKey(q.env.from), parseAmount(body.ticket), body.deadlines.join, body.deadlines.join + body.rules.sealGraceMs, body.ledgerHead, body.minReputation, body.maxMembers)
-      lr = this.sql('SELECT * FROM lock_rounds WHERE round = ?').get(round) as Row
-    }
-    if (at > Number(lr.join_deadline)) throw new LedgerError('CLOSED', `the round's join deadline passed ${at - Number(lr.join_deadline)} ms ago`)
-    const ticket = lr.ticket as bigint
-    if (parseAmount(join.env.body.ticket) !== ticket) throw new LedgerError('BAD_REQUEST', `the Join's ticket ${join.env.body.ticket} is not the round's ${ticket}`)
-    const view = this.viewAt(lr.head as string)!
-    const account = this.accountOfKey(key)
-    if (account === undefined || !view.eligible(key)) throw new LedgerError('INELIGIBLE', `${key.slice(0, 8)}… was not an eligible node at the round's ledger head`)
-    if (!meetsReputation(view, key, Number(lr.min_reputation))) throw new LedgerError('INELIGIBLE', `${key.slice(0, 8)}… is below the round's minimum reputation`)
-    if (this.sql('SELECT 1 FROM ticket_locks WHERE round = ? AND key = ?').get(round, key) !== undefined) throw new LedgerError('EXISTS', 'this Join is locked already')
-    const n = Number((this.sql('SELECT COUNT(*) AS n FROM ticket_locks WHERE round = ?').get(round) as Row).n)
-    if (n >= MAX_JOINS) throw new LedgerError('CLOSED', `the round holds ${MAX_JOINS} joiners already`)
-    const stake = (this.sql('SELECT stake FROM accounts WHERE id = ?').get(account) as Row).stake as bigint
-    const held = (this.sql('SELECT COALESCE(SUM(amount), 0) AS held FROM ticket_locks WHERE account = ?').get(account) as Row).held as bigint
-    if (stake - held < ticket) throw new LedgerError('INSUFFICIENT_FUNDS', `the node's free stake ${stake - held} does not cover the ticket ${ticket}`)
-    this.sql('INSERT INTO ticket_locks (round, key, account, hash, envelope, amount, seq) VALUES (?, ?, ?, ?, ?, ?, ?)').run(round, key, account, join.hash, join.wire.toString('utf8'), ticket, seq)
-  }
 
   /**
    * Verifies the transcript against the ledger as the round's Query named it, recomputes the
@@ -739,7 +618,7 @@ export class SqliteLedger implements Ledger {
     if (this.sql('SELECT 1 FROM rounds WHERE round = ?').get(v.roundId) !== undefined) throw new LedgerError('ALREADY_SETTLED', `round ${v.roundId.slice(0, 16)}… is already settled`)
     if (this.sql('SELECT 1 FROM expired_rounds WHERE round = ?').get(v.roundId) !== undefined) throw new LedgerError('EXPIRED', `round ${v.roundId.slice(0, 16)}… did not settle in time and its fee was forfeited`)
     this.sql('DELETE FROM open_rounds WHERE round = ?').run(v.roundId)
-    this.sql('DELETE FROM ticket_locks WHERE round = ?').run(v.roundId)
+    this.locks.release(v.roundId)
     const gateway = this.accountOfKey(v.coordinator)
     const gw = gateway === undefined ? undefined : (this.sql('SELECT kind, stake, operator FROM accounts WHERE id = ?').get(gateway) as Row)
     if (gw === undefined || gw.kind !== 'gateway') throw new LedgerError('NOT_A_GATEWAY', 'the round was coordinated by a key that is not a registered gateway')
@@ -843,7 +722,7 @@ export class SqliteLedger implements Ledger {
 
   /** What of an account's stake open rounds hold: its locked tickets, and the fees its open rounds owe. */
   private committedStake(id: string): Micro {
-    const locked = (this.sql('SELECT COALESCE(SUM(amount), 0) AS x FROM ticket_locks WHERE account = ?').get(id) as Row).x as bigint
+    const locked = this.locks.held(id)
     const owed = (this.sql('SELECT COALESCE(SUM(fee), 0) AS x FROM open_rounds WHERE gateway = ?').get(id) as Row).x as bigint
     return locked + owed
   }
@@ -910,7 +789,3 @@ function rulesOf(b: Body): LedgerRules {
   }
 }
 
-/** The hash a rules-3 members beacon follows: the sealed set of the round's ticket locks. */
-function lockSeal(round: string, locks: readonly { key: string; hash: string }[]): string {
-  return joinSealHash(round, packSeal(locks.map((l) => ({ from: l.key, hash: l.hash }))))
-}
