@@ -13,6 +13,7 @@ import { MIN_MEMBERS } from '../protocol/limits.js'
 import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './modelSpec.js'
 import { answerSeconds, nodeCount, phaseDurations } from './settings.js'
 import { swarmLedger, WORKSPACE_LEDGER } from './workspaceLedger.js'
+import { calibrateSwarm, calibrationRequired, gateNote, workspaceRules } from './calibrationGate.js'
 
 /**
  * `chorus demo`: a coordinator and N nodes in one process over the in-memory transport, one round,
@@ -33,6 +34,9 @@ export const DEMO_HELP = `chorus demo [question] [options]
   --ledger-dir <dir>  where the ledger lives (default: here, ${WORKSPACE_LEDGER}); the swarm's keys,
                       stakes, reputation and balances carry over from one run to the next
   --no-ledger         run without a ledger (nobody is paid, every judge weighs the same)
+  --calibration on|off  whether a new ledger makes each node pass a calibration challenge (20
+                      known-answer pairs, 17 right) before it judges (default: on; off on the tiny
+                      generated models, which judge at random)
   --json              print the transcript and outcome as JSON instead
 `
 
@@ -46,6 +50,8 @@ interface DemoConfig {
   json: boolean
   /** Where the workspace ledger lives; undefined: no ledger. */
   ledgerDir: string | undefined
+  /** --calibration as given (resolved once the models are known). */
+  calibration: string | undefined
 }
 
 async function readConfig(args: string[]): Promise<DemoConfig> {
@@ -60,6 +66,7 @@ async function readConfig(args: string[]): Promise<DemoConfig> {
       json: { type: 'boolean', default: false },
       'ledger-dir': { type: 'string' },
       'no-ledger': { type: 'boolean', default: false },
+      calibration: { type: 'string' },
     },
   })
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, { nodes: 'number', models: 'strings', question: 'string', answerSeconds: 'number' })
@@ -69,7 +76,7 @@ async function readConfig(args: string[]): Promise<DemoConfig> {
   if (!Array.isArray(models) || models.some((m) => typeof m !== 'string')) throw new ConfigError('models must be a list of model specs')
   const question = positionals.join(' ') || (typeof file.question === 'string' ? file.question : DEFAULT_QUESTION)
   if (values['no-ledger'] && values['ledger-dir'] !== undefined) throw new ConfigError('--ledger-dir and --no-ledger contradict each other')
-  return { nodes, models, question, answerSeconds: answerS, json: values.json ?? false, ledgerDir: values['no-ledger'] ? undefined : (values['ledger-dir'] ?? process.cwd()) }
+  return { nodes, models, question, answerSeconds: answerS, json: values.json ?? false, ledgerDir: values['no-ledger'] ? undefined : (values['ledger-dir'] ?? process.cwd()), calibration: values.calibration }
 }
 
 export async function demo(args: string[], out: (s: string) => void = (s) => process.stdout.write(s), signal?: AbortSignal): Promise<number> {
@@ -78,8 +85,11 @@ export async function demo(args: string[], out: (s: string) => void = (s) => pro
   try {
     const { backends, tiny } = await buildBackends(factory, cfg.models, cfg.nodes)
     if (tiny && !cfg.json) out(`${TINY_WARNING}\n\n`)
-    const ledger = cfg.ledgerDir === undefined ? undefined : await swarmLedger(cfg.ledgerDir, cfg.nodes)
+    const gate = calibrationRequired(cfg.calibration, tiny)
+    const ledger = cfg.ledgerDir === undefined ? undefined : await swarmLedger(cfg.ledgerDir, cfg.nodes, { rules: workspaceRules(gate) })
     try {
+      if (ledger && !cfg.json) out(`${gateNote(ledger, gate, tiny)}\n`)
+      if (ledger) await calibrateSwarm(ledger, backends, (line) => (cfg.json ? undefined : out(`${line}\n`)), signal)
       const swarm = createEmbeddedSwarm({
         nodes: cfg.nodes,
         backendFor: (_, i) => backends[i]!,

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { identityFromSeed } from '../crypto/identity.js'
 import { createLedgerServer } from '../ledger/ledgerServer.js'
+import { calibrationRequired, workspaceRules } from './calibrationGate.js'
 import { enrolSwarm, openWorkspace, WORKSPACE_DIR, WORKSPACE_LEDGER, type Workspace, workspaceSeed } from './workspaceLedger.js'
 import { ConfigError } from './modelSpec.js'
 import { answerSeconds, nodeCount, number } from './settings.js'
@@ -31,6 +32,8 @@ export const DEVNET_HELP = `chorus devnet [--nodes N] [--model <spec>] [--port P
   --model as for chorus node (default: tiny generated models).
   --ledger-dir <dir>   where the ledger lives (default: here); --no-ledger: none (random keys,
                        nobody paid)
+  --calibration on|off whether a new ledger makes each node pass a calibration challenge before
+                       it judges (default on; off on tiny generated models, which judge at random)
 `
 
 /** The CLI a child runs: beside this file when built; from dist/ when this is the TS source (tests). */
@@ -57,6 +60,8 @@ export interface DevnetOptions {
   onEvent?: (line: string) => void
   /** Serve this folder's workspace ledger to the devnet (default: none). */
   ledgerDir?: string
+  /** Whether a new workspace ledger requires calibration (default: off on tiny models, else on). */
+  calibration?: boolean
 }
 
 interface Child {
@@ -128,7 +133,8 @@ export class Devnet {
   /** Opens the workspace ledger, enrols this devnet's gateway and nodes, and serves it on loopback. */
   private async serveLedger(): Promise<{ gateway: Buffer; node: (i: number) => Buffer } | undefined> {
     if (this.opts.ledgerDir === undefined) return undefined
-    const workspace = await openWorkspace(this.opts.ledgerDir)
+    const tiny = this.opts.model === undefined && this.opts.modelFor === undefined
+    const workspace = await openWorkspace(this.opts.ledgerDir, workspaceRules(this.opts.calibration ?? !tiny))
     const gateway = workspaceSeed(workspace.seed, 'gateway')
     const node = (i: number) => workspaceSeed(workspace.seed, 'node', i)
     try {
@@ -279,8 +285,9 @@ export class Devnet {
 export async function devnet(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { nodes: { type: 'string' }, model: { type: 'string' }, port: { type: 'string' }, 'answer-seconds': { type: 'string' }, 'ledger-dir': { type: 'string' }, 'no-ledger': { type: 'boolean', default: false } },
+    options: { nodes: { type: 'string' }, model: { type: 'string' }, port: { type: 'string' }, 'answer-seconds': { type: 'string' }, 'ledger-dir': { type: 'string' }, 'no-ledger': { type: 'boolean', default: false }, calibration: { type: 'string' } },
   })
+  const calibration = calibrationRequired(values.calibration, values.model === undefined)
   if (values['no-ledger'] && values['ledger-dir'] !== undefined) throw new ConfigError('--ledger-dir and --no-ledger contradict each other')
   const nodes = nodeCount(values.nodes, 5, 64, 3)
   const net = new Devnet({
@@ -290,8 +297,9 @@ export async function devnet(args: string[], signal: AbortSignal, out: (s: strin
     answerSeconds: answerSeconds(values['answer-seconds']),
     supervise: true,
     ...(values['no-ledger'] ? {} : { ledgerDir: values['ledger-dir'] ?? process.cwd() }),
+    calibration,
     onLine: (who, line) => {
-      if (/unreachable|error|back;/i.test(line)) out(`[${who}] ${line}\n`)
+      if (/unreachable|error|back;|^calibration: \d/i.test(line)) out(`[${who}] ${line}\n`)
     },
     onEvent: (line) => out(`${line}\n`),
   })

@@ -1,8 +1,11 @@
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { formatUnits, parseUnits } from '../ledger/amount.js'
 import { signCreditOrder } from '../ledger/creditOrder.js'
+import { type CalibrationItem, parseCalibrationItems } from '../ledger/calibrationPool.js'
+import { calibrationRequired, workspaceRules } from './calibrationGate.js'
 import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
 import type { AccountState } from '../ledger/ledger.js'
 import { createLedgerServer } from '../ledger/ledgerServer.js'
@@ -40,6 +43,10 @@ export const LEDGER_HELP = `chorus ledger <command> [options]
                                 ${WORKSPACE_OPERATOR_KEY})
   backup <dest>                 an online copy of the ledger file (SQLite's backup API)
   serve [--host H] [--port P]   serve the ledger file to a network's nodes and gateways
+        [--calibration on|off]  a new ledger file: whether nodes must pass a calibration
+                                challenge before they judge (default on)
+        [--calibration-items F] the operator's own known-answer items (JSON lines of
+                                {question, right, wrong}), mixed into the generated ones
 
   --ledger <url>     a served ledger (chorus ledger serve) instead of the file
   --file <path>      the ledger file (default ${WORKSPACE_LEDGER})
@@ -58,6 +65,8 @@ const OPTIONS = {
   from: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
+  calibration: { type: 'string' },
+  'calibration-items': { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const
 
@@ -222,6 +231,7 @@ function describe(a: AccountState): string {
     `  stake     ${formatUnits(a.stake)}${a.unbonding > 0n ? `, unbonding ${formatUnits(a.unbonding)} from ${new Date(a.unbondAt).toISOString()}` : ''}`,
     `  answerer  ${(r.answerPpm / 1e4).toFixed(1)} % over ${r.answerRounds} ranked rounds`,
     `  judge     weight ${(r.weightMicro / 1e6).toFixed(3)} (${r.judgeAgreedHalves / 2} of ${r.judgeVerdicts} verdicts agreed)`,
+    `  calibrated ${r.calibrated ? 'yes' : 'no'} (${r.calRight} of ${r.calTotal} known-answer judgements right${r.calRetryAt > 0 ? `; may try again from ${new Date(r.calRetryAt).toISOString()}` : ''})`,
     `  keys      ${a.keys.join(', ')}`,
     `  nonce     ${a.nonce}`,
     '',
@@ -230,7 +240,16 @@ function describe(a: AccountState): string {
 
 async function serve(values: Values, file: string, signal: AbortSignal, out: (s: string) => void): Promise<number> {
   const { identity } = await readKeyFile(values['operator-key'] ?? WORKSPACE_OPERATOR_KEY)
-  const ledger = SqliteLedger.open({ path: file, operator: identity })
+  const itemsFile = values['calibration-items']
+  let calibrationItems: CalibrationItem[] = []
+  if (itemsFile !== undefined) {
+    try {
+      calibrationItems = parseCalibrationItems(await readFile(itemsFile, 'utf8'))
+    } catch (err) {
+      throw new ConfigError(`cannot read calibration items from ${itemsFile}: ${(err as Error).message}`)
+    }
+  }
+  const ledger = SqliteLedger.open({ path: file, operator: identity, rules: workspaceRules(calibrationRequired(values.calibration, false)), calibrationItems })
   const app = createLedgerServer({ ledger })
   const host = values.host ?? '127.0.0.1'
   const port = number(values.port ?? 8090, '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535)
@@ -241,7 +260,8 @@ async function serve(values: Values, file: string, signal: AbortSignal, out: (s:
     ledger.close()
     throw new ConfigError(`cannot listen on ${host}:${port}: ${(err as Error).message}`)
   }
-  out(`ledger ${file} (operator ${identity.id})\n  url  ${address}\n`)
+  const gate = ledger.rules().calibration
+  out(`ledger ${file} (operator ${identity.id})\n  url  ${address}\n  calibration ${gate === undefined ? 'none (a ledger from before it: judges weigh by agreement)' : gate.required ? `required (${gate.pass} of ${gate.judgements} known-answer pairs${calibrationItems.length > 0 ? `; ${calibrationItems.length} of the operator's items mixed in` : ''})` : 'off (every staked node judges)'}\n`)
   if (!signal.aborted) await once(signal, 'abort')
   await app.close()
   ledger.close()

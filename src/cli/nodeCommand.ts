@@ -4,6 +4,8 @@ import { BackendHealth } from '../node/backendHealth.js'
 import { NodeDaemon } from '../node/nodeDaemon.js'
 import { StatusReporter } from '../node/statusReporter.js'
 import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
+import { CalibrationKeeper, calibrationLine } from '../node/calibration.js'
+import { calibrationRequired } from './calibrationGate.js'
 import { CachedLedger, fixedLedger } from '../ledger/networkLedger.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import { systemClock } from '../runtime/clock.js'
@@ -42,6 +44,9 @@ export const NODE_HELP = `chorus node --key <file> [options]
                           the rounds it holds for them, and joins only while staked there
                           (chorus ledger register --kind node; chorus ledger stake)
   --min-fee <units>       the least fee a round must offer (default 0.001)
+  --calibration on|off    on a ledger that requires it, take the calibration challenge (20 known-
+                          answer pairs judged with this node's model, 17 right) so this node's
+                          verdicts weigh; again later if it fails (default on)
   --domains <a,b>         only join rounds tagged with one of these domains (default: all)
   --metrics-port <n>      serve Prometheus metrics on 127.0.0.1:<n>/metrics
   --config <file>         JSON with the same settings: key, listen, bootstrap, mdns, relay, model,
@@ -52,7 +57,8 @@ export const NODE_HELP = `chorus node --key <file> [options]
 const SETTINGS: SettingTypes = { ...NETWORK_SETTINGS, ...NODE_SETTINGS, model: 'string', domains: 'string' }
 
 export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...NODE_OPTIONS, model: { type: 'string' }, domains: { type: 'string' } } })
+  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...NODE_OPTIONS, model: { type: 'string' }, domains: { type: 'string' }, calibration: { type: 'string' } } })
+  const calibrate = calibrationRequired(values.calibration, false)
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, SETTINGS)
   const keyPath = values.key ?? (file.key as string | undefined)
   if (keyPath === undefined) throw new ConfigError('a node needs --key <file> (create one with: chorus keygen <file>)')
@@ -83,9 +89,10 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
   }
   const ledgerUrl = values.ledger ?? (file.ledger as string | undefined)
   let network: CachedLedger | undefined
-  if (ledgerUrl !== undefined) {
+  const client = ledgerUrl === undefined ? undefined : new HttpLedgerClient(ledgerUrl)
+  if (client !== undefined) {
     try {
-      network = await CachedLedger.connect(new HttpLedgerClient(ledgerUrl))
+      network = await CachedLedger.connect(client)
     } catch (err) {
       await transport.close()
       await factory.close()
@@ -114,7 +121,11 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
   reporter.start()
   const served = metrics === undefined ? undefined : await serveMetrics(nodePrometheus(daemon, () => transport.handlerErrors), metrics)
   out(`node ${identity.id} (${backend.name}) listening on ${transport.multiaddrs().join(' ')}\n${served ? `  metrics ${served.url}\n` : ''}`)
+  // In the background: the node answers rounds meanwhile; its verdicts weigh once it passed.
+  const keeper = client === undefined || !calibrate ? undefined : new CalibrationKeeper({ identity, client, backend, now: Date.now }, (s) => out(`${calibrationLine(s)}\n`))
+  void keeper?.start().then(() => network?.refresh())
   if (!signal.aborted) await once(signal, 'abort')
+  await keeper?.stop()
   reporter.stop()
   health.stop()
   await daemon.stop()

@@ -9,6 +9,7 @@ import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './mode
 import { gatewayPrometheus } from './prometheus.js'
 import { API_OPTIONS, API_SETTINGS, type ApiSettings, gatewayOptionsOf, nodeCount, phaseDurations, readApiSettings } from './settings.js'
 import { swarmLedger, WORKSPACE_LEDGER } from './workspaceLedger.js'
+import { calibrateSwarm, calibrationRequired, gateNote, workspaceRules } from './calibrationGate.js'
 
 /**
  * `chorus up`: one process serving the OpenAI-compatible API over an embedded swarm (a coordinator
@@ -28,6 +29,8 @@ export const UP_HELP = `chorus up [options]
   --answer-seconds <s>  how long members may take to answer or judge (default 120, at most 3600)
   --max-rounds <n>      rounds run at once (default 4)
   --ledger-dir <dir>    where the ledger lives (default: here, ${WORKSPACE_LEDGER}); --no-ledger: none
+  --calibration on|off  whether a new ledger makes each node pass a calibration challenge before it
+                        judges (default on; off on tiny generated models, which judge at random)
   --api-key KEY=ACCOUNT a client's key: its requests are charged to that ledger account (which must
                         allow this gateway: chorus ledger allow) and it reads only its own rounds
   --fee <units>         each round's fee, paid from the gateway's deposit (default 0.01)
@@ -42,6 +45,8 @@ export interface UpSettings extends ApiSettings {
   models: string[]
   /** Where the workspace ledger lives; undefined: run without a ledger. */
   ledgerDir?: string
+  /** --calibration on|off as given (calibrationGate.ts; default: on, off on tiny models). */
+  calibration?: string
 }
 
 export interface RunningGateway {
@@ -58,7 +63,7 @@ export async function readUpSettings(args: string[], env: NodeJS.ProcessEnv = pr
   const { values } = parseArgs({
     args,
     allowPositionals: false,
-    options: { ...API_OPTIONS, nodes: { type: 'string' }, model: { type: 'string', multiple: true }, config: { type: 'string' }, 'ledger-dir': { type: 'string' }, 'no-ledger': { type: 'boolean', default: false } },
+    options: { ...API_OPTIONS, nodes: { type: 'string' }, model: { type: 'string', multiple: true }, config: { type: 'string' }, 'ledger-dir': { type: 'string' }, 'no-ledger': { type: 'boolean', default: false }, calibration: { type: 'string' } },
   })
   if (values['no-ledger'] && values['ledger-dir'] !== undefined) throw new ConfigError('--ledger-dir and --no-ledger contradict each other')
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, { ...API_SETTINGS, nodes: 'number', models: 'strings' })
@@ -68,6 +73,7 @@ export async function readUpSettings(args: string[], env: NodeJS.ProcessEnv = pr
     nodes: nodeCount(values.nodes ?? file.nodes, 5, 256, MIN_MEMBERS),
     models,
     ...(values['no-ledger'] ? {} : { ledgerDir: values['ledger-dir'] ?? process.cwd() }),
+    ...(values.calibration === undefined ? {} : { calibration: values.calibration }),
   }
 }
 
@@ -76,7 +82,13 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
   const factory = new BackendFactory()
   const { backends, tiny } = given ? { backends: given, tiny: false } : await buildBackends(factory, s.models, s.nodes)
   const onError = (err: unknown) => process.stderr.write(`up: the ledger did not settle a round: ${(err as Error)?.message ?? String(err)}\n`)
-  const ledger = s.ledgerDir === undefined ? undefined : await swarmLedger(s.ledgerDir, s.nodes, { ...(s.terms ? { terms: s.terms } : {}), ...(s.pricing ? { pricing: s.pricing } : {}), onError })
+  // Backends handed in (tests, benchmarks) are not made to calibrate unless asked, as tiny ones.
+  const gate = calibrationRequired(s.calibration, tiny || given !== undefined)
+  const ledger = s.ledgerDir === undefined ? undefined : await swarmLedger(s.ledgerDir, s.nodes, { ...(s.terms ? { terms: s.terms } : {}), ...(s.pricing ? { pricing: s.pricing } : {}), onError, rules: workspaceRules(gate) })
+  if (ledger) {
+    process.stderr.write(`${gateNote(ledger, gate, tiny)}\n`)
+    await calibrateSwarm(ledger, backends, (line) => process.stderr.write(`${line}\n`))
+  }
   const swarm = createEmbeddedSwarm({
     nodes: s.nodes,
     backendFor: (_, i) => backends[i]!,

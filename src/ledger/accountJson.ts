@@ -40,6 +40,7 @@ export const ERROR_STATUS: Record<LedgerErrorCode, number> = {
   ALREADY_SETTLED: 409,
   EXPIRED: 410,
   CLOSED: 409,
+  NOT_REQUIRED: 409,
   INELIGIBLE: 403,
   NOT_A_GATEWAY: 403,
   CORRUPT: 500,

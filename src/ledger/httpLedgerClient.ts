@@ -1,6 +1,7 @@
 import type { BeaconPhase } from '../round/beacons.js'
 import type { BeaconIssue, BeaconRequest } from './beaconRequest.js'
 import type { TicketLock, TicketLockRequest } from './ticketLock.js'
+import type { CalibrationAnswer, CalibrationAsk, CalibrationResult, Challenge } from './calibration.js'
 import { type AccountJson, accountFromJson, ERROR_STATUS, type ReceiptJson, receiptFromJson } from './accountJson.js'
 import type { Micro } from './amount.js'
 import type { CreditOrder } from './creditOrder.js'
@@ -94,6 +95,14 @@ export class HttpLedgerClient implements LedgerClient {
 
   async lockTicket(request: TicketLockRequest, options: { signal?: AbortSignal } = {}): Promise<TicketLock> {
     return (await this.call('POST', '/v1/ledger/locks', request, options)) as TicketLock
+  }
+
+  async calibrationChallenge(ask: CalibrationAsk, options: { signal?: AbortSignal } = {}): Promise<Challenge> {
+    return (await this.call('POST', '/v1/ledger/calibration', ask, options)) as Challenge
+  }
+
+  async answerCalibration(answer: CalibrationAnswer, options: { signal?: AbortSignal } = {}): Promise<CalibrationResult> {
+    return (await this.call('POST', '/v1/ledger/calibration/answers', answer, options)) as CalibrationResult
   }
 
   async beaconOf(round: string, phase: BeaconPhase, options: { signal?: AbortSignal } = {}): Promise<BeaconIssue | undefined> {

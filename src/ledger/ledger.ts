@@ -1,6 +1,7 @@
 import type { BeaconPhase } from '../round/beacons.js'
 import type { BeaconIssue } from './beaconRequest.js'
 import type { TicketLock } from './ticketLock.js'
+import type { CalibrationResult, CalibrationRules, Challenge } from './calibration.js'
 import type { PreparedTranscript } from './preparedTranscript.js'
 import type { Standing, StandingSnapshot } from './standing.js'
 import type { Micro } from './amount.js'
@@ -39,6 +40,11 @@ export interface LedgerRules {
    * it saw who the beacon seated pays for the retry).
    */
   settleWithinMs: number
+  /**
+   * Proof of capability (calibration.ts): whether judges must pass a challenge, and how the
+   * evidence weighs. Absent on a ledger from before it (judges weigh by agreement alone).
+   */
+  calibration?: CalibrationRules
 }
 
 export interface AccountState {
@@ -128,6 +134,12 @@ export interface Ledger {
    * expires (or its members beacon does not seat the node); locking again returns the first lock.
    */
   lockTicket(request: unknown): TicketLock
+  /**
+   * Proof of capability (calibration.ts): a staked, uncalibrated node's challenge (its open one, or
+   * a new one once any wait after a failure is over); and the grading of its signed verdicts.
+   */
+  calibrationChallenge(ask: unknown): Challenge
+  answerCalibration(answer: unknown): CalibrationResult
   /** Many locks in one write: each gets its lock or the error that refused it (lockBatcher.ts). */
   lockTickets(requests: readonly unknown[]): (TicketLock | LedgerError)[]
   entries(fromSeq: number, limit: number): LogEntry[]
@@ -147,6 +159,7 @@ export type LedgerErrorCode =
   | 'ALREADY_SETTLED'
   | 'EXPIRED'
   | 'CLOSED'
+  | 'NOT_REQUIRED'
   | 'INELIGIBLE'
   | 'NOT_A_GATEWAY'
   | 'CORRUPT'

@@ -112,6 +112,10 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
     return receiptToJson(ledger.settle(await ledger.prepare(body.transcript), charge))
   })
   app.post('/v1/ledger/beacons', async (req) => ledger.beacon(req.body))
+  // Proof of capability: a node's challenge (its tasks go to it alone; the log holds their
+  // commitments until the grading reveals them), and the grading of its signed verdicts.
+  app.post('/v1/ledger/calibration', async (req) => ledger.calibrationChallenge(req.body))
+  app.post('/v1/ledger/calibration/answers', async (req) => ledger.answerCalibration(req.body))
   // Every member of every round locks here (rules 3), many from one address on a devnet: its own,
   // wider limit. The Join's signature authenticates it; the node's free stake bounds its locks.
   const batcher = new LockBatcher(ledger)

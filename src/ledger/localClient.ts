@@ -2,6 +2,7 @@ import type { BeaconPhase } from '../round/beacons.js'
 import type { BeaconIssue, BeaconRequest } from './beaconRequest.js'
 import type { TicketLock, TicketLockRequest } from './ticketLock.js'
 import { LockBatcher } from './lockBatcher.js'
+import type { CalibrationAnswer, CalibrationAsk, CalibrationResult, Challenge } from './calibration.js'
 import type { Micro } from './amount.js'
 import type { AccountState, Charge, Ledger, LogEntry, SettlementReceipt } from './ledger.js'
 import type { LedgerClient } from './networkLedger.js'
@@ -62,6 +63,14 @@ export class LocalLedgerClient implements LedgerClient {
   /** The swarm's members lock together: gathered into one write (lockBatcher.ts). */
   lockTicket(request: TicketLockRequest): Promise<TicketLock> {
     return this.locks.lock(request)
+  }
+
+  async calibrationChallenge(ask: CalibrationAsk): Promise<Challenge> {
+    return this.ledger.calibrationChallenge(ask)
+  }
+
+  async answerCalibration(answer: CalibrationAnswer): Promise<CalibrationResult> {
+    return this.ledger.answerCalibration(answer)
   }
 
   async beaconOf(round: string, phase: BeaconPhase): Promise<BeaconIssue | undefined> {

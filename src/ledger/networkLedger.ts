@@ -1,6 +1,7 @@
 import type { BeaconPhase } from '../round/beacons.js'
 import type { BeaconIssue, BeaconRequest } from './beaconRequest.js'
 import type { TicketLock, TicketLockRequest } from './ticketLock.js'
+import type { CalibrationAnswer, CalibrationAsk, CalibrationResult, Challenge } from './calibration.js'
 import type { LedgerView } from '../round/ledgerView.js'
 import { BoundedMap } from '../runtime/boundedMap.js'
 import type { Micro } from './amount.js'
@@ -35,6 +36,9 @@ export interface LedgerClient {
   beaconOf(round: string, phase: BeaconPhase, options?: { signal?: AbortSignal }): Promise<BeaconIssue | undefined>
   /** Rules 3 on: locks this node's ticket for a round, before its Join goes to the coordinator. */
   lockTicket(request: TicketLockRequest, options?: { signal?: AbortSignal }): Promise<TicketLock>
+  /** Proof of capability: a node's calibration challenge, and the grading of its answer (calibration.ts). */
+  calibrationChallenge(ask: CalibrationAsk, options?: { signal?: AbortSignal }): Promise<Challenge>
+  answerCalibration(answer: CalibrationAnswer, options?: { signal?: AbortSignal }): Promise<CalibrationResult>
 }
 
 /**

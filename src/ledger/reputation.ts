@@ -1,13 +1,16 @@
 import { logOddsWeight } from '../consensus/judgeWeights.js'
 import type { RoundFacts } from './settlement.js'
+import { type CalibrationRules, retryWait } from './calibration.js'
 
 /**
  * Reputation in integer fixed-point, so two ledgers replaying the same rounds agree exactly.
  * As answerer: an exponential moving average of the normalised rank (1 000 000 = first, 0 = last),
  * moving a tenth of the way per ranked round. As judge: how often its verdicts agreed with the
- * round's final order (in half-verdicts: a tie counts half), Beta-smoothed (a prior worth 4 verdicts
- * at 0.75) into a log-odds weight in micro-units, 0 at or below chance. Agreement alone rewards
- * herding; calibration items (next) will grade judges on known answers and take over.
+ * round's final order (in half-verdicts: a tie counts half), and how many known-answer judgements
+ * it got right (calibration.ts), Beta-smoothed (a prior worth 4 judgements at 0.75) into a log-odds
+ * weight in micro-units, 0 at or below chance. Agreement alone rewards herding, so on a ledger with
+ * calibration rules it counts only a configured share of a graded judgement, and where the gate is
+ * on a node weighs nothing until it has passed (and again once it falls below the floor).
  */
 export interface Reputation {
   /** EMA of normalised rank, in parts per million. */
@@ -16,21 +19,54 @@ export interface Reputation {
   /** Verdicts that agreed with the final order, counted in halves. */
   judgeAgreedHalves: number
   judgeVerdicts: number
+  /** Known-answer judgements graded (calibration challenges), and how many were right. */
+  calRight: number
+  calTotal: number
+  /** Passed calibration, and not fallen below the floor since. */
+  calibrated: boolean
+  /** Challenges failed in a row, and the ledger time before which it may not try again. */
+  calFailures: number
+  calRetryAt: number
   /** The judge weight this record earns, in micro-units. */
   weightMicro: number
 }
 
-export const NEW_REPUTATION: Reputation = { answerPpm: 500_000, answerRounds: 0, judgeAgreedHalves: 0, judgeVerdicts: 0, weightMicro: judgeWeightMicro(0, 0) }
+const FRESH = { answerPpm: 500_000, answerRounds: 0, judgeAgreedHalves: 0, judgeVerdicts: 0, calRight: 0, calTotal: 0, calibrated: false, calFailures: 0, calRetryAt: 0 }
+
+/** A new account's record under the ledger's calibration rules (none: a ledger from before them). */
+export function newReputation(cal: CalibrationRules | undefined): Reputation {
+  return withWeight({ ...FRESH, weightMicro: 0 }, cal)
+}
 
 const EMA_STEP_PPM = 100_000
 
-/** The weight a judge record earns: log-odds of (agreed + 3) / (verdicts + 4), in micro-units. */
-export function judgeWeightMicro(agreedHalves: number, verdicts: number): number {
-  return Math.round(1e6 * logOddsWeight((agreedHalves / 2 + 3) / (verdicts + 4)))
+/**
+ * The weight a judge record earns: log-odds of (right + s·agreed + 3) / (graded + s·verdicts + 4),
+ * in micro-units, where s is the agreement share (1 on a ledger from before calibration, whose
+ * weights came from agreement alone). 0 where the gate is on and the node is not calibrated.
+ */
+export function judgeWeightMicro(r: Omit<Reputation, 'weightMicro'>, cal: CalibrationRules | undefined): number {
+  if (cal?.required && !r.calibrated) return 0
+  const s = cal === undefined ? 1 : cal.agreementSharePpm / 1e6
+  return Math.round(1e6 * logOddsWeight((r.calRight + (s * r.judgeAgreedHalves) / 2 + 3) / (r.calTotal + s * r.judgeVerdicts + 4)))
+}
+
+/** The record with its weight recomputed; a calibrated judge below the floor must pass again. */
+export function withWeight(r: Reputation, cal: CalibrationRules | undefined): Reputation {
+  const out = { ...r, weightMicro: judgeWeightMicro(r, cal) }
+  if (cal?.required && out.calibrated && out.weightMicro < cal.floorMicro) return { ...out, calibrated: false, weightMicro: 0 }
+  return out
+}
+
+/** A challenge graded: its judgements count as evidence; passing admits the node, failing makes it wait. */
+export function calibrate(r: Reputation, right: number, of: number, at: number, cal: CalibrationRules): Reputation {
+  const passed = right >= cal.pass
+  const failures = passed ? 0 : r.calFailures + 1
+  return withWeight({ ...r, calRight: r.calRight + right, calTotal: r.calTotal + of, calibrated: passed, calFailures: failures, calRetryAt: passed ? 0 : at + retryWait(cal, failures) }, cal)
 }
 
 /** Every answerer's and judge's record after one ranked round; unranked rounds teach nothing. */
-export function updateReputation(facts: RoundFacts, current: (node: string) => Reputation): Map<string, Reputation> {
+export function updateReputation(facts: RoundFacts, current: (node: string) => Reputation, cal: CalibrationRules | undefined): Map<string, Reputation> {
   const o = facts.outcome
   const out = new Map<string, Reputation>()
   if (!o.ranked || o.scores.length < 2) return out
@@ -55,8 +91,7 @@ export function updateReputation(facts: RoundFacts, current: (node: string) => R
       r.judgeVerdicts++
       r.judgeAgreedHalves += v.v === 'T' ? 1 : (v.v === 'A') === a < b ? 2 : 0
     }
-    r.weightMicro = judgeWeightMicro(r.judgeAgreedHalves, r.judgeVerdicts)
-    out.set(judge, r)
+    out.set(judge, withWeight(r, cal))
   }
   return out
 }

@@ -91,6 +91,14 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX ticket_locks_by_account ON ticket_locks (account);
    CREATE TABLE lock_rounds (round TEXT PRIMARY KEY, gateway TEXT NOT NULL, ticket INTEGER NOT NULL, join_deadline INTEGER NOT NULL, closes INTEGER NOT NULL, head TEXT NOT NULL, min_reputation INTEGER NOT NULL, max_members INTEGER NOT NULL);
    CREATE INDEX lock_rounds_by_close ON lock_rounds (closes);`,
+  // Proof of capability: each judge's graded known-answer judgements and whether it passed; the
+  // challenge each node has open (its items' commitments; `slot` is its first item in the pool).
+  `ALTER TABLE reputation ADD COLUMN cal_right INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE reputation ADD COLUMN cal_total INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE reputation ADD COLUMN calibrated INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE reputation ADD COLUMN cal_failures INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE reputation ADD COLUMN cal_retry_at INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE challenges (account TEXT PRIMARY KEY, id INTEGER NOT NULL, key TEXT NOT NULL, slot INTEGER NOT NULL, commitments TEXT NOT NULL, expires INTEGER NOT NULL);`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -7,6 +7,9 @@ import { BEACON_PHASES, type BeaconPhase, beaconStep } from '../round/beacons.js
 import { CURRENT_RULES, LOCKED_JOIN_RULES } from '../protocol/rulesVersions.js'
 import { checkLockRequest, type TicketLock } from './ticketLock.js'
 import { TicketLocks } from './ticketLocks.js'
+import { type CalibrationResult, type CalibrationRules, type Challenge, checkCalibrationAnswer, checkCalibrationAsk, DEFAULT_CALIBRATION } from './calibration.js'
+import { type CalibrationItem, CalibrationPool, calibrationSeed } from './calibrationPool.js'
+import { Calibrations } from './calibrations.js'
 import { StandingQueries } from './sqliteStanding.js'
 import { type BeaconIssue, checkBeaconRequest } from './beaconRequest.js'
 import { type Identity, identitySeed, PublicKeyCache } from '../crypto/identity.js'
@@ -18,7 +21,7 @@ import { type Micro, parseAmount } from './amount.js'
 import { type AccountKind, type AccountState, type Charge, DEFAULT_SETTLE_WITHIN_MS, type Ledger, LedgerError, type LedgerRules, type LogEntry, type SettlementReceipt } from './ledger.js'
 import { entryProblem, LOG_ROOT, signEntry } from './logEntry.js'
 import { type AccountRequest, checkRequest } from './requests.js'
-import { NEW_REPUTATION, type Reputation, updateReputation } from './reputation.js'
+import { newReputation, type Reputation, updateReputation } from './reputation.js'
 import { migrate, SCHEMA_VERSION } from './schema.js'
 import { chargeSignedBy, checkCharge } from './charge.js'
 import { DEFAULT_SETTLEMENT_RULES, settle } from './settlement.js'
@@ -40,6 +43,7 @@ export const DEFAULT_LEDGER_RULES: LedgerRules = {
   oldestRules: CURRENT_RULES.version,
   beaconChainLength: BEACON_CHAIN_LENGTH,
   settleWithinMs: DEFAULT_SETTLE_WITHIN_MS,
+  calibration: DEFAULT_CALIBRATION,
 }
 
 export interface SqliteLedgerInit {
@@ -50,6 +54,8 @@ export interface SqliteLedgerInit {
   rules?: Partial<LedgerRules>
   /** The ledger's clock (ms); entries never go back in time. */
   now?: () => number
+  /** The operator's own known-answer items, mixed into the generated calibration pool. */
+  calibrationItems?: readonly CalibrationItem[]
 }
 
 type Row = Record<string, bigint | string | null>
@@ -78,12 +84,19 @@ export class SqliteLedger implements Ledger {
   private expiring = false
   /** Rules 3: the tickets joiners locked, and the rounds whose joins are open. */
   private readonly locks: TicketLocks
+  /** Proof of capability: the challenges nodes have open, and their grading. */
+  private readonly calibrations: Calibrations
+  /** The writer's private item pool (its seed derives from the operator's key; built on first use). */
+  private pool: CalibrationPool | undefined
+  /** What the last graded challenge gave (answerCalibration returns it). */
+  private graded: CalibrationResult | undefined
   private readonly standings: StandingQueries
 
   private constructor(
     db: Database.Database,
     private readonly operator: Identity | undefined,
     now: () => number,
+    private readonly calibrationItems: readonly CalibrationItem[] = [],
   ) {
     this.db = db
     this.now = now
@@ -96,12 +109,26 @@ export class SqliteLedger implements Ledger {
       closedByBeacon: (round) => this.beaconOf(round, 'members') !== undefined,
       oldestRules: () => this.ledgerRules.oldestRules,
     })
+    this.calibrations = new Calibrations({
+      sql: (text) => this.sql(text),
+      rules: () => this.ledgerRules.calibration,
+      accountOfKey: (key) => this.accountOfKey(key),
+      isStakedNode: (id) => {
+        const a = this.sql('SELECT kind, stake FROM accounts WHERE id = ?').get(id) as Row | undefined
+        return a?.kind === 'node' && (a.stake as bigint) >= this.ledgerRules.minStake
+      },
+      reputation: (id) => this.reputation(id),
+      saveReputation: (id, r) => this.saveReputation(id, r),
+      recordStanding: (id, seq) => this.recordStanding(id, seq),
+      meta: (key) => this.meta(key),
+      setMeta: (key, value) => this.setMeta(key, value),
+    })
   }
 
   /** Opens (creating and migrating if needed) a ledger file whose operator is `init.operator`. */
   static open(init: SqliteLedgerInit): SqliteLedger {
     const db = openDatabase(init.path)
-    const ledger = new SqliteLedger(db, init.operator, init.now ?? Date.now)
+    const ledger = new SqliteLedger(db, init.operator, init.now ?? Date.now, init.calibrationItems)
     try {
       ledger.load()
       if (ledger.lastSeq === 0) ledger.append('genesis', { operator: init.operator.id, rules: rulesJson({ ...DEFAULT_LEDGER_RULES, ...init.rules }) })
@@ -259,6 +286,26 @@ export class SqliteLedger implements Ledger {
     return locks.length === 0 ? issue : { ...issue, joins: locks.map((l) => JSON.parse(l.envelope) as unknown) }
   }
 
+  calibrationChallenge(raw: unknown): Challenge {
+    const at = Math.max(this.now(), this.lastAt)
+    const ask = checkCalibrationAsk(raw, at)
+    const open = this.calibrations.current(ask.key, at, this.itemPool())
+    if (open !== undefined) return open
+    this.append('challenge', this.calibrations.next(ask.key, this.itemPool()))
+    return this.calibrations.current(ask.key, this.lastAt, this.itemPool())!
+  }
+
+  answerCalibration(raw: unknown): CalibrationResult {
+    const answer = checkCalibrationAnswer(raw)
+    this.append('calibration', this.calibrations.grading(answer, Math.max(this.now(), this.lastAt), this.itemPool()))
+    return this.graded!
+  }
+
+  private itemPool(): CalibrationPool {
+    this.pool ??= new CalibrationPool(calibrationSeed(this.operator!), this.calibrationItems)
+    return this.pool
+  }
+
   lockTicket(raw: unknown): TicketLock {
     const [result] = this.lockTickets([raw])
     if (result instanceof LedgerError) throw result
@@ -362,7 +409,7 @@ export class SqliteLedger implements Ledger {
 
   /** A digest of every state table: two ledgers with the same history have the same digest. */
   stateDigest(): string {
-    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'allowances', 'beacons', 'open_rounds', 'expired_rounds', 'ticket_locks', 'lock_rounds', 'totals', 'meta']
+    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'allowances', 'beacons', 'open_rounds', 'expired_rounds', 'ticket_locks', 'lock_rounds', 'challenges', 'totals', 'meta']
     const parts = tables.map((t) => canonicalJson((this.sql(`SELECT * FROM ${t} ORDER BY 1, 2`).all() as Row[]).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v])))))
     return parts.join('\n')
   }
@@ -465,6 +512,12 @@ export class SqliteLedger implements Ledger {
         break
       case 'expire':
         this.applyExpiry(String(body.round), seq, at)
+        break
+      case 'challenge':
+        this.calibrations.applyChallenge(body, seq, at)
+        break
+      case 'calibration':
+        this.graded = this.calibrations.applyCalibration(body, seq, at)
         break
       case 'locks':
         if (!Array.isArray(body.locks) || body.locks.length === 0) throw new LedgerError('CORRUPT', 'a locks entry without locks')
@@ -651,11 +704,9 @@ export class SqliteLedger implements Ledger {
       if (operator === undefined) throw new LedgerError('UNKNOWN_ACCOUNT', `rewarded node ${node.slice(0, 8)}… has no account`)
       this.addBalance(operator, x)
     }
-    for (const [node, r] of updateReputation(facts, (n) => this.reputation(accountOf(n)))) {
+    for (const [node, r] of updateReputation(facts, (n) => this.reputation(accountOf(n)), this.ledgerRules.calibration)) {
       const id = accountOf(node)
-      this
-        .sql('INSERT INTO reputation (account, answer_ppm, answer_rounds, judge_agreed_halves, judge_verdicts, weight_micro) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account) DO UPDATE SET answer_ppm = excluded.answer_ppm, answer_rounds = excluded.answer_rounds, judge_agreed_halves = excluded.judge_agreed_halves, judge_verdicts = excluded.judge_verdicts, weight_micro = excluded.weight_micro')
-        .run(id, r.answerPpm, r.answerRounds, r.judgeAgreedHalves, r.judgeVerdicts, r.weightMicro)
+      this.saveReputation(id, r)
       touched.add(id)
     }
     for (const id of touched) this.recordStanding(id, seq)
@@ -710,8 +761,26 @@ export class SqliteLedger implements Ledger {
 
   private reputation(id: string): Reputation {
     const r = this.sql('SELECT * FROM reputation WHERE account = ?').get(id) as Row | undefined
-    if (r === undefined) return { ...NEW_REPUTATION }
-    return { answerPpm: Number(r.answer_ppm), answerRounds: Number(r.answer_rounds), judgeAgreedHalves: Number(r.judge_agreed_halves), judgeVerdicts: Number(r.judge_verdicts), weightMicro: Number(r.weight_micro) }
+    if (r === undefined) return newReputation(this.ledgerRules.calibration)
+    return {
+      answerPpm: Number(r.answer_ppm),
+      answerRounds: Number(r.answer_rounds),
+      judgeAgreedHalves: Number(r.judge_agreed_halves),
+      judgeVerdicts: Number(r.judge_verdicts),
+      calRight: Number(r.cal_right),
+      calTotal: Number(r.cal_total),
+      calibrated: Number(r.calibrated) === 1,
+      calFailures: Number(r.cal_failures),
+      calRetryAt: Number(r.cal_retry_at),
+      weightMicro: Number(r.weight_micro),
+    }
+  }
+
+  private saveReputation(id: string, r: Reputation): void {
+    this.sql(
+      `INSERT OR REPLACE INTO reputation (account, answer_ppm, answer_rounds, judge_agreed_halves, judge_verdicts, weight_micro, cal_right, cal_total, calibrated, cal_failures, cal_retry_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(id, r.answerPpm, r.answerRounds, r.judgeAgreedHalves, r.judgeVerdicts, r.weightMicro, r.calRight, r.calTotal, r.calibrated ? 1 : 0, r.calFailures, r.calRetryAt)
   }
 
   private recordStanding(id: string, seq: number): void {
@@ -780,12 +849,22 @@ function entryOf(r: Row): LogEntry {
 }
 
 function rulesJson(r: LedgerRules): Body {
-  return { settlement: { ...r.settlement }, minStake: r.minStake.toString(), unbondingMs: r.unbondingMs, oldestRules: r.oldestRules, beaconChainLength: r.beaconChainLength, settleWithinMs: r.settleWithinMs }
+  return {
+    settlement: { ...r.settlement },
+    minStake: r.minStake.toString(),
+    unbondingMs: r.unbondingMs,
+    oldestRules: r.oldestRules,
+    beaconChainLength: r.beaconChainLength,
+    settleWithinMs: r.settleWithinMs,
+    ...(r.calibration ? { calibration: { ...r.calibration } } : {}),
+  }
 }
 
 function rulesOf(b: Body): LedgerRules {
   return { settlement: b.settlement as LedgerRules['settlement'], minStake: parseAmount(String(b.minStake)), unbondingMs: Number(b.unbondingMs), oldestRules: b.oldestRules === undefined ? 1 : Number(b.oldestRules), beaconChainLength: b.beaconChainLength === undefined ? BEACON_CHAIN_LENGTH : Number(b.beaconChainLength),
     settleWithinMs: b.settleWithinMs === undefined ? DEFAULT_LEDGER_RULES.settleWithinMs : Number(b.settleWithinMs),
+    // A ledger from before proof of capability has none: its judges weigh by agreement alone.
+    ...(b.calibration === undefined ? {} : { calibration: b.calibration as CalibrationRules }),
   }
 }
 

@@ -34,7 +34,8 @@ describe('chorus demo on an OpenAI-compatible server', () => {
       return sendSse(res, [k++ % 3 === 2 ? '41' : '42'])
     }, ['m'])
     try {
-      const { code, out } = await run(['--json', '--nodes', '3', '--model', `openai:${server.url}#m`, 'What is 6 × 7?'])
+      // This scripted judge knows one question only: it would fail the calibration challenge.
+      const { code, out } = await run(['--json', '--nodes', '3', '--calibration', 'off', '--model', `openai:${server.url}#m`, 'What is 6 × 7?'])
       expect(code).toBe(0)
       const r = JSON.parse(out)
       expect(r.tinyModels).toBe(false)
@@ -111,6 +112,20 @@ describe('chorus demo on tiny generated models', () => {
     for (const id of Object.keys(first.nodes)) expect(ledger.account(id)!.reputation.answerRounds).toBe(ranked)
     ledger.close()
     expect(statSync(join(here, '.chorus', 'operator.key')).mode & 0o077).toBe(0)
+  })
+
+  it('says the calibration gate is off on tiny models; --calibration on makes them take it, and fail it', async () => {
+    const here = mkdtempSync(join(tmpdir(), 'chorus-demo-gate-'))
+    expect((await run(['--nodes', '3', 'x'], here)).out).toMatch(/Calibration gate off: every staked node judges \(tiny generated models judge at random/)
+    const other = mkdtempSync(join(tmpdir(), 'chorus-demo-gate-'))
+    const { out } = await run(['--nodes', '3', '--calibration', 'on', 'x'], other)
+    expect(out).toMatch(/Calibration gate on: each node judges 20 known-answer pairs/)
+    // Random judges: none gets 17 of 20, so no verdict weighs and the answer comes back unranked.
+    expect(out.match(/node [0-9a-f]{8}: \d+ of 20 right — not admitted/g)).toHaveLength(3)
+    const ledger = SqliteLedger.readOnly(join(other, '.chorus', 'ledger.sqlite'))
+    expect(ledger.rules().calibration?.required).toBe(true)
+    ledger.close()
+    await expect(run(['--calibration', 'maybe', 'x'], other)).rejects.toThrow(/--calibration takes on or off/)
   })
 
   it('--no-ledger: the round names the genesis head and nobody is paid', async () => {

@@ -9,7 +9,6 @@ import { BeaconChain } from '../../src/ledger/beaconChain.js'
 import { beaconStep } from '../../src/round/beacons.js'
 import { type BeaconRequest, signBeaconRequest } from '../../src/ledger/beaconRequest.js'
 import { HttpLedgerClient } from '../../src/ledger/httpLedgerClient.js'
-import { LedgerError } from '../../src/ledger/ledger.js'
 import { createLedgerServer } from '../../src/ledger/ledgerServer.js'
 import { signEntry } from '../../src/ledger/logEntry.js'
 import { signRequest } from '../../src/ledger/requests.js'
@@ -21,6 +20,7 @@ import { genesisLedgerView } from '../../src/round/ledgerView.js'
 import { Harness, type HarnessOptions, ident } from '../round/harness.js'
 import { CURRENT_RULES } from '../../src/protocol/rulesVersions.js'
 import { population } from './compliance.js'
+import { ledgerCode } from './judges.js'
 
 const operator = identityFromSeed(Buffer.from(hashParts('beacon-test-operator'), 'hex'))
 const gateway = ident('beacon-gateway')
@@ -38,15 +38,7 @@ function queryOf(coordinator = gateway, n = 1): Signed<'Query'> {
   return round.query
 }
 
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof LedgerError) return err.code
-    throw err
-  }
-  return 'accepted'
-}
+const codeOf = ledgerCode
 
 function ledgerWithGateway(path = ':memory:', beaconChainLength = 512) {
   const ledger = SqliteLedger.open({ path, operator, rules: { beaconChainLength } })

@@ -6,6 +6,7 @@ import { type AccountRequest, signRequest } from '../../src/ledger/requests.js'
 import type { Standing } from '../../src/ledger/standing.js'
 import type { Signed } from '../../src/protocol/envelope.js'
 import { Harness, ident } from '../round/harness.js'
+import { DEFAULT_CALIBRATION } from '../../src/ledger/calibration.js'
 
 /**
  * What every ledger must do, run against a fresh ledger per test, through the calls a network
@@ -45,6 +46,9 @@ const codeOf = (p: Promise<unknown>): Promise<string> =>
   )
 
 /** A gateway and `n` staked nodes (the harness's keys), funded. */
+/** Ledger rules whose judges need no calibration (tests of everything but the gate itself). */
+export const GATE_OFF = { calibration: { ...DEFAULT_CALIBRATION, required: false } }
+
 export function population(ledger: Ledger, n: number, stake = 2_000_000n) {
   const gateway = ident('coordinator')
   const nodes = Array.from({ length: n }, (_, i) => ident(`node-${i}`))

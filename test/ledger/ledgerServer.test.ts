@@ -12,7 +12,7 @@ import { CachedLedger } from '../../src/ledger/networkLedger.js'
 import { signRequest } from '../../src/ledger/requests.js'
 import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
 import { ident } from '../round/harness.js'
-import { ledgerCompliance, playRoundMessages, population } from './compliance.js'
+import { GATE_OFF, ledgerCompliance, playRoundMessages, population } from './compliance.js'
 import { standingOf } from '../../src/ledger/standing.js'
 import type { Signed } from '../../src/protocol/envelope.js'
 
@@ -32,7 +32,7 @@ const codeOf = async (p: Promise<unknown>): Promise<string> =>
 ledgerCompliance('sqlite, served over HTTP', async () => {
   let t = 1_800_000_000_000
   let orders = 0
-  const ledger = SqliteLedger.open({ path: ':memory:', operator, now: () => t, rules: { oldestRules: 1 } })
+  const ledger = SqliteLedger.open({ path: ':memory:', operator, now: () => t, rules: { oldestRules: 1, ...GATE_OFF } })
   const app = createLedgerServer({ ledger, writes: { ratePerS: 10_000, burst: 10_000 }, now: () => t })
   const client = new HttpLedgerClient(await app.listen({ host: '127.0.0.1', port: 0 }))
   return {
@@ -64,7 +64,7 @@ describe('chorus ledger serve', () => {
   const now = Date.now()
 
   beforeAll(async () => {
-    ledger = SqliteLedger.open({ path: ':memory:', operator, rules: { oldestRules: 1 } })
+    ledger = SqliteLedger.open({ path: ':memory:', operator, rules: { oldestRules: 1, ...GATE_OFF } })
     app = createLedgerServer({ ledger, writes: { ratePerS: 1000, burst: 1000 }, now: () => now })
     url = await app.listen({ host: '127.0.0.1', port: 0 })
     client = new HttpLedgerClient(url)

@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { formatUnits, parseAmount, parseUnits, splitLargestRemainder } from '../../src/ledger/amount.js'
-import { NEW_REPUTATION, judgeWeightMicro, updateReputation } from '../../src/ledger/reputation.js'
+import { calibrate, newReputation, withWeight, judgeWeightMicro, updateReputation } from '../../src/ledger/reputation.js'
+import { DEFAULT_CALIBRATION } from '../../src/ledger/calibration.js'
 import { DEFAULT_SETTLEMENT_RULES, type RoundFacts, settle } from '../../src/ledger/settlement.js'
 import type { RoundOutcome } from '../../src/round/outcome.js'
 
@@ -107,16 +108,37 @@ describe('settlement', () => {
 describe('reputation', () => {
   it('moves answerers a tenth of the way to their normalised rank and weighs judges by agreement, in integers', () => {
     const f = facts(3)
-    const next = updateReputation(f, () => NEW_REPUTATION)
+    // A ledger from before calibration: agreement alone.
+    const legacy = newReputation(undefined)
+    const next = updateReputation(f, () => legacy, undefined)
     expect(next.get(id(1))!.answerPpm).toBe(550_000)
     expect(next.get(id(3))!.answerPpm).toBe(450_000)
     // Judge 1 said node 2 beat node 3 (right); judge 2 said node 3 beat node 1 (wrong).
     expect(next.get(id(1))!.judgeAgreedHalves).toBe(2)
     expect(next.get(id(2))!.judgeAgreedHalves).toBe(0)
-    expect(next.get(id(1))!.weightMicro).toBe(judgeWeightMicro(2, 1))
+    expect(next.get(id(1))!.weightMicro).toBe(Math.round(1e6 * Math.log(0.8 / 0.2)))
     expect(next.get(id(1))!.weightMicro).toBeGreaterThan(next.get(id(2))!.weightMicro)
     expect(Number.isInteger(next.get(id(2))!.weightMicro)).toBe(true)
-    expect(judgeWeightMicro(0, 100)).toBe(0)
-    expect(updateReputation({ ...f, outcome: { ...f.outcome, ranked: false } }, () => NEW_REPUTATION).size).toBe(0)
+    expect(judgeWeightMicro({ ...legacy, judgeVerdicts: 100 }, undefined)).toBe(0)
+    expect(updateReputation({ ...f, outcome: { ...f.outcome, ranked: false } }, () => legacy, undefined).size).toBe(0)
+  })
+
+  it('under calibration rules: no weight before passing, graded judgements outweigh agreement, and a judge below the floor must pass again', () => {
+    const cal = DEFAULT_CALIBRATION
+    const fresh = newReputation(cal)
+    expect(fresh.weightMicro).toBe(0)
+    // 16 of 20: not passed; it waits, and twice as long after a second failure.
+    const failed = calibrate(fresh, 16, 20, 1_000, cal)
+    expect(failed).toMatchObject({ calibrated: false, weightMicro: 0, calFailures: 1, calRetryAt: 1_000 + cal.retryMs })
+    expect(calibrate(failed, 10, 20, 2_000, cal).calRetryAt).toBe(2_000 + 2 * cal.retryMs)
+    // 18 of 20: admitted, weighed by (18 + 3) / (20 + 4).
+    const passed = calibrate(failed, 18, 20, 5_000, cal)
+    expect(passed).toMatchObject({ calibrated: true, calFailures: 0, calRight: 34, calTotal: 40 })
+    expect(passed.weightMicro).toBe(Math.round(1e6 * Math.log(37 / 44 / (1 - 37 / 44))))
+    // A hundred verdicts agreeing with consensus count as ten graded ones.
+    const herded = judgeWeightMicro({ ...passed, judgeAgreedHalves: 200, judgeVerdicts: 100 }, cal)
+    expect(herded).toBe(Math.round(1e6 * Math.log(47 / 54 / (1 - 47 / 54))))
+    // Disagreeing with consensus round after round drags it below the floor: it must pass again.
+    expect(withWeight({ ...passed, judgeAgreedHalves: 0, judgeVerdicts: 400 }, cal)).toMatchObject({ calibrated: false, weightMicro: 0 })
   })
 })

@@ -15,7 +15,7 @@ import { PreparedTranscript } from '../../src/ledger/preparedTranscript.js'
 import { signRequest } from '../../src/ledger/requests.js'
 import { mergeSnapshot } from '../../src/ledger/standing.js'
 import { ident } from '../round/harness.js'
-import { embedded, ledgerCompliance, playRound, playRoundMessages, population } from './compliance.js'
+import { embedded, GATE_OFF, ledgerCompliance, playRound, playRoundMessages, population } from './compliance.js'
 
 const operator = identityFromSeed(Buffer.from(hashParts('ledger-operator'), 'hex'))
 
@@ -24,7 +24,7 @@ const operator = identityFromSeed(Buffer.from(hashParts('ledger-operator'), 'hex
  * settlement arithmetic is the same under every version), so its ledgers still settle them. Rounds
  * by the current rules on a ledger are in beacons.test.ts and ticketLocks.test.ts.
  */
-export const COMPLIANCE_RULES = { oldestRules: 1 }
+export const COMPLIANCE_RULES = { oldestRules: 1, ...GATE_OFF }
 
 function fixture(path = ':memory:') {
   let t = 1_800_000_000_000
@@ -191,7 +191,7 @@ describe('the SQLite ledger file', () => {
     old.close()
     // As the last release left it: schema 3, no beacon tables.
     const db = new Database(path)
-    db.exec('DROP TABLE beacons; DROP TABLE open_rounds; DROP TABLE expired_rounds; DROP TABLE ticket_locks; DROP TABLE lock_rounds; ALTER TABLE standing DROP COLUMN answer_rounds; PRAGMA user_version = 3')
+    db.exec('DROP TABLE beacons; DROP TABLE open_rounds; DROP TABLE expired_rounds; DROP TABLE ticket_locks; DROP TABLE lock_rounds; DROP TABLE challenges; ALTER TABLE reputation DROP COLUMN cal_right; ALTER TABLE reputation DROP COLUMN cal_total; ALTER TABLE reputation DROP COLUMN calibrated; ALTER TABLE reputation DROP COLUMN cal_failures; ALTER TABLE reputation DROP COLUMN cal_retry_at; ALTER TABLE standing DROP COLUMN answer_rounds; PRAGMA user_version = 3')
     db.close()
     const again = fixture(path)
     again.ledger.settle(playRound(again.ledger, 4))

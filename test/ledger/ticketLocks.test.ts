@@ -6,7 +6,6 @@ import { hashParts } from '../../src/crypto/hash.js'
 import { identityFromSeed } from '../../src/crypto/identity.js'
 import { signBeaconRequest } from '../../src/ledger/beaconRequest.js'
 import { HttpLedgerClient } from '../../src/ledger/httpLedgerClient.js'
-import { LedgerError } from '../../src/ledger/ledger.js'
 import { LocalLedgerClient } from '../../src/ledger/localClient.js'
 import { createLedgerServer } from '../../src/ledger/ledgerServer.js'
 import { signRequest } from '../../src/ledger/requests.js'
@@ -17,7 +16,8 @@ import { CURRENT_RULES, RULES_VERSIONS } from '../../src/protocol/rulesVersions.
 import { CoordinatorRound } from '../../src/round/coordinator.js'
 import { verifyOpened } from '../../src/round/verify.js'
 import { Harness, type HarnessOptions, ident } from '../round/harness.js'
-import { population } from './compliance.js'
+import { GATE_OFF, population } from './compliance.js'
+import { ledgerCode } from './judges.js'
 
 /**
  * Rules 3 on a real ledger: every joiner locks its ticket before its Join goes out, and the ledger,
@@ -28,7 +28,7 @@ const T0 = 1_800_000_000_000
 
 function setUp(opts: { path?: string; nodes?: number; stake?: bigint } = {}) {
   let t = T0
-  const ledger = SqliteLedger.open({ path: opts.path ?? ':memory:', operator, now: () => t })
+  const ledger = SqliteLedger.open({ path: opts.path ?? ':memory:', operator, now: () => t, rules: GATE_OFF })
   const { gateway, nodes } = population(ledger, opts.nodes ?? 7, opts.stake)
   const round = (o: Partial<HarnessOptions> = {}) =>
     new Harness({
@@ -59,15 +59,7 @@ function joinOf(ledger: SqliteLedger, node: ReturnType<typeof ident>, opts: { n?
 
 const signJoin = (node: ReturnType<typeof ident>, round: string, ticket: string): Signed<'Join'> => signEnvelope(node, { type: 'Join', round, seq: 1, body: { ticket } })
 
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof LedgerError) return err.code
-    throw err
-  }
-  return 'accepted'
-}
+const codeOf = ledgerCode
 
 describe('joins locked on the ledger (rules 3)', () => {
   it('a coordinator that drops Joins still seats them: the ledger names every locked joiner, and the round settles', () => {

@@ -8,6 +8,7 @@ import { LocalLedgerClient } from '../../src/ledger/localClient.js'
 import { CachedLedger, type NetworkLedger } from '../../src/ledger/networkLedger.js'
 import { signRequest } from '../../src/ledger/requests.js'
 import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
+import { GATE_OFF } from '../ledger/compliance.js'
 import type { CallOptions, ModelBackend } from '../../src/models/backend.js'
 import { InstantBackend } from '../../src/models/instant.js'
 import type { ChatMessage } from '../../src/protocol/messages.js'
@@ -48,7 +49,7 @@ afterEach(async () => {
 
 function setUp(opts: { register?: boolean; deposit?: bigint; stake?: (i: number) => boolean; oldestRules?: number } = {}) {
   // The gateway here runs rules 1 (no beacons) unless a test gives it the ledger: these ledgers settle them.
-  ledger = SqliteLedger.open({ path: ':memory:', operator, rules: { oldestRules: opts.oldestRules ?? 1 } })
+  ledger = SqliteLedger.open({ path: ':memory:', operator, rules: { oldestRules: opts.oldestRules ?? 1, ...GATE_OFF } })
   const l = ledger
   const request = (who: Identity, nonce: number, body: Parameters<typeof signRequest>[2]) => l.submit(signRequest(who, nonce, body))
   if (opts.register ?? true) {

@@ -1,0 +1,125 @@
+import type Database from 'better-sqlite3'
+import { type CalibrationAnswer, type CalibrationResult, type CalibrationRules, type Challenge, challengeLayout, challengeTasks, checkCalibrationAnswer, gradeVerdicts } from './calibration.js'
+import { type CalibrationPool, itemCommitment, type SaltedItem } from './calibrationPool.js'
+import { LedgerError } from './ledger.js'
+import { calibrate, type Reputation } from './reputation.js'
+
+/**
+ * The SQLite ledger's calibration challenges (calibration.ts): one open challenge per node account
+ * (`challenges`: its items' commitments and where they start in the pool), issued by a `challenge`
+ * entry and graded by a `calibration` entry that reveals the items. The pool is the writer's alone;
+ * a replay checks the revealed items against the commitments. Runs inside the ledger's transactions.
+ */
+export interface CalibrationLedger {
+  sql(text: string): Database.Statement
+  rules(): CalibrationRules | undefined
+  accountOfKey(key: string): string | undefined
+  /** A node account with at least the minimum stake. */
+  isStakedNode(account: string): boolean
+  reputation(account: string): Reputation
+  saveReputation(account: string, r: Reputation): void
+  recordStanding(account: string, seq: number): void
+  meta(key: string): string | undefined
+  setMeta(key: string, value: string): void
+}
+
+type Row = Record<string, bigint | string | null>
+interface OpenChallenge {
+  id: number
+  key: string
+  slot: number
+  commitments: string[]
+  expires: number
+}
+
+export class Calibrations {
+  constructor(private readonly l: CalibrationLedger) {}
+
+  /** The rules, where this ledger requires calibration (a node on another has nothing to take). */
+  private must(): CalibrationRules {
+    const cal = this.l.rules()
+    if (cal === undefined || !cal.required) throw new LedgerError('NOT_REQUIRED', 'this ledger does not require calibration: every staked node judges')
+    return cal
+  }
+
+  private open(account: string): OpenChallenge | undefined {
+    const r = this.l.sql('SELECT * FROM challenges WHERE account = ?').get(account) as Row | undefined
+    if (r === undefined) return undefined
+    return { id: Number(r.id), key: r.key as string, slot: Number(r.slot), commitments: JSON.parse(r.commitments as string) as string[], expires: Number(r.expires) }
+  }
+
+  /** The challenge a node has open at `at`, with its tasks (from the writer's pool), if any. */
+  current(key: string, at: number, pool: CalibrationPool): Challenge | undefined {
+    const account = this.l.accountOfKey(key)
+    const c = account === undefined ? undefined : this.open(account)
+    if (c === undefined || c.key !== key || at > c.expires) return undefined
+    const items = this.items(c, pool)
+    return { id: c.id, node: key, tasks: challengeTasks(items, challengeLayout(c.commitments)), expires: c.expires }
+  }
+
+  /** The body of the `challenge` entry that would issue a node its next challenge at `at` (checked by `applyChallenge`). */
+  next(key: string, pool: CalibrationPool): Record<string, unknown> {
+    const cal = this.must()
+    const account = this.l.accountOfKey(key)
+    if (account === undefined) throw new LedgerError('UNKNOWN_ACCOUNT', 'no account acts for that key')
+    const slot = Number(this.l.meta('calibration_slots') ?? '0')
+    const commitments = Array.from({ length: cal.judgements / 2 }, (_, i) => itemCommitment(pool.item(slot + i)))
+    return { account, key, slot, commitments }
+  }
+
+  applyChallenge(b: Record<string, unknown>, seq: number, at: number): void {
+    const cal = this.must()
+    const account = String(b.account)
+    if (this.l.accountOfKey(String(b.key)) !== account || !this.l.isStakedNode(account)) throw new LedgerError('BAD_REQUEST', 'only a staked node takes a calibration challenge')
+    let rep = this.l.reputation(account)
+    if (rep.calibrated) throw new LedgerError('EXISTS', 'this node is calibrated already')
+    const open = this.open(account)
+    if (open !== undefined) {
+      if (at <= open.expires) throw new LedgerError('EXISTS', 'this node has a challenge open')
+      // Left unanswered: a failure, whose wait runs from when it expired.
+      rep = { ...calibrate(rep, 0, 0, open.expires, cal) }
+    }
+    if (at < rep.calRetryAt) throw new LedgerError('NOT_YET', `a failed calibration may be tried again from ${new Date(rep.calRetryAt).toISOString()}`)
+    const slot = Number(this.l.meta('calibration_slots') ?? '0')
+    const commitments = b.commitments as string[]
+    if (Number(b.slot) !== slot || !Array.isArray(commitments) || commitments.length !== cal.judgements / 2) throw new LedgerError('CORRUPT', 'a malformed calibration challenge')
+    this.l.setMeta('calibration_slots', String(slot + commitments.length))
+    this.l.saveReputation(account, rep)
+    // Open for its answer from the entry's own time: a replay computes the same.
+    this.l.sql('INSERT OR REPLACE INTO challenges (account, id, key, slot, commitments, expires) VALUES (?, ?, ?, ?, ?, ?)').run(account, seq, b.key, slot, JSON.stringify(commitments), at + cal.answerWithinMs)
+    this.l.recordStanding(account, seq)
+  }
+
+  /** The body of the `calibration` entry that grades an answer (its items revealed from the pool). */
+  grading(answer: CalibrationAnswer, at: number, pool: CalibrationPool): Record<string, unknown> {
+    const account = this.l.accountOfKey(answer.key)
+    const c = account === undefined ? undefined : this.open(account)
+    if (c === undefined || c.id !== answer.challenge || c.key !== answer.key) throw new LedgerError('BAD_REQUEST', 'no such challenge is open for this node')
+    if (at > c.expires) throw new LedgerError('CLOSED', 'the challenge expired before its answer came')
+    return { account, answer, items: this.items(c, pool) }
+  }
+
+  applyCalibration(b: Record<string, unknown>, seq: number, at: number): CalibrationResult {
+    const cal = this.must()
+    const account = String(b.account)
+    const answer = checkCalibrationAnswer(b.answer)
+    const c = this.open(account)
+    if (c === undefined || c.id !== answer.challenge || c.key !== answer.key) throw new LedgerError('BAD_REQUEST', 'no such challenge is open for this node')
+    if (at > c.expires) throw new LedgerError('CLOSED', 'the challenge expired before its answer came')
+    const items = b.items as SaltedItem[]
+    if (!Array.isArray(items) || items.length !== c.commitments.length || items.some((it, i) => itemCommitment(it) !== c.commitments[i])) throw new LedgerError('CORRUPT', 'revealed calibration items that are not the ones committed')
+    const layout = challengeLayout(c.commitments)
+    if (answer.verdicts.length !== layout.length) throw new LedgerError('BAD_REQUEST', `a challenge of ${layout.length} judgements takes ${layout.length} verdicts, not ${answer.verdicts.length}`)
+    const right = gradeVerdicts(layout, answer.verdicts)
+    const rep = calibrate(this.l.reputation(account), right, layout.length, at, cal)
+    this.l.saveReputation(account, rep)
+    this.l.sql('DELETE FROM challenges WHERE account = ?').run(account)
+    this.l.recordStanding(account, seq)
+    return { challenge: c.id, right, of: layout.length, passed: rep.calibrated, weightMicro: rep.weightMicro }
+  }
+
+
+  private items(c: OpenChallenge, pool: CalibrationPool): SaltedItem[] {
+    return c.commitments.map((_, i) => pool.item(c.slot + i))
+  }
+}
