@@ -41,6 +41,8 @@ export const LEDGER_HELP = `chorus ledger <command> [options]
   rotate --key F --new-key G    hand the account to a new key (balance and reputation stay)
   credit <account> <amount>     the operator's faucet (the operator key: --operator-key, default
                                 ${WORKSPACE_OPERATOR_KEY})
+  retire-rules <version>        the operator's word that rounds by older rules no longer settle
+                                (the file itself; they still verify)
   backup <dest>                 an online copy of the ledger file (SQLite's backup API)
   serve [--host H] [--port P]   serve the ledger file to a network's nodes and gateways
         [--calibration on|off]  a new ledger file: whether nodes must pass a calibration
@@ -112,6 +114,8 @@ export async function ledgerCommand(args: string[], signal: AbortSignal, out: (s
     }
     case 'credit':
       return credit(values, positionals, out)
+    case 'retire-rules':
+      return retireRules(values, positionals, out)
     case 'backup': {
       if (positionals[0] === undefined) throw new ConfigError('backup needs a destination file')
       if (existsSync(positionals[0])) throw new ConfigError(`${positionals[0]} exists; refusing to overwrite it`)
@@ -201,6 +205,20 @@ async function credit(values: Values, positionals: string[], out: (s: string) =>
   try {
     const e = ledger.credit(account, x)
     out(`credited ${formatUnits(x)} to ${account.slice(0, 16)}… as entry ${e.seq}\n`)
+    return 0
+  } finally {
+    ledger.close()
+  }
+}
+
+async function retireRules(values: Values, positionals: string[], out: (s: string) => void): Promise<number> {
+  const version = Number(positionals[0])
+  if (!Number.isSafeInteger(version)) throw new ConfigError('retire-rules needs the oldest rules version to settle from now on, e.g. retire-rules 3')
+  if (values.ledger !== undefined) throw new ConfigError('retire-rules writes the ledger file itself (--file), with the operator key; stop ledger serve first')
+  const ledger = SqliteLedger.open({ path: mustExist(values.file ?? WORKSPACE_LEDGER), operator: (await readKeyFile(values['operator-key'] ?? WORKSPACE_OPERATOR_KEY)).identity })
+  try {
+    const e = ledger.retireRules(version)
+    out(`rounds by rules older than ${version} no longer settle here (entry ${e.seq}); nodes on this ledger decline them from its next standing\n`)
     return 0
   } finally {
     ledger.close()

@@ -4,7 +4,7 @@ import { hashParts } from '../crypto/hash.js'
 import { isLowerHex } from '../crypto/hex.js'
 import { BEACON_CHAIN_LENGTH, BeaconChain } from './beaconChain.js'
 import { BEACON_PHASES, type BeaconPhase, beaconStep } from '../round/beacons.js'
-import { CURRENT_RULES, LOCKED_JOIN_RULES } from '../protocol/rulesVersions.js'
+import { CURRENT_RULES, LOCKED_JOIN_RULES, RULES_VERSIONS } from '../protocol/rulesVersions.js'
 import { checkLockRequest, type TicketLock } from './ticketLock.js'
 import { TicketLocks } from './ticketLocks.js'
 import { type CalibrationResult, type CalibrationRules, type Challenge, checkCalibrationAnswer, checkCalibrationAsk, DEFAULT_CALIBRATION } from './calibration.js'
@@ -228,6 +228,11 @@ export class SqliteLedger implements Ledger {
 
   submit(request: AccountRequest): LogEntry {
     return this.append('request', { request: checkRequest(request) })
+  }
+
+  /** The operator's word that rounds by rules older than `version` no longer settle (a `retire-rules` entry). */
+  retireRules(version: number): LogEntry {
+    return this.append('retire-rules', { oldestRules: version })
   }
 
   credit(account: string, amount: Micro): LogEntry {
@@ -491,6 +496,14 @@ export class SqliteLedger implements Ledger {
         this.setMeta('rules', canonicalJson(body.rules))
         this.setMeta('created', '0')
         break
+      case 'retire-rules': {
+        // The operator retires older rules for pay: rounds by them verify, but no longer settle.
+        const oldest = Number(body.oldestRules)
+        if (!Number.isSafeInteger(oldest) || oldest <= this.ledgerRules.oldestRules || !RULES_VERSIONS.has(oldest)) throw new LedgerError('BAD_REQUEST', `the oldest rules settled can only move up to a version this Chorus knows (now ${this.ledgerRules.oldestRules}; known ${[...RULES_VERSIONS.keys()].join(', ')})`)
+        this.ledgerRules = { ...this.ledgerRules, oldestRules: oldest }
+        this.setMeta('rules', canonicalJson(rulesJson(this.ledgerRules)))
+        break
+      }
       case 'credit': {
         const amount = parseAmount(String(body.amount))
         this.mustAccount(String(body.account))

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -197,6 +197,29 @@ describe('the SQLite ledger file', () => {
     again.ledger.settle(playRound(again.ledger, 4))
     again.close()
     expect((await verifyLedger(path)).settlements).toBe(1)
+  })
+
+  it('retires rules by the operator’s log entry: older rounds stop settling, the change survives a reopen and replays', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chorus-retire-'))
+    const path = join(dir, 'l.sqlite')
+    try {
+      const fx = fixture(path)
+      population(fx.ledger, 4)
+      fx.ledger.settle(playRound(fx.ledger, 4))
+      const round = playRound(fx.ledger, 4)
+      expect(() => fx.ledger.retireRules(1)).toThrow(/only move up/)
+      expect(() => fx.ledger.retireRules(99)).toThrow(/only move up/)
+      fx.ledger.retireRules(2)
+      expect(() => fx.ledger.settle(round)).toThrow(/rules version 1 is older than the oldest this ledger still settles \(2\)/)
+      expect(fx.ledger.snapshotAt(fx.ledger.head())!.oldestRules).toBe(2)
+      fx.close()
+      const again = SqliteLedger.open({ path, operator })
+      expect(again.rules().oldestRules).toBe(2)
+      again.close()
+      expect((await verifyLedger(path)).settlements).toBe(1)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('settles no round by rules older than the oldest its genesis names live', () => {
