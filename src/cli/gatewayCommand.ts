@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { CoordinatorService } from '../gateway/coordinatorService.js'
 import { createGateway } from '../gateway/httpApi.js'
 import { NetworkSwarm } from '../gateway/networkSwarm.js'
+import { CalibrationMixer, DEFAULT_CALIBRATION_RATE } from '../gateway/calibrationMixer.js'
 import { NodeDirectory } from '../gateway/nodeDirectory.js'
 import { Paymaster } from '../gateway/paymaster.js'
 import { SettlementOutbox } from '../gateway/settlementOutbox.js'
@@ -51,6 +52,9 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
   --outbox <file>       where settlements the ledger has not taken yet wait, across restarts
                         (default .chorus/outbox-<first 16 of the gateway id>.sqlite here)
   --retention-hours <h> forget a round's transcript (and its prompt) after this long
+  --calibration-rate <r> hidden calibration rounds per request, 0 to 1 (default 0.05), where the
+                        ledger requires calibration: known-answer questions run as ordinary rounds,
+                        on which the ledger grades the judges
   --config <file>       JSON: key, listen, bootstrap, mdns, relay, host, port, apiKeys,
                         ratePerSecond, burst, answerSeconds, maxRounds, ledger, outbox, fee, ticket,
                         price, cut, retentionHours
@@ -110,7 +114,11 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
   const directory = new NodeDirectory(transport, systemClock, { verification: 'auto' })
   coordinator.start()
   directory.start()
-  const swarm = new NetworkSwarm({ coordinator, transport, directory, ...(network && client && paymaster ? { ledger: { network, client, paymaster } } : {}) })
+  const network_ = new NetworkSwarm({ coordinator, transport, directory, ...(network && client && paymaster ? { ledger: { network, client, paymaster } } : {}) })
+  // With a ledger: hidden calibration rounds mixed into the traffic (off by itself where the ledger does not require calibration).
+  const rate = api.calibrationRate ?? DEFAULT_CALIBRATION_RATE
+  const mixer = client === undefined || rate === 0 ? undefined : new CalibrationMixer(network_, { identity, client, rate, onError: (err) => process.stderr.write(`gateway: a hidden calibration round was lost: ${(err as Error)?.message ?? String(err)}\n`) })
+  const swarm = mixer ?? network_
   let queued = () => 0
   let running = () => 0
   const prom = gatewayPrometheus({
@@ -138,6 +146,7 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
   if (warning !== undefined) out(`note: ${warning}\n`)
   if (!signal.aborted) await once(signal, 'abort')
   await gateway.app.close()
+  await mixer?.stop()
   directory.stop()
   await coordinator.stop()
   await paymaster?.drain()

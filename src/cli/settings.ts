@@ -1,6 +1,7 @@
 import type { GatewayOptions } from '../gateway/httpApi.js'
 import { DEFAULT_PRICING, DEFAULT_TERMS, type Pricing, type RoundTerms } from '../gateway/paymaster.js'
 import { DEFAULT_STORE_LIMITS } from '../gateway/roundStore.js'
+import { DEFAULT_CALIBRATION_RATE } from '../gateway/calibrationMixer.js'
 import { type Micro, parseUnits } from '../ledger/amount.js'
 import { DEFAULT_HORIZON_MS, DEFAULT_LIMITS, type ParticipationLimits } from '../node/participation.js'
 import { GATEWAY_ROUNDS, NODE_CAPACITY, ROUNDS_PER_COORDINATOR } from '../protocol/limits.js'
@@ -50,6 +51,7 @@ export const API_OPTIONS = {
   price: { type: 'string' },
   cut: { type: 'string' },
   'retention-hours': { type: 'string' },
+  'calibration-rate': { type: 'string' },
 } as const
 
 export const API_SETTINGS: SettingTypes = {
@@ -65,6 +67,7 @@ export const API_SETTINGS: SettingTypes = {
   price: 'string',
   cut: 'number',
   retentionHours: 'number',
+  calibrationRate: 'number',
 }
 
 export const NODE_OPTIONS = {
@@ -102,6 +105,8 @@ export interface ApiSettings {
   answerSeconds: number
   /** Rounds the gateway runs at once. */
   maxRounds: number
+  /** With a ledger: hidden calibration rounds per client request (calibrationMixer.ts; default 0.05). */
+  calibrationRate?: number
 }
 
 /** The API options of `chorus up` and `chorus gateway`. */
@@ -136,6 +141,7 @@ export function readApiSettings(values: Values, file: FileSettings, env: NodeJS.
     },
     ...(retention === undefined ? {} : { retentionMs: 3_600_000 * number(retention, '--retention-hours', (n) => n > 0 && n <= 1e6) }),
     answerSeconds: answerSeconds(values['answer-seconds'] ?? file.answerSeconds),
+    calibrationRate: number(values['calibration-rate'] ?? file.calibrationRate ?? DEFAULT_CALIBRATION_RATE, '--calibration-rate', (n) => n >= 0 && n <= 1),
     maxRounds: number(values['max-rounds'] ?? file.maxRounds ?? GATEWAY_ROUNDS, '--max-rounds', (n) => Number.isInteger(n) && n >= 1 && n <= 1024),
     ...(ratePerS === undefined ? {} : { rateLimit: { ratePerS, burst: burst ?? Math.max(1, 2 * ratePerS) } }),
   }

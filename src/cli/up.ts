@@ -9,6 +9,7 @@ import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './mode
 import { gatewayPrometheus } from './prometheus.js'
 import { API_OPTIONS, API_SETTINGS, type ApiSettings, gatewayOptionsOf, nodeCount, phaseDurations, readApiSettings } from './settings.js'
 import { swarmLedger, WORKSPACE_LEDGER } from './workspaceLedger.js'
+import { CalibrationMixer, DEFAULT_CALIBRATION_RATE } from '../gateway/calibrationMixer.js'
 import { calibrateSwarm, calibrationRequired, gateNote, workspaceRules } from './calibrationGate.js'
 
 /**
@@ -38,6 +39,9 @@ export const UP_HELP = `chorus up [options]
   --price <units>       price per 1 000 tokens of every answer and verdict (default 0.002)
   --cut <percent>       the gateway's share of each charge (default 10; the rest pays the nodes)
   --retention-hours <h> forget a round's transcript (and its prompt) after this long
+  --calibration-rate <r> hidden calibration rounds per request, 0 to 1 (default 0.05), where the
+                        ledger requires calibration: known-answer questions run as ordinary rounds,
+                        on which the ledger grades the judges
 `
 
 export interface UpSettings extends ApiSettings {
@@ -96,7 +100,11 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
     onBug: (err) => process.stderr.write(`up: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`),
     ...(ledger ? { ledger: ledger.network, paymaster: ledger.paymaster, client: ledger.client, identities: ledger.identities } : {}),
   })
-  const port = swarm.port(backends.map((b) => b.name))
+  const plain = swarm.port(backends.map((b) => b.name))
+  // With a ledger: hidden calibration rounds mixed into the traffic (off by itself where the ledger does not require calibration).
+  const rate = s.calibrationRate ?? DEFAULT_CALIBRATION_RATE
+  const mixer = ledger === undefined || rate === 0 ? undefined : new CalibrationMixer(plain, { identity: ledger.identities.coordinator, client: ledger.client, rate, onError: (err) => process.stderr.write(`up: a hidden calibration round was lost: ${(err as Error)?.message ?? String(err)}\n`) })
+  const port = mixer ?? plain
   let running = () => 0
   let queued = () => 0
   const prom = gatewayPrometheus({
@@ -113,6 +121,7 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
   try {
     address = await gateway.app.listen({ host: s.host, port: s.port })
   } catch (err) {
+    await mixer?.stop()
     await swarm.stop()
     await factory.close()
     ledger?.close()
@@ -126,6 +135,7 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
     tiny,
     async close() {
       await gateway.app.close()
+      await mixer?.stop()
       await swarm.stop()
       await factory.close()
       // Settlements still running finish first: the ledger closes last.

@@ -78,7 +78,7 @@ const TEMPLATES: readonly Template[] = [
     const paid = Math.ceil((n * price + 1) / 10) * 10 + 10 * r.nextInt(3)
     const change = paid - n * price
     const w = nearMiss(r, change)
-    return { question: `${n} pens cost ${price} dollars each. I pay with ${paid} dollars. How much change do I get?`, right: `${n} × ${price} = ${n * price}, and ${paid} − ${n * price} = ${change}. The change is ${change} dollars.`, wrong: `${n} × ${price} = ${n * price}, and ${paid} − ${n * price} = ${w}. The change is ${w} dollars.` }
+    return { question: `${n} pens cost ${price} dollars each. I pay with ${paid} dollars. How much change do I get?`, right: `${n} × ${price} = ${n * price}, and ${paid} − ${n * price} = ${change}. The answer is ${change}.`, wrong: `${n} × ${price} = ${n * price}, and ${paid} − ${n * price} = ${w}. The answer is ${w}.` }
   },
 ]
 
@@ -86,6 +86,9 @@ const TEMPLATES: readonly Template[] = [
 export function calibrationSeed(operator: Identity): string {
   return hashParts('calibration-seed', identitySeed(operator).toString('hex'))
 }
+
+/** The templates whose right answer ends in a number ("The answer is N."): what a hidden round asks. */
+const NUMERIC = [0, 1, 5]
 
 export class CalibrationPool {
   constructor(
@@ -98,6 +101,16 @@ export class CalibrationPool {
    * The `slot`-th item the pool issues, with its salt: the same every time it is asked for. Slot
    * `s` may take the operator's item `s` (so each is issued at most once) or a generated one.
    */
+  /**
+   * The `slot`-th item as a hidden calibration round's question: a numeric one, so the members'
+   * own answers can be graded against its known answer (consensus/answers.ts).
+   */
+  hiddenItem(slot: number): SaltedItem {
+    const h = hashParts('calibration-hidden', this.seed, String(slot))
+    const r = new SeededRandom(h)
+    return { ...TEMPLATES[NUMERIC[r.nextInt(NUMERIC.length)]!]!(r), salt: hashParts('calibration-salt', h) }
+  }
+
   item(slot: number): SaltedItem {
     const h = hashParts('calibration-pool', this.seed, String(slot))
     const r = new SeededRandom(h)

@@ -2,7 +2,9 @@ import type Database from 'better-sqlite3'
 import { type CalibrationAnswer, type CalibrationResult, type CalibrationRules, type Challenge, challengeLayout, challengeTasks, checkCalibrationAnswer, gradeVerdicts } from './calibration.js'
 import { type CalibrationPool, itemCommitment, type SaltedItem } from './calibrationPool.js'
 import { LedgerError } from './ledger.js'
-import { calibrate, type Reputation } from './reputation.js'
+import { addEvidence, calibrate, type Reputation } from './reputation.js'
+import { checkHiddenReveal, gradeHiddenRound, type HiddenItem, type HiddenReveal } from './hiddenRounds.js'
+import type { Verdict } from '../protocol/messages.js'
 
 /**
  * The SQLite ledger's calibration challenges (calibration.ts): one open challenge per node account
@@ -21,7 +23,23 @@ export interface CalibrationLedger {
   recordStanding(account: string, seq: number): void
   meta(key: string): string | undefined
   setMeta(key: string, value: string): void
+  /** A registered gateway's account. */
+  isGateway(account: string): boolean
+  /** A settled round's facts, read back from its settlement entry (undefined: not settled here). */
+  settledRound(round: string): SettledRound | undefined
 }
+
+export interface SettledRound {
+  coordinator: string
+  /** The question the round asked (its Query's last user message). */
+  question: string | undefined
+  /** Each sealed answer, by its owner. */
+  answers: Map<string, string>
+  verdicts: { judge: string; verdicts: Verdict[] }[]
+}
+
+/** Hidden items a gateway may hold unrevealed at once (each one a round it has yet to report). */
+export const MAX_OPEN_HIDDEN = 64
 
 type Row = Record<string, bigint | string | null>
 interface OpenChallenge {
@@ -118,6 +136,64 @@ export class Calibrations {
     return { challenge: c.id, right, of: layout.length, passed: rep.calibrated, weightMicro: rep.weightMicro }
   }
 
+
+  // ——— hidden calibration rounds (hiddenRounds.ts) ———
+
+  /** The body of the `hidden-item` entry that gives a gateway its next hidden round's item. */
+  nextHidden(key: string, pool: CalibrationPool): Record<string, unknown> {
+    this.must()
+    const gateway = this.l.accountOfKey(key)
+    if (gateway === undefined || !this.l.isGateway(gateway)) throw new LedgerError('NOT_A_GATEWAY', 'only a registered gateway runs hidden calibration rounds')
+    const slot = Number(this.l.meta('hidden_slots') ?? '0')
+    return { gateway, slot, commitment: itemCommitment(pool.hiddenItem(slot)) }
+  }
+
+  applyHiddenItem(b: Record<string, unknown>, seq: number): void {
+    this.must()
+    const gateway = String(b.gateway)
+    if (!this.l.isGateway(gateway)) throw new LedgerError('NOT_A_GATEWAY', 'only a registered gateway runs hidden calibration rounds')
+    const open = Number((this.l.sql('SELECT COUNT(*) AS n FROM hidden_items WHERE gateway = ?').get(gateway) as Row).n)
+    if (open >= MAX_OPEN_HIDDEN) throw new LedgerError('INSUFFICIENT_FUNDS', `the gateway holds ${open} hidden items it has not reported; it takes more once it reports those`)
+    const slot = Number(this.l.meta('hidden_slots') ?? '0')
+    if (Number(b.slot) !== slot || typeof b.commitment !== 'string') throw new LedgerError('CORRUPT', 'a malformed hidden item')
+    this.l.setMeta('hidden_slots', String(slot + 1))
+    this.l.sql('INSERT INTO hidden_items (id, gateway, slot, commitment) VALUES (?, ?, ?, ?)').run(seq, gateway, slot, b.commitment)
+  }
+
+  /** An item's question, for the gateway that took it (the ledger keeps the answers). */
+  hiddenQuestion(id: number, pool: CalibrationPool): HiddenItem {
+    const r = this.l.sql('SELECT slot FROM hidden_items WHERE id = ?').get(id) as Row
+    return { id, question: pool.hiddenItem(Number(r.slot)).question }
+  }
+
+  /** The body of the `hidden-grade` entry that reveals a gateway's item and grades the round that asked it. */
+  hiddenGrading(reveal: HiddenReveal, pool: CalibrationPool): Record<string, unknown> {
+    const r = this.l.sql('SELECT gateway, slot FROM hidden_items WHERE id = ?').get(reveal.item) as Row | undefined
+    if (r === undefined || r.gateway !== this.l.accountOfKey(reveal.key)) throw new LedgerError('BAD_REQUEST', 'no such hidden item is open for this gateway')
+    return { item: reveal.item, round: reveal.round, revealed: pool.hiddenItem(Number(r.slot)), reveal }
+  }
+
+  /** Grades a settled round's judges on a revealed item; returns how many judges it graded. */
+  applyHiddenGrade(b: Record<string, unknown>, seq: number): number {
+    const cal = this.must()
+    const reveal = checkHiddenReveal(b.reveal)
+    const r = this.l.sql('SELECT gateway, commitment FROM hidden_items WHERE id = ?').get(reveal.item) as Row | undefined
+    if (r === undefined || r.gateway !== this.l.accountOfKey(reveal.key) || Number(b.item) !== reveal.item || b.round !== reveal.round) throw new LedgerError('BAD_REQUEST', 'no such hidden item is open for this gateway')
+    const item = b.revealed as SaltedItem
+    if (itemCommitment(item) !== r.commitment) throw new LedgerError('CORRUPT', 'a revealed hidden item that is not the one committed')
+    const round = this.l.settledRound(reveal.round)
+    if (round === undefined) throw new LedgerError('NOT_YET', 'the round is not settled here yet: report it once it is')
+    if (this.l.accountOfKey(round.coordinator) !== r.gateway || round.question !== item.question) throw new LedgerError('BAD_REQUEST', "that round was not this gateway's round of this item")
+    const graded = gradeHiddenRound(item, round.answers, round.verdicts)
+    for (const [judge, g] of graded) {
+      const account = this.l.accountOfKey(judge)
+      if (account === undefined) continue
+      this.l.saveReputation(account, addEvidence(this.l.reputation(account), g.right, g.graded, cal))
+      this.l.recordStanding(account, seq)
+    }
+    this.l.sql('DELETE FROM hidden_items WHERE id = ?').run(reveal.item)
+    return graded.size
+  }
 
   private items(c: OpenChallenge, pool: CalibrationPool): SaltedItem[] {
     return c.commitments.map((_, i) => pool.item(c.slot + i))

@@ -2,6 +2,7 @@ import type { BeaconPhase } from '../round/beacons.js'
 import type { BeaconIssue, BeaconRequest } from './beaconRequest.js'
 import type { TicketLock, TicketLockRequest } from './ticketLock.js'
 import type { CalibrationAnswer, CalibrationAsk, CalibrationResult, Challenge } from './calibration.js'
+import type { HiddenAsk, HiddenItem, HiddenReveal } from './hiddenRounds.js'
 import { type AccountJson, accountFromJson, ERROR_STATUS, type ReceiptJson, receiptFromJson } from './accountJson.js'
 import type { Micro } from './amount.js'
 import type { CreditOrder } from './creditOrder.js'
@@ -103,6 +104,14 @@ export class HttpLedgerClient implements LedgerClient {
 
   async answerCalibration(answer: CalibrationAnswer, options: { signal?: AbortSignal } = {}): Promise<CalibrationResult> {
     return (await this.call('POST', '/v1/ledger/calibration/answers', answer, options)) as CalibrationResult
+  }
+
+  async hiddenItem(ask: HiddenAsk, options: { signal?: AbortSignal } = {}): Promise<HiddenItem> {
+    return (await this.call('POST', '/v1/ledger/calibration/items', ask, options)) as HiddenItem
+  }
+
+  async revealHiddenRound(reveal: HiddenReveal, options: { signal?: AbortSignal } = {}): Promise<{ graded: number }> {
+    return (await this.call('POST', '/v1/ledger/calibration/reveals', reveal, options)) as { graded: number }
   }
 
   async beaconOf(round: string, phase: BeaconPhase, options: { signal?: AbortSignal } = {}): Promise<BeaconIssue | undefined> {

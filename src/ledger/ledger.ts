@@ -2,6 +2,7 @@ import type { BeaconPhase } from '../round/beacons.js'
 import type { BeaconIssue } from './beaconRequest.js'
 import type { TicketLock } from './ticketLock.js'
 import type { CalibrationResult, CalibrationRules, Challenge } from './calibration.js'
+import type { HiddenItem } from './hiddenRounds.js'
 import type { PreparedTranscript } from './preparedTranscript.js'
 import type { Standing, StandingSnapshot } from './standing.js'
 import type { Micro } from './amount.js'
@@ -140,6 +141,9 @@ export interface Ledger {
    */
   calibrationChallenge(ask: unknown): Challenge
   answerCalibration(answer: unknown): CalibrationResult
+  /** Hidden calibration rounds (hiddenRounds.ts): a gateway's next item, and its report of the round that asked one. */
+  hiddenItem(ask: unknown): HiddenItem
+  revealHiddenRound(reveal: unknown): { graded: number }
   /** Many locks in one write: each gets its lock or the error that refused it (lockBatcher.ts). */
   lockTickets(requests: readonly unknown[]): (TicketLock | LedgerError)[]
   entries(fromSeq: number, limit: number): LogEntry[]

@@ -116,6 +116,9 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
   // commitments until the grading reveals them), and the grading of its signed verdicts.
   app.post('/v1/ledger/calibration', async (req) => ledger.calibrationChallenge(req.body))
   app.post('/v1/ledger/calibration/answers', async (req) => ledger.answerCalibration(req.body))
+  // Hidden calibration rounds: a gateway's item (the question only), and its report of the round.
+  app.post('/v1/ledger/calibration/items', async (req) => ledger.hiddenItem(req.body))
+  app.post('/v1/ledger/calibration/reveals', async (req) => ledger.revealHiddenRound(req.body))
   // Every member of every round locks here (rules 3), many from one address on a devnet: its own,
   // wider limit. The Join's signature authenticates it; the node's free stake bounds its locks.
   const batcher = new LockBatcher(ledger)

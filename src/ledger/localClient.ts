@@ -3,6 +3,7 @@ import type { BeaconIssue, BeaconRequest } from './beaconRequest.js'
 import type { TicketLock, TicketLockRequest } from './ticketLock.js'
 import { LockBatcher } from './lockBatcher.js'
 import type { CalibrationAnswer, CalibrationAsk, CalibrationResult, Challenge } from './calibration.js'
+import type { HiddenAsk, HiddenItem, HiddenReveal } from './hiddenRounds.js'
 import type { Micro } from './amount.js'
 import type { AccountState, Charge, Ledger, LogEntry, SettlementReceipt } from './ledger.js'
 import type { LedgerClient } from './networkLedger.js'
@@ -71,6 +72,14 @@ export class LocalLedgerClient implements LedgerClient {
 
   async answerCalibration(answer: CalibrationAnswer): Promise<CalibrationResult> {
     return this.ledger.answerCalibration(answer)
+  }
+
+  async hiddenItem(ask: HiddenAsk): Promise<HiddenItem> {
+    return this.ledger.hiddenItem(ask)
+  }
+
+  async revealHiddenRound(reveal: HiddenReveal): Promise<{ graded: number }> {
+    return this.ledger.revealHiddenRound(reveal)
   }
 
   async beaconOf(round: string, phase: BeaconPhase): Promise<BeaconIssue | undefined> {

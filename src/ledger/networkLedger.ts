@@ -2,6 +2,7 @@ import type { BeaconPhase } from '../round/beacons.js'
 import type { BeaconIssue, BeaconRequest } from './beaconRequest.js'
 import type { TicketLock, TicketLockRequest } from './ticketLock.js'
 import type { CalibrationAnswer, CalibrationAsk, CalibrationResult, Challenge } from './calibration.js'
+import type { HiddenAsk, HiddenItem, HiddenReveal } from './hiddenRounds.js'
 import type { LedgerView } from '../round/ledgerView.js'
 import { BoundedMap } from '../runtime/boundedMap.js'
 import type { Micro } from './amount.js'
@@ -39,6 +40,9 @@ export interface LedgerClient {
   /** Proof of capability: a node's calibration challenge, and the grading of its answer (calibration.ts). */
   calibrationChallenge(ask: CalibrationAsk, options?: { signal?: AbortSignal }): Promise<Challenge>
   answerCalibration(answer: CalibrationAnswer, options?: { signal?: AbortSignal }): Promise<CalibrationResult>
+  /** Hidden calibration rounds: a gateway's next item (its question), and its report of the round that asked it. */
+  hiddenItem(ask: HiddenAsk, options?: { signal?: AbortSignal }): Promise<HiddenItem>
+  revealHiddenRound(reveal: HiddenReveal, options?: { signal?: AbortSignal }): Promise<{ graded: number }>
 }
 
 /**

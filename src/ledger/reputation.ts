@@ -65,6 +65,11 @@ export function calibrate(r: Reputation, right: number, of: number, at: number, 
   return withWeight({ ...r, calRight: r.calRight + right, calTotal: r.calTotal + of, calibrated: passed, calFailures: failures, calRetryAt: passed ? 0 : at + retryWait(cal, failures) }, cal)
 }
 
+/** Known-answer judgements from a hidden calibration round: evidence, not a pass or a fail. */
+export function addEvidence(r: Reputation, right: number, graded: number, cal: CalibrationRules): Reputation {
+  return withWeight({ ...r, calRight: r.calRight + right, calTotal: r.calTotal + graded }, cal)
+}
+
 /** Every answerer's and judge's record after one ranked round; unranked rounds teach nothing. */
 export function updateReputation(facts: RoundFacts, current: (node: string) => Reputation, cal: CalibrationRules | undefined): Map<string, Reputation> {
   const o = facts.outcome

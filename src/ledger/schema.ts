@@ -99,6 +99,10 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE reputation ADD COLUMN cal_failures INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE reputation ADD COLUMN cal_retry_at INTEGER NOT NULL DEFAULT 0;
    CREATE TABLE challenges (account TEXT PRIMARY KEY, id INTEGER NOT NULL, key TEXT NOT NULL, slot INTEGER NOT NULL, commitments TEXT NOT NULL, expires INTEGER NOT NULL);`,
+  // Hidden calibration rounds: the items a gateway took for them, committed, until it reveals
+  // which round asked each (and the ledger grades that round's judges on it).
+  `CREATE TABLE hidden_items (id INTEGER PRIMARY KEY, gateway TEXT NOT NULL, slot INTEGER NOT NULL, commitment TEXT NOT NULL);
+   CREATE INDEX hidden_items_by_gateway ON hidden_items (gateway);`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -9,7 +9,9 @@ import { checkLockRequest, type TicketLock } from './ticketLock.js'
 import { TicketLocks } from './ticketLocks.js'
 import { type CalibrationResult, type CalibrationRules, type Challenge, checkCalibrationAnswer, checkCalibrationAsk, DEFAULT_CALIBRATION } from './calibration.js'
 import { type CalibrationItem, CalibrationPool, calibrationSeed } from './calibrationPool.js'
-import { Calibrations } from './calibrations.js'
+import { Calibrations, type SettledRound } from './calibrations.js'
+import { checkHiddenAsk, checkHiddenReveal, type HiddenItem } from './hiddenRounds.js'
+import { sealHas } from '../protocol/seal.js'
 import { StandingQueries } from './sqliteStanding.js'
 import { type BeaconIssue, checkBeaconRequest } from './beaconRequest.js'
 import { type Identity, identitySeed, PublicKeyCache } from '../crypto/identity.js'
@@ -90,6 +92,8 @@ export class SqliteLedger implements Ledger {
   private pool: CalibrationPool | undefined
   /** What the last graded challenge gave (answerCalibration returns it). */
   private graded: CalibrationResult | undefined
+  /** How many judges the last hidden round's reveal graded. */
+  private hiddenGraded = 0
   private readonly standings: StandingQueries
 
   private constructor(
@@ -122,6 +126,8 @@ export class SqliteLedger implements Ledger {
       recordStanding: (id, seq) => this.recordStanding(id, seq),
       meta: (key) => this.meta(key),
       setMeta: (key, value) => this.setMeta(key, value),
+      isGateway: (id) => (this.sql('SELECT kind FROM accounts WHERE id = ?').get(id) as Row | undefined)?.kind === 'gateway',
+      settledRound: (round) => this.settledRound(round),
     })
   }
 
@@ -306,6 +312,37 @@ export class SqliteLedger implements Ledger {
     return this.graded!
   }
 
+  /** A hidden calibration round's question, for a gateway (hiddenRounds.ts); its answer stays here, committed in the log. */
+  hiddenItem(raw: unknown): HiddenItem {
+    const ask = checkHiddenAsk(raw, Math.max(this.now(), this.lastAt))
+    const e = this.append('hidden-item', this.calibrations.nextHidden(ask.key, this.itemPool()))
+    return this.calibrations.hiddenQuestion(e.seq, this.itemPool())
+  }
+
+  /** A gateway's word that a settled round asked one of its hidden items: the item is revealed and the round's judges graded. */
+  revealHiddenRound(raw: unknown): { graded: number } {
+    const reveal = checkHiddenReveal(raw)
+    this.append('hidden-grade', this.calibrations.hiddenGrading(reveal, this.itemPool()))
+    return { graded: this.hiddenGraded }
+  }
+
+  /** A settled round read back from its settlement entry, verified again (hidden rounds are few). */
+  private settledRound(round: string): SettledRound | undefined {
+    const r = this.sql('SELECT seq FROM rounds WHERE round = ?').get(round) as Row | undefined
+    if (r === undefined) return undefined
+    const transcript = (JSON.parse((this.sql('SELECT body FROM log WHERE seq = ?').get(r.seq) as Row).body as string) as { transcript: unknown[] }).transcript
+    const encoded = encodeTranscript(transcript)
+    const opened = openEncoded(encoded, this.keys)
+    const { v } = this.verifyRound(transcript, { encoded, opened })
+    const seal = opened.find((m) => m.env.type === 'RevealsSealed') as Signed<'RevealsSealed'> | undefined
+    const answers = new Map<string, string>()
+    for (const m of opened) {
+      if (m.env.type === 'AnswerReveal' && seal !== undefined && sealHas(seal.env.body.reveals, m.env.from, m.hash)) answers.set(m.env.from, (m as Signed<'AnswerReveal'>).env.body.answer)
+    }
+    const question = [...v.query.messages].reverse().find((m) => m.role === 'user')?.content
+    return { coordinator: v.coordinator, question, answers, verdicts: v.verdicts }
+  }
+
   private itemPool(): CalibrationPool {
     this.pool ??= new CalibrationPool(calibrationSeed(this.operator!), this.calibrationItems)
     return this.pool
@@ -414,7 +451,7 @@ export class SqliteLedger implements Ledger {
 
   /** A digest of every state table: two ledgers with the same history have the same digest. */
   stateDigest(): string {
-    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'allowances', 'beacons', 'open_rounds', 'expired_rounds', 'ticket_locks', 'lock_rounds', 'challenges', 'totals', 'meta']
+    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'allowances', 'beacons', 'open_rounds', 'expired_rounds', 'ticket_locks', 'lock_rounds', 'challenges', 'hidden_items', 'totals', 'meta']
     const parts = tables.map((t) => canonicalJson((this.sql(`SELECT * FROM ${t} ORDER BY 1, 2`).all() as Row[]).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v])))))
     return parts.join('\n')
   }
@@ -531,6 +568,12 @@ export class SqliteLedger implements Ledger {
         break
       case 'calibration':
         this.graded = this.calibrations.applyCalibration(body, seq, at)
+        break
+      case 'hidden-item':
+        this.calibrations.applyHiddenItem(body, seq)
+        break
+      case 'hidden-grade':
+        this.hiddenGraded = this.calibrations.applyHiddenGrade(body, seq)
         break
       case 'locks':
         if (!Array.isArray(body.locks) || body.locks.length === 0) throw new LedgerError('CORRUPT', 'a locks entry without locks')
