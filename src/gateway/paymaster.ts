@@ -171,7 +171,7 @@ export class Paymaster {
     for (const o of owed) this.resend(o)
     this.resendTimer = setInterval(() => {
       // A bounded batch per sweep: a long outage can leave thousands owed.
-      for (const o of outbox.owed(100)) if (!this.running.has(o.round)) this.resend(o)
+      for (const o of outbox.owed(100, undefined, (round) => this.running.has(round))) this.resend(o)
     }, this.init.resendEveryMs ?? 60_000)
     this.resendTimer.unref()
     return owed.length

@@ -30,7 +30,7 @@ export class SettlementOutbox {
     this.insert = db.prepare('INSERT OR IGNORE INTO owed (round, transcript, charge, fee, at) VALUES (?, ?, ?, ?, ?)')
     this.remover = db.prepare('DELETE FROM owed WHERE round = ?')
     this.counter = db.prepare('SELECT COUNT(*) AS n FROM owed')
-    this.reader = db.prepare('SELECT round, transcript, charge, fee FROM owed ORDER BY at, round LIMIT ?')
+    this.reader = db.prepare('SELECT round, transcript, charge, fee FROM owed ORDER BY at, round')
   }
 
   static open(path: string): SettlementOutbox {
@@ -63,21 +63,29 @@ export class SettlementOutbox {
   /**
    * What is still owed, oldest first (up to `limit`). Each message is opened again as if it came off the wire
    * (the file is only this gateway's word); an entry that no longer opens is reported and dropped,
-   * since no ledger would settle it.
+   * since no ledger would settle it. Rounds `skip` names (still being delivered) are passed over
+   * before they are opened, and the batch fills with the next.
    */
-  owed(limit = 1_000, onUnreadable?: (round: string, reason: string) => void): OwedSettlement[] {
+  owed(limit = 1_000, onUnreadable?: (round: string, reason: string) => void, skip?: (round: string) => boolean): OwedSettlement[] {
     const verifier = new SignatureVerifier()
-    const rows = this.reader.all(limit) as { round: string; transcript: string; charge: string; fee: string }[]
     const out: OwedSettlement[] = []
-    for (const r of rows) {
+    const unreadable: string[] = []
+    let opened = 0
+    for (const r of this.reader.iterate() as Iterable<{ round: string; transcript: string; charge: string; fee: string }>) {
+      // One still being delivered is not opened again (its signatures cost as much as a settlement's).
+      if (skip?.(r.round)) continue
+      // The batch bounds the work: every entry opened counts, readable or not.
+      if (opened++ >= limit) break
       try {
         const transcript = (JSON.parse(r.transcript) as unknown[]).map((e) => openEnvelope(Buffer.from(JSON.stringify(e)), verifier))
         out.push({ round: r.round, transcript, charge: checkCharge(JSON.parse(r.charge)), fee: BigInt(r.fee) })
       } catch (err) {
         onUnreadable?.(r.round, (err as Error).message)
-        this.remove(r.round)
+        unreadable.push(r.round)
       }
     }
+    // Removed once the reading is over (SQLite does not take writes on a table it is iterating).
+    for (const round of unreadable) this.remove(round)
     return out
   }
 

@@ -48,6 +48,9 @@ export const DEFAULT_LEDGER_RULES: LedgerRules = {
   calibration: DEFAULT_CALIBRATION,
 }
 
+/** The most due rounds one write expires before itself. */
+export const MAX_EXPIRIES_PER_WRITE = 64
+
 export interface SqliteLedgerInit {
   /** A file path, or ':memory:'. */
   path: string
@@ -552,7 +555,7 @@ export class SqliteLedger implements Ledger {
         this.applyRequest(checkRequest(body.request), seq, at)
         break
       case 'settle':
-        this.applySettlement(body.transcript as unknown[], body.charge === undefined ? undefined : checkCharge(body.charge), seq, pre)
+        this.applySettlement(body.transcript as unknown[], body.charge === undefined ? undefined : checkCharge(body.charge), seq, at, pre)
         break
       case 'beacon-chain':
         this.applyBeaconChain(body)
@@ -668,9 +671,11 @@ export class SqliteLedger implements Ledger {
     if (this.expiring) return
     this.expiring = true
     try {
-      const open = (this.sql('SELECT round, expires FROM open_rounds WHERE expires <= ?').all(at) as Row[]).map((r) => ({ round: r.round as string, at: Number(r.expires) }))
-      const due = [...open, ...this.locks.due(at)].sort((x, y) => x.at - y.at || (x.round < y.round ? -1 : 1))
-      for (const r of due) this.append('expire', { round: r.round })
+      const open = (this.sql('SELECT round, expires FROM open_rounds WHERE expires <= ? ORDER BY expires, round LIMIT ?').all(at, MAX_EXPIRIES_PER_WRITE) as Row[]).map((r) => ({ round: r.round as string, at: Number(r.expires) }))
+      const due = [...open, ...this.locks.due(at, MAX_EXPIRIES_PER_WRITE)].sort((x, y) => x.at - y.at || (x.round < y.round ? -1 : 1))
+      // Bounded per write, so a write after a long idle is not held up by a backlog: the rest
+      // follow with the next writes (and cannot settle meanwhile: settlement checks the time).
+      for (const r of due.slice(0, MAX_EXPIRIES_PER_WRITE)) this.append('expire', { round: r.round })
     } finally {
       this.expiring = false
     }
@@ -721,11 +726,14 @@ export class SqliteLedger implements Ledger {
    * outcome, and applies the settlement and the reputation it teaches. Nothing changes unless all
    * of it holds.
    */
-  private applySettlement(transcript: unknown[], charge: Charge | undefined, seq: number, pre?: Preverified): void {
+  private applySettlement(transcript: unknown[], charge: Charge | undefined, seq: number, at: number, pre?: Preverified): void {
     if (!Array.isArray(transcript) || transcript.length === 0) throw new LedgerError('INVALID_TRANSCRIPT', 'an empty transcript')
     const { v, view } = this.verifyRound(transcript, pre)
     if (this.sql('SELECT 1 FROM rounds WHERE round = ?').get(v.roundId) !== undefined) throw new LedgerError('ALREADY_SETTLED', `round ${v.roundId.slice(0, 16)}… is already settled`)
     if (this.sql('SELECT 1 FROM expired_rounds WHERE round = ?').get(v.roundId) !== undefined) throw new LedgerError('EXPIRED', `round ${v.roundId.slice(0, 16)}… did not settle in time and its fee was forfeited`)
+    // Due but not yet expired (expiries are bounded per write): too late all the same.
+    const open = this.sql('SELECT expires FROM open_rounds WHERE round = ?').get(v.roundId) as Row | undefined
+    if (open !== undefined && Number(open.expires) <= at) throw new LedgerError('EXPIRED', `round ${v.roundId.slice(0, 16)}… did not settle in time; its fee is forfeited`)
     this.sql('DELETE FROM open_rounds WHERE round = ?').run(v.roundId)
     this.locks.release(v.roundId)
     const gateway = this.accountOfKey(v.coordinator)

@@ -62,8 +62,8 @@ export class TicketLocks {
   }
 
   /** Rounds whose joins were open and not closed by `at` (their join deadline and the grace passed). */
-  due(at: number): { round: string; at: number }[] {
-    return (this.l.sql('SELECT round, closes FROM lock_rounds WHERE closes <= ?').all(at) as Row[]).map((r) => ({ round: r.round as string, at: Number(r.closes) }))
+  due(at: number, limit: number): { round: string; at: number }[] {
+    return (this.l.sql('SELECT round, closes FROM lock_rounds WHERE closes <= ? ORDER BY closes, round LIMIT ?').all(at, limit) as Row[]).map((r) => ({ round: r.round as string, at: Number(r.closes) }))
   }
 
   /**

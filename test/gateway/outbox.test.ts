@@ -110,6 +110,26 @@ describe('the settlement outbox', () => {
     }
   }, 30_000)
 
+  it('does not open again what is still being delivered: a sweep fills its batch with the others', async () => {
+    const path = join(dir, 'outbox.sqlite')
+    const outbox = SettlementOutbox.open(path)
+    outbox.close()
+    const db = new Database(path)
+    // Three entries, two of them damaged: an entry is only found unreadable when it is opened.
+    const put = db.prepare('INSERT INTO owed (round, transcript, charge, fee, at) VALUES (?, ?, ?, ?, ?)')
+    put.run('aa'.repeat(32), '[{"not":"an envelope"}]', '{}', '0', 1)
+    put.run('bb'.repeat(32), '[{"not":"an envelope"}]', '{}', '0', 2)
+    put.run('cc'.repeat(32), '[{"not":"an envelope"}]', '{}', '0', 3)
+    db.close()
+    const reopened = SettlementOutbox.open(path)
+    const opened: string[] = []
+    // The first is in flight: skipped, not opened (so not dropped); the batch of one takes the next.
+    reopened.owed(1, (round) => opened.push(round), (round) => round === 'aa'.repeat(32))
+    expect(opened).toEqual(['bb'.repeat(32)])
+    expect(reopened.size).toBe(2)
+    reopened.close()
+  })
+
   it('drops, and reports, an entry that no longer opens (a damaged file settles nothing)', async () => {
     const path = join(dir, 'outbox.sqlite')
     const outbox = SettlementOutbox.open(path)

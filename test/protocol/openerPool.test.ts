@@ -49,6 +49,21 @@ describe('the envelope opener pool (worker threads)', () => {
     expect(await pool.open([])).toEqual([])
   })
 
+  it('a thread that dies fails only the jobs it held; the next job gets a new thread', async () => {
+    const p = new EnvelopeOpenerPool(1)
+    try {
+      expect(Array.isArray(await p.open(texts(2)))).toBe(true)
+      const job = p.open(texts(500))
+      // Killed from outside mid-job (as a crash in the thread would end it).
+      const thread = (p as unknown as { threads: { worker: { terminate(): Promise<number> } }[] }).threads[0]!
+      await thread.worker.terminate()
+      await expect(job).rejects.toThrow(/exited/)
+      expect(Array.isArray(await p.open(texts(3)))).toBe(true)
+    } finally {
+      await p.close()
+    }
+  })
+
   it('refuses work once closed', async () => {
     const p = new EnvelopeOpenerPool(1)
     expect(Array.isArray(await p.open(texts(2)))).toBe(true)
