@@ -29,6 +29,12 @@ export interface RoundRules {
    * agreement. (Rules 1 count answerers: ln(size).)
    */
   supportRounds?: number
+  /**
+   * Rules 3 on (1): each answerer's record also scales by its answerer reputation, min(1, 2 · its
+   * EMA of normalised rank): an identity that keeps losing counts ever less, however many rounds
+   * it has sat in, so joining rounds in numbers buys no agreement.
+   */
+  supportByRank?: number
 }
 
 export type RulesStatus = 'live' | 'retired'
@@ -60,9 +66,9 @@ export const RULES_VERSIONS: ReadonlyMap<number, RulesVersion> = new Map([
   [
     3,
     {
-      rules: { version: 3, maxJudgeShareBp: 2_500, minRanked: 3, priorMilli: 1_000, supportBp: 5_000, zMilli: 1_960, sealGraceMs: 2_000, supportRounds: 10 },
+      rules: { version: 3, maxJudgeShareBp: 2_500, minRanked: 3, priorMilli: 1_000, supportBp: 5_000, zMilli: 1_960, sealGraceMs: 2_000, supportRounds: 10, supportByRank: 1 },
       status: 'live',
-      summary: 'as 2, and members drawn from the joiners whose tickets the ledger locked before the coordinator closed the joins, so a coordinator cannot drop joiners to pack the seats',
+      summary: "as 2, and members drawn from the joiners whose tickets the ledger locked before the coordinator closed the joins, so a coordinator cannot drop joiners to pack the seats; support weighs each answerer's record by its rank too",
     },
   ],
 ])

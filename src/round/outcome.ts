@@ -49,6 +49,16 @@ export function judgingTasks(owners: readonly string[], ledger: LedgerView, seed
   return judgementsFor(owners, judgesOf(owners, ledger), seed, judge)
 }
 
+/**
+ * How much an answerer counts toward its group's support (rules 2 on): its record, min(1, ranked
+ * rounds answered / supportRounds); by rank too (rules 3), times min(1, 2 · answerer reputation).
+ */
+function supporterWeight(ledger: LedgerView, owner: string, supportRounds: number, byRank: boolean): number {
+  const record = Math.min(1, (ledger.answerRounds?.(owner) ?? 0) / supportRounds)
+  if (!byRank) return record
+  return record * Math.min(1, (2 * (ledger.reputationPpm?.(owner) ?? 0)) / 1_000_000)
+}
+
 export function computeOutcome(
   answers: readonly RevealedAnswer[],
   verdicts: readonly { judge: string; verdicts: readonly Verdict[] }[],
@@ -67,7 +77,7 @@ export function computeOutcome(
     judgeWeight: (j) => ledger.judgeWeight(j),
     maxJudgeShare: rules.maxJudgeShareBp / BP,
     supportWeight: rules.supportBp / BP,
-    ...(supportRounds === undefined ? {} : { supporterWeight: (owner: string) => Math.min(1, (ledger.answerRounds?.(owner) ?? 0) / supportRounds) }),
+    ...(supportRounds === undefined ? {} : { supporterWeight: (owner: string) => supporterWeight(ledger, owner, supportRounds, rules.supportByRank === 1) }),
     bt: { prior: rules.priorMilli / 1_000, z: rules.zMilli / 1_000 },
   })
   return ranked(answers, agg, flat.length)

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { hashParts } from '../../src/crypto/hash.js'
 import { BeaconChain } from '../../src/ledger/beaconChain.js'
 import type { Envelope } from '../../src/protocol/envelope.js'
-import { CURRENT_RULES } from '../../src/protocol/rulesVersions.js'
+import { CURRENT_RULES, RULES_VERSIONS } from '../../src/protocol/rulesVersions.js'
 import { beaconFollows, type IssuedBeacon } from '../../src/round/beacons.js'
 import { genesisLedgerView } from '../../src/round/ledgerView.js'
 import { selectMembers } from '../../src/round/rules.js'
@@ -85,6 +85,21 @@ describe('support that Sybils cannot buy (rules 2)', () => {
     const fresh = new Harness({ nodes: 15, ledger: genesisLedgerView(), answer, verdict: () => 'T', rules: CURRENT_RULES })
     const top = fresh.outcome!.outcome.scores
     expect(top.find((s) => s.support === 10)!.score).toBe(top.find((s) => s.support === 5)!.score)
+  })
+})
+
+describe('support by rank too (rules 3)', () => {
+  it('ten identities that sat in many rounds but kept losing add little, where a record alone let them outweigh five good answerers', () => {
+    // All 15 have answered 20 ranked rounds; nodes 0–4 ranked high (80 %), nodes 5–14 low (10 %).
+    const id = (i: number) => ident(`node-${i}`).id
+    const ppm = new Map(Array.from({ length: 15 }, (_, i) => [id(i), i < 5 ? 800_000 : 100_000]))
+    const ledger = { ...genesisLedgerView(), answerRounds: () => 20, reputationPpm: (n: string) => ppm.get(n) }
+    const answer = (_n: unknown, i: number) => (i < 5 ? 'The answer is 42' : 'The answer is 41')
+    const rules2 = new Harness({ nodes: 15, ledger, answer, verdict: () => 'T', rules: RULES_VERSIONS.get(2)!.rules })
+    expect(rules2.outcome!.outcome.answer).toBe('The answer is 41')
+    const rules3 = new Harness({ nodes: 15, ledger, answer, verdict: () => 'T', rules: CURRENT_RULES })
+    expect(rules3.outcome!.outcome.answer).toBe('The answer is 42')
+    expect(verifyOpened(rules3.outcome!.transcript, { ledger, beacons: rules3.beacons }).outcome.answer).toBe('The answer is 42')
   })
 })
 
