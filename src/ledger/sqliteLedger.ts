@@ -1,32 +1,31 @@
 import Database from 'better-sqlite3'
 import { canonicalJson } from '../crypto/canonical.js'
-import { hashParts } from '../crypto/hash.js'
-import { isLowerHex } from '../crypto/hex.js'
-import { BEACON_CHAIN_LENGTH, BeaconChain } from './beaconChain.js'
-import { BEACON_PHASES, type BeaconPhase, beaconStep } from '../round/beacons.js'
-import { CURRENT_RULES, LOCKED_JOIN_RULES, RULES_VERSIONS } from '../protocol/rulesVersions.js'
+import type { BeaconPhase } from '../round/beacons.js'
+import { LOCKED_JOIN_RULES, RULES_VERSIONS } from '../protocol/rulesVersions.js'
 import { checkLockRequest, type TicketLock } from './ticketLock.js'
 import { TicketLocks } from './ticketLocks.js'
-import { type CalibrationResult, type CalibrationRules, type Challenge, checkCalibrationAnswer, checkCalibrationAsk, DEFAULT_CALIBRATION } from './calibration.js'
+import { type CalibrationResult, type Challenge, checkCalibrationAnswer, checkCalibrationAsk } from './calibration.js'
 import { type CalibrationItem, CalibrationPool, calibrationSeed } from './calibrationPool.js'
 import { Calibrations, type SettledRound } from './calibrations.js'
 import { checkHiddenAsk, checkHiddenReveal, type HiddenItem } from './hiddenRounds.js'
 import { sealHas } from '../protocol/seal.js'
 import { StandingQueries } from './sqliteStanding.js'
+import { BeaconTable } from './sqliteBeacons.js'
 import { type BeaconIssue, checkBeaconRequest } from './beaconRequest.js'
-import { type Identity, identitySeed, PublicKeyCache } from '../crypto/identity.js'
+import { type Identity, PublicKeyCache } from '../crypto/identity.js'
 import type { Signed } from '../protocol/envelope.js'
 import { openEncoded, TranscriptError, type VerifiedRound, verifyOpened } from '../round/verify.js'
 import { encodeTranscript, PreparedTranscript } from './preparedTranscript.js'
 import { EnvelopeOpenerPool } from '../protocol/openerPool.js'
 import { type Micro, parseAmount } from './amount.js'
-import { type AccountKind, type AccountState, type Charge, DEFAULT_SETTLE_WITHIN_MS, type Ledger, LedgerError, type LedgerRules, type LogEntry, type SettlementReceipt } from './ledger.js'
+import { type AccountKind, type AccountState, type Charge, type Ledger, LedgerError, type LedgerRules, type LogEntry, type SettlementReceipt } from './ledger.js'
 import { entryProblem, LOG_ROOT, signEntry } from './logEntry.js'
 import { type AccountRequest, checkRequest } from './requests.js'
 import { newReputation, type Reputation, updateReputation } from './reputation.js'
 import { migrate, SCHEMA_VERSION } from './schema.js'
 import { chargeSignedBy, checkCharge } from './charge.js'
-import { DEFAULT_SETTLEMENT_RULES, settle } from './settlement.js'
+import { settle } from './settlement.js'
+import { DEFAULT_LEDGER_RULES, rulesJson, rulesOf } from './ledgerRules.js'
 import { type Standing, type StandingSnapshot, standingOf } from './standing.js'
 
 /**
@@ -37,16 +36,6 @@ import { type Standing, type StandingSnapshot, standingOf } from './standing.js'
  * made it. Money is bigint micro-units; after every change the ledger checks that it created or
  * destroyed none (only the operator's faucet creates any).
  */
-export const DEFAULT_LEDGER_RULES: LedgerRules = {
-  settlement: DEFAULT_SETTLEMENT_RULES,
-  minStake: 1_000_000n,
-  unbondingMs: 7 * 24 * 3_600_000,
-  // A new network settles only rounds whose members and seed no coordinator can steer.
-  oldestRules: CURRENT_RULES.version,
-  beaconChainLength: BEACON_CHAIN_LENGTH,
-  settleWithinMs: DEFAULT_SETTLE_WITHIN_MS,
-  calibration: DEFAULT_CALIBRATION,
-}
 
 /** The most due rounds one write expires before itself. */
 export const MAX_EXPIRIES_PER_WRITE = 64
@@ -83,8 +72,6 @@ export class SqliteLedger implements Ledger {
   private opener: EnvelopeOpenerPool | undefined
   /** What the last settlement paid (settle returns it). */
   private settled: SettlementReceipt | undefined
-  /** The beacon chain the writer issues from (its seed derives from the operator's key). */
-  private chain: { n: number; chain: BeaconChain } | undefined
   /** Set while due rounds are being expired (their entries are appends too). */
   private expiring = false
   /** Rules 3: the tickets joiners locked, and the rounds whose joins are open. */
@@ -98,6 +85,8 @@ export class SqliteLedger implements Ledger {
   /** How many judges the last hidden round's reveal graded. */
   private hiddenGraded = 0
   private readonly standings: StandingQueries
+  /** The beacons issued to rounds, and the chain they come from. */
+  private readonly beacons: BeaconTable
 
   private constructor(
     db: Database.Database,
@@ -115,6 +104,16 @@ export class SqliteLedger implements Ledger {
       mustBeGateway: (key) => this.mustBeGateway(key),
       closedByBeacon: (round) => this.beaconOf(round, 'members') !== undefined,
       oldestRules: () => this.ledgerRules.oldestRules,
+    })
+    this.beacons = new BeaconTable({
+      sql: (text) => this.sql(text),
+      meta: (key) => this.meta(key),
+      setMeta: (key, value) => this.setMeta(key, value),
+      operator: () => this.operator,
+      rules: () => this.ledgerRules,
+      accountOfKey: (key) => this.accountOfKey(key),
+      mustBeGateway: (key) => this.mustBeGateway(key),
+      locks: this.locks,
     })
     this.calibrations = new Calibrations({
       sql: (text) => this.sql(text),
@@ -277,28 +276,16 @@ export class SqliteLedger implements Ledger {
       seal = closing.seal
       locked = { joins: closing.joins }
     }
-    let state = this.beaconState()
-    if (state === undefined || state.index === state.length) {
-      const chain = (state?.chain ?? 0) + 1
-      this.append('beacon-chain', { chain, length: this.ledgerRules.beaconChainLength, tip: this.beaconChain(chain).tip })
-      state = this.beaconState()!
-    }
-    const index = state.index + 1
-    const value = this.beaconChain(state.chain).value(index)
-    // The members beacon opens the round: its fee is owed from here, settled or forfeited.
-    const opens = request.phase === 'members' ? { fee: parseAmount(query.fee).toString(), expires: query.deadlines.verdictReveal + this.ledgerRules.settleWithinMs } : {}
-    this.append('beacon', { chain: state.chain, coordinator, index, phase: request.phase, round: request.round, seal, value, ...opens, ...locked })
+    const chain = this.beacons.nextChain()
+    if (chain !== undefined) this.append('beacon-chain', chain)
+    this.append('beacon', { ...this.beacons.next(request, coordinator, query, seal), ...locked })
     return this.beaconOf(request.round, request.phase)!
   }
 
   beaconOf(round: string, phase: BeaconPhase): BeaconIssue | undefined {
-    const r = this.sql('SELECT * FROM beacons WHERE round = ? AND phase = ?').get(round, phase) as Row | undefined
-    if (r === undefined) return undefined
-    const issue: BeaconIssue = { round, phase, seal: r.seal as string, coordinator: r.coordinator as string, chain: Number(r.chain), index: Number(r.idx), value: r.value as string, seq: Number(r.seq) }
-    if (phase !== 'members') return issue
-    const locks = this.locks.of(round)
-    return locks.length === 0 ? issue : { ...issue, joins: locks.map((l) => JSON.parse(l.envelope) as unknown) }
+    return this.beacons.of(round, phase)
   }
+
 
   calibrationChallenge(raw: unknown): Challenge {
     const at = Math.max(this.now(), this.lastAt)
@@ -407,21 +394,6 @@ export class SqliteLedger implements Ledger {
   }
 
 
-  /** The current beacon chain: its number, length, the last index issued and its value (the tip at 0). */
-  private beaconState(): { chain: number; length: number; index: number; last: string } | undefined {
-    const chain = this.meta('beacon_chain')
-    if (chain === undefined) return undefined
-    return { chain: Number(chain), length: Number(this.meta('beacon_length')), index: Number(this.meta('beacon_index')), last: this.meta('beacon_last')! }
-  }
-
-  /** The writer's chain `n`, from a seed only the operator's key gives (built once per chain). */
-  private beaconChain(n: number): BeaconChain {
-    if (this.chain?.n !== n) {
-      const seed = hashParts('beacon-seed', identitySeed(this.operator!).toString('hex'), String(n))
-      this.chain = { n, chain: new BeaconChain(seed, this.ledgerRules.beaconChainLength) }
-    }
-    return this.chain.chain
-  }
 
   private mustBeGateway(key: string): void {
     const id = this.accountOfKey(key)
@@ -558,10 +530,10 @@ export class SqliteLedger implements Ledger {
         this.applySettlement(body.transcript as unknown[], body.charge === undefined ? undefined : checkCharge(body.charge), seq, at, pre)
         break
       case 'beacon-chain':
-        this.applyBeaconChain(body)
+        this.beacons.applyChain(body)
         break
       case 'beacon':
-        this.applyBeacon(body, seq)
+        this.beacons.apply(body, seq)
         break
       case 'expire':
         this.applyExpiry(String(body.round), seq, at)
@@ -681,43 +653,7 @@ export class SqliteLedger implements Ledger {
     }
   }
 
-  /** A new beacon chain starts only when none exists or the last is used up; its tip is public from here on. */
-  private applyBeaconChain(b: Body): void {
-    const state = this.beaconState()
-    const chain = Number(b.chain)
-    if (chain !== (state?.chain ?? 0) + 1 || (state !== undefined && state.index !== state.length)) throw new LedgerError('CORRUPT', 'a beacon chain started out of turn')
-    if (typeof b.tip !== 'string' || !isLowerHex(b.tip, 64) || !Number.isSafeInteger(b.length) || (b.length as number) < 1) throw new LedgerError('CORRUPT', 'a malformed beacon chain')
-    this.setMeta('beacon_chain', String(chain))
-    this.setMeta('beacon_length', String(b.length))
-    this.setMeta('beacon_index', '0')
-    this.setMeta('beacon_last', b.tip)
-  }
 
-  /** A beacon is the next value of the current chain (it hashes to the one before), once per (round, phase), to a registered gateway. */
-  private applyBeacon(b: Body, seq: number): void {
-    const state = this.beaconState()
-    if (state === undefined || Number(b.chain) !== state.chain || Number(b.index) !== state.index + 1 || state.index >= state.length) throw new LedgerError('CORRUPT', 'a beacon out of its chain\'s order')
-    if (typeof b.value !== 'string' || !isLowerHex(b.value, 64) || beaconStep(b.value) !== state.last) throw new LedgerError('CORRUPT', 'a beacon that does not hash to the one before it')
-    if (!BEACON_PHASES.includes(b.phase as BeaconPhase) || typeof b.round !== 'string' || !isLowerHex(b.round, 64) || typeof b.seal !== 'string' || !isLowerHex(b.seal, 64)) throw new LedgerError('CORRUPT', 'a malformed beacon')
-    if (this.beaconOf(b.round, b.phase as BeaconPhase) !== undefined) throw new LedgerError('CORRUPT', 'a second beacon for one round and phase')
-    this.mustBeGateway(String(b.coordinator))
-    this.sql('INSERT INTO beacons (round, phase, seal, coordinator, chain, idx, value, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(b.round, b.phase, b.seal, b.coordinator, state.chain, state.index + 1, b.value, seq)
-    if (b.phase === 'members') {
-      if (!Number.isSafeInteger(b.expires)) throw new LedgerError('CORRUPT', 'a members beacon without the time its round expires')
-      const gateway = this.accountOfKey(String(b.coordinator))!
-      const fee = parseAmount(String(b.fee))
-      // A round the ledger holds open pays for it: free rounds would let a gateway open them without bound.
-      if (fee === 0n) throw new LedgerError('BAD_REQUEST', 'a round that takes beacons pays a fee above 0')
-      // Every open round's fee is owed from the deposit: a gateway opens no more than it can pay for.
-      const owed = (this.sql('SELECT COALESCE(SUM(fee), 0) AS owed FROM open_rounds WHERE gateway = ?').get(gateway) as Row).owed as bigint
-      const deposit = (this.sql('SELECT stake FROM accounts WHERE id = ?').get(gateway) as Row).stake as bigint
-      if (owed + fee > deposit) throw new LedgerError('INSUFFICIENT_FUNDS', `the gateway's deposit ${deposit} does not cover this round's fee ${fee} beside the ${owed} its open rounds owe`)
-      if (b.joins !== undefined) this.locks.close(b.round, String(b.seal), Number(b.joins), String(b.value))
-      this.sql('INSERT INTO open_rounds (round, gateway, fee, expires) VALUES (?, ?, ?, ?)').run(b.round, gateway, fee, b.expires)
-    }
-    this.setMeta('beacon_index', String(state.index + 1))
-    this.setMeta('beacon_last', b.value)
-  }
 
 
 
@@ -911,24 +847,3 @@ function openDatabase(path: string): Database.Database {
 function entryOf(r: Row): LogEntry {
   return { seq: Number(r.seq), at: Number(r.at), kind: r.kind as string, body: r.body as string, prev: r.prev as string, hash: r.hash as string, sig: r.sig as string }
 }
-
-function rulesJson(r: LedgerRules): Body {
-  return {
-    settlement: { ...r.settlement },
-    minStake: r.minStake.toString(),
-    unbondingMs: r.unbondingMs,
-    oldestRules: r.oldestRules,
-    beaconChainLength: r.beaconChainLength,
-    settleWithinMs: r.settleWithinMs,
-    ...(r.calibration ? { calibration: { ...r.calibration } } : {}),
-  }
-}
-
-function rulesOf(b: Body): LedgerRules {
-  return { settlement: b.settlement as LedgerRules['settlement'], minStake: parseAmount(String(b.minStake)), unbondingMs: Number(b.unbondingMs), oldestRules: b.oldestRules === undefined ? 1 : Number(b.oldestRules), beaconChainLength: b.beaconChainLength === undefined ? BEACON_CHAIN_LENGTH : Number(b.beaconChainLength),
-    settleWithinMs: b.settleWithinMs === undefined ? DEFAULT_LEDGER_RULES.settleWithinMs : Number(b.settleWithinMs),
-    // A ledger from before proof of capability has none: its judges weigh by agreement alone.
-    ...(b.calibration === undefined ? {} : { calibration: b.calibration as CalibrationRules }),
-  }
-}
-
