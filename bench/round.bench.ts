@@ -8,6 +8,7 @@ import { InstantBackend } from '../src/models/instant.js'
 import { createCryptoMeter } from '../src/protocol/envelope.js'
 import type { Verification } from '../src/runtime/intake.js'
 import { type Figure, median, quantile } from './stats.js'
+import { workspaceRules } from '../src/cli/calibrationGate.js'
 
 /**
  * Whole rounds in one process with instant backends: every recipient verifies every message it
@@ -42,8 +43,9 @@ export async function run(): Promise<Figure[]> {
  */
 async function withLedger(n: number, rounds: number, warmup: number): Promise<Figure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'chorus-round-bench-'))
-  // Rules 1 rounds are the baseline here, so this ledger still settles them.
-  const ledger = await swarmLedger(dir, n, { rules: { oldestRules: 1 } })
+  // Rules 1 rounds are the baseline here, so this ledger still settles them; its instant test
+  // backends judge meaninglessly, so no calibration gate (with it, rounds would go unranked).
+  const ledger = await swarmLedger(dir, n, { rules: { oldestRules: 1, ...workspaceRules(false) } })
   const on = { nodes: n, backendFor: (id: Identity) => new InstantBackend(id.id), ledger: ledger.network, paymaster: ledger.paymaster, identities: ledger.identities }
   const beacons = createEmbeddedSwarm({ ...on, client: ledger.client })
   const plain = createEmbeddedSwarm(on)

@@ -133,7 +133,9 @@ export class Devnet {
   /** Opens the workspace ledger, enrols this devnet's gateway and nodes, and serves it on loopback. */
   private async serveLedger(): Promise<{ gateway: Buffer; node: (i: number) => Buffer } | undefined> {
     if (this.opts.ledgerDir === undefined) return undefined
-    const tiny = this.opts.model === undefined && this.opts.modelFor === undefined
+    // Tiny generated models and protocol-test backends judge meaninglessly: they would all fail.
+    const meaningless = (m: string | undefined) => m === undefined || m.startsWith('test:')
+    const tiny = this.opts.modelFor === undefined && meaningless(this.opts.model)
     const workspace = await openWorkspace(this.opts.ledgerDir, workspaceRules(this.opts.calibration ?? !tiny))
     const gateway = workspaceSeed(workspace.seed, 'gateway')
     const node = (i: number) => workspaceSeed(workspace.seed, 'node', i)
@@ -287,7 +289,7 @@ export async function devnet(args: string[], signal: AbortSignal, out: (s: strin
     args,
     options: { nodes: { type: 'string' }, model: { type: 'string' }, port: { type: 'string' }, 'answer-seconds': { type: 'string' }, 'ledger-dir': { type: 'string' }, 'no-ledger': { type: 'boolean', default: false }, calibration: { type: 'string' } },
   })
-  const calibration = calibrationRequired(values.calibration, values.model === undefined)
+  const calibration = calibrationRequired(values.calibration, values.model === undefined || values.model.startsWith('test:'))
   if (values['no-ledger'] && values['ledger-dir'] !== undefined) throw new ConfigError('--ledger-dir and --no-ledger contradict each other')
   const nodes = nodeCount(values.nodes, 5, 64, 3)
   const net = new Devnet({
