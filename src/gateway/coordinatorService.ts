@@ -157,7 +157,7 @@ export class CoordinatorService {
     const { round, effects } = CoordinatorRound.start(
       {
         identity: this.init.identity,
-        ledger: this.init.ledger.latest(),
+        ledger: this.init.ledger.forQuery?.(this.clock.now()) ?? this.init.ledger.latest(),
         rules: this.components.beacons === undefined ? LEDGERLESS_RULES : CURRENT_RULES,
         meter: this.components.meter,
       },

@@ -56,7 +56,15 @@ export interface NetworkLedger {
   at(head: string): Standing | undefined | Promise<Standing | undefined>
   /** Rules 3 on: locks this node's ticket for the round before its Join leaves (absent: no ledger to lock on). */
   lockTicket?(query: Signed<'Query'>, join: Signed<'Join'>, signal?: AbortSignal): Promise<void>
+  /**
+   * The standing a new Query names (absent: `latest`): recent, but the same for the Queries of
+   * about a second, so members look each head up once, not once per round.
+   */
+  forQuery?(now: number): Standing
 }
+
+/** How long a gateway's Queries keep naming one head before they name the newest. */
+export const QUERY_HEAD_MS = 1_000
 
 /** A fixed view: every Query names its head, and no gateway needs a deposit. */
 export function fixedLedger(view: LedgerView): NetworkLedger {
@@ -80,6 +88,8 @@ export class CachedLedger implements NetworkLedger {
   private readonly known = new BoundedMap<string, Standing>(64)
   private readonly unknown = new BoundedMap<string, true>(256)
   private readonly loading = new Map<string, Promise<Standing | undefined>>()
+  /** The standing this gateway's Queries name now, and since when. */
+  private named: { standing: Standing; at: number } | undefined
   private timer: NodeJS.Timeout | undefined
 
   private constructor(
@@ -96,6 +106,14 @@ export class CachedLedger implements NetworkLedger {
 
   latest(): Standing {
     return this.current
+  }
+
+  forQuery(now: number): Standing {
+    // Every round moves the head (its beacons, locks and settlement): naming the newest would send
+    // every member to the ledger for each round's standing. A head up to a second old is as good
+    // a basis for eligibility and weights, and members fetch it once.
+    if (this.named === undefined || now - this.named.at >= QUERY_HEAD_MS || now < this.named.at) this.named = { standing: this.current, at: now }
+    return this.named.standing
   }
 
   async lockTicket(query: Signed<'Query'>, join: Signed<'Join'>, signal?: AbortSignal): Promise<void> {

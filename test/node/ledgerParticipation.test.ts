@@ -189,3 +189,30 @@ describe('nodes on a ledger', () => {
     await expect(s.ask('one more')).rejects.toMatchObject({ code: 'NO_DEPOSIT' })
   })
 })
+
+describe('the head a gateway’s Queries name', () => {
+  it('stays the same for about a second while the ledger moves on, so members look each head up once', async () => {
+    const client = setUp({ deposit: 1_000_000n })
+    let lookups = 0
+    const counting = Object.assign(Object.create(client) as LocalLedgerClient, {
+      standingAt: (head: string, options?: { base?: string }) => {
+        lookups++
+        return client.standingAt(head, options)
+      },
+    })
+    const gatewaySide = await CachedLedger.connect(client)
+    const first = gatewaySide.forQuery(1_000).head()
+    // The ledger moves (every round writes), and the gateway reads its newest head.
+    ledger!.credit(nodes[0]!.id, 1n)
+    await gatewaySide.refresh()
+    expect(gatewaySide.latest().head()).not.toBe(first)
+    expect(gatewaySide.forQuery(1_500).head()).toBe(first)
+    // A member meets that head in every Query of that second: one lookup.
+    const member = await CachedLedger.connect(counting)
+    lookups = 0
+    for (let i = 0; i < 5; i++) await member.at(gatewaySide.forQuery(1_500 + i).head())
+    expect(lookups).toBe(1)
+    // A second on, the newest.
+    expect(gatewaySide.forQuery(2_000).head()).toBe(gatewaySide.latest().head())
+  })
+})
