@@ -162,6 +162,11 @@ export class Devnet {
     return this.ledger?.workspace.path
   }
 
+  /** Whether the served ledger makes nodes pass calibration before they judge (undefined: no ledger). */
+  get calibrationRequired(): boolean | undefined {
+    return this.ledger === undefined ? undefined : (this.ledger.workspace.ledger.rules().calibration?.required ?? false)
+  }
+
   /** Restarts node i (same key) after it was killed; for tests that do not supervise. */
   async restart(i: number): Promise<void> {
     await this.relaunch(this.children[i + 1]!)
@@ -312,7 +317,8 @@ export async function devnet(args: string[], signal: AbortSignal, out: (s: strin
     await net.stop()
     throw err
   }
-  out(`devnet up: API ${net.apiUrl} (model "chorus-swarm"), gateway ${net.p2pAddr} pid ${net.gatewayProc?.pid}\n${net.ledgerUrl ? `ledger ${net.ledgerUrl} (${net.ledgerPath})\n` : ''}${net.nodes.map((n, i) => `  node-${i} ${n.id.slice(0, 16)}… pid ${n.proc.pid}`).join('\n')}\nCtrl-C stops them all.\n`)
+  const gate = net.calibrationRequired === undefined ? '' : net.calibrationRequired ? 'calibration gate on: each node takes the challenge before its verdicts weigh\n' : `calibration gate off: every staked node judges${values.model === undefined ? ' (tiny generated models judge at random and would all fail it; --calibration on to require it anyway)' : ''}\n`
+  out(`devnet up: API ${net.apiUrl} (model "chorus-swarm"), gateway ${net.p2pAddr} pid ${net.gatewayProc?.pid}\n${net.ledgerUrl ? `ledger ${net.ledgerUrl} (${net.ledgerPath})\n${gate}` : ''}${net.nodes.map((n, i) => `  node-${i} ${n.id.slice(0, 16)}… pid ${n.proc.pid}`).join('\n')}\nCtrl-C stops them all.\n`)
   if (!signal.aborted) await once(signal, 'abort')
   out('stopping…\n')
   await net.stop()
