@@ -21,6 +21,7 @@ import { type Micro, parseAmount } from './amount.js'
 import { type AccountKind, type AccountState, type Charge, type Ledger, LedgerError, type LedgerRules, type LogEntry, type SettlementReceipt } from './ledger.js'
 import { entryProblem, LOG_ROOT, signEntry } from './logEntry.js'
 import { type AccountRequest, checkRequest } from './requests.js'
+import { applyAccountRequest } from './accountRequests.js'
 import { newReputation, type Reputation, updateReputation } from './reputation.js'
 import { migrate, SCHEMA_VERSION } from './schema.js'
 import { chargeSignedBy, checkCharge } from './charge.js'
@@ -565,56 +566,20 @@ export class SqliteLedger implements Ledger {
   }
 
   private applyRequest(r: AccountRequest, seq: number, at: number): void {
-    const b = r.body
-    if (b.op === 'register') {
-      if (this.sql('SELECT 1 FROM keys WHERE key = ?').get(r.key) !== undefined) throw new LedgerError('EXISTS', `the key ${r.key.slice(0, 8)}… already belongs to an account`)
-      if (r.nonce !== 0) throw new LedgerError('BAD_NONCE', 'a registration has nonce 0')
-      if (b.operator !== undefined) this.mustAccount(b.operator)
-      this.sql('INSERT INTO accounts (id, kind, operator, balance, stake, unbonding, unbond_at, nonce, created) VALUES (?, ?, ?, 0, 0, 0, 0, 1, ?)').run(r.key, b.kind, b.operator ?? r.key, seq)
-      this.sql('INSERT INTO keys (key, account, added) VALUES (?, ?, ?)').run(r.key, r.key, seq)
-      this.recordStanding(r.key, seq)
-      return
-    }
-    const id = this.accountOfKey(r.key)
-    if (id === undefined) throw new LedgerError('UNKNOWN_ACCOUNT', `no account acts for the key ${r.key.slice(0, 8)}…`)
-    const a = this.account(id)!
-    if (r.nonce !== a.nonce) throw new LedgerError('BAD_NONCE', `expected nonce ${a.nonce}, got ${r.nonce}`)
-    this.sql('UPDATE accounts SET nonce = nonce + 1 WHERE id = ?').run(id)
-    switch (b.op) {
-      case 'stake': {
-        const x = parseAmount(b.amount)
-        if (a.balance < x) throw new LedgerError('INSUFFICIENT_FUNDS', `balance ${a.balance} is below the ${x} to stake`)
-        this.sql('UPDATE accounts SET balance = balance - ?, stake = stake + ? WHERE id = ?').run(x, x, id)
-        this.recordStanding(id, seq)
-        return
-      }
-      case 'unbond': {
-        const x = parseAmount(b.amount)
-        if (a.stake < x) throw new LedgerError('INSUFFICIENT_FUNDS', `stake ${a.stake} is below the ${x} to unbond`)
-        // Stake that backs a round in flight (a node's locked tickets, a gateway's open fees) stays.
-        const held = this.committedStake(id)
-        if (a.stake - held < x) throw new LedgerError('INSUFFICIENT_FUNDS', `${held} of the stake backs rounds in flight; ${a.stake - held} can unbond now`)
-        this.sql('UPDATE accounts SET stake = stake - ?, unbonding = unbonding + ?, unbond_at = ? WHERE id = ?').run(x, x, at + this.ledgerRules.unbondingMs, id)
-        this.recordStanding(id, seq)
-        return
-      }
-      case 'withdraw':
-        if (a.unbonding === 0n) throw new LedgerError('INSUFFICIENT_FUNDS', 'nothing is unbonding')
-        if (at < a.unbondAt) throw new LedgerError('NOT_YET', `unbonded stake can be withdrawn from ${new Date(a.unbondAt).toISOString()}`)
-        this.sql('UPDATE accounts SET balance = balance + unbonding, unbonding = 0 WHERE id = ?').run(id)
-        return
-      case 'rotate':
-        if (this.sql('SELECT 1 FROM keys WHERE key = ?').get(b.newKey) !== undefined) throw new LedgerError('EXISTS', 'the new key is already in use')
-        this.sql('UPDATE keys SET retired = ? WHERE key = ?').run(seq, r.key)
-        this.sql('INSERT INTO keys (key, account, added) VALUES (?, ?, ?)').run(b.newKey, id, seq)
-        return
-      case 'allow': {
-        const gateway = this.accountOfKey(b.gateway)
-        if (gateway === undefined || this.account(gateway)!.kind !== 'gateway') throw new LedgerError('NOT_A_GATEWAY', `${b.gateway.slice(0, 8)}… is not a registered gateway`)
-        this.sql('INSERT OR REPLACE INTO allowances (client, gateway, amount) VALUES (?, ?, ?)').run(id, gateway, parseAmount(b.amount))
-        return
-      }
-    }
+    applyAccountRequest(
+      {
+        sql: (text) => this.sql(text),
+        accountOfKey: (key) => this.accountOfKey(key),
+        account: (id) => this.account(id),
+        mustAccount: (id) => this.mustAccount(id),
+        recordStanding: (id, s) => this.recordStanding(id, s),
+        committedStake: (id) => this.committedStake(id),
+        unbondingMs: this.ledgerRules.unbondingMs,
+      },
+      r,
+      seq,
+      at,
+    )
   }
 
   /**
