@@ -34,6 +34,8 @@ export class CalibrationMixer implements Swarm {
   /** Hidden rounds run, graded, and lost (failed, unsettled, or refused). */
   readonly stats = { run: 0, graded: 0, lost: 0 }
   private off = false
+  /** The last ask's time: each is newer than the one before (the ledger takes no replayed ask). */
+  private lastAsk = 0
   private readonly timers = new Set<NodeJS.Timeout>()
   private readonly running = new Set<Promise<void>>()
 
@@ -78,7 +80,8 @@ export class CalibrationMixer implements Swarm {
     const now = this.opts.now ?? Date.now
     let item
     try {
-      item = await this.opts.client.hiddenItem(signHiddenAsk(this.opts.identity, now()))
+      this.lastAsk = Math.max(now(), this.lastAsk + 1)
+      item = await this.opts.client.hiddenItem(signHiddenAsk(this.opts.identity, this.lastAsk))
     } catch (err) {
       if (err instanceof LedgerError && err.code === 'NOT_REQUIRED') {
         this.off = true

@@ -5,6 +5,7 @@ import { isLowerHex } from '../crypto/hex.js'
 import { type Identity, SignatureVerifier, signBytes } from '../crypto/identity.js'
 import type { SaltedItem } from './calibrationPool.js'
 import { LedgerError } from './ledger.js'
+import { checkTimedAsk, signTimedAsk, type TimedAsk } from './timedAsk.js'
 
 /**
  * Proof of capability (DESIGN.md §6): before its verdicts weigh anything, a node passes a
@@ -113,12 +114,8 @@ export function retryWait(rules: CalibrationRules, failures: number): number {
 
 // ——— the node's two signed requests ———
 
-export interface CalibrationAsk {
-  key: string
-  /** The node's clock when it asked (ms): an ask is good for a minute. */
-  at: number
-  sig: string
-}
+/** A node's signed ask for its challenge (timedAsk.ts). */
+export type CalibrationAsk = TimedAsk
 
 export interface CalibrationAnswer {
   key: string
@@ -127,11 +124,10 @@ export interface CalibrationAnswer {
   sig: string
 }
 
-const askBytes = (a: Pick<CalibrationAsk, 'key' | 'at'>) => Buffer.from(`chorus/ledger/v1/calibrate\n${canonicalJson({ at: a.at, key: a.key })}`, 'utf8')
 const answerBytes = (a: Pick<CalibrationAnswer, 'key' | 'challenge' | 'verdicts'>) => Buffer.from(`chorus/ledger/v1/calibration-answer\n${canonicalJson({ challenge: a.challenge, key: a.key, verdicts: a.verdicts })}`, 'utf8')
 
 export function signCalibrationAsk(node: Identity, at: number): CalibrationAsk {
-  return { key: node.id, at, sig: signBytes(node, askBytes({ key: node.id, at })) }
+  return signTimedAsk('calibrate', node, at)
 }
 
 export function signCalibrationAnswer(node: Identity, challenge: number, verdicts: CalibrationVerdict[]): CalibrationAnswer {
@@ -139,15 +135,9 @@ export function signCalibrationAnswer(node: Identity, challenge: number, verdict
 }
 
 const verifier = new SignatureVerifier()
-export const ASK_WINDOW_MS = 60_000
 
 export function checkCalibrationAsk(raw: unknown, now: number): CalibrationAsk {
-  const a = raw as CalibrationAsk
-  const ok = typeof a === 'object' && a !== null && Object.keys(a).sort().join(',') === 'at,key,sig' && typeof a.key === 'string' && isLowerHex(a.key, 64) && Number.isSafeInteger(a.at) && typeof a.sig === 'string' && isLowerHex(a.sig, 128)
-  if (!ok) throw new LedgerError('BAD_REQUEST', 'a calibration ask is {key, at, sig}')
-  if (!verifier.verify(a.key, askBytes(a), a.sig)) throw new LedgerError('BAD_SIGNATURE', 'the calibration ask is not signed by its key')
-  if (Math.abs(now - a.at) > ASK_WINDOW_MS) throw new LedgerError('NOT_YET', 'a calibration ask must be used within a minute of when it was signed')
-  return { key: a.key, at: a.at, sig: a.sig }
+  return checkTimedAsk('calibrate', 'calibration ask', raw, now)
 }
 
 /** An answer's shape and signature (what it answers is the ledger's to check). */

@@ -3,7 +3,7 @@ import { type CalibrationAnswer, type CalibrationResult, type CalibrationRules, 
 import { type CalibrationPool, itemCommitment, type SaltedItem } from './calibrationPool.js'
 import { LedgerError } from './ledger.js'
 import { addEvidence, calibrate, type Reputation } from './reputation.js'
-import { checkHiddenReveal, gradeHiddenRound, type HiddenItem, type HiddenReveal } from './hiddenRounds.js'
+import { checkHiddenReveal, gradeHiddenRound, type HiddenAsk, type HiddenItem, type HiddenReveal } from './hiddenRounds.js'
 import type { Verdict } from '../protocol/messages.js'
 
 /**
@@ -38,7 +38,7 @@ export interface SettledRound {
   verdicts: { judge: string; verdicts: Verdict[] }[]
 }
 
-/** Hidden items a gateway may hold unrevealed at once (each one a round it has yet to report). */
+/** Hidden items a gateway holds unrevealed at once; past it, its oldest lapses. */
 export const MAX_OPEN_HIDDEN = 64
 
 type Row = Record<string, bigint | string | null>
@@ -140,22 +140,28 @@ export class Calibrations {
   // ——— hidden calibration rounds (hiddenRounds.ts) ———
 
   /** The body of the `hidden-item` entry that gives a gateway its next hidden round's item. */
-  nextHidden(key: string, pool: CalibrationPool): Record<string, unknown> {
+  nextHidden(ask: HiddenAsk, pool: CalibrationPool): Record<string, unknown> {
     this.must()
-    const gateway = this.l.accountOfKey(key)
+    const gateway = this.l.accountOfKey(ask.key)
     if (gateway === undefined || !this.l.isGateway(gateway)) throw new LedgerError('NOT_A_GATEWAY', 'only a registered gateway runs hidden calibration rounds')
     const slot = Number(this.l.meta('hidden_slots') ?? '0')
-    return { gateway, slot, commitment: itemCommitment(pool.hiddenItem(slot)) }
+    return { gateway, slot, commitment: itemCommitment(pool.hiddenItem(slot)), askAt: ask.at }
   }
 
   applyHiddenItem(b: Record<string, unknown>, seq: number): void {
     this.must()
     const gateway = String(b.gateway)
     if (!this.l.isGateway(gateway)) throw new LedgerError('NOT_A_GATEWAY', 'only a registered gateway runs hidden calibration rounds')
-    const open = Number((this.l.sql('SELECT COUNT(*) AS n FROM hidden_items WHERE gateway = ?').get(gateway) as Row).n)
-    if (open >= MAX_OPEN_HIDDEN) throw new LedgerError('INSUFFICIENT_FUNDS', `the gateway holds ${open} hidden items it has not reported; it takes more once it reports those`)
+    // Each ask newer than the gateway's last: a copy replayed within its minute takes nothing.
+    const lastAsk = this.l.meta(`hidden_ask:${gateway}`)
+    if (!Number.isSafeInteger(b.askAt) || (lastAsk !== undefined && (b.askAt as number) <= Number(lastAsk))) throw new LedgerError('BAD_REQUEST', 'a hidden-item ask no newer than the gateway\'s last one (a replay)')
     const slot = Number(this.l.meta('hidden_slots') ?? '0')
     if (Number(b.slot) !== slot || typeof b.commitment !== 'string') throw new LedgerError('CORRUPT', 'a malformed hidden item')
+    // Bounded per gateway: past the bound its oldest unreported item lapses (a round that failed
+    // never reports, and must not keep the gateway from hidden rounds for good).
+    const open = Number((this.l.sql('SELECT COUNT(*) AS n FROM hidden_items WHERE gateway = ?').get(gateway) as Row).n)
+    if (open >= MAX_OPEN_HIDDEN) this.l.sql('DELETE FROM hidden_items WHERE id = (SELECT MIN(id) FROM hidden_items WHERE gateway = ?)').run(gateway)
+    this.l.setMeta(`hidden_ask:${gateway}`, String(b.askAt))
     this.l.setMeta('hidden_slots', String(slot + 1))
     this.l.sql('INSERT INTO hidden_items (id, gateway, slot, commitment) VALUES (?, ?, ?, ?)').run(seq, gateway, slot, b.commitment)
   }

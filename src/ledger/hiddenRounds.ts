@@ -5,6 +5,7 @@ import { type Identity, SignatureVerifier, signBytes } from '../crypto/identity.
 import type { Verdict } from '../protocol/messages.js'
 import type { CalibrationItem } from './calibrationPool.js'
 import { LedgerError } from './ledger.js'
+import { checkTimedAsk, signTimedAsk, type TimedAsk } from './timedAsk.js'
 
 /**
  * Hidden calibration rounds (DESIGN.md §6): a gateway takes a known-answer question from the
@@ -21,12 +22,8 @@ export interface HiddenItem {
   question: string
 }
 
-/** A gateway's signed request for an item. */
-export interface HiddenAsk {
-  key: string
-  at: number
-  sig: string
-}
+/** A gateway's signed ask for an item (timedAsk.ts): each must be newer than its last. */
+export type HiddenAsk = TimedAsk
 
 export interface HiddenReveal {
   key: string
@@ -35,13 +32,11 @@ export interface HiddenReveal {
   sig: string
 }
 
-const askBytes = (a: Pick<HiddenAsk, 'key' | 'at'>) => Buffer.from(`chorus/ledger/v1/hidden-item\n${canonicalJson({ at: a.at, key: a.key })}`, 'utf8')
 const revealBytes = (r: Pick<HiddenReveal, 'key' | 'item' | 'round'>) => Buffer.from(`chorus/ledger/v1/hidden-reveal\n${canonicalJson({ item: r.item, key: r.key, round: r.round })}`, 'utf8')
 const verifier = new SignatureVerifier()
-const ASK_WINDOW_MS = 60_000
 
 export function signHiddenAsk(gateway: Identity, at: number): HiddenAsk {
-  return { key: gateway.id, at, sig: signBytes(gateway, askBytes({ key: gateway.id, at })) }
+  return signTimedAsk('hidden-item', gateway, at)
 }
 
 export function signHiddenReveal(gateway: Identity, item: number, round: string): HiddenReveal {
@@ -49,12 +44,7 @@ export function signHiddenReveal(gateway: Identity, item: number, round: string)
 }
 
 export function checkHiddenAsk(raw: unknown, now: number): HiddenAsk {
-  const a = raw as HiddenAsk
-  const ok = typeof a === 'object' && a !== null && Object.keys(a).sort().join(',') === 'at,key,sig' && typeof a.key === 'string' && isLowerHex(a.key, 64) && Number.isSafeInteger(a.at) && typeof a.sig === 'string' && isLowerHex(a.sig, 128)
-  if (!ok) throw new LedgerError('BAD_REQUEST', 'a hidden-item ask is {key, at, sig}')
-  if (!verifier.verify(a.key, askBytes(a), a.sig)) throw new LedgerError('BAD_SIGNATURE', 'the hidden-item ask is not signed by its key')
-  if (Math.abs(now - a.at) > ASK_WINDOW_MS) throw new LedgerError('NOT_YET', 'a hidden-item ask must be used within a minute of when it was signed')
-  return { key: a.key, at: a.at, sig: a.sig }
+  return checkTimedAsk('hidden-item', 'hidden-item ask', raw, now)
 }
 
 export function checkHiddenReveal(raw: unknown): HiddenReveal {

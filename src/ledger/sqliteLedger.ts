@@ -29,15 +29,6 @@ import { settle } from './settlement.js'
 import { DEFAULT_LEDGER_RULES, rulesJson, rulesOf } from './ledgerRules.js'
 import { type Standing, type StandingSnapshot, standingOf } from './standing.js'
 
-/**
- * The embedded ledger: one SQLite file (WAL, full sync), one writer. Every change is one
- * transaction that mutates the state tables and appends its signed log entry together, so a crash
- * leaves either both or neither. The same `apply` runs a live write and the replay of a stored
- * entry (`replayInto`), so `chorus ledger verify` rebuilds the state with exactly the code that
- * made it. Money is bigint micro-units; after every change the ledger checks that it created or
- * destroyed none (only the operator's faucet creates any).
- */
-
 /** The most due rounds one write expires before itself. */
 export const MAX_EXPIRIES_PER_WRITE = 64
 
@@ -58,6 +49,14 @@ type Row = Record<string, bigint | string | null>
 type Preverified = { encoded: readonly string[]; opened?: readonly Signed[] }
 type Body = Record<string, unknown>
 
+/**
+ * The embedded ledger: one SQLite file (WAL, full sync), one writer. Every change is one
+ * transaction that mutates the state tables and appends its signed log entry together, so a crash
+ * leaves either both or neither. The same `apply` runs a live write and the replay of a stored
+ * entry (`replayInto`), so `chorus ledger verify` rebuilds the state with exactly the code that
+ * made it. Money is bigint micro-units; after every change the ledger checks that it created or
+ * destroyed none (only the operator's faucet creates any).
+ */
 export class SqliteLedger implements Ledger {
   private readonly db: Database.Database
   private readonly now: () => number
@@ -287,7 +286,6 @@ export class SqliteLedger implements Ledger {
     return this.beacons.of(round, phase)
   }
 
-
   calibrationChallenge(raw: unknown): Challenge {
     const at = Math.max(this.now(), this.lastAt)
     const ask = checkCalibrationAsk(raw, at)
@@ -306,7 +304,7 @@ export class SqliteLedger implements Ledger {
   /** A hidden calibration round's question, for a gateway (hiddenRounds.ts); its answer stays here, committed in the log. */
   hiddenItem(raw: unknown): HiddenItem {
     const ask = checkHiddenAsk(raw, Math.max(this.now(), this.lastAt))
-    const e = this.append('hidden-item', this.calibrations.nextHidden(ask.key, this.itemPool()))
+    const e = this.append('hidden-item', this.calibrations.nextHidden(ask, this.itemPool()))
     return this.calibrations.hiddenQuestion(e.seq, this.itemPool())
   }
 
@@ -393,8 +391,6 @@ export class SqliteLedger implements Ledger {
       if (locks.length > 0) this.insert(signEntry(operator, { seq, at, kind: 'locks', body: canonicalJson({ locks }), prev: this.lastHash }))
     })()
   }
-
-
 
   private mustBeGateway(key: string): void {
     const id = this.accountOfKey(key)
@@ -602,7 +598,6 @@ export class SqliteLedger implements Ledger {
     this.recordStanding(open.gateway as string, seq)
   }
 
-
   /** Rounds whose time to settle ran out by `at`, expired in order before the next entry. */
   private expireDue(at: number): void {
     if (this.expiring) return
@@ -617,10 +612,6 @@ export class SqliteLedger implements Ledger {
       this.expiring = false
     }
   }
-
-
-
-
 
   /**
    * Verifies the transcript against the ledger as the round's Query named it, recomputes the

@@ -21,8 +21,6 @@ export interface CalibrationDeps {
   backend: ModelBackend
   now: () => number
   signal?: AbortSignal
-  /** Told after each judgement (a progress line for a human). */
-  onProgress?: (done: number, of: number) => void
 }
 
 export async function takeCalibration(d: CalibrationDeps): Promise<CalibrationStatus> {
@@ -41,7 +39,6 @@ export async function takeCalibration(d: CalibrationDeps): Promise<CalibrationSt
     // One at a time: the node's model is shared with the rounds it serves.
     const reply = await d.backend.judge(task, opts).catch(() => ({ verdict: 'U' as const }))
     verdicts.push(reply.verdict)
-    d.onProgress?.(verdicts.length, challenge.tasks.length)
   }
   const result = await d.client.answerCalibration(signCalibrationAnswer(d.identity, challenge.id, verdicts), opts)
   return { state: result.passed ? 'passed' : 'failed', right: result.right, of: result.of }

@@ -100,6 +100,25 @@ describe('hidden calibration rounds on the ledger', () => {
   })
 })
 
+describe('hidden items under abuse', () => {
+  it('a replayed ask takes nothing; past 64 unreported items, the oldest lapses instead of locking the gateway out', () => {
+    let t = T0
+    const ledger = SqliteLedger.open({ path: ':memory:', operator, now: () => t })
+    try {
+      const { gateway } = population(ledger, 3)
+      const ask = signHiddenAsk(gateway, t)
+      const first = ledger.hiddenItem(ask)
+      expect(ledgerCode(() => ledger.hiddenItem(ask))).toBe('BAD_REQUEST')
+      // 64 more, never reported (their rounds failed): the first lapses, the gateway keeps going.
+      for (let i = 1; i <= 64; i++) ledger.hiddenItem(signHiddenAsk(gateway, (t += 1)))
+      expect(ledgerCode(() => ledger.revealHiddenRound(signHiddenReveal(gateway, first.id, 'ab'.repeat(32))))).toBe('BAD_REQUEST')
+      expect(ledger.hiddenItem(signHiddenAsk(gateway, (t += 1))).question.length).toBeGreaterThan(0)
+    } finally {
+      ledger.close()
+    }
+  })
+})
+
 describe('a gateway mixing hidden rounds into its traffic', () => {
   it('runs them as ordinary rounds that settle and are graded; a classifier on their metadata does no better than a coin', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'chorus-mixer-'))
