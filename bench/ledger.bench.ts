@@ -4,8 +4,11 @@ import { join } from 'node:path'
 import { hashParts } from '../src/crypto/hash.js'
 import { verify } from 'node:crypto'
 import { identityFromSeed, PublicKeyCache, SignatureVerifier, signBytes } from '../src/crypto/identity.js'
-import type { PreparedTranscript } from '../src/ledger/preparedTranscript.js'
-import { DRIVER_COORDINATOR, type DriverNode, driveRound } from '../src/eval/roundDriver.js'
+import type { PendingSettlement } from '../src/ledger/ledger.js'
+import { MAX_SETTLEMENTS_PER_WRITE, WriteGatherer } from '../src/ledger/writeGatherer.js'
+import { DRIVER_COORDINATOR, type DriverLedger, type DriverNode, driveRound } from '../src/eval/roundDriver.js'
+import { signBeaconRequest } from '../src/ledger/beaconRequest.js'
+import { CURRENT_RULES } from '../src/protocol/rulesVersions.js'
 import { signRequest } from '../src/ledger/requests.js'
 import { SqliteLedger } from '../src/ledger/sqliteLedger.js'
 import { verifyLedger } from '../src/ledger/verifyLedger.js'
@@ -17,8 +20,9 @@ import { type Figure, median } from './stats.js'
  * transaction on a file with full sync. `settle_verify_35_ms` is one 35-member round, single
  * threaded (its 182 signatures checked one after another); `ledger_settlements_per_s` is 300
  * seven-member rounds settled as `ledger serve` settles them: envelopes opened on worker threads,
- * several rounds at once, then applied one at a time (`..._serial_per_s`: each round whole, one
- * after another). `ledger_open_rounds_per_s` is the worker threads alone opening those rounds: the
+ * several rounds at once, then applied in one write per gathering of those ready together
+ * (`..._serial_per_s`: each round whole, one write each, one after another). Every round is a
+ * rules-3 round: its tickets were locked and its beacons issued by this ledger. `ledger_open_rounds_per_s` is the worker threads alone opening those rounds: the
  * ceiling the writer works under. `ed25519_verify_us` is one signature check here, the yardstick
  * for all of them: a 35-member round cannot settle in less than 182 of them on one thread, and a
  * seven-member round holds 42.
@@ -30,35 +34,48 @@ const key = (label: string) => identityFromSeed(Buffer.from(hashParts('ledger-be
 async function ledgerWith(nodes: number) {
   const dir = await mkdtemp(join(tmpdir(), 'chorus-ledger-bench-'))
   const ledger = SqliteLedger.open({ path: join(dir, 'ledger.sqlite'), operator: key('operator') })
+  // Enough stake for every bench round's ticket to be locked at once.
+  const stake = String(10n ** 12n)
   ledger.submit(signRequest(DRIVER_COORDINATOR, 0, { op: 'register', kind: 'gateway' }))
   ledger.credit(DRIVER_COORDINATOR.id, 10n ** 15n)
   ledger.submit(signRequest(DRIVER_COORDINATOR, 1, { op: 'stake', amount: String(10n ** 15n) }))
   const members: DriverNode[] = Array.from({ length: nodes }, (_, i) => {
     const identity = key(`node-${i}`)
     ledger.submit(signRequest(identity, 0, { op: 'register', kind: 'node' }))
-    ledger.credit(identity.id, 2_000_000n)
-    ledger.submit(signRequest(identity, 1, { op: 'stake', amount: '2000000' }))
+    ledger.credit(identity.id, BigInt(stake))
+    ledger.submit(signRequest(identity, 1, { op: 'stake', amount: stake }))
     return { identity, answer: `answer ${i % 4}`, judge: (t) => (t.a < t.b ? 'A' : 'B') }
   })
   return { dir, ledger, members }
 }
 
-/** `count` rounds, all at the ledger's current head (a head stays valid: the ledger keeps its history). */
+/**
+ * `count` rounds under the current rules, all at the ledger's current head (a head stays valid: the
+ * ledger keeps its history): each member's ticket locked and both beacons issued by the ledger, as
+ * in a live round, so what remains to time is the settlement.
+ */
 function transcripts(ledger: SqliteLedger, members: DriverNode[], count: number, from: number) {
   const view = ledger.viewAt(ledger.head())!
-  return Array.from({ length: count }, (_, r) => driveRound(members, `question ${from + r}`, view, from + r, undefined, { fee: '1000000', ticket: '10000' }).done.transcript.map((m) => m.env))
+  const live: DriverLedger = {
+    rules: CURRENT_RULES,
+    now: Date.now(),
+    beacon: (phase, seal, query) => ledger.beacon(signBeaconRequest(DRIVER_COORDINATOR, query, phase, seal)),
+    lock: (j, query) => void ledger.lockTicket({ query: query.env, join: j.env }),
+  }
+  return Array.from({ length: count }, (_, r) => driveRound(members, `question ${from + r}`, view, from + r, { terms: { fee: '1000000', ticket: '10000' }, live: { ...live, now: Date.now() } }).done.transcript.map((m) => m.env))
 }
 
-/** Settles in order with up to `depth` rounds' signatures being checked ahead on the pool. */
-async function pipelined(ledger: SqliteLedger, rounds: unknown[][], depth: number): Promise<void> {
-  const ahead: Promise<PreparedTranscript>[] = []
+/**
+ * Settles as `ledger serve` does: up to `depth` rounds' signatures being checked on the pool at
+ * once, and those whose checks finish together written in one transaction (writeGatherer.ts).
+ */
+async function gathered(ledger: SqliteLedger, rounds: unknown[][], depth: number): Promise<void> {
+  const writes = new WriteGatherer((s: readonly PendingSettlement[]) => ledger.settleAll(s), MAX_SETTLEMENTS_PER_WRITE)
   let next = 0
-  while (next < rounds.length && ahead.length < depth) ahead.push(ledger.prepare(rounds[next++]!))
-  while (ahead.length > 0) {
-    const prepared = await ahead.shift()!
-    if (next < rounds.length) ahead.push(ledger.prepare(rounds[next++]!))
-    ledger.settle(prepared)
+  const worker = async () => {
+    while (next < rounds.length) await writes.submit({ transcript: await ledger.prepare(rounds[next++]!) })
   }
+  await Promise.all(Array.from({ length: depth }, worker))
 }
 
 /**
@@ -125,7 +142,7 @@ async function settlements(): Promise<Figure[]> {
     for (const t of rounds7.slice(30, 330)) small.ledger.settle(t)
     const serialPerS = 300 / ((performance.now() - t0) / 1000)
     t0 = performance.now()
-    await pipelined(small.ledger, rounds7.slice(330), 8)
+    await gathered(small.ledger, rounds7.slice(330), 8)
     const perS = 300 / ((performance.now() - t0) / 1000)
     t0 = performance.now()
     await Promise.all(rounds7.slice(330).map((t) => small.ledger.prepare(t)))

@@ -1,8 +1,11 @@
+import { canonicalJson } from '../crypto/canonical.js'
 import type { Identity } from '../crypto/identity.js'
 import { identityFromSeed, SignatureVerifier } from '../crypto/identity.js'
 import { hashParts } from '../crypto/hash.js'
 import { openEnvelope, type Signed } from '../protocol/envelope.js'
 import type { Verdict } from '../protocol/messages.js'
+import { LOCKED_JOIN_RULES, type RoundRules } from '../protocol/rulesVersions.js'
+import type { BeaconPhase, IssuedBeacon } from '../round/beacons.js'
 import { type CoordinatorEffect, CoordinatorRound } from '../round/coordinator.js'
 import type { LedgerView } from '../round/ledgerView.js'
 import { type JudgeTask, type ParticipantEffect, ParticipantRound } from '../round/participant.js'
@@ -25,6 +28,26 @@ export interface DrivenRound {
   rejected: string[]
 }
 
+/**
+ * A real ledger taking part (rules 2 on): it issues the round's beacons and, rules 3 on, locks each
+ * member's ticket as its Join goes out and names the joiner set with the members beacon.
+ */
+export interface DriverLedger {
+  rules: RoundRules
+  /** The ledger's clock when the round starts (its deadlines are checked against it). */
+  now: number
+  beacon(phase: BeaconPhase, seal: string, query: Signed<'Query'>): IssuedBeacon & { joins?: unknown[] }
+  lock(join: Signed<'Join'>, query: Signed<'Query'>): void
+}
+
+export interface DriveOptions {
+  /** Lets a test tamper with a member message before the coordinator sees it. */
+  intercept?: (msg: Signed) => Signed
+  /** The round's fee and ticket (micro-units; default none). */
+  terms?: { fee?: string; ticket?: string }
+  live?: DriverLedger
+}
+
 /** The coordinator every driven round has (a ledger that settles them registers it as a gateway). */
 export const DRIVER_COORDINATOR = identityFromSeed(Buffer.from(hashParts('eval-coordinator'), 'hex'))
 
@@ -33,25 +56,24 @@ export function driveRound(
   question: string,
   ledger: LedgerView,
   round: number,
-  /** Lets a test tamper with a member message before the coordinator sees it. */
-  intercept: (msg: Signed) => Signed = (m) => m,
-  /** The round's fee and ticket (micro-units; default none). */
-  terms: { fee?: string; ticket?: string } = {},
+  { intercept = (m) => m, terms = {}, live }: DriveOptions = {},
 ): DrivenRound {
   const verifier = new SignatureVerifier()
   const rejected: string[] = []
   const queue: (() => void)[] = []
   const parts = new Map<string, { node: DriverNode; p: ParticipantRound }>()
   let done: DrivenRound['done'] | undefined
-  const t = 1_000_000
+  const t = live?.now ?? 1_000_000
+  // Phases close on quorum; against a ledger's clock the deadlines must not pass meanwhile.
+  const phaseMs = live ? 60_000 : 1
   const { round: coord, effects } = CoordinatorRound.start(
-    { identity: DRIVER_COORDINATOR, ledger },
+    { identity: DRIVER_COORDINATOR, ledger, ...(live ? { rules: live.rules } : {}) },
     {
       coordSeq: round + 1,
       messages: [{ role: 'user', content: question }],
       minMembers: Math.min(3, nodes.length),
       maxMembers: nodes.length,
-      durations: { join: 1, commit: 1, reveal: 1, verdictCommit: 1, verdictReveal: 1 },
+      durations: { join: phaseMs, commit: phaseMs, reveal: phaseMs, verdictCommit: phaseMs, verdictReveal: phaseMs },
       ...terms,
     },
     hashParts('eval-r0', String(round)),
@@ -69,6 +91,7 @@ export function driveRound(
   const onMember = (id: string, effs: ParticipantEffect[]) => {
     const { node, p } = parts.get(id)!
     for (const e of effs) {
+      if (e.kind === 'send' && e.msg.env.type === 'Join' && live && p.body.rules.version >= LOCKED_JOIN_RULES) live.lock(e.msg as Signed<'Join'>, coord.query)
       if (e.kind === 'send') toCoordinator(e.msg)
       else if (e.kind === 'generate') queue.push(() => onMember(id, p.answered(node.answer, hashParts('eval-salt', id, String(round)))))
       else if (e.kind === 'judge') {
@@ -92,7 +115,12 @@ export function driveRound(
         }
       } else if (e.kind === 'send') for (const to of e.to) deliver(to, e.msg)
       else if (e.kind === 'forward') for (const m of e.msgs) deliver(e.to, m)
-      else if (e.kind === 'done') done = e
+      else if (e.kind === 'beacon') {
+        if (!live) throw new Error('a round under rules 2 or later needs a ledger for its beacons')
+        const { joins, ...issued } = live.beacon(e.phase, e.seal, coord.query)
+        const named = joins?.map((j) => openEnvelope(Buffer.from(canonicalJson(j), 'utf8'), verifier))
+        queue.push(() => onCoordinator(coord.beacon(e.phase, issued, t, named)))
+      } else if (e.kind === 'done') done = e
       else if (e.kind === 'failed') throw new Error(`round failed: ${e.message}`)
     }
   }
@@ -103,7 +131,7 @@ export function driveRound(
   drain()
   // Anything still open closes at its deadline (members that sent nothing are simply dropped).
   for (let k = 0; done === undefined && k < 6; k++) {
-    onCoordinator(coord.tick(t + 10 * (k + 1)))
+    onCoordinator(coord.tick(t + 10 * phaseMs * (k + 1)))
     drain()
   }
   if (done === undefined) throw new Error('round did not finish')

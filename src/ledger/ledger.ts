@@ -77,6 +77,12 @@ export interface LogEntry {
   sig: string
 }
 
+/** A settlement waiting for its write: its transcript, signatures checked, and its request's charge. */
+export interface PendingSettlement {
+  transcript: PreparedTranscript
+  charge?: Charge
+}
+
 /** A metered request's price: `account` pays `amount`; the gateway keeps `cutBp` of it, the rest joins the pool. */
 export interface Charge {
   account: string
@@ -121,6 +127,11 @@ export interface Ledger {
    * charge), all or nothing. A transcript `prepare`d first has its signatures checked already.
    */
   settle(transcript: readonly unknown[] | PreparedTranscript, charge?: Charge): SettlementReceipt
+  /**
+   * Several settlements in one write (writeGatherer.ts): each its own entry, all or nothing on its
+   * own; each gets its receipt or the error that refused it.
+   */
+  settleAll(settlements: readonly PendingSettlement[]): (SettlementReceipt | LedgerError)[]
   /** Checks a transcript's signatures on the thread pool, ahead of `settle` (pipelining). */
   prepare(transcript: readonly unknown[]): Promise<PreparedTranscript>
   /**
@@ -144,7 +155,7 @@ export interface Ledger {
   /** Hidden calibration rounds (hiddenRounds.ts): a gateway's next item, and its report of the round that asked one. */
   hiddenItem(ask: unknown): HiddenItem
   revealHiddenRound(reveal: unknown): { graded: number }
-  /** Many locks in one write: each gets its lock or the error that refused it (lockBatcher.ts). */
+  /** Many locks in one write: each gets its lock or the error that refused it (writeGatherer.ts). */
   lockTickets(requests: readonly unknown[]): (TicketLock | LedgerError)[]
   entries(fromSeq: number, limit: number): LogEntry[]
   close(): void

@@ -6,8 +6,8 @@ import { parseAmount } from './amount.js'
 import { BEACON_PHASES, type BeaconPhase } from '../round/beacons.js'
 import { checkCharge } from './charge.js'
 import { checkCreditOrder } from './creditOrder.js'
-import { LedgerError, type LogEntry } from './ledger.js'
-import { LockBatcher } from './lockBatcher.js'
+import { LedgerError, type LogEntry, type PendingSettlement } from './ledger.js'
+import { MAX_LOCKS_PER_ENTRY, MAX_SETTLEMENTS_PER_WRITE, WriteGatherer } from './writeGatherer.js'
 import type { SqliteLedger } from './sqliteLedger.js'
 
 /**
@@ -104,12 +104,15 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
     const e = ledger.submit(req.body as never)
     return { seq: e.seq, hash: e.hash }
   })
+  // Signatures are checked on the thread pool, many settlements at once; then one writer applies
+  // those whose checks finished together, in one write.
+  const settlements = new WriteGatherer((s: readonly PendingSettlement[]) => ledger.settleAll(s), MAX_SETTLEMENTS_PER_WRITE)
   app.post('/v1/ledger/settlements', async (req) => {
     const body = req.body as { transcript?: unknown; charge?: unknown }
     if (typeof body !== 'object' || body === null || !Array.isArray(body.transcript)) throw new LedgerError('BAD_REQUEST', 'a settlement is {transcript, charge?}')
     const charge = body.charge === undefined ? undefined : checkCharge(body.charge)
-    // Signatures are checked on the thread pool, many settlements at once; then one writer applies.
-    return receiptToJson(ledger.settle(await ledger.prepare(body.transcript), charge))
+    const transcript = await ledger.prepare(body.transcript)
+    return receiptToJson(await settlements.submit(charge === undefined ? { transcript } : { transcript, charge }))
   })
   app.post('/v1/ledger/beacons', async (req) => ledger.beacon(req.body))
   // Proof of capability: a node's challenge (its tasks go to it alone; the log holds their
@@ -121,8 +124,8 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
   app.post('/v1/ledger/calibration/reveals', async (req) => ledger.revealHiddenRound(req.body))
   // Every member of every round locks here (rules 3), many from one address on a devnet: its own,
   // wider limit. The Join's signature authenticates it; the node's free stake bounds its locks.
-  const batcher = new LockBatcher(ledger)
-  app.post('/v1/ledger/locks', { config: { limiter: 'locks' } }, async (req) => batcher.lock(req.body))
+  const lockWrites = new WriteGatherer((r: readonly unknown[]) => ledger.lockTickets(r), MAX_LOCKS_PER_ENTRY)
+  app.post('/v1/ledger/locks', { config: { limiter: 'locks' } }, async (req) => lockWrites.submit(req.body))
   app.get<{ Params: { round: string; phase: string } }>('/v1/ledger/beacons/:round/:phase', async (req, reply) => {
     const { round, phase } = req.params
     const issued = HEX64.test(round) && BEACON_PHASES.includes(phase as BeaconPhase) ? ledger.beaconOf(round, phase as BeaconPhase) : undefined

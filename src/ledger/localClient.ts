@@ -1,7 +1,7 @@
 import type { BeaconPhase } from '../round/beacons.js'
 import type { BeaconIssue, BeaconRequest } from './beaconRequest.js'
 import type { TicketLock, TicketLockRequest } from './ticketLock.js'
-import { LockBatcher } from './lockBatcher.js'
+import { MAX_LOCKS_PER_ENTRY, WriteGatherer } from './writeGatherer.js'
 import type { CalibrationAnswer, CalibrationAsk, CalibrationResult, Challenge } from './calibration.js'
 import type { HiddenAsk, HiddenItem, HiddenReveal } from './hiddenRounds.js'
 import type { Micro } from './amount.js'
@@ -14,10 +14,10 @@ import type { StandingSnapshot } from './standing.js'
 
 /** The ledger in this process (`demo`, `up`, `ledger serve` itself), behind the same async port as a served one. */
 export class LocalLedgerClient implements LedgerClient {
-  private readonly locks: LockBatcher
+  private readonly locks: WriteGatherer<unknown, TicketLock>
 
   constructor(readonly ledger: Ledger) {
-    this.locks = new LockBatcher(ledger)
+    this.locks = new WriteGatherer((r) => ledger.lockTickets(r), MAX_LOCKS_PER_ENTRY)
   }
 
   async latest(options: { base?: string } = {}): Promise<StandingSnapshot> {
@@ -61,9 +61,9 @@ export class LocalLedgerClient implements LedgerClient {
     return this.ledger.beacon(request)
   }
 
-  /** The swarm's members lock together: gathered into one write (lockBatcher.ts). */
+  /** The swarm's members lock together: gathered into one write (writeGatherer.ts). */
   lockTicket(request: TicketLockRequest): Promise<TicketLock> {
-    return this.locks.lock(request)
+    return this.locks.submit(request)
   }
 
   async calibrationChallenge(ask: CalibrationAsk): Promise<Challenge> {

@@ -18,7 +18,7 @@ import { openEncoded, TranscriptError, type VerifiedRound, verifyOpened } from '
 import { encodeTranscript, PreparedTranscript } from './preparedTranscript.js'
 import { EnvelopeOpenerPool } from '../protocol/openerPool.js'
 import { type Micro, parseAmount } from './amount.js'
-import { type AccountKind, type AccountState, type Charge, type Ledger, LedgerError, type LedgerRules, type LogEntry, type SettlementReceipt } from './ledger.js'
+import { type AccountKind, type AccountState, type Charge, type Ledger, LedgerError, type LedgerRules, type LogEntry, type PendingSettlement, type SettlementReceipt } from './ledger.js'
 import { entryProblem, LOG_ROOT, signEntry } from './logEntry.js'
 import { type AccountRequest, checkRequest } from './requests.js'
 import { applyAccountRequest } from './accountRequests.js'
@@ -261,6 +261,29 @@ export class SqliteLedger implements Ledger {
     return this.settled!
   }
 
+  /**
+   * Settlements that arrived together, in one transaction (one sync to disk), each its own entry
+   * within its own savepoint: one that is refused changes nothing and the others hold.
+   */
+  settleAll(settlements: readonly PendingSettlement[]): (SettlementReceipt | LedgerError)[] {
+    try {
+      return this.db.transaction(() =>
+        settlements.map(({ transcript, charge }) => {
+          try {
+            return this.settle(transcript, charge)
+          } catch (err) {
+            if (err instanceof LedgerError) return err
+            throw err
+          }
+        }),
+      )()
+    } catch (err) {
+      // Nothing of the write reached the disk: the head goes back to what it holds.
+      this.load()
+      throw err
+    }
+  }
+
   beacon(raw: unknown): BeaconIssue {
     const { request, coordinator, query } = checkBeaconRequest(raw)
     const issued = this.beaconOf(request.round, request.phase)
@@ -347,7 +370,7 @@ export class SqliteLedger implements Ledger {
    * Many joiners' locks in one log entry (one transaction, one sync to disk): each is tried on its
    * own, and the entry holds those that held; a refused one gets its error and changes nothing.
    * The members of a round lock at about the same moment, so a ledger that gathers the locks that
-   * arrive together (LockBatcher) writes a round's joins once instead of once per member.
+   * arrive together (WriteGatherer) writes a round's joins once instead of once per member.
    */
   lockTickets(raws: readonly unknown[]): (TicketLock | LedgerError)[] {
     const operator = this.operator

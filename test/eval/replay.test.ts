@@ -135,7 +135,7 @@ describe('replay through real rounds', () => {
     const nodes = ids.map((identity, i) => ({ identity, answer: `answer ${i}`, judge: () => 'A' as const }))
     const mallory = identityFromSeed(Buffer.alloc(32, 7))
     const verifier = new SignatureVerifier()
-    const { done, rejected } = driveRound(nodes, 'q', ledger, 0, (msg) => {
+    const { done, rejected } = driveRound(nodes, 'q', ledger, 0, { intercept: (msg) => {
       if (msg.env.type !== 'VerdictReveal' || msg.env.from !== ids[0]!.id) return msg
       // Flip the first verdict and re-sign with another key, keeping the claimed sender.
       const body = msg.env.body as { verdicts: { v: string }[] }
@@ -144,7 +144,7 @@ describe('replay through real rounds', () => {
       const wire = Buffer.from(forged.wire.toString().replace(mallory.id, ids[0]!.id))
       expect(() => openEnvelope(wire, verifier)).toThrow(expect.objectContaining({ code: 'BAD_SIGNATURE' }))
       return { ...msg, wire }
-    })
+    } })
     expect(rejected).toContain('BAD_SIGNATURE')
     expect(done.transcript.some((m) => m.env.type === 'VerdictReveal' && m.env.from === ids[0]!.id)).toBe(false)
   })

@@ -78,7 +78,7 @@ async function enrol(ledger: LedgerUnderTest, n: number, stake = 2_000_000n) {
   return { gateway, nodes }
 }
 
-type RoundRequest = { fee?: string; ticket?: string }
+type RoundRequest = { fee?: string; ticket?: string; coordSeq?: number }
 type Answers = (i: number) => string | undefined
 
 /** One real round at the ledger's head; its transcript's envelopes. */

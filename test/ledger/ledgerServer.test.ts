@@ -117,6 +117,16 @@ describe('chorus ledger serve', () => {
     expect(latest.gateways.map(([id]) => id)).toContain(gateway.id)
   })
 
+  it('settles rounds sent at once, each on its own: a copy sent beside its original is refused alone', async () => {
+    // The population of the first test.
+    const rounds = [11, 12, 13].map((coordSeq) => playRoundMessages(ledger, 5, { coordSeq }))
+    const results = await Promise.allSettled([...rounds, rounds[0]!].map((t) => client.settle(t)))
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3)
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    expect(refused.map((r) => (r.reason as LedgerError).code)).toEqual(['ALREADY_SETTLED'])
+    for (const t of rounds) expect(ledger.entries(1, 10_000).some((e) => e.kind === 'settle' && e.body.includes(t[0]!.env.round))).toBe(true)
+  })
+
   it('follows the ledger by changes: a reader that knows a head is sent what changed since', async () => {
     // The population of the test before.
     const gateway = ident('coordinator')

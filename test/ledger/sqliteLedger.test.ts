@@ -8,6 +8,7 @@ import { identityFromSeed } from '../../src/crypto/identity.js'
 import fc from 'fast-check'
 import { signCharge } from '../../src/ledger/charge.js'
 import { signEntry } from '../../src/ledger/logEntry.js'
+import { LedgerError } from '../../src/ledger/ledger.js'
 import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
 import { verifyLedger } from '../../src/ledger/verifyLedger.js'
 import { canonicalJson } from '../../src/crypto/canonical.js'
@@ -138,6 +139,33 @@ describe('the SQLite ledger file', () => {
       await expect(b.ledger.prepare(forged)).rejects.toMatchObject({ code: 'INVALID_TRANSCRIPT' })
     } finally {
       for (const fx of [a, b, c]) fx.close()
+    }
+  })
+
+  it('settles the rounds that arrive together in one write, each on its own: one refused changes nothing, the others hold and replay', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chorus-ledger-'))
+    const path = join(dir, 'ledger.sqlite')
+    const [fx, one] = [fixture(path), fixture()]
+    try {
+      for (const l of [fx.ledger, one.ledger]) population(l, 5)
+      const [a, b] = [1, 2].map((coordSeq) => playRound(fx.ledger, 5, { coordSeq }))
+      // A transcript without its Result: every envelope opens, and the round does not verify.
+      const cut = await fx.ledger.prepare(b!.slice(0, -1))
+      const [pa, pb] = await Promise.all([a!, b!].map((t) => fx.ledger.prepare(t)))
+      const before = fx.ledger.head()
+      const results = fx.ledger.settleAll([{ transcript: pa! }, { transcript: cut }, { transcript: pa! }, { transcript: pb! }])
+      expect(results.map((r) => (r instanceof LedgerError ? r.code : 'settled'))).toEqual(['settled', 'INVALID_TRANSCRIPT', 'ALREADY_SETTLED', 'settled'])
+      const written = fx.ledger.entries(1, 1_000).filter((e) => e.seq > Number(fx.ledger.snapshotAt(before)!.seq))
+      expect(written.map((e) => e.kind)).toEqual(['settle', 'settle'])
+      // The same as settling the two one at a time.
+      for (const t of [a!, b!]) one.ledger.settle(t)
+      expect(fx.ledger.stateDigest()).toBe(one.ledger.stateDigest())
+      fx.close()
+      expect(await verifyLedger(path)).toMatchObject({ settlements: 2 })
+    } finally {
+      if (fx.ledger.isOpen) fx.close()
+      one.close()
+      await rm(dir, { recursive: true, force: true })
     }
   })
 
