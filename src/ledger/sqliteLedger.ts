@@ -11,6 +11,7 @@ import { checkHiddenAsk, checkHiddenReveal, type HiddenItem } from './hiddenRoun
 import { sealHas } from '../protocol/seal.js'
 import { StandingQueries } from './sqliteStanding.js'
 import { BeaconTable } from './sqliteBeacons.js'
+import { type ChainDeposit, ChainDeposits, depositBody } from './chainDeposits.js'
 import { type BeaconIssue, checkBeaconRequest } from './beaconRequest.js'
 import { type Identity, PublicKeyCache } from '../crypto/identity.js'
 import type { Signed } from '../protocol/envelope.js'
@@ -87,6 +88,8 @@ export class SqliteLedger implements Ledger {
   private readonly standings: StandingQueries
   /** The beacons issued to rounds, and the chain they come from. */
   private readonly beacons: BeaconTable
+  /** A custody chain's deposits, and the reads its batches are built from (ledger/evm). */
+  readonly chain: ChainDeposits
 
   private constructor(
     db: Database.Database,
@@ -114,6 +117,14 @@ export class SqliteLedger implements Ledger {
       accountOfKey: (key) => this.accountOfKey(key),
       mustBeGateway: (key) => this.mustBeGateway(key),
       locks: this.locks,
+    })
+    this.chain = new ChainDeposits({
+      sql: (text) => this.sql(text),
+      meta: (key) => this.meta(key),
+      setMeta: (key, value) => this.setMeta(key, value),
+      addBalance: (id, amount) => this.addBalance(id, amount),
+      recordStanding: (id, seq) => this.recordStanding(id, seq),
+      reputation: (id) => this.reputation(id),
     })
     this.calibrations = new Calibrations({
       sql: (text) => this.sql(text),
@@ -174,6 +185,11 @@ export class SqliteLedger implements Ledger {
 
   head(): string {
     return this.lastHash
+  }
+
+  /** The newest entry's number. */
+  headSeq(): number {
+    return this.lastSeq
   }
 
   rules(): LedgerRules {
@@ -241,6 +257,11 @@ export class SqliteLedger implements Ledger {
   /** The operator's word that rounds by rules older than `version` no longer settle (a `retire-rules` entry). */
   retireRules(version: number): LogEntry {
     return this.append('retire-rules', { oldestRules: version })
+  }
+
+  /** A deposit the custody chain took (ledger/evm), credited in the chain's order, once. */
+  creditDeposit(deposit: ChainDeposit): LogEntry {
+    return this.append('deposit', depositBody(deposit))
   }
 
   credit(account: string, amount: Micro): LogEntry {
@@ -543,6 +564,9 @@ export class SqliteLedger implements Ledger {
         this.setMeta('created', (BigInt(this.meta('created') ?? '0') + amount).toString())
         break
       }
+      case 'deposit':
+        this.chain.apply(body, seq)
+        break
       case 'request':
         this.applyRequest(checkRequest(body.request), seq, at)
         break

@@ -1,0 +1,111 @@
+import type Database from 'better-sqlite3'
+import { canonicalJson } from '../crypto/canonical.js'
+import { isLowerHex } from '../crypto/hex.js'
+import { type Micro, parseAmount } from './amount.js'
+import { LedgerError } from './ledger.js'
+import type { Reputation } from './reputation.js'
+
+/**
+ * What the ledger keeps for a custody chain (ledger/evm): the chain's deposits, credited once each
+ * and in the chain's numbering (a `deposit` entry), and the reads a batch is built from — every
+ * account's money, and the rounds settled in a stretch of the log. A deposit to an account id the
+ * ledger does not know opens a client account for that key (money on the chain is never refused).
+ */
+export interface ChainDeposit {
+  /** The chain's number for it: 1, 2, 3… */
+  index: number
+  account: string
+  amount: Micro
+}
+
+export interface ChainDepositLedger {
+  sql(text: string): Database.Statement
+  meta(key: string): string | undefined
+  setMeta(key: string, value: string): void
+  addBalance(id: string, amount: Micro): void
+  recordStanding(id: string, seq: number): void
+  reputation(id: string): Reputation
+}
+
+/** An account's leaf as the state root holds it. */
+export interface Holding {
+  account: string
+  /** Balance + stake + unbonding, micro-units. */
+  held: Micro
+  /** The canonical JSON of its reputation (the state root commits to its hash). */
+  reputation: string
+}
+
+export interface SettledRound {
+  round: string
+  /** The transcript's Merkle root (SHA-256). */
+  root: string
+  seq: number
+  /** The settlement entry's hash in the log. */
+  entry: string
+}
+
+type Row = Record<string, bigint | string | null>
+
+export function depositBody(d: ChainDeposit): Record<string, unknown> {
+  return { index: d.index, account: d.account, amount: d.amount.toString() }
+}
+
+export class ChainDeposits {
+  constructor(private readonly l: ChainDepositLedger) {}
+
+  /** How many of the chain's deposits the ledger has credited. */
+  credited(): number {
+    return Number(this.l.meta('chain_deposits') ?? '0')
+  }
+
+  /** The micro-units of the chain's deposits numbered from < i <= through. */
+  creditedBetween(from: number, through: number): Micro {
+    let sum = 0n
+    for (const r of this.l.sql("SELECT body FROM log WHERE kind = 'deposit'").all() as Row[]) {
+      const b = JSON.parse(r.body as string) as { index: number; amount: string }
+      if (b.index > from && b.index <= through) sum += BigInt(b.amount)
+    }
+    return sum
+  }
+
+  apply(body: Record<string, unknown>, seq: number): void {
+    const { index, account } = body
+    if (!Number.isSafeInteger(index) || index !== this.credited() + 1) throw new LedgerError('BAD_REQUEST', `the chain's deposit ${String(index)} is not the next (${this.credited() + 1})`)
+    if (typeof account !== 'string' || !isLowerHex(account, 64)) throw new LedgerError('BAD_REQUEST', 'a deposit names a 64-hex account')
+    const amount = parseAmount(String(body.amount))
+    if (amount <= 0n) throw new LedgerError('BAD_REQUEST', 'a deposit is a positive amount')
+    if (this.l.sql('SELECT 1 FROM accounts WHERE id = ?').get(account) === undefined) {
+      this.l.sql("INSERT INTO accounts (id, kind, operator, balance, stake, unbonding, unbond_at, nonce, created) VALUES (?, 'client', ?, 0, 0, 0, 0, 0, ?)").run(account, account, seq)
+      this.l.sql('INSERT INTO keys (key, account, added) VALUES (?, ?, ?)').run(account, account, seq)
+      this.l.recordStanding(account, seq)
+    }
+    this.l.addBalance(account, amount)
+    this.l.setMeta('created', (BigInt(this.l.meta('created') ?? '0') + amount).toString())
+    this.l.setMeta('chain_deposits', String(index))
+  }
+
+  /** Every account's money and reputation, by account id. */
+  holdings(): Holding[] {
+    return (this.l.sql('SELECT id, balance + stake + unbonding AS held FROM accounts ORDER BY id').all() as Row[]).map((r) => ({
+      account: r.id as string,
+      held: r.held as bigint,
+      reputation: canonicalJson(this.l.reputation(r.id as string)),
+    }))
+  }
+
+  /** The rounds settled by entries fromSeq < seq <= toSeq, in the log's order. */
+  settledBetween(fromSeq: number, toSeq: number): SettledRound[] {
+    return (this.l.sql('SELECT r.round, r.root, r.seq, l.hash FROM rounds r JOIN log l ON l.seq = r.seq WHERE r.seq > ? AND r.seq <= ? ORDER BY r.seq').all(fromSeq, toSeq) as Row[]).map((r) => ({
+      round: r.round as string,
+      root: r.root as string,
+      seq: Number(r.seq),
+      entry: r.hash as string,
+    }))
+  }
+
+  /** The newest value of the ledger's beacon chain (its tip while none was issued). */
+  beaconLast(): string | undefined {
+    return this.l.meta('beacon_last')
+  }
+}

@@ -1,0 +1,121 @@
+import { type Address, encodeAbiParameters, type Hex, keccak256, stringToHex } from 'viem'
+import type { SqliteLedger } from '../sqliteLedger.js'
+import { leafHash, MerkleTree } from './merkle.js'
+
+/**
+ * A batch as the sequencer posts it and each verifier rebuilds it from the log (verifyBatch.ts):
+ * the leaves of every account after it, the accounts' net changes over it, and one leaf per round
+ * it settled; the header holds their roots (contracts/ChorusBatches.sol). Amounts are micro-units.
+ */
+export interface BatchHeader {
+  index: bigint
+  /** The log entry the batch ends on, and its hash. */
+  logSeq: bigint
+  logHead: Hex
+  prevStateRoot: Hex
+  stateRoot: Hex
+  roundsRoot: Hex
+  deltasRoot: Hex
+  depositsFrom: bigint
+  depositsThrough: bigint
+  rounds: number
+  beaconTip: Hex
+  transcripts: string
+}
+
+export interface AccountLeaf {
+  account: Hex
+  payout: Address
+  held: bigint
+  withdrawable: bigint
+  reputation: Hex
+}
+
+export interface RoundLeaf {
+  batch: bigint
+  position: number
+  round: Hex
+  transcriptRoot: Hex
+  entry: Hex
+}
+
+export interface Delta {
+  account: Hex
+  delta: bigint
+}
+
+/** Where a batch starts: after the previous one (or at genesis), and the log entry it ended on. */
+export interface BatchBase {
+  index: bigint
+  seq: number
+  stateRoot: Hex
+  deposits: number
+  held: ReadonlyMap<string, bigint>
+}
+
+export interface Batch {
+  header: BatchHeader
+  accounts: AccountLeaf[]
+  deltas: Delta[]
+  rounds: RoundLeaf[]
+  /** Where the next batch starts. */
+  next: BatchBase
+}
+
+const NO_PAYOUT: Address = '0x0000000000000000000000000000000000000000'
+const ZERO: Hex = `0x${'00'.repeat(32)}`
+const hex32 = (h: string): Hex => `0x${h}`
+
+export const accountLeafHash = (a: AccountLeaf): Hex =>
+  leafHash(encodeAbiParameters([{ type: 'bytes32' }, { type: 'address' }, { type: 'uint128' }, { type: 'uint128' }, { type: 'bytes32' }], [a.account, a.payout, a.held, a.withdrawable, a.reputation]))
+
+export const deltaLeafHash = (d: Delta): Hex => leafHash(encodeAbiParameters([{ type: 'bytes32' }, { type: 'int128' }], [d.account, d.delta]))
+
+export const roundLeafHash = (r: RoundLeaf): Hex =>
+  leafHash(encodeAbiParameters([{ type: 'uint64' }, { type: 'uint32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }], [r.batch, r.position, r.round, r.transcriptRoot, r.entry]))
+
+/** The accounts' leaves of a ledger as it stands. */
+export function accountLeaves(ledger: SqliteLedger): AccountLeaf[] {
+  return ledger.chain.holdings().map((h) => ({ account: hex32(h.account), payout: NO_PAYOUT, held: h.held, withdrawable: 0n, reputation: keccak256(stringToHex(h.reputation)) }))
+}
+
+/** The state root of a ledger as it stands (the genesis root a rollup is deployed with, too). */
+export function stateRoot(ledger: SqliteLedger): Hex {
+  return new MerkleTree(accountLeaves(ledger).map(accountLeafHash)).root
+}
+
+/** Where the first batch of a ledger starts (deploy the contract with its state root). */
+export function genesisBase(ledger: SqliteLedger): BatchBase {
+  const accounts = accountLeaves(ledger)
+  return { index: 0n, seq: ledger.headSeq(), stateRoot: new MerkleTree(accounts.map(accountLeafHash)).root, deposits: ledger.chain.credited(), held: new Map(accounts.map((a) => [a.account, a.held])) }
+}
+
+/** The batch from `base` to the ledger's newest entry. */
+export function buildBatch(ledger: SqliteLedger, base: BatchBase, transcripts: string): Batch {
+  const seq = ledger.headSeq()
+  const accounts = accountLeaves(ledger)
+  const held = new Map<string, bigint>(accounts.map((a) => [a.account, a.held]))
+  const deltas: Delta[] = []
+  for (const account of [...new Set([...base.held.keys(), ...held.keys()])].sort()) {
+    const delta = (held.get(account) ?? 0n) - (base.held.get(account) ?? 0n)
+    if (delta !== 0n) deltas.push({ account: account as Hex, delta })
+  }
+  const rounds = ledger.chain.settledBetween(base.seq, seq).map((r, position) => ({ batch: base.index, position, round: hex32(r.round), transcriptRoot: hex32(r.root), entry: hex32(r.entry) }))
+  const root = new MerkleTree(accounts.map(accountLeafHash)).root
+  const deposits = ledger.chain.credited()
+  const header: BatchHeader = {
+    index: base.index,
+    logSeq: BigInt(seq),
+    logHead: hex32(ledger.head()),
+    prevStateRoot: base.stateRoot,
+    stateRoot: root,
+    roundsRoot: new MerkleTree(rounds.map(roundLeafHash)).root,
+    deltasRoot: new MerkleTree(deltas.map(deltaLeafHash)).root,
+    depositsFrom: BigInt(base.deposits),
+    depositsThrough: BigInt(deposits),
+    rounds: rounds.length,
+    beaconTip: ledger.chain.beaconLast() === undefined ? ZERO : hex32(ledger.chain.beaconLast()!),
+    transcripts,
+  }
+  return { header, accounts, deltas, rounds, next: { index: base.index + 1n, seq, stateRoot: root, deposits, held } }
+}

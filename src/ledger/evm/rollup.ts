@@ -1,0 +1,202 @@
+import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from 'viem'
+import { decodeErrorResult, getContract } from 'viem'
+import { artifact } from './artifacts.js'
+import type { AccountLeaf, BatchHeader, Delta, RoundLeaf } from './batch.js'
+
+/**
+ * The custody chain as the sequencer, verifiers and account holders use it: contracts/ChorusRollup
+ * through viem, on any EVM chain (Hardhat's in-process EDR in tests, anvil on a devnet, Monad or
+ * another network in production). Every write waits for its receipt and fails with the contract's
+ * reason if it reverted.
+ */
+export interface RollupDeployment {
+  sequencer: Address
+  /** Signatures a batch needs. */
+  threshold: number
+  /** Wei. */
+  minVerifierBond: bigint
+  challengeWindowS: number
+  /** Wei. */
+  disputeBond: bigint
+  genesisStateRoot: Hex
+}
+
+export interface RollupState {
+  batchCount: bigint
+  finalCount: bigint
+  tipStateRoot: Hex
+  finalStateRoot: Hex
+  depositCount: bigint
+}
+
+export interface ChainDepositEvent {
+  index: number
+  account: string
+  amount: bigint
+}
+
+/** The EIP-712 domain and type every verifier signs a batch header with. */
+export const BATCH_TYPES = {
+  Batch: [
+    { name: 'index', type: 'uint64' },
+    { name: 'logSeq', type: 'uint64' },
+    { name: 'logHead', type: 'bytes32' },
+    { name: 'prevStateRoot', type: 'bytes32' },
+    { name: 'stateRoot', type: 'bytes32' },
+    { name: 'roundsRoot', type: 'bytes32' },
+    { name: 'deltasRoot', type: 'bytes32' },
+    { name: 'depositsFrom', type: 'uint64' },
+    { name: 'depositsThrough', type: 'uint64' },
+    { name: 'rounds', type: 'uint32' },
+    { name: 'beaconTip', type: 'bytes32' },
+    { name: 'transcripts', type: 'string' },
+  ],
+} as const
+
+export const WEI_PER_MICRO = 10n ** 12n
+
+type Wallet = WalletClient<Transport, Chain, Account>
+
+/** A call the contract refused: `reason` is its error's name and arguments, or its revert string. */
+export class RollupRevert extends Error {
+  readonly code = 'REVERTED'
+  constructor(
+    readonly fn: string,
+    readonly reason: string,
+  ) {
+    super(`${fn} was refused: ${reason}`)
+  }
+}
+
+/**
+ * The contract's own reason for a revert, from wherever the client put the revert data (viem
+ * wraps a node's error; Hardhat's carries the data on the innermost cause).
+ */
+function revertOf(fn: string, err: unknown): Error {
+  for (let c = err as { data?: unknown; cause?: unknown } | undefined, depth = 0; c !== undefined && c !== null && depth < 8; c = c.cause as typeof c, depth++) {
+    const data = typeof c.data === 'string' ? c.data : typeof (c.data as { data?: unknown } | undefined)?.data === 'string' ? (c.data as { data: string }).data : undefined
+    if (data === undefined || !data.startsWith('0x') || data.length < 10) continue
+    try {
+      const e = decodeErrorResult({ abi: artifact('ChorusRollup').abi, data: data as Hex })
+      const args = (e.args ?? []).map((a) => String(a))
+      return new RollupRevert(fn, e.errorName === 'Error' ? args[0]! : `${e.errorName}(${args.join(', ')})`)
+    } catch {
+      return new RollupRevert(fn, `undecodable revert ${data.slice(0, 10)}`)
+    }
+  }
+  return err as Error
+}
+
+export class Rollup {
+  private constructor(
+    readonly address: Address,
+    private readonly publicClient: PublicClient,
+    private readonly wallet: Wallet,
+  ) {}
+
+  static at(address: Address, publicClient: PublicClient, wallet: Wallet): Rollup {
+    return new Rollup(address, publicClient, wallet)
+  }
+
+  static async deploy(d: RollupDeployment, publicClient: PublicClient, wallet: Wallet): Promise<Rollup> {
+    const { abi, bytecode } = artifact('ChorusRollup')
+    const hash = await wallet.deployContract({ abi, bytecode, args: [d.sequencer, BigInt(d.threshold), d.minVerifierBond, BigInt(d.challengeWindowS), d.disputeBond, d.genesisStateRoot] })
+    const receipt = await publicClient.waitForTransactionReceipt({ hash })
+    if (receipt.contractAddress === null || receipt.contractAddress === undefined) throw new Error('the rollup contract was not deployed')
+    return new Rollup(receipt.contractAddress, publicClient, wallet)
+  }
+
+  /** The same contract, sending from another wallet. */
+  as(wallet: Wallet): Rollup {
+    return new Rollup(this.address, this.publicClient, wallet)
+  }
+
+  get domain() {
+    return { name: 'Chorus', version: '1', chainId: this.wallet.chain.id, verifyingContract: this.address } as const
+  }
+
+  private get contract() {
+    return getContract({ address: this.address, abi: artifact('ChorusRollup').abi, client: { public: this.publicClient, wallet: this.wallet } })
+  }
+
+  private async send(fn: string, args: readonly unknown[], value?: bigint): Promise<{ gasUsed: bigint }> {
+    const simulated = await this.publicClient
+      .simulateContract({ address: this.address, abi: artifact('ChorusRollup').abi, functionName: fn, args, account: this.wallet.account, ...(value === undefined ? {} : { value }) })
+      .catch((err: unknown) => {
+        throw revertOf(fn, err)
+      })
+    const hash = await this.wallet.writeContract(simulated.request as never)
+    const receipt = await this.publicClient.waitForTransactionReceipt({ hash })
+    if (receipt.status !== 'success') throw new Error(`${fn} reverted`)
+    return { gasUsed: receipt.gasUsed }
+  }
+
+  async state(): Promise<RollupState> {
+    const c = this.contract
+    const [batchCount, finalCount, tipStateRoot, finalStateRoot, depositCount] = await Promise.all([c.read.batchCount!(), c.read.finalCount!(), c.read.tipStateRoot!(), c.read.finalStateRoot!(), c.read.depositCount!()])
+    return { batchCount, finalCount, tipStateRoot, finalStateRoot, depositCount } as RollupState
+  }
+
+  registerVerifier(node: string, binding: Hex, bond: bigint) {
+    return this.send('registerVerifier', [`0x${node}`, binding], bond)
+  }
+
+  /** Deposits `micro` micro-units to a Chorus account (its 64-hex id). */
+  deposit(account: string, micro: bigint) {
+    return this.send('deposit', [`0x${account}`], micro * WEI_PER_MICRO)
+  }
+
+  /** The chain's deposits numbered after `after`, in order. */
+  async deposits(after: number): Promise<ChainDepositEvent[]> {
+    const logs = await this.publicClient.getContractEvents({ address: this.address, abi: artifact('ChorusRollup').abi, eventName: 'Deposited', fromBlock: 0n })
+    return logs
+      .map((l) => l.args as { index: bigint; account: Hex; amount: bigint })
+      .filter((a) => Number(a.index) > after)
+      .sort((a, b) => Number(a.index - b.index))
+      .map((a) => ({ index: Number(a.index), account: a.account.slice(2), amount: a.amount }))
+  }
+
+  /** Signatures in the order the contract takes them: by signer address, ascending. */
+  postBatch(header: BatchHeader, signatures: readonly { signer: Address; signature: Hex }[]) {
+    const sorted = [...signatures].sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1)).map((s) => s.signature)
+    return this.send('postBatch', [header, sorted])
+  }
+
+  finalize(header: BatchHeader) {
+    return this.send('finalize', [header])
+  }
+
+  /** Whether an account's leaf stands in the latest final state root. */
+  async holds(leaf: AccountLeaf, proof: readonly Hex[]): Promise<boolean> {
+    return (await this.contract.read.holds!([leaf, proof])) as boolean
+  }
+
+  withdraw(leaf: AccountLeaf, proof: readonly Hex[]) {
+    return this.send('withdraw', [leaf, proof])
+  }
+
+  async disputeBond(): Promise<bigint> {
+    return (await this.contract.read.disputeBond!()) as bigint
+  }
+
+  async disputeConservation(header: BatchHeader, signers: readonly Address[], deltas: readonly Delta[]) {
+    return this.send('disputeConservation', [header, signers, deltas.map((d) => d.account), deltas.map((d) => d.delta)], await this.disputeBond())
+  }
+
+  async disputeDoubleSettlement(header: BatchHeader, signers: readonly Address[], first: BatchHeader, a: { leaf: RoundLeaf; proof: readonly Hex[] }, b: { leaf: RoundLeaf; proof: readonly Hex[] }) {
+    return this.send('disputeDoubleSettlement', [header, signers, first, a.leaf, a.proof, b.leaf, b.proof], await this.disputeBond())
+  }
+
+  async verifier(address: Address): Promise<{ node: Hex; bond: bigint; active: boolean }> {
+    const [node, bond, active] = (await this.contract.read.verifiers!([address])) as [Hex, bigint, boolean]
+    return { node, bond, active }
+  }
+
+  async forfeited(): Promise<bigint> {
+    return (await this.contract.read.forfeited!()) as bigint
+  }
+
+  async withdrawn(account: string): Promise<bigint> {
+    return (await this.contract.read.withdrawn!([`0x${account}`])) as bigint
+  }
+}

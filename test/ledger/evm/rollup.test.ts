@@ -1,0 +1,203 @@
+import { type Address, type Hex, type LocalAccount, parseEther } from 'viem'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { hashParts } from '../../../src/crypto/hash.js'
+import { identityFromSeed, signBytes } from '../../../src/crypto/identity.js'
+import { type Batch, type BatchBase, buildBatch, genesisBase, roundLeafHash } from '../../../src/ledger/evm/batch.js'
+import { MerkleTree, verifyProof } from '../../../src/ledger/evm/merkle.js'
+import { Rollup, RollupRevert } from '../../../src/ledger/evm/rollup.js'
+import { BatchMismatch, BatchReplica, signBatch } from '../../../src/ledger/evm/verifyBatch.js'
+import { accountLeafHash } from '../../../src/ledger/evm/batch.js'
+import { signRequest } from '../../../src/ledger/requests.js'
+import { SqliteLedger } from '../../../src/ledger/sqliteLedger.js'
+import { ident } from '../../round/harness.js'
+import { GATE_OFF, playRound } from '../compliance.js'
+import { asHex, type TestChain, testChain } from './chain.js'
+
+/**
+ * The rollup on Hardhat's in-process EVM: the SQLite ledger sequences rounds, the chain holds the
+ * money and accepts batches that k of n verifiers rebuilt from the log and signed, final after the
+ * challenge window; a proven fault undoes the batch and slashes its signers.
+ */
+const operator = identityFromSeed(Buffer.from(hashParts('evm-sequencer-operator'), 'hex'))
+const WINDOW_S = 3_600
+const NODES = 5
+
+interface World {
+  chain: TestChain
+  ledger: SqliteLedger
+  rollup: Rollup
+  verifiers: LocalAccount[]
+  base: BatchBase
+  genesisSeq: number
+}
+
+async function world(): Promise<World> {
+  const chain = await testChain()
+  let t = 1_800_000_000_000
+  const ledger = SqliteLedger.open({ path: ':memory:', operator, now: () => (t += 1), rules: { oldestRules: 1, ...GATE_OFF } })
+  const gateway = ident('coordinator')
+  const nodes = Array.from({ length: NODES }, (_, i) => ident(`node-${i}`))
+  ledger.submit(signRequest(gateway, 0, { op: 'register', kind: 'gateway' }))
+  for (const n of nodes) ledger.submit(signRequest(n, 0, { op: 'register', kind: 'node' }))
+  const sequencer = await chain.account('sequencer')
+  const base = genesisBase(ledger)
+  const rollup = await Rollup.deploy(
+    { sequencer: sequencer.address, threshold: 2, minVerifierBond: parseEther('1'), challengeWindowS: WINDOW_S, disputeBond: parseEther('0.1'), genesisStateRoot: base.stateRoot },
+    chain.publicClient,
+    chain.wallet(sequencer),
+  )
+  const verifiers: LocalAccount[] = []
+  for (let i = 0; i < 3; i++) {
+    const v = await chain.account(`verifier-${i}`)
+    const node = ident(`verifier-node-${i}`)
+    const binding = asHex(signBytes(node, Buffer.from(`chorus/evm-verifier\n${v.address}`)))
+    await rollup.as(chain.wallet(v)).registerVerifier(node.id, binding, parseEther('1'))
+    verifiers.push(v)
+  }
+  // Money comes in on the chain; the sequencer credits each deposit, in order; then they stake.
+  const payer = rollup.as(chain.wallet(await chain.account('payer')))
+  await payer.deposit(gateway.id, 100_000_000n)
+  for (const n of nodes) await payer.deposit(n.id, 2_000_000n)
+  for (const d of await rollup.deposits(0)) ledger.creditDeposit(d)
+  ledger.submit(signRequest(gateway, 1, { op: 'stake', amount: '50000000' }))
+  for (const n of nodes) ledger.submit(signRequest(n, 1, { op: 'stake', amount: '2000000' }))
+  return { chain, ledger, rollup, verifiers, base, genesisSeq: base.seq }
+}
+
+/** Settles `n` real rounds (question numbers from `from`). */
+function settleRounds(w: World, n: number, from: number): void {
+  for (let r = 0; r < n; r++) w.ledger.settle(playRound(w.ledger, NODES, { coordSeq: from + r }))
+}
+
+/** Each verifier rebuilds the batch from the log and signs it. */
+async function cosign(w: World, batch: Batch, replicas: BatchReplica[], signers: number) {
+  const out: { signer: Address; signature: Hex }[] = []
+  for (let i = 0; i < signers; i++) {
+    await replicas[i]!.verify(batch.header)
+    out.push({ signer: w.verifiers[i]!.address, signature: await signBatch(w.verifiers[i]!, w.rollup.domain, batch.header) })
+  }
+  return out
+}
+
+const revertReason = async (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'accepted',
+    (err: unknown) => {
+      if (err instanceof RollupRevert) return err.reason
+      throw err
+    },
+  )
+
+describe('the rollup on an EVM (Hardhat EDR)', () => {
+  let w: World
+  let replicas: BatchReplica[]
+  beforeEach(async () => {
+    w = await world()
+    replicas = w.verifiers.map(() => new BatchReplica((from, limit) => w.ledger.entries(from, limit), w.genesisSeq))
+  })
+  afterEach(() => {
+    for (const r of replicas) r.close()
+    w.ledger.close()
+  })
+
+  it('accepts a batch k of n verifiers rebuilt and signed, final after its window, with every balance as the sequencer has it', async () => {
+    settleRounds(w, 3, 1)
+    const batch = buildBatch(w.ledger, w.base, 'http://127.0.0.1/v1/ledger/entries')
+    expect(batch.header.rounds).toBe(3)
+    const sigs = await cosign(w, batch, replicas, 2)
+    // One signature is fewer than the threshold (2 of 3).
+    expect(await revertReason(w.rollup.postBatch(batch.header, sigs.slice(0, 1)))).toMatch(/fewer than the threshold/)
+    // A signature over another header is not a verifier's.
+    const other = { ...batch.header, rounds: 4 }
+    expect(await revertReason(w.rollup.postBatch(other, sigs))).toMatch(/not an active verifier/)
+    await w.rollup.postBatch(batch.header, sigs)
+    expect(await revertReason(w.rollup.finalize(batch.header))).toMatch(/NotFinalYet/)
+    await w.chain.advance(WINDOW_S)
+    await w.rollup.finalize(batch.header)
+    const state = await w.rollup.state()
+    expect(state).toMatchObject({ batchCount: 1n, finalCount: 1n, finalStateRoot: batch.header.stateRoot })
+    // Every account's leaf stands on the chain, holding what the ledger says, to the micro-unit.
+    const tree = new MerkleTree(batch.accounts.map(accountLeafHash))
+    for (const [i, leaf] of batch.accounts.entries()) {
+      const a = w.ledger.account(leaf.account.slice(2))!
+      expect(leaf.held).toBe(a.balance + a.stake + a.unbonding)
+      expect(await w.rollup.holds(leaf, tree.proof(i))).toBe(true)
+    }
+    const forged = { ...batch.accounts[0]!, held: batch.accounts[0]!.held + 1n }
+    expect(await w.rollup.holds(forged, tree.proof(0))).toBe(false)
+    // Rounds only move money between accounts: what the accounts gained is what was deposited.
+    expect(batch.deltas.reduce((s, d) => s + d.delta, 0n)).toBe(100_000_000n + BigInt(NODES) * 2_000_000n)
+  })
+
+  it('a verifier refuses to sign a batch that is not its own replay, or that makes money from nothing', async () => {
+    settleRounds(w, 1, 1)
+    const batch = buildBatch(w.ledger, w.base, 'x')
+    await expect(replicas[0]!.verify({ ...batch.header, stateRoot: batch.header.roundsRoot })).rejects.toMatchObject({ fields: ['stateRoot'] })
+    // The operator's faucet is a valid log entry, but on a custody chain no deposit backs it.
+    w.ledger.credit(ident('node-0').id, 5n)
+    const inflated = buildBatch(w.ledger, w.base, 'x')
+    const err = await replicas[1]!.verify(inflated.header).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(BatchMismatch)
+    expect((err as BatchMismatch).fields).toEqual(['conservation'])
+  })
+
+  it('a proven non-conserving batch is undone and its signers slashed; a dispute of a right batch loses its bond', async () => {
+    settleRounds(w, 2, 1)
+    const right = buildBatch(w.ledger, w.base, 'x')
+    await w.rollup.postBatch(right.header, await cosign(w, right, replicas, 2))
+    const disputerAccount = await w.chain.account('disputer')
+    const disputer = w.rollup.as(w.chain.wallet(disputerAccount))
+    const signers = [w.verifiers[0]!.address, w.verifiers[1]!.address].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
+    await disputer.disputeConservation(right.header, signers, right.deltas)
+    expect(await w.rollup.forfeited()).toBe(parseEther('0.1'))
+    expect((await w.rollup.state()).batchCount).toBe(1n)
+    // A list that is not the batch's is no dispute at all.
+    expect(await revertReason(disputer.disputeConservation(right.header, signers, right.deltas.slice(1)))).toMatch(/not the batch's deltas/)
+
+    // Two lazy verifiers sign without replaying; the sequencer's faucet made money from nothing.
+    settleRounds(w, 1, 10)
+    w.ledger.credit(ident('node-1').id, 7n)
+    const bad = buildBatch(w.ledger, right.next, 'x')
+    const lazy = [w.verifiers[1]!, w.verifiers[2]!]
+    const sigs = await Promise.all(lazy.map(async (v) => ({ signer: v.address, signature: await signBatch(v, w.rollup.domain, bad.header) })))
+    await w.rollup.postBatch(bad.header, sigs)
+    const lazySigners = lazy.map((v) => v.address).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
+    const balance = () => w.chain.publicClient.getBalance({ address: disputerAccount.address })
+    const before = await balance()
+    await disputer.disputeConservation(bad.header, lazySigners, bad.deltas)
+    const state = await w.rollup.state()
+    expect(state.batchCount).toBe(1n)
+    expect(state.tipStateRoot).toBe(right.header.stateRoot)
+    for (const v of lazy) expect(await w.rollup.verifier(v.address)).toMatchObject({ bond: 0n, active: false })
+    expect(await w.rollup.verifier(w.verifiers[0]!.address)).toMatchObject({ bond: parseEther('1'), active: true })
+    // The disputer got its bond back and half of each slashed bond (less gas); the rest is forfeited.
+    const gained = (await balance()) - before
+    expect(gained).toBeLessThanOrEqual(parseEther('1'))
+    expect(gained).toBeGreaterThan(parseEther('0.99'))
+    expect(await w.rollup.forfeited()).toBe(parseEther('0.1') + parseEther('1'))
+  })
+
+  it('a round settled twice is proven from two leaves, and the later batch undone', async () => {
+    settleRounds(w, 2, 1)
+    const first = buildBatch(w.ledger, w.base, 'x')
+    await w.rollup.postBatch(first.header, await cosign(w, first, replicas, 2))
+    // The sequencer repeats the first batch's round 0 in the next, and two verifiers sign unchecked.
+    settleRounds(w, 1, 20)
+    const honest = buildBatch(w.ledger, first.next, 'x')
+    const copied = { ...first.rounds[0]!, batch: honest.header.index, position: honest.rounds.length }
+    const rounds = [...honest.rounds, copied]
+    const tree = new MerkleTree(rounds.map(roundLeafHash))
+    const header = { ...honest.header, roundsRoot: tree.root, rounds: rounds.length }
+    const lazy = [w.verifiers[0]!, w.verifiers[2]!]
+    await w.rollup.postBatch(header, await Promise.all(lazy.map(async (v) => ({ signer: v.address, signature: await signBatch(v, w.rollup.domain, header) }))))
+    const firstTree = new MerkleTree(first.rounds.map(roundLeafHash))
+    expect(verifyProof(firstTree.proof(0), first.header.roundsRoot, roundLeafHash(first.rounds[0]!))).toBe(true)
+    const disputer = w.rollup.as(w.chain.wallet(await w.chain.account('disputer')))
+    const signers = lazy.map((v) => v.address).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
+    // The same leaf twice is not two settlements.
+    expect(await revertReason(disputer.disputeDoubleSettlement(header, signers, first.header, { leaf: first.rounds[0]!, proof: firstTree.proof(0) }, { leaf: first.rounds[0]!, proof: firstTree.proof(0) }))).toMatch(/not two places|not of these batches/)
+    await disputer.disputeDoubleSettlement(header, signers, first.header, { leaf: first.rounds[0]!, proof: firstTree.proof(0) }, { leaf: copied, proof: tree.proof(rounds.length - 1) })
+    expect((await w.rollup.state()).batchCount).toBe(1n)
+    for (const v of lazy) expect((await w.rollup.verifier(v.address)).active).toBe(false)
+  })
+})
