@@ -31,7 +31,7 @@ export const figures = ['settle_verify_35_ms', 'ledger_settlements_per_s', 'ledg
 
 const key = (label: string) => identityFromSeed(Buffer.from(hashParts('ledger-bench', label), 'hex'))
 
-async function ledgerWith(nodes: number) {
+export async function ledgerWith(nodes: number) {
   const dir = await mkdtemp(join(tmpdir(), 'chorus-ledger-bench-'))
   const ledger = SqliteLedger.open({ path: join(dir, 'ledger.sqlite'), operator: key('operator') })
   // Enough stake for every bench round's ticket to be locked at once.
@@ -54,7 +54,7 @@ async function ledgerWith(nodes: number) {
  * ledger keeps its history): each member's ticket locked and both beacons issued by the ledger, as
  * in a live round, so what remains to time is the settlement.
  */
-function transcripts(ledger: SqliteLedger, members: DriverNode[], count: number, from: number) {
+export function transcripts(ledger: SqliteLedger, members: DriverNode[], count: number, from: number) {
   const view = ledger.viewAt(ledger.head())!
   const live: DriverLedger = {
     rules: CURRENT_RULES,

@@ -1,5 +1,6 @@
 import * as bt from './bt.bench.js'
 import * as devnet from './devnet.bench.js'
+import * as evm from './evm.bench.js'
 import * as gateway from './gateway.bench.js'
 import * as ledger from './ledger.bench.js'
 import * as libp2p from './libp2p.bench.js'
@@ -19,7 +20,7 @@ interface Suite {
   run(): Promise<Figure[]>
 }
 
-const SUITES: Record<string, Suite> = { bt, round, models, gateway, memory, ledger, libp2p, devnet, recovery }
+const SUITES: Record<string, Suite> = { bt, round, models, gateway, memory, ledger, evm, libp2p, devnet, recovery }
 
 sizeThreadPoolToCores()
 const filters = process.argv.slice(2)

@@ -1,5 +1,6 @@
-import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from 'viem'
-import { decodeErrorResult, getContract } from 'viem'
+import type { Address, Hex, PublicClient } from 'viem'
+import { getContract } from 'viem'
+import { deployContract, sendCall, type Wallet } from './contractCall.js'
 import { artifact } from './artifacts.js'
 import type { AccountLeaf, BatchHeader, Delta, RoundLeaf } from './batch.js'
 
@@ -55,37 +56,6 @@ export const BATCH_TYPES = {
 
 export const WEI_PER_MICRO = 10n ** 12n
 
-type Wallet = WalletClient<Transport, Chain, Account>
-
-/** A call the contract refused: `reason` is its error's name and arguments, or its revert string. */
-export class RollupRevert extends Error {
-  readonly code = 'REVERTED'
-  constructor(
-    readonly fn: string,
-    readonly reason: string,
-  ) {
-    super(`${fn} was refused: ${reason}`)
-  }
-}
-
-/**
- * The contract's own reason for a revert, from wherever the client put the revert data (viem
- * wraps a node's error; Hardhat's carries the data on the innermost cause).
- */
-function revertOf(fn: string, err: unknown): Error {
-  for (let c = err as { data?: unknown; cause?: unknown } | undefined, depth = 0; c !== undefined && c !== null && depth < 8; c = c.cause as typeof c, depth++) {
-    const data = typeof c.data === 'string' ? c.data : typeof (c.data as { data?: unknown } | undefined)?.data === 'string' ? (c.data as { data: string }).data : undefined
-    if (data === undefined || !data.startsWith('0x') || data.length < 10) continue
-    try {
-      const e = decodeErrorResult({ abi: artifact('ChorusRollup').abi, data: data as Hex })
-      const args = (e.args ?? []).map((a) => String(a))
-      return new RollupRevert(fn, e.errorName === 'Error' ? args[0]! : `${e.errorName}(${args.join(', ')})`)
-    } catch {
-      return new RollupRevert(fn, `undecodable revert ${data.slice(0, 10)}`)
-    }
-  }
-  return err as Error
-}
 
 export class Rollup {
   private constructor(
@@ -100,10 +70,8 @@ export class Rollup {
 
   static async deploy(d: RollupDeployment, publicClient: PublicClient, wallet: Wallet): Promise<Rollup> {
     const { abi, bytecode } = artifact('ChorusRollup')
-    const hash = await wallet.deployContract({ abi, bytecode, args: [d.sequencer, BigInt(d.threshold), d.minVerifierBond, BigInt(d.challengeWindowS), d.disputeBond, d.genesisStateRoot] })
-    const receipt = await publicClient.waitForTransactionReceipt({ hash })
-    if (receipt.contractAddress === null || receipt.contractAddress === undefined) throw new Error('the rollup contract was not deployed')
-    return new Rollup(receipt.contractAddress, publicClient, wallet)
+    const address = await deployContract(publicClient, wallet, abi, bytecode, [d.sequencer, BigInt(d.threshold), d.minVerifierBond, BigInt(d.challengeWindowS), d.disputeBond, d.genesisStateRoot])
+    return new Rollup(address, publicClient, wallet)
   }
 
   /** The same contract, sending from another wallet. */
@@ -119,16 +87,8 @@ export class Rollup {
     return getContract({ address: this.address, abi: artifact('ChorusRollup').abi, client: { public: this.publicClient, wallet: this.wallet } })
   }
 
-  private async send(fn: string, args: readonly unknown[], value?: bigint): Promise<{ gasUsed: bigint }> {
-    const simulated = await this.publicClient
-      .simulateContract({ address: this.address, abi: artifact('ChorusRollup').abi, functionName: fn, args, account: this.wallet.account, ...(value === undefined ? {} : { value }) })
-      .catch((err: unknown) => {
-        throw revertOf(fn, err)
-      })
-    const hash = await this.wallet.writeContract(simulated.request as never)
-    const receipt = await this.publicClient.waitForTransactionReceipt({ hash })
-    if (receipt.status !== 'success') throw new Error(`${fn} reverted`)
-    return { gasUsed: receipt.gasUsed }
+  private send(fn: string, args: readonly unknown[], value?: bigint): Promise<{ gasUsed: bigint }> {
+    return sendCall({ publicClient: this.publicClient, wallet: this.wallet, address: this.address, abi: artifact('ChorusRollup').abi }, fn, args, value)
   }
 
   async state(): Promise<RollupState> {

@@ -4,14 +4,15 @@ import { hashParts } from '../../../src/crypto/hash.js'
 import { identityFromSeed, signBytes } from '../../../src/crypto/identity.js'
 import { type Batch, type BatchBase, buildBatch, genesisBase, roundLeafHash } from '../../../src/ledger/evm/batch.js'
 import { MerkleTree, verifyProof } from '../../../src/ledger/evm/merkle.js'
-import { Rollup, RollupRevert } from '../../../src/ledger/evm/rollup.js'
+import { ContractRevert } from '../../../src/ledger/evm/contractCall.js'
+import { Rollup } from '../../../src/ledger/evm/rollup.js'
 import { BatchMismatch, BatchReplica, signBatch } from '../../../src/ledger/evm/verifyBatch.js'
 import { accountLeafHash } from '../../../src/ledger/evm/batch.js'
 import { signRequest } from '../../../src/ledger/requests.js'
 import { SqliteLedger } from '../../../src/ledger/sqliteLedger.js'
 import { ident } from '../../round/harness.js'
 import { GATE_OFF, playRound } from '../compliance.js'
-import { asHex, type TestChain, testChain } from './chain.js'
+import { anvilEngine, edrEngine, type LocalEngine } from '../../../src/ledger/evm/localEngines.js'
 
 /**
  * The rollup on Hardhat's in-process EVM: the SQLite ledger sequences rounds, the chain holds the
@@ -21,9 +22,10 @@ import { asHex, type TestChain, testChain } from './chain.js'
 const operator = identityFromSeed(Buffer.from(hashParts('evm-sequencer-operator'), 'hex'))
 const WINDOW_S = 3_600
 const NODES = 5
+const asHex = (s: string): Hex => `0x${s}`
 
 interface World {
-  chain: TestChain
+  chain: LocalEngine
   ledger: SqliteLedger
   rollup: Rollup
   verifiers: LocalAccount[]
@@ -31,8 +33,7 @@ interface World {
   genesisSeq: number
 }
 
-async function world(): Promise<World> {
-  const chain = await testChain()
+async function world(chain: LocalEngine): Promise<World> {
   let t = 1_800_000_000_000
   const ledger = SqliteLedger.open({ path: ':memory:', operator, now: () => (t += 1), rules: { oldestRules: 1, ...GATE_OFF } })
   const gateway = ident('coordinator')
@@ -83,7 +84,7 @@ const revertReason = async (p: Promise<unknown>): Promise<string> =>
   p.then(
     () => 'accepted',
     (err: unknown) => {
-      if (err instanceof RollupRevert) return err.reason
+      if (err instanceof ContractRevert) return err.reason
       throw err
     },
   )
@@ -92,7 +93,7 @@ describe('the rollup on an EVM (Hardhat EDR)', () => {
   let w: World
   let replicas: BatchReplica[]
   beforeEach(async () => {
-    w = await world()
+    w = await world(await edrEngine())
     replicas = w.verifiers.map(() => new BatchReplica((from, limit) => w.ledger.entries(from, limit), w.genesisSeq))
   })
   afterEach(() => {
@@ -199,5 +200,25 @@ describe('the rollup on an EVM (Hardhat EDR)', () => {
     await disputer.disputeDoubleSettlement(header, signers, first.header, { leaf: first.rounds[0]!, proof: firstTree.proof(0) }, { leaf: copied, proof: tree.proof(rounds.length - 1) })
     expect((await w.rollup.state()).batchCount).toBe(1n)
     for (const v of lazy) expect((await w.rollup.verifier(v.address)).active).toBe(false)
+  })
+})
+
+describe('the rollup on anvil (a devnet engine on 127.0.0.1)', () => {
+  it('deploys, takes deposits and a co-signed batch over JSON-RPC, and stops', async () => {
+    const engine = await anvilEngine()
+    const w = await world(engine)
+    const replicas = w.verifiers.map(() => new BatchReplica((from, limit) => w.ledger.entries(from, limit), w.genesisSeq))
+    try {
+      expect(engine.rpcUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      settleRounds(w, 1, 1)
+      const batch = buildBatch(w.ledger, w.base, 'x')
+      await w.rollup.postBatch(batch.header, await cosign(w, batch, replicas, 2))
+      expect(await w.rollup.state()).toMatchObject({ batchCount: 1n, tipStateRoot: batch.header.stateRoot, depositCount: BigInt(NODES + 1) })
+    } finally {
+      for (const r of replicas) r.close()
+      w.ledger.close()
+      await engine.close()
+    }
+    await expect(fetch(engine.rpcUrl!)).rejects.toThrow()
   })
 })

@@ -1,0 +1,61 @@
+import { parseEther } from 'viem'
+import { describe, expect, it } from 'vitest'
+import { ContractRevert } from '../../../src/ledger/evm/contractCall.js'
+import { Governance } from '../../../src/ledger/evm/governance.js'
+import { edrEngine } from '../../../src/ledger/evm/localEngines.js'
+
+/** Parameters change only by a stake-weighted vote with a quorum, and only after the timelock. */
+const reason = (p: Promise<unknown>) =>
+  p.then(
+    () => 'accepted',
+    (err: unknown) => {
+      if (err instanceof ContractRevert) return err.reason
+      throw err
+    },
+  )
+
+describe('governance by stake (Hardhat EDR)', () => {
+  it('changes a parameter only with quorum and a majority of stake, after the timelock; voters stay locked until the vote ends', async () => {
+    const chain = await edrEngine()
+    const admin = await chain.account('deployer')
+    const gov = await Governance.deploy({ votingPeriodS: 600, timelockS: 3_600, quorumBp: 4_000, initial: { ticketPrice: 10_000n, minStake: 1_000_000n } }, chain.publicClient, chain.wallet(admin))
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((l) => chain.account(`voter-${l}`)))
+    const [ga, gb, gc] = [a!, b!, c!].map((v) => gov.as(chain.wallet(v)))
+    await ga!.stake(parseEther('10'))
+    await gb!.stake(parseEther('30'))
+    await gc!.stake(parseEther('60'))
+    expect(await gov.parameter('ticketPrice')).toBe(10_000n)
+
+    // 10 of 100 voting is below the 40 % quorum: nothing changes.
+    const lonely = await ga!.propose('ticketPrice', 99n)
+    await ga!.vote(lonely, true)
+    expect(await reason(ga!.unstake(1n))).toMatch(/Locked/)
+    expect(await reason(ga!.queue(lonely))).toMatch(/TooEarly/)
+    await chain.advance(600)
+    expect(await reason(ga!.queue(lonely))).toMatch(/no quorum/)
+    expect(await reason(ga!.execute(lonely))).toMatch(/not queued/)
+    await ga!.unstake(1n)
+
+    // Quorum, but more stake against than for.
+    const split = await gb!.propose('ticketPrice', 20_000n)
+    await gb!.vote(split, true)
+    await gc!.vote(split, false)
+    expect(await reason(gc!.vote(split, false))).toMatch(/AlreadyVoted/)
+    await chain.advance(600)
+    expect(await reason(gb!.queue(split))).toMatch(/more stake against/)
+
+    // Passed: waits out its timelock, then anyone may execute it, once.
+    const passed = await gc!.propose('ticketPrice', 20_000n)
+    await gc!.vote(passed, true)
+    await chain.advance(600)
+    expect(await reason(gc!.vote(passed, false))).toMatch(/VoteClosed/)
+    await ga!.queue(passed)
+    expect(await reason(ga!.execute(passed))).toMatch(/TooEarly/)
+    expect(await gov.parameter('ticketPrice')).toBe(10_000n)
+    await chain.advance(3_600)
+    await ga!.execute(passed)
+    expect(await gov.parameter('ticketPrice')).toBe(20_000n)
+    expect(await reason(ga!.execute(passed))).toMatch(/already executed/)
+    expect((await gov.parameters()).minStake).toBe(1_000_000n)
+  })
+})
