@@ -6,6 +6,7 @@ import { formatUnits, parseUnits } from '../ledger/amount.js'
 import { signCreditOrder } from '../ledger/creditOrder.js'
 import { type CalibrationItem, parseCalibrationItems } from '../ledger/calibrationPool.js'
 import { calibrationRequired, workspaceRules } from './calibrationGate.js'
+import { CHAIN_COMMANDS, CHAIN_HELP, chainCommand } from './chainCommand.js'
 import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
 import type { AccountState } from '../ledger/ledger.js'
 import { createLedgerServer } from '../ledger/ledgerServer.js'
@@ -50,6 +51,7 @@ export const LEDGER_HELP = `chorus ledger <command> [options]
         [--calibration-items F] the operator's own known-answer items (JSON lines of
                                 {question, right, wrong}), mixed into the generated ones
 
+${CHAIN_HELP}
   --ledger <url>     a served ledger (chorus ledger serve) instead of the file
   --file <path>      the ledger file (default ${WORKSPACE_LEDGER})
   --operator-key <f> the ledger operator's key file (default ${WORKSPACE_OPERATOR_KEY})
@@ -76,6 +78,7 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 
 export async function ledgerCommand(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const [sub, ...rest] = args
+  if ((CHAIN_COMMANDS as readonly string[]).includes(sub ?? '')) return chainCommand(sub!, rest, out)
   const { values, positionals } = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true })
   const file = values.file ?? WORKSPACE_LEDGER
   switch (sub) {

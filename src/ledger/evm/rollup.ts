@@ -1,5 +1,5 @@
 import type { Address, Hex, PublicClient } from 'viem'
-import { getContract } from 'viem'
+import { decodeFunctionData, getContract } from 'viem'
 import { deployContract, sendCall, type Wallet } from './contractCall.js'
 import { artifact } from './artifacts.js'
 import type { AccountLeaf, BatchHeader, Delta, RoundLeaf } from './batch.js'
@@ -80,7 +80,7 @@ export class Rollup {
   }
 
   get domain() {
-    return { name: 'Chorus', version: '1', chainId: this.wallet.chain.id, verifyingContract: this.address } as const
+    return { name: 'Chorus', version: '1', chainId: this.publicClient.chain!.id, verifyingContract: this.address } as const
   }
 
   private get contract() {
@@ -116,6 +116,28 @@ export class Rollup {
       .map((a) => ({ index: Number(a.index), account: a.account.slice(2), amount: a.amount }))
   }
 
+  /**
+   * The batches that stand (posted and not undone), with their signers, read back from the chain:
+   * each header from its posting transaction's input (the chain keeps only its hash).
+   */
+  async postedBatches(): Promise<{ header: BatchHeader; signers: Address[] }[]> {
+    const abi = artifact('ChorusRollup').abi
+    const { batchCount } = await this.state()
+    const logs = await this.publicClient.getContractEvents({ address: this.address, abi, eventName: 'BatchPosted', fromBlock: 0n })
+    const latest = new Map<bigint, (typeof logs)[number]>()
+    // A batch undone by a dispute may be posted again under its index: the last posting stands.
+    for (const l of logs) latest.set((l.args as { index: bigint }).index, l)
+    const out: { header: BatchHeader; signers: Address[] }[] = []
+    for (let i = 0n; i < batchCount; i++) {
+      const l = latest.get(i)
+      if (l === undefined) throw new Error(`batch ${i} stands but its posting was not found`)
+      const tx = await this.publicClient.getTransaction({ hash: l.transactionHash })
+      const { args } = decodeFunctionData({ abi, data: tx.input })
+      out.push({ header: args![0] as BatchHeader, signers: [...(l.args as { signers: readonly Address[] }).signers] })
+    }
+    return out
+  }
+
   /** Signatures in the order the contract takes them: by signer address, ascending. */
   postBatch(header: BatchHeader, signatures: readonly { signer: Address; signature: Hex }[]) {
     const sorted = [...signatures].sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1)).map((s) => s.signature)
@@ -133,6 +155,11 @@ export class Rollup {
 
   withdraw(leaf: AccountLeaf, proof: readonly Hex[]) {
     return this.send('withdraw', [leaf, proof])
+  }
+
+  /** Signatures a batch needs. */
+  async threshold(): Promise<number> {
+    return Number(await this.contract.read.threshold!())
   }
 
   async disputeBond(): Promise<bigint> {

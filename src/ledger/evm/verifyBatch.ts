@@ -32,22 +32,40 @@ export class BatchReplica {
     private readonly genesisSeq: number,
   ) {}
 
-  /** Rebuilds the next batch from the log and checks it is `header`; the batch, or BatchMismatch. */
-  async verify(header: BatchHeader): Promise<Batch> {
+  /** Where the next batch starts: after the last one verified, or at the rollup's genesis entry. */
+  async current(): Promise<BatchBase> {
     if (this.base === undefined) {
       await this.replayTo(this.genesisSeq)
       this.base = genesisBase(this.replica)
     }
-    if (header.index !== this.base.index) throw new BatchMismatch(['index'])
-    await this.replayTo(Number(header.logSeq))
-    const batch = buildBatch(this.replica, this.base, header.transcripts)
+    return this.base
+  }
+
+  /** The next batch as the log makes it, through entry `logSeq` (the base does not move). */
+  async build(logSeq: bigint, transcripts: string): Promise<Batch> {
+    const base = await this.current()
+    await this.replayTo(Number(logSeq))
+    return buildBatch(this.replica, base, transcripts)
+  }
+
+  /** Rebuilds the next batch from the log and checks it is `header`; the batch, or BatchMismatch. */
+  async verify(header: BatchHeader): Promise<Batch> {
+    const base = await this.current()
+    if (header.index !== base.index) throw new BatchMismatch(['index'])
+    const batch = await this.build(header.logSeq, header.transcripts)
     const differing: string[] = (Object.keys(header) as (keyof BatchHeader)[]).filter((k) => header[k] !== batch.header[k])
     // The log may be valid and still make money from nothing (an operator's faucet credit): on a
     // custody chain every micro-unit must come from a deposit, and a signer of such a batch is slashed.
-    if (!conserves(batch, this.replica)) differing.push('conservation')
+    if (!this.conserves(batch)) differing.push('conservation')
     if (differing.length > 0) throw new BatchMismatch(differing)
     this.base = batch.next
     return batch
+  }
+
+  /** Whether the accounts' net changes add up to the deposits the batch credited, to the micro-unit. */
+  conserves(batch: Batch): boolean {
+    const changed = batch.deltas.reduce((sum, d) => sum + d.delta, 0n)
+    return changed === this.replica.chain.creditedBetween(Number(batch.header.depositsFrom), Number(batch.header.depositsThrough))
   }
 
   close(): void {
@@ -69,13 +87,6 @@ export class BatchReplica {
       }
     }
   }
-}
-
-/** Whether the accounts' net changes add up to the deposits the batch credited, to the micro-unit. */
-export function conserves(batch: Batch, ledger: SqliteLedger): boolean {
-  const changed = batch.deltas.reduce((sum, d) => sum + d.delta, 0n)
-  const credited = ledger.chain.creditedBetween(Number(batch.header.depositsFrom), Number(batch.header.depositsThrough))
-  return changed === credited
 }
 
 /** A verifier's EIP-712 signature of a batch header for the rollup at `domain`. */

@@ -1,0 +1,302 @@
+import { existsSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { type Hex, type LocalAccount, parseEther } from 'viem'
+import { signBytes } from '../crypto/identity.js'
+import { formatUnits, parseUnits } from '../ledger/amount.js'
+import type { BatchHeader } from '../ledger/evm/batch.js'
+import { genesisBase } from '../ledger/evm/batch.js'
+import { Governance, PARAMETERS, type ParameterName } from '../ledger/evm/governance.js'
+import { Rollup } from '../ledger/evm/rollup.js'
+import { Sequencer, type Signature } from '../ledger/evm/sequencer.js'
+import { BatchMismatch, BatchReplica, signBatch } from '../ledger/evm/verifyBatch.js'
+import { SqliteLedger } from '../ledger/sqliteLedger.js'
+import { type ChainConfig, connect, contracts, readChainConfig, writeChainConfig } from './chainConfig.js'
+import { readEvmKey, writeEvmKey } from './evmKeyFile.js'
+import { readKeyFile } from './keyFile.js'
+import { ConfigError } from './modelSpec.js'
+import { number } from './settings.js'
+import { WORKSPACE_LEDGER, WORKSPACE_OPERATOR_KEY } from './workspaceLedger.js'
+
+/**
+ * `chorus ledger deploy|deposit|verifier|anchor|verify-batch|dispute|params|propose|vote|execute`:
+ * the ledger file as the sequencer of a rollup on an EVM chain (ledger/evm). `deploy` records the
+ * chain beside the ledger file (chain.json); every other command reads it from there.
+ */
+export const CHAIN_COMMANDS = ['evm-key', 'deploy', 'deposit', 'verifier', 'anchor', 'verify-batch', 'dispute', 'params', 'gov-stake', 'propose', 'vote', 'execute'] as const
+
+export const CHAIN_HELP = `
+ On an EVM chain (the ledger file sequences a rollup; the chain holds the money):
+  evm-key <file>                make an EVM key file (0600; never overwrites)
+  deploy --rpc URL --evm-key F  deploy the rollup (this key sequences) and governance, and record
+                                them in chain.json beside the ledger file; [--threshold K]
+                                [--challenge-window S] [--verifier-bond E] [--dispute-bond E]
+                                [--voting-period S] [--timelock S] [--quorum-bp B]
+  deposit <account> <amount> --evm-key F   pay money in for a Chorus account
+  verifier --evm-key F --key NODEKEY [--bond E]   bind a verifier's EVM key to a node, bonded
+  anchor [--evm-key SEQUENCER] [--verifier-key F]… [--transcripts URL]
+                                credit the chain's new deposits, finalize batches whose window
+                                is over, propose the next batch (batch-proposal.json) and post it
+                                once enough verifiers signed (keys here, or verify-batch)
+  verify-batch --evm-key F      replay the log, rebuild the proposed batch, sign it if equal
+  dispute <index> --evm-key F   prove a standing batch does not conserve money (bond at stake)
+  params                        the parameters in force on the chain
+  gov-stake <E> --evm-key F     stake for governance votes
+  propose <name> <value> --evm-key F;  vote <id> yes|no --evm-key F;  execute <id> --evm-key F
+                                (E: an amount of the chain's currency. Parameters:
+                                ${PARAMETERS.join(', ')})
+`
+
+const OPTIONS = {
+  file: { type: 'string' },
+  'operator-key': { type: 'string' },
+  rpc: { type: 'string' },
+  'evm-key': { type: 'string' },
+  key: { type: 'string' },
+  'verifier-key': { type: 'string', multiple: true },
+  threshold: { type: 'string' },
+  'challenge-window': { type: 'string' },
+  'verifier-bond': { type: 'string' },
+  'dispute-bond': { type: 'string' },
+  'voting-period': { type: 'string' },
+  timelock: { type: 'string' },
+  'quorum-bp': { type: 'string' },
+  bond: { type: 'string' },
+  transcripts: { type: 'string' },
+  force: { type: 'boolean', default: false },
+} as const
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values']
+
+const ether = (s: string | undefined, what: string, fallback: string) => {
+  try {
+    return parseEther(s ?? fallback)
+  } catch {
+    throw new ConfigError(`${what} is an amount of the chain's currency, e.g. 0.5`)
+  }
+}
+
+export async function chainCommand(sub: string, args: string[], out: (s: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true })
+  const file = values.file ?? WORKSPACE_LEDGER
+  const configPath = join(dirname(file), 'chain.json')
+  const proposalPath = join(dirname(file), 'batch-proposal.json')
+  const key = async () => {
+    if (values['evm-key'] === undefined) throw new ConfigError(`${sub} needs --evm-key <file>`)
+    return readEvmKey(values['evm-key'])
+  }
+  switch (sub) {
+    case 'evm-key': {
+      if (positionals[0] === undefined) throw new ConfigError('evm-key needs a file to write')
+      out(`${(await writeEvmKey(positionals[0])).address}\n`)
+      return 0
+    }
+    case 'deploy':
+      return deploy(values, file, configPath, await key(), out)
+    case 'deposit': {
+      const [account, units] = positionals
+      if (account === undefined || !/^[0-9a-f]{64}$/.test(account)) throw new ConfigError('deposit needs a Chorus account id (64 hex) and an amount')
+      const { rollup } = await contracts(await readChainConfig(configPath), await key())
+      const micro = parseUnits(units ?? '')
+      await rollup.deposit(account, micro)
+      out(`deposited ${formatUnits(micro)} to ${account.slice(0, 16)}…; the sequencer credits it at its next anchor\n`)
+      return 0
+    }
+    case 'verifier': {
+      if (values.key === undefined) throw new ConfigError('verifier needs --key <node key file> (the node the EVM key is bound to)')
+      const { identity } = await readKeyFile(values.key)
+      const account = await key()
+      const { rollup } = await contracts(await readChainConfig(configPath), account)
+      const binding: Hex = `0x${signBytes(identity, Buffer.from(`chorus/evm-verifier\n${account.address}`))}`
+      await rollup.registerVerifier(identity.id, binding, ether(values.bond, '--bond', '1'))
+      out(`verifier ${account.address} bound to node ${identity.id.slice(0, 16)}…\n`)
+      return 0
+    }
+    case 'anchor':
+      return anchor(values, file, configPath, proposalPath, out)
+    case 'verify-batch':
+      return verifyBatch(file, configPath, proposalPath, await key(), out)
+    case 'dispute':
+      return dispute(values, positionals, file, configPath, await key(), out)
+    case 'params': {
+      const { governance } = await contracts(await readChainConfig(configPath))
+      for (const [name, value] of Object.entries(await governance.parameters())) out(`${name.padEnd(20)} ${value}\n`)
+      return 0
+    }
+    case 'gov-stake': {
+      const { governance } = await contracts(await readChainConfig(configPath), await key())
+      await governance.stake(ether(positionals[0], 'gov-stake', '0'))
+      out('staked for governance\n')
+      return 0
+    }
+    case 'propose': {
+      const name = positionals[0] as ParameterName
+      if (!PARAMETERS.includes(name)) throw new ConfigError(`propose a known parameter: ${PARAMETERS.join(', ')}`)
+      if (positionals[1] === undefined || !/^\d+$/.test(positionals[1])) throw new ConfigError('propose needs a whole-number value')
+      const { governance } = await contracts(await readChainConfig(configPath), await key())
+      out(`proposal ${await governance.propose(name, BigInt(positionals[1]))}: ${name} = ${positionals[1]}\n`)
+      return 0
+    }
+    case 'vote': {
+      if (positionals[1] !== 'yes' && positionals[1] !== 'no') throw new ConfigError('vote <id> yes|no')
+      const { governance } = await contracts(await readChainConfig(configPath), await key())
+      await governance.vote(BigInt(number(positionals[0], 'the proposal id', (n) => Number.isInteger(n) && n >= 0)), positionals[1] === 'yes')
+      out('voted\n')
+      return 0
+    }
+    case 'execute':
+      return execute(positionals, configPath, await key(), out)
+    default:
+      throw new ConfigError(`unknown ledger command '${sub}'`)
+  }
+}
+
+async function deploy(values: Values, file: string, configPath: string, account: LocalAccount, out: (s: string) => void): Promise<number> {
+  if (values.rpc === undefined) throw new ConfigError('deploy needs --rpc <url> (an EVM node: anvil, a testnet, Monad…)')
+  if (!existsSync(file)) throw new ConfigError(`no ledger file at ${file}`)
+  if (existsSync(configPath)) throw new ConfigError(`${configPath} exists: this ledger is deployed already`)
+  const { chainId, publicClient, wallet } = await connect(values.rpc)
+  const ledger = SqliteLedger.readOnly(file)
+  let base
+  try {
+    base = genesisBase(ledger)
+  } finally {
+    ledger.close()
+  }
+  const w = wallet(account)
+  const rollup = await Rollup.deploy(
+    {
+      sequencer: account.address,
+      threshold: number(values.threshold ?? 2, '--threshold', (n) => Number.isInteger(n) && n >= 1),
+      minVerifierBond: ether(values['verifier-bond'], '--verifier-bond', '1'),
+      challengeWindowS: number(values['challenge-window'] ?? 3_600, '--challenge-window', (n) => Number.isInteger(n) && n >= 0),
+      disputeBond: ether(values['dispute-bond'], '--dispute-bond', '0.1'),
+      genesisStateRoot: base.stateRoot,
+    },
+    publicClient,
+    w,
+  )
+  const governance = await Governance.deploy(
+    {
+      votingPeriodS: number(values['voting-period'] ?? 86_400, '--voting-period', (n) => Number.isInteger(n) && n >= 1),
+      timelockS: number(values.timelock ?? 172_800, '--timelock', (n) => Number.isInteger(n) && n >= 0),
+      quorumBp: number(values['quorum-bp'] ?? 4_000, '--quorum-bp', (n) => Number.isInteger(n) && n >= 0 && n <= 10_000),
+      initial: {},
+    },
+    publicClient,
+    w,
+  )
+  const config: ChainConfig = { rpc: values.rpc, chainId, rollup: rollup.address, governance: governance.address, genesisSeq: base.seq }
+  await writeChainConfig(configPath, config)
+  out(`rollup ${rollup.address}\ngovernance ${governance.address}\nchain ${chainId} at ${values.rpc}; genesis at entry ${base.seq}; recorded in ${configPath}\n`)
+  return 0
+}
+
+interface Proposal {
+  header: BatchHeader
+  signatures: Signature[]
+}
+
+const toJson = (p: Proposal) => JSON.stringify(p, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v), 2)
+const fromJson = (text: string) => JSON.parse(text, (_k, v: unknown) => (typeof v === 'string' && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as Proposal
+
+async function anchor(values: Values, file: string, configPath: string, proposalPath: string, out: (s: string) => void): Promise<number> {
+  const config = await readChainConfig(configPath)
+  const ledger = SqliteLedger.open({ path: file, operator: (await readKeyFile(values['operator-key'] ?? WORKSPACE_OPERATOR_KEY)).identity })
+  try {
+    const { rollup, publicClient, wallet } = await contracts(config)
+    // The sequencer's key is the only one the contract takes batches from: the verifier keys sign.
+    const sequencerKey = values['evm-key'] === undefined ? undefined : await readEvmKey(values['evm-key'])
+    const sequencing = sequencerKey === undefined ? rollup : Rollup.at(config.rollup, publicClient, wallet(sequencerKey))
+    const sequencer = new Sequencer(ledger, sequencing, config.genesisSeq)
+    const credited = await sequencer.creditDeposits()
+    const finalized = sequencerKey === undefined ? 0 : await sequencer.finalizeDue()
+    out(`credited ${credited} deposit(s); finalized ${finalized} batch(es)\n`)
+    const batch = await sequencer.nextBatch(values.transcripts ?? 'chorus-ledger-log')
+    if (batch === undefined) {
+      out('nothing to anchor: the ledger has not moved since the last batch\n')
+      return 0
+    }
+    const pending = existsSync(proposalPath) ? fromJson(await readFile(proposalPath, 'utf8')) : undefined
+    const verifiers = await Promise.all((values['verifier-key'] ?? []).map((f) => readEvmKey(f)))
+    const kept = pending !== undefined && pending.header.logSeq === batch.header.logSeq && pending.header.index === batch.header.index ? pending.signatures : []
+    const signatures = [...kept, ...(await Sequencer.sign(rollup, batch, verifiers))]
+    const threshold = await rollup.threshold()
+    if (signatures.length < threshold || sequencerKey === undefined) {
+      await writeFile(proposalPath, toJson({ header: batch.header, signatures }))
+      out(`batch ${batch.header.index} (${batch.header.rounds} rounds) proposed in ${proposalPath}: ${signatures.length} of ${threshold} signatures; verifiers run chorus ledger verify-batch, then anchor --evm-key <sequencer key> posts it\n`)
+      return 0
+    }
+    await sequencing.postBatch(batch.header, signatures)
+    out(`posted batch ${batch.header.index}: ${batch.header.rounds} rounds, state root ${batch.header.stateRoot}\n`)
+    return 0
+  } finally {
+    ledger.close()
+  }
+}
+
+async function verifyBatch(file: string, configPath: string, proposalPath: string, account: LocalAccount, out: (s: string) => void): Promise<number> {
+  const config = await readChainConfig(configPath)
+  if (!existsSync(proposalPath)) throw new ConfigError(`no proposed batch at ${proposalPath} (chorus ledger anchor writes one)`)
+  const proposal = fromJson(await readFile(proposalPath, 'utf8'))
+  const { rollup } = await contracts(config)
+  const ledger = SqliteLedger.readOnly(file)
+  const replica = new BatchReplica((from, limit) => ledger.entries(from, limit), config.genesisSeq)
+  try {
+    for (const { header } of await rollup.postedBatches()) await replica.verify(header)
+    await replica.verify(proposal.header)
+  } catch (err) {
+    if (!(err instanceof BatchMismatch)) throw err
+    out(`REFUSED batch ${proposal.header.index}: ${err.message}\n`)
+    return 1
+  } finally {
+    replica.close()
+    ledger.close()
+  }
+  const signature = await signBatch(account, rollup.domain, proposal.header)
+  proposal.signatures = [...proposal.signatures.filter((s) => s.signer !== account.address), { signer: account.address, signature }]
+  await writeFile(proposalPath, toJson(proposal))
+  out(`SIGNED batch ${proposal.header.index} as ${account.address} (${proposal.signatures.length} signature(s) now)\n`)
+  return 0
+}
+
+async function dispute(values: Values, positionals: string[], file: string, configPath: string, account: LocalAccount, out: (s: string) => void): Promise<number> {
+  const index = BigInt(number(positionals[0], 'the batch index', (n) => Number.isInteger(n) && n >= 0))
+  const config = await readChainConfig(configPath)
+  const { rollup } = await contracts(config, account)
+  const standing = await rollup.postedBatches()
+  const target = standing.find((b) => b.header.index === index)
+  if (target === undefined) throw new ConfigError(`batch ${index} does not stand on the chain`)
+  const ledger = SqliteLedger.readOnly(file)
+  const replica = new BatchReplica((from, limit) => ledger.entries(from, limit), config.genesisSeq)
+  try {
+    // Rebuild it from the log; keep the deltas even if the header's other fields differ.
+    for (const { header } of standing.filter((b) => b.header.index < index)) await replica.verify(header)
+    const rebuilt = await replica.build(target.header.logSeq, target.header.transcripts)
+    if (replica.conserves(rebuilt) && !values.force) {
+      out(`batch ${index} conserves money: a dispute would lose its bond (--force to dispute anyway)\n`)
+      return 1
+    }
+    await rollup.disputeConservation(target.header, target.signers, rebuilt.deltas)
+    const undone = (await rollup.state()).batchCount <= index
+    out(undone ? `batch ${index} undone; its signers slashed\n` : `the dispute was lost: batch ${index} stands, the bond is forfeited\n`)
+    return undone ? 0 : 1
+  } finally {
+    replica.close()
+    ledger.close()
+  }
+}
+
+async function execute(positionals: string[], configPath: string, account: LocalAccount, out: (s: string) => void): Promise<number> {
+  const id = BigInt(number(positionals[0], 'the proposal id', (n) => Number.isInteger(n) && n >= 0))
+  const { governance } = await contracts(await readChainConfig(configPath), account)
+  // Queue it first if its vote is over and it passed (a no-op error when queued already).
+  await governance.queue(id).catch((err: Error) => {
+    if (!/already queued/.test(err.message)) throw err
+  })
+  await governance.execute(id)
+  out(`proposal ${id} executed\n`)
+  return 0
+}
+
