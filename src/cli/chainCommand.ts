@@ -208,7 +208,7 @@ async function anchor(values: Values, file: string, configPath: string, proposal
     const { rollup, publicClient, wallet } = await contracts(config)
     // The sequencer's key is the only one the contract takes batches from: the verifier keys sign.
     const sequencerKey = values['evm-key'] === undefined ? undefined : await readEvmKey(values['evm-key'])
-    const sequencing = sequencerKey === undefined ? rollup : Rollup.at(config.rollup, publicClient, wallet(sequencerKey))
+    const sequencing = sequencerKey === undefined ? rollup : new Rollup(config.rollup, publicClient, wallet(sequencerKey))
     const sequencer = new Sequencer(ledger, sequencing, config.genesisSeq)
     const credited = await sequencer.creditDeposits()
     const finalized = sequencerKey === undefined ? 0 : await sequencer.finalizeDue()

@@ -58,7 +58,7 @@ export async function connect(rpc: string, chainId?: number): Promise<ChainClien
 export async function contracts(config: ChainConfig, account?: LocalAccount) {
   const c = await connect(config.rpc, config.chainId)
   const wallet = account === undefined ? undefined : c.wallet(account)
-  const rollup = Rollup.at(config.rollup, c.publicClient, wallet as Wallet)
-  const governance = Governance.at(config.governance, c.publicClient, wallet as Wallet)
+  const rollup = new Rollup(config.rollup, c.publicClient, wallet as Wallet)
+  const governance = new Governance(config.governance, c.publicClient, wallet as Wallet)
   return { ...c, rollup, governance }
 }

@@ -1,4 +1,4 @@
-import { type Address, getContract, hexToString, parseEventLogs, type PublicClient, stringToHex } from 'viem'
+import { type Address, getContract, parseEventLogs, type PublicClient, stringToHex } from 'viem'
 import { artifact } from './artifacts.js'
 import { deployContract, sendCall, type Wallet } from './contractCall.js'
 
@@ -19,20 +19,13 @@ export interface GovernanceDeployment {
 
 const keyOf = (name: string) => stringToHex(name, { size: 32 })
 
-export function parameterName(key: `0x${string}`): string {
-  return hexToString(key, { size: 32 })
-}
-
 export class Governance {
-  private constructor(
+  /** The contract at `address`; `wallet` sends (reads need none). */
+  constructor(
     readonly address: Address,
     private readonly publicClient: PublicClient,
     private readonly wallet: Wallet,
   ) {}
-
-  static at(address: Address, publicClient: PublicClient, wallet: Wallet): Governance {
-    return new Governance(address, publicClient, wallet)
-  }
 
   static async deploy(d: GovernanceDeployment, publicClient: PublicClient, wallet: Wallet): Promise<Governance> {
     const { abi, bytecode } = artifact('ChorusGovernance')

@@ -56,17 +56,13 @@ export const BATCH_TYPES = {
 
 export const WEI_PER_MICRO = 10n ** 12n
 
-
 export class Rollup {
-  private constructor(
+  /** The contract at `address`; `wallet` sends (reads need none). */
+  constructor(
     readonly address: Address,
     private readonly publicClient: PublicClient,
     private readonly wallet: Wallet,
   ) {}
-
-  static at(address: Address, publicClient: PublicClient, wallet: Wallet): Rollup {
-    return new Rollup(address, publicClient, wallet)
-  }
 
   static async deploy(d: RollupDeployment, publicClient: PublicClient, wallet: Wallet): Promise<Rollup> {
     const { abi, bytecode } = artifact('ChorusRollup')

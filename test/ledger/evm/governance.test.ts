@@ -1,18 +1,11 @@
 import { parseEther } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { ContractRevert } from '../../../src/ledger/evm/contractCall.js'
 import { Governance } from '../../../src/ledger/evm/governance.js'
 import { edrEngine } from '../../../src/ledger/evm/localEngines.js'
+import { revertReason } from './revertReason.js'
 
 /** Parameters change only by a stake-weighted vote with a quorum, and only after the timelock. */
-const reason = (p: Promise<unknown>) =>
-  p.then(
-    () => 'accepted',
-    (err: unknown) => {
-      if (err instanceof ContractRevert) return err.reason
-      throw err
-    },
-  )
+const reason = revertReason
 
 describe('governance by stake (Hardhat EDR)', () => {
   it('changes a parameter only with quorum and a majority of stake, after the timelock; voters stay locked until the vote ends', async () => {

@@ -4,7 +4,7 @@ import { hashParts } from '../../../src/crypto/hash.js'
 import { identityFromSeed, signBytes } from '../../../src/crypto/identity.js'
 import { type Batch, type BatchBase, buildBatch, genesisBase, roundLeafHash } from '../../../src/ledger/evm/batch.js'
 import { MerkleTree, verifyProof } from '../../../src/ledger/evm/merkle.js'
-import { ContractRevert } from '../../../src/ledger/evm/contractCall.js'
+import { revertReason } from './revertReason.js'
 import { Rollup } from '../../../src/ledger/evm/rollup.js'
 import { BatchMismatch, BatchReplica, signBatch } from '../../../src/ledger/evm/verifyBatch.js'
 import { accountLeafHash } from '../../../src/ledger/evm/batch.js'
@@ -80,14 +80,6 @@ async function cosign(w: World, batch: Batch, replicas: BatchReplica[], signers:
   return out
 }
 
-const revertReason = async (p: Promise<unknown>): Promise<string> =>
-  p.then(
-    () => 'accepted',
-    (err: unknown) => {
-      if (err instanceof ContractRevert) return err.reason
-      throw err
-    },
-  )
 
 describe('the rollup on an EVM (Hardhat EDR)', () => {
   let w: World
