@@ -24,6 +24,9 @@ abstract contract ChorusBatches is ChorusVerifiers {
         /// Deposits credited: those numbered depositsFrom < i <= depositsThrough.
         uint64 depositsFrom;
         uint64 depositsThrough;
+        /// Micro-units the batch destroyed (fees of rounds their gateways let expire): they stay in
+        /// custody, owed to no one.
+        uint128 burned;
         uint32 rounds;
         /// The sequencer's beacon chain tip its rounds' beacons hash back to.
         bytes32 beaconTip;
@@ -43,7 +46,7 @@ abstract contract ChorusBatches is ChorusVerifiers {
     }
 
     bytes32 internal constant HEADER_TYPEHASH = keccak256(
-        "Batch(uint64 index,uint64 logSeq,bytes32 logHead,bytes32 prevStateRoot,bytes32 stateRoot,bytes32 roundsRoot,bytes32 deltasRoot,uint64 depositsFrom,uint64 depositsThrough,uint32 rounds,bytes32 beaconTip,string transcripts)"
+        "Batch(uint64 index,uint64 logSeq,bytes32 logHead,bytes32 prevStateRoot,bytes32 stateRoot,bytes32 roundsRoot,bytes32 deltasRoot,uint64 depositsFrom,uint64 depositsThrough,uint128 burned,uint32 rounds,bytes32 beaconTip,string transcripts)"
     );
     bytes32 internal immutable DOMAIN_SEPARATOR;
 
@@ -88,7 +91,7 @@ abstract contract ChorusBatches is ChorusVerifiers {
         return keccak256(
             abi.encode(
                 HEADER_TYPEHASH, h.index, h.logSeq, h.logHead, h.prevStateRoot, h.stateRoot, h.roundsRoot, h.deltasRoot,
-                h.depositsFrom, h.depositsThrough, h.rounds, h.beaconTip, keccak256(bytes(h.transcripts))
+                h.depositsFrom, h.depositsThrough, h.burned, h.rounds, h.beaconTip, keccak256(bytes(h.transcripts))
             )
         );
     }

@@ -44,7 +44,7 @@ contract ChorusRollup is ChorusCustody {
 
     /**
      * The batch does not conserve money: its accounts' net changes, given whole (they must build
-     * its deltas root), do not add up to the deposits it credited.
+     * its deltas root), and what it burned do not add up to the deposits it credited.
      */
     function disputeConservation(Header calldata h, address[] calldata signers, bytes32[] calldata accounts, int128[] calldata deltas) external payable {
         if (msg.value != disputeBond) revert WrongBond(disputeBond);
@@ -58,7 +58,7 @@ contract ChorusRollup is ChorusCustody {
         }
         if (ChorusMerkle.rootOf(leaves) != h.deltasRoot) revert NotProven("not the batch's deltas");
         int256 credited = int256(depositTotal[h.depositsThrough] - depositTotal[h.depositsFrom]);
-        if (sum == credited) return lose(h.index, "conservation");
+        if (sum + int256(uint256(h.burned)) == credited) return lose(h.index, "conservation");
         pay(undo(h, signers, "does not conserve"));
     }
 

@@ -204,12 +204,13 @@ const fromJson = (text: string) => JSON.parse(text, (_k, v: unknown) => (typeof 
 async function anchor(values: Values, file: string, configPath: string, proposalPath: string, out: (s: string) => void): Promise<number> {
   const config = await readChainConfig(configPath)
   const ledger = SqliteLedger.open({ path: file, operator: (await readKeyFile(values['operator-key'] ?? WORKSPACE_OPERATOR_KEY)).identity })
+  let sequencer: Sequencer | undefined
   try {
     const { rollup, publicClient, wallet } = await contracts(config)
     // The sequencer's key is the only one the contract takes batches from: the verifier keys sign.
     const sequencerKey = values['evm-key'] === undefined ? undefined : await readEvmKey(values['evm-key'])
     const sequencing = sequencerKey === undefined ? rollup : new Rollup(config.rollup, publicClient, wallet(sequencerKey))
-    const sequencer = new Sequencer(ledger, sequencing, config.genesisSeq)
+    sequencer = new Sequencer(ledger, sequencing, config.genesisSeq)
     const credited = await sequencer.creditDeposits()
     const finalized = sequencerKey === undefined ? 0 : await sequencer.finalizeDue()
     out(`credited ${credited} deposit(s); finalized ${finalized} batch(es)\n`)
@@ -232,6 +233,7 @@ async function anchor(values: Values, file: string, configPath: string, proposal
     out(`posted batch ${batch.header.index}: ${batch.header.rounds} rounds, state root ${batch.header.stateRoot}\n`)
     return 0
   } finally {
+    sequencer?.close()
     ledger.close()
   }
 }

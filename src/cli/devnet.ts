@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util'
 import { identityFromSeed } from '../crypto/identity.js'
 import { createLedgerServer } from '../ledger/ledgerServer.js'
 import { calibrationRequired, workspaceRules } from './calibrationGate.js'
+import { DevnetChain, type DevnetChainOptions } from './devnetChain.js'
 import { enrolSwarm, openWorkspace, WORKSPACE_DIR, WORKSPACE_LEDGER, type Workspace, workspaceSeed } from './workspaceLedger.js'
 import { ConfigError } from './modelSpec.js'
 import { answerSeconds, nodeCount, number } from './settings.js'
@@ -34,6 +35,9 @@ export const DEVNET_HELP = `chorus devnet [--nodes N] [--model <spec>] [--port P
                        nobody paid)
   --calibration on|off whether a new ledger makes each node pass a calibration challenge before
                        it judges (default on; off on tiny generated models, which judge at random)
+  --ledger evm         also anchor the ledger on an EVM chain: starts anvil on 127.0.0.1 (a fresh
+                       chain), deploys the rollup and governance, bonds three verifiers, and posts
+                       a batch every 2 s that two of them rebuilt and signed (default: sqlite only)
 `
 
 /** The CLI a child runs: beside this file when built; from dist/ when this is the TS source (tests). */
@@ -62,6 +66,8 @@ export interface DevnetOptions {
   ledgerDir?: string
   /** Whether a new workspace ledger requires calibration (default: off on tiny models, else on). */
   calibration?: boolean
+  /** Anchor the ledger on an EVM chain (anvil, started here) as a rollup's sequencer (devnetChain.ts). */
+  evm?: DevnetChainOptions
 }
 
 interface Child {
@@ -89,6 +95,8 @@ export class Devnet {
   ledgerUrl = ''
   readonly nodes: DevnetNode[] = []
   private ledger: { workspace: Workspace; close: () => Promise<void> } | undefined
+  /** The custody chain the ledger anchors on, with `evm`. */
+  chain: DevnetChain | undefined
   private gateway: Child | undefined
   private readonly children: Child[] = []
   private stopping = false
@@ -140,7 +148,9 @@ export class Devnet {
     const gateway = workspaceSeed(workspace.seed, 'gateway')
     const node = (i: number) => workspaceSeed(workspace.seed, 'node', i)
     try {
-      enrolSwarm(workspace.ledger, workspace.operator, identityFromSeed(gateway), Array.from({ length: this.opts.nodes }, (_, i) => identityFromSeed(node(i))))
+      const nodes = Array.from({ length: this.opts.nodes }, (_, i) => identityFromSeed(node(i)))
+      enrolSwarm(workspace.ledger, workspace.operator, identityFromSeed(gateway), nodes)
+      if (this.opts.evm !== undefined) this.chain = await DevnetChain.start(workspace.ledger, nodes, this.opts.evm)
       const server = createLedgerServer({ ledger: workspace.ledger })
       this.ledgerUrl = await server.listen({ host: '127.0.0.1', port: 0 })
       this.ledger = {
@@ -151,6 +161,7 @@ export class Devnet {
         },
       }
     } catch (err) {
+      await this.chain?.stop()
       workspace.ledger.close()
       throw err
     }
@@ -200,7 +211,9 @@ export class Devnet {
         clearTimeout(t)
       }),
     )
-    // The children are gone: nothing settles any more, and the ledger closes last.
+    // The children are gone: nothing settles any more; the last anchor ends, and the ledger closes last.
+    await this.chain?.stop()
+    this.chain = undefined
     await this.ledger?.close()
     this.ledger = undefined
   }
@@ -292,8 +305,11 @@ export class Devnet {
 export async function devnet(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { nodes: { type: 'string' }, model: { type: 'string' }, port: { type: 'string' }, 'answer-seconds': { type: 'string' }, 'ledger-dir': { type: 'string' }, 'no-ledger': { type: 'boolean', default: false }, calibration: { type: 'string' } },
+    options: { nodes: { type: 'string' }, model: { type: 'string' }, port: { type: 'string' }, 'answer-seconds': { type: 'string' }, 'ledger-dir': { type: 'string' }, 'no-ledger': { type: 'boolean', default: false }, ledger: { type: 'string' }, calibration: { type: 'string' } },
   })
+  const onChain = values.ledger === 'evm'
+  if (values.ledger !== undefined && values.ledger !== 'evm' && values.ledger !== 'sqlite') throw new ConfigError('--ledger is sqlite (the default) or evm')
+  if (onChain && values['no-ledger']) throw new ConfigError('--ledger evm and --no-ledger contradict each other')
   const calibration = calibrationRequired(values.calibration, values.model === undefined || values.model.startsWith('test:'))
   if (values['no-ledger'] && values['ledger-dir'] !== undefined) throw new ConfigError('--ledger-dir and --no-ledger contradict each other')
   const nodes = nodeCount(values.nodes, 5, 64, 3)
@@ -305,6 +321,16 @@ export async function devnet(args: string[], signal: AbortSignal, out: (s: strin
     supervise: true,
     ...(values['no-ledger'] ? {} : { ledgerDir: values['ledger-dir'] ?? process.cwd() }),
     calibration,
+    ...(onChain
+      ? {
+          evm: {
+            onTurn: (t) => {
+              if (t.posted !== undefined) out(`anchored batch ${t.posted.header.index}: ${t.posted.header.rounds} round(s)${t.finalized > 0 ? `; ${t.finalized} batch(es) final` : ''}\n`)
+            },
+            onError: (err) => out(`anchoring failed (next try in 2 s): ${err.message.split('\n')[0]}\n`),
+          },
+        }
+      : {}),
     onLine: (who, line) => {
       if (/unreachable|error|back;|^calibration: \d/i.test(line)) out(`[${who}] ${line}\n`)
     },
@@ -318,7 +344,7 @@ export async function devnet(args: string[], signal: AbortSignal, out: (s: strin
     throw err
   }
   const gate = net.calibrationRequired === undefined ? '' : net.calibrationRequired ? 'calibration gate on: each node takes the challenge before its verdicts weigh\n' : `calibration gate off: every staked node judges${values.model === undefined ? ' (tiny generated models judge at random and would all fail it; --calibration on to require it anyway)' : ''}\n`
-  out(`devnet up: API ${net.apiUrl} (model "chorus-swarm"), gateway ${net.p2pAddr} pid ${net.gatewayProc?.pid}\n${net.ledgerUrl ? `ledger ${net.ledgerUrl} (${net.ledgerPath})\n${gate}` : ''}${net.nodes.map((n, i) => `  node-${i} ${n.id.slice(0, 16)}… pid ${n.proc.pid}`).join('\n')}\nCtrl-C stops them all.\n`)
+  out(`devnet up: API ${net.apiUrl} (model "chorus-swarm"), gateway ${net.p2pAddr} pid ${net.gatewayProc?.pid}\n${net.ledgerUrl ? `ledger ${net.ledgerUrl} (${net.ledgerPath})\n${gate}` : ''}${net.chain ? `rollup ${net.chain.rollup.address} and governance ${net.chain.governance.address} on anvil ${net.chain.engine.rpcUrl}: batches every 2 s, final after 2 s\n` : ''}${net.nodes.map((n, i) => `  node-${i} ${n.id.slice(0, 16)}… pid ${n.proc.pid}`).join('\n')}\nCtrl-C stops them all.\n`)
   if (!signal.aborted) await once(signal, 'abort')
   out('stopping…\n')
   await net.stop()

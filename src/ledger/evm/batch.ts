@@ -18,6 +18,8 @@ export interface BatchHeader {
   deltasRoot: Hex
   depositsFrom: bigint
   depositsThrough: bigint
+  /** Micro-units destroyed over the batch (forfeited fees of expired rounds). */
+  burned: bigint
   rounds: number
   beaconTip: Hex
   transcripts: string
@@ -50,6 +52,8 @@ export interface BatchBase {
   seq: number
   stateRoot: Hex
   deposits: number
+  /** Micro-units the ledger had destroyed by then. */
+  destroyed: bigint
   held: ReadonlyMap<string, bigint>
 }
 
@@ -87,7 +91,7 @@ export function stateRoot(ledger: SqliteLedger): Hex {
 /** Where the first batch of a ledger starts (deploy the contract with its state root). */
 export function genesisBase(ledger: SqliteLedger): BatchBase {
   const accounts = accountLeaves(ledger)
-  return { index: 0n, seq: ledger.headSeq(), stateRoot: new MerkleTree(accounts.map(accountLeafHash)).root, deposits: ledger.chain.credited(), held: new Map(accounts.map((a) => [a.account, a.held])) }
+  return { index: 0n, seq: ledger.headSeq(), stateRoot: new MerkleTree(accounts.map(accountLeafHash)).root, deposits: ledger.chain.credited(), destroyed: ledger.supply().destroyed, held: new Map(accounts.map((a) => [a.account, a.held])) }
 }
 
 /** The batch from `base` to the ledger's newest entry. */
@@ -103,6 +107,7 @@ export function buildBatch(ledger: SqliteLedger, base: BatchBase, transcripts: s
   const rounds = ledger.chain.settledBetween(base.seq, seq).map((r, position) => ({ batch: base.index, position, round: hex32(r.round), transcriptRoot: hex32(r.root), entry: hex32(r.entry) }))
   const root = new MerkleTree(accounts.map(accountLeafHash)).root
   const deposits = ledger.chain.credited()
+  const { destroyed } = ledger.supply()
   const header: BatchHeader = {
     index: base.index,
     logSeq: BigInt(seq),
@@ -113,9 +118,10 @@ export function buildBatch(ledger: SqliteLedger, base: BatchBase, transcripts: s
     deltasRoot: new MerkleTree(deltas.map(deltaLeafHash)).root,
     depositsFrom: BigInt(base.deposits),
     depositsThrough: BigInt(deposits),
+    burned: destroyed - base.destroyed,
     rounds: rounds.length,
     beaconTip: ledger.chain.beaconLast() === undefined ? ZERO : hex32(ledger.chain.beaconLast()!),
     transcripts,
   }
-  return { header, accounts, deltas, rounds, next: { index: base.index + 1n, seq, stateRoot: root, deposits, held } }
+  return { header, accounts, deltas, rounds, next: { index: base.index + 1n, seq, stateRoot: root, deposits, destroyed, held } }
 }

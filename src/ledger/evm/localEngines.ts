@@ -85,9 +85,14 @@ export function anvilBinary(): string {
   }
 }
 
-/** Starts anvil on 127.0.0.1 (a free port) and waits until it listens; `close` stops it. */
-export async function anvilEngine(options: { timeoutMs?: number } = {}): Promise<LocalEngine> {
-  const child: ChildProcess = spawn(anvilBinary(), ['--host', '127.0.0.1', '--port', '0', '--chain-id', String(anvil.id)], { stdio: ['ignore', 'pipe', 'pipe'] })
+/**
+ * Starts anvil on 127.0.0.1 (a free port) and waits until it listens; `close` stops it. With
+ * `blockTimeS` it also mines a block that often when idle, so the chain's clock moves as a live
+ * chain's does (challenge windows end without a transaction); transactions still mine at once.
+ */
+export async function anvilEngine(options: { timeoutMs?: number; blockTimeS?: number } = {}): Promise<LocalEngine> {
+  const interval = options.blockTimeS === undefined ? [] : ['--block-time', String(options.blockTimeS), '--mixed-mining']
+  const child: ChildProcess = spawn(anvilBinary(), ['--host', '127.0.0.1', '--port', '0', '--chain-id', String(anvil.id), ...interval], { stdio: ['ignore', 'pipe', 'pipe'] })
   const url = await new Promise<string>((resolve, reject) => {
     let out = ''
     const timer = setTimeout(() => fail(new Error(`anvil did not start listening within ${options.timeoutMs ?? 10_000} ms: ${out.slice(-300)}`)), options.timeoutMs ?? 10_000)

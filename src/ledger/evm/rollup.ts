@@ -48,6 +48,7 @@ export const BATCH_TYPES = {
     { name: 'deltasRoot', type: 'bytes32' },
     { name: 'depositsFrom', type: 'uint64' },
     { name: 'depositsThrough', type: 'uint64' },
+    { name: 'burned', type: 'uint128' },
     { name: 'rounds', type: 'uint32' },
     { name: 'beaconTip', type: 'bytes32' },
     { name: 'transcripts', type: 'string' },
@@ -116,7 +117,7 @@ export class Rollup {
    * The batches that stand (posted and not undone), with their signers, read back from the chain:
    * each header from its posting transaction's input (the chain keeps only its hash).
    */
-  async postedBatches(): Promise<{ header: BatchHeader; signers: Address[] }[]> {
+  async postedBatches(from = 0n): Promise<{ header: BatchHeader; signers: Address[] }[]> {
     const abi = artifact('ChorusRollup').abi
     const { batchCount } = await this.state()
     const logs = await this.publicClient.getContractEvents({ address: this.address, abi, eventName: 'BatchPosted', fromBlock: 0n })
@@ -124,7 +125,7 @@ export class Rollup {
     // A batch undone by a dispute may be posted again under its index: the last posting stands.
     for (const l of logs) latest.set((l.args as { index: bigint }).index, l)
     const out: { header: BatchHeader; signers: Address[] }[] = []
-    for (let i = 0n; i < batchCount; i++) {
+    for (let i = from; i < batchCount; i++) {
       const l = latest.get(i)
       if (l === undefined) throw new Error(`batch ${i} stands but its posting was not found`)
       const tx = await this.publicClient.getTransaction({ hash: l.transactionHash })

@@ -16,7 +16,18 @@ export interface Signature {
   signature: Hex
 }
 
+export interface AnchorTurn {
+  credited: number
+  finalized: number
+  /** The batch posted this turn, if the ledger had moved and enough verifiers signed. */
+  posted?: Batch
+}
+
 export class Sequencer {
+  /** The log replayed through the last batch that stands (kept between turns). */
+  private replica: BatchReplica | undefined
+  private verified = 0n
+
   constructor(
     private readonly ledger: SqliteLedger,
     private readonly rollup: Rollup,
@@ -34,7 +45,7 @@ export class Sequencer {
   async finalizeDue(): Promise<number> {
     const { finalCount } = await this.rollup.state()
     let done = 0
-    for (const { header } of (await this.rollup.postedBatches()).filter((b) => b.header.index >= finalCount)) {
+    for (const { header } of await this.rollup.postedBatches(finalCount)) {
       try {
         await this.rollup.finalize(header)
         done++
@@ -48,19 +59,39 @@ export class Sequencer {
 
   /** The next batch from the last that stands to the ledger's head, or undefined when nothing changed. */
   async nextBatch(transcripts: string): Promise<Batch | undefined> {
-    const replica = new BatchReplica((from, limit) => this.ledger.entries(from, limit), this.genesisSeq)
-    try {
-      for (const { header } of await this.rollup.postedBatches()) await replica.verify(header)
-      const base = await replica.current()
-      if (base.seq === this.ledger.headSeq()) return undefined
-      return buildBatch(this.ledger, base, transcripts)
-    } finally {
-      replica.close()
+    const { batchCount } = await this.rollup.state()
+    // A dispute undid batches this replay had taken: start it again from the rollup's genesis.
+    if (this.replica === undefined || batchCount < this.verified) {
+      this.replica?.close()
+      this.replica = new BatchReplica((from, limit) => this.ledger.entries(from, limit), this.genesisSeq)
+      this.verified = 0n
     }
+    for (const { header } of await this.rollup.postedBatches(this.verified)) {
+      await this.replica.verify(header)
+      this.verified = header.index + 1n
+    }
+    const base = await this.replica.current()
+    if (base.seq === this.ledger.headSeq()) return undefined
+    return buildBatch(this.ledger, base, transcripts)
+  }
+
+  /** One turn of a sequencer that holds its verifiers' keys (a devnet): credit, finalize, post. */
+  async anchor(verifiers: readonly LocalAccount[], transcripts: string): Promise<AnchorTurn> {
+    const credited = await this.creditDeposits()
+    const finalized = await this.finalizeDue()
+    const batch = await this.nextBatch(transcripts)
+    if (batch === undefined) return { credited, finalized }
+    await this.rollup.postBatch(batch.header, await Sequencer.sign(this.rollup, batch, verifiers))
+    return { credited, finalized, posted: batch }
   }
 
   /** Signs with verifier keys held here (a devnet's; a network's verifiers run verify-batch themselves). */
   static async sign(rollup: Rollup, batch: Batch, verifiers: readonly LocalAccount[]): Promise<Signature[]> {
     return Promise.all(verifiers.map(async (v) => ({ signer: v.address, signature: await signBatch(v, rollup.domain, batch.header) })))
+  }
+
+  close(): void {
+    this.replica?.close()
+    this.replica = undefined
   }
 }

@@ -62,9 +62,9 @@ export class BatchReplica {
     return batch
   }
 
-  /** Whether the accounts' net changes add up to the deposits the batch credited, to the micro-unit. */
+  /** Whether the accounts' net changes and what was burned add up to the deposits credited, to the micro-unit. */
   conserves(batch: Batch): boolean {
-    const changed = batch.deltas.reduce((sum, d) => sum + d.delta, 0n)
+    const changed = batch.deltas.reduce((sum, d) => sum + d.delta, 0n) + batch.header.burned
     return changed === this.replica.chain.creditedBetween(Number(batch.header.depositsFrom), Number(batch.header.depositsThrough))
   }
 
