@@ -11,6 +11,7 @@ import { Governance, PARAMETERS, type ParameterName } from '../ledger/evm/govern
 import { Rollup } from '../ledger/evm/rollup.js'
 import { Sequencer, type Signature } from '../ledger/evm/sequencer.js'
 import { BatchMismatch, BatchReplica, signBatch } from '../ledger/evm/verifyBatch.js'
+import { finalLeaf } from '../ledger/evm/withdrawal.js'
 import { SqliteLedger } from '../ledger/sqliteLedger.js'
 import { type ChainConfig, connect, contracts, readChainConfig, writeChainConfig } from './chainConfig.js'
 import { readEvmKey, writeEvmKey } from './evmKeyFile.js'
@@ -24,7 +25,7 @@ import { WORKSPACE_LEDGER, WORKSPACE_OPERATOR_KEY } from './workspaceLedger.js'
  * the ledger file as the sequencer of a rollup on an EVM chain (ledger/evm). `deploy` records the
  * chain beside the ledger file (chain.json); every other command reads it from there.
  */
-export const CHAIN_COMMANDS = ['evm-key', 'deploy', 'deposit', 'verifier', 'anchor', 'verify-batch', 'dispute', 'params', 'gov-stake', 'propose', 'vote', 'execute'] as const
+export const CHAIN_COMMANDS = ['evm-key', 'deploy', 'deposit', 'verifier', 'anchor', 'verify-batch', 'dispute', 'claim', 'params', 'gov-stake', 'propose', 'vote', 'execute'] as const
 
 export const CHAIN_HELP = `
  On an EVM chain (the ledger file sequences a rollup; the chain holds the money):
@@ -41,6 +42,8 @@ export const CHAIN_HELP = `
                                 once enough verifiers signed (keys here, or verify-batch)
   verify-batch --evm-key F      replay the log, rebuild the proposed batch, sign it if equal
   dispute <index> --evm-key F   prove a standing batch does not conserve money (bond at stake)
+  claim <account> --evm-key F   carry an account's proof against the final state root: the chain
+                                pays what it released (chorus ledger release) and was not paid
   params                        the parameters in force on the chain
   gov-stake <E> --evm-key F     stake for governance votes
   propose <name> <value> --evm-key F;  vote <id> yes|no --evm-key F;  execute <id> --evm-key F
@@ -119,6 +122,26 @@ export async function chainCommand(sub: string, args: string[], out: (s: string)
       return verifyBatch(file, configPath, proposalPath, await key(), out)
     case 'dispute':
       return dispute(values, positionals, file, configPath, await key(), out)
+    case 'claim': {
+      const account = positionals[0]
+      if (account === undefined || !/^[0-9a-f]{64}$/.test(account)) throw new ConfigError('claim needs a Chorus account id (64 hex)')
+      const config = await readChainConfig(configPath)
+      const { rollup } = await contracts(config, await key())
+      const ledger = SqliteLedger.readOnly(file)
+      try {
+        const claim = await finalLeaf(rollup, (from, limit) => ledger.entries(from, limit), config.genesisSeq, account)
+        const paid = await rollup.withdrawn(account)
+        if (claim === undefined || claim.leaf.withdrawable <= paid) {
+          out(`nothing to pay ${account.slice(0, 16)}… yet: ${claim === undefined ? 'no final batch holds the account' : `the final state releases ${formatUnits(claim.leaf.withdrawable)}, all paid`}\n`)
+          return 1
+        }
+        await rollup.withdraw(claim.leaf, claim.proof)
+        out(`paid ${formatUnits(claim.leaf.withdrawable - paid)} to ${claim.leaf.payout}\n`)
+        return 0
+      } finally {
+        ledger.close()
+      }
+    }
     case 'params': {
       const { governance } = await contracts(await readChainConfig(configPath))
       for (const [name, value] of Object.entries(await governance.parameters())) out(`${name.padEnd(20)} ${value}\n`)

@@ -39,6 +39,8 @@ export const LEDGER_HELP = `chorus ledger <command> [options]
   unbond <amount> --key F       start taking stake back (withdrawable after the unbonding delay)
   withdraw --key F              move unbonded stake back to the balance, once the delay is over
   allow <gateway> <amount> --key F   let a gateway charge this (client) account up to amount
+  release <amount> --to 0x… --key F  hand balance to the custody chain (on an EVM-anchored
+                                ledger), paid to that address once a batch holding it is final
   rotate --key F --new-key G    hand the account to a new key (balance and reputation stay)
   credit <account> <amount>     the operator's faucet (the operator key: --operator-key, default
                                 ${WORKSPACE_OPERATOR_KEY})
@@ -64,6 +66,7 @@ const OPTIONS = {
   'operator-key': { type: 'string' },
   key: { type: 'string' },
   'new-key': { type: 'string' },
+  to: { type: 'string' },
   kind: { type: 'string' },
   operator: { type: 'string' },
   from: { type: 'string' },
@@ -107,6 +110,11 @@ export async function ledgerCommand(args: string[], signal: AbortSignal, out: (s
       return request(values, out, { op: sub, amount: amount(positionals[0]) })
     case 'withdraw':
       return request(values, out, { op: 'withdraw' })
+    case 'release': {
+      const to = values.to?.toLowerCase()
+      if (to === undefined || !/^0x[0-9a-f]{40}$/.test(to)) throw new ConfigError('release needs --to <EVM address> (where the custody chain pays it)')
+      return request(values, out, { op: 'release', amount: amount(positionals[0]), to })
+    }
     case 'allow':
       if (positionals[0] === undefined) throw new ConfigError('allow needs the gateway id and an amount')
       return request(values, out, { op: 'allow', gateway: positionals[0], amount: amount(positionals[1]) })

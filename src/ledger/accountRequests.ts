@@ -5,7 +5,8 @@ import type { AccountRequest } from './requests.js'
 
 /**
  * An account's own signed write on the SQLite ledger (requests.ts has its form and signature):
- * register, stake, unbond, withdraw, rotate a key, allow a gateway. Runs inside the ledger's
+ * register, stake, unbond, withdraw, rotate a key, allow a gateway, release to a custody chain.
+ * Runs inside the ledger's
  * transaction; a refusal throws and changes nothing.
  */
 export interface AccountLedger {
@@ -17,6 +18,8 @@ export interface AccountLedger {
   /** What of an account's stake rounds in flight hold (it cannot unbond). */
   committedStake(id: string): bigint
   unbondingMs: number
+  /** Counts money that left the ledger for the custody chain (the supply check reads it). */
+  addReleased(x: bigint): void
 }
 
 export function applyAccountRequest(l: AccountLedger, r: AccountRequest, seq: number, at: number): void {
@@ -63,6 +66,13 @@ export function applyAccountRequest(l: AccountLedger, r: AccountRequest, seq: nu
       l.sql('UPDATE keys SET retired = ? WHERE key = ?').run(seq, r.key)
       l.sql('INSERT INTO keys (key, account, added) VALUES (?, ?, ?)').run(b.newKey, id, seq)
       return
+    case 'release': {
+      const x = parseAmount(b.amount)
+      if (a.balance < x) throw new LedgerError('INSUFFICIENT_FUNDS', `the balance ${a.balance} is below ${x}`)
+      l.sql('UPDATE accounts SET balance = balance - ?, released = released + ?, payout = ? WHERE id = ?').run(x, x, b.to, id)
+      l.addReleased(x)
+      return
+    }
     case 'allow': {
       const gateway = l.accountOfKey(b.gateway)
       if (gateway === undefined || l.account(gateway)!.kind !== 'gateway') throw new LedgerError('NOT_A_GATEWAY', `${b.gateway.slice(0, 8)}… is not a registered gateway`)

@@ -32,6 +32,9 @@ export interface Holding {
   account: string
   /** Balance + stake + unbonding, micro-units. */
   held: Micro
+  /** Released to the custody chain so far (cumulative), and the EVM address it pays. */
+  released: Micro
+  payout: string | undefined
   /** The canonical JSON of its reputation (the state root commits to its hash). */
   reputation: string
 }
@@ -87,9 +90,11 @@ export class ChainDeposits {
 
   /** Every account's money and reputation, by account id. */
   holdings(): Holding[] {
-    return (this.l.sql('SELECT id, balance + stake + unbonding AS held FROM accounts ORDER BY id').all() as Row[]).map((r) => ({
+    return (this.l.sql('SELECT id, balance + stake + unbonding AS held, released, payout FROM accounts ORDER BY id').all() as Row[]).map((r) => ({
       account: r.id as string,
       held: r.held as bigint,
+      released: r.released as bigint,
+      payout: (r.payout as string | null) ?? undefined,
       reputation: canonicalJson(this.l.reputation(r.id as string)),
     }))
   }

@@ -21,6 +21,11 @@ export type AccountOp =
   | { op: 'rotate'; newKey: string }
   /** A client lets a gateway charge it up to `amount` in all (0 revokes); metering draws it down. */
   | { op: 'allow'; gateway: string; amount: string }
+  /**
+   * Hands `amount` of the balance to the custody chain (ledger/evm): it leaves the ledger, and once
+   * a batch holding it is final, the chain pays it to the EVM address `to` (the newest one named).
+   */
+  | { op: 'release'; amount: string; to: string }
 
 export interface AccountRequest {
   /** The key that signs (one of the account's keys; for register, the new account's key). */
@@ -53,7 +58,8 @@ export function checkRequest(raw: unknown): AccountRequest {
     ((b.op === 'stake' || b.op === 'unbond') && keys === 'amount,op' && typeof b.amount === 'string' && amountOk(b.amount)) ||
     (b.op === 'withdraw' && keys === 'op') ||
     (b.op === 'rotate' && keys === 'newKey,op' && typeof b.newKey === 'string' && isNodeId(b.newKey)) ||
-    (b.op === 'allow' && keys === 'amount,gateway,op' && typeof b.gateway === 'string' && isNodeId(b.gateway) && typeof b.amount === 'string' && amountOk(b.amount, true))
+    (b.op === 'allow' && keys === 'amount,gateway,op' && typeof b.gateway === 'string' && isNodeId(b.gateway) && typeof b.amount === 'string' && amountOk(b.amount, true)) ||
+    (b.op === 'release' && keys === 'amount,op,to' && typeof b.amount === 'string' && amountOk(b.amount) && typeof b.to === 'string' && /^0x[0-9a-f]{40}$/.test(b.to))
   if (!ok) throw new LedgerError('BAD_REQUEST', `not a valid ${String((b as { op?: unknown }).op)} request`)
   if (!verifier.verify(r.key, signed(r), r.sig)) throw new LedgerError('BAD_SIGNATURE', 'the request is not signed by its key')
   return { key: r.key, nonce: r.nonce, body: b, sig: r.sig }

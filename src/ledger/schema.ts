@@ -103,6 +103,10 @@ const MIGRATIONS: readonly string[] = [
   // which round asked each (and the ledger grades that round's judges on it).
   `CREATE TABLE hidden_items (id INTEGER PRIMARY KEY, gateway TEXT NOT NULL, slot INTEGER NOT NULL, commitment TEXT NOT NULL);
    CREATE INDEX hidden_items_by_gateway ON hidden_items (gateway);`,
+  // A custody chain (ledger/evm): what each account released for withdrawal there (cumulative)
+  // and the EVM address the chain pays it to.
+  `ALTER TABLE accounts ADD COLUMN released INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE accounts ADD COLUMN payout TEXT;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

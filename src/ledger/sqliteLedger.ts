@@ -455,9 +455,9 @@ export class SqliteLedger implements Ledger {
    * Money held in accounts (the running total the triggers keep; `counted` sums every account
    * again) and what the faucet has created: all three equal, or the ledger is broken.
    */
-  supply(): { held: Micro; created: Micro; destroyed: Micro } {
+  supply(): { held: Micro; created: Micro; destroyed: Micro; released: Micro } {
     const h = this.sql('SELECT held FROM totals').get() as Row
-    return { held: h.held as bigint, created: BigInt(this.meta('created') ?? '0'), destroyed: BigInt(this.meta('destroyed') ?? '0') }
+    return { held: h.held as bigint, created: BigInt(this.meta('created') ?? '0'), destroyed: BigInt(this.meta('destroyed') ?? '0'), released: BigInt(this.meta('released') ?? '0') }
   }
 
   /** Every account's money summed afresh (verify compares it with the running total). */
@@ -602,8 +602,8 @@ export class SqliteLedger implements Ledger {
         throw new LedgerError('CORRUPT', `unknown entry kind ${kind}`)
     }
     const after = this.supply()
-    const issued = after.created - after.destroyed - (before.created - before.destroyed)
-    if (after.held - before.held !== issued || after.held !== after.created - after.destroyed) {
+    const issued = after.created - after.destroyed - after.released - (before.created - before.destroyed - before.released)
+    if (after.held - before.held !== issued || after.held !== after.created - after.destroyed - after.released) {
       throw new LedgerError('CORRUPT', `entry ${seq} (${kind}) would change the money held by ${after.held - before.held - issued} micro-units`)
     }
   }
@@ -618,6 +618,7 @@ export class SqliteLedger implements Ledger {
         recordStanding: (id, s) => this.recordStanding(id, s),
         committedStake: (id) => this.committedStake(id),
         unbondingMs: this.ledgerRules.unbondingMs,
+        addReleased: (x) => this.setMeta('released', (BigInt(this.meta('released') ?? '0') + x).toString()),
       },
       r,
       seq,

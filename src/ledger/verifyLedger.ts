@@ -48,9 +48,9 @@ export async function verifyLedger(path: string, onProgress?: (done: number) => 
     }
     if (replica.head() !== file.head()) throw new LedgerError('CORRUPT', 'the log ends before the head the file records')
     if (replica.stateDigest() !== file.stateDigest()) throw new LedgerError('CORRUPT', "the file's state differs from the state its log rebuilds")
-    const { held, created, destroyed } = file.supply()
+    const { held, created, destroyed, released } = file.supply()
     const counted = file.counted()
-    if (counted !== created - destroyed || held !== counted) throw new LedgerError('CORRUPT', `accounts hold ${counted} micro-units (running total ${held}) but ${created} were created and ${destroyed} forfeited`)
+    if (counted !== created - destroyed - released || held !== counted) throw new LedgerError('CORRUPT', `accounts hold ${counted} micro-units (running total ${held}) but ${created} were created, ${destroyed} forfeited and ${released} released to a custody chain`)
     return { entries: seq - 1, head: file.head(), operator, settlements }
   } finally {
     file.close()

@@ -78,5 +78,7 @@ describe('chorus ledger on an EVM chain (anvil)', () => {
     // The batch conserves money: disputing it would lose the bond, so the command refuses.
     expect(await run('dispute', '0', '--evm-key', keys.payer!, ...at)).toMatchObject({ code: 1, out: expect.stringMatching(/conserves money/) })
     expect((await run('params', ...at)).out).toMatch(/ticketPrice +0/)
+    // Nothing is final within the 60 s window, so there is nothing to pay out yet.
+    expect(await run('claim', nodes[0]!.id, '--evm-key', keys.payer!, ...at)).toMatchObject({ code: 1, out: expect.stringMatching(/no final batch/) })
   })
 })

@@ -54,6 +54,7 @@ export interface BatchBase {
   deposits: number
   /** Micro-units the ledger had destroyed by then. */
   destroyed: bigint
+  /** What each account could claim: held in the ledger plus released for withdrawal. */
   held: ReadonlyMap<string, bigint>
 }
 
@@ -78,9 +79,17 @@ export const deltaLeafHash = (d: Delta): Hex => leafHash(encodeAbiParameters([{ 
 export const roundLeafHash = (r: RoundLeaf): Hex =>
   leafHash(encodeAbiParameters([{ type: 'uint64' }, { type: 'uint32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }], [r.batch, r.position, r.round, r.transcriptRoot, r.entry]))
 
+/**
+ * What each account can claim from custody: what it holds in the ledger and what it released for
+ * withdrawal (a release moves money between the two; only deposits and burns change the sum).
+ */
+function claims(accounts: readonly AccountLeaf[]): Map<string, bigint> {
+  return new Map(accounts.map((a) => [a.account, a.held + a.withdrawable]))
+}
+
 /** The accounts' leaves of a ledger as it stands. */
 export function accountLeaves(ledger: SqliteLedger): AccountLeaf[] {
-  return ledger.chain.holdings().map((h) => ({ account: hex32(h.account), payout: NO_PAYOUT, held: h.held, withdrawable: 0n, reputation: keccak256(stringToHex(h.reputation)) }))
+  return ledger.chain.holdings().map((h) => ({ account: hex32(h.account), payout: (h.payout as Address | undefined) ?? NO_PAYOUT, held: h.held, withdrawable: h.released, reputation: keccak256(stringToHex(h.reputation)) }))
 }
 
 /** The state root of a ledger as it stands (the genesis root a rollup is deployed with, too). */
@@ -91,14 +100,14 @@ export function stateRoot(ledger: SqliteLedger): Hex {
 /** Where the first batch of a ledger starts (deploy the contract with its state root). */
 export function genesisBase(ledger: SqliteLedger): BatchBase {
   const accounts = accountLeaves(ledger)
-  return { index: 0n, seq: ledger.headSeq(), stateRoot: new MerkleTree(accounts.map(accountLeafHash)).root, deposits: ledger.chain.credited(), destroyed: ledger.supply().destroyed, held: new Map(accounts.map((a) => [a.account, a.held])) }
+  return { index: 0n, seq: ledger.headSeq(), stateRoot: new MerkleTree(accounts.map(accountLeafHash)).root, deposits: ledger.chain.credited(), destroyed: ledger.supply().destroyed, held: claims(accounts) }
 }
 
 /** The batch from `base` to the ledger's newest entry. */
 export function buildBatch(ledger: SqliteLedger, base: BatchBase, transcripts: string): Batch {
   const seq = ledger.headSeq()
   const accounts = accountLeaves(ledger)
-  const held = new Map<string, bigint>(accounts.map((a) => [a.account, a.held]))
+  const held = claims(accounts)
   const deltas: Delta[] = []
   for (const account of [...new Set([...base.held.keys(), ...held.keys()])].sort()) {
     const delta = (held.get(account) ?? 0n) - (base.held.get(account) ?? 0n)

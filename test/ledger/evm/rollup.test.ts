@@ -4,6 +4,7 @@ import { hashParts } from '../../../src/crypto/hash.js'
 import { identityFromSeed, signBytes } from '../../../src/crypto/identity.js'
 import { type Batch, type BatchBase, buildBatch, genesisBase, roundLeafHash } from '../../../src/ledger/evm/batch.js'
 import { MerkleTree, verifyProof } from '../../../src/ledger/evm/merkle.js'
+import { finalLeaf } from '../../../src/ledger/evm/withdrawal.js'
 import { revertReason } from './revertReason.js'
 import { Rollup } from '../../../src/ledger/evm/rollup.js'
 import { BatchMismatch, BatchReplica, signBatch } from '../../../src/ledger/evm/verifyBatch.js'
@@ -120,6 +121,31 @@ describe('the rollup on an EVM (Hardhat EDR)', () => {
     expect(await w.rollup.holds(forged, tree.proof(0))).toBe(false)
     // Rounds only move money between accounts: what the accounts gained is what was deposited.
     expect(batch.deltas.reduce((s, d) => s + d.delta, 0n)).toBe(100_000_000n + BigInt(NODES) * 2_000_000n)
+  })
+
+  it('pays out what an account released, by proof against the final state root, once', async () => {
+    settleRounds(w, 1, 1)
+    const node = ident('node-2')
+    const payout = await w.chain.account('payout-of-node-2')
+    const before = await w.chain.publicClient.getBalance({ address: payout.address })
+    const nonce = w.ledger.account(node.id)!.nonce
+    w.ledger.submit(signRequest(node, nonce, { op: 'release', amount: '50000', to: payout.address.toLowerCase() }))
+    expect(() => w.ledger.submit(signRequest(node, nonce + 1, { op: 'release', amount: '999000000', to: payout.address.toLowerCase() }))).toThrow(/below/)
+    const batch = buildBatch(w.ledger, w.base, 'x')
+    // A release moves money out of the ledger, not out of the account's claim on custody: the
+    // verifiers' replays (cosign) find the batch conserving.
+    await w.rollup.postBatch(batch.header, await cosign(w, batch, replicas, 2))
+    const entries = (from: number, limit: number) => w.ledger.entries(from, limit)
+    expect(await finalLeaf(w.rollup, entries, w.genesisSeq, node.id)).toBeUndefined()
+    await w.chain.advance(WINDOW_S)
+    await w.rollup.finalize(batch.header)
+    const claim = (await finalLeaf(w.rollup, entries, w.genesisSeq, node.id))!
+    expect(claim.leaf).toMatchObject({ withdrawable: 50_000n, payout: payout.address.toLowerCase() })
+    const carrier = w.rollup.as(w.chain.wallet(await w.chain.account('carrier')))
+    await carrier.withdraw(claim.leaf, claim.proof)
+    expect((await w.chain.publicClient.getBalance({ address: payout.address })) - before).toBe(parseEther('0.05'))
+    expect(await revertReason(carrier.withdraw(claim.leaf, claim.proof))).toMatch(/NothingToWithdraw/)
+    expect(await revertReason(carrier.withdraw({ ...claim.leaf, withdrawable: 100_000n }, claim.proof))).toMatch(/BadProof/)
   })
 
   it('a verifier refuses to sign a batch that is not its own replay, or that makes money from nothing', async () => {
