@@ -29,7 +29,7 @@ export async function run(): Promise<Figure[]> {
   try {
     const sequencer = await engine.account('sequencer')
     let base = genesisBase(ledger)
-    const rollup = await Rollup.deploy({ sequencer: sequencer.address, threshold: 2, minVerifierBond: parseEther('1'), challengeWindowS: WINDOW_S, disputeBond: parseEther('0.1'), genesisStateRoot: base.stateRoot }, engine.publicClient, engine.wallet(sequencer))
+    const rollup = await Rollup.deploy({ sequencer: sequencer.address, threshold: 2, minVerifierBond: parseEther('1'), challengeWindowS: WINDOW_S, disputeBond: parseEther('0.1'), genesisStateRoot: base.stateRoot, genesisBeacon: base.beacon }, engine.publicClient, engine.wallet(sequencer))
     const verifiers = await Promise.all([0, 1, 2].map((i) => engine.account(`verifier-${i}`)))
     for (const [i, v] of verifiers.entries()) await rollup.as(engine.wallet(v)).registerVerifier(hashParts('bench-verifier', String(i)), `0x${signBytes(members[i]!.identity, Buffer.from(v.address))}`, parseEther('1'))
     const rng = new SeededRandom(hashParts('evm-bench-members'))

@@ -28,7 +28,10 @@ abstract contract ChorusBatches is ChorusVerifiers {
         /// custody, owed to no one.
         uint128 burned;
         uint32 rounds;
-        /// The sequencer's beacon chain tip its rounds' beacons hash back to.
+        /// The newest beacon the sequencer had issued by logSeq (its chain, index and value): every
+        /// later beacon of that chain hashes back to it.
+        uint32 beaconChain;
+        uint64 beaconIndex;
         bytes32 beaconTip;
         /// Where the batch's transcripts can be fetched.
         string transcripts;
@@ -46,9 +49,19 @@ abstract contract ChorusBatches is ChorusVerifiers {
     }
 
     bytes32 internal constant HEADER_TYPEHASH = keccak256(
-        "Batch(uint64 index,uint64 logSeq,bytes32 logHead,bytes32 prevStateRoot,bytes32 stateRoot,bytes32 roundsRoot,bytes32 deltasRoot,uint64 depositsFrom,uint64 depositsThrough,uint128 burned,uint32 rounds,bytes32 beaconTip,string transcripts)"
+        "Batch(uint64 index,uint64 logSeq,bytes32 logHead,bytes32 prevStateRoot,bytes32 stateRoot,bytes32 roundsRoot,bytes32 deltasRoot,uint64 depositsFrom,uint64 depositsThrough,uint128 burned,uint32 rounds,uint32 beaconChain,uint64 beaconIndex,bytes32 beaconTip,string transcripts)"
     );
     bytes32 internal immutable DOMAIN_SEPARATOR;
+
+    /// A beacon of the sequencer's chains: chain number, index on it, value.
+    struct BeaconAt {
+        uint32 chain;
+        uint64 index;
+        bytes32 value;
+    }
+
+    /// The newest beacon at the rollup's genesis entry (batch 0's beacons hash back to it).
+    BeaconAt public genesisBeacon;
 
     address public immutable sequencer;
     uint256 public immutable challengeWindow;
@@ -71,8 +84,9 @@ abstract contract ChorusBatches is ChorusVerifiers {
     error BadSignatures(string why);
     error NotFinalYet(uint256 at);
 
-    constructor(address sequencer_, uint256 challengeWindow_, bytes32 genesisStateRoot) {
+    constructor(address sequencer_, uint256 challengeWindow_, bytes32 genesisStateRoot, BeaconAt memory genesisBeacon_) {
         sequencer = sequencer_;
+        genesisBeacon = genesisBeacon_;
         challengeWindow = challengeWindow_;
         tipStateRoot = genesisStateRoot;
         finalStateRoot = genesisStateRoot;
@@ -91,7 +105,7 @@ abstract contract ChorusBatches is ChorusVerifiers {
         return keccak256(
             abi.encode(
                 HEADER_TYPEHASH, h.index, h.logSeq, h.logHead, h.prevStateRoot, h.stateRoot, h.roundsRoot, h.deltasRoot,
-                h.depositsFrom, h.depositsThrough, h.burned, h.rounds, h.beaconTip, keccak256(bytes(h.transcripts))
+                h.depositsFrom, h.depositsThrough, h.burned, h.rounds, h.beaconChain, h.beaconIndex, h.beaconTip, keccak256(bytes(h.transcripts))
             )
         );
     }

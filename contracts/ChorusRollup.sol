@@ -18,7 +18,16 @@ contract ChorusRollup is ChorusCustody {
         bytes32 transcriptRoot;
         /// The hash of its settlement entry in the sequencer's log.
         bytes32 entry;
+        /// Its members and assignment beacons (zero under rules without beacons), both on one chain.
+        uint32 beaconChain;
+        uint64 membersIndex;
+        bytes32 membersBeacon;
+        uint64 assignmentIndex;
+        bytes32 assignmentBeacon;
     }
+
+    /// The most hash steps a beacon dispute walks (pick a nearer anchor for a longer way).
+    uint256 public constant MAX_BEACON_STEPS = 20_000;
 
     uint256 public immutable disputeBond;
 
@@ -33,13 +42,53 @@ contract ChorusRollup is ChorusCustody {
         uint256 minVerifierBond_,
         uint256 challengeWindow_,
         uint256 disputeBond_,
-        bytes32 genesisStateRoot
-    ) ChorusVerifiers(threshold_, minVerifierBond_) ChorusBatches(sequencer_, challengeWindow_, genesisStateRoot) {
+        bytes32 genesisStateRoot,
+        BeaconAt memory genesisBeacon_
+    ) ChorusVerifiers(threshold_, minVerifierBond_) ChorusBatches(sequencer_, challengeWindow_, genesisStateRoot, genesisBeacon_) {
         disputeBond = disputeBond_;
     }
 
     function roundLeaf(RoundLeaf calldata r) public pure returns (bytes32) {
-        return ChorusMerkle.leafHash(abi.encode(r.batch, r.position, r.round, r.transcriptRoot, r.entry));
+        return ChorusMerkle.leafHash(
+            abi.encode(r.batch, r.position, r.round, r.transcriptRoot, r.entry, r.beaconChain, r.membersIndex, r.membersBeacon, r.assignmentIndex, r.assignmentBeacon)
+        );
+    }
+
+    /**
+     * A beacon the batch quotes is not from the sequencer's committed chain: its own tip
+     * (`which` 0) or a round's members (1) or assignment (2) beacon does not hash back, link by
+     * link, to an earlier committed beacon of the same chain — the tip of a standing batch before
+     * it (`anchor`), or the genesis one (`fromGenesis`). A beacon that does hash back loses the bond.
+     */
+    function disputeBeacon(
+        Header calldata h,
+        address[] calldata signers,
+        uint8 which,
+        RoundLeaf calldata r,
+        bytes32[] calldata proof,
+        Header calldata anchor,
+        bool fromGenesis
+    ) external payable {
+        if (msg.value != disputeBond) revert WrongBond(disputeBond);
+        posted(h);
+        BeaconAt memory quoted;
+        if (which == 0) quoted = BeaconAt(h.beaconChain, h.beaconIndex, h.beaconTip);
+        else {
+            if (r.batch != h.index || !ChorusMerkle.verify(proof, h.roundsRoot, roundLeaf(r))) revert BadProof();
+            quoted = which == 1 ? BeaconAt(r.beaconChain, r.membersIndex, r.membersBeacon) : BeaconAt(r.beaconChain, r.assignmentIndex, r.assignmentBeacon);
+        }
+        BeaconAt memory base;
+        if (fromGenesis) base = genesisBeacon;
+        else {
+            if (anchor.index >= h.index || anchor.index >= batchCount || batches[anchor.index].header != headerHash(anchor)) revert NotProven("the anchor is not a standing batch before this one");
+            base = BeaconAt(anchor.beaconChain, anchor.beaconIndex, anchor.beaconTip);
+        }
+        if (quoted.chain != base.chain || quoted.index < base.index) revert NotProven("the anchor is not earlier on the same chain");
+        if (quoted.index - base.index > MAX_BEACON_STEPS) revert NotProven("too far from the anchor: pick a nearer one");
+        bytes32 v = quoted.value;
+        for (uint256 i = base.index; i < quoted.index; i++) v = sha256(abi.encodePacked("chorus/beacon\n", v));
+        if (v == base.value) return lose(h.index, "beacon");
+        pay(undo(h, signers, "quotes a beacon not from the committed chain"));
     }
 
     /**

@@ -196,6 +196,7 @@ async function deploy(values: Values, file: string, configPath: string, account:
       challengeWindowS: number(values['challenge-window'] ?? 3_600, '--challenge-window', (n) => Number.isInteger(n) && n >= 0),
       disputeBond: ether(values['dispute-bond'], '--dispute-bond', '0.1'),
       genesisStateRoot: base.stateRoot,
+      genesisBeacon: base.beacon,
     },
     publicClient,
     w,

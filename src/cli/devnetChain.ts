@@ -44,7 +44,7 @@ export class DevnetChain {
       const sequencerKey = await engine.account('devnet/sequencer')
       const wallet = engine.wallet(sequencerKey)
       const base = genesisBase(ledger)
-      const rollup = await Rollup.deploy({ sequencer: sequencerKey.address, threshold: THRESHOLD, minVerifierBond: parseEther('1'), challengeWindowS: opts.challengeWindowS ?? 2, disputeBond: parseEther('0.1'), genesisStateRoot: base.stateRoot }, engine.publicClient, wallet)
+      const rollup = await Rollup.deploy({ sequencer: sequencerKey.address, threshold: THRESHOLD, minVerifierBond: parseEther('1'), challengeWindowS: opts.challengeWindowS ?? 2, disputeBond: parseEther('0.1'), genesisStateRoot: base.stateRoot, genesisBeacon: base.beacon }, engine.publicClient, wallet)
       const governance = await Governance.deploy({ votingPeriodS: 60, timelockS: 60, quorumBp: 4_000, initial: {} }, engine.publicClient, wallet)
       const verifiers = []
       for (let i = 0; i < Math.min(VERIFIERS, verifierNodes.length); i++) {

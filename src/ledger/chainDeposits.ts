@@ -109,8 +109,10 @@ export class ChainDeposits {
     }))
   }
 
-  /** The newest value of the ledger's beacon chain (its tip while none was issued). */
-  beaconLast(): string | undefined {
-    return this.l.meta('beacon_last')
+  /** The newest beacon of the ledger's current chain (index 0: the chain's published tip), if any. */
+  beaconLast(): { chain: number; index: number; value: string } | undefined {
+    const chain = this.l.meta('beacon_chain')
+    if (chain === undefined) return undefined
+    return { chain: Number(chain), index: Number(this.l.meta('beacon_index')), value: this.l.meta('beacon_last')! }
   }
 }

@@ -21,8 +21,18 @@ export interface BatchHeader {
   /** Micro-units destroyed over the batch (forfeited fees of expired rounds). */
   burned: bigint
   rounds: number
+  /** The newest beacon issued by logSeq. */
+  beaconChain: number
+  beaconIndex: bigint
   beaconTip: Hex
   transcripts: string
+}
+
+/** A beacon of the ledger's chains, as the contract holds one. */
+export interface BeaconAt {
+  chain: number
+  index: bigint
+  value: Hex
 }
 
 export interface AccountLeaf {
@@ -39,6 +49,12 @@ export interface RoundLeaf {
   round: Hex
   transcriptRoot: Hex
   entry: Hex
+  /** Its two beacons (zero for rounds by rules without beacons). */
+  beaconChain: number
+  membersIndex: bigint
+  membersBeacon: Hex
+  assignmentIndex: bigint
+  assignmentBeacon: Hex
 }
 
 export interface Delta {
@@ -54,6 +70,7 @@ export interface BatchBase {
   deposits: number
   /** Micro-units the ledger had destroyed by then. */
   destroyed: bigint
+  beacon: BeaconAt
   /** What each account could claim: held in the ledger plus released for withdrawal. */
   held: ReadonlyMap<string, bigint>
 }
@@ -77,7 +94,36 @@ export const accountLeafHash = (a: AccountLeaf): Hex =>
 export const deltaLeafHash = (d: Delta): Hex => leafHash(encodeAbiParameters([{ type: 'bytes32' }, { type: 'int128' }], [d.account, d.delta]))
 
 export const roundLeafHash = (r: RoundLeaf): Hex =>
-  leafHash(encodeAbiParameters([{ type: 'uint64' }, { type: 'uint32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }], [r.batch, r.position, r.round, r.transcriptRoot, r.entry]))
+  leafHash(
+    encodeAbiParameters(
+      [{ type: 'uint64' }, { type: 'uint32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'uint32' }, { type: 'uint64' }, { type: 'bytes32' }, { type: 'uint64' }, { type: 'bytes32' }],
+      [r.batch, r.position, r.round, r.transcriptRoot, r.entry, r.beaconChain, r.membersIndex, r.membersBeacon, r.assignmentIndex, r.assignmentBeacon],
+    ),
+  )
+
+/** The newest beacon a ledger had issued (zeros before its first chain). */
+function beaconOf(ledger: SqliteLedger): BeaconAt {
+  const b = ledger.chain.beaconLast()
+  return b === undefined ? { chain: 0, index: 0n, value: ZERO } : { chain: b.chain, index: BigInt(b.index), value: hex32(b.value) }
+}
+
+/** A settled round's leaf: where it sits, what it settled, and the beacons it was keyed by. */
+function roundLeaf(ledger: SqliteLedger, batch: bigint, position: number, r: { round: string; root: string; entry: string }): RoundLeaf {
+  const members = ledger.beaconOf(r.round, 'members')
+  const assignment = ledger.beaconOf(r.round, 'assignment')
+  return {
+    batch,
+    position,
+    round: hex32(r.round),
+    transcriptRoot: hex32(r.root),
+    entry: hex32(r.entry),
+    beaconChain: members?.chain ?? assignment?.chain ?? 0,
+    membersIndex: BigInt(members?.index ?? 0),
+    membersBeacon: members === undefined ? ZERO : hex32(members.value),
+    assignmentIndex: BigInt(assignment?.index ?? 0),
+    assignmentBeacon: assignment === undefined ? ZERO : hex32(assignment.value),
+  }
+}
 
 /**
  * What each account can claim from custody: what it holds in the ledger and what it released for
@@ -100,7 +146,7 @@ export function stateRoot(ledger: SqliteLedger): Hex {
 /** Where the first batch of a ledger starts (deploy the contract with its state root). */
 export function genesisBase(ledger: SqliteLedger): BatchBase {
   const accounts = accountLeaves(ledger)
-  return { index: 0n, seq: ledger.headSeq(), stateRoot: new MerkleTree(accounts.map(accountLeafHash)).root, deposits: ledger.chain.credited(), destroyed: ledger.supply().destroyed, held: claims(accounts) }
+  return { index: 0n, seq: ledger.headSeq(), stateRoot: new MerkleTree(accounts.map(accountLeafHash)).root, deposits: ledger.chain.credited(), destroyed: ledger.supply().destroyed, beacon: beaconOf(ledger), held: claims(accounts) }
 }
 
 /** The batch from `base` to the ledger's newest entry. */
@@ -113,7 +159,8 @@ export function buildBatch(ledger: SqliteLedger, base: BatchBase, transcripts: s
     const delta = (held.get(account) ?? 0n) - (base.held.get(account) ?? 0n)
     if (delta !== 0n) deltas.push({ account: account as Hex, delta })
   }
-  const rounds = ledger.chain.settledBetween(base.seq, seq).map((r, position) => ({ batch: base.index, position, round: hex32(r.round), transcriptRoot: hex32(r.root), entry: hex32(r.entry) }))
+  const rounds = ledger.chain.settledBetween(base.seq, seq).map((r, position) => roundLeaf(ledger, base.index, position, r))
+  const beacon = beaconOf(ledger)
   const root = new MerkleTree(accounts.map(accountLeafHash)).root
   const deposits = ledger.chain.credited()
   const { destroyed } = ledger.supply()
@@ -129,8 +176,10 @@ export function buildBatch(ledger: SqliteLedger, base: BatchBase, transcripts: s
     depositsThrough: BigInt(deposits),
     burned: destroyed - base.destroyed,
     rounds: rounds.length,
-    beaconTip: ledger.chain.beaconLast() === undefined ? ZERO : hex32(ledger.chain.beaconLast()!),
+    beaconChain: beacon.chain,
+    beaconIndex: beacon.index,
+    beaconTip: beacon.value,
     transcripts,
   }
-  return { header, accounts, deltas, rounds, next: { index: base.index + 1n, seq, stateRoot: root, deposits, destroyed, held } }
+  return { header, accounts, deltas, rounds, next: { index: base.index + 1n, seq, stateRoot: root, deposits, destroyed, beacon, held } }
 }

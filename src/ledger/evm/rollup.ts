@@ -2,7 +2,7 @@ import type { Address, Hex, PublicClient } from 'viem'
 import { decodeFunctionData, getContract } from 'viem'
 import { deployContract, sendCall, type Wallet } from './contractCall.js'
 import { artifact } from './artifacts.js'
-import type { AccountLeaf, BatchHeader, Delta, RoundLeaf } from './batch.js'
+import type { AccountLeaf, BatchHeader, BeaconAt, Delta, RoundLeaf } from './batch.js'
 
 /**
  * The custody chain as the sequencer, verifiers and account holders use it: contracts/ChorusRollup
@@ -20,6 +20,8 @@ export interface RollupDeployment {
   /** Wei. */
   disputeBond: bigint
   genesisStateRoot: Hex
+  /** The newest beacon at the genesis entry. */
+  genesisBeacon: BeaconAt
 }
 
 export interface RollupState {
@@ -50,12 +52,16 @@ export const BATCH_TYPES = {
     { name: 'depositsThrough', type: 'uint64' },
     { name: 'burned', type: 'uint128' },
     { name: 'rounds', type: 'uint32' },
+    { name: 'beaconChain', type: 'uint32' },
+    { name: 'beaconIndex', type: 'uint64' },
     { name: 'beaconTip', type: 'bytes32' },
     { name: 'transcripts', type: 'string' },
   ],
 } as const
 
 export const WEI_PER_MICRO = 10n ** 12n
+
+const ZERO32: Hex = `0x${'00'.repeat(32)}`
 
 export class Rollup {
   /** The contract at `address`; `wallet` sends (reads need none). */
@@ -67,7 +73,7 @@ export class Rollup {
 
   static async deploy(d: RollupDeployment, publicClient: PublicClient, wallet: Wallet): Promise<Rollup> {
     const { abi, bytecode } = artifact('ChorusRollup')
-    const address = await deployContract(publicClient, wallet, abi, bytecode, [d.sequencer, BigInt(d.threshold), d.minVerifierBond, BigInt(d.challengeWindowS), d.disputeBond, d.genesisStateRoot])
+    const address = await deployContract(publicClient, wallet, abi, bytecode, [d.sequencer, BigInt(d.threshold), d.minVerifierBond, BigInt(d.challengeWindowS), d.disputeBond, d.genesisStateRoot, d.genesisBeacon])
     return new Rollup(address, publicClient, wallet)
   }
 
@@ -169,6 +175,15 @@ export class Rollup {
 
   async disputeDoubleSettlement(header: BatchHeader, signers: readonly Address[], first: BatchHeader, a: { leaf: RoundLeaf; proof: readonly Hex[] }, b: { leaf: RoundLeaf; proof: readonly Hex[] }) {
     return this.send('disputeDoubleSettlement', [header, signers, first, a.leaf, a.proof, b.leaf, b.proof], await this.disputeBond())
+  }
+
+  /**
+   * Disputes a beacon the batch quotes: its own tip (`which` 0) or a round's members (1) or
+   * assignment (2) beacon, against an earlier standing batch's tip (`anchor`) or the genesis one.
+   */
+  async disputeBeacon(header: BatchHeader, signers: readonly Address[], which: 0 | 1 | 2, round: { leaf: RoundLeaf; proof: readonly Hex[] } | undefined, anchor: BatchHeader | 'genesis') {
+    const r = round ?? { leaf: { batch: 0n, position: 0, round: ZERO32, transcriptRoot: ZERO32, entry: ZERO32, beaconChain: 0, membersIndex: 0n, membersBeacon: ZERO32, assignmentIndex: 0n, assignmentBeacon: ZERO32 }, proof: [] }
+    return this.send('disputeBeacon', [header, signers, which, r.leaf, r.proof, anchor === 'genesis' ? header : anchor, anchor === 'genesis'], await this.disputeBond())
   }
 
   async verifier(address: Address): Promise<{ node: Hex; bond: bigint; active: boolean }> {

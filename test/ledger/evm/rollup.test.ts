@@ -12,7 +12,10 @@ import { accountLeafHash } from '../../../src/ledger/evm/batch.js'
 import { signRequest } from '../../../src/ledger/requests.js'
 import { SqliteLedger } from '../../../src/ledger/sqliteLedger.js'
 import { ident } from '../../round/harness.js'
-import { GATE_OFF, playRound } from '../compliance.js'
+import { GATE_OFF, playRound, population } from '../compliance.js'
+import { Harness } from '../../round/harness.js'
+import { signBeaconRequest } from '../../../src/ledger/beaconRequest.js'
+import { CURRENT_RULES } from '../../../src/protocol/rulesVersions.js'
 import { anvilEngine, edrEngine, type LocalEngine } from '../../../src/ledger/evm/localEngines.js'
 
 /**
@@ -44,7 +47,7 @@ async function world(chain: LocalEngine): Promise<World> {
   const sequencer = await chain.account('sequencer')
   const base = genesisBase(ledger)
   const rollup = await Rollup.deploy(
-    { sequencer: sequencer.address, threshold: 2, minVerifierBond: parseEther('1'), challengeWindowS: WINDOW_S, disputeBond: parseEther('0.1'), genesisStateRoot: base.stateRoot },
+    { sequencer: sequencer.address, threshold: 2, minVerifierBond: parseEther('1'), challengeWindowS: WINDOW_S, disputeBond: parseEther('0.1'), genesisStateRoot: base.stateRoot, genesisBeacon: base.beacon },
     chain.publicClient,
     chain.wallet(sequencer),
   )
@@ -238,5 +241,62 @@ describe('the rollup on anvil (a devnet engine on 127.0.0.1)', () => {
       await engine.close()
     }
     await expect(fetch(engine.rpcUrl!)).rejects.toThrow()
+  })
+})
+
+describe('beacons on the chain (Hardhat EDR)', () => {
+  it('a batch whose beacon does not hash back to the committed chain is undone; one that does loses the dispute', async () => {
+    const chain = await edrEngine()
+    let t = 1_800_000_000_000
+    const ledger = SqliteLedger.open({ path: ':memory:', operator, now: () => t, rules: GATE_OFF })
+    try {
+      const { gateway } = population(ledger, NODES)
+      // Rules-3 rounds: tickets locked and both beacons issued by this ledger.
+      const round = (coordSeq: number) => {
+        const h = new Harness({
+          nodes: NODES,
+          ledger: ledger.viewAt(ledger.head())!,
+          now: t,
+          rules: CURRENT_RULES,
+          request: { coordSeq, fee: '1000000', ticket: '10000' },
+          beacon: (phase, seal, query) => ledger.beacon(signBeaconRequest(gateway, query, phase, seal)),
+          locks: (_node, j, query) => ledger.lockTicket({ query: query.env, join: j.env }).seq > 0,
+        })
+        if (h.outcome === undefined) h.runDeadlines()
+        ledger.settle(h.outcome!.transcript.map((m) => m.env))
+        t += 1_000
+      }
+      round(1) // before the rollup: its genesis commits a beacon chain already started
+      const base = genesisBase(ledger)
+      expect(base.beacon.chain).toBe(1)
+      const sequencer = await chain.account('sequencer')
+      const rollup = await Rollup.deploy({ sequencer: sequencer.address, threshold: 2, minVerifierBond: parseEther('1'), challengeWindowS: WINDOW_S, disputeBond: parseEther('0.1'), genesisStateRoot: base.stateRoot, genesisBeacon: base.beacon }, chain.publicClient, chain.wallet(sequencer))
+      const verifiers = await Promise.all([0, 1].map((i) => chain.account(`beacon-verifier-${i}`)))
+      for (const [i, v] of verifiers.entries()) await rollup.as(chain.wallet(v)).registerVerifier(ident(`bv-${i}`).id, '0x', parseEther('1'))
+      const signers = verifiers.map((v) => v.address).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
+      const sign = async (header: Batch['header']) => Promise.all(verifiers.map(async (v) => ({ signer: v.address, signature: await signBatch(v, rollup.domain, header) })))
+      round(2)
+      round(3)
+      const first = buildBatch(ledger, base, 'x')
+      expect(first.rounds.every((r) => r.beaconChain === 1 && r.assignmentIndex > r.membersIndex)).toBe(true)
+      await rollup.postBatch(first.header, await sign(first.header))
+      const disputer = rollup.as(chain.wallet(await chain.account('beacon-disputer')))
+      const tree = new MerkleTree(first.rounds.map(roundLeafHash))
+      // The round's assignment beacon hashes back to the genesis beacon: the dispute is lost.
+      await disputer.disputeBeacon(first.header, signers, 2, { leaf: first.rounds[1]!, proof: tree.proof(1) }, 'genesis')
+      expect(await rollup.forfeited()).toBe(parseEther('0.1'))
+      expect(await revertReason(disputer.disputeBeacon(first.header, signers, 1, { leaf: first.rounds[0]!, proof: tree.proof(1) }, 'genesis'))).toMatch(/BadProof/)
+
+      // The sequencer swaps its tip for a value of its choosing; two verifiers sign unchecked.
+      round(4)
+      const honest = buildBatch(ledger, first.next, 'x')
+      const forged = { ...honest.header, beaconTip: `0x${'ab'.repeat(32)}` as Hex }
+      await rollup.postBatch(forged, await sign(forged))
+      await disputer.disputeBeacon(forged, signers, 0, undefined, first.header)
+      expect((await rollup.state()).batchCount).toBe(1n)
+      for (const v of verifiers) expect((await rollup.verifier(v.address)).active).toBe(false)
+    } finally {
+      ledger.close()
+    }
   })
 })
