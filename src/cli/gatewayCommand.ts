@@ -7,6 +7,8 @@ import { NetworkSwarm } from '../gateway/networkSwarm.js'
 import { CalibrationMixer, DEFAULT_CALIBRATION_RATE } from '../gateway/calibrationMixer.js'
 import { NodeDirectory } from '../gateway/nodeDirectory.js'
 import { Paymaster } from '../gateway/paymaster.js'
+import { ParameterWatch } from '../ledger/evm/parameterWatch.js'
+import { contracts, readChainConfig } from './chainConfig.js'
 import { SettlementOutbox } from '../gateway/settlementOutbox.js'
 import { ledgerBeacons } from '../ledger/beaconRequest.js'
 import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
@@ -49,6 +51,9 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
                         gateway), reading only its own rounds; a plain --api-key is the operator's
   --fee, --ticket, --price, --cut   each round's fee and ticket, the price per 1 000 tokens, the
                         gateway's share of each charge in percent (defaults 0.01, 0.01, 0.002, 10)
+  --chain <file>        the network's custody chain (a chain.json from chorus ledger deploy): the
+                        parameters governance has in force there (ticketPrice) set the terms of
+                        the rounds started after each change (read every 10 s)
   --outbox <file>       where settlements the ledger has not taken yet wait, across restarts
                         (default .chorus/outbox-<first 16 of the gateway id>.sqlite here)
   --retention-hours <h> forget a round's transcript (and its prompt) after this long
@@ -62,11 +67,12 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
 `
 
 export async function gatewayCommand(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...API_OPTIONS, outbox: { type: 'string' } } })
+  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...API_OPTIONS, outbox: { type: 'string' }, chain: { type: 'string' } } })
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, { ...NETWORK_SETTINGS, ...API_SETTINGS, outbox: 'string' })
   const keyPath = values.key ?? (file.key as string | undefined)
   if (keyPath === undefined) throw new ConfigError('a gateway needs --key <file> (create one with: chorus keygen <file>)')
   const api = readApiSettings(values, file)
+  if (values.chain !== undefined && (values.ledger ?? file.ledger) === undefined) throw new ConfigError("--chain needs --ledger (the chain's parameters set the terms of paid rounds)")
   const { identity, seed } = await readKeyFile(keyPath)
   const durations = phaseDurations(api.answerSeconds)
   const transport = await createLibp2pTransport({
@@ -84,6 +90,7 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
   let network: CachedLedger | undefined
   let paymaster: Paymaster | undefined
   let outbox: SettlementOutbox | undefined
+  let watch: ParameterWatch | undefined
   if (client !== undefined) {
     try {
       network = await CachedLedger.connect(client)
@@ -103,6 +110,7 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
       ...(api.pricing ? { pricing: api.pricing } : {}),
       onError: (err) => process.stderr.write(`gateway: the ledger did not settle a round: ${(err as Error)?.message ?? String(err)}\n`),
     })
+    if (values.chain !== undefined) watch = await watchGovernance(values.chain, paymaster, out)
     const owed = paymaster.resume()
     if (owed > 0) out(`note: sending the ledger ${owed} settlement${owed === 1 ? '' : 's'} an earlier run still owed\n`)
     if (network.latest().deposit(identity.id) === undefined) out(`note: this gateway is not registered on the ledger; rounds will fail until it is (chorus ledger register --kind gateway --key <its key> --ledger ${ledgerUrl})\n`)
@@ -149,6 +157,7 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
   await mixer?.stop()
   directory.stop()
   await coordinator.stop()
+  watch?.stop()
   await paymaster?.drain()
   outbox?.close()
   network?.stop()
@@ -164,4 +173,25 @@ async function openOutbox(path: string | undefined, gatewayId: string): Promise<
   } catch (err) {
     throw new ConfigError(`cannot open the settlement outbox ${file}: ${(err as Error).message}`)
   }
+}
+
+/**
+ * Reads the parameters governance has in force on the chain now and every 10 s after; a ticket
+ * price voted there replaces the gateway's own for the rounds it starts from then on.
+ */
+async function watchGovernance(chainFile: string, paymaster: Paymaster, out: (s: string) => void): Promise<ParameterWatch> {
+  const { governance } = await contracts(await readChainConfig(chainFile))
+  const watch = new ParameterWatch(governance, {
+    onChange: (params, changed) => {
+      if (!changed.includes('ticketPrice') || params.ticketPrice === 0n) return
+      paymaster.setTerms({ ...paymaster.terms, ticket: params.ticketPrice })
+      out(`governance: ticket price ${params.ticketPrice} micro-units for the rounds started from now\n`)
+    },
+    onError: (err) => process.stderr.write(`gateway: could not read the chain's parameters: ${err.message.split('\n')[0]}\n`),
+  })
+  await watch.refresh().catch((err: Error) => {
+    throw new ConfigError(`cannot read the parameters on the chain in ${chainFile}: ${err.message.split('\n')[0]}`)
+  })
+  watch.start()
+  return watch
 }

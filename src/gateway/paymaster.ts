@@ -80,7 +80,7 @@ export interface PaymasterInit {
 }
 
 export class Paymaster {
-  readonly terms: RoundTerms
+  private current: RoundTerms
   readonly pricing: Pricing
   /** Fees promised by rounds not yet settled. */
   private promised = 0n
@@ -108,13 +108,23 @@ export class Paymaster {
   private readonly stopping = new AbortController()
 
   constructor(private readonly init: PaymasterInit) {
-    this.terms = init.terms ?? DEFAULT_TERMS
+    this.current = init.terms ?? DEFAULT_TERMS
     this.pricing = init.pricing ?? DEFAULT_PRICING
     this.retries = init.retryDelaysMs ?? [500, 1_000, 2_000, 4_000, 8_000, 16_000]
   }
 
   get id(): string {
     return this.init.identity.id
+  }
+
+  /** The terms the next Query offers. */
+  get terms(): RoundTerms {
+    return this.current
+  }
+
+  /** New terms for rounds from now on (parameters voted on the chain); rounds open keep theirs. */
+  setTerms(terms: RoundTerms): void {
+    this.current = terms
   }
 
   /** Promises one more round's fee; the returned function takes the promise back. */

@@ -1,6 +1,9 @@
 import { parseEther } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { Governance } from '../../../src/ledger/evm/governance.js'
+import { Paymaster } from '../../../src/gateway/paymaster.js'
+import { Governance, PARAMETERS } from '../../../src/ledger/evm/governance.js'
+import { ParameterWatch } from '../../../src/ledger/evm/parameterWatch.js'
+import { ident } from '../../round/harness.js'
 import { edrEngine } from '../../../src/ledger/evm/localEngines.js'
 import { revertReason } from './revertReason.js'
 
@@ -50,5 +53,37 @@ describe('governance by stake (Hardhat EDR)', () => {
     expect(await gov.parameter('ticketPrice')).toBe(20_000n)
     expect(await reason(ga!.execute(passed))).toMatch(/already executed/)
     expect((await gov.parameters()).minStake).toBe(1_000_000n)
+  })
+})
+
+describe('parameters in force, watched', () => {
+  it('hears of a change only once it is executed, and a gateway offers the new ticket in the rounds after', async () => {
+    const chain = await edrEngine()
+    const gov = await Governance.deploy({ votingPeriodS: 60, timelockS: 60, quorumBp: 1, initial: { ticketPrice: 10_000n } }, chain.publicClient, chain.wallet(await chain.account('deployer')))
+    const voter = gov.as(chain.wallet(await chain.account('watch-voter')))
+    await voter.stake(parseEther('1'))
+    const paymaster = new Paymaster({ identity: ident('watching-gateway'), ledger: undefined as never, client: undefined as never, terms: { fee: 5_000n, ticket: 1n } })
+    const heard: string[][] = []
+    const watch = new ParameterWatch(gov, {
+      onChange: (params, changed) => {
+        heard.push(changed)
+        if (changed.includes('ticketPrice')) paymaster.setTerms({ ...paymaster.terms, ticket: params.ticketPrice })
+      },
+    })
+    await watch.refresh()
+    expect(paymaster.terms).toEqual({ fee: 5_000n, ticket: 10_000n })
+    const id = await voter.propose('ticketPrice', 25_000n)
+    await voter.vote(id, true)
+    await chain.advance(60)
+    await voter.queue(id)
+    await watch.refresh()
+    // Queued is not in force: the timelock still runs.
+    expect(paymaster.terms.ticket).toBe(10_000n)
+    await chain.advance(60)
+    await voter.execute(id)
+    await watch.refresh()
+    await watch.refresh()
+    expect(paymaster.terms).toEqual({ fee: 5_000n, ticket: 25_000n })
+    expect(heard).toEqual([[...PARAMETERS], ['ticketPrice']])
   })
 })
