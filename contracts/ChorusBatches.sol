@@ -142,11 +142,15 @@ abstract contract ChorusBatches is ChorusVerifiers {
         emit BatchPosted(h.index, hh, h.stateRoot, h.rounds, signers, h.transcripts);
     }
 
-    /// Batches become final in order, each once its challenge window is over.
+    /// Outcome disputes still being voted on, by batch header: a batch does not become final meanwhile.
+    mapping(bytes32 => uint256) public openDisputes;
+
+    /// Batches become final in order, each once its challenge window is over and no vote on it runs.
     function finalize(Header calldata h) external {
         Batch storage b = posted(h);
         if (h.index != finalCount) revert WrongBatch("an earlier batch is not final");
         if (block.timestamp < b.postedAt + challengeWindow) revert NotFinalYet(b.postedAt + challengeWindow);
+        if (openDisputes[b.header] > 0) revert WrongBatch("a vote on one of its outcomes is running");
         b.status = FINAL;
         finalCount = h.index + 1;
         finalStateRoot = h.stateRoot;
@@ -163,6 +167,12 @@ abstract contract ChorusBatches is ChorusVerifiers {
     function undo(Header calldata h, address[] calldata signers, string memory fault) internal returns (uint256 reward) {
         Batch storage b = posted(h);
         if (block.timestamp >= b.postedAt + challengeWindow) revert WrongBatch("its challenge window is over");
+        return undoPosted(h, signers, fault);
+    }
+
+    /// Undoes a posted batch (a fault proven, or voted, in time).
+    function undoPosted(Header calldata h, address[] calldata signers, string memory fault) internal returns (uint256 reward) {
+        Batch storage b = posted(h);
         if (keccak256(abi.encode(signers)) != b.signers) revert WrongBatch("not the batch's signers");
         b.status = FAULTY;
         batchCount = h.index;

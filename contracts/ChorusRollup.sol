@@ -32,6 +32,25 @@ contract ChorusRollup is ChorusCustody {
     uint256 public immutable disputeBond;
 
     event DisputeLost(uint64 indexed index, address disputer, string claim);
+    event OutcomeDisputed(uint256 indexed id, uint64 indexed batch, bytes32 round, address disputer, string claim, uint64 ends);
+    event OutcomeVoted(uint256 indexed id, address indexed verifier, bool wrong, uint256 weight);
+    event OutcomeResolved(uint256 indexed id, bool wrong);
+
+    /// A claim the chain cannot check itself (the round's outcome: ed25519 and the aggregation are
+    /// not available here), put to a vote of the verifiers who did not sign the batch, by bond.
+    struct OutcomeDispute {
+        uint64 batch;
+        bytes32 header;
+        bytes32 round;
+        address disputer;
+        uint64 ends;
+        uint256 wrong;
+        uint256 right;
+        bool resolved;
+    }
+
+    OutcomeDispute[] public outcomeDisputes;
+    mapping(uint256 => mapping(address => bool)) public votedOnOutcome;
 
     error WrongBond(uint256 needed);
     error NotProven(string why);
@@ -127,6 +146,61 @@ contract ChorusRollup is ChorusCustody {
         if (batches[first.index].header != headerHash(first) || first.index >= batchCount) revert NotProven("not a batch");
         if (!ChorusMerkle.verify(proofA, first.roundsRoot, roundLeaf(a)) || !ChorusMerkle.verify(proofB, h.roundsRoot, roundLeaf(b))) revert BadProof();
         pay(undo(h, signers, "settles a round twice"));
+    }
+
+    /**
+     * Claims that a round of a posted batch has the wrong outcome (what a verifier finds replaying
+     * its transcript). The batch cannot become final until the vote ends, one challenge window
+     * from now; the verifiers that did not sign it vote with their bonds.
+     */
+    function disputeOutcome(Header calldata h, RoundLeaf calldata r, bytes32[] calldata proof, string calldata claim) external payable returns (uint256 id) {
+        if (msg.value != disputeBond) revert WrongBond(disputeBond);
+        Batch storage b = posted(h);
+        if (block.timestamp >= b.postedAt + challengeWindow) revert WrongBatch("its challenge window is over");
+        if (r.batch != h.index || !ChorusMerkle.verify(proof, h.roundsRoot, roundLeaf(r))) revert BadProof();
+        id = outcomeDisputes.length;
+        uint64 ends = uint64(block.timestamp + challengeWindow);
+        outcomeDisputes.push(OutcomeDispute(h.index, b.header, r.round, msg.sender, ends, 0, 0, false));
+        openDisputes[b.header]++;
+        emit OutcomeDisputed(id, h.index, r.round, msg.sender, claim, ends);
+    }
+
+    /// An active verifier that did not sign the batch (`signers`, the batch's own list) votes, by its bond.
+    function voteOutcome(uint256 id, bool wrong, address[] calldata signers) external {
+        OutcomeDispute storage d = outcomeDisputes[id];
+        if (block.timestamp >= d.ends || d.resolved) revert NotProven("the vote is over");
+        if (keccak256(abi.encode(signers)) != batches[d.batch].signers) revert WrongBatch("not the batch's signers");
+        for (uint256 i = 0; i < signers.length; i++) if (signers[i] == msg.sender) revert NotProven("a signer of the batch does not vote on it");
+        Verifier storage v = verifiers[msg.sender];
+        if (!v.active) revert NotProven("not an active verifier");
+        if (votedOnOutcome[id][msg.sender]) revert NotProven("voted already");
+        votedOnOutcome[id][msg.sender] = true;
+        if (wrong) d.wrong += v.bond;
+        else d.right += v.bond;
+        emit OutcomeVoted(id, msg.sender, wrong, v.bond);
+    }
+
+    /// After the vote: more bond for "wrong" undoes the batch and slashes its signers; otherwise the bond is lost.
+    function resolveOutcome(uint256 id, Header calldata h, address[] calldata signers) external {
+        OutcomeDispute storage d = outcomeDisputes[id];
+        if (block.timestamp < d.ends) revert NotProven("the vote is still running");
+        if (d.resolved) revert NotProven("resolved already");
+        d.resolved = true;
+        openDisputes[d.header]--;
+        bool wrong = d.wrong > d.right;
+        emit OutcomeResolved(id, wrong);
+        // A batch undone meanwhile (another proven fault) leaves nothing to slash: the bond comes back.
+        Batch storage b = batches[d.batch];
+        if (d.batch >= batchCount || b.status != POSTED || b.header != d.header) return payTo(d.disputer, disputeBond);
+        if (headerHash(h) != d.header) revert WrongBatch("not the disputed batch");
+        if (!wrong) return lose(d.batch, "outcome");
+        uint256 reward = undoPosted(h, signers, "an outcome voted wrong");
+        payTo(d.disputer, reward + disputeBond);
+    }
+
+    function payTo(address to, uint256 amount) private {
+        (bool ok, ) = payable(to).call{value: amount}("");
+        require(ok, "payment refused");
     }
 
     function pay(uint256 reward) private {

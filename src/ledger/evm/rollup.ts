@@ -1,5 +1,5 @@
 import type { Address, Hex, PublicClient } from 'viem'
-import { decodeFunctionData, getContract } from 'viem'
+import { decodeFunctionData, getContract, parseEventLogs } from 'viem'
 import { deployContract, sendCall, type Wallet } from './contractCall.js'
 import { artifact } from './artifacts.js'
 import type { AccountLeaf, BatchHeader, BeaconAt, Delta, RoundLeaf } from './batch.js'
@@ -90,7 +90,7 @@ export class Rollup {
     return getContract({ address: this.address, abi: artifact('ChorusRollup').abi, client: { public: this.publicClient, wallet: this.wallet } })
   }
 
-  private send(fn: string, args: readonly unknown[], value?: bigint): Promise<{ gasUsed: bigint }> {
+  private send(fn: string, args: readonly unknown[], value?: bigint) {
     return sendCall({ publicClient: this.publicClient, wallet: this.wallet, address: this.address, abi: artifact('ChorusRollup').abi }, fn, args, value)
   }
 
@@ -184,6 +184,21 @@ export class Rollup {
   async disputeBeacon(header: BatchHeader, signers: readonly Address[], which: 0 | 1 | 2, round: { leaf: RoundLeaf; proof: readonly Hex[] } | undefined, anchor: BatchHeader | 'genesis') {
     const r = round ?? { leaf: { batch: 0n, position: 0, round: ZERO32, transcriptRoot: ZERO32, entry: ZERO32, beaconChain: 0, membersIndex: 0n, membersBeacon: ZERO32, assignmentIndex: 0n, assignmentBeacon: ZERO32 }, proof: [] }
     return this.send('disputeBeacon', [header, signers, which, r.leaf, r.proof, anchor === 'genesis' ? header : anchor, anchor === 'genesis'], await this.disputeBond())
+  }
+
+  /** Puts a round's outcome to the vote of the verifiers that did not sign its batch; the dispute's id. */
+  async disputeOutcome(header: BatchHeader, round: { leaf: RoundLeaf; proof: readonly Hex[] }, claim: string): Promise<bigint> {
+    const { logs } = await this.send('disputeOutcome', [header, round.leaf, round.proof, claim], await this.disputeBond())
+    const [opened] = parseEventLogs({ abi: artifact('ChorusRollup').abi, logs, eventName: 'OutcomeDisputed' })
+    return (opened!.args as { id: bigint }).id
+  }
+
+  voteOutcome(id: bigint, wrong: boolean, signers: readonly Address[]) {
+    return this.send('voteOutcome', [id, wrong, signers])
+  }
+
+  resolveOutcome(id: bigint, header: BatchHeader, signers: readonly Address[]) {
+    return this.send('resolveOutcome', [id, header, signers])
   }
 
   async verifier(address: Address): Promise<{ node: Hex; bond: bigint; active: boolean }> {

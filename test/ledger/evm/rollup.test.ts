@@ -199,6 +199,41 @@ describe('the rollup on an EVM (Hardhat EDR)', () => {
     expect(await w.rollup.forfeited()).toBe(parseEther('0.1') + parseEther('1'))
   })
 
+  it('puts a disputed outcome to the vote of the verifiers that did not sign: voted wrong, the batch is undone; voted right, the bond is lost', async () => {
+    const byAddress = (a: Address, b: Address) => (BigInt(a) < BigInt(b) ? -1 : 1)
+    const signed = [w.verifiers[0]!, w.verifiers[1]!]
+    const signers = signed.map((v) => v.address).sort(byAddress)
+    const outsider = w.rollup.as(w.chain.wallet(w.verifiers[2]!))
+    const disputer = w.rollup.as(w.chain.wallet(await w.chain.account('outcome-disputer')))
+    const post = async (from: number) => {
+      settleRounds(w, 1, from)
+      const batch = buildBatch(w.ledger, w.base, 'x')
+      await w.rollup.postBatch(batch.header, await cosign(w, batch, replicas, 2))
+      return { batch, proof: new MerkleTree(batch.rounds.map(roundLeafHash)).proof(0) }
+    }
+    // Voted right: the dispute's bond is lost, and the batch becomes final after the vote.
+    const kept = await post(1)
+    const lost = await disputer.disputeOutcome(kept.batch.header, { leaf: kept.batch.rounds[0]!, proof: kept.proof }, 'the winner should be another answer')
+    expect(await revertReason(w.rollup.as(w.chain.wallet(w.verifiers[0]!)).voteOutcome(lost, true, signers))).toMatch(/a signer of the batch does not vote/)
+    await outsider.voteOutcome(lost, false, signers)
+    await w.chain.advance(WINDOW_S)
+    expect(await revertReason(w.rollup.finalize(kept.batch.header))).toMatch(/a vote on one of its outcomes is running/)
+    expect(await revertReason(disputer.resolveOutcome(lost, kept.batch.header, signers))).toBe('accepted')
+    expect(await w.rollup.forfeited()).toBe(parseEther('0.1'))
+    await w.rollup.finalize(kept.batch.header)
+    w.base = kept.batch.next
+
+    // Voted wrong: the batch is undone and its signers slashed, the disputer paid.
+    const wrong = await post(2)
+    const won = await disputer.disputeOutcome(wrong.batch.header, { leaf: wrong.batch.rounds[0]!, proof: wrong.proof }, 'replayed, the transcript gives another winner')
+    await outsider.voteOutcome(won, true, signers)
+    expect(await revertReason(disputer.resolveOutcome(won, wrong.batch.header, signers))).toMatch(/still running/)
+    await w.chain.advance(WINDOW_S)
+    await disputer.resolveOutcome(won, wrong.batch.header, signers)
+    expect((await w.rollup.state()).batchCount).toBe(1n)
+    for (const v of signed) expect((await w.rollup.verifier(v.address)).active).toBe(false)
+  })
+
   it('a round settled twice is proven from two leaves, and the later batch undone', async () => {
     settleRounds(w, 2, 1)
     const first = buildBatch(w.ledger, w.base, 'x')
