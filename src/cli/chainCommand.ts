@@ -33,7 +33,8 @@ export const CHAIN_HELP = `
   deploy --rpc URL --evm-key F  deploy the rollup (this key sequences) and governance, and record
                                 them in chain.json beside the ledger file; [--threshold K]
                                 [--challenge-window S] [--verifier-bond E] [--dispute-bond E]
-                                [--voting-period S] [--timelock S] [--quorum-bp B]
+                                [--voting-period S] [--timelock S] [--quorum-bp B]; a ledger
+                                already holding faucet money only with --unbacked-genesis
   deposit <account> <amount> --evm-key F   pay money in for a Chorus account
   verifier --evm-key F --key NODEKEY [--bond E]   bind a verifier's EVM key to a node, bonded
   anchor [--evm-key SEQUENCER] [--verifier-key F]… [--transcripts URL]
@@ -68,6 +69,7 @@ const OPTIONS = {
   bond: { type: 'string' },
   transcripts: { type: 'string' },
   force: { type: 'boolean', default: false },
+  'unbacked-genesis': { type: 'boolean', default: false },
 } as const
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values']
@@ -182,11 +184,17 @@ async function deploy(values: Values, file: string, configPath: string, account:
   const { chainId, publicClient, wallet } = await connect(values.rpc)
   const ledger = SqliteLedger.readOnly(file)
   let base
+  let unbacked: bigint
   try {
     base = genesisBase(ledger)
+    const { held, released } = ledger.supply()
+    unbacked = held + released
   } finally {
     ledger.close()
   }
+  // Money already in the ledger came from its faucet: the chain holds none of it, so the first
+  // withdrawals of it would drain other accounts' deposits.
+  if (unbacked > 0n && !values['unbacked-genesis']) throw new ConfigError(`the ledger already holds ${formatUnits(unbacked)} units its faucet created, which no deposit on the chain backs; deploy a ledger that holds no money yet, or pass --unbacked-genesis (a test network)`)
   const w = wallet(account)
   const rollup = await Rollup.deploy(
     {

@@ -53,6 +53,13 @@ describe('chorus ledger on an EVM chain (anvil)', () => {
     }
     await expect(run('evm-key', keys.payer!)).rejects.toThrow(/refusing to overwrite/)
 
+    // Faucet money in the ledger would be unbacked on the chain: refused unless said so.
+    const funded = join(dir, 'funded.sqlite')
+    const f = SqliteLedger.open({ path: funded, operator })
+    f.submit(signRequest(ident('funded'), 0, { op: 'register', kind: 'client' }))
+    f.credit(ident('funded').id, 1n)
+    f.close()
+    await expect(run('deploy', '--rpc', engine.rpcUrl!, '--evm-key', keys.sequencer!, '--file', funded, '--operator-key', opKey)).rejects.toThrow(/no deposit on the chain backs/)
     expect((await run('deploy', '--rpc', engine.rpcUrl!, '--evm-key', keys.sequencer!, '--threshold', '1', '--challenge-window', '60', ...at)).out).toMatch(/rollup 0x[0-9a-fA-F]{40}/)
     await expect(run('deploy', '--rpc', engine.rpcUrl!, '--evm-key', keys.sequencer!, ...at)).rejects.toThrow(/deployed already/)
     const nodeKey = join(dir, 'verifier-node.key')
