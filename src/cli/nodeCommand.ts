@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util'
 import { BackendHealth } from '../node/backendHealth.js'
 import { NodeDaemon } from '../node/nodeDaemon.js'
 import { StatusReporter } from '../node/statusReporter.js'
+import { ParameterWatch } from '../ledger/evm/parameterWatch.js'
+import { contracts, readChainConfig } from './chainConfig.js'
 import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
 import { CalibrationKeeper, calibrationLine } from '../node/calibration.js'
 import { calibrationRequired } from './calibrationGate.js'
@@ -44,6 +46,9 @@ export const NODE_HELP = `chorus node --key <file> [options]
                           the rounds it holds for them, and joins only while staked there
                           (chorus ledger register --kind node; chorus ledger stake)
   --min-fee <units>       the least fee a round must offer (default 0.001)
+  --chain <file>          the network's custody chain (a chain.json from chorus ledger deploy):
+                          serve only Queries that offer the ticket price governance has in force
+                          there, by rules no older than its oldest live version (read every 10 s)
   --calibration on|off    on a ledger that requires it, take the calibration challenge (20 known-
                           answer pairs judged with this node's model, 17 right) so this node's
                           verdicts weigh; again later if it fails (default on)
@@ -57,9 +62,10 @@ export const NODE_HELP = `chorus node --key <file> [options]
 const SETTINGS: SettingTypes = { ...NETWORK_SETTINGS, ...NODE_SETTINGS, model: 'string', domains: 'string' }
 
 export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...NODE_OPTIONS, model: { type: 'string' }, domains: { type: 'string' }, calibration: { type: 'string' } } })
+  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...NODE_OPTIONS, model: { type: 'string' }, domains: { type: 'string' }, calibration: { type: 'string' }, chain: { type: 'string' } } })
   const calibrate = calibrationRequired(values.calibration, false)
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, SETTINGS)
+  if (values.chain !== undefined && (values.ledger ?? file.ledger) === undefined) throw new ConfigError("--chain needs --ledger (the chain's terms apply to paid rounds)")
   const keyPath = values.key ?? (file.key as string | undefined)
   if (keyPath === undefined) throw new ConfigError('a node needs --key <file> (create one with: chorus keygen <file>)')
   const limits = readNodeLimits(values, file)
@@ -117,6 +123,7 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
     { transport, verification: 'auto', onBug: (err) => process.stderr.write(`node: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`) },
   )
   const reporter = new StatusReporter({ identity, transport, clock: systemClock, status: () => daemon.status(backend.name) })
+  const watch = values.chain === undefined ? undefined : await followGovernance(values.chain, daemon, out)
   daemon.start()
   reporter.start()
   const served = metrics === undefined ? undefined : await serveMetrics(nodePrometheus(daemon, () => transport.handlerErrors), metrics)
@@ -126,6 +133,7 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
   void keeper?.start().then(() => network?.refresh())
   if (!signal.aborted) await once(signal, 'abort')
   await keeper?.stop()
+  watch?.stop()
   reporter.stop()
   health.stop()
   await daemon.stop()
@@ -134,4 +142,21 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
   await transport.close()
   await factory.close()
   return 0
+}
+
+/** Reads the terms governance has in force on the chain now and every 10 s; the node holds Queries to them. */
+async function followGovernance(chainFile: string, daemon: NodeDaemon, out: (s: string) => void): Promise<ParameterWatch> {
+  const { governance } = await contracts(await readChainConfig(chainFile))
+  const watch = new ParameterWatch(governance, {
+    onChange: (params) => {
+      daemon.govern({ ticket: params.ticketPrice, oldestRules: Number(params.oldestRules) })
+      out(`governance: serving Queries with ticket ${params.ticketPrice || 'any'}, rules ${params.oldestRules || 'any'} or newer\n`)
+    },
+    onError: (err) => process.stderr.write(`node: could not read the chain's parameters: ${err.message.split('\n')[0]}\n`),
+  })
+  await watch.refresh().catch((err: Error) => {
+    throw new ConfigError(`cannot read the parameters on the chain in ${chainFile}: ${err.message.split('\n')[0]}`)
+  })
+  watch.start()
+  return watch
 }

@@ -15,7 +15,7 @@ import { MessageIntake, type Verification } from '../runtime/intake.js'
 import { type HostedRound, RoundHost } from '../runtime/roundHost.js'
 import { randomSalt, type SaltSource } from '../runtime/salt.js'
 import type { Transport, Validation } from '../transport/transport.js'
-import { DECLINE_REASONS, DEFAULT_LIMITS, type DeclineReason, declineReason, ledgerDeclineReason, type ParticipationLimits } from './participation.js'
+import { DECLINE_REASONS, DEFAULT_LIMITS, type DeclineReason, declineReason, type GovernedTerms, ledgerDeclineReason, type ParticipationLimits } from './participation.js'
 
 /**
  * The node daemon: listens for Queries on gossip, decides whether to take part (participation.ts),
@@ -57,6 +57,8 @@ export type RoundEnd = { round: string; reason: EndReason; detail?: string }
 export class NodeDaemon {
   readonly intake: MessageIntake
   readonly limits: ParticipationLimits
+  /** The terms governance has in force, where the node follows a custody chain. */
+  private governed: GovernedTerms | undefined
   /** Rounds this node chose not to join, by reason. */
   readonly declined = new Map<DeclineReason, number>()
   /** Rounds this node left, by how they ended. */
@@ -192,6 +194,11 @@ export class NodeDaemon {
     )
   }
 
+  /** Follows the terms governance voted (parameterWatch.ts): Queries from now on must meet them. */
+  govern(terms: GovernedTerms): void {
+    this.governed = terms
+  }
+
   /** Joins a round whose ledger standing is known (undefined: its head is not one the ledger had). */
   private admit(msg: Signed<'Query'>, standing: Standing | undefined): void {
     const { env } = msg
@@ -201,7 +208,7 @@ export class NodeDaemon {
     const reason =
       declineReason(env.from, env.body, this.clock.now(), this.held(env.from), this.limits) ??
       // Tickets and deposits are counted over the rounds held, not those still waiting for their standing.
-      (ledger.metered ? ledgerDeclineReason(this.id, env.from, env.body, { total: this.host.size, fromCoordinator: this.heldFrom(env.from) }, standing, ledger.latest(), this.limits.minFee) : standing.eligible(this.id) ? undefined : 'ineligible')
+      (ledger.metered ? ledgerDeclineReason(this.id, env.from, env.body, { total: this.host.size, fromCoordinator: this.heldFrom(env.from) }, standing, ledger.latest(), { minFee: this.limits.minFee, ...(this.governed ? { governed: this.governed } : {}) }) : standing.eligible(this.id) ? undefined : 'ineligible')
     if (reason !== undefined) return this.decline(reason)
     const round = ParticipantRound.fromQuery(
       { identity: this.init.identity, ledger: standing, meter: this.components.meter, ...(this.init.graceMs === undefined ? {} : { graceMs: this.init.graceMs }) },

@@ -43,6 +43,16 @@ export const DEFAULT_LIMITS: ParticipationLimits = {
   minFee: 1_000n,
 }
 
+/**
+ * The terms governance has in force on a custody chain (ledger/evm/parameterWatch.ts), where the
+ * node follows one: a Query must offer exactly the voted ticket price, by rules no older than the
+ * voted oldest live version.
+ */
+export interface GovernedTerms {
+  ticket?: Micro
+  oldestRules?: number
+}
+
 export interface Held {
   total: number
   fromCoordinator: number
@@ -68,14 +78,16 @@ export function declineReason(coordinator: string, query: QueryBody, now: number
  * at least the reputation the Query asks for; and its stake must cover the tickets of every round
  * it holds, this one included (its ticket is locked there: a no-show forfeits it at settlement).
  */
-export function ledgerDeclineReason(me: string, coordinator: string, query: QueryBody, held: Held, at: Standing, newest: Standing, minFee: Micro): DeclineReason | undefined {
+export function ledgerDeclineReason(me: string, coordinator: string, query: QueryBody, held: Held, at: Standing, newest: Standing, terms: { minFee: Micro; governed?: GovernedTerms }): DeclineReason | undefined {
   const named = at.deposit(coordinator)
   const now = newest.deposit(coordinator)
   if (named === undefined || now === undefined) return 'unregistered'
   // Rules the ledger no longer settles (a coordinator downgrading to grindable ones): unpaid work.
-  if (query.rules.version < newest.oldestRules) return 'rules'
+  if (query.rules.version < Math.max(newest.oldestRules, terms.governed?.oldestRules ?? 0)) return 'rules'
+  // A gateway that ignores the ticket price the network voted sets its own terms: not served.
+  if (terms.governed?.ticket !== undefined && terms.governed.ticket > 0n && BigInt(query.ticket) !== terms.governed.ticket) return 'policy'
   const fee = BigInt(query.fee)
-  if (fee < minFee) return 'fee'
+  if (fee < terms.minFee) return 'fee'
   const deposit = named < now ? named : now
   if (fee * BigInt(held.fromCoordinator + 1) > deposit) return 'deposit'
   if (!at.eligible(me) || !meetsReputation(at, me, query.minReputation)) return 'ineligible'

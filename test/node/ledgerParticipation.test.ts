@@ -113,6 +113,19 @@ describe('nodes on a ledger', () => {
     expect(r.transcript[0]!.env.body).toMatchObject({ rules: { version: 3 } })
   })
 
+  it('follow the ticket price and oldest rules governance has in force: a gateway offering other terms is not served', async () => {
+    const s = await start(await CachedLedger.connect(setUp({ deposit: 1_000_000n })))
+    for (const n of s.nodes) n.govern({ ticket: 20_000n, oldestRules: 0 })
+    await expect(s.ask('my own ticket', { fee: '10000', ticket: '10000' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
+    expect(declined(s, 'policy')).toBe(nodes.length)
+    const r = await s.ask('the voted ticket', { fee: '10000', ticket: '20000' })
+    expect(r.transcript[0]!.env.body).toMatchObject({ ticket: '20000' })
+    // A voted oldest live version above the gateway's rules (1 here, without the ledger's beacons).
+    for (const n of s.nodes) n.govern({ ticket: 20_000n, oldestRules: 3 })
+    await expect(s.ask('old rules', { fee: '10000', ticket: '20000' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
+    expect(declined(s, 'rules')).toBe(nodes.length)
+  })
+
   it('refuse a fee below their minimum', async () => {
     const s = await start(await CachedLedger.connect(setUp({ deposit: 1_000_000n })))
     await expect(s.ask('cheap', { fee: '10', ticket: '0' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
