@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type Hex, type LocalAccount, parseEther } from 'viem'
 import { signBytes } from '../crypto/identity.js'
 import { formatUnits, parseUnits } from '../ledger/amount.js'
-import type { BatchHeader } from '../ledger/evm/batch.js'
 import { genesisBase } from '../ledger/evm/batch.js'
 import { Governance, PARAMETERS, type ParameterName } from '../ledger/evm/governance.js'
 import { Rollup } from '../ledger/evm/rollup.js'
-import { Sequencer, type Signature } from '../ledger/evm/sequencer.js'
+import { type AnchorTurn, Sequencer } from '../ledger/evm/sequencer.js'
+import { type BatchDomain, type Proposal, proposalFile, withSignature } from '../ledger/evm/proposal.js'
+import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
 import { BatchMismatch, BatchReplica, signBatch } from '../ledger/evm/verifyBatch.js'
 import { finalLeaf } from '../ledger/evm/withdrawal.js'
 import { SqliteLedger } from '../ledger/sqliteLedger.js'
@@ -54,6 +54,7 @@ export const CHAIN_HELP = `
 
 const OPTIONS = {
   file: { type: 'string' },
+  ledger: { type: 'string' },
   'operator-key': { type: 'string' },
   rpc: { type: 'string' },
   'evm-key': { type: 'string' },
@@ -121,7 +122,7 @@ export async function chainCommand(sub: string, args: string[], out: (s: string)
     case 'anchor':
       return anchor(values, file, configPath, proposalPath, out)
     case 'verify-batch':
-      return verifyBatch(file, configPath, proposalPath, await key(), out)
+      return verifyBatch(values, file, configPath, proposalPath, await key(), out)
     case 'dispute':
       return dispute(values, positionals, file, configPath, await key(), out)
     case 'claim': {
@@ -225,58 +226,43 @@ async function deploy(values: Values, file: string, configPath: string, account:
   return 0
 }
 
-interface Proposal {
-  header: BatchHeader
-  signatures: Signature[]
-}
-
-const toJson = (p: Proposal) => JSON.stringify(p, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v), 2)
-const fromJson = (text: string) => JSON.parse(text, (_k, v: unknown) => (typeof v === 'string' && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as Proposal
-
 async function anchor(values: Values, file: string, configPath: string, proposalPath: string, out: (s: string) => void): Promise<number> {
   const config = await readChainConfig(configPath)
+  if (values['evm-key'] === undefined) throw new ConfigError('anchor needs --evm-key <the sequencer\'s key> (the only one the rollup takes batches from)')
   const ledger = SqliteLedger.open({ path: file, operator: (await readKeyFile(values['operator-key'] ?? WORKSPACE_OPERATOR_KEY)).identity })
-  let sequencer: Sequencer | undefined
+  const { rollup } = await contracts(config, await readEvmKey(values['evm-key']))
+  const sequencer = new Sequencer(ledger, rollup, config.genesisSeq)
   try {
-    const { rollup, publicClient, wallet } = await contracts(config)
-    // The sequencer's key is the only one the contract takes batches from: the verifier keys sign.
-    const sequencerKey = values['evm-key'] === undefined ? undefined : await readEvmKey(values['evm-key'])
-    const sequencing = sequencerKey === undefined ? rollup : new Rollup(config.rollup, publicClient, wallet(sequencerKey))
-    sequencer = new Sequencer(ledger, sequencing, config.genesisSeq)
-    const credited = await sequencer.creditDeposits()
-    const finalized = sequencerKey === undefined ? 0 : await sequencer.finalizeDue()
-    out(`credited ${credited} deposit(s); finalized ${finalized} batch(es)\n`)
-    const batch = await sequencer.nextBatch(values.transcripts ?? 'chorus-ledger-log')
-    if (batch === undefined) {
-      out('nothing to anchor: the ledger has not moved since the last batch\n')
-      return 0
-    }
-    const pending = existsSync(proposalPath) ? fromJson(await readFile(proposalPath, 'utf8')) : undefined
     const verifiers = await Promise.all((values['verifier-key'] ?? []).map((f) => readEvmKey(f)))
-    const kept = pending !== undefined && pending.header.logSeq === batch.header.logSeq && pending.header.index === batch.header.index ? pending.signatures : []
-    const signatures = [...kept, ...(await Sequencer.sign(rollup, batch, verifiers))]
-    const threshold = await rollup.threshold()
-    if (signatures.length < threshold || sequencerKey === undefined) {
-      await writeFile(proposalPath, toJson({ header: batch.header, signatures }))
-      out(`batch ${batch.header.index} (${batch.header.rounds} rounds) proposed in ${proposalPath}: ${signatures.length} of ${threshold} signatures; verifiers run chorus ledger verify-batch, then anchor --evm-key <sequencer key> posts it\n`)
-      return 0
-    }
-    await sequencing.postBatch(batch.header, signatures)
-    out(`posted batch ${batch.header.index}: ${batch.header.rounds} rounds, state root ${batch.header.stateRoot}\n`)
+    out(`${anchorLine(await sequencer.anchor(verifiers, values.transcripts ?? 'chorus-ledger-log', proposalFile(proposalPath)), proposalPath)}\n`)
     return 0
   } finally {
-    sequencer?.close()
+    sequencer.close()
     ledger.close()
   }
 }
 
-async function verifyBatch(file: string, configPath: string, proposalPath: string, account: LocalAccount, out: (s: string) => void): Promise<number> {
+/** What one anchoring turn did, in a line. */
+export function anchorLine(t: AnchorTurn, proposals: string): string {
+  const head = `credited ${t.credited} deposit(s); finalized ${t.finalized} batch(es)`
+  if (t.posted !== undefined) return `${head}; posted batch ${t.posted.header.index}: ${t.posted.header.rounds} rounds, state root ${t.posted.header.stateRoot}`
+  if (t.proposed !== undefined) return `${head}; batch ${t.proposed.batch.header.index} (${t.proposed.batch.header.rounds} rounds) proposed in ${proposals}: ${t.proposed.signatures} of ${t.proposed.threshold} signatures (verifiers: chorus ledger verify-batch)`
+  return `${head}; nothing to anchor: the ledger has not moved since the last batch`
+}
+
+/**
+ * A verifier's turn: the proposal and the log from a served ledger (`--ledger URL`) or from the
+ * ledger file and the proposal beside it; rebuilt on its own replay, signed only if equal.
+ */
+async function verifyBatch(values: Values, file: string, configPath: string, proposalPath: string, account: LocalAccount, out: (s: string) => void): Promise<number> {
+  const remote = values.ledger === undefined ? undefined : new HttpLedgerClient(values.ledger)
   const config = await readChainConfig(configPath)
-  if (!existsSync(proposalPath)) throw new ConfigError(`no proposed batch at ${proposalPath} (chorus ledger anchor writes one)`)
-  const proposal = fromJson(await readFile(proposalPath, 'utf8'))
+  const proposal = remote === undefined ? await proposalFile(proposalPath).read() : await remote.batchProposal()
+  if (proposal === undefined) throw new ConfigError(remote === undefined ? `no proposed batch at ${proposalPath} (chorus ledger anchor writes one)` : `${values.ledger} has no batch proposed (its ledger serve anchors with --anchor)`)
   const { rollup } = await contracts(config)
-  const ledger = SqliteLedger.readOnly(file)
-  const replica = new BatchReplica((from, limit) => ledger.entries(from, limit), config.genesisSeq)
+  const ledger = remote === undefined ? SqliteLedger.readOnly(file) : undefined
+  const entries = (from: number, limit: number) => (remote === undefined ? ledger!.entries(from, limit) : remote.entries(from, limit))
+  const replica = new BatchReplica(entries, config.genesisSeq)
   try {
     for (const { header } of await rollup.postedBatches()) await replica.verify(header)
     await replica.verify(proposal.header)
@@ -286,13 +272,18 @@ async function verifyBatch(file: string, configPath: string, proposalPath: strin
     return 1
   } finally {
     replica.close()
-    ledger.close()
+    ledger?.close()
   }
-  const signature = await signBatch(account, rollup.domain, proposal.header)
-  proposal.signatures = [...proposal.signatures.filter((s) => s.signer !== account.address), { signer: account.address, signature }]
-  await writeFile(proposalPath, toJson(proposal))
-  out(`SIGNED batch ${proposal.header.index} as ${account.address} (${proposal.signatures.length} signature(s) now)\n`)
+  const signature = { index: String(proposal.header.index), signer: account.address, signature: await signBatch(account, rollup.domain, proposal.header) }
+  const count = remote === undefined ? await signLocally(proposalPath, proposal, signature, rollup.domain) : (await remote.signBatchProposal(signature)).signatures
+  out(`SIGNED batch ${proposal.header.index} as ${account.address} (${count} signature(s) now)\n`)
   return 0
+}
+
+async function signLocally(path: string, proposal: Proposal, signature: { index: string; signer: string; signature: Hex }, domain: BatchDomain): Promise<number> {
+  const signed = await withSignature(proposal, signature, domain)
+  await proposalFile(path).write(signed)
+  return signed.signatures.length
 }
 
 async function dispute(values: Values, positionals: string[], file: string, configPath: string, account: LocalAccount, out: (s: string) => void): Promise<number> {
@@ -334,3 +325,46 @@ async function execute(positionals: string[], configPath: string, account: Local
   return 0
 }
 
+
+/**
+ * `ledger serve --anchor`: the serving process is the sequencer (it alone writes the file). Every
+ * `--anchor-every` seconds it credits deposits, finalizes, and proposes or posts the next batch;
+ * the proposal is served to verifiers elsewhere, who sign it through the same server.
+ */
+export async function startAnchoring(values: { 'evm-key'?: string; 'verifier-key'?: string[]; 'anchor-every'?: string }, file: string, ledger: SqliteLedger, publicUrl: () => string, out: (s: string) => void) {
+  const configPath = join(dirname(file), 'chain.json')
+  const config = await readChainConfig(configPath)
+  if (values['evm-key'] === undefined) throw new ConfigError("--anchor needs --evm-key <the sequencer's key>")
+  const { rollup } = await contracts(config, await readEvmKey(values['evm-key']))
+  const verifiers = await Promise.all((values['verifier-key'] ?? []).map((f) => readEvmKey(f)))
+  const everyMs = number(values['anchor-every'] ?? 10, '--anchor-every', (n) => n >= 1) * 1_000
+  const proposalPath = join(dirname(file), 'batch-proposal.json')
+  const store = proposalFile(proposalPath)
+  const sequencer = new Sequencer(ledger, rollup, config.genesisSeq)
+  let stopped = false
+  let turn: Promise<void> = Promise.resolve()
+  let timer: NodeJS.Timeout | undefined
+  const schedule = () => {
+    if (stopped) return
+    timer = setTimeout(() => {
+      turn = sequencer
+        .anchor(verifiers, `${publicUrl()}/v1/ledger/log`, store)
+        .then((t) => {
+          if (t.posted !== undefined || t.proposed !== undefined || t.credited > 0 || t.finalized > 0) out(`${anchorLine(t, proposalPath)}\n`)
+        })
+        .catch((err: Error) => out(`anchoring failed (next try in ${everyMs / 1000} s): ${err.message.split('\n')[0]}\n`))
+        .finally(schedule)
+    }, everyMs)
+  }
+  schedule()
+  return {
+    proposals: { store, domain: rollup.domain },
+    rollup: config.rollup,
+    stop: async () => {
+      stopped = true
+      clearTimeout(timer)
+      await turn
+      sequencer.close()
+    },
+  }
+}

@@ -6,7 +6,7 @@ import { formatUnits, parseUnits } from '../ledger/amount.js'
 import { signCreditOrder } from '../ledger/creditOrder.js'
 import { type CalibrationItem, parseCalibrationItems } from '../ledger/calibrationPool.js'
 import { calibrationRequired, workspaceRules } from './calibrationGate.js'
-import { CHAIN_COMMANDS, CHAIN_HELP, chainCommand } from './chainCommand.js'
+import { CHAIN_COMMANDS, CHAIN_HELP, chainCommand, startAnchoring } from './chainCommand.js'
 import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
 import type { AccountState } from '../ledger/ledger.js'
 import { createLedgerServer } from '../ledger/ledgerServer.js'
@@ -52,6 +52,10 @@ export const LEDGER_HELP = `chorus ledger <command> [options]
                                 challenge before they judge (default on)
         [--calibration-items F] the operator's own known-answer items (JSON lines of
                                 {question, right, wrong}), mixed into the generated ones
+        [--anchor --evm-key F]  be the sequencer of the rollup in chain.json (chorus ledger
+        [--anchor-every S]      deploy): every S s (10) credit deposits, finalize, and propose
+        [--verifier-key F]…     or post the next batch; verifiers elsewhere fetch and sign the
+                                proposal here (chorus ledger verify-batch --ledger URL)
 
 ${CHAIN_HELP}
   --ledger <url>     a served ledger (chorus ledger serve) instead of the file
@@ -74,6 +78,10 @@ const OPTIONS = {
   port: { type: 'string' },
   calibration: { type: 'string' },
   'calibration-items': { type: 'string' },
+  anchor: { type: 'boolean', default: false },
+  'anchor-every': { type: 'string' },
+  'evm-key': { type: 'string' },
+  'verifier-key': { type: 'string', multiple: true },
   json: { type: 'boolean', default: false },
 } as const
 
@@ -279,19 +287,26 @@ async function serve(values: Values, file: string, signal: AbortSignal, out: (s:
     }
   }
   const ledger = SqliteLedger.open({ path: file, operator: identity, rules: workspaceRules(calibrationRequired(values.calibration, false)), calibrationItems })
-  const app = createLedgerServer({ ledger })
+  let address = ''
+  const anchoring = values.anchor ? await startAnchoring(values, file, ledger, () => address, out).catch((err: unknown) => {
+    ledger.close()
+    throw err
+  }) : undefined
+  const app = createLedgerServer({ ledger, ...(anchoring ? { proposals: anchoring.proposals } : {}) })
   const host = values.host ?? '127.0.0.1'
   const port = number(values.port ?? 8090, '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535)
-  let address: string
   try {
     address = await app.listen({ host, port })
   } catch (err) {
+    await anchoring?.stop()
     ledger.close()
     throw new ConfigError(`cannot listen on ${host}:${port}: ${(err as Error).message}`)
   }
   const gate = ledger.rules().calibration
   out(`ledger ${file} (operator ${identity.id})\n  url  ${address}\n  calibration ${gate === undefined ? 'none (a ledger from before it: judges weigh by agreement)' : gate.required ? `required (${gate.pass} of ${gate.judgements} known-answer pairs${calibrationItems.length > 0 ? `; ${calibrationItems.length} of the operator's items mixed in` : ''})` : 'off (every staked node judges)'}\n`)
+  if (anchoring) out(`  anchors on the rollup ${anchoring.rollup} (proposals at ${address}/v1/ledger/batches/proposal)\n`)
   if (!signal.aborted) await once(signal, 'abort')
+  await anchoring?.stop()
   await app.close()
   ledger.close()
   return 0

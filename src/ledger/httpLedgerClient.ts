@@ -10,6 +10,7 @@ import { type AccountState, type Charge, LedgerError, type LedgerErrorCode, type
 import type { LedgerClient } from './networkLedger.js'
 import type { Signed } from '../protocol/envelope.js'
 import type { AccountRequest } from './requests.js'
+import { type Proposal, proposalFromJson } from './evm/proposal.js'
 import { parseSnapshot, type StandingSnapshot } from './standing.js'
 
 /**
@@ -120,6 +121,17 @@ export class HttpLedgerClient implements LedgerClient {
 
   async entries(fromSeq: number, limit: number, options: { signal?: AbortSignal } = {}): Promise<LogEntry[]> {
     return ((await this.call('GET', `/v1/ledger/log?from=${fromSeq}&limit=${limit}`, undefined, options)) as { entries: LogEntry[] }).entries
+  }
+
+  /** The batch the sequencer proposes to a custody chain, with the signatures gathered (ledger/evm/proposal.ts). */
+  async batchProposal(options: { signal?: AbortSignal } = {}): Promise<Proposal | undefined> {
+    const json = await this.call('GET', '/v1/ledger/batches/proposal', undefined, options, true)
+    return json === undefined ? undefined : proposalFromJson(JSON.stringify(json))
+  }
+
+  /** A verifier's EIP-712 signature of the proposed batch; how many it has now. */
+  async signBatchProposal(signature: { index: string; signer: string; signature: string }, options: { signal?: AbortSignal } = {}): Promise<{ signatures: number }> {
+    return (await this.call('POST', '/v1/ledger/batches/proposal/signatures', signature, options)) as { signatures: number }
   }
 
   /** `absent`: a 404 is an answer (undefined), not an error. */

@@ -6,6 +6,7 @@ import { parseAmount } from './amount.js'
 import { BEACON_PHASES, type BeaconPhase } from '../round/beacons.js'
 import { checkCharge } from './charge.js'
 import { checkCreditOrder } from './creditOrder.js'
+import { type BatchDomain, type ProposalStore, proposalToJson, withSignature } from './evm/proposal.js'
 import { LedgerError, type LogEntry, type PendingSettlement } from './ledger.js'
 import { MAX_LOCKS_PER_ENTRY, MAX_SETTLEMENTS_PER_WRITE, WriteGatherer } from './writeGatherer.js'
 import type { SqliteLedger } from './sqliteLedger.js'
@@ -28,6 +29,11 @@ export interface LedgerServerOptions {
   locks?: RateLimit
   /** The largest request body (default 8 MiB: a transcript of the largest round fits). */
   bodyLimitBytes?: number
+  /**
+   * Anchored on a custody chain: the batch proposal verifiers fetch and sign (ledger/evm), and
+   * the domain their signatures must be over.
+   */
+  proposals?: { store: ProposalStore; domain: BatchDomain }
   now?: () => number
 }
 
@@ -131,6 +137,24 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
     const issued = HEX64.test(round) && BEACON_PHASES.includes(phase as BeaconPhase) ? ledger.beaconOf(round, phase as BeaconPhase) : undefined
     return issued ?? refuse(reply, 404, 'NOT_FOUND', 'no beacon was issued for that round and phase')
   })
+  const proposals = opts.proposals
+  if (proposals !== undefined) {
+    app.get('/v1/ledger/batches/proposal', async (_req, reply) => {
+      const p = await proposals.store.read()
+      return p === undefined ? refuse(reply, 404, 'NOT_FOUND', 'no batch is proposed now') : reply.type('application/json').send(proposalToJson(p))
+    })
+    // Checked here (the signature must recover to its signer over this very header); whether the
+    // signer is an active verifier is the chain's to say when the batch is posted.
+    app.post('/v1/ledger/batches/proposal/signatures', async (req) => {
+      const p = await proposals.store.read()
+      if (p === undefined) throw new LedgerError('NOT_YET', 'no batch is proposed now')
+      const signed = await withSignature(p, req.body as Record<string, unknown>, proposals.domain).catch((err: Error) => {
+        throw new LedgerError('BAD_SIGNATURE', err.message)
+      })
+      await proposals.store.write(signed)
+      return { signatures: signed.signatures.length }
+    })
+  }
   app.post('/v1/ledger/credits', async (req) => {
     const order = checkCreditOrder(req.body, operator)
     const t = now()

@@ -7,10 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readEvmKey } from '../../src/cli/evmKeyFile.js'
 import { writeKeyFile } from '../../src/cli/keyFile.js'
 import { ledgerCommand } from '../../src/cli/ledgerCommand.js'
+import { HttpLedgerClient } from '../../src/ledger/httpLedgerClient.js'
+import { standingOf } from '../../src/ledger/standing.js'
 import { anvilEngine, type LocalEngine } from '../../src/ledger/evm/localEngines.js'
 import { signRequest } from '../../src/ledger/requests.js'
 import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
-import { ident } from '../round/harness.js'
+import { Harness, ident } from '../round/harness.js'
 import { GATE_OFF, playRound } from '../ledger/compliance.js'
 
 /**
@@ -67,25 +69,83 @@ describe('chorus ledger on an EVM chain (anvil)', () => {
     expect((await run('verifier', '--evm-key', keys['verifier-0']!, '--key', nodeKey, ...at)).out).toMatch(/bound to node/)
     for (const account of [gateway, ...nodes]) await run('deposit', account.id, account === gateway ? '60' : '2', '--evm-key', keys.payer!, ...at)
 
-    expect((await run('anchor', '--evm-key', keys.sequencer!, ...at)).out).toMatch(/credited 6 deposit/)
+    const anchor = () => run('anchor', '--evm-key', keys.sequencer!, ...at)
+    // The deposits move the ledger: batch 0 is proposed, and waits for a verifier.
+    expect((await anchor()).out).toMatch(/credited 6 deposit.*batch 0 \(0 rounds\) proposed in .*batch-proposal\.json: 0 of 1 signatures/)
     const l = SqliteLedger.open({ path: file, operator })
     expect(l.account(gateway.id)!.balance).toBe(60_000_000n)
     l.submit(signRequest(gateway, 1, { op: 'stake', amount: '50000000' }))
     for (const n of nodes) l.submit(signRequest(n, 1, { op: 'stake', amount: '2000000' }))
     for (let r = 0; r < 2; r++) l.settle(playRound(l, 5, { coordSeq: r + 1 }))
     l.close()
-
-    // Proposed, not yet signed: one verifier checks it against its own replay and signs.
-    expect((await run('anchor', ...at)).out).toMatch(/proposed in .*batch-proposal\.json: 0 of 1 signatures/)
+    // The proposal out keeps its header while the ledger moves on.
+    expect((await anchor()).out).toMatch(/batch 0 \(0 rounds\) proposed/)
     expect((await run('verify-batch', '--evm-key', keys['verifier-0']!, ...at)).out).toMatch(/^SIGNED batch 0/)
+    expect((await anchor()).out).toMatch(/posted batch 0: 0 rounds/)
+    // Then the rounds: proposed, checked against the verifier's own replay, signed, posted.
+    expect((await anchor()).out).toMatch(/batch 1 \(2 rounds\) proposed/)
+    expect((await run('verify-batch', '--evm-key', keys['verifier-0']!, ...at)).out).toMatch(/^SIGNED batch 1/)
     const proposal = JSON.parse(await readFile(join(dir, 'batch-proposal.json'), 'utf8')) as { header: { rounds: number } }
     expect(proposal.header.rounds).toBe(2)
-    expect((await run('anchor', '--evm-key', keys.sequencer!, ...at)).out).toMatch(/posted batch 0: 2 rounds/)
-    expect((await run('anchor', '--evm-key', keys.sequencer!, ...at)).out).toMatch(/nothing to anchor/)
+    expect((await anchor()).out).toMatch(/posted batch 1: 2 rounds/)
+    expect((await anchor()).out).toMatch(/nothing to anchor/)
     // The batch conserves money: disputing it would lose the bond, so the command refuses.
-    expect(await run('dispute', '0', '--evm-key', keys.payer!, ...at)).toMatchObject({ code: 1, out: expect.stringMatching(/conserves money/) })
+    expect(await run('dispute', '1', '--evm-key', keys.payer!, ...at)).toMatchObject({ code: 1, out: expect.stringMatching(/conserves money/) })
     expect((await run('params', ...at)).out).toMatch(/ticketPrice +0/)
     // Nothing is final within the 60 s window, so there is nothing to pay out yet.
     expect(await run('claim', nodes[0]!.id, '--evm-key', keys.payer!, ...at)).toMatchObject({ code: 1, out: expect.stringMatching(/no final batch/) })
   })
+  it('serves as the sequencer: ledger serve --anchor proposes, a verifier elsewhere signs over HTTP, the batch is posted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-chain-serve-'))
+    const file = join(dir, 'ledger.sqlite')
+    const opKey = join(dir, 'operator.key')
+    const operator = await writeKeyFile(opKey)
+    const nodes = Array.from({ length: 5 }, (_, i) => ident(`node-${i}`))
+    const gateway = ident('coordinator')
+    const ledger = SqliteLedger.open({ path: file, operator, rules: { oldestRules: 1, ...GATE_OFF } })
+    ledger.submit(signRequest(gateway, 0, { op: 'register', kind: 'gateway' }))
+    for (const n of nodes) ledger.submit(signRequest(n, 0, { op: 'register', kind: 'node' }))
+    ledger.close()
+    const at = ['--file', file, '--operator-key', opKey]
+    const keys = Object.fromEntries(['sequencer', 'verifier', 'payer'].map((k) => [k, join(dir, `${k}.evm.json`)]))
+    for (const path of Object.values(keys)) {
+      const address = (await run('evm-key', path)).out.trim()
+      await engine.publicClient.request({ method: 'hardhat_setBalance' as never, params: [address, toHex(parseEther('100'))] as never })
+    }
+    await run('deploy', '--rpc', engine.rpcUrl!, '--evm-key', keys.sequencer!, '--threshold', '1', ...at)
+    await run('verifier', '--evm-key', keys.verifier!, '--key', opKey, ...at)
+    for (const account of [gateway, ...nodes]) await run('deposit', account.id, account === gateway ? '60' : '2', '--evm-key', keys.payer!, ...at)
+
+    const stop = new AbortController()
+    let served = ''
+    const serving = ledgerCommand(['serve', '--port', '0', '--anchor', '--anchor-every', '1', '--evm-key', keys.sequencer!, ...at], stop.signal, (t) => (served += t))
+    try {
+      const until = async (what: RegExp, ms = 15_000) => {
+        const end = Date.now() + ms
+        while (!what.test(served)) {
+          if (Date.now() > end) throw new Error(`waited for ${what}; the server said: ${served}`)
+          await new Promise((r) => setTimeout(r, 100))
+        }
+      }
+      await until(/url {2}(http:\/\/\S+)/)
+      const url = /url {2}(http:\/\/\S+)/.exec(served)![1]!
+      await until(/credited 6 deposit.*batch 0 .*proposed/)
+      const client = new HttpLedgerClient(url)
+      for (const n of [gateway, ...nodes]) await client.submit(signRequest(n, 1, { op: 'stake', amount: n === gateway ? '50000000' : '2000000' }))
+      const h = new Harness({ nodes: 5, ledger: standingOf(await client.latest()), request: { coordSeq: 1, fee: '1000000', ticket: '10000' } })
+      h.runDeadlines()
+      await client.settle(h.outcome!.transcript)
+      // A verifier that holds no copy of the file: the log and the proposal come from the server.
+      expect((await run('verify-batch', '--ledger', url, '--evm-key', keys.verifier!, ...at)).out).toMatch(/^SIGNED batch 0/)
+      await until(/posted batch 0: 0 rounds/)
+      await until(/batch 1 \(1 rounds\) proposed/)
+      expect((await run('verify-batch', '--ledger', url, '--evm-key', keys.verifier!, ...at)).out).toMatch(/^SIGNED batch 1/)
+      await until(/posted batch 1: 1 rounds/)
+      // A signature over another header, or by a key that did not make it, is refused.
+      await expect(client.signBatchProposal({ index: '2', signer: '0x0000000000000000000000000000000000000001', signature: `0x${'11'.repeat(65)}` })).rejects.toMatchObject({ code: expect.stringMatching(/NOT_YET|BAD_SIGNATURE/) })
+    } finally {
+      stop.abort()
+      await serving
+    }
+  }, 60_000)
 })

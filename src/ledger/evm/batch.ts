@@ -28,6 +28,27 @@ export interface BatchHeader {
   transcripts: string
 }
 
+/** The EIP-712 type every verifier signs a batch header as (contracts/ChorusBatches.sol). */
+export const BATCH_TYPES = {
+  Batch: [
+    { name: 'index', type: 'uint64' },
+    { name: 'logSeq', type: 'uint64' },
+    { name: 'logHead', type: 'bytes32' },
+    { name: 'prevStateRoot', type: 'bytes32' },
+    { name: 'stateRoot', type: 'bytes32' },
+    { name: 'roundsRoot', type: 'bytes32' },
+    { name: 'deltasRoot', type: 'bytes32' },
+    { name: 'depositsFrom', type: 'uint64' },
+    { name: 'depositsThrough', type: 'uint64' },
+    { name: 'burned', type: 'uint128' },
+    { name: 'rounds', type: 'uint32' },
+    { name: 'beaconChain', type: 'uint32' },
+    { name: 'beaconIndex', type: 'uint64' },
+    { name: 'beaconTip', type: 'bytes32' },
+    { name: 'transcripts', type: 'string' },
+  ],
+} as const
+
 /** A beacon of the ledger's chains, as the contract holds one. */
 export interface BeaconAt {
   chain: number

@@ -38,26 +38,6 @@ export interface ChainDepositEvent {
   amount: bigint
 }
 
-/** The EIP-712 domain and type every verifier signs a batch header with. */
-export const BATCH_TYPES = {
-  Batch: [
-    { name: 'index', type: 'uint64' },
-    { name: 'logSeq', type: 'uint64' },
-    { name: 'logHead', type: 'bytes32' },
-    { name: 'prevStateRoot', type: 'bytes32' },
-    { name: 'stateRoot', type: 'bytes32' },
-    { name: 'roundsRoot', type: 'bytes32' },
-    { name: 'deltasRoot', type: 'bytes32' },
-    { name: 'depositsFrom', type: 'uint64' },
-    { name: 'depositsThrough', type: 'uint64' },
-    { name: 'burned', type: 'uint128' },
-    { name: 'rounds', type: 'uint32' },
-    { name: 'beaconChain', type: 'uint32' },
-    { name: 'beaconIndex', type: 'uint64' },
-    { name: 'beaconTip', type: 'bytes32' },
-    { name: 'transcripts', type: 'string' },
-  ],
-} as const
 
 export const WEI_PER_MICRO = 10n ** 12n
 

@@ -3,6 +3,7 @@ import type { SqliteLedger } from '../sqliteLedger.js'
 import { type Batch, buildBatch } from './batch.js'
 import { ContractRevert } from './contractCall.js'
 import type { Rollup } from './rollup.js'
+import type { ProposalStore } from './proposal.js'
 import { BatchReplica, signBatch } from './verifyBatch.js'
 
 /**
@@ -21,6 +22,8 @@ export interface AnchorTurn {
   finalized: number
   /** The batch posted this turn, if the ledger had moved and enough verifiers signed. */
   posted?: Batch
+  /** The batch proposed and still short of signatures (they gather in the proposal store). */
+  proposed?: { batch: Batch; signatures: number; threshold: number }
 }
 
 export class Sequencer {
@@ -57,8 +60,11 @@ export class Sequencer {
     return done
   }
 
-  /** The next batch from the last that stands to the ledger's head, or undefined when nothing changed. */
-  async nextBatch(transcripts: string): Promise<Batch | undefined> {
+  /**
+   * The next batch from the last that stands to the ledger's head (or to entry `through`: a
+   * proposal already out), or undefined when nothing changed.
+   */
+  async nextBatch(transcripts: string, through?: bigint): Promise<Batch | undefined> {
     const { batchCount } = await this.rollup.state()
     // A dispute undid batches this replay had taken: start it again from the rollup's genesis.
     if (this.replica === undefined || batchCount < this.verified) {
@@ -72,16 +78,34 @@ export class Sequencer {
     }
     const base = await this.replica.current()
     if (base.seq === this.ledger.headSeq()) return undefined
+    if (through !== undefined) return this.replica.build(through, transcripts)
     return buildBatch(this.ledger, base, transcripts)
   }
 
-  /** One turn of a sequencer that holds its verifiers' keys (a devnet): credit, finalize, post. */
-  async anchor(verifiers: readonly LocalAccount[], transcripts: string): Promise<AnchorTurn> {
+  /**
+   * One turn: credit the chain's new deposits, finalize what is due, and propose the next batch;
+   * it is posted once the verifiers' signatures reach the threshold — those of the keys held here
+   * (a devnet's) and those gathered in `store` (verifiers elsewhere, `verify-batch`). Without a
+   * store, the batch is posted when the keys held here suffice.
+   */
+  async anchor(verifiers: readonly LocalAccount[], transcripts: string, store?: ProposalStore): Promise<AnchorTurn> {
     const credited = await this.creditDeposits()
     const finalized = await this.finalizeDue()
-    const batch = await this.nextBatch(transcripts)
+    // A proposal already out keeps its header (verifiers are signing it); a new one waits for it.
+    const open = await store?.read()
+    const standing = (await this.rollup.state()).batchCount
+    const pending = open !== undefined && open.header.index === standing ? open : undefined
+    const batch = await this.nextBatch(transcripts, pending?.header.logSeq)
     if (batch === undefined) return { credited, finalized }
-    await this.rollup.postBatch(batch.header, await Sequencer.sign(this.rollup, batch, verifiers))
+    const signatures = [...(pending?.signatures ?? []), ...(await Sequencer.sign(this.rollup, batch, verifiers))]
+    const distinct = [...new Map(signatures.map((s) => [s.signer.toLowerCase(), s])).values()]
+    const threshold = await this.rollup.threshold()
+    if (distinct.length < threshold) {
+      await store?.write({ header: batch.header, signatures: distinct })
+      return { credited, finalized, proposed: { batch, signatures: distinct.length, threshold } }
+    }
+    await this.rollup.postBatch(batch.header, distinct)
+    await store?.clear()
     return { credited, finalized, posted: batch }
   }
 

@@ -1,8 +1,7 @@
 import type { Hex, LocalAccount } from 'viem'
 import { LedgerError, type LogEntry } from '../ledger.js'
 import { SqliteLedger } from '../sqliteLedger.js'
-import { type Batch, type BatchBase, type BatchHeader, buildBatch, genesisBase } from './batch.js'
-import { BATCH_TYPES } from './rollup.js'
+import { BATCH_TYPES, type Batch, type BatchBase, type BatchHeader, buildBatch, genesisBase } from './batch.js'
 
 /**
  * `chorus ledger verify-batch`: a verifier's own replay of the sequencer's log, batch after batch.
