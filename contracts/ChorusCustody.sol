@@ -11,8 +11,9 @@ import {ChorusMerkle} from "./ChorusMerkle.sol";
 /// a proof of that leaf against the latest final state root here, and the difference from what was
 /// already paid goes to the payout address.
 abstract contract ChorusCustody is ChorusBatches {
-    /// Total micro-units deposited through deposit number i (index 0: none).
+    /// Total micro-units deposited through deposit number i (index 0: none), and whose deposit i was.
     mapping(uint256 => uint256) public depositTotal;
+    mapping(uint256 => bytes32) public depositAccount;
     uint64 internal deposits;
     /// Micro-units paid out per account so far.
     mapping(bytes32 => uint256) public withdrawn;
@@ -42,6 +43,7 @@ abstract contract ChorusCustody is ChorusBatches {
         uint256 amount = msg.value / WEI_PER_MICRO;
         uint64 i = ++deposits;
         depositTotal[i] = depositTotal[i - 1] + amount;
+        depositAccount[i] = account;
         emit Deposited(i, account, amount, msg.sender);
     }
 

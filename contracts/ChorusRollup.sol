@@ -16,8 +16,10 @@ contract ChorusRollup is ChorusCustody {
         uint32 position;
         bytes32 round;
         bytes32 transcriptRoot;
-        /// The hash of its settlement entry in the sequencer's log.
+        /// The hash of its settlement (or expiry) entry in the sequencer's log.
         bytes32 entry;
+        /// The hash of what that entry changed in each account's claim (`changesHash`).
+        bytes32 deltas;
         /// Its members and assignment beacons (zero under rules without beacons), both on one chain.
         uint32 beaconChain;
         uint64 membersIndex;
@@ -69,8 +71,51 @@ contract ChorusRollup is ChorusCustody {
 
     function roundLeaf(RoundLeaf calldata r) public pure returns (bytes32) {
         return ChorusMerkle.leafHash(
-            abi.encode(r.batch, r.position, r.round, r.transcriptRoot, r.entry, r.beaconChain, r.membersIndex, r.membersBeacon, r.assignmentIndex, r.assignmentBeacon)
+            abi.encode(r.batch, r.position, r.round, r.transcriptRoot, r.entry, r.deltas, r.beaconChain, r.membersIndex, r.membersBeacon, r.assignmentIndex, r.assignmentBeacon)
         );
+    }
+
+    /// What one round's entry changed, account by account.
+    struct Changes {
+        bytes32[] accounts;
+        int128[] deltas;
+    }
+
+    function changesHash(Changes calldata c) public pure returns (bytes32) {
+        return keccak256(abi.encode(c.accounts, c.deltas));
+    }
+
+    /**
+     * The rounds' leaves contradict the netted deltas: given every round leaf of the batch (they
+     * must build its rounds root) with the changes each commits, one account's changes over them
+     * plus the deposits the batch credited it differ from its net change in the deltas root.
+     */
+    function disputeNetting(
+        Header calldata h,
+        address[] calldata signers,
+        RoundLeaf[] calldata leaves,
+        Changes[] calldata changes,
+        bytes32 account,
+        int128 netted,
+        bytes32[] calldata nettedProof
+    ) external payable {
+        if (msg.value != disputeBond) revert WrongBond(disputeBond);
+        posted(h);
+        if (leaves.length != changes.length) revert NotProven("one list of changes per leaf");
+        if (!ChorusMerkle.verify(nettedProof, h.deltasRoot, ChorusMerkle.leafHash(abi.encode(account, netted)))) revert BadProof();
+        bytes32[] memory hashes = new bytes32[](leaves.length);
+        int256 sum = 0;
+        for (uint256 i = 0; i < leaves.length; i++) {
+            if (leaves[i].batch != h.index || leaves[i].position != i || leaves[i].deltas != changesHash(changes[i])) revert NotProven("a leaf out of place, or not its changes");
+            hashes[i] = roundLeaf(leaves[i]);
+            for (uint256 j = 0; j < changes[i].accounts.length; j++) if (changes[i].accounts[j] == account) sum += changes[i].deltas[j];
+        }
+        if (ChorusMerkle.rootOf(hashes) != h.roundsRoot) revert NotProven("not every round leaf of the batch");
+        for (uint256 d = h.depositsFrom + 1; d <= h.depositsThrough; d++) {
+            if (depositAccount[d] == account) sum += int256(depositTotal[d] - depositTotal[d - 1]);
+        }
+        if (sum == netted) return lose(h.index, "netting");
+        pay(undo(h, signers, "nets its rounds' changes wrongly"));
     }
 
     /**

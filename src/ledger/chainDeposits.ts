@@ -39,13 +39,16 @@ export interface Holding {
   reputation: string
 }
 
-export interface SettledRound {
+/** A round's entry that moved money: its settlement, or its expiry (the fee burned). */
+export interface RoundEntry {
   round: string
-  /** The transcript's Merkle root (SHA-256). */
-  root: string
+  /** The transcript's Merkle root (SHA-256); none for an expiry. */
+  root: string | undefined
   seq: number
-  /** The settlement entry's hash in the log. */
+  /** The entry's hash in the log. */
   entry: string
+  /** What the entry changed in each account's claim (held + released), by account id. */
+  changes: { account: string; delta: Micro }[]
 }
 
 type Row = Record<string, bigint | string | null>
@@ -62,14 +65,19 @@ export class ChainDeposits {
     return Number(this.l.meta('chain_deposits') ?? '0')
   }
 
-  /** The micro-units of the chain's deposits numbered from < i <= through. */
-  creditedBetween(from: number, through: number): Micro {
-    let sum = 0n
+  /** The chain's deposits numbered from < i <= through, as credited. */
+  depositsBetween(from: number, through: number): ChainDeposit[] {
+    const out: ChainDeposit[] = []
     for (const r of this.l.sql("SELECT body FROM log WHERE kind = 'deposit'").all() as Row[]) {
-      const b = JSON.parse(r.body as string) as { index: number; amount: string }
-      if (b.index > from && b.index <= through) sum += BigInt(b.amount)
+      const b = JSON.parse(r.body as string) as { index: number; account: string; amount: string }
+      if (b.index > from && b.index <= through) out.push({ index: b.index, account: b.account, amount: BigInt(b.amount) })
     }
-    return sum
+    return out
+  }
+
+  /** Their micro-units. */
+  creditedBetween(from: number, through: number): Micro {
+    return this.depositsBetween(from, through).reduce((sum, d) => sum + d.amount, 0n)
   }
 
   apply(body: Record<string, unknown>, seq: number): void {
@@ -99,13 +107,20 @@ export class ChainDeposits {
     }))
   }
 
-  /** The rounds settled by entries fromSeq < seq <= toSeq, in the log's order. */
-  settledBetween(fromSeq: number, toSeq: number): SettledRound[] {
-    return (this.l.sql('SELECT r.round, r.root, r.seq, l.hash FROM rounds r JOIN log l ON l.seq = r.seq WHERE r.seq > ? AND r.seq <= ? ORDER BY r.seq').all(fromSeq, toSeq) as Row[]).map((r) => ({
+  /** The rounds settled or expired by entries fromSeq < seq <= toSeq, in the log's order. */
+  roundEntriesBetween(fromSeq: number, toSeq: number): RoundEntry[] {
+    const rows = this.l
+      .sql(
+        `SELECT round, root, seq FROM rounds WHERE seq > ? AND seq <= ?
+         UNION ALL SELECT round, NULL AS root, seq FROM expired_rounds WHERE seq > ? AND seq <= ? ORDER BY seq`,
+      )
+      .all(fromSeq, toSeq, fromSeq, toSeq) as Row[]
+    return rows.map((r) => ({
       round: r.round as string,
-      root: r.root as string,
+      root: (r.root as string | null) ?? undefined,
       seq: Number(r.seq),
-      entry: r.hash as string,
+      entry: (this.l.sql('SELECT hash FROM log WHERE seq = ?').get(r.seq) as Row).hash as string,
+      changes: (this.l.sql('SELECT account, delta FROM entry_deltas WHERE seq = ? ORDER BY account').all(r.seq) as Row[]).map((d) => ({ account: d.account as string, delta: d.delta as bigint })),
     }))
   }
 

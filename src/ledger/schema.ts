@@ -107,6 +107,20 @@ const MIGRATIONS: readonly string[] = [
   // and the EVM address the chain pays it to.
   `ALTER TABLE accounts ADD COLUMN released INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE accounts ADD COLUMN payout TEXT;`,
+  // What each entry changed in each account's claim (held + released), kept by triggers: a
+  // custody chain's batch commits every settlement's changes, so a dispute can net them on chain.
+  `CREATE TABLE applying (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+   INSERT INTO applying (id, seq) VALUES (1, 0);
+   CREATE TABLE entry_deltas (seq INTEGER NOT NULL, account TEXT NOT NULL, delta INTEGER NOT NULL, PRIMARY KEY (seq, account));
+   CREATE TRIGGER accounts_claim_insert AFTER INSERT ON accounts WHEN NEW.balance + NEW.stake + NEW.unbonding + NEW.released != 0 BEGIN
+     INSERT INTO entry_deltas (seq, account, delta) VALUES ((SELECT seq FROM applying), NEW.id, NEW.balance + NEW.stake + NEW.unbonding + NEW.released)
+       ON CONFLICT (seq, account) DO UPDATE SET delta = delta + excluded.delta;
+   END;
+   CREATE TRIGGER accounts_claim_update AFTER UPDATE OF balance, stake, unbonding, released ON accounts
+     WHEN (NEW.balance + NEW.stake + NEW.unbonding + NEW.released) != (OLD.balance + OLD.stake + OLD.unbonding + OLD.released) BEGIN
+     INSERT INTO entry_deltas (seq, account, delta) VALUES ((SELECT seq FROM applying), NEW.id, (NEW.balance + NEW.stake + NEW.unbonding + NEW.released) - (OLD.balance + OLD.stake + OLD.unbonding + OLD.released))
+       ON CONFLICT (seq, account) DO UPDATE SET delta = delta + excluded.delta;
+   END;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -1,4 +1,5 @@
 import { type Address, encodeAbiParameters, type Hex, keccak256, stringToHex } from 'viem'
+import type { RoundEntry } from '../chainDeposits.js'
 import type { SqliteLedger } from '../sqliteLedger.js'
 import { leafHash, MerkleTree } from './merkle.js'
 
@@ -70,6 +71,8 @@ export interface RoundLeaf {
   round: Hex
   transcriptRoot: Hex
   entry: Hex
+  /** The hash of what its entry changed in each account's claim (`changesHash`). */
+  deltas: Hex
   /** Its two beacons (zero for rounds by rules without beacons). */
   beaconChain: number
   membersIndex: bigint
@@ -100,7 +103,9 @@ export interface Batch {
   header: BatchHeader
   accounts: AccountLeaf[]
   deltas: Delta[]
+  /** One leaf per round settled or expired, and, beside each, what its entry changed. */
   rounds: RoundLeaf[]
+  roundChanges: Delta[][]
   /** Where the next batch starts. */
   next: BatchBase
 }
@@ -117,10 +122,12 @@ export const deltaLeafHash = (d: Delta): Hex => leafHash(encodeAbiParameters([{ 
 export const roundLeafHash = (r: RoundLeaf): Hex =>
   leafHash(
     encodeAbiParameters(
-      [{ type: 'uint64' }, { type: 'uint32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'uint32' }, { type: 'uint64' }, { type: 'bytes32' }, { type: 'uint64' }, { type: 'bytes32' }],
-      [r.batch, r.position, r.round, r.transcriptRoot, r.entry, r.beaconChain, r.membersIndex, r.membersBeacon, r.assignmentIndex, r.assignmentBeacon],
+      [{ type: 'uint64' }, { type: 'uint32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'uint32' }, { type: 'uint64' }, { type: 'bytes32' }, { type: 'uint64' }, { type: 'bytes32' }],
+      [r.batch, r.position, r.round, r.transcriptRoot, r.entry, r.deltas, r.beaconChain, r.membersIndex, r.membersBeacon, r.assignmentIndex, r.assignmentBeacon],
     ),
   )
+
+const changesOf = (r: RoundEntry): Delta[] => r.changes.map((c) => ({ account: hex32(c.account), delta: c.delta }))
 
 /** The newest beacon a ledger had issued (zeros before its first chain). */
 function beaconOf(ledger: SqliteLedger): BeaconAt {
@@ -128,16 +135,21 @@ function beaconOf(ledger: SqliteLedger): BeaconAt {
   return b === undefined ? { chain: 0, index: 0n, value: ZERO } : { chain: b.chain, index: BigInt(b.index), value: hex32(b.value) }
 }
 
-/** A settled round's leaf: where it sits, what it settled, and the beacons it was keyed by. */
-function roundLeaf(ledger: SqliteLedger, batch: bigint, position: number, r: { round: string; root: string; entry: string }): RoundLeaf {
+/** The hash a round leaf holds of its entry's changes (contracts/ChorusRollup.sol `changesHash`). */
+export const changesHash = (changes: readonly Delta[]): Hex =>
+  keccak256(encodeAbiParameters([{ type: 'bytes32[]' }, { type: 'int128[]' }], [changes.map((c) => c.account), changes.map((c) => c.delta)]))
+
+/** A round's leaf: where it sits, what it settled (or that it expired), its changes, and its beacons. */
+function roundLeaf(ledger: SqliteLedger, batch: bigint, position: number, r: RoundEntry): RoundLeaf {
   const members = ledger.beaconOf(r.round, 'members')
   const assignment = ledger.beaconOf(r.round, 'assignment')
   return {
     batch,
     position,
     round: hex32(r.round),
-    transcriptRoot: hex32(r.root),
+    transcriptRoot: r.root === undefined ? ZERO : hex32(r.root),
     entry: hex32(r.entry),
+    deltas: changesHash(changesOf(r)),
     beaconChain: members?.chain ?? assignment?.chain ?? 0,
     membersIndex: BigInt(members?.index ?? 0),
     membersBeacon: members === undefined ? ZERO : hex32(members.value),
@@ -180,7 +192,8 @@ export function buildBatch(ledger: SqliteLedger, base: BatchBase, transcripts: s
     const delta = (held.get(account) ?? 0n) - (base.held.get(account) ?? 0n)
     if (delta !== 0n) deltas.push({ account: account as Hex, delta })
   }
-  const rounds = ledger.chain.settledBetween(base.seq, seq).map((r, position) => roundLeaf(ledger, base.index, position, r))
+  const entries = ledger.chain.roundEntriesBetween(base.seq, seq)
+  const rounds = entries.map((r, position) => roundLeaf(ledger, base.index, position, r))
   const beacon = beaconOf(ledger)
   const root = new MerkleTree(accounts.map(accountLeafHash)).root
   const deposits = ledger.chain.credited()
@@ -202,5 +215,5 @@ export function buildBatch(ledger: SqliteLedger, base: BatchBase, transcripts: s
     beaconTip: beacon.value,
     transcripts,
   }
-  return { header, accounts, deltas, rounds, next: { index: base.index + 1n, seq, stateRoot: root, deposits, destroyed, beacon, held } }
+  return { header, accounts, deltas, rounds, roundChanges: entries.map(changesOf), next: { index: base.index + 1n, seq, stateRoot: root, deposits, destroyed, beacon, held } }
 }

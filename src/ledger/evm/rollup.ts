@@ -162,8 +162,17 @@ export class Rollup {
    * assignment (2) beacon, against an earlier standing batch's tip (`anchor`) or the genesis one.
    */
   async disputeBeacon(header: BatchHeader, signers: readonly Address[], which: 0 | 1 | 2, round: { leaf: RoundLeaf; proof: readonly Hex[] } | undefined, anchor: BatchHeader | 'genesis') {
-    const r = round ?? { leaf: { batch: 0n, position: 0, round: ZERO32, transcriptRoot: ZERO32, entry: ZERO32, beaconChain: 0, membersIndex: 0n, membersBeacon: ZERO32, assignmentIndex: 0n, assignmentBeacon: ZERO32 }, proof: [] }
+    const r = round ?? { leaf: { batch: 0n, position: 0, round: ZERO32, transcriptRoot: ZERO32, entry: ZERO32, deltas: ZERO32, beaconChain: 0, membersIndex: 0n, membersBeacon: ZERO32, assignmentIndex: 0n, assignmentBeacon: ZERO32 }, proof: [] }
     return this.send('disputeBeacon', [header, signers, which, r.leaf, r.proof, anchor === 'genesis' ? header : anchor, anchor === 'genesis'], await this.disputeBond())
+  }
+
+  /**
+   * Disputes the netting of one account (`netted`, proven in the deltas root) against every round
+   * leaf of the batch with its changes, and the deposits the batch credited.
+   */
+  async disputeNetting(header: BatchHeader, signers: readonly Address[], leaves: readonly RoundLeaf[], changes: readonly (readonly Delta[])[], netted: Delta, proof: readonly Hex[]) {
+    const lists = changes.map((c) => ({ accounts: c.map((d) => d.account), deltas: c.map((d) => d.delta) }))
+    return this.send('disputeNetting', [header, signers, leaves, lists, netted.account, netted.delta, proof], await this.disputeBond())
   }
 
   /** Puts a round's outcome to the vote of the verifiers that did not sign its batch; the dispute's id. */

@@ -56,9 +56,23 @@ export class BatchReplica {
     // The log may be valid and still make money from nothing (an operator's faucet credit): on a
     // custody chain every micro-unit must come from a deposit, and a signer of such a batch is slashed.
     if (!this.conserves(batch)) differing.push('conservation')
+    if (!this.nets(batch)) differing.push('netting')
     if (differing.length > 0) throw new BatchMismatch(differing)
     this.base = batch.next
     return batch
+  }
+
+  /**
+   * Whether each account's net change is what the rounds' leaves commit it changed plus the
+   * deposits credited to it (what a netting dispute checks on the chain).
+   */
+  nets(batch: Batch): boolean {
+    const sum = new Map<string, bigint>()
+    const add = (account: string, x: bigint) => sum.set(account, (sum.get(account) ?? 0n) + x)
+    for (const changes of batch.roundChanges) for (const c of changes) add(c.account, c.delta)
+    for (const d of this.replica.chain.depositsBetween(Number(batch.header.depositsFrom), Number(batch.header.depositsThrough))) add(`0x${d.account}`, d.amount)
+    const netted = new Map(batch.deltas.map((d) => [d.account as string, d.delta]))
+    return [...new Set([...sum.keys(), ...netted.keys()])].every((a) => (sum.get(a) ?? 0n) === (netted.get(a) ?? 0n))
   }
 
   /** Whether the accounts' net changes and what was burned add up to the deposits credited, to the micro-unit. */

@@ -2,7 +2,7 @@ import { type Address, type Hex, type LocalAccount, parseEther } from 'viem'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { hashParts } from '../../../src/crypto/hash.js'
 import { identityFromSeed, signBytes } from '../../../src/crypto/identity.js'
-import { type Batch, type BatchBase, buildBatch, genesisBase, roundLeafHash } from '../../../src/ledger/evm/batch.js'
+import { type Batch, type BatchBase, buildBatch, deltaLeafHash, genesisBase, roundLeafHash } from '../../../src/ledger/evm/batch.js'
 import { MerkleTree, verifyProof } from '../../../src/ledger/evm/merkle.js'
 import { finalLeaf } from '../../../src/ledger/evm/withdrawal.js'
 import { revertReason } from './revertReason.js'
@@ -160,7 +160,7 @@ describe('the rollup on an EVM (Hardhat EDR)', () => {
     const inflated = buildBatch(w.ledger, w.base, 'x')
     const err = await replicas[1]!.verify(inflated.header).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(BatchMismatch)
-    expect((err as BatchMismatch).fields).toEqual(['conservation'])
+    expect((err as BatchMismatch).fields).toEqual(['conservation', 'netting'])
   })
 
   it('a proven non-conserving batch is undone and its signers slashed; a dispute of a right batch loses its bond', async () => {
@@ -234,6 +234,30 @@ describe('the rollup on an EVM (Hardhat EDR)', () => {
     for (const v of signed) expect((await w.rollup.verifier(v.address)).active).toBe(false)
   })
 
+  it('a batch whose net changes conserve money but misplace it is proven wrong from its rounds\' own changes', async () => {
+    settleRounds(w, 2, 1)
+    const honest = buildBatch(w.ledger, w.base, 'x')
+    // Five micro-units moved from one account's net change to another's: the sum still conserves.
+    const [a, b] = [honest.deltas[0]!, honest.deltas[1]!]
+    const deltas = honest.deltas.map((d) => (d === a ? { ...d, delta: d.delta + 5n } : d === b ? { ...d, delta: d.delta - 5n } : d))
+    const tree = new MerkleTree(deltas.map(deltaLeafHash))
+    const header = { ...honest.header, deltasRoot: tree.root }
+    await expect(replicas[0]!.verify(header)).rejects.toMatchObject({ fields: ['deltasRoot'] })
+    const lazy = [w.verifiers[0]!, w.verifiers[1]!]
+    await w.rollup.postBatch(header, await Promise.all(lazy.map(async (v) => ({ signer: v.address, signature: await signBatch(v, w.rollup.domain, header) }))))
+    const disputer = w.rollup.as(w.chain.wallet(await w.chain.account('netting-disputer')))
+    const signers = lazy.map((v) => v.address).sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1))
+    // Conservation holds, so that dispute would lose; netting an honest account would lose too.
+    const honestAccount = deltas.findIndex((d) => d !== deltas[0] && d !== deltas[1])
+    if (honestAccount >= 0) {
+      await disputer.disputeNetting(header, signers, honest.rounds, honest.roundChanges, deltas[honestAccount]!, tree.proof(honestAccount))
+      expect(await w.rollup.forfeited()).toBe(parseEther('0.1'))
+    }
+    await disputer.disputeNetting(header, signers, honest.rounds, honest.roundChanges, deltas[0]!, tree.proof(0))
+    expect((await w.rollup.state()).batchCount).toBe(0n)
+    for (const v of lazy) expect((await w.rollup.verifier(v.address)).active).toBe(false)
+  })
+
   it('a round settled twice is proven from two leaves, and the later batch undone', async () => {
     settleRounds(w, 2, 1)
     const first = buildBatch(w.ledger, w.base, 'x')
@@ -287,7 +311,7 @@ describe('beacons on the chain (Hardhat EDR)', () => {
     try {
       const { gateway } = population(ledger, NODES)
       // Rules-3 rounds: tickets locked and both beacons issued by this ledger.
-      const round = (coordSeq: number) => {
+      const round = (coordSeq: number, settle = true) => {
         const h = new Harness({
           nodes: NODES,
           ledger: ledger.viewAt(ledger.head())!,
@@ -298,7 +322,7 @@ describe('beacons on the chain (Hardhat EDR)', () => {
           locks: (_node, j, query) => ledger.lockTicket({ query: query.env, join: j.env }).seq > 0,
         })
         if (h.outcome === undefined) h.runDeadlines()
-        ledger.settle(h.outcome!.transcript.map((m) => m.env))
+        if (settle) ledger.settle(h.outcome!.transcript.map((m) => m.env))
         t += 1_000
       }
       round(1) // before the rollup: its genesis commits a beacon chain already started
@@ -330,6 +354,23 @@ describe('beacons on the chain (Hardhat EDR)', () => {
       await disputer.disputeBeacon(forged, signers, 0, undefined, first.header)
       expect((await rollup.state()).batchCount).toBe(1n)
       for (const v of verifiers) expect((await rollup.verifier(v.address)).active).toBe(false)
+
+      // A round its gateway never settles expires: its fee burns, and its expiry is a leaf too,
+      // whose changes net with the rest (what a verifier's replay checks, conservation and netting).
+      round(5, false)
+      t += 3 * 3_600_000
+      round(6)
+      const withExpiry = buildBatch(ledger, first.next, 'x')
+      expect(withExpiry.header.burned).toBeGreaterThan(0n)
+      const expiry = withExpiry.rounds.findIndex((r) => r.transcriptRoot === `0x${'00'.repeat(32)}`)
+      expect(withExpiry.roundChanges[expiry]).toEqual([{ account: asHex(gateway.id), delta: -withExpiry.header.burned }])
+      const replica = new BatchReplica((from, limit) => ledger.entries(from, limit), base.seq)
+      try {
+        await replica.verify(first.header)
+        await expect(replica.verify(withExpiry.header)).resolves.toMatchObject({ header: withExpiry.header })
+      } finally {
+        replica.close()
+      }
     } finally {
       ledger.close()
     }
