@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { type Hex, type LocalAccount, parseEther } from 'viem'
 import { signBytes } from '../crypto/identity.js'
@@ -220,7 +220,7 @@ async function deploy(values: Values, file: string, configPath: string, account:
     publicClient,
     w,
   )
-  const config: ChainConfig = { rpc: values.rpc, chainId, rollup: rollup.address, governance: governance.address, genesisSeq: base.seq }
+  const config: ChainConfig = { rpc: values.rpc, chainId, rollup: rollup.address, governance: governance.address, genesisSeq: base.seq, sequencerKey: resolve(values['evm-key']!) }
   await writeChainConfig(configPath, config)
   out(`rollup ${rollup.address}\ngovernance ${governance.address}\nchain ${chainId} at ${values.rpc}; genesis at entry ${base.seq}; recorded in ${configPath}\n`)
   return 0
@@ -228,9 +228,10 @@ async function deploy(values: Values, file: string, configPath: string, account:
 
 async function anchor(values: Values, file: string, configPath: string, proposalPath: string, out: (s: string) => void): Promise<number> {
   const config = await readChainConfig(configPath)
-  if (values['evm-key'] === undefined) throw new ConfigError('anchor needs --evm-key <the sequencer\'s key> (the only one the rollup takes batches from)')
+  const sequencerKey = values['evm-key'] ?? config.sequencerKey
+  if (sequencerKey === undefined) throw new ConfigError("anchor needs --evm-key <the sequencer's key> (the only one the rollup takes batches from)")
   const ledger = SqliteLedger.open({ path: file, operator: (await readKeyFile(values['operator-key'] ?? WORKSPACE_OPERATOR_KEY)).identity })
-  const { rollup } = await contracts(config, await readEvmKey(values['evm-key']))
+  const { rollup } = await contracts(config, await readEvmKey(sequencerKey))
   const sequencer = new Sequencer(ledger, rollup, config.genesisSeq)
   try {
     const verifiers = await Promise.all((values['verifier-key'] ?? []).map((f) => readEvmKey(f)))
@@ -334,8 +335,9 @@ async function execute(positionals: string[], configPath: string, account: Local
 export async function startAnchoring(values: { 'evm-key'?: string; 'verifier-key'?: string[]; 'anchor-every'?: string }, file: string, ledger: SqliteLedger, publicUrl: () => string, out: (s: string) => void) {
   const configPath = join(dirname(file), 'chain.json')
   const config = await readChainConfig(configPath)
-  if (values['evm-key'] === undefined) throw new ConfigError("--anchor needs --evm-key <the sequencer's key>")
-  const { rollup } = await contracts(config, await readEvmKey(values['evm-key']))
+  const sequencerKey = values['evm-key'] ?? config.sequencerKey
+  if (sequencerKey === undefined) throw new ConfigError("--anchor needs --evm-key <the sequencer's key>")
+  const { rollup } = await contracts(config, await readEvmKey(sequencerKey))
   const verifiers = await Promise.all((values['verifier-key'] ?? []).map((f) => readEvmKey(f)))
   const everyMs = number(values['anchor-every'] ?? 10, '--anchor-every', (n) => n >= 1) * 1_000
   const proposalPath = join(dirname(file), 'batch-proposal.json')

@@ -7,8 +7,8 @@ import { ConfigError } from './modelSpec.js'
 
 /**
  * A network's custody chain, as `chorus ledger deploy` records it beside the ledger file
- * (`.chorus/chain.json`): the RPC, the chain id, the contracts' addresses, and the log entry the
- * rollup's genesis state root was taken at.
+ * (`.chorus/chain.json`): the RPC, the chain id, the contracts' addresses, the log entry the
+ * rollup's genesis state root was taken at, and the sequencer's EVM key file.
  */
 export interface ChainConfig {
   rpc: string
@@ -16,6 +16,8 @@ export interface ChainConfig {
   rollup: Address
   governance: Address
   genesisSeq: number
+  /** The EVM key file `anchor` and `serve --anchor` sign batches' postings with (as deploy was given it). */
+  sequencerKey?: string
 }
 
 export async function readChainConfig(path: string): Promise<ChainConfig> {

@@ -69,7 +69,8 @@ describe('chorus ledger on an EVM chain (anvil)', () => {
     expect((await run('verifier', '--evm-key', keys['verifier-0']!, '--key', nodeKey, ...at)).out).toMatch(/bound to node/)
     for (const account of [gateway, ...nodes]) await run('deposit', account.id, account === gateway ? '60' : '2', '--evm-key', keys.payer!, ...at)
 
-    const anchor = () => run('anchor', '--evm-key', keys.sequencer!, ...at)
+    // chain.json names the sequencer's key: anchor needs no --evm-key.
+    const anchor = () => run('anchor', ...at)
     // The deposits move the ledger: batch 0 is proposed, and waits for a verifier.
     expect((await anchor()).out).toMatch(/credited 6 deposit.*batch 0 \(0 rounds\) proposed in .*batch-proposal\.json: 0 of 1 signatures/)
     const l = SqliteLedger.open({ path: file, operator })

@@ -258,6 +258,25 @@ describe('the rollup on an EVM (Hardhat EDR)', () => {
     for (const v of lazy) expect((await w.rollup.verifier(v.address)).active).toBe(false)
   })
 
+  it('respects the window and the unbonding delay: a fault proven too late undoes nothing, and staked money cannot be released', async () => {
+    settleRounds(w, 1, 1)
+    w.ledger.credit(ident('node-3').id, 9n)
+    const bad = buildBatch(w.ledger, w.base, 'x')
+    const lazy = [w.verifiers[0]!, w.verifiers[1]!]
+    await w.rollup.postBatch(bad.header, await Promise.all(lazy.map(async (v) => ({ signer: v.address, signature: await signBatch(v, w.rollup.domain, bad.header) }))))
+    await w.chain.advance(WINDOW_S)
+    const disputer = w.rollup.as(w.chain.wallet(await w.chain.account('late-disputer')))
+    const signers = lazy.map((v) => v.address).sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1))
+    expect(await revertReason(disputer.disputeConservation(bad.header, signers, bad.deltas))).toMatch(/challenge window is over/)
+    await w.rollup.finalize(bad.header)
+    // Stake leaves only through unbonding and its delay: a release takes balance alone.
+    const node = ident('node-4')
+    const a = w.ledger.account(node.id)!
+    expect(() => w.ledger.submit(signRequest(node, a.nonce, { op: 'release', amount: String(a.balance + 1n), to: '0x00000000000000000000000000000000000000aa' }))).toThrow(/below/)
+    w.ledger.submit(signRequest(node, a.nonce, { op: 'unbond', amount: '1000000' }))
+    expect(() => w.ledger.submit(signRequest(node, a.nonce + 1, { op: 'withdraw' }))).toThrow(/can be withdrawn from/)
+  })
+
   it('a round settled twice is proven from two leaves, and the later batch undone', async () => {
     settleRounds(w, 2, 1)
     const first = buildBatch(w.ledger, w.base, 'x')
