@@ -26,6 +26,21 @@ const run = async (...args: string[]) => {
   return { code, out }
 }
 
+/** A ledger file with a gateway and five nodes registered, and no money yet (custody brings it). */
+async function registeredLedger() {
+  const dir = mkdtempSync(join(tmpdir(), 'chorus-chain-cli-'))
+  const file = join(dir, 'ledger.sqlite')
+  const opKey = join(dir, 'operator.key')
+  const operator = await writeKeyFile(opKey)
+  const nodes = Array.from({ length: 5 }, (_, i) => ident(`node-${i}`))
+  const gateway = ident('coordinator')
+  const ledger = SqliteLedger.open({ path: file, operator, rules: { oldestRules: 1, ...GATE_OFF } })
+  ledger.submit(signRequest(gateway, 0, { op: 'register', kind: 'gateway' }))
+  for (const n of nodes) ledger.submit(signRequest(n, 0, { op: 'register', kind: 'node' }))
+  ledger.close()
+  return { dir, file, opKey, operator, nodes, gateway, at: ['--file', file, '--operator-key', opKey] }
+}
+
 describe('chorus ledger on an EVM chain (anvil)', () => {
   let engine: LocalEngine
   beforeAll(async () => {
@@ -36,17 +51,7 @@ describe('chorus ledger on an EVM chain (anvil)', () => {
   })
 
   it('deploys, credits deposits, posts a batch a verifier rebuilt and signed, and refuses a dispute that would lose', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chorus-chain-cli-'))
-    const file = join(dir, 'ledger.sqlite')
-    const opKey = join(dir, 'operator.key')
-    const operator = await writeKeyFile(opKey)
-    const nodes = Array.from({ length: 5 }, (_, i) => ident(`node-${i}`))
-    const gateway = ident('coordinator')
-    const ledger = SqliteLedger.open({ path: file, operator, rules: { oldestRules: 1, ...GATE_OFF } })
-    ledger.submit(signRequest(gateway, 0, { op: 'register', kind: 'gateway' }))
-    for (const n of nodes) ledger.submit(signRequest(n, 0, { op: 'register', kind: 'node' }))
-    ledger.close()
-    const at = ['--file', file, '--operator-key', opKey]
+    const { dir, file, opKey, operator, nodes, gateway, at } = await registeredLedger()
     const keys = Object.fromEntries(['sequencer', 'verifier-0', 'verifier-1', 'payer'].map((k) => [k, join(dir, `${k}.evm.json`)]))
     for (const path of Object.values(keys)) {
       const address = (await run('evm-key', path)).out.trim()
@@ -97,17 +102,7 @@ describe('chorus ledger on an EVM chain (anvil)', () => {
     expect(await run('claim', nodes[0]!.id, '--evm-key', keys.payer!, ...at)).toMatchObject({ code: 1, out: expect.stringMatching(/no final batch/) })
   })
   it('serves as the sequencer: ledger serve --anchor proposes, a verifier elsewhere signs over HTTP, the batch is posted', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'chorus-chain-serve-'))
-    const file = join(dir, 'ledger.sqlite')
-    const opKey = join(dir, 'operator.key')
-    const operator = await writeKeyFile(opKey)
-    const nodes = Array.from({ length: 5 }, (_, i) => ident(`node-${i}`))
-    const gateway = ident('coordinator')
-    const ledger = SqliteLedger.open({ path: file, operator, rules: { oldestRules: 1, ...GATE_OFF } })
-    ledger.submit(signRequest(gateway, 0, { op: 'register', kind: 'gateway' }))
-    for (const n of nodes) ledger.submit(signRequest(n, 0, { op: 'register', kind: 'node' }))
-    ledger.close()
-    const at = ['--file', file, '--operator-key', opKey]
+    const { dir, opKey, nodes, gateway, at } = await registeredLedger()
     const keys = Object.fromEntries(['sequencer', 'verifier', 'payer'].map((k) => [k, join(dir, `${k}.evm.json`)]))
     for (const path of Object.values(keys)) {
       const address = (await run('evm-key', path)).out.trim()
