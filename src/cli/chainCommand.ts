@@ -231,8 +231,8 @@ async function anchor(values: Values, file: string, configPath: string, proposal
   const sequencerKey = values['evm-key'] ?? config.sequencerKey
   if (sequencerKey === undefined) throw new ConfigError("anchor needs --evm-key <the sequencer's key> (the only one the rollup takes batches from)")
   const ledger = SqliteLedger.open({ path: file, operator: (await readKeyFile(values['operator-key'] ?? WORKSPACE_OPERATOR_KEY)).identity })
-  const { rollup } = await contracts(config, await readEvmKey(sequencerKey))
-  const sequencer = new Sequencer(ledger, rollup, config.genesisSeq)
+  const { rollup, governance } = await contracts(config, await readEvmKey(sequencerKey))
+  const sequencer = new Sequencer(ledger, rollup, config.genesisSeq, governance)
   try {
     const verifiers = await Promise.all((values['verifier-key'] ?? []).map((f) => readEvmKey(f)))
     out(`${anchorLine(await sequencer.anchor(verifiers, values.transcripts ?? 'chorus-ledger-log', proposalFile(proposalPath)), proposalPath)}\n`)
@@ -337,12 +337,12 @@ export async function startAnchoring(values: { 'evm-key'?: string; 'verifier-key
   const config = await readChainConfig(configPath)
   const sequencerKey = values['evm-key'] ?? config.sequencerKey
   if (sequencerKey === undefined) throw new ConfigError("--anchor needs --evm-key <the sequencer's key>")
-  const { rollup } = await contracts(config, await readEvmKey(sequencerKey))
+  const { rollup, governance } = await contracts(config, await readEvmKey(sequencerKey))
   const verifiers = await Promise.all((values['verifier-key'] ?? []).map((f) => readEvmKey(f)))
   const everyMs = number(values['anchor-every'] ?? 10, '--anchor-every', (n) => n >= 1) * 1_000
   const proposalPath = join(dirname(file), 'batch-proposal.json')
   const store = proposalFile(proposalPath)
-  const sequencer = new Sequencer(ledger, rollup, config.genesisSeq)
+  const sequencer = new Sequencer(ledger, rollup, config.genesisSeq, governance)
   let stopped = false
   let turn: Promise<void> = Promise.resolve()
   let timer: NodeJS.Timeout | undefined

@@ -53,7 +53,7 @@ export class DevnetChain {
         await rollup.as(engine.wallet(v)).registerVerifier(node.id, `0x${signBytes(node, Buffer.from(`chorus/evm-verifier\n${v.address}`))}`, parseEther('1'))
         verifiers.push(v)
       }
-      const chain = new DevnetChain(engine, rollup, governance, new Sequencer(ledger, rollup, base.seq), verifiers)
+      const chain = new DevnetChain(engine, rollup, governance, new Sequencer(ledger, rollup, base.seq, governance), verifiers)
       chain.schedule(opts)
       return chain
     } catch (err) {

@@ -91,6 +91,8 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
   let paymaster: Paymaster | undefined
   let outbox: SettlementOutbox | undefined
   let watch: ParameterWatch | undefined
+  // Governance's calibration rate reaches the mixer, made once the swarm is.
+  let setRate = (_rate: number): void => {}
   if (client !== undefined) {
     try {
       network = await CachedLedger.connect(client)
@@ -110,7 +112,7 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
       ...(api.pricing ? { pricing: api.pricing } : {}),
       onError: (err) => process.stderr.write(`gateway: the ledger did not settle a round: ${(err as Error)?.message ?? String(err)}\n`),
     })
-    if (values.chain !== undefined) watch = await watchGovernance(values.chain, paymaster, out)
+    if (values.chain !== undefined) watch = await watchGovernance(values.chain, paymaster, (rate) => setRate(rate), out)
     const owed = paymaster.resume()
     if (owed > 0) out(`note: sending the ledger ${owed} settlement${owed === 1 ? '' : 's'} an earlier run still owed\n`)
     if (network.latest().deposit(identity.id) === undefined) out(`note: this gateway is not registered on the ledger; rounds will fail until it is (chorus ledger register --kind gateway --key <its key> --ledger ${ledgerUrl})\n`)
@@ -126,6 +128,11 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
   // With a ledger: hidden calibration rounds mixed into the traffic (off by itself where the ledger does not require calibration).
   const rate = api.calibrationRate ?? DEFAULT_CALIBRATION_RATE
   const mixer = client === undefined || rate === 0 ? undefined : new CalibrationMixer(network_, { identity, client, rate, onError: (err) => process.stderr.write(`gateway: a hidden calibration round was lost: ${(err as Error)?.message ?? String(err)}\n`) })
+  if (mixer !== undefined) {
+    setRate = (r) => mixer.setRate(r)
+    const voted = watch?.current?.calibrationRatePpm
+    if (voted !== undefined && voted > 0n && voted <= 1_000_000n) mixer.setRate(Number(voted) / 1e6)
+  }
   const swarm = mixer ?? network_
   let queued = () => 0
   let running = () => 0
@@ -179,10 +186,11 @@ async function openOutbox(path: string | undefined, gatewayId: string): Promise<
  * Reads the parameters governance has in force on the chain now and every 10 s after; a ticket
  * price voted there replaces the gateway's own for the rounds it starts from then on.
  */
-async function watchGovernance(chainFile: string, paymaster: Paymaster, out: (s: string) => void): Promise<ParameterWatch> {
+async function watchGovernance(chainFile: string, paymaster: Paymaster, setRate: (rate: number) => void, out: (s: string) => void): Promise<ParameterWatch> {
   const { governance } = await contracts(await readChainConfig(chainFile))
   const watch = new ParameterWatch(governance, {
     onChange: (params, changed) => {
+      if (changed.includes('calibrationRatePpm') && params.calibrationRatePpm > 0n && params.calibrationRatePpm <= 1_000_000n) setRate(Number(params.calibrationRatePpm) / 1e6)
       if (!changed.includes('ticketPrice') || params.ticketPrice === 0n) return
       paymaster.setTerms({ ...paymaster.terms, ticket: params.ticketPrice })
       out(`governance: ticket price ${params.ticketPrice} micro-units for the rounds started from now\n`)

@@ -34,6 +34,7 @@ export class CalibrationMixer implements Swarm {
   /** Hidden rounds run, graded, and lost (failed, unsettled, or refused). */
   readonly stats = { run: 0, graded: 0, lost: 0 }
   private off = false
+  private rate: number
   /** The last ask's time: each is newer than the one before (the ledger takes no replayed ask). */
   private lastAsk = 0
   private readonly timers = new Set<NodeJS.Timeout>()
@@ -44,7 +45,14 @@ export class CalibrationMixer implements Swarm {
     private readonly opts: MixerOptions,
   ) {
     this.minMembers = inner.minMembers
+    this.rate = opts.rate
     if (inner.authorize) this.authorize = (payer, signal) => inner.authorize!(payer, signal)
+  }
+
+  /** A new rate for the requests from now on (the calibration rate governance voted). */
+  setRate(rate: number): void {
+    if (!(rate >= 0 && rate <= 1)) throw new RangeError(`a calibration rate is between 0 and 1, not ${rate}`)
+    this.rate = rate
   }
 
   ask(messages: ChatMessage[], options: AskOptions): Promise<RoundResult> {
@@ -62,7 +70,7 @@ export class CalibrationMixer implements Swarm {
 
   private maybeMix(): void {
     const random = this.opts.random ?? Math.random
-    if (this.off || random() >= this.opts.rate) return
+    if (this.off || random() >= this.rate) return
     const timer = setTimeout(() => {
       this.timers.delete(timer)
       const run = this.runHidden().catch((err: unknown) => {

@@ -254,6 +254,15 @@ export class SqliteLedger implements Ledger {
     return this.append('request', { request: checkRequest(request) })
   }
 
+  /**
+   * Parameters governance put in force on the custody chain (ledger/evm), for the rounds settled
+   * from here on (a `govern` entry): the answerers' share of each pool, and the oldest rules
+   * version still settled (raised only).
+   */
+  govern(params: { answererShareBp?: number; oldestRules?: number }): LogEntry {
+    return this.append('govern', params)
+  }
+
   /** The operator's word that rounds by rules older than `version` no longer settle (a `retire-rules` entry). */
   retireRules(version: number): LogEntry {
     return this.append('retire-rules', { oldestRules: version })
@@ -558,6 +567,19 @@ export class SqliteLedger implements Ledger {
         const oldest = Number(body.oldestRules)
         if (!Number.isSafeInteger(oldest) || oldest <= this.ledgerRules.oldestRules || !RULES_VERSIONS.has(oldest)) throw new LedgerError('BAD_REQUEST', `the oldest rules settled can only move up to a version this Chorus knows (now ${this.ledgerRules.oldestRules}; known ${[...RULES_VERSIONS.keys()].join(', ')})`)
         this.ledgerRules = { ...this.ledgerRules, oldestRules: oldest }
+        this.setMeta('rules', canonicalJson(rulesJson(this.ledgerRules)))
+        break
+      }
+      case 'govern': {
+        const share = body.answererShareBp
+        const oldest = body.oldestRules
+        if (share !== undefined && (!Number.isSafeInteger(share) || (share as number) < 0 || (share as number) > 10_000)) throw new LedgerError('BAD_REQUEST', 'an answerers\' share is 0 to 10 000 basis points')
+        if (oldest !== undefined && (!Number.isSafeInteger(oldest) || (oldest as number) < this.ledgerRules.oldestRules || !RULES_VERSIONS.has(oldest as number))) throw new LedgerError('BAD_REQUEST', `the oldest rules settled can only move up to a version this Chorus knows (now ${this.ledgerRules.oldestRules})`)
+        this.ledgerRules = {
+          ...this.ledgerRules,
+          ...(oldest === undefined ? {} : { oldestRules: oldest as number }),
+          ...(share === undefined ? {} : { settlement: { ...this.ledgerRules.settlement, answererShareBp: share as number } }),
+        }
         this.setMeta('rules', canonicalJson(rulesJson(this.ledgerRules)))
         break
       }

@@ -2,6 +2,8 @@ import type { Address, Hex, LocalAccount } from 'viem'
 import type { SqliteLedger } from '../sqliteLedger.js'
 import { type Batch, buildBatch } from './batch.js'
 import { ContractRevert } from './contractCall.js'
+import { RULES_VERSIONS } from '../../protocol/rulesVersions.js'
+import type { Governance } from './governance.js'
 import type { Rollup } from './rollup.js'
 import type { ProposalStore } from './proposal.js'
 import { BatchReplica, signBatch } from './verifyBatch.js'
@@ -35,7 +37,27 @@ export class Sequencer {
     private readonly ledger: SqliteLedger,
     private readonly rollup: Rollup,
     private readonly genesisSeq: number,
+    /** Where the network's parameters are voted: those the ledger applies follow it. */
+    private readonly governance?: Governance,
   ) {}
+
+  /**
+   * Brings the ledger's own rules to what governance has in force: the answerers' share of each
+   * pool, and the oldest rules version settled (raised only). The minimum stake is not followed:
+   * eligibility at a past head is read with the rules in force now, so changing it would change
+   * rounds already run. Whether anything changed.
+   */
+  async followGovernance(): Promise<boolean> {
+    if (this.governance === undefined) return false
+    const p = await this.governance.parameters()
+    const rules = this.ledger.rules()
+    const change: { answererShareBp?: number; oldestRules?: number } = {}
+    if (p.answererShareBp > 0n && p.answererShareBp <= 10_000n && Number(p.answererShareBp) !== rules.settlement.answererShareBp) change.answererShareBp = Number(p.answererShareBp)
+    if (p.oldestRules > BigInt(rules.oldestRules) && RULES_VERSIONS.has(Number(p.oldestRules))) change.oldestRules = Number(p.oldestRules)
+    if (Object.keys(change).length === 0) return false
+    this.ledger.govern(change)
+    return true
+  }
 
   /** Credits the deposits the chain took and the ledger has not; how many. */
   async creditDeposits(): Promise<number> {
@@ -90,6 +112,7 @@ export class Sequencer {
    */
   async anchor(verifiers: readonly LocalAccount[], transcripts: string, store?: ProposalStore): Promise<AnchorTurn> {
     const credited = await this.creditDeposits()
+    await this.followGovernance()
     const finalized = await this.finalizeDue()
     // A proposal already out keeps its header (verifiers are signing it); a new one waits for it.
     const open = await store?.read()

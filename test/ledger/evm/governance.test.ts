@@ -1,8 +1,18 @@
+import { mkdtempSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { parseEther } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { Paymaster } from '../../../src/gateway/paymaster.js'
 import { Governance, PARAMETERS } from '../../../src/ledger/evm/governance.js'
 import { ParameterWatch } from '../../../src/ledger/evm/parameterWatch.js'
+import { genesisBase } from '../../../src/ledger/evm/batch.js'
+import { Rollup } from '../../../src/ledger/evm/rollup.js'
+import { Sequencer } from '../../../src/ledger/evm/sequencer.js'
+import { SqliteLedger } from '../../../src/ledger/sqliteLedger.js'
+import { verifyLedger } from '../../../src/ledger/verifyLedger.js'
+import { GATE_OFF } from '../compliance.js'
 import { ident } from '../../round/harness.js'
 import { edrEngine } from '../../../src/ledger/evm/localEngines.js'
 import { revertReason } from './revertReason.js'
@@ -85,5 +95,45 @@ describe('parameters in force, watched', () => {
     await watch.refresh()
     expect(paymaster.terms).toEqual({ fee: 5_000n, ticket: 25_000n })
     expect(heard).toEqual([[...PARAMETERS], ['ticketPrice']])
+  })
+})
+
+describe('the ledger follows governance', () => {
+  it('applies an executed answerers\' share and oldest rules version to the rounds it settles from then on, once, in a log entry that replays', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chorus-governed-'))
+    const path = join(dir, 'ledger.sqlite')
+    const chain = await edrEngine()
+    const operator = ident('governed-operator')
+    const ledger = SqliteLedger.open({ path, operator, rules: { oldestRules: 1, ...GATE_OFF } })
+    try {
+      const deployer = await chain.account('governed-deployer')
+      const base = genesisBase(ledger)
+      const rollup = await Rollup.deploy({ sequencer: deployer.address, threshold: 1, minVerifierBond: 1n, challengeWindowS: 60, disputeBond: 1n, genesisStateRoot: base.stateRoot, genesisBeacon: base.beacon }, chain.publicClient, chain.wallet(deployer))
+      const gov = await Governance.deploy({ votingPeriodS: 60, timelockS: 60, quorumBp: 1, initial: {} }, chain.publicClient, chain.wallet(deployer))
+      const sequencer = new Sequencer(ledger, rollup, base.seq, gov)
+      expect(await sequencer.followGovernance()).toBe(false)
+      const voter = gov.as(chain.wallet(await chain.account('governed-voter')))
+      await voter.stake(parseEther('1'))
+      const ids = [await voter.propose('answererShareBp', 6_000n), await voter.propose('oldestRules', 2n)]
+      for (const id of ids) await voter.vote(id, true)
+      await chain.advance(60)
+      for (const id of ids) await voter.queue(id)
+      await chain.advance(60)
+      for (const id of ids) await voter.execute(id)
+      expect(await sequencer.followGovernance()).toBe(true)
+      expect(ledger.rules()).toMatchObject({ oldestRules: 2, settlement: { answererShareBp: 6_000 } })
+      expect(await sequencer.followGovernance()).toBe(false)
+      // The ledger refuses to lower the oldest rules, whoever asks.
+      expect(() => ledger.govern({ oldestRules: 1 })).toThrow(/only move up/)
+      sequencer.close()
+      ledger.close()
+      expect((await verifyLedger(path)).entries).toBe(2)
+      const reopened = SqliteLedger.open({ path, operator })
+      expect(reopened.rules()).toMatchObject({ oldestRules: 2, settlement: { answererShareBp: 6_000 } })
+      reopened.close()
+    } finally {
+      if (ledger.isOpen) ledger.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
