@@ -1,8 +1,8 @@
-import { CURRENT_RULES } from '../protocol/rulesVersions.js'
+import { CURRENT_RULES, RULES_VERSIONS } from '../protocol/rulesVersions.js'
 import { parseAmount } from './amount.js'
 import { BEACON_CHAIN_LENGTH } from './beaconChain.js'
 import { type CalibrationRules, DEFAULT_CALIBRATION } from './calibration.js'
-import { DEFAULT_SETTLE_WITHIN_MS, type LedgerRules } from './ledger.js'
+import { DEFAULT_SETTLE_WITHIN_MS, LedgerError, type LedgerRules } from './ledger.js'
 import { DEFAULT_SETTLEMENT_RULES } from './settlement.js'
 
 /**
@@ -43,3 +43,24 @@ export function rulesOf(b: Body): LedgerRules {
   }
 }
 
+
+/**
+ * The rules after a `retire-rules` entry (the operator's: rounds by rules older than
+ * `oldestRules` no longer settle) or a `govern` entry (what governance voted on the custody chain:
+ * the answerers' share of each pool, and the oldest rules version). The oldest version only rises:
+ * no entry can bring back rules the network left.
+ */
+export function changedRules(rules: LedgerRules, kind: 'retire-rules' | 'govern', body: Body): LedgerRules {
+  const oldest = body.oldestRules
+  const share = kind === 'govern' ? body.answererShareBp : undefined
+  const rises = (v: unknown) => Number.isSafeInteger(v) && RULES_VERSIONS.has(v as number) && ((v as number) > rules.oldestRules || (kind === 'govern' && v === rules.oldestRules))
+  if ((kind === 'retire-rules' || oldest !== undefined) && !rises(oldest)) {
+    throw new LedgerError('BAD_REQUEST', `the oldest rules settled can only move up to a version this Chorus knows (now ${rules.oldestRules}; known ${[...RULES_VERSIONS.keys()].join(', ')})`)
+  }
+  if (share !== undefined && (!Number.isSafeInteger(share) || (share as number) < 0 || (share as number) > 10_000)) throw new LedgerError('BAD_REQUEST', "an answerers' share is 0 to 10 000 basis points")
+  return {
+    ...rules,
+    ...(oldest === undefined ? {} : { oldestRules: oldest as number }),
+    ...(share === undefined ? {} : { settlement: { ...rules.settlement, answererShareBp: share as number } }),
+  }
+}

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3'
 import { canonicalJson } from '../crypto/canonical.js'
 import type { BeaconPhase } from '../round/beacons.js'
-import { LOCKED_JOIN_RULES, RULES_VERSIONS } from '../protocol/rulesVersions.js'
+import { LOCKED_JOIN_RULES } from '../protocol/rulesVersions.js'
 import { checkLockRequest, type TicketLock } from './ticketLock.js'
 import { TicketLocks } from './ticketLocks.js'
 import { type CalibrationResult, type Challenge, checkCalibrationAnswer, checkCalibrationAsk } from './calibration.js'
@@ -27,7 +27,7 @@ import { newReputation, type Reputation, updateReputation } from './reputation.j
 import { migrate, SCHEMA_VERSION } from './schema.js'
 import { chargeSignedBy, checkCharge } from './charge.js'
 import { settle } from './settlement.js'
-import { DEFAULT_LEDGER_RULES, rulesJson, rulesOf } from './ledgerRules.js'
+import { changedRules, DEFAULT_LEDGER_RULES, rulesJson, rulesOf } from './ledgerRules.js'
 import { type Standing, type StandingSnapshot, standingOf } from './standing.js'
 
 /** The most due rounds one write expires before itself. */
@@ -562,27 +562,12 @@ export class SqliteLedger implements Ledger {
         this.setMeta('rules', canonicalJson(body.rules))
         this.setMeta('created', '0')
         break
-      case 'retire-rules': {
-        // The operator retires older rules for pay: rounds by them verify, but no longer settle.
-        const oldest = Number(body.oldestRules)
-        if (!Number.isSafeInteger(oldest) || oldest <= this.ledgerRules.oldestRules || !RULES_VERSIONS.has(oldest)) throw new LedgerError('BAD_REQUEST', `the oldest rules settled can only move up to a version this Chorus knows (now ${this.ledgerRules.oldestRules}; known ${[...RULES_VERSIONS.keys()].join(', ')})`)
-        this.ledgerRules = { ...this.ledgerRules, oldestRules: oldest }
+      case 'retire-rules':
+      case 'govern':
+        // The operator retires older rules for pay, or the ledger follows governance on its custody chain.
+        this.ledgerRules = changedRules(this.ledgerRules, kind, body)
         this.setMeta('rules', canonicalJson(rulesJson(this.ledgerRules)))
         break
-      }
-      case 'govern': {
-        const share = body.answererShareBp
-        const oldest = body.oldestRules
-        if (share !== undefined && (!Number.isSafeInteger(share) || (share as number) < 0 || (share as number) > 10_000)) throw new LedgerError('BAD_REQUEST', 'an answerers\' share is 0 to 10 000 basis points')
-        if (oldest !== undefined && (!Number.isSafeInteger(oldest) || (oldest as number) < this.ledgerRules.oldestRules || !RULES_VERSIONS.has(oldest as number))) throw new LedgerError('BAD_REQUEST', `the oldest rules settled can only move up to a version this Chorus knows (now ${this.ledgerRules.oldestRules})`)
-        this.ledgerRules = {
-          ...this.ledgerRules,
-          ...(oldest === undefined ? {} : { oldestRules: oldest as number }),
-          ...(share === undefined ? {} : { settlement: { ...this.ledgerRules.settlement, answererShareBp: share as number } }),
-        }
-        this.setMeta('rules', canonicalJson(rulesJson(this.ledgerRules)))
-        break
-      }
       case 'credit': {
         const amount = parseAmount(String(body.amount))
         this.mustAccount(String(body.account))
