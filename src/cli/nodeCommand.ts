@@ -149,8 +149,8 @@ async function followGovernance(chainFile: string, daemon: NodeDaemon, out: (s: 
   const { governance } = await contracts(await readChainConfig(chainFile))
   const watch = new ParameterWatch(governance, {
     onChange: (params) => {
-      daemon.govern({ ticket: params.ticketPrice, oldestRules: Number(params.oldestRules) })
-      out(`governance: serving Queries with ticket ${params.ticketPrice || 'any'}, rules ${params.oldestRules || 'any'} or newer\n`)
+      daemon.govern({ ticket: params.ticketPrice, oldestRules: Number(params.oldestRules), judgeShareCapBp: Number(params.judgeShareCapPpm / 100n) })
+      out(`governance: serving Queries with ticket ${params.ticketPrice || 'any'}, rules ${params.oldestRules || 'any'} or newer${params.judgeShareCapPpm > 0n ? ` capping a judge's share at ${Number(params.judgeShareCapPpm) / 10_000} %` : ''}\n`)
     },
     onError: (err) => process.stderr.write(`node: could not read the chain's parameters: ${err.message.split('\n')[0]}\n`),
   })

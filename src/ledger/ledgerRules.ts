@@ -47,12 +47,13 @@ export function rulesOf(b: Body): LedgerRules {
 /**
  * The rules after a `retire-rules` entry (the operator's: rounds by rules older than
  * `oldestRules` no longer settle) or a `govern` entry (what governance voted on the custody chain:
- * the answerers' share of each pool, and the oldest rules version). The oldest version only rises:
+ * the answerers' share of each pool, the minimum stake, and the oldest rules version). The oldest version only rises:
  * no entry can bring back rules the network left.
  */
 export function changedRules(rules: LedgerRules, kind: 'retire-rules' | 'govern', body: Body): LedgerRules {
   const oldest = body.oldestRules
   const share = kind === 'govern' ? body.answererShareBp : undefined
+  const minStake = kind === 'govern' && body.minStake !== undefined ? parseAmount(String(body.minStake)) : undefined
   const rises = (v: unknown) => Number.isSafeInteger(v) && RULES_VERSIONS.has(v as number) && ((v as number) > rules.oldestRules || (kind === 'govern' && v === rules.oldestRules))
   if ((kind === 'retire-rules' || oldest !== undefined) && !rises(oldest)) {
     throw new LedgerError('BAD_REQUEST', `the oldest rules settled can only move up to a version this Chorus knows (now ${rules.oldestRules}; known ${[...RULES_VERSIONS.keys()].join(', ')})`)
@@ -62,5 +63,6 @@ export function changedRules(rules: LedgerRules, kind: 'retire-rules' | 'govern'
     ...rules,
     ...(oldest === undefined ? {} : { oldestRules: oldest as number }),
     ...(share === undefined ? {} : { settlement: { ...rules.settlement, answererShareBp: share as number } }),
+    ...(minStake === undefined ? {} : { minStake }),
   }
 }

@@ -121,6 +121,9 @@ const MIGRATIONS: readonly string[] = [
      INSERT INTO entry_deltas (seq, account, delta) VALUES ((SELECT seq FROM applying), NEW.id, (NEW.balance + NEW.stake + NEW.unbonding + NEW.released) - (OLD.balance + OLD.stake + OLD.unbonding + OLD.released))
        ON CONFLICT (seq, account) DO UPDATE SET delta = delta + excluded.delta;
    END;`,
+  // The minimum stake by entry, once governance changed it: a standing at a head counts the
+  // nodes eligible by the minimum in force at that head, not today's.
+  `CREATE TABLE min_stakes (seq INTEGER PRIMARY KEY, amount INTEGER NOT NULL);`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -256,10 +256,10 @@ export class SqliteLedger implements Ledger {
 
   /**
    * Parameters governance put in force on the custody chain (ledger/evm), for the rounds settled
-   * from here on (a `govern` entry): the answerers' share of each pool, and the oldest rules
-   * version still settled (raised only).
+   * from here on (a `govern` entry): the answerers' share of each pool, the minimum stake (heads
+   * before keep theirs), and the oldest rules version still settled (raised only).
    */
-  govern(params: { answererShareBp?: number; oldestRules?: number }): LogEntry {
+  govern(params: { answererShareBp?: number; oldestRules?: number; minStake?: string }): LogEntry {
     return this.append('govern', params)
   }
 
@@ -478,7 +478,7 @@ export class SqliteLedger implements Ledger {
   stateDigest(): string {
     // Not `entry_deltas`: a file migrated to it has no rows for the entries before, and what a
     // batch commits of it, every verifier rebuilds from the log itself.
-    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'allowances', 'beacons', 'open_rounds', 'expired_rounds', 'ticket_locks', 'lock_rounds', 'challenges', 'hidden_items', 'totals', 'meta']
+    const tables = ['accounts', 'keys', 'reputation', 'standing', 'rounds', 'allowances', 'beacons', 'open_rounds', 'expired_rounds', 'ticket_locks', 'lock_rounds', 'challenges', 'hidden_items', 'min_stakes', 'totals', 'meta']
     const parts = tables.map((t) => canonicalJson((this.sql(`SELECT * FROM ${t} ORDER BY 1, 2`).all() as Row[]).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v])))))
     return parts.join('\n')
   }
@@ -563,11 +563,14 @@ export class SqliteLedger implements Ledger {
         this.setMeta('created', '0')
         break
       case 'retire-rules':
-      case 'govern':
+      case 'govern': {
         // The operator retires older rules for pay, or the ledger follows governance on its custody chain.
+        const before = this.ledgerRules.minStake
         this.ledgerRules = changedRules(this.ledgerRules, kind, body)
         this.setMeta('rules', canonicalJson(rulesJson(this.ledgerRules)))
+        if (this.ledgerRules.minStake !== before) this.standings.minStakeChanged(before, this.ledgerRules.minStake, seq)
         break
+      }
       case 'credit': {
         const amount = parseAmount(String(body.amount))
         this.mustAccount(String(body.account))

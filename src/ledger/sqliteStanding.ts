@@ -27,7 +27,19 @@ export class StandingQueries {
          JOIN standing s ON s.account = a.id AND s.seq = (SELECT MAX(seq) FROM standing WHERE account = a.id AND seq <= ?)
        WHERE k.added <= ? AND (k.retired IS NULL OR k.retired > ?) AND a.kind IN ('node', 'gateway') ORDER BY k.key`,
     ).all(seq, seq, seq) as Row[]
-    return { head, seq, ...this.standingRows(rows), ...this.standingRules(seq) }
+    return { head, seq, ...this.standingRows(rows, seq), ...this.standingRules(seq) }
+  }
+
+  /** Governance moved the minimum stake at entry `seq`: the heads before keep `before`. */
+  minStakeChanged(before: bigint, after: bigint, seq: number): void {
+    this.sql('INSERT OR IGNORE INTO min_stakes (seq, amount) VALUES (0, ?)').run(before)
+    this.sql('INSERT INTO min_stakes (seq, amount) VALUES (?, ?)').run(seq, after)
+  }
+
+  /** The minimum stake in force at entry `seq`. */
+  private minStakeAt(seq: number): bigint {
+    const r = this.sql('SELECT amount FROM min_stakes WHERE seq <= ? ORDER BY seq DESC LIMIT 1').get(seq) as Row | undefined
+    return r === undefined ? this.rules().minStake : (r.amount as bigint)
   }
 
   /**
@@ -41,6 +53,8 @@ export class StandingQueries {
     const from = this.seqOf(base)
     const seq = this.seqOf(head)
     if (from === undefined || seq === undefined || from > seq) return undefined
+    // A new minimum stake changes who stands without touching their rows: send the whole standing.
+    if (this.sql('SELECT 1 FROM min_stakes WHERE seq > ? AND seq <= ? AND seq > 0').get(from, seq) !== undefined) return undefined
     const touched = this.sql(
       `SELECT account FROM standing WHERE seq > ? AND seq <= ?
        UNION SELECT account FROM keys WHERE (added > ? AND added <= ?) OR (retired > ? AND retired <= ?)`,
@@ -62,7 +76,7 @@ export class StandingQueries {
       }
     }
     rows.sort((a, b) => ((a.key as string) < (b.key as string) ? -1 : 1))
-    const standing = this.standingRows(rows)
+    const standing = this.standingRows(rows, seq)
     const listed = new Set([...standing.nodes.map((n) => n[0]), ...standing.gateways.map((g) => g[0])])
     for (const r of rows) if (!listed.has(r.key as string)) removed.push(r.key as string)
     return { head, seq, base, ...standing, removed: removed.sort(), ...this.standingRules(seq) }
@@ -80,8 +94,8 @@ export class StandingQueries {
   }
 
   /** Standing rows as snapshot entries: every gateway; nodes with at least the minimum stake. */
-  private standingRows(rows: Row[]): Pick<StandingSnapshot, 'nodes' | 'gateways'> {
-    const minStake = this.rules().minStake
+  private standingRows(rows: Row[], seq: number): Pick<StandingSnapshot, 'nodes' | 'gateways'> {
+    const minStake = this.minStakeAt(seq)
     const nodes: StandingSnapshot['nodes'] = []
     const gateways: StandingSnapshot['gateways'] = []
     for (const r of rows) {

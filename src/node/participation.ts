@@ -46,11 +46,13 @@ export const DEFAULT_LIMITS: ParticipationLimits = {
 /**
  * The terms governance has in force on a custody chain (ledger/evm/parameterWatch.ts), where the
  * node follows one: a Query must offer exactly the voted ticket price, by rules no older than the
- * voted oldest live version.
+ * voted oldest live version, whose judge share cap is the voted one (a rules version fixes its cap:
+ * a new cap takes effect with a version that has it).
  */
 export interface GovernedTerms {
   ticket?: Micro
   oldestRules?: number
+  judgeShareCapBp?: number
 }
 
 export interface Held {
@@ -84,6 +86,8 @@ export function ledgerDeclineReason(me: string, coordinator: string, query: Quer
   if (named === undefined || now === undefined) return 'unregistered'
   // Rules the ledger no longer settles (a coordinator downgrading to grindable ones): unpaid work.
   if (query.rules.version < Math.max(newest.oldestRules, terms.governed?.oldestRules ?? 0)) return 'rules'
+  const cap = terms.governed?.judgeShareCapBp
+  if (cap !== undefined && cap > 0 && query.rules.maxJudgeShareBp !== cap) return 'rules'
   // A gateway that ignores the ticket price the network voted sets its own terms: not served.
   if (terms.governed?.ticket !== undefined && terms.governed.ticket > 0n && BigInt(query.ticket) !== terms.governed.ticket) return 'policy'
   const fee = BigInt(query.fee)

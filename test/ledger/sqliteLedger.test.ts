@@ -219,7 +219,7 @@ describe('the SQLite ledger file', () => {
     old.close()
     // As the last release left it: schema 3, no beacon tables.
     const db = new Database(path)
-    db.exec('DROP TRIGGER accounts_claim_insert; DROP TRIGGER accounts_claim_update; DROP TABLE entry_deltas; DROP TABLE applying; DROP TABLE beacons; DROP TABLE open_rounds; DROP TABLE expired_rounds; DROP TABLE ticket_locks; DROP TABLE lock_rounds; DROP TABLE challenges; DROP TABLE hidden_items; ALTER TABLE reputation DROP COLUMN cal_right; ALTER TABLE reputation DROP COLUMN cal_total; ALTER TABLE reputation DROP COLUMN calibrated; ALTER TABLE reputation DROP COLUMN cal_failures; ALTER TABLE reputation DROP COLUMN cal_retry_at; ALTER TABLE standing DROP COLUMN answer_rounds; ALTER TABLE accounts DROP COLUMN released; ALTER TABLE accounts DROP COLUMN payout; PRAGMA user_version = 3')
+    db.exec('DROP TABLE min_stakes; DROP TRIGGER accounts_claim_insert; DROP TRIGGER accounts_claim_update; DROP TABLE entry_deltas; DROP TABLE applying; DROP TABLE beacons; DROP TABLE open_rounds; DROP TABLE expired_rounds; DROP TABLE ticket_locks; DROP TABLE lock_rounds; DROP TABLE challenges; DROP TABLE hidden_items; ALTER TABLE reputation DROP COLUMN cal_right; ALTER TABLE reputation DROP COLUMN cal_total; ALTER TABLE reputation DROP COLUMN calibrated; ALTER TABLE reputation DROP COLUMN cal_failures; ALTER TABLE reputation DROP COLUMN cal_retry_at; ALTER TABLE standing DROP COLUMN answer_rounds; ALTER TABLE accounts DROP COLUMN released; ALTER TABLE accounts DROP COLUMN payout; PRAGMA user_version = 3')
     db.close()
     const again = fixture(path)
     again.ledger.settle(playRound(again.ledger, 4))

@@ -124,6 +124,12 @@ describe('nodes on a ledger', () => {
     for (const n of s.nodes) n.govern({ ticket: 20_000n, oldestRules: 3 })
     await expect(s.ask('old rules', { fee: '10000', ticket: '20000' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
     expect(declined(s, 'rules')).toBe(nodes.length)
+    // A voted judge share cap that the Query's rules version does not have.
+    for (const n of s.nodes) n.govern({ ticket: 20_000n, judgeShareCapBp: 3_000 })
+    await expect(s.ask('other cap', { fee: '10000', ticket: '20000' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
+    expect(declined(s, 'rules')).toBe(2 * nodes.length)
+    for (const n of s.nodes) n.govern({ ticket: 20_000n, judgeShareCapBp: 2_500 })
+    expect((await s.ask('the voted cap', { fee: '10000', ticket: '20000' })).transcript[0]!.env.body).toMatchObject({ rules: { maxJudgeShareBp: 2_500 } })
   })
 
   it('refuse a fee below their minimum', async () => {

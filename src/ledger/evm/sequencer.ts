@@ -43,15 +43,15 @@ export class Sequencer {
 
   /**
    * Brings the ledger's own rules to what governance has in force: the answerers' share of each
-   * pool, and the oldest rules version settled (raised only). The minimum stake is not followed:
-   * eligibility at a past head is read with the rules in force now, so changing it would change
-   * rounds already run. Whether anything changed.
+   * pool, the minimum stake (standings at earlier heads keep theirs, so rounds already run do not
+   * change), and the oldest rules version settled (raised only). Whether anything changed.
    */
   async followGovernance(): Promise<boolean> {
     if (this.governance === undefined) return false
     const p = await this.governance.parameters()
     const rules = this.ledger.rules()
-    const change: { answererShareBp?: number; oldestRules?: number } = {}
+    const change: { answererShareBp?: number; oldestRules?: number; minStake?: string } = {}
+    if (p.minStake > 0n && p.minStake !== rules.minStake) change.minStake = p.minStake.toString()
     if (p.answererShareBp > 0n && p.answererShareBp <= 10_000n && Number(p.answererShareBp) !== rules.settlement.answererShareBp) change.answererShareBp = Number(p.answererShareBp)
     if (p.oldestRules > BigInt(rules.oldestRules) && RULES_VERSIONS.has(Number(p.oldestRules))) change.oldestRules = Number(p.oldestRules)
     if (Object.keys(change).length === 0) return false

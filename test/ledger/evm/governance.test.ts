@@ -12,7 +12,7 @@ import { Rollup } from '../../../src/ledger/evm/rollup.js'
 import { Sequencer } from '../../../src/ledger/evm/sequencer.js'
 import { SqliteLedger } from '../../../src/ledger/sqliteLedger.js'
 import { verifyLedger } from '../../../src/ledger/verifyLedger.js'
-import { GATE_OFF } from '../compliance.js'
+import { GATE_OFF, population } from '../compliance.js'
 import { ident } from '../../round/harness.js'
 import { edrEngine } from '../../../src/ledger/evm/localEngines.js'
 import { revertReason } from './revertReason.js'
@@ -110,24 +110,31 @@ describe('the ledger follows governance', () => {
       const base = genesisBase(ledger)
       const rollup = await Rollup.deploy({ sequencer: deployer.address, threshold: 1, minVerifierBond: 1n, challengeWindowS: 60, disputeBond: 1n, genesisStateRoot: base.stateRoot, genesisBeacon: base.beacon }, chain.publicClient, chain.wallet(deployer))
       const gov = await Governance.deploy({ votingPeriodS: 60, timelockS: 60, quorumBp: 1, initial: {} }, chain.publicClient, chain.wallet(deployer))
+      population(ledger, 3) // staked 2 units each
       const sequencer = new Sequencer(ledger, rollup, base.seq, gov)
       expect(await sequencer.followGovernance()).toBe(false)
       const voter = gov.as(chain.wallet(await chain.account('governed-voter')))
       await voter.stake(parseEther('1'))
-      const ids = [await voter.propose('answererShareBp', 6_000n), await voter.propose('oldestRules', 2n)]
+      const ids = [await voter.propose('answererShareBp', 6_000n), await voter.propose('oldestRules', 2n), await voter.propose('minStake', 3_000_000n)]
       for (const id of ids) await voter.vote(id, true)
       await chain.advance(60)
       for (const id of ids) await voter.queue(id)
       await chain.advance(60)
       for (const id of ids) await voter.execute(id)
+      const before = ledger.head()
       expect(await sequencer.followGovernance()).toBe(true)
-      expect(ledger.rules()).toMatchObject({ oldestRules: 2, settlement: { answererShareBp: 6_000 } })
+      expect(ledger.rules()).toMatchObject({ oldestRules: 2, minStake: 3_000_000n, settlement: { answererShareBp: 6_000 } })
       expect(await sequencer.followGovernance()).toBe(false)
+      // Who stood at a head does not change with the minimum: rounds already run keep their members.
+      expect(ledger.snapshotAt(before)!.nodes).toHaveLength(3)
+      expect(ledger.snapshotAt(ledger.head())!.nodes).toHaveLength(0)
+      // A reader that knew the earlier head gets the whole standing, not a change that misses it.
+      expect(ledger.standingSince(before, ledger.head())).toBeUndefined()
       // The ledger refuses to lower the oldest rules, whoever asks.
       expect(() => ledger.govern({ oldestRules: 1 })).toThrow(/only move up/)
       sequencer.close()
       ledger.close()
-      expect((await verifyLedger(path)).entries).toBe(2)
+      expect((await verifyLedger(path)).entries).toBe(1 + 3 + 3 * 3 + 1)
       const reopened = SqliteLedger.open({ path, operator })
       expect(reopened.rules()).toMatchObject({ oldestRules: 2, settlement: { answererShareBp: 6_000 } })
       reopened.close()
