@@ -10,6 +10,7 @@ import { Rollup } from '../ledger/evm/rollup.js'
 import { type AnchorTurn, Sequencer } from '../ledger/evm/sequencer.js'
 import { type BatchDomain, type Proposal, proposalFile, withSignature } from '../ledger/evm/proposal.js'
 import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
+import { bodyMismatch, disputeFault, findFault } from '../ledger/evm/faults.js'
 import { BatchMismatch, BatchReplica, signBatch } from '../ledger/evm/verifyBatch.js'
 import { finalLeaf } from '../ledger/evm/withdrawal.js'
 import { SqliteLedger } from '../ledger/sqliteLedger.js'
@@ -42,7 +43,10 @@ export const CHAIN_HELP = `
                                 is over, propose the next batch (batch-proposal.json) and post it
                                 once enough verifiers signed (keys here, or verify-batch)
   verify-batch --evm-key F      replay the log, rebuild the proposed batch, sign it if equal
-  dispute <index> --evm-key F   prove a standing batch does not conserve money (bond at stake)
+  dispute <index> --evm-key F   check a standing batch against its published body (here, or
+        [--ledger URL]          --ledger URL) and prove its first fault: money made or lost,
+                                net changes its rounds do not add up to, a round twice, a beacon
+                                off the chain (a bond at stake; nothing provable, nothing sent)
   claim <account> --evm-key F   carry an account's proof against the final state root: the chain
                                 pays what it released (chorus ledger release) and was not paid
   params                        the parameters in force on the chain
@@ -69,7 +73,6 @@ const OPTIONS = {
   'quorum-bp': { type: 'string' },
   bond: { type: 'string' },
   transcripts: { type: 'string' },
-  force: { type: 'boolean', default: false },
   'unbacked-genesis': { type: 'boolean', default: false },
 } as const
 
@@ -124,7 +127,7 @@ export async function chainCommand(sub: string, args: string[], out: (s: string)
     case 'verify-batch':
       return verifyBatch(values, file, configPath, proposalPath, await key(), out)
     case 'dispute':
-      return dispute(values, positionals, file, configPath, await key(), out)
+      return dispute(values, positionals, configPath, proposalPath, await key(), out)
     case 'claim': {
       const account = positionals[0]
       if (account === undefined || !/^[0-9a-f]{64}$/.test(account)) throw new ConfigError('claim needs a Chorus account id (64 hex)')
@@ -287,31 +290,40 @@ async function signLocally(path: string, proposal: Proposal, signature: { index:
   return signed.signatures.length
 }
 
-async function dispute(values: Values, positionals: string[], file: string, configPath: string, account: LocalAccount, out: (s: string) => void): Promise<number> {
+/**
+ * Checks a standing batch against the body its sequencer published (from the ledger file's
+ * folder, or `--ledger URL`) and sends the dispute that proves its first fault, if the chain can
+ * decide one; otherwise says what it found (nothing to prove costs no bond).
+ */
+async function dispute(values: Values, positionals: string[], configPath: string, proposalPath: string, account: LocalAccount, out: (s: string) => void): Promise<number> {
   const index = BigInt(number(positionals[0], 'the batch index', (n) => Number.isInteger(n) && n >= 0))
   const config = await readChainConfig(configPath)
   const { rollup } = await contracts(config, account)
   const standing = await rollup.postedBatches()
   const target = standing.find((b) => b.header.index === index)
   if (target === undefined) throw new ConfigError(`batch ${index} does not stand on the chain`)
-  const ledger = SqliteLedger.readOnly(file)
-  const replica = new BatchReplica((from, limit) => ledger.entries(from, limit), config.genesisSeq)
-  try {
-    // Rebuild it from the log; keep the deltas even if the header's other fields differ.
-    for (const { header } of standing.filter((b) => b.header.index < index)) await replica.verify(header)
-    const rebuilt = await replica.build(target.header.logSeq, target.header.transcripts)
-    if (replica.conserves(rebuilt) && !values.force) {
-      out(`batch ${index} conserves money: a dispute would lose its bond (--force to dispute anyway)\n`)
-      return 1
-    }
-    await rollup.disputeConservation(target.header, target.signers, rebuilt.deltas)
-    const undone = (await rollup.state()).batchCount <= index
-    out(undone ? `batch ${index} undone; its signers slashed\n` : `the dispute was lost: batch ${index} stands, the bond is forfeited\n`)
-    return undone ? 0 : 1
-  } finally {
-    replica.close()
-    ledger.close()
+  const published = values.ledger === undefined ? await proposalFile(proposalPath).published(index) : await new HttpLedgerClient(values.ledger).publishedBatch(index)
+  if (published === undefined) {
+    out(`batch ${index}: its body is not published here; without it no fault can be proven (its outcome can still go to the verifiers' vote)\n`)
+    return 1
   }
+  const mismatch = bodyMismatch(target.header, published.body)
+  if (mismatch !== undefined) {
+    out(`batch ${index}: the published body is not the batch's (${mismatch}); nothing to prove with it\n`)
+    return 1
+  }
+  const deposits = (await rollup.deposits(Number(target.header.depositsFrom))).filter((d) => d.index <= Number(target.header.depositsThrough))
+  const previous = standing.find((b) => b.header.index === index - 1n)?.header
+  const anchor = previous === undefined ? await rollup.genesisBeacon() : { chain: previous.beaconChain, index: previous.beaconIndex, value: previous.beaconTip }
+  const fault = findFault(target.header, published.body, deposits, anchor)
+  if (fault === undefined) {
+    out(`batch ${index}: no fault the chain can decide (conservation, netting, a round twice, beacons all hold); a dispute would lose its bond\n`)
+    return 1
+  }
+  await disputeFault(rollup, target.header, target.signers, published.body, fault, previous ?? 'genesis')
+  const undone = (await rollup.state()).batchCount <= index
+  out(undone ? `batch ${index} undone (${fault.kind}); its signers slashed\n` : `the dispute was lost: batch ${index} stands, the bond is forfeited\n`)
+  return undone ? 0 : 1
 }
 
 async function execute(positionals: string[], configPath: string, account: LocalAccount, out: (s: string) => void): Promise<number> {

@@ -150,7 +150,7 @@ export class Devnet {
     try {
       const nodes = Array.from({ length: this.opts.nodes }, (_, i) => identityFromSeed(node(i)))
       enrolSwarm(workspace.ledger, workspace.operator, identityFromSeed(gateway), nodes)
-      if (this.opts.evm !== undefined) this.chain = await DevnetChain.start(workspace.ledger, nodes, this.opts.evm)
+      if (this.opts.evm !== undefined) this.chain = await DevnetChain.start(workspace.ledger, nodes, { publishTo: join(dirname(workspace.path), 'batch-proposal.json'), ...this.opts.evm })
       const server = createLedgerServer({ ledger: workspace.ledger })
       this.ledgerUrl = await server.listen({ host: '127.0.0.1', port: 0 })
       this.ledger = {

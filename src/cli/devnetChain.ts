@@ -5,6 +5,7 @@ import { genesisBase } from '../ledger/evm/batch.js'
 import { Governance } from '../ledger/evm/governance.js'
 import { anvilEngine, type LocalEngine } from '../ledger/evm/localEngines.js'
 import { Rollup } from '../ledger/evm/rollup.js'
+import { proposalFile } from '../ledger/evm/proposal.js'
 import { type AnchorTurn, Sequencer } from '../ledger/evm/sequencer.js'
 import type { SqliteLedger } from '../ledger/sqliteLedger.js'
 
@@ -17,6 +18,8 @@ import type { SqliteLedger } from '../ledger/sqliteLedger.js'
  */
 export interface DevnetChainOptions {
   anchorMs?: number
+  /** Where each posted batch's body is published (proposal.ts; beside the ledger file). */
+  publishTo?: string
   challengeWindowS?: number
   onTurn?: (turn: AnchorTurn) => void
   onError?: (err: Error) => void
@@ -66,7 +69,7 @@ export class DevnetChain {
     if (this.stopped) return
     this.timer = setTimeout(() => {
       this.turn = this.sequencer
-        .anchor(this.verifiers.slice(0, THRESHOLD), `${this.engine.rpcUrl}#devnet`)
+        .anchor(this.verifiers.slice(0, THRESHOLD), `${this.engine.rpcUrl}#devnet`, opts.publishTo === undefined ? undefined : proposalFile(opts.publishTo))
         .then((t) => opts.onTurn?.(t))
         .catch((err: Error) => opts.onError?.(err))
         .finally(() => this.schedule(opts))

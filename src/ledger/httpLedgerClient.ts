@@ -10,7 +10,7 @@ import { type AccountState, type Charge, LedgerError, type LedgerErrorCode, type
 import type { LedgerClient } from './networkLedger.js'
 import type { Signed } from '../protocol/envelope.js'
 import type { AccountRequest } from './requests.js'
-import { type Proposal, proposalFromJson } from './evm/proposal.js'
+import { fromJson, type Proposal, proposalFromJson, type PublishedBatch } from './evm/proposal.js'
 import { parseSnapshot, type StandingSnapshot } from './standing.js'
 
 /**
@@ -127,6 +127,12 @@ export class HttpLedgerClient implements LedgerClient {
   async batchProposal(options: { signal?: AbortSignal } = {}): Promise<Proposal | undefined> {
     const json = await this.call('GET', '/v1/ledger/batches/proposal', undefined, options, true)
     return json === undefined ? undefined : proposalFromJson(JSON.stringify(json))
+  }
+
+  /** A posted batch's header and body, as the sequencer published them (undefined: not here). */
+  async publishedBatch(index: bigint, options: { signal?: AbortSignal } = {}): Promise<PublishedBatch | undefined> {
+    const json = await this.call('GET', `/v1/ledger/batches/${index}`, undefined, options, true)
+    return json === undefined ? undefined : (fromJson(JSON.stringify(json)) as PublishedBatch)
   }
 
   /** A verifier's EIP-712 signature of the proposed batch; how many it has now. */

@@ -6,7 +6,7 @@ import { parseAmount } from './amount.js'
 import { BEACON_PHASES, type BeaconPhase } from '../round/beacons.js'
 import { checkCharge } from './charge.js'
 import { checkCreditOrder } from './creditOrder.js'
-import { type BatchDomain, type ProposalStore, proposalToJson, withSignature } from './evm/proposal.js'
+import { type BatchDomain, type ProposalStore, proposalToJson, toJson, withSignature } from './evm/proposal.js'
 import { LedgerError, type LogEntry, type PendingSettlement } from './ledger.js'
 import { MAX_LOCKS_PER_ENTRY, MAX_SETTLEMENTS_PER_WRITE, WriteGatherer } from './writeGatherer.js'
 import type { SqliteLedger } from './sqliteLedger.js'
@@ -142,6 +142,11 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
     app.get('/v1/ledger/batches/proposal', async (_req, reply) => {
       const p = await proposals.store.read()
       return p === undefined ? refuse(reply, 404, 'NOT_FOUND', 'no batch is proposed now') : reply.type('application/json').send(proposalToJson(p))
+    })
+    // Every posted batch's body stays published, so anyone can check it and dispute it.
+    app.get<{ Params: { index: string } }>('/v1/ledger/batches/:index', async (req, reply) => {
+      const published = /^\d{1,18}$/.test(req.params.index) ? await proposals.store.published(BigInt(req.params.index)) : undefined
+      return published === undefined ? refuse(reply, 404, 'NOT_FOUND', 'no such batch is published here') : reply.type('application/json').send(toJson(published))
     })
     // Checked here (the signature must recover to its signer over this very header); whether the
     // signer is an active verifier is the chain's to say when the batch is posted.

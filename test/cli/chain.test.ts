@@ -95,8 +95,8 @@ describe('chorus ledger on an EVM chain (anvil)', () => {
     expect(proposal.header.rounds).toBe(2)
     expect((await anchor()).out).toMatch(/posted batch 1: 2 rounds/)
     expect((await anchor()).out).toMatch(/nothing to anchor/)
-    // The batch conserves money: disputing it would lose the bond, so the command refuses.
-    expect(await run('dispute', '1', '--evm-key', keys.payer!, ...at)).toMatchObject({ code: 1, out: expect.stringMatching(/conserves money/) })
+    // Its published body holds: disputing it would lose the bond, so nothing is sent.
+    expect(await run('dispute', '1', '--evm-key', keys.payer!, ...at)).toMatchObject({ code: 1, out: expect.stringMatching(/no fault the chain can decide/) })
     expect((await run('params', ...at)).out).toMatch(/ticketPrice +0/)
     // Nothing is final within the 60 s window, so there is nothing to pay out yet.
     expect(await run('claim', nodes[0]!.id, '--evm-key', keys.payer!, ...at)).toMatchObject({ code: 1, out: expect.stringMatching(/no final batch/) })
@@ -137,6 +137,9 @@ describe('chorus ledger on an EVM chain (anvil)', () => {
       await until(/batch 1 \(1 rounds\) proposed/)
       expect((await run('verify-batch', '--ledger', url, '--evm-key', keys.verifier!, ...at)).out).toMatch(/^SIGNED batch 1/)
       await until(/posted batch 1: 1 rounds/)
+      // Anyone can check a posted batch against the body the server published.
+      expect(await run('dispute', '1', '--ledger', url, '--evm-key', keys.payer!, ...at)).toMatchObject({ code: 1, out: expect.stringMatching(/no fault the chain can decide/) })
+      expect(await run('dispute', '0', '--ledger', url, '--evm-key', keys.payer!, ...at)).toMatchObject({ code: 1, out: expect.stringMatching(/no fault/) })
       // A signature over another header, or by a key that did not make it, is refused.
       await expect(client.signBatchProposal({ index: '2', signer: '0x0000000000000000000000000000000000000001', signature: `0x${'11'.repeat(65)}` })).rejects.toMatchObject({ code: expect.stringMatching(/NOT_YET|BAD_SIGNATURE/) })
     } finally {

@@ -1,6 +1,8 @@
-import { readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { type Address, type Hex, isAddress, isHex, recoverTypedDataAddress } from 'viem'
 import { BATCH_TYPES, type BatchHeader } from './batch.js'
+import type { BatchBody } from './faults.js'
 import type { Signature } from './sequencer.js'
 
 /**
@@ -11,24 +13,56 @@ import type { Signature } from './sequencer.js'
 export interface Proposal {
   header: BatchHeader
   signatures: Signature[]
+  /** The lists its roots commit, published so that anyone can dispute it (faults.ts). */
+  body?: BatchBody
+}
+
+/** A posted batch as the sequencer keeps it published: its header and its body. */
+export interface PublishedBatch {
+  header: BatchHeader
+  body: BatchBody
 }
 
 export type BatchDomain = { name: string; version: string; chainId: number; verifyingContract: Address }
 
-/** JSON with bigints as "123n" (the header's uint64 and uint128 fields). */
-export const proposalToJson = (p: Proposal): string => JSON.stringify(p, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v), 2)
-export const proposalFromJson = (text: string): Proposal => JSON.parse(text, (_k, v: unknown) => (typeof v === 'string' && /^\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v)) as Proposal
+/** JSON with bigints as "123n" (amounts, and the header's uint64 and uint128 fields). */
+export const toJson = (x: unknown): string => JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))
+export const fromJson = (text: string): unknown => JSON.parse(text, (_k, v: unknown) => (typeof v === 'string' && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v))
+export const proposalToJson = (p: Proposal): string => toJson(p)
+export const proposalFromJson = (text: string): Proposal => fromJson(text) as Proposal
 
-/** Where the open proposal is kept between the sequencer's turns and the verifiers' signatures. */
+/**
+ * Where the open proposal is kept between the sequencer's turns and the verifiers' signatures,
+ * and where posted batches stay published.
+ */
 export interface ProposalStore {
   read(): Promise<Proposal | undefined>
   write(p: Proposal): Promise<void>
   clear(): Promise<void>
+  publish(b: PublishedBatch): Promise<void>
+  published(index: bigint): Promise<PublishedBatch | undefined>
 }
 
-/** A proposal file, written whole to a temporary file and renamed: a reader never sees half of one. */
+/**
+ * A proposal file, written whole to a temporary file and renamed (a reader never sees half of
+ * one), and the posted batches in `batches/<index>.json` beside it.
+ */
 export function proposalFile(path: string): ProposalStore {
+  const dir = join(dirname(path), 'batches')
   return {
+    publish: async (b) => {
+      await mkdir(dir, { recursive: true })
+      await writeFile(join(dir, `${b.header.index}.json.tmp`), toJson(b))
+      await rename(join(dir, `${b.header.index}.json.tmp`), join(dir, `${b.header.index}.json`))
+    },
+    published: async (index) => {
+      try {
+        return fromJson(await readFile(join(dir, `${index}.json`), 'utf8')) as PublishedBatch
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+        throw err
+      }
+    },
     read: async () => {
       try {
         return proposalFromJson(await readFile(path, 'utf8'))

@@ -140,6 +140,12 @@ export class Rollup {
     return this.send('withdraw', [leaf, proof])
   }
 
+  /** The newest beacon at the rollup's genesis (batch 0's beacons hash back to it). */
+  async genesisBeacon(): Promise<BeaconAt> {
+    const [chain, index, value] = (await this.contract.read.genesisBeacon!()) as [number, bigint, Hex]
+    return { chain, index, value }
+  }
+
   /** Signatures a batch needs. */
   async threshold(): Promise<number> {
     return Number(await this.contract.read.threshold!())

@@ -123,10 +123,13 @@ export class Sequencer {
     const signatures = [...(pending?.signatures ?? []), ...(await Sequencer.sign(this.rollup, batch, verifiers))]
     const distinct = [...new Map(signatures.map((s) => [s.signer.toLowerCase(), s])).values()]
     const threshold = await this.rollup.threshold()
+    const body = { accounts: batch.accounts, deltas: batch.deltas, rounds: batch.rounds, roundChanges: batch.roundChanges }
     if (distinct.length < threshold) {
-      await store?.write({ header: batch.header, signatures: distinct })
+      await store?.write({ header: batch.header, signatures: distinct, body })
       return { credited, finalized, proposed: { batch, signatures: distinct.length, threshold } }
     }
+    // Published before it is posted: no batch stands on the chain whose lists nobody can see.
+    await store?.publish({ header: batch.header, body })
     await this.rollup.postBatch(batch.header, distinct)
     await store?.clear()
     return { credited, finalized, posted: batch }

@@ -5,6 +5,7 @@ import { identityFromSeed, signBytes } from '../../../src/crypto/identity.js'
 import { type Batch, type BatchBase, buildBatch, deltaLeafHash, genesisBase, roundLeafHash } from '../../../src/ledger/evm/batch.js'
 import { MerkleTree, verifyProof } from '../../../src/ledger/evm/merkle.js'
 import { finalLeaf } from '../../../src/ledger/evm/withdrawal.js'
+import { bodyMismatch, disputeFault, findFault } from '../../../src/ledger/evm/faults.js'
 import { revertReason } from './revertReason.js'
 import { Rollup } from '../../../src/ledger/evm/rollup.js'
 import { BatchMismatch, BatchReplica, signBatch } from '../../../src/ledger/evm/verifyBatch.js'
@@ -184,6 +185,7 @@ describe('the rollup on an EVM (Hardhat EDR)', () => {
     const sigs = await Promise.all(lazy.map(async (v) => ({ signer: v.address, signature: await signBatch(v, w.rollup.domain, bad.header) })))
     await w.rollup.postBatch(bad.header, sigs)
     const lazySigners = lazy.map((v) => v.address).sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
+    expect(findFault(bad.header, bad, [], await w.rollup.genesisBeacon())).toEqual({ kind: 'conservation' })
     const balance = () => w.chain.publicClient.getBalance({ address: disputerAccount.address })
     const before = await balance()
     await disputer.disputeConservation(bad.header, lazySigners, bad.deltas)
@@ -253,7 +255,13 @@ describe('the rollup on an EVM (Hardhat EDR)', () => {
       await disputer.disputeNetting(header, signers, honest.rounds, honest.roundChanges, deltas[honestAccount]!, tree.proof(honestAccount))
       expect(await w.rollup.forfeited()).toBe(parseEther('0.1'))
     }
-    await disputer.disputeNetting(header, signers, honest.rounds, honest.roundChanges, deltas[0]!, tree.proof(0))
+    // What a disputer holding the published body finds, and proves.
+    const body = { accounts: honest.accounts, deltas, rounds: honest.rounds, roundChanges: honest.roundChanges }
+    expect(bodyMismatch(header, body)).toBeUndefined()
+    const deposits = await w.rollup.deposits(0)
+    const fault = findFault(header, body, deposits, await w.rollup.genesisBeacon())
+    expect(fault).toEqual({ kind: 'netting', delta: 0 })
+    await disputeFault(disputer, header, signers, body, fault!, 'genesis')
     expect((await w.rollup.state()).batchCount).toBe(0n)
     for (const v of lazy) expect((await w.rollup.verifier(v.address)).active).toBe(false)
   })
