@@ -199,15 +199,27 @@ contract ChorusRollup is ChorusCustody {
      * from now; the verifiers that did not sign it vote with their bonds.
      */
     function disputeOutcome(Header calldata h, RoundLeaf calldata r, bytes32[] calldata proof, string calldata claim) external payable returns (uint256 id) {
+        if (r.batch != h.index || !ChorusMerkle.verify(proof, h.roundsRoot, roundLeaf(r))) revert BadProof();
+        return openVote(h, r.round, claim);
+    }
+
+    /**
+     * Claims a batch is wrong as a whole where nothing can be proven from it — typically its body
+     * was never published, so no leaf is at hand: the same vote, about the batch (round 0).
+     */
+    function disputeBatch(Header calldata h, string calldata claim) external payable returns (uint256 id) {
+        return openVote(h, bytes32(0), claim);
+    }
+
+    function openVote(Header calldata h, bytes32 round, string calldata claim) private returns (uint256 id) {
         if (msg.value != disputeBond) revert WrongBond(disputeBond);
         Batch storage b = posted(h);
         if (block.timestamp >= b.postedAt + challengeWindow) revert WrongBatch("its challenge window is over");
-        if (r.batch != h.index || !ChorusMerkle.verify(proof, h.roundsRoot, roundLeaf(r))) revert BadProof();
         id = outcomeDisputes.length;
         uint64 ends = uint64(block.timestamp + challengeWindow);
-        outcomeDisputes.push(OutcomeDispute(h.index, b.header, r.round, msg.sender, ends, 0, 0, false));
+        outcomeDisputes.push(OutcomeDispute(h.index, b.header, round, msg.sender, ends, 0, 0, false));
         openDisputes[b.header]++;
-        emit OutcomeDisputed(id, h.index, r.round, msg.sender, claim, ends);
+        emit OutcomeDisputed(id, h.index, round, msg.sender, claim, ends);
     }
 
     /// An active verifier that did not sign the batch (`signers`, the batch's own list) votes, by its bond.

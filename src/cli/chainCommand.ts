@@ -46,7 +46,8 @@ export const CHAIN_HELP = `
   dispute <index> --evm-key F   check a standing batch against its published body (here, or
         [--ledger URL]          --ledger URL) and prove its first fault: money made or lost,
                                 net changes its rounds do not add up to, a round twice, a beacon
-                                off the chain (a bond at stake; nothing provable, nothing sent)
+                                off the chain (a bond at stake; nothing provable, nothing sent);
+                                a body never published: --vote puts it to the non-signers' vote
   claim <account> --evm-key F   carry an account's proof against the final state root: the chain
                                 pays what it released (chorus ledger release) and was not paid
   params                        the parameters in force on the chain
@@ -74,6 +75,7 @@ const OPTIONS = {
   bond: { type: 'string' },
   transcripts: { type: 'string' },
   'unbacked-genesis': { type: 'boolean', default: false },
+  vote: { type: 'boolean', default: false },
 } as const
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values']
@@ -304,8 +306,13 @@ async function dispute(values: Values, positionals: string[], configPath: string
   if (target === undefined) throw new ConfigError(`batch ${index} does not stand on the chain`)
   const published = values.ledger === undefined ? await proposalFile(proposalPath).published(index) : await new HttpLedgerClient(values.ledger).publishedBatch(index)
   if (published === undefined) {
-    out(`batch ${index}: its body is not published here; without it no fault can be proven (its outcome can still go to the verifiers' vote)\n`)
-    return 1
+    if (!values.vote) {
+      out(`batch ${index}: its body is not published here; without it no fault can be proven. --vote puts the batch to the vote of the verifiers that did not sign it (a bond at stake)\n`)
+      return 1
+    }
+    const id = await rollup.disputeBatch(target.header, 'its body was not published')
+    out(`batch ${index} put to the vote of the verifiers that did not sign it (dispute ${id}); it cannot become final while the vote runs\n`)
+    return 0
   }
   const mismatch = bodyMismatch(target.header, published.body)
   if (mismatch !== undefined) {

@@ -188,6 +188,13 @@ export class Rollup {
     return (opened!.args as { id: bigint }).id
   }
 
+  /** Puts a whole batch to the same vote (its body withheld: no leaf to point at); the dispute's id. */
+  async disputeBatch(header: BatchHeader, claim: string): Promise<bigint> {
+    const { logs } = await this.send('disputeBatch', [header, claim], await this.disputeBond())
+    const [opened] = parseEventLogs({ abi: artifact('ChorusRollup').abi, logs, eventName: 'OutcomeDisputed' })
+    return (opened!.args as { id: bigint }).id
+  }
+
   voteOutcome(id: bigint, wrong: boolean, signers: readonly Address[]) {
     return this.send('voteOutcome', [id, wrong, signers])
   }

@@ -285,6 +285,20 @@ describe('the rollup on an EVM (Hardhat EDR)', () => {
     expect(() => w.ledger.submit(signRequest(node, a.nonce + 1, { op: 'withdraw' }))).toThrow(/can be withdrawn from/)
   })
 
+  it('puts a batch whose body was never published to the same vote, as a whole', async () => {
+    settleRounds(w, 1, 1)
+    const batch = buildBatch(w.ledger, w.base, 'x')
+    await w.rollup.postBatch(batch.header, await cosign(w, batch, replicas, 2))
+    const signers = [w.verifiers[0]!.address, w.verifiers[1]!.address].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
+    const disputer = w.rollup.as(w.chain.wallet(await w.chain.account('withheld-disputer')))
+    const whole = await disputer.disputeBatch(batch.header, 'its body was never published')
+    await w.rollup.as(w.chain.wallet(w.verifiers[2]!)).voteOutcome(whole, true, signers)
+    await w.chain.advance(WINDOW_S)
+    expect(await revertReason(w.rollup.finalize(batch.header))).toMatch(/a vote on one of its outcomes is running/)
+    await disputer.resolveOutcome(whole, batch.header, signers)
+    expect((await w.rollup.state()).batchCount).toBe(0n)
+  })
+
   it('a round settled twice is proven from two leaves, and the later batch undone', async () => {
     settleRounds(w, 2, 1)
     const first = buildBatch(w.ledger, w.base, 'x')
