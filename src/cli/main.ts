@@ -10,6 +10,7 @@ import { ASK_HELP, ask } from './ask.js'
 import { DEMO_HELP, demo } from './demo.js'
 import { UP_HELP, up } from './up.js'
 import { DEVNET_HELP, devnet } from './devnet.js'
+import { SIM_HELP, simCommand } from './simCommand.js'
 import { EVAL_HELP, evalCommand } from './evalCommand.js'
 import { GATEWAY_HELP, gatewayCommand } from './gatewayCommand.js'
 import { writeKeyFile } from './keyFile.js'
@@ -34,6 +35,7 @@ Usage:
   chorus gateway --key <file> [options] serve the API, coordinating rounds over the network
   chorus devnet [--nodes N] [options]   a gateway and N node processes on loopback
   chorus eval --task gsm|math-l5 [...]  replay real models' recorded answers through rounds
+  chorus sim --scenario <name> [...]    a simulated population on the real protocol and ledger
   chorus ledger <command> [...]         the ledger: verify, show, export, register, stake, unbond,
                                         withdraw, allow, rotate, credit, backup, serve
   chorus verify <file | url | ->        recompute a round from its signed transcript and check
@@ -95,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
     node: { help: NODE_HELP, run: (a, s) => nodeCommand(a, s), stoppable: () => true },
     gateway: { help: GATEWAY_HELP, run: (a, s) => gatewayCommand(a, s), stoppable: () => true },
     devnet: { help: DEVNET_HELP, run: (a, s) => devnet(a, s), stoppable: () => true },
+    sim: { help: SIM_HELP, run: (a, s) => simCommand(a, s), stoppable: () => false },
     eval: { help: EVAL_HELP, run: (a, s) => evalCommand(a, undefined, s), stoppable: (a) => a.some((x, i) => x === '--task=live' || (x === '--task' && a[i + 1] === 'live')) },
     ledger: { help: LEDGER_HELP, run: (a, s) => ledgerCommand(a, s), stoppable: (a) => a[0] === 'serve' },
     keygen: { help: 'chorus keygen <file>   writes a new ed25519 key file (0600) and prints the node id\n', run: keygen },
