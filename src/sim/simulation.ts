@@ -125,12 +125,13 @@ export function runSimulation(opts: SimOptions): SimResult {
       const drivers: DriverNode[] = members.map((m) => ({
         identity: m.identity,
         answer: answers.get(m.identity.id)!,
+        // A task names the two answers' owners (a, b) and shows their texts (first, second).
         judge: (task) => {
           if (m.behaviour === 'colluder') {
             const ours = (x: string) => x.includes(COLLUDER_MARK)
-            if (ours(task.a) !== ours(task.b)) return ours(task.a) ? 'A' : 'B'
+            if (ours(task.first) !== ours(task.second)) return ours(task.first) ? 'A' : 'B'
           }
-          return modelledVerdict({ accuracy: m.judgeAccuracy }, hashParts('sim-verdict', opts.seed, String(r), m.identity.id, task.a, task.b), isRight(task.a), isRight(task.b))
+          return modelledVerdict({ accuracy: m.judgeAccuracy }, hashParts('sim-verdict', opts.seed, String(r), m.identity.id, task.a, task.b), isRight(task.first), isRight(task.second))
         },
       }))
       const view = ledger.viewAt(ledger.head())!
