@@ -13,7 +13,7 @@ export const SIM_HELP = `chorus sim --scenario <name> [--population FILE] [--see
   report (Markdown) compares the swarm with majority voting and what each behaviour earned.
   --scenario    ${Object.keys(SCENARIOS).join(', ')} (the population, unless --population)
   --population  JSON: {groups: [{behaviour, count, skill, judgeAccuracy}], members, correlation};
-                behaviours: honest, lazy, sybil, colluder
+                behaviours: honest, lazy, sybil, colluder, no-show
   --seed S      the same seed gives the same report, byte for byte (default 1)
   --rounds R    default 50
   --ticket T    each member's ticket, in units (default 0.01)

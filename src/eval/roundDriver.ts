@@ -18,7 +18,8 @@ import { type JudgeTask, type ParticipantEffect, ParticipantRound } from '../rou
  */
 export interface DriverNode {
   identity: Identity
-  answer: string
+  /** Undefined: the node joins, then never answers (a no-show). */
+  answer: string | undefined
   /** Verdict on a task, by this node as judge. */
   judge(task: JudgeTask): Verdict['v']
 }
@@ -64,6 +65,8 @@ export function driveRound(
   const parts = new Map<string, { node: DriverNode; p: ParticipantRound }>()
   let done: DrivenRound['done'] | undefined
   const t = live?.now ?? 1_000_000
+  /** The round's clock: the start, then each deadline the round waits for. */
+  let now = t
   // Phases close on quorum; against a ledger's clock the deadlines must not pass meanwhile.
   const phaseMs = live ? 60_000 : 1
   const { round: coord, effects } = CoordinatorRound.start(
@@ -83,7 +86,7 @@ export function driveRound(
     queue.push(() => {
       try {
         const checked = openEnvelope(intercept(msg).wire, verifier)
-        onCoordinator(coord.apply(checked, t))
+        onCoordinator(coord.apply(checked, now))
       } catch (err) {
         rejected.push((err as { code?: string }).code ?? String(err))
       }
@@ -93,7 +96,10 @@ export function driveRound(
     for (const e of effs) {
       if (e.kind === 'send' && e.msg.env.type === 'Join' && live && p.body.rules.version >= LOCKED_JOIN_RULES) live.lock(e.msg as Signed<'Join'>, coord.query)
       if (e.kind === 'send') toCoordinator(e.msg)
-      else if (e.kind === 'generate') queue.push(() => onMember(id, p.answered(node.answer, hashParts('eval-salt', id, String(round)))))
+      else if (e.kind === 'generate') {
+        const answer = node.answer
+        if (answer !== undefined) queue.push(() => onMember(id, p.answered(answer, hashParts('eval-salt', id, String(round)))))
+      }
       else if (e.kind === 'judge') {
         const verdicts = e.tasks.map((task) => ({ a: task.a, b: task.b, v: node.judge(task), p: -1 }))
         queue.push(() => onMember(id, p.judged(verdicts, hashParts('eval-vsalt', id, String(round)))))
@@ -119,7 +125,7 @@ export function driveRound(
         if (!live) throw new Error('a round under rules 2 or later needs a ledger for its beacons')
         const { joins, ...issued } = live.beacon(e.phase, e.seal, coord.query)
         const named = joins?.map((j) => openEnvelope(Buffer.from(canonicalJson(j), 'utf8'), verifier))
-        queue.push(() => onCoordinator(coord.beacon(e.phase, issued, t, named)))
+        queue.push(() => onCoordinator(coord.beacon(e.phase, issued, now, named)))
       } else if (e.kind === 'done') done = e
       else if (e.kind === 'failed') throw new Error(`round failed: ${e.message}`)
     }
@@ -129,9 +135,14 @@ export function driveRound(
   }
   onCoordinator(effects)
   drain()
-  // Anything still open closes at its deadline (members that sent nothing are simply dropped).
-  for (let k = 0; done === undefined && k < 6; k++) {
-    onCoordinator(coord.tick(t + 10 * phaseMs * (k + 1)))
+  // Anything still open closes at its deadline (members that sent nothing are simply dropped):
+  // the clock moves to just past each deadline in turn, as a live coordinator's timer fires.
+  const d = coord.query.env.body.deadlines
+  for (const deadline of [d.join, d.commit, d.reveal, d.verdictCommit, d.verdictReveal]) {
+    if (done !== undefined) break
+    if (deadline < now) continue
+    now = deadline + 1
+    onCoordinator(coord.tick(now))
     drain()
   }
   if (done === undefined) throw new Error('round did not finish')

@@ -5,7 +5,7 @@
  * answers are correlated: with probability `correlation` a wrong node gives the round's common
  * wrong answer, which is what defeats plain voting.
  */
-export const BEHAVIOURS = ['honest', 'lazy', 'sybil', 'colluder'] as const
+export const BEHAVIOURS = ['honest', 'lazy', 'sybil', 'colluder', 'no-show'] as const
 export type Behaviour = (typeof BEHAVIOURS)[number]
 
 export interface Group {

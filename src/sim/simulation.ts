@@ -116,6 +116,8 @@ export function runSimulation(opts: SimOptions): SimResult {
       const answers = new Map<string, string>()
       for (const m of members) {
         m.joined++
+        // A no-show locks its ticket and joins, then never answers.
+        if (m.behaviour === 'no-show') continue
         let a: string
         if (m.behaviour === 'lazy') a = 'I do not know.'
         else if (u() < m.skill) a = right
@@ -124,7 +126,7 @@ export function runSimulation(opts: SimOptions): SimResult {
       }
       const drivers: DriverNode[] = members.map((m) => ({
         identity: m.identity,
-        answer: answers.get(m.identity.id)!,
+        answer: answers.get(m.identity.id),
         // A task names the two answers' owners (a, b) and shows their texts (first, second).
         judge: (task) => {
           if (m.behaviour === 'colluder') {
@@ -145,7 +147,7 @@ export function runSimulation(opts: SimOptions): SimResult {
         },
       })
       ledger.settle(done.transcript.map((m) => m.env))
-      const texts = members.map((m) => answers.get(m.identity.id)!)
+      const texts = [...answers.values()]
       rounds.push({ swarmRight: isRight(done.outcome.answer), majorityRight: isRight(texts[majorityVote(texts).winner]!), ranked: done.outcome.ranked })
       t += 60_000
     }

@@ -29,6 +29,14 @@ describe('chorus sim', () => {
     expect(gained).toBe(result.fee * BigInt(result.rounds.length))
   })
 
+  it('takes a no-show\'s ticket every round it joins and then stays away', () => {
+    const population = parsePopulation({ members: 5, groups: [{ behaviour: 'honest', count: 8, skill: 0.8, judgeAccuracy: 0.9 }, { behaviour: 'no-show', count: 2, skill: 0, judgeAccuracy: 0.5 }] })
+    const result = runSimulation({ population, rounds: 10, seed: '3', ticket: 20_000n })
+    const absent = result.nodes.filter((n) => n.behaviour === 'no-show' && n.joined > 0)
+    expect(absent.length).toBeGreaterThan(0)
+    for (const n of absent) expect(n.gain).toBe(-20_000n * BigInt(n.joined))
+  })
+
   it('refuses a population that is not one, saying what is wrong', () => {
     expect(() => parsePopulation({ groups: [] })).toThrow(/a population is/)
     expect(() => parsePopulation({ groups: [{ behaviour: 'wizard', count: 3, skill: 1, judgeAccuracy: 1 }] })).toThrow(/behaviour is one of/)
