@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { parsePopulation, type Population, SCENARIOS } from '../sim/population.js'
-import { simReport } from '../sim/report.js'
+import { simReport, summarise, type TicketSweepRow, ticketSweepTable } from '../sim/report.js'
 import { runSimulation } from '../sim/simulation.js'
 import { ConfigError } from './modelSpec.js'
 import { number } from './settings.js'
@@ -17,11 +17,16 @@ export const SIM_HELP = `chorus sim --scenario <name> [--population FILE] [--see
   --seed S      the same seed gives the same report, byte for byte (default 1)
   --rounds R    default 50
   --ticket T    each member's ticket, in units (default 0.01)
+  --forfeit F   no-shows (default: only members that reveal nothing forfeit) or non-winners
+  --sweep-tickets T,T…  also run each ticket price under both forfeit rules and report what each
+                behaviour nets per round joined (the Sybil farm's return against the price)
   --out FILE    write the report there (default: print it)
 `
 
 export async function simCommand(args: string[], _signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const { values } = parseArgs({ args, options: { scenario: { type: 'string' }, population: { type: 'string' }, seed: { type: 'string' }, rounds: { type: 'string' }, ticket: { type: 'string' }, out: { type: 'string' } } })
+  const { values } = parseArgs({ args, options: { scenario: { type: 'string' }, population: { type: 'string' }, seed: { type: 'string' }, rounds: { type: 'string' }, ticket: { type: 'string' }, forfeit: { type: 'string' }, 'sweep-tickets': { type: 'string' }, out: { type: 'string' } } })
+  const forfeit = values.forfeit ?? 'no-shows'
+  if (forfeit !== 'no-shows' && forfeit !== 'non-winners') throw new ConfigError('--forfeit is no-shows or non-winners')
   const scenario = values.scenario ?? 'baseline'
   let population: Population | undefined = SCENARIOS[scenario]
   if (values.population !== undefined) {
@@ -34,9 +39,20 @@ export async function simCommand(args: string[], _signal: AbortSignal, out: (s: 
   if (population === undefined) throw new ConfigError(`no scenario ${scenario} (known: ${Object.keys(SCENARIOS).join(', ')}); or give --population FILE`)
   const rounds = number(values.rounds ?? 50, '--rounds', (n) => Number.isInteger(n) && n >= 1 && n <= 100_000)
   const seed = values.seed ?? '1'
-  const ticket = values.ticket === undefined ? undefined : BigInt(Math.round(number(values.ticket, '--ticket', (n) => n >= 0) * 1_000_000))
-  const result = runSimulation({ population, rounds, seed, ...(ticket === undefined ? {} : { ticket }) })
-  const report = simReport(scenario, population, seed, result)
+  const units = (s: string, what: string) => BigInt(Math.round(number(s, what, (n) => n >= 0 && n <= 1_000_000) * 1_000_000))
+  const ticket = values.ticket === undefined ? undefined : units(values.ticket, '--ticket')
+  const result = runSimulation({ population, rounds, seed, forfeit, ...(ticket === undefined ? {} : { ticket }) })
+  let report = simReport(scenario, population, seed, result)
+  if (values['sweep-tickets'] !== undefined) {
+    const rows: TicketSweepRow[] = []
+    for (const t of values['sweep-tickets'].split(',').map((x) => units(x.trim(), '--sweep-tickets'))) {
+      for (const rule of ['no-shows', 'non-winners'] as const) {
+        const r = runSimulation({ population, rounds, seed, ticket: t, forfeit: rule })
+        rows.push({ ticket: t, forfeit: rule, perRound: Object.fromEntries(summarise(r).map((b) => [b.behaviour, b.perRound])) })
+      }
+    }
+    report += `\n${ticketSweepTable(rows)}`
+  }
   if (values.out === undefined) out(report)
   else {
     await writeFile(values.out, report)

@@ -34,6 +34,25 @@ export function summarise(result: SimResult): BehaviourSummary[] {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`
 
+/** What each behaviour nets per round joined, at each ticket price, under each forfeit rule. */
+export interface TicketSweepRow {
+  ticket: bigint
+  forfeit: string
+  perRound: Record<string, number>
+}
+
+export function ticketSweepTable(rows: readonly TicketSweepRow[]): string {
+  const behaviours = [...new Set(rows.flatMap((r) => Object.keys(r.perRound)))]
+  return [
+    '## Net per round joined, by ticket price and forfeit rule',
+    '',
+    `| ticket | forfeit | ${behaviours.join(' | ')} |`,
+    `|---|---|${behaviours.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${formatUnits(r.ticket)} | ${r.forfeit} | ${behaviours.map((b) => formatUnits(BigInt(Math.round(r.perRound[b] ?? 0)))).join(' | ')} |`),
+    '',
+  ].join('\n')
+}
+
 export function simReport(scenario: string, population: Population, seed: string, result: SimResult): string {
   const n = result.rounds.length
   const share = (f: (r: SimResult['rounds'][number]) => boolean, from = 0, to = n) => result.rounds.slice(from, to).filter(f).length / Math.max(1, to - from)

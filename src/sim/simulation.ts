@@ -9,6 +9,7 @@ import { signBeaconRequest } from '../ledger/beaconRequest.js'
 import { DEFAULT_CALIBRATION, signCalibrationAnswer, signCalibrationAsk } from '../ledger/calibration.js'
 import { CalibrationPool, calibrationSeed } from '../ledger/calibrationPool.js'
 import { signRequest } from '../ledger/requests.js'
+import { DEFAULT_SETTLEMENT_RULES } from '../ledger/settlement.js'
 import { SqliteLedger } from '../ledger/sqliteLedger.js'
 import { CURRENT_RULES } from '../protocol/rulesVersions.js'
 import type { Behaviour, Population } from './population.js'
@@ -29,6 +30,8 @@ export interface SimOptions {
   ticket?: bigint
   /** Whether judges must pass the ledger's calibration challenge (default true). */
   calibration?: boolean
+  /** Who forfeits a ticket: no-shows only (default), or every non-winner (the whitepaper's rule). */
+  forfeit?: 'no-shows' | 'non-winners'
 }
 
 const pairKey = (question: string, x: string, y: string) => [question, ...[x, y].sort()].join('\n')
@@ -74,7 +77,12 @@ export function runSimulation(opts: SimOptions): SimResult {
   const u = () => rng.nextU32() / 2 ** 32
   let t = 1_900_000_000_000
   const operator = identityFromSeed(Buffer.from(hashParts('sim-operator', opts.seed), 'hex'))
-  const ledger = SqliteLedger.open({ path: ':memory:', operator, now: () => t, rules: { calibration: { ...DEFAULT_CALIBRATION, required: opts.calibration ?? true } } })
+  const ledger = SqliteLedger.open({
+    path: ':memory:',
+    operator,
+    now: () => t,
+    rules: { calibration: { ...DEFAULT_CALIBRATION, required: opts.calibration ?? true }, settlement: { ...DEFAULT_SETTLEMENT_RULES, forfeit: opts.forfeit ?? 'no-shows' } },
+  })
   try {
     const gateway = DRIVER_COORDINATOR
     ledger.submit(signRequest(gateway, 0, { op: 'register', kind: 'gateway' }))

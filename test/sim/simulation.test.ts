@@ -37,6 +37,14 @@ describe('chorus sim', () => {
     for (const n of absent) expect(n.gain).toBe(-20_000n * BigInt(n.joined))
   })
 
+  it('makes a Sybil farm lose money only when non-winners forfeit a ticket that is a large part of the fee', () => {
+    const sybilNet = (ticket: bigint, forfeit: 'no-shows' | 'non-winners') =>
+      summarise(runSimulation({ population: SCENARIOS.sybil!, rounds: 30, seed: '1', ticket, forfeit })).find((b) => b.behaviour === 'sybil')!.perRound
+    // A ticket of half the round's fee: the whitepaper's rule makes the farm pay; the default does not.
+    expect(sybilNet(500_000n, 'non-winners')).toBeLessThan(0)
+    expect(sybilNet(500_000n, 'no-shows')).toBeGreaterThan(0)
+  })
+
   it('refuses a population that is not one, saying what is wrong', () => {
     expect(() => parsePopulation({ groups: [] })).toThrow(/a population is/)
     expect(() => parsePopulation({ groups: [{ behaviour: 'wizard', count: 3, skill: 1, judgeAccuracy: 1 }] })).toThrow(/behaviour is one of/)
