@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { type Hex, type LocalAccount, parseEther } from 'viem'
+import { type Address, type Hex, type LocalAccount, parseEther } from 'viem'
 import { signBytes } from '../crypto/identity.js'
 import { formatUnits, parseUnits } from '../ledger/amount.js'
 import { genesisBase } from '../ledger/evm/batch.js'
@@ -379,7 +379,7 @@ export async function startAnchoring(values: { 'evm-key'?: string; 'verifier-key
   }
   schedule()
   return {
-    proposals: { store, domain: rollup.domain },
+    proposals: { store, domain: rollup.domain, isVerifier: async (address: string) => (await rollup.verifier(address as Address)).active },
     rollup: config.rollup,
     stop: async () => {
       stopped = true

@@ -33,7 +33,7 @@ export interface LedgerServerOptions {
    * Anchored on a custody chain: the batch proposal verifiers fetch and sign (ledger/evm), and
    * the domain their signatures must be over.
    */
-  proposals?: { store: ProposalStore; domain: BatchDomain }
+  proposals?: { store: ProposalStore; domain: BatchDomain; isVerifier: (address: string) => Promise<boolean> }
   now?: () => number
 }
 
@@ -138,6 +138,7 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
     return issued ?? refuse(reply, 404, 'NOT_FOUND', 'no beacon was issued for that round and phase')
   })
   const proposals = opts.proposals
+  let signing: Promise<unknown> = Promise.resolve()
   if (proposals !== undefined) {
     app.get('/v1/ledger/batches/proposal', async (_req, reply) => {
       const p = await proposals.store.read()
@@ -151,13 +152,22 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
     // Checked here (the signature must recover to its signer over this very header); whether the
     // signer is an active verifier is the chain's to say when the batch is posted.
     app.post('/v1/ledger/batches/proposal/signatures', async (req) => {
-      const p = await proposals.store.read()
-      if (p === undefined) throw new LedgerError('NOT_YET', 'no batch is proposed now')
-      const signed = await withSignature(p, req.body as Record<string, unknown>, proposals.domain).catch((err: Error) => {
-        throw new LedgerError('BAD_SIGNATURE', err.message)
+      // One signature at a time: two read at once would each write the proposal without the other's.
+      const taking = signing.then(async () => {
+        const p = await proposals.store.read()
+        if (p === undefined) throw new LedgerError('NOT_YET', 'no batch is proposed now')
+        const signed = await withSignature(p, req.body as Record<string, unknown>, proposals.domain).catch((err: Error) => {
+          throw new LedgerError('BAD_SIGNATURE', err.message)
+        })
+        // Anyone can sign a header; only an active verifier's signature counts, and a stranger's
+        // would make the posting fail on the chain.
+        const signer = signed.signatures.at(-1)!.signer
+        if (!(await proposals.isVerifier(signer))) throw new LedgerError('BAD_SIGNATURE', `${signer} is not an active verifier of the rollup`)
+        await proposals.store.write(signed)
+        return { signatures: signed.signatures.length }
       })
-      await proposals.store.write(signed)
-      return { signatures: signed.signatures.length }
+      signing = taking.catch(() => undefined)
+      return taking
     })
   }
   app.post('/v1/ledger/credits', async (req) => {

@@ -2,7 +2,9 @@ import { mkdtempSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseEther, toHex } from 'viem'
+import { type Hex, parseEther, toHex } from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { signBatch } from '../../src/ledger/evm/verifyBatch.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readEvmKey } from '../../src/cli/evmKeyFile.js'
 import { writeKeyFile } from '../../src/cli/keyFile.js'
@@ -135,6 +137,12 @@ describe('chorus ledger on an EVM chain (anvil)', () => {
       expect((await run('verify-batch', '--ledger', url, '--evm-key', keys.verifier!, ...at)).out).toMatch(/^SIGNED batch 0/)
       await until(/posted batch 0: 0 rounds/)
       await until(/batch 1 \(1 rounds\) proposed/)
+      // A stranger's signature over the very header is refused: it would make the posting fail.
+      const proposal = (await client.batchProposal())!
+      const config = JSON.parse(await readFile(join(dir, 'chain.json'), 'utf8')) as { chainId: number; rollup: Hex }
+      const stranger = privateKeyToAccount(generatePrivateKey())
+      const domain = { name: 'Chorus', version: '1', chainId: config.chainId, verifyingContract: config.rollup }
+      await expect(client.signBatchProposal({ index: String(proposal.header.index), signer: stranger.address, signature: await signBatch(stranger, domain, proposal.header) })).rejects.toMatchObject({ code: 'BAD_SIGNATURE' })
       expect((await run('verify-batch', '--ledger', url, '--evm-key', keys.verifier!, ...at)).out).toMatch(/^SIGNED batch 1/)
       await until(/posted batch 1: 1 rounds/)
       // Anyone can check a posted batch against the body the server published.

@@ -121,7 +121,10 @@ export class Sequencer {
     const batch = await this.nextBatch(transcripts, pending?.header.logSeq)
     if (batch === undefined) return { credited, finalized }
     const signatures = [...(pending?.signatures ?? []), ...(await Sequencer.sign(this.rollup, batch, verifiers))]
-    const distinct = [...new Map(signatures.map((s) => [s.signer.toLowerCase(), s])).values()]
+    // Only active verifiers' signatures count: one from anyone else would make the posting fail.
+    const unique = [...new Map(signatures.map((s) => [s.signer.toLowerCase(), s])).values()]
+    const active = await Promise.all(unique.map(async (s) => (await this.rollup.verifier(s.signer)).active))
+    const distinct = unique.filter((_, i) => active[i])
     const threshold = await this.rollup.threshold()
     const body = { accounts: batch.accounts, deltas: batch.deltas, rounds: batch.rounds, roundChanges: batch.roundChanges }
     if (distinct.length < threshold) {
