@@ -75,11 +75,6 @@ export class ChainDeposits {
     return out
   }
 
-  /** Their micro-units. */
-  creditedBetween(from: number, through: number): Micro {
-    return this.depositsBetween(from, through).reduce((sum, d) => sum + d.amount, 0n)
-  }
-
   apply(body: Record<string, unknown>, seq: number): void {
     const { index, account } = body
     if (!Number.isSafeInteger(index) || index !== this.credited() + 1) throw new LedgerError('BAD_REQUEST', `the chain's deposit ${String(index)} is not the next (${this.credited() + 1})`)

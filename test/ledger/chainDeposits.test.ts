@@ -34,7 +34,7 @@ describe('deposits from a custody chain', () => {
       expect(ledger.account(node.id)!.balance).toBe(5_000n)
       expect(ledger.account(stranger)).toMatchObject({ kind: 'client', balance: 7n })
       expect(ledger.chain.credited()).toBe(2)
-      expect(ledger.chain.creditedBetween(1, 2)).toBe(7n)
+      expect(ledger.chain.depositsBetween(1, 2)).toEqual([{ index: 2, account: stranger, amount: 7n }])
       expect(ledger.supply()).toMatchObject({ held: 5_007n, created: 5_007n })
       ledger.close()
       expect(await verifyLedger(path)).toMatchObject({ entries: 4 })

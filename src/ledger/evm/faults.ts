@@ -19,6 +19,20 @@ export type Fault =
   | { kind: 'double'; first: number; second: number }
   | { kind: 'beacon'; which: 0 | 1 | 2; round?: number }
 
+/** Whether the net changes and the burn add up to the deposits credited, to the micro-unit. */
+export function conserves(header: BatchHeader, deltas: readonly { delta: bigint }[], deposits: readonly ChainDeposit[]): boolean {
+  return deltas.reduce((s, d) => s + d.delta, 0n) + header.burned === deposits.reduce((s, d) => s + d.amount, 0n)
+}
+
+/** What each account gained by the rounds' leaves and its deposits: what its net change must be. */
+export function changesByAccount(body: Pick<BatchBody, 'roundChanges'>, deposits: readonly ChainDeposit[]): Map<string, bigint> {
+  const sums = new Map<string, bigint>()
+  const add = (a: string, x: bigint) => sums.set(a, (sums.get(a) ?? 0n) + x)
+  for (const changes of body.roundChanges) for (const c of changes) add(c.account, c.delta)
+  for (const d of deposits) add(`0x${d.account}`, d.amount)
+  return sums
+}
+
 /** Why the body is not the header's, or undefined when every root is built from it. */
 export function bodyMismatch(header: BatchHeader, body: BatchBody): string | undefined {
   if (new MerkleTree(body.accounts.map(accountLeafHash)).root !== header.stateRoot) return 'the accounts do not build the state root'
@@ -43,12 +57,8 @@ function beaconHolds(quoted: BeaconAt, anchor: BeaconAt): boolean | undefined {
  * committed before this batch).
  */
 export function findFault(header: BatchHeader, body: BatchBody, deposits: readonly ChainDeposit[], anchor: BeaconAt): Fault | undefined {
-  const credited = deposits.reduce((s, d) => s + d.amount, 0n)
-  if (body.deltas.reduce((s, d) => s + d.delta, 0n) + header.burned !== credited) return { kind: 'conservation' }
-  const sums = new Map<string, bigint>()
-  const add = (a: string, x: bigint) => sums.set(a, (sums.get(a) ?? 0n) + x)
-  for (const changes of body.roundChanges) for (const c of changes) add(c.account, c.delta)
-  for (const d of deposits) add(`0x${d.account}`, d.amount)
+  if (!conserves(header, body.deltas, deposits)) return { kind: 'conservation' }
+  const sums = changesByAccount(body, deposits)
   const wrong = body.deltas.findIndex((d) => (sums.get(d.account) ?? 0n) !== d.delta)
   if (wrong >= 0) return { kind: 'netting', delta: wrong }
   const seen = new Map<string, number>()

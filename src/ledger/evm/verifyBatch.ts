@@ -1,5 +1,7 @@
 import type { Hex, LocalAccount } from 'viem'
+import type { ChainDeposit } from '../chainDeposits.js'
 import { LedgerError, type LogEntry } from '../ledger.js'
+import { changesByAccount, conserves } from './faults.js'
 import { SqliteLedger } from '../sqliteLedger.js'
 import { BATCH_TYPES, type Batch, type BatchBase, type BatchHeader, buildBatch, genesisBase } from './batch.js'
 
@@ -55,30 +57,12 @@ export class BatchReplica {
     const differing: string[] = (Object.keys(header) as (keyof BatchHeader)[]).filter((k) => header[k] !== batch.header[k])
     // The log may be valid and still make money from nothing (an operator's faucet credit): on a
     // custody chain every micro-unit must come from a deposit, and a signer of such a batch is slashed.
-    if (!this.conserves(batch)) differing.push('conservation')
-    if (!this.nets(batch)) differing.push('netting')
+    const deposits = this.replica.chain.depositsBetween(Number(batch.header.depositsFrom), Number(batch.header.depositsThrough))
+    if (!conserves(batch.header, batch.deltas, deposits)) differing.push('conservation')
+    if (!nets(batch, deposits)) differing.push('netting')
     if (differing.length > 0) throw new BatchMismatch(differing)
     this.base = batch.next
     return batch
-  }
-
-  /**
-   * Whether each account's net change is what the rounds' leaves commit it changed plus the
-   * deposits credited to it (what a netting dispute checks on the chain).
-   */
-  nets(batch: Batch): boolean {
-    const sum = new Map<string, bigint>()
-    const add = (account: string, x: bigint) => sum.set(account, (sum.get(account) ?? 0n) + x)
-    for (const changes of batch.roundChanges) for (const c of changes) add(c.account, c.delta)
-    for (const d of this.replica.chain.depositsBetween(Number(batch.header.depositsFrom), Number(batch.header.depositsThrough))) add(`0x${d.account}`, d.amount)
-    const netted = new Map(batch.deltas.map((d) => [d.account as string, d.delta]))
-    return [...new Set([...sum.keys(), ...netted.keys()])].every((a) => (sum.get(a) ?? 0n) === (netted.get(a) ?? 0n))
-  }
-
-  /** Whether the accounts' net changes and what was burned add up to the deposits credited, to the micro-unit. */
-  conserves(batch: Batch): boolean {
-    const changed = batch.deltas.reduce((sum, d) => sum + d.delta, 0n) + batch.header.burned
-    return changed === this.replica.chain.creditedBetween(Number(batch.header.depositsFrom), Number(batch.header.depositsThrough))
   }
 
   close(): void {
@@ -100,6 +84,16 @@ export class BatchReplica {
       }
     }
   }
+}
+
+/**
+ * Whether each account's net change is what the rounds' leaves say it gained plus its deposits
+ * (what a netting dispute checks on the chain), including accounts the deltas leave out.
+ */
+function nets(batch: Batch, deposits: readonly ChainDeposit[]): boolean {
+  const sums = changesByAccount(batch, deposits)
+  const netted = new Map(batch.deltas.map((d) => [d.account as string, d.delta]))
+  return [...new Set([...sums.keys(), ...netted.keys()])].every((a) => (sums.get(a) ?? 0n) === (netted.get(a) ?? 0n))
 }
 
 /** A verifier's EIP-712 signature of a batch header for the rollup at `domain`. */
