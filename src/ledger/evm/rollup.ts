@@ -89,14 +89,19 @@ export class Rollup {
     return this.send('deposit', [`0x${account}`], micro * WEI_PER_MICRO)
   }
 
-  /** The chain's deposits numbered after `after`, in order. */
+  /**
+   * The chain's deposits numbered after `after`, in order, read from the contract's storage: the
+   * sequencer asks every turn, and only the new ones cost a call (no scan of the chain's logs).
+   */
   async deposits(after: number): Promise<ChainDepositEvent[]> {
-    const logs = await this.publicClient.getContractEvents({ address: this.address, abi: artifact('ChorusRollup').abi, eventName: 'Deposited', fromBlock: 0n })
-    return logs
-      .map((l) => l.args as { index: bigint; account: Hex; amount: bigint })
-      .filter((a) => Number(a.index) > after)
-      .sort((a, b) => Number(a.index - b.index))
-      .map((a) => ({ index: Number(a.index), account: a.account.slice(2), amount: a.amount }))
+    const read = this.contract.read
+    const count = Number(await read.depositCount!())
+    const out: ChainDepositEvent[] = []
+    for (let i = after + 1; i <= count; i++) {
+      const [account, total, before] = (await Promise.all([read.depositAccount!([BigInt(i)]), read.depositTotal!([BigInt(i)]), read.depositTotal!([BigInt(i - 1)])])) as [Hex, bigint, bigint]
+      out.push({ index: i, account: account.slice(2), amount: total - before })
+    }
+    return out
   }
 
   /**
