@@ -1,30 +1,57 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname, join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
-import { parsePopulation, type Population, SCENARIOS } from '../sim/population.js'
-import { simReport, summarise, type TicketSweepRow, ticketSweepTable } from '../sim/report.js'
+import { accuracyOverRunSvg, collusionSvg, grindingSvg, susceptibilitySvg, ticketSvg, trajectorySvg } from '../sim/charts.js'
+import { BEHAVIOURS, parsePopulation, type Population, SCENARIOS } from '../sim/population.js'
+import { collusionTable, grindingTable, simReport, susceptibilityTable, ticketSweepTable } from '../sim/report.js'
 import { runSimulation } from '../sim/simulation.js'
+import { collusionSweep, grindingSweep, type SweepBase, susceptibilitySweep, ticketSweep } from '../sim/sweeps.js'
 import { ConfigError } from './modelSpec.js'
 import { number } from './settings.js'
 
-export const SIM_HELP = `chorus sim --scenario <name> [--population FILE] [--seed S] [--rounds R] [--out FILE]
+export const SIM_HELP = `chorus sim --scenario <name> [--population FILE] [--seed S] [--rounds R] [--out FILE] [--charts DIR] [sweeps]
 
   A SIMULATION on the real protocol: modelled nodes run rounds through the real state machines,
-  signatures, assignment, aggregation and a real in-memory ledger on a virtual clock, and the
-  report (Markdown) compares the swarm with majority voting and what each behaviour earned.
+  signatures, beacons, assignment, aggregation and a real in-memory ledger on a virtual clock; the
+  report (Markdown, with SVG charts under --charts) compares the swarm with majority voting and
+  says what each behaviour earned and each attack achieved.
   --scenario    ${Object.keys(SCENARIOS).join(', ')} (the population, unless --population)
-  --population  JSON: {groups: [{behaviour, count, skill, judgeAccuracy}], members, correlation};
-                behaviours: honest, lazy, sybil, colluder, no-show
+  --population  JSON: {groups: [{behaviour, count, skill, judgeAccuracy, susceptibility?}], members,
+                joiners?, correlation, grinder?: {tries}}; behaviours: ${BEHAVIOURS.join(', ')};
+                susceptibility: {injection, flattery, rareTokens}, each a probability
   --seed S      the same seed gives the same report, byte for byte (default 1)
   --rounds R    default 50
-  --ticket T    each member's ticket, in units (default 0.01)
+  --ticket T    each member's ticket, in units (default 0.01; the fee is 1)
   --forfeit F   no-shows (default: only members that reveal nothing forfeit) or non-winners
-  --sweep-tickets T,T…  also run each ticket price under both forfeit rules and report what each
-                behaviour nets per round joined (the Sybil farm's return against the price)
   --out FILE    write the report there (default: print it)
+  --charts DIR  write the charts there as SVG and link them from the report
+  Sweeps (each reruns the scenario on the same seed, varying one thing):
+  --sweep-tickets T,T…         ticket prices under both forfeit rules: what each behaviour nets
+  --sweep-colluders N,N…       colluding group sizes: rounds steered, colluding and judging honestly
+  --sweep-susceptibility P,P…  honest judges' susceptibility: rounds each dressed answer won
+  --sweep-tries N,N…           a grinding coordinator's Queries per question: its friends' seats
 `
 
+const list = (s: string, what: string, ok: (n: number) => boolean) => s.split(',').map((x) => number(x.trim(), what, ok))
+
 export async function simCommand(args: string[], _signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const { values } = parseArgs({ args, options: { scenario: { type: 'string' }, population: { type: 'string' }, seed: { type: 'string' }, rounds: { type: 'string' }, ticket: { type: 'string' }, forfeit: { type: 'string' }, 'sweep-tickets': { type: 'string' }, out: { type: 'string' } } })
+  const { values } = parseArgs({
+    args,
+    options: {
+      scenario: { type: 'string' },
+      population: { type: 'string' },
+      seed: { type: 'string' },
+      rounds: { type: 'string' },
+      ticket: { type: 'string' },
+      forfeit: { type: 'string' },
+      out: { type: 'string' },
+      charts: { type: 'string' },
+      'sweep-tickets': { type: 'string' },
+      'sweep-colluders': { type: 'string' },
+      'sweep-susceptibility': { type: 'string' },
+      'sweep-tries': { type: 'string' },
+    },
+  })
   const forfeit = values.forfeit ?? 'no-shows'
   if (forfeit !== 'no-shows' && forfeit !== 'non-winners') throw new ConfigError('--forfeit is no-shows or non-winners')
   const scenario = values.scenario ?? 'baseline'
@@ -39,24 +66,64 @@ export async function simCommand(args: string[], _signal: AbortSignal, out: (s: 
   if (population === undefined) throw new ConfigError(`no scenario ${scenario} (known: ${Object.keys(SCENARIOS).join(', ')}); or give --population FILE`)
   const rounds = number(values.rounds ?? 50, '--rounds', (n) => Number.isInteger(n) && n >= 1 && n <= 100_000)
   const seed = values.seed ?? '1'
-  const units = (s: string, what: string) => BigInt(Math.round(number(s, what, (n) => n >= 0 && n <= 1_000_000) * 1_000_000))
-  const ticket = values.ticket === undefined ? undefined : units(values.ticket, '--ticket')
-  const result = runSimulation({ population, rounds, seed, forfeit, ...(ticket === undefined ? {} : { ticket }) })
-  let report = simReport(scenario, population, seed, result)
-  if (values['sweep-tickets'] !== undefined) {
-    const rows: TicketSweepRow[] = []
-    for (const t of values['sweep-tickets'].split(',').map((x) => units(x.trim(), '--sweep-tickets'))) {
-      for (const rule of ['no-shows', 'non-winners'] as const) {
-        const r = runSimulation({ population, rounds, seed, ticket: t, forfeit: rule })
-        rows.push({ ticket: t, forfeit: rule, perRound: Object.fromEntries(summarise(r).map((b) => [b.behaviour, b.perRound])) })
-      }
-    }
-    report += `\n${ticketSweepTable(rows)}`
+  const toMicro = (n: number) => BigInt(Math.round(n * 1_000_000))
+  const ticketRange = (n: number) => n >= 0 && n <= 1_000_000
+  const ticket = values.ticket === undefined ? undefined : toMicro(number(values.ticket, '--ticket', ticketRange))
+  // Sweep values are checked before any run starts, so a typo costs nothing.
+  const sweeps = {
+    tickets: values['sweep-tickets'] === undefined ? undefined : list(values['sweep-tickets'], '--sweep-tickets', ticketRange).map(toMicro),
+    colluders: values['sweep-colluders'] === undefined ? undefined : list(values['sweep-colluders'], '--sweep-colluders', (n) => Number.isInteger(n) && n >= 0 && n < population!.groups.reduce((s, g) => s + g.count, 0)),
+    susceptibility: values['sweep-susceptibility'] === undefined ? undefined : list(values['sweep-susceptibility'], '--sweep-susceptibility', (n) => n >= 0 && n <= 1),
+    tries: values['sweep-tries'] === undefined ? undefined : list(values['sweep-tries'], '--sweep-tries', (n) => Number.isInteger(n) && n >= 1 && n <= 100),
+  }
+  if (sweeps.tries !== undefined && population.joiners === population.members) throw new ConfigError('--sweep-tries needs a population with more joiners than members (the grinding scenario has them)')
+
+  const tty = process.stderr.isTTY === true
+  const progress = (s: string) => {
+    if (tty) process.stderr.write(`\r\x1b[2K${s}`)
+  }
+  // Synchronous: the default SIGINT ends it (main.ts gives sim no handler).
+  const result = runSimulation({ population, rounds, seed, forfeit, ...(ticket === undefined ? {} : { ticket }), onRound: (r, of) => progress(`${scenario}: round ${r}/${of}`) })
+  const files: Record<string, string> = {}
+  const chart = (name: string, svg: string) => {
+    if (values.charts !== undefined) files[name] = svg
+    if (values.charts === undefined) return undefined
+    const path = join(values.charts, name)
+    return values.out === undefined ? path : relative(dirname(values.out), path)
+  }
+  const links = {
+    accuracy: chart('accuracy.svg', accuracyOverRunSvg(scenario, result)),
+    judgeShare: chart('judge-weight.svg', trajectorySvg(scenario, result, 'judgeShare')),
+    reputation: chart('reputation.svg', trajectorySvg(scenario, result, 'reputation')),
+  }
+  let report = simReport(scenario, population, seed, result, Object.fromEntries(Object.entries(links).filter(([, v]) => v !== undefined)))
+  const base: SweepBase = { population, rounds, seed, onRun: (label) => progress(`${scenario} sweep: ${label}`) }
+  if (sweeps.tickets) {
+    const rows = ticketSweep(base, sweeps.tickets!)
+    const behaviour = population.groups.some((g) => g.behaviour === 'sybil') ? 'sybil' : population.groups[population.groups.length - 1]!.behaviour
+    report += `\n${ticketSweepTable(rows, chart('tickets.svg', ticketSvg(rows, behaviour)))}`
+  }
+  if (sweeps.colluders) {
+    const rows = collusionSweep(base, sweeps.colluders!)
+    report += `\n${collusionTable(rows, chart('collusion.svg', collusionSvg(rows)))}`
+  }
+  if (sweeps.susceptibility) {
+    const rows = susceptibilitySweep(base, sweeps.susceptibility!)
+    report += `\n${susceptibilityTable(rows, chart('susceptibility.svg', susceptibilitySvg(rows)))}`
+  }
+  if (sweeps.tries) {
+    const rows = grindingSweep(base, sweeps.tries!)
+    report += `\n${grindingTable(rows, chart('grinding.svg', grindingSvg(rows)))}`
+  }
+  progress('')
+  if (values.charts !== undefined) {
+    await mkdir(values.charts, { recursive: true })
+    for (const [name, svg] of Object.entries(files)) await writeFile(join(values.charts, name), svg)
   }
   if (values.out === undefined) out(report)
   else {
     await writeFile(values.out, report)
-    out(`report written to ${values.out}\n`)
+    out(`report written to ${values.out}${values.charts === undefined ? '' : `, charts to ${values.charts}`}\n`)
   }
   return 0
 }

@@ -4,7 +4,8 @@ import type { Estimate } from './bootstrap.js'
  * A line chart as a standalone SVG (no dependencies, renders on GitHub): accuracy of the swarm's
  * methods against judge accuracy, with the methods that do not depend on judges (majority vote,
  * best single model, oracle) as horizontal reference lines. Each swarm point carries its 95 %
- * interval as an error bar.
+ * interval as an error bar. The simulator draws its charts with it too, some on a linear scale
+ * (amounts that may be negative).
  */
 export interface ChartSeries {
   label: string
@@ -21,6 +22,8 @@ export interface ChartInput {
   series: readonly ChartSeries[]
   /** Horizontal lines: a value per method, drawn across the whole plot. */
   references: readonly { label: string; value: number }[]
+  /** `percent` (default): values are shares, drawn within 0–100 %; `linear`: any values, labelled as they are. */
+  scale?: 'percent' | 'linear'
 }
 
 const W = 720
@@ -38,9 +41,12 @@ export function accuracyChartSvg(input: ChartInput): string {
   // The y range: the data's, widened to whole grid steps (2, 5 or 10 points, by the data's span).
   const lo = Math.min(...values)
   const hi = Math.max(...values)
-  const step = hi - lo <= 0.2 ? 0.02 : hi - lo <= 0.5 ? 0.05 : 0.1
-  const yMin = Math.max(0, Math.floor(lo / step + 1e-9) * step)
-  const yMax = Math.min(1, Math.max(yMin + step, Math.ceil(hi / step - 1e-9) * step))
+  const percent = (input.scale ?? 'percent') === 'percent'
+  const step = percent ? (hi - lo <= 0.2 ? 0.02 : hi - lo <= 0.5 ? 0.05 : 0.1) : niceStep(hi - lo)
+  const yMin = percent ? Math.max(0, Math.floor(lo / step + 1e-9) * step) : Math.floor(lo / step + 1e-9) * step
+  const yTop = Math.max(yMin + step, Math.ceil(hi / step - 1e-9) * step)
+  const yMax = percent ? Math.min(1, yTop) : yTop
+  const label = (y: number) => (percent ? (100 * y).toFixed(0) : y.toFixed(Math.max(0, -Math.floor(Math.log10(step) + 1e-9))))
   const ySpan = yMax - yMin
   const xMin = Math.min(...input.xs)
   const xMax = Math.max(...input.xs)
@@ -59,7 +65,7 @@ export function accuracyChartSvg(input: ChartInput): string {
   for (let k = 0; k <= Math.round(ySpan / step); k++) {
     const y = yMin + k * step
     out.push(`<line x1="${PAD.left}" x2="${PAD.left + plotW}" y1="${f(py(y))}" y2="${f(py(y))}" stroke="#e5e5e5"/>`)
-    out.push(`<text x="${PAD.left - 6}" y="${f(py(y) + 4)}" text-anchor="end">${(100 * y).toFixed(0)}</text>`)
+    out.push(`<text x="${PAD.left - 6}" y="${f(py(y) + 4)}" text-anchor="end">${label(y)}</text>`)
   }
   for (const x of input.xs) {
     out.push(`<line x1="${f(px(x))}" x2="${f(px(x))}" y1="${PAD.top + plotH}" y2="${PAD.top + plotH + 4}" stroke="#333"/>`)
@@ -73,7 +79,7 @@ export function accuracyChartSvg(input: ChartInput): string {
   input.references.forEach((r, i) => {
     const colour = REF_COLOURS[i % REF_COLOURS.length]!
     out.push(`<line x1="${PAD.left}" x2="${PAD.left + plotW}" y1="${f(py(r.value))}" y2="${f(py(r.value))}" stroke="${colour}" stroke-width="1.5" stroke-dasharray="2 3"/>`)
-    legend.push(legendEntry(legendY(input.series.length + i), colour, `${r.label} ${(100 * r.value).toFixed(1)}`, '2 3'))
+    legend.push(legendEntry(legendY(input.series.length + i), colour, `${r.label} ${percent ? (100 * r.value).toFixed(1) : label(r.value)}`, '2 3'))
   })
   input.series.forEach((s, i) => {
     const colour = COLOURS[i % COLOURS.length]!
@@ -90,6 +96,15 @@ export function accuracyChartSvg(input: ChartInput): string {
   })
   out.push(...legend, '</svg>', '')
   return out.join('\n')
+}
+
+/** A grid step of 1, 2 or 5 times a power of ten that cuts `span` into 4 to 10 parts. */
+function niceStep(span: number): number {
+  if (!(span > 0)) return 1
+  const raw = span / 5
+  const power = 10 ** Math.floor(Math.log10(raw))
+  const m = raw / power
+  return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * power
 }
 
 function legendEntry(y: number, colour: string, label: string, dash: string | undefined): string {

@@ -27,6 +27,15 @@ export interface DriverNode {
 export interface DrivenRound {
   done: Extract<CoordinatorEffect, { kind: 'done' }>
   rejected: string[]
+  /** The members seated (no-shows among them send nothing after their Join). */
+  seated: readonly string[]
+}
+
+/** A round its coordinator gave up once it saw who was seated (`abandon`). */
+export interface AbandonedRound {
+  abandoned: true
+  /** The members the beacon seated. */
+  seated: readonly string[]
 }
 
 /**
@@ -47,23 +56,37 @@ export interface DriveOptions {
   /** The round's fee and ticket (micro-units; default none). */
   terms?: { fee?: string; ticket?: string }
   live?: DriverLedger
+  /** Seats at most this many of the joiners (default: all of them); the members beacon picks which. */
+  maxMembers?: number
 }
 
 /** The coordinator every driven round has (a ledger that settles them registers it as a gateway). */
 export const DRIVER_COORDINATOR = identityFromSeed(Buffer.from(hashParts('eval-coordinator'), 'hex'))
 
-export function driveRound(
+export function driveRound(nodes: readonly DriverNode[], question: string, ledger: LedgerView, round: number, options: DriveOptions = {}): DrivenRound {
+  const driven = driveOrAbandon(nodes, question, ledger, round, options)
+  if ('abandoned' in driven) throw new Error('round abandoned')
+  return driven
+}
+
+/**
+ * The same, for a coordinator that may walk away once it sees who the members beacon seated
+ * (`abandon` returns true): the round stops there, as a live coordinator that never sends another
+ * message, and the ledger keeps the tickets locked and the fee escrowed until the round expires.
+ */
+export function driveOrAbandon(
   nodes: readonly DriverNode[],
   question: string,
   ledger: LedgerView,
   round: number,
-  { intercept = (m) => m, terms = {}, live }: DriveOptions = {},
-): DrivenRound {
+  { intercept = (m) => m, terms = {}, live, maxMembers = nodes.length, abandon }: DriveOptions & { abandon?: (seated: readonly string[]) => boolean } = {},
+): DrivenRound | AbandonedRound {
   const verifier = new SignatureVerifier()
   const rejected: string[] = []
   const queue: (() => void)[] = []
   const parts = new Map<string, { node: DriverNode; p: ParticipantRound }>()
   let done: DrivenRound['done'] | undefined
+  let abandoned = false
   const t = live?.now ?? 1_000_000
   /** The round's clock: the start, then each deadline the round waits for. */
   let now = t
@@ -75,7 +98,9 @@ export function driveRound(
       coordSeq: round + 1,
       messages: [{ role: 'user', content: question }],
       minMembers: Math.min(3, nodes.length),
-      maxMembers: nodes.length,
+      maxMembers,
+      // Everyone's join is waited for: the beacon seats the members among them all.
+      joinTarget: nodes.length,
       durations: { join: phaseMs, commit: phaseMs, reveal: phaseMs, verdictCommit: phaseMs, verdictReveal: phaseMs },
       ...terms,
     },
@@ -113,6 +138,12 @@ export function driveRound(
     })
   const onCoordinator = (effs: CoordinatorEffect[]) => {
     for (const e of effs) {
+      if (abandoned) return
+      if (e.kind === 'send' && e.msg.env.type === 'Members' && abandon?.(coord.seated)) {
+        abandoned = true
+        queue.length = 0
+        return
+      }
       if (e.kind === 'broadcast') {
         for (const node of nodes) {
           const p = ParticipantRound.fromQuery({ identity: node.identity, ledger }, e.msg as Signed<'Query'>, undefined)
@@ -139,12 +170,13 @@ export function driveRound(
   // the clock moves to just past each deadline in turn, as a live coordinator's timer fires.
   const d = coord.query.env.body.deadlines
   for (const deadline of [d.join, d.commit, d.reveal, d.verdictCommit, d.verdictReveal]) {
-    if (done !== undefined) break
+    if (done !== undefined || abandoned) break
     if (deadline < now) continue
     now = deadline + 1
     onCoordinator(coord.tick(now))
     drain()
   }
+  if (abandoned) return { abandoned: true, seated: coord.seated }
   if (done === undefined) throw new Error('round did not finish')
-  return { done, rejected }
+  return { done, rejected, seated: coord.seated }
 }

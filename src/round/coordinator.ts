@@ -172,6 +172,11 @@ export class CoordinatorRound {
     return this.state
   }
 
+  /** The members seated (empty until the Members seal). */
+  get seated(): readonly string[] {
+    return [...this.members]
+  }
+
   get deadlines(): QueryBody['deadlines'] {
     return this.body.deadlines
   }

@@ -3,23 +3,27 @@ import { replyKey } from '../consensus/answers.js'
 import { SeededRandom } from '../consensus/prng.js'
 import { hashParts } from '../crypto/hash.js'
 import { type Identity, identityFromSeed } from '../crypto/identity.js'
-import { DRIVER_COORDINATOR, type DriverNode, driveRound } from '../eval/roundDriver.js'
+import { DRIVER_COORDINATOR, type DriverNode, driveOrAbandon } from '../eval/roundDriver.js'
 import { modelledVerdict } from '../eval/modelledJudge.js'
 import { signBeaconRequest } from '../ledger/beaconRequest.js'
 import { DEFAULT_CALIBRATION, signCalibrationAnswer, signCalibrationAsk } from '../ledger/calibration.js'
 import { CalibrationPool, calibrationSeed } from '../ledger/calibrationPool.js'
+import { signHiddenAsk, signHiddenReveal } from '../ledger/hiddenRounds.js'
 import { signRequest } from '../ledger/requests.js'
 import { DEFAULT_SETTLEMENT_RULES } from '../ledger/settlement.js'
 import { SqliteLedger } from '../ledger/sqliteLedger.js'
+import { type Signed, signEnvelope } from '../protocol/envelope.js'
 import { CURRENT_RULES } from '../protocol/rulesVersions.js'
-import type { Behaviour, Population } from './population.js'
+import { answerFor, dressingOf, type RoundAnswers, roundAnswers, verdictFor } from './behaviours.js'
+import { type Attack, BEHAVIOURS, type Behaviour, type Group, type Population } from './population.js'
 
 /**
  * `chorus sim` (a SIMULATOR: the nodes are modelled, the protocol is real): a population of
  * modelled nodes runs rounds through the real round state machines, real signatures, the real
  * assignment and aggregation, and a real SQLite ledger (in memory, on a virtual clock) that locks
  * tickets, issues beacons and settles every round, its state carried from round to round. Each
- * round draws its sub-swarm from the population; only the drawn members take part.
+ * round draws its joiners from the population; the ledger's beacon seats the members among them,
+ * and only they take part.
  */
 export interface SimOptions {
   population: Population
@@ -32,6 +36,10 @@ export interface SimOptions {
   calibration?: boolean
   /** Who forfeits a ticket: no-shows only (default), or every non-winner (the whitepaper's rule). */
   forfeit?: 'no-shows' | 'non-winners'
+  /** A hidden calibration round after every this many client rounds (default 20, a gateway's default rate; 0: none). */
+  hiddenEvery?: number
+  /** Called after each round (the CLI's progress line). */
+  onRound?: (done: number, of: number) => void
 }
 
 const pairKey = (question: string, x: string, y: string) => [question, ...[x, y].sort()].join('\n')
@@ -49,9 +57,9 @@ function knownAnswers(operator: Identity, slots: number): Map<string, string> {
 
 export interface SimNode {
   identity: Identity
+  group: Group
   behaviour: Behaviour
-  skill: number
-  judgeAccuracy: number
+  /** Rounds it was seated in. */
   joined: number
   /** What the node holds at the end less what it was given at the start (micro-units). */
   gain: bigint
@@ -59,20 +67,61 @@ export interface SimNode {
   calibrated: boolean
 }
 
+export interface SimRound {
+  swarmRight: boolean
+  majorityRight: boolean
+  ranked: boolean
+  /** Some member revealed the right answer. */
+  rightPresent: boolean
+  /** The behaviour of the node whose answer won, and its index in the population. */
+  winner: Behaviour
+  winnerIndex: number
+  /** The dressing the winning answer carried, if any. */
+  winningAttack?: Attack
+  /** Dressings among the revealed answers. */
+  attacks: Attack[]
+  /** Members seated, by behaviour. */
+  seated: Partial<Record<Behaviour, number>>
+  /** Queries the coordinator asked for this question (more than 1: it abandoned rounds). */
+  tries: number
+  /** Copiers that revealed an answer other than the one they committed to, and of them the ones refused. */
+  copies: number
+  copiesRefused: number
+}
+
+/** Per behaviour at a point in the run: mean answerer reputation and share of all judge weight. */
+export interface TrajectoryPoint {
+  round: number
+  reputation: Partial<Record<Behaviour, number>>
+  judgeShare: Partial<Record<Behaviour, number>>
+}
+
 export interface SimResult {
-  rounds: { swarmRight: boolean; majorityRight: boolean; ranked: boolean }[]
+  rounds: SimRound[]
   nodes: SimNode[]
   fee: bigint
   ticket: bigint
+  trajectory: TrajectoryPoint[]
+  /** Hidden calibration rounds run between the client rounds (not in `rounds`). */
+  hiddenRounds: number
+  /** Fees the coordinator forfeited for rounds it abandoned. */
+  feesForfeited: bigint
+  /** Wall time spent setting up (accounts, stakes, calibration) and running the rounds; never in a report. */
+  timing: { setupMs: number; roundsMs: number }
 }
 
 const STAKE = 1_000_000n
-/** A colluder's answers carry this (invisible) mark, so its friends recognise them when they judge. */
-const COLLUDER_MARK = '\u2060'
+const DEFAULT_HIDDEN_EVERY = 20
 
 export function runSimulation(opts: SimOptions): SimResult {
+  const { population } = opts
   const fee = opts.fee ?? 1_000_000n
   const ticket = opts.ticket ?? 10_000n
+  const tries = population.grinder?.tries ?? 1
+  // Hidden rounds grade judges: without the calibration gate there is nothing to grade.
+  const hiddenEvery = opts.calibration === false ? 0 : (opts.hiddenEvery ?? DEFAULT_HIDDEN_EVERY)
+  const questions = opts.rounds + (hiddenEvery > 0 ? Math.floor(opts.rounds / hiddenEvery) : 0)
+  const started = performance.now()
   const rng = new SeededRandom(hashParts('sim', opts.seed))
   const u = () => rng.nextU32() / 2 ** 32
   let t = 1_900_000_000_000
@@ -85,21 +134,25 @@ export function runSimulation(opts: SimOptions): SimResult {
   })
   try {
     const gateway = DRIVER_COORDINATOR
+    const deposit = fee * BigInt(questions * tries + 1)
     ledger.submit(signRequest(gateway, 0, { op: 'register', kind: 'gateway' }))
-    ledger.credit(gateway.id, fee * BigInt(opts.rounds + 1) * 2n)
-    ledger.submit(signRequest(gateway, 1, { op: 'stake', amount: String(fee * BigInt(opts.rounds + 1)) }))
-    // Each node gets its stake and enough for the tickets it could lose: its gain is measured from there.
-    const given = STAKE + ticket * BigInt(opts.rounds)
+    ledger.credit(gateway.id, deposit)
+    ledger.submit(signRequest(gateway, 1, { op: 'stake', amount: String(deposit) }))
+    // Each node gets its stake and enough for every ticket it could have locked at once (abandoned
+    // rounds hold theirs until they expire): its gain is measured from there.
+    const given = STAKE + ticket * BigInt(questions * tries)
     const nodes: SimNode[] = []
-    for (const g of opts.population.groups) {
-      for (let k = 0; k < g.count; k++) {
+    for (const group of population.groups) {
+      for (let k = 0; k < group.count; k++) {
         const identity = identityFromSeed(Buffer.from(hashParts('sim-node', opts.seed, String(nodes.length)), 'hex'))
         ledger.submit(signRequest(identity, 0, { op: 'register', kind: 'node' }))
         ledger.credit(identity.id, given)
         ledger.submit(signRequest(identity, 1, { op: 'stake', amount: String(given) }))
-        nodes.push({ identity, behaviour: g.behaviour, skill: g.skill, judgeAccuracy: g.judgeAccuracy, joined: 0, gain: 0n, calibrated: false })
+        nodes.push({ identity, group, behaviour: group.behaviour, joined: 0, gain: 0n, calibrated: false })
       }
     }
+    const byId = new Map(nodes.map((n) => [n.identity.id, n]))
+    const indexOf = new Map(nodes.map((n, i) => [n.identity.id, i]))
     // Proof of capability: each node takes the ledger's challenge, judging its known-answer pairs
     // with its modelled accuracy (the simulator knows the pool's answers: it runs the ledger).
     if (opts.calibration ?? true) {
@@ -108,63 +161,142 @@ export function runSimulation(opts: SimOptions): SimResult {
         const challenge = ledger.calibrationChallenge(signCalibrationAsk(n.identity, t))
         const verdicts = challenge.tasks.map((task, i) => {
           const rightFirst = truth.get(pairKey(task.question, task.first, task.second)) === task.first
-          return modelledVerdict({ accuracy: n.judgeAccuracy, sameTieRate: 0 }, hashParts('sim-calibration', opts.seed, n.identity.id, String(i)), rightFirst, !rightFirst) === 'A' ? ('A' as const) : ('B' as const)
+          return modelledVerdict({ accuracy: n.group.judgeAccuracy, sameTieRate: 0 }, hashParts('sim-calibration', opts.seed, n.identity.id, String(i)), rightFirst, !rightFirst) === 'A' ? ('A' as const) : ('B' as const)
         })
         n.calibrated = ledger.answerCalibration(signCalibrationAnswer(n.identity, challenge.id, verdicts)).passed
       }
     }
-    const rounds: SimResult['rounds'] = []
-    for (let r = 0; r < opts.rounds; r++) {
+    const setupMs = performance.now() - started
+    const rounds: SimRound[] = []
+    const trajectory: TrajectoryPoint[] = [trajectoryAt(0, ledger, nodes)]
+    const every = Math.max(1, Math.ceil(opts.rounds / 20))
+    let queries = 0
+    let abandoned = 0
+    let settled = 0
+    let hiddenRounds = 0
+    const pool = new CalibrationPool(calibrationSeed(operator))
+    let hiddenSlot = 0
+    /**
+     * One question: joiners drawn, answers from the model, the round driven on the ledger (again,
+     * for a grinder, while it abandons), settled. `salt` keeps each round's verdict draws apart.
+     */
+    const play = (question: string, answers: RoundAnswers, salt: string) => {
       const drawn = new Set<number>()
-      while (drawn.size < opts.population.members) drawn.add(rng.nextInt(nodes.length))
-      const members = [...drawn].map((i) => nodes[i]!)
-      const right = `The answer is ${1_000 + r}.`
-      const commonWrong = `The answer is ${2_000 + r}.`
-      const isRight = (text: string) => replyKey(text) === replyKey(right)
-      const answers = new Map<string, string>()
-      for (const m of members) {
-        m.joined++
-        // A no-show locks its ticket and joins, then never answers.
-        if (m.behaviour === 'no-show') continue
-        let a: string
-        if (m.behaviour === 'lazy') a = 'I do not know.'
-        else if (u() < m.skill) a = right
-        else a = u() < opts.population.correlation ? commonWrong : `The answer is ${3_000 + rng.nextInt(1_000)}.`
-        answers.set(m.identity.id, m.behaviour === 'colluder' ? `${a}${COLLUDER_MARK}` : a)
+      while (drawn.size < population.joiners) drawn.add(rng.nextInt(nodes.length))
+      const joiners = [...drawn].map((i) => nodes[i]!)
+      const isRight = (text: string) => replyKey(text) === replyKey(answers.right)
+      const answerOf = new Map(joiners.map((m) => [m.identity.id, answerFor(m.group, answers, population.correlation, u, () => `The answer is ${3_000 + rng.nextInt(1_000)}.`)]))
+      let copies = 0
+      // A copier commits to a guess, then reveals the right answer in its place, re-signed (as if
+      // it had read another member's reveal first): commit–reveal should refuse it.
+      const intercept = (msg: Signed): Signed => {
+        const copier = byId.get(msg.env.from)
+        if (msg.env.type !== 'AnswerReveal' || copier?.behaviour !== 'copier') return msg
+        copies++
+        const body = (msg as Signed<'AnswerReveal'>).env.body
+        return signEnvelope(copier.identity, { type: 'AnswerReveal', round: msg.env.round, seq: msg.env.seq, body: { ...body, answer: answers.right } })
       }
-      const drivers: DriverNode[] = members.map((m) => ({
+      const drivers: DriverNode[] = joiners.map((m) => ({
         identity: m.identity,
-        answer: answers.get(m.identity.id),
+        answer: answerOf.get(m.identity.id),
         // A task names the two answers' owners (a, b) and shows their texts (first, second).
-        judge: (task) => {
-          if (m.behaviour === 'colluder') {
-            const ours = (x: string) => x.includes(COLLUDER_MARK)
-            if (ours(task.first) !== ours(task.second)) return ours(task.first) ? 'A' : 'B'
-          }
-          return modelledVerdict({ accuracy: m.judgeAccuracy }, hashParts('sim-verdict', opts.seed, String(r), m.identity.id, task.a, task.b), isRight(task.first), isRight(task.second))
-        },
+        judge: (task) => verdictFor(m.group, hashParts('sim-verdict', opts.seed, salt, m.identity.id, task.a, task.b), task, isRight),
       }))
-      const view = ledger.viewAt(ledger.head())!
-      const { done } = driveRound(drivers, `Question ${r}`, view, r, {
-        terms: { fee: String(fee), ticket: String(ticket) },
-        live: {
-          rules: CURRENT_RULES,
-          now: t,
-          beacon: (phase, seal, query) => ledger.beacon(signBeaconRequest(gateway, query, phase, seal)),
-          lock: (j, query) => void ledger.lockTicket({ query: query.env, join: j.env }),
-        },
-      })
-      ledger.settle(done.transcript.map((m) => m.env))
-      const texts = [...answers.values()]
-      rounds.push({ swarmRight: isRight(done.outcome.answer), majorityRight: isRight(texts[majorityVote(texts).winner]!), ranked: done.outcome.ranked })
-      t += 60_000
+      const friends = (seated: readonly string[]) => seated.filter((id) => byId.get(id)!.behaviour === 'colluder').length
+      for (let attempt = 1; ; attempt++) {
+        copies = 0
+        const driven = driveOrAbandon(drivers, question, ledger.viewAt(ledger.head())!, queries++, {
+          terms: { fee: String(fee), ticket: String(ticket) },
+          maxMembers: population.members,
+          intercept,
+          live: {
+            rules: CURRENT_RULES,
+            now: t,
+            beacon: (phase, seal, query) => ledger.beacon(signBeaconRequest(gateway, query, phase, seal)),
+            lock: (j, query) => void ledger.lockTicket({ query: query.env, join: j.env }),
+          },
+          // The grinder walks away from a round that seated fewer than half its friends.
+          ...(population.grinder && attempt < tries ? { abandon: (seated: readonly string[]) => 2 * friends(seated) < seated.length } : {}),
+        })
+        if ('abandoned' in driven) {
+          abandoned++
+          continue
+        }
+        ledger.settle(driven.done.transcript.map((m) => m.env))
+        settled++
+        for (const id of driven.seated) byId.get(id)!.joined++
+        return { ...driven, attempt, copies, isRight }
+      }
     }
+    for (let r = 0; r < opts.rounds; r++) {
+      const answers = roundAnswers(r)
+      const { done, seated: seatedIds, attempt, copies, isRight } = play(`Question ${r}`, answers, String(r))
+      const reveals = done.transcript.filter((m) => m.env.type === 'AnswerReveal') as Signed<'AnswerReveal'>[]
+      const texts = reveals.map((m) => m.env.body.answer)
+      const seated: SimRound['seated'] = {}
+      for (const id of seatedIds) {
+        const b = byId.get(id)!.behaviour
+        seated[b] = (seated[b] ?? 0) + 1
+      }
+      const winningAttack = dressingOf(done.outcome.answer)
+      rounds.push({
+        swarmRight: isRight(done.outcome.answer),
+        majorityRight: texts.length > 0 && isRight(texts[majorityVote(texts).winner]!),
+        ranked: done.outcome.ranked,
+        rightPresent: texts.some(isRight),
+        winner: byId.get(done.outcome.winner)!.behaviour,
+        winnerIndex: indexOf.get(done.outcome.winner)!,
+        ...(winningAttack ? { winningAttack } : {}),
+        attacks: [...new Set(texts.map(dressingOf).filter((a) => a !== undefined))],
+        seated,
+        tries: attempt,
+        copies,
+        copiesRefused: copies - reveals.filter((m) => byId.get(m.env.from)!.behaviour === 'copier').length,
+      })
+      // A hidden calibration round after every `hiddenEvery` client rounds, as a gateway mixes
+      // them in: a known-answer item from the ledger, run like any round, then revealed so the
+      // ledger grades its judges where the truth is known.
+      if (hiddenEvery > 0 && (r + 1) % hiddenEvery === 0) {
+        const item = ledger.hiddenItem(signHiddenAsk(gateway, t))
+        const known = pool.hiddenItem(hiddenSlot++)
+        const hidden = play(item.question, { right: `The answer is ${known.right}.`, commonWrong: `The answer is ${known.wrong}.`, attackerWrong: `The answer is ${known.wrong} or so.` }, `hidden-${r}`)
+        ledger.revealHiddenRound(signHiddenReveal(gateway, item.id, hidden.done.result.env.round))
+        hiddenRounds++
+      }
+      t += 60_000
+      if ((r + 1) % every === 0 || r + 1 === opts.rounds) trajectory.push(trajectoryAt(r + 1, ledger, nodes))
+      opts.onRound?.(r + 1, opts.rounds)
+    }
+    // Abandoned rounds expire once their time to settle has run out: their fees are forfeited and
+    // their tickets come back. The ledger has no timer; each write expires up to 64 due rounds.
+    t += ledger.rules().settleWithinMs + 3_600_000
+    const gatewayAccount = ledger.accountOfKey(gateway.id)!
+    for (let k = 0; k <= Math.ceil(abandoned / 64); k++) ledger.credit(gatewayAccount, 1n)
     for (const n of nodes) {
       const a = ledger.account(n.identity.id)!
       n.gain = a.balance + a.stake + a.unbonding - given
     }
-    return { rounds, nodes, fee, ticket }
+    const gw = ledger.account(gatewayAccount)!
+    const feesForfeited = deposit - gw.stake - fee * BigInt(settled)
+    return { rounds, nodes, fee, ticket, trajectory, feesForfeited, hiddenRounds, timing: { setupMs, roundsMs: performance.now() - started - setupMs } }
   } finally {
     ledger.close()
   }
+}
+
+function trajectoryAt(round: number, ledger: SqliteLedger, nodes: readonly SimNode[]): TrajectoryPoint {
+  const view = ledger.viewAt(ledger.head())!
+  const reputation: TrajectoryPoint['reputation'] = {}
+  const judgeShare: TrajectoryPoint['judgeShare'] = {}
+  let total = 0
+  for (const b of BEHAVIOURS) {
+    const of = nodes.filter((n) => n.behaviour === b)
+    if (of.length === 0) continue
+    reputation[b] = of.reduce((s, n) => s + (view.reputationPpm?.(n.identity.id) ?? 0), 0) / of.length / 1e6
+    const w = of.reduce((s, n) => s + view.judgeWeight(n.identity.id), 0)
+    judgeShare[b] = w
+    total += w
+  }
+  for (const b of Object.keys(judgeShare) as Behaviour[]) judgeShare[b] = total === 0 ? 0 : judgeShare[b]! / total
+  return { round, reputation, judgeShare }
 }
