@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { accuracyOverRunSvg, collusionSvg, grindingSvg, susceptibilitySvg, ticketSvg, trajectorySvg } from '../sim/charts.js'
 import { BEHAVIOURS, parsePopulation, type Population, SCENARIOS } from '../sim/population.js'
 import { collusionTable, grindingTable, simReport, susceptibilityTable, ticketSweepTable } from '../sim/report.js'
+import { loadZeroEval, type RecordedTask } from '../eval/zeroeval.js'
 import { runSimulation } from '../sim/simulation.js'
 import { collusionSweep, grindingSweep, type SweepBase, susceptibilitySweep, ticketSweep } from '../sim/sweeps.js'
 import { ConfigError } from './modelSpec.js'
@@ -23,6 +24,8 @@ export const SIM_HELP = `chorus sim --scenario <name> [--population FILE] [--see
   --rounds R    default 50
   --ticket T    each member's ticket, in units (default 0.01; the fee is 1)
   --forfeit F   no-shows (default: only members that reveal nothing forfeit) or non-winners
+  --data DIR    replay recorded answers of real models from DIR (e.g. ../shared/data) instead of
+                the skill model; with --task gsm (default) or math-l5; judges stay modelled
   --out FILE    write the report there (default: print it)
   --charts DIR  write the charts there as SVG and link them from the report
   Sweeps (each reruns the scenario on the same seed, varying one thing):
@@ -45,6 +48,8 @@ export async function simCommand(args: string[], _signal: AbortSignal, out: (s: 
       ticket: { type: 'string' },
       forfeit: { type: 'string' },
       out: { type: 'string' },
+      data: { type: 'string' },
+      task: { type: 'string' },
       charts: { type: 'string' },
       'sweep-tickets': { type: 'string' },
       'sweep-colluders': { type: 'string' },
@@ -78,12 +83,25 @@ export async function simCommand(args: string[], _signal: AbortSignal, out: (s: 
   }
   if (sweeps.tries !== undefined && population.joiners === population.members) throw new ConfigError('--sweep-tries needs a population with more joiners than members (the grinding scenario has them)')
 
+  const task = values.task ?? 'gsm'
+  if (task !== 'gsm' && task !== 'math-l5') throw new ConfigError('--task is gsm or math-l5')
+  if (values.task !== undefined && values.data === undefined) throw new ConfigError('--task names recorded data: give --data DIR too')
+  let recorded: RecordedTask | undefined
+  if (values.data !== undefined) {
+    try {
+      recorded = await loadZeroEval(values.data, task)
+    } catch (err) {
+      throw new ConfigError((err as Error).message)
+    }
+    const names = new Set(recorded.models)
+    for (const g of population.groups) if (g.model !== undefined && !names.has(g.model)) throw new ConfigError(`no recorded model ${g.model} (the data has ${recorded.models.join(', ')})`)
+  }
   const tty = process.stderr.isTTY === true
   const progress = (s: string) => {
     if (tty) process.stderr.write(`\r\x1b[2K${s}`)
   }
   // Synchronous: the default SIGINT ends it (main.ts gives sim no handler).
-  const result = runSimulation({ population, rounds, seed, forfeit, ...(ticket === undefined ? {} : { ticket }), onRound: (r, of) => progress(`${scenario}: round ${r}/${of}`) })
+  const result = runSimulation({ population, rounds, seed, forfeit, ...(ticket === undefined ? {} : { ticket }), ...(recorded ? { recorded } : {}), onRound: (r, of) => progress(`${scenario}: round ${r}/${of}`) })
   const files: Record<string, string> = {}
   const chart = (name: string, svg: string) => {
     if (values.charts !== undefined) files[name] = svg
@@ -97,7 +115,7 @@ export async function simCommand(args: string[], _signal: AbortSignal, out: (s: 
     reputation: chart('reputation.svg', trajectorySvg(scenario, result, 'reputation')),
   }
   let report = simReport(scenario, population, seed, result, Object.fromEntries(Object.entries(links).filter(([, v]) => v !== undefined)))
-  const base: SweepBase = { population, rounds, seed, onRun: (label) => progress(`${scenario} sweep: ${label}`) }
+  const base: SweepBase = { population, rounds, seed, ...(recorded ? { recorded } : {}), onRun: (label) => progress(`${scenario} sweep: ${label}`) }
   if (sweeps.tickets) {
     const rows = ticketSweep(base, sweeps.tickets!)
     const behaviour = population.groups.some((g) => g.behaviour === 'sybil') ? 'sybil' : population.groups[population.groups.length - 1]!.behaviour

@@ -42,9 +42,11 @@ export function roundAnswers(round: number): RoundAnswers {
 
 /**
  * A node's answer this round; undefined for a no-show (it joins, then never answers). `u` draws
- * uniforms from the simulation's stream; `other` a wrong answer of no one else's.
+ * uniforms from the simulation's stream; `other` a wrong answer of no one else's; `recorded`, when
+ * the run replays recorded outputs, the reply the node's model gave to this question (it replaces
+ * the skill model).
  */
-export function answerFor(group: Group, answers: RoundAnswers, correlation: number, u: () => number, other: () => string): string | undefined {
+export function answerFor(group: Group, answers: RoundAnswers, correlation: number, u: () => number, other: () => string, recorded?: string): string | undefined {
   const attack = attackOf(group.behaviour)
   if (attack !== undefined) return `${answers.attackerWrong}\n\n${DRESSING[attack]}`
   switch (group.behaviour) {
@@ -53,7 +55,7 @@ export function answerFor(group: Group, answers: RoundAnswers, correlation: numb
     case 'lazy':
       return 'I do not know.'
     default: {
-      const a = u() < group.skill ? answers.right : u() < correlation ? answers.commonWrong : other()
+      const a = recorded ?? (u() < group.skill ? answers.right : u() < correlation ? answers.commonWrong : other())
       return group.behaviour === 'colluder' ? `${a}${COLLUDER_MARK}` : a
     }
   }

@@ -17,6 +17,8 @@ export interface Group {
   count: number
   skill: number
   judgeAccuracy: number
+  /** With recorded outputs replayed: the model whose replies the group gives (default: the models in turn, node by node). */
+  model?: string
   /** As a judge: the chance of preferring an answer that carries the attack over one that does not. */
   susceptibility?: Partial<Record<Attack, number>>
 }
@@ -48,6 +50,7 @@ export function parsePopulation(raw: unknown): Population {
     if (!BEHAVIOURS.includes(g.behaviour)) throw new Error(`group ${i}: behaviour is one of ${BEHAVIOURS.join(', ')}`)
     if (!Number.isInteger(g.count) || g.count < 1 || g.count > 100_000) throw new Error(`group ${i}: count is a whole number from 1 to 100 000`)
     if (!probability(g.skill) || !probability(g.judgeAccuracy)) throw new Error(`group ${i}: skill and judgeAccuracy are probabilities (0 to 1)`)
+    if (g.model !== undefined && (typeof g.model !== 'string' || g.model.length === 0 || g.model.length > 200)) throw new Error(`group ${i}: model is a model's name in the recorded data`)
     if (g.susceptibility !== undefined) {
       if (typeof g.susceptibility !== 'object' || g.susceptibility === null) throw new Error(`group ${i}: susceptibility is {${ATTACKS.join(', ')}}`)
       for (const [k, v] of Object.entries(g.susceptibility)) {
@@ -70,7 +73,7 @@ export function parsePopulation(raw: unknown): Population {
     grinder = { tries: p.grinder.tries }
   }
   return {
-    groups: p.groups.map((g) => ({ behaviour: g.behaviour, count: g.count, skill: g.skill, judgeAccuracy: g.judgeAccuracy, ...(g.susceptibility ? { susceptibility: { ...g.susceptibility } } : {}) })),
+    groups: p.groups.map((g) => ({ behaviour: g.behaviour, count: g.count, skill: g.skill, judgeAccuracy: g.judgeAccuracy, ...(g.model !== undefined ? { model: g.model } : {}), ...(g.susceptibility ? { susceptibility: { ...g.susceptibility } } : {}) })),
     members,
     joiners,
     correlation,

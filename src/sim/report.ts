@@ -44,10 +44,13 @@ function assumptions(population: Population, seed: string, result: SimResult): s
     `A SIMULATION: modelled nodes on the real round code (state machines, signatures, beacons, assignment, aggregation) and a real ledger (SQLite in memory, on a virtual clock) that locks tickets, issues beacons, grades calibration and settles every round, its state carried across rounds.`,
     `Seed \`${seed}\`; ${result.rounds.length} rounds; each round ${population.joiners} nodes drawn at random join and the ledger's members beacon seats ${population.members} of them; ${result.nodes.length} nodes in all.`,
     `Fee ${formatUnits(result.fee)} per round, ticket ${formatUnits(result.ticket)} per seat.`,
-    `Answers: right with the node's skill, else wrong, and then the round's common wrong answer with probability ${population.correlation}.`,
+    result.replayed
+      ? `Answers: REPLAYED from recorded outputs of real models (ZeroEval ${result.replayed.task}: ${result.replayed.models.length} models, ${result.replayed.questions} questions, taken in order): each node gives its model's reply (its group's model, or the models in turn node by node), right when its final answer is the gold's; attackers state a near miss of the gold; hidden calibration rounds use the skill model.`
+      : `Answers: right with the node's skill, else wrong, and then the round's common wrong answer with probability ${population.correlation}.`,
     `Judges: right on a right-vs-wrong pair with the node's judge accuracy, a coin flip between two right or two wrong answers; judges first take the ledger's calibration challenge the same way.`,
     `Attackers answer wrong on purpose; a judge falls for a dressed answer (injected instructions, flattery, rare tokens) with its group's susceptibility when only one of the pair is dressed.`,
-    `Not modelled: answers replayed from recorded model outputs, network delay and loss (the transport is in memory and every phase closes on quorum), the GOOD/BAD prefilter.`,
+    `Hidden calibration rounds (known-answer items from the ledger, graded after settlement) follow every 20th client round, as a gateway mixes them in, and are not counted in the accuracy below (${result.hiddenRounds} ran).`,
+    `Not modelled: network delay and loss (the transport is in memory and every phase closes on quorum), the GOOD/BAD prefilter.`,
   ].join(' ')
 }
 

@@ -1,8 +1,10 @@
 import { majorityVote } from '../consensus/baselines.js'
-import { replyKey } from '../consensus/answers.js'
+import { answerKey, replyKey } from '../consensus/answers.js'
 import { SeededRandom } from '../consensus/prng.js'
 import { hashParts } from '../crypto/hash.js'
 import { type Identity, identityFromSeed } from '../crypto/identity.js'
+import { perturbAnswer } from '../eval/attacker.js'
+import type { RecordedTask } from '../eval/zeroeval.js'
 import { DRIVER_COORDINATOR, type DriverNode, driveOrAbandon } from '../eval/roundDriver.js'
 import { modelledVerdict } from '../eval/modelledJudge.js'
 import { signBeaconRequest } from '../ledger/beaconRequest.js'
@@ -13,6 +15,7 @@ import { signRequest } from '../ledger/requests.js'
 import { DEFAULT_SETTLEMENT_RULES } from '../ledger/settlement.js'
 import { SqliteLedger } from '../ledger/sqliteLedger.js'
 import { type Signed, signEnvelope } from '../protocol/envelope.js'
+import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
 import { CURRENT_RULES } from '../protocol/rulesVersions.js'
 import { answerFor, dressingOf, type RoundAnswers, roundAnswers, verdictFor } from './behaviours.js'
 import { type Attack, BEHAVIOURS, type Behaviour, type Group, type Population } from './population.js'
@@ -38,6 +41,11 @@ export interface SimOptions {
   forfeit?: 'no-shows' | 'non-winners'
   /** A hidden calibration round after every this many client rounds (default 20, a gateway's default rate; 0: none). */
   hiddenEvery?: number
+  /**
+   * Recorded outputs of real models (ZeroEval): client round r asks question r (in turn) and each
+   * node answers what its model answered; judges stay modelled, knowing the gold.
+   */
+  recorded?: RecordedTask
   /** Called after each round (the CLI's progress line). */
   onRound?: (done: number, of: number) => void
 }
@@ -102,6 +110,8 @@ export interface SimResult {
   fee: bigint
   ticket: bigint
   trajectory: TrajectoryPoint[]
+  /** What the answers replayed, when they came from recorded outputs. */
+  replayed?: { task: string; models: string[]; questions: number }
   /** Hidden calibration rounds run between the client rounds (not in `rounds`). */
   hiddenRounds: number
   /** Fees the coordinator forfeited for rounds it abandoned. */
@@ -151,6 +161,7 @@ export function runSimulation(opts: SimOptions): SimResult {
         nodes.push({ identity, group, behaviour: group.behaviour, joined: 0, gain: 0n, calibrated: false })
       }
     }
+    const modelOf = recordedModels(opts.recorded, nodes)
     const byId = new Map(nodes.map((n) => [n.identity.id, n]))
     const indexOf = new Map(nodes.map((n, i) => [n.identity.id, i]))
     // Proof of capability: each node takes the ledger's challenge, judging its known-answer pairs
@@ -180,12 +191,17 @@ export function runSimulation(opts: SimOptions): SimResult {
      * One question: joiners drawn, answers from the model, the round driven on the ledger (again,
      * for a grinder, while it abandons), settled. `salt` keeps each round's verdict draws apart.
      */
-    const play = (question: string, answers: RoundAnswers, salt: string) => {
+    const play = (question: string, answers: RoundAnswers, salt: string, recorded?: RecordedTask['questions'][number]) => {
       const drawn = new Set<number>()
       while (drawn.size < population.joiners) drawn.add(rng.nextInt(nodes.length))
       const joiners = [...drawn].map((i) => nodes[i]!)
-      const isRight = (text: string) => replyKey(text) === replyKey(answers.right)
-      const answerOf = new Map(joiners.map((m) => [m.identity.id, answerFor(m.group, answers, population.correlation, u, () => `The answer is ${3_000 + rng.nextInt(1_000)}.`)]))
+      const goldKey = recorded ? answerKey(recorded.gold) : replyKey(answers.right)
+      const isRight = (text: string) => replyKey(text) === goldKey
+      const reply = (m: SimNode) => {
+        const r = recorded?.replies[modelOf.get(m)!]
+        return r === undefined ? undefined : r.raw.slice(0, MAX_ANSWER_CHARS) || '(no answer)'
+      }
+      const answerOf = new Map(joiners.map((m) => [m.identity.id, answerFor(m.group, answers, population.correlation, u, () => `The answer is ${3_000 + rng.nextInt(1_000)}.`, reply(m))]))
       let copies = 0
       // A copier commits to a guess, then reveals the right answer in its place, re-signed (as if
       // it had read another member's reveal first): commit–reveal should refuse it.
@@ -229,8 +245,9 @@ export function runSimulation(opts: SimOptions): SimResult {
       }
     }
     for (let r = 0; r < opts.rounds; r++) {
-      const answers = roundAnswers(r)
-      const { done, seated: seatedIds, attempt, copies, isRight } = play(`Question ${r}`, answers, String(r))
+      const q = opts.recorded?.questions[r % opts.recorded.questions.length]
+      const answers = q ? { right: `The answer is ${q.gold}.`, commonWrong: '', attackerWrong: `The answer is ${perturbAnswer(q.gold)}.` } : roundAnswers(r)
+      const { done, seated: seatedIds, attempt, copies, isRight } = play(q?.question ?? `Question ${r}`, answers, String(r), q)
       const reveals = done.transcript.filter((m) => m.env.type === 'AnswerReveal') as Signed<'AnswerReveal'>[]
       const texts = reveals.map((m) => m.env.body.answer)
       const seated: SimRound['seated'] = {}
@@ -278,10 +295,23 @@ export function runSimulation(opts: SimOptions): SimResult {
     }
     const gw = ledger.account(gatewayAccount)!
     const feesForfeited = deposit - gw.stake - fee * BigInt(settled)
-    return { rounds, nodes, fee, ticket, trajectory, feesForfeited, hiddenRounds, timing: { setupMs, roundsMs: performance.now() - started - setupMs } }
+    const replayed = opts.recorded ? { replayed: { task: opts.recorded.task, models: opts.recorded.models, questions: opts.recorded.questions.length } } : {}
+    return { rounds, nodes, fee, ticket, trajectory, feesForfeited, hiddenRounds, ...replayed, timing: { setupMs, roundsMs: performance.now() - started - setupMs } }
   } finally {
     ledger.close()
   }
+}
+
+/** Which recorded model each node answers with: its group's, or the models in turn. */
+function recordedModels(recorded: RecordedTask | undefined, nodes: readonly SimNode[]): Map<SimNode, number> {
+  const out = new Map<SimNode, number>()
+  if (recorded === undefined) return out
+  nodes.forEach((n, i) => {
+    const named = n.group.model === undefined ? -1 : recorded.models.indexOf(n.group.model)
+    if (n.group.model !== undefined && named < 0) throw new RangeError(`no recorded model ${n.group.model} (the data has ${recorded.models.join(', ')})`)
+    out.set(n, named >= 0 ? named : i % recorded.models.length)
+  })
+  return out
 }
 
 function trajectoryAt(round: number, ledger: SqliteLedger, nodes: readonly SimNode[]): TrajectoryPoint {

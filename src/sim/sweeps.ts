@@ -1,6 +1,7 @@
 import { summarise } from './report.js'
 import { ATTACKS, type Attack, type Population } from './population.js'
-import { runSimulation, type SimResult, type SimRound } from './simulation.js'
+import type { RecordedTask } from '../eval/zeroeval.js'
+import { runSimulation, type SimOptions, type SimResult, type SimRound } from './simulation.js'
 
 /**
  * The simulator's sweeps: one scenario run again with one thing varied, each run on the same seed
@@ -10,8 +11,13 @@ export interface SweepBase {
   population: Population
   rounds: number
   seed: string
+  /** Recorded outputs to replay, as in the run swept. */
+  recorded?: RecordedTask
   onRun?: (label: string) => void
 }
+
+/** One run of the sweep: the base's seed, rounds and answers, the population and options given. */
+const runOf = (base: SweepBase, o: Partial<SimOptions> = {}) => runSimulation({ population: base.population, rounds: base.rounds, seed: base.seed, ...(base.recorded ? { recorded: base.recorded } : {}), ...o })
 
 const share = (rounds: readonly SimRound[], f: (r: SimRound) => boolean) => (rounds.length === 0 ? 0 : rounds.filter(f).length / rounds.length)
 
@@ -26,7 +32,7 @@ export function ticketSweep(base: SweepBase, tickets: readonly bigint[]): Ticket
   return tickets.flatMap((ticket) =>
     (['no-shows', 'non-winners'] as const).map((forfeit) => {
       base.onRun?.(`ticket ${ticket} µ, ${forfeit} forfeit`)
-      const r = runSimulation({ population: base.population, rounds: base.rounds, seed: base.seed, ticket, forfeit })
+      const r = runOf(base, { ticket, forfeit })
       return { ticket, forfeit, perRound: Object.fromEntries(summarise(r).map((b) => [b.behaviour, b.perRound])) }
     }),
   )
@@ -61,7 +67,7 @@ export function collusionSweep(base: SweepBase, sizes: readonly number[]): Collu
     const run = (behaviour: 'colluder' | 'honest') => {
       base.onRun?.(`${size} ${behaviour === 'colluder' ? 'colluding' : 'honest-judging'}`)
       const groups = size === 0 ? honest : [...honest, { ...template, behaviour, count: size }]
-      return runSimulation({ population: { ...base.population, groups }, rounds: base.rounds, seed: base.seed })
+      return runOf(base, { population: { ...base.population, groups } })
     }
     const colluding = run('colluder')
     const honestly = size === 0 ? colluding : run('honest')
@@ -89,7 +95,7 @@ export function susceptibilitySweep(base: SweepBase, values: readonly number[]):
   return values.map((s) => {
     base.onRun?.(`susceptibility ${s}`)
     const groups = base.population.groups.map((g) => (g.behaviour === 'honest' ? { ...g, susceptibility: Object.fromEntries(ATTACKS.map((a) => [a, s])) } : g))
-    const r = runSimulation({ population: { ...base.population, groups }, rounds: base.rounds, seed: base.seed })
+    const r = runOf(base, { population: { ...base.population, groups } })
     const won: SusceptibilityRow['won'] = {}
     for (const a of ATTACKS) {
       const present = r.rounds.filter((x) => x.attacks.includes(a))
@@ -116,7 +122,7 @@ export function grindingSweep(base: SweepBase, tries: readonly number[]): Grindi
   const friends = base.population.groups.filter((g) => g.behaviour === 'colluder').reduce((n, g) => n + g.count, 0)
   return tries.map((k) => {
     base.onRun?.(`${k} tries`)
-    const r = runSimulation({ population: { ...base.population, grinder: { tries: k } }, rounds: base.rounds, seed: base.seed })
+    const r = runOf(base, { population: { ...base.population, grinder: { tries: k } } })
     const seats = r.rounds.reduce((s, x) => s + Object.values(x.seated).reduce((a, b) => a + b, 0), 0)
     return {
       tries: k,

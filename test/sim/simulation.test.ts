@@ -1,8 +1,16 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { loadZeroEval } from '../../src/eval/zeroeval.js'
 import { parsePopulation, SCENARIOS } from '../../src/sim/population.js'
 import { simReport, summarise } from '../../src/sim/report.js'
 import { runSimulation } from '../../src/sim/simulation.js'
 import { collusionSweep, grindingSweep, susceptibilitySweep } from '../../src/sim/sweeps.js'
+
+/** The shared data beside the project (as in CI); the replay test skips, saying so, without it. */
+const DATA = resolve(process.env.CHORUS_DATA ?? '../shared/data')
+const data = existsSync(`${DATA}/zeroeval/math-l5`)
+if (!data) console.warn(`skipping the simulator's replay test: no data at ${DATA} (set CHORUS_DATA)`)
 
 /** The simulator: modelled nodes on the real round code and ledger, reproducible from a seed. */
 describe('chorus sim', () => {
@@ -89,6 +97,20 @@ describe('chorus sim', () => {
     const [honest, grinding] = grindingSweep({ population, rounds: 15, seed: '4' }, [1, 8])
     expect(honest!.forfeitedPerQuestion).toBe(0)
     expect(grinding!.packed).toBeGreaterThanOrEqual(honest!.packed)
+  })
+
+  it.skipIf(!data)('replays recorded answers of real models: each node gives its model\'s reply, scored against the gold', async () => {
+    const recorded = await loadZeroEval(DATA, 'math-l5')
+    const population = parsePopulation({ members: 7, groups: [{ behaviour: 'honest', count: 11, skill: 0.5, judgeAccuracy: 0.8 }, { behaviour: 'sybil', count: 4, skill: 0.5, judgeAccuracy: 0.5, model: recorded.models[0] }] })
+    const result = runSimulation({ population, rounds: 12, seed: '1', recorded })
+    expect(result.replayed).toEqual({ task: 'math-l5', models: recorded.models, questions: 721 })
+    // The right answers are the models' own: on math-l5 some rounds have none at all.
+    const present = result.rounds.filter((r) => r.rightPresent).length
+    expect(present).toBeGreaterThan(0)
+    expect(result.rounds.filter((r) => r.swarmRight).length).toBeLessThanOrEqual(present)
+    const report = simReport('replay', population, '1', result)
+    expect(report).toMatch(/REPLAYED from recorded outputs of real models \(ZeroEval math-l5: 11 models, 721 questions/)
+    expect(() => runSimulation({ population: parsePopulation({ members: 3, groups: [{ behaviour: 'honest', count: 5, skill: 1, judgeAccuracy: 1, model: 'gpt-99' }] }), rounds: 1, seed: '1', recorded })).toThrow(/no recorded model gpt-99/)
   })
 
   it('refuses a population that is not one, saying what is wrong', () => {
