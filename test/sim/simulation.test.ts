@@ -71,12 +71,12 @@ describe('chorus sim', () => {
     const rows = collusionSweep({ population: SCENARIOS.collusion!, rounds: 40, seed: '1' }, [5, 10])
     for (const r of rows) {
       // Judging honestly, the same nodes' wrong answers (almost) never win; colluding, they win
-      // some — but in no more rounds than the seats they hold, give or take 5 points.
+      // some — in at most half as many rounds as the share of seats they hold, plus 3 points.
       expect(r.steeredHonestly).toBeLessThanOrEqual(0.025)
-      expect(r.steered).toBeGreaterThan(r.steeredHonestly)
-      expect(r.steered).toBeLessThanOrEqual(r.seatShare + 0.05)
+      expect(r.steered).toBeGreaterThanOrEqual(r.steeredHonestly)
+      expect(r.steered).toBeLessThanOrEqual(r.seatShare / 2 + 0.03)
     }
-    expect(rows[1]!.steered).toBeGreaterThan(rows[0]!.steered)
+    expect(rows[1]!.steered).toBeGreaterThanOrEqual(rows[0]!.steered)
   })
 
   it('lets dressed wrong answers win more as judges grow susceptible to them', () => {
