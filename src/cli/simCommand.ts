@@ -102,36 +102,37 @@ export async function simCommand(args: string[], _signal: AbortSignal, out: (s: 
   }
   // Synchronous: the default SIGINT ends it (main.ts gives sim no handler).
   const result = runSimulation({ population, rounds, seed, forfeit, ...(ticket === undefined ? {} : { ticket }), ...(recorded ? { recorded } : {}), onRound: (r, of) => progress(`${scenario}: round ${r}/${of}`) })
+  // Charts are drawn only when asked for; the report links each by its path from the report.
   const files: Record<string, string> = {}
-  const chart = (name: string, svg: string) => {
-    if (values.charts !== undefined) files[name] = svg
+  const chart = (name: string, draw: () => string) => {
     if (values.charts === undefined) return undefined
+    files[name] = draw()
     const path = join(values.charts, name)
     return values.out === undefined ? path : relative(dirname(values.out), path)
   }
   const links = {
-    accuracy: chart('accuracy.svg', accuracyOverRunSvg(scenario, result)),
-    judgeShare: chart('judge-weight.svg', trajectorySvg(scenario, result, 'judgeShare')),
-    reputation: chart('reputation.svg', trajectorySvg(scenario, result, 'reputation')),
+    accuracy: chart('accuracy.svg', () => accuracyOverRunSvg(scenario, result)),
+    judgeShare: chart('judge-weight.svg', () => trajectorySvg(scenario, result, 'judgeShare')),
+    reputation: chart('reputation.svg', () => trajectorySvg(scenario, result, 'reputation')),
   }
   let report = simReport(scenario, population, seed, result, Object.fromEntries(Object.entries(links).filter(([, v]) => v !== undefined)))
   const base: SweepBase = { population, rounds, seed, ...(recorded ? { recorded } : {}), onRun: (label) => progress(`${scenario} sweep: ${label}`) }
   if (sweeps.tickets) {
     const rows = ticketSweep(base, sweeps.tickets!)
     const behaviour = population.groups.some((g) => g.behaviour === 'sybil') ? 'sybil' : population.groups[population.groups.length - 1]!.behaviour
-    report += `\n${ticketSweepTable(rows, chart('tickets.svg', ticketSvg(rows, behaviour)))}`
+    report += `\n${ticketSweepTable(rows, chart('tickets.svg', () => ticketSvg(rows, behaviour)))}`
   }
   if (sweeps.colluders) {
     const rows = collusionSweep(base, sweeps.colluders!)
-    report += `\n${collusionTable(rows, chart('collusion.svg', collusionSvg(rows)))}`
+    report += `\n${collusionTable(rows, chart('collusion.svg', () => collusionSvg(rows)))}`
   }
   if (sweeps.susceptibility) {
     const rows = susceptibilitySweep(base, sweeps.susceptibility!)
-    report += `\n${susceptibilityTable(rows, chart('susceptibility.svg', susceptibilitySvg(rows)))}`
+    report += `\n${susceptibilityTable(rows, chart('susceptibility.svg', () => susceptibilitySvg(rows)))}`
   }
   if (sweeps.tries) {
     const rows = grindingSweep(base, sweeps.tries!)
-    report += `\n${grindingTable(rows, chart('grinding.svg', grindingSvg(rows)))}`
+    report += `\n${grindingTable(rows, chart('grinding.svg', () => grindingSvg(rows)))}`
   }
   progress('')
   if (values.charts !== undefined) {

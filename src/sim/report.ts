@@ -1,7 +1,8 @@
 import { formatUnits } from '../ledger/amount.js'
 import type { Population } from './population.js'
 import { ATTACKS, BEHAVIOURS } from './population.js'
-import type { SimResult, SimRound } from './simulation.js'
+import type { SimResult } from './simulation.js'
+import { holdsHalf, seatShare, shareOf as share } from './tally.js'
 import type { CollusionRow, GrindingRow, SusceptibilityRow, TicketRow } from './sweeps.js'
 
 /**
@@ -36,7 +37,6 @@ export function summarise(result: SimResult): BehaviourSummary[] {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`
 const units = (micro: number) => formatUnits(BigInt(Math.round(micro)))
-const share = (rounds: readonly SimRound[], f: (r: SimRound) => boolean) => (rounds.length === 0 ? 0 : rounds.filter(f).length / rounds.length)
 
 /** The assumptions every report names. */
 function assumptions(population: Population, seed: string, result: SimResult): string {
@@ -129,20 +129,18 @@ function attackLines(result: SimResult): string[] {
     out.push('')
   }
   if (result.nodes.some((x) => x.behaviour === 'colluder')) {
-    const seats = rs.reduce((s, r) => s + Object.values(r.seated).reduce((a, b) => a + b, 0), 0)
-    const theirs = rs.reduce((s, r) => s + (r.seated.colluder ?? 0), 0)
     const steered = share(rs, (r) => r.winner === 'colluder' && !r.swarmRight && r.rightPresent)
     out.push(
       '## Colluders',
       '',
-      `They held ${pct(theirs / Math.max(1, seats))} of the seats and won ${pct(share(rs, (r) => r.winner === 'colluder'))} of the rounds; in ${pct(steered)} of the rounds a colluder's wrong answer won although a member had the right one.`,
+      `They held ${pct(seatShare(rs, 'colluder'))} of the seats and won ${pct(share(rs, (r) => r.winner === 'colluder'))} of the rounds; in ${pct(steered)} of the rounds a colluder's wrong answer won although a member had the right one.`,
       '',
     )
     if (rs.some((r) => r.tries > 1) || result.feesForfeited > 0n) {
       out.push(
         '## Grinding coordinator',
         '',
-        `It asked ${rs.reduce((s, r) => s + r.tries, 0)} Queries for ${rs.length} questions, abandoning a round whenever the beacon seated fewer than half its friends; it forfeited ${formatUnits(result.feesForfeited)} in fees. Its friends held half the seats or more in ${pct(share(rs, (r) => 2 * (r.seated.colluder ?? 0) >= Object.values(r.seated).reduce((a, b) => a + b, 0)))} of the rounds that ran.`,
+        `It asked ${rs.reduce((s, r) => s + r.tries, 0)} Queries for ${rs.length} questions, abandoning a round whenever the beacon seated fewer than half its friends; it forfeited ${formatUnits(result.feesForfeited)} in fees. Its friends held half the seats or more in ${pct(share(rs, (r) => holdsHalf(r, 'colluder')))} of the rounds that ran.`,
         '',
       )
     }

@@ -53,8 +53,7 @@ export interface SimOptions {
 const pairKey = (question: string, x: string, y: string) => [question, ...[x, y].sort()].join('\n')
 
 /** The right answer of each of the pool's first items, by question and pair (the simulator runs the ledger, so it knows them). */
-function knownAnswers(operator: Identity, slots: number): Map<string, string> {
-  const pool = new CalibrationPool(calibrationSeed(operator))
+function knownAnswers(pool: CalibrationPool, slots: number): Map<string, string> {
   const map = new Map<string, string>()
   for (let slot = 0; slot < slots; slot++) {
     const item = pool.item(slot)
@@ -161,13 +160,15 @@ export function runSimulation(opts: SimOptions): SimResult {
         nodes.push({ identity, group, behaviour: group.behaviour, joined: 0, gain: 0n, calibrated: false })
       }
     }
+    // The operator's private item pool: the simulator runs the ledger, so it knows every answer.
+    const pool = new CalibrationPool(calibrationSeed(operator))
     const modelOf = recordedModels(opts.recorded, nodes)
     const byId = new Map(nodes.map((n) => [n.identity.id, n]))
     const indexOf = new Map(nodes.map((n, i) => [n.identity.id, i]))
     // Proof of capability: each node takes the ledger's challenge, judging its known-answer pairs
     // with its modelled accuracy (the simulator knows the pool's answers: it runs the ledger).
     if (opts.calibration ?? true) {
-      const truth = knownAnswers(operator, nodes.length * 12 + 64)
+      const truth = knownAnswers(pool, nodes.length * 12 + 64)
       for (const n of nodes) {
         const challenge = ledger.calibrationChallenge(signCalibrationAsk(n.identity, t))
         const verdicts = challenge.tasks.map((task, i) => {
@@ -183,10 +184,8 @@ export function runSimulation(opts: SimOptions): SimResult {
     const every = Math.max(1, Math.ceil(opts.rounds / 20))
     let queries = 0
     let abandoned = 0
-    let settled = 0
+    /** Hidden rounds run so far (the k-th took the pool's hidden item k). */
     let hiddenRounds = 0
-    const pool = new CalibrationPool(calibrationSeed(operator))
-    let hiddenSlot = 0
     /**
      * One question: joiners drawn, answers from the model, the round driven on the ledger (again,
      * for a grinder, while it abandons), settled. `salt` keeps each round's verdict draws apart.
@@ -239,7 +238,6 @@ export function runSimulation(opts: SimOptions): SimResult {
           continue
         }
         ledger.settle(driven.done.transcript.map((m) => m.env))
-        settled++
         for (const id of driven.seated) byId.get(id)!.joined++
         return { ...driven, attempt, copies, isRight }
       }
@@ -275,7 +273,7 @@ export function runSimulation(opts: SimOptions): SimResult {
       // ledger grades its judges where the truth is known.
       if (hiddenEvery > 0 && (r + 1) % hiddenEvery === 0) {
         const item = ledger.hiddenItem(signHiddenAsk(gateway, t))
-        const known = pool.hiddenItem(hiddenSlot++)
+        const known = pool.hiddenItem(hiddenRounds)
         const hidden = play(item.question, { right: `The answer is ${known.right}.`, commonWrong: `The answer is ${known.wrong}.`, attackerWrong: `The answer is ${known.wrong} or so.` }, `hidden-${r}`)
         ledger.revealHiddenRound(signHiddenReveal(gateway, item.id, hidden.done.result.env.round))
         hiddenRounds++
@@ -294,7 +292,7 @@ export function runSimulation(opts: SimOptions): SimResult {
       n.gain = a.balance + a.stake + a.unbonding - given
     }
     const gw = ledger.account(gatewayAccount)!
-    const feesForfeited = deposit - gw.stake - fee * BigInt(settled)
+    const feesForfeited = deposit - gw.stake - fee * BigInt(rounds.length + hiddenRounds)
     const replayed = opts.recorded ? { replayed: { task: opts.recorded.task, models: opts.recorded.models, questions: opts.recorded.questions.length } } : {}
     return { rounds, nodes, fee, ticket, trajectory, feesForfeited, hiddenRounds, ...replayed, timing: { setupMs, roundsMs: performance.now() - started - setupMs } }
   } finally {

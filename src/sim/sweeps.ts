@@ -1,7 +1,8 @@
 import { summarise } from './report.js'
 import { ATTACKS, type Attack, type Population } from './population.js'
 import type { RecordedTask } from '../eval/zeroeval.js'
-import { runSimulation, type SimOptions, type SimResult, type SimRound } from './simulation.js'
+import { runSimulation, type SimOptions, type SimResult } from './simulation.js'
+import { holdsHalf, seatShare, shareOf as share } from './tally.js'
 
 /**
  * The simulator's sweeps: one scenario run again with one thing varied, each run on the same seed
@@ -19,7 +20,6 @@ export interface SweepBase {
 /** One run of the sweep: the base's seed, rounds and answers, the population and options given. */
 const runOf = (base: SweepBase, o: Partial<SimOptions> = {}) => runSimulation({ population: base.population, rounds: base.rounds, seed: base.seed, ...(base.recorded ? { recorded: base.recorded } : {}), ...o })
 
-const share = (rounds: readonly SimRound[], f: (r: SimRound) => boolean) => (rounds.length === 0 ? 0 : rounds.filter(f).length / rounds.length)
 
 /** What each behaviour nets per round it was seated, at each ticket price, under each forfeit rule. */
 export interface TicketRow {
@@ -71,14 +71,13 @@ export function collusionSweep(base: SweepBase, sizes: readonly number[]): Collu
     }
     const colluding = run('colluder')
     const honestly = size === 0 ? colluding : run('honest')
-    const seats = colluding.rounds.reduce((s, r) => s + Object.values(r.seated).reduce((a, b) => a + b, 0), 0)
     return {
       colluders: size,
       share: size / total,
       steered: steeredIn(colluding, size),
       steeredHonestly: steeredIn(honestly, size),
       judgeShare: colluding.trajectory.at(-1)!.judgeShare.colluder ?? 0,
-      seatShare: seats === 0 ? 0 : colluding.rounds.reduce((s, r) => s + (r.seated.colluder ?? 0), 0) / seats,
+      seatShare: seatShare(colluding.rounds, 'colluder'),
     }
   })
 }
@@ -123,12 +122,11 @@ export function grindingSweep(base: SweepBase, tries: readonly number[]): Grindi
   return tries.map((k) => {
     base.onRun?.(`${k} tries`)
     const r = runOf(base, { population: { ...base.population, grinder: { tries: k } } })
-    const seats = r.rounds.reduce((s, x) => s + Object.values(x.seated).reduce((a, b) => a + b, 0), 0)
     return {
       tries: k,
-      seatShare: r.rounds.reduce((s, x) => s + (x.seated.colluder ?? 0), 0) / Math.max(1, seats),
+      seatShare: seatShare(r.rounds, 'colluder'),
       populationShare: friends / total,
-      packed: share(r.rounds, (x) => 2 * (x.seated.colluder ?? 0) >= Object.values(x.seated).reduce((a, b) => a + b, 0)),
+      packed: share(r.rounds, (x) => holdsHalf(x, 'colluder')),
       forfeitedPerQuestion: Number(r.feesForfeited) / Math.max(1, r.rounds.length),
     }
   })
