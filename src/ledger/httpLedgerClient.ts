@@ -12,6 +12,7 @@ import type { Signed } from '../protocol/envelope.js'
 import type { AccountRequest } from './requests.js'
 import { fromJson, type Proposal, proposalFromJson, type PublishedBatch } from './evm/proposal.js'
 import { parseSnapshot, type StandingSnapshot } from './standing.js'
+import { JsonHttp, type JsonReply } from './jsonHttp.js'
 
 /**
  * A ledger served by `chorus ledger serve`, reached over HTTP. A refusal comes back as the
@@ -38,12 +39,14 @@ function checkBase(snap: StandingSnapshot, base: string | undefined): StandingSn
 
 export class HttpLedgerClient implements LedgerClient {
   private readonly base: string
+  private readonly http: JsonHttp
 
   constructor(
     url: string,
     private readonly timeoutMs = 10_000,
   ) {
     this.base = url.replace(/\/+$/, '')
+    this.http = new JsonHttp(this.base)
   }
 
   async info(options: { signal?: AbortSignal } = {}): Promise<{ operator: string; head: string; seq: number }> {
@@ -143,26 +146,18 @@ export class HttpLedgerClient implements LedgerClient {
   /** `absent`: a 404 is an answer (undefined), not an error. */
   private async call(method: string, path: string, body: unknown, options: { signal?: AbortSignal }, absent = false): Promise<unknown> {
     const signals = [AbortSignal.timeout(this.timeoutMs), ...(options.signal ? [options.signal] : [])]
-    let res: Response
+    let reply: JsonReply
     try {
-      res = await fetch(`${this.base}${path}`, {
-        method,
-        signal: AbortSignal.any(signals),
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-      })
+      reply = await this.http.request(method, `${this.base}${path}`, body, AbortSignal.any(signals))
     } catch (err) {
       throw new LedgerUnreachableError(`the ledger at ${this.base} cannot be reached: ${(err as Error).message}`)
     }
-    let json: unknown
-    try {
-      json = await res.json()
-    } catch {
-      throw new LedgerUnreachableError(`the ledger at ${this.base} answered ${res.status} without JSON`)
-    }
-    if (res.ok) return json
-    if (absent && res.status === 404) return undefined
+    const { status, json } = reply
+    if (json === undefined) throw new LedgerUnreachableError(`the ledger at ${this.base} answered ${status} without JSON`)
+    if (status >= 200 && status < 300) return json
+    if (absent && status === 404) return undefined
     const e = (json as { error?: { code?: string; message?: string } }).error
     if (e !== undefined && typeof e.code === 'string' && CODES.has(e.code)) throw new LedgerError(e.code as LedgerErrorCode, String(e.message))
-    throw new LedgerUnreachableError(`the ledger at ${this.base} answered ${res.status}: ${e?.message ?? 'no reason'}`)
+    throw new LedgerUnreachableError(`the ledger at ${this.base} answered ${status}: ${e?.message ?? 'no reason'}`)
   }
 }

@@ -158,6 +158,12 @@ export interface Ledger {
   /** Many locks in one write: each gets its lock or the error that refused it (writeGatherer.ts). */
   lockTickets(requests: readonly unknown[]): (TicketLock | LedgerError)[]
   entries(fromSeq: number, limit: number): LogEntry[]
+  /**
+   * Resolves once every write made before the call is on disk (walSync.ts). A write returns when it
+   * is committed, which survives a killed process; one that must survive a power cut is answered
+   * only after this.
+   */
+  synced(): Promise<void>
   close(): void
 }
 

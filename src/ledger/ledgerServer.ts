@@ -51,6 +51,9 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
   /** Credit orders already applied, until their window closes. */
   const credited = new BoundedMap<string, number>(10_000)
   const operator = ledger.operatorId()!
+  // A write is answered once it is on disk (walSync.ts), except a ticket lock: it moves no money,
+  // and the members beacon that names it waits for the sync that covers it.
+  const durable = <T>(answer: T): Promise<T> => ledger.synced().then(() => answer)
 
   const refuse = (reply: FastifyReply, status: number, code: string, message: string) => reply.code(status).send({ error: { code, message } })
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
@@ -108,7 +111,7 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
 
   app.post('/v1/ledger/requests', async (req) => {
     const e = ledger.submit(req.body as never)
-    return { seq: e.seq, hash: e.hash }
+    return durable({ seq: e.seq, hash: e.hash })
   })
   // Signatures are checked on the thread pool, many settlements at once; then one writer applies
   // those whose checks finished together, in one write.
@@ -118,16 +121,16 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
     if (typeof body !== 'object' || body === null || !Array.isArray(body.transcript)) throw new LedgerError('BAD_REQUEST', 'a settlement is {transcript, charge?}')
     const charge = body.charge === undefined ? undefined : checkCharge(body.charge)
     const transcript = await ledger.prepare(body.transcript)
-    return receiptToJson(await settlements.submit(charge === undefined ? { transcript } : { transcript, charge }))
+    return durable(receiptToJson(await settlements.submit(charge === undefined ? { transcript } : { transcript, charge })))
   })
-  app.post('/v1/ledger/beacons', async (req) => ledger.beacon(req.body))
+  app.post('/v1/ledger/beacons', async (req) => durable(ledger.beacon(req.body)))
   // Proof of capability: a node's challenge (its tasks go to it alone; the log holds their
   // commitments until the grading reveals them), and the grading of its signed verdicts.
-  app.post('/v1/ledger/calibration', async (req) => ledger.calibrationChallenge(req.body))
-  app.post('/v1/ledger/calibration/answers', async (req) => ledger.answerCalibration(req.body))
+  app.post('/v1/ledger/calibration', async (req) => durable(ledger.calibrationChallenge(req.body)))
+  app.post('/v1/ledger/calibration/answers', async (req) => durable(ledger.answerCalibration(req.body)))
   // Hidden calibration rounds: a gateway's item (the question only), and its report of the round.
-  app.post('/v1/ledger/calibration/items', async (req) => ledger.hiddenItem(req.body))
-  app.post('/v1/ledger/calibration/reveals', async (req) => ledger.revealHiddenRound(req.body))
+  app.post('/v1/ledger/calibration/items', async (req) => durable(ledger.hiddenItem(req.body)))
+  app.post('/v1/ledger/calibration/reveals', async (req) => durable(ledger.revealHiddenRound(req.body)))
   // Every member of every round locks here (rules 3), many from one address on a devnet: its own,
   // wider limit. The Join's signature authenticates it; the node's free stake bounds its locks.
   const lockWrites = new WriteGatherer((r: readonly unknown[]) => ledger.lockTickets(r), MAX_LOCKS_PER_ENTRY)
@@ -177,7 +180,7 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
     if (credited.has(order.sig)) throw new LedgerError('BAD_NONCE', 'this credit order was applied already')
     const e = ledger.credit(order.account, parseAmount(order.amount))
     credited.set(order.sig, order.at)
-    return { seq: e.seq, hash: e.hash }
+    return durable({ seq: e.seq, hash: e.hash })
   })
   return app
 }

@@ -41,7 +41,7 @@ export class LocalLedgerClient implements LedgerClient {
   }
 
   async submit(request: AccountRequest): Promise<LogEntry> {
-    return this.ledger.submit(request)
+    return this.durable(this.ledger.submit(request))
   }
 
   /**
@@ -50,7 +50,7 @@ export class LocalLedgerClient implements LedgerClient {
    * log checks the signatures too).
    */
   async settle(transcript: readonly Signed[], charge?: Charge): Promise<SettlementReceipt> {
-    return this.ledger.settle(PreparedTranscript.fromVerified(transcript), charge)
+    return this.durable(this.ledger.settle(PreparedTranscript.fromVerified(transcript), charge))
   }
 
   async entries(fromSeq: number, limit: number): Promise<LogEntry[]> {
@@ -58,7 +58,7 @@ export class LocalLedgerClient implements LedgerClient {
   }
 
   async beacon(request: BeaconRequest): Promise<BeaconIssue> {
-    return this.ledger.beacon(request)
+    return this.durable(this.ledger.beacon(request))
   }
 
   /** The swarm's members lock together: gathered into one write (writeGatherer.ts). */
@@ -67,22 +67,28 @@ export class LocalLedgerClient implements LedgerClient {
   }
 
   async calibrationChallenge(ask: CalibrationAsk): Promise<Challenge> {
-    return this.ledger.calibrationChallenge(ask)
+    return this.durable(this.ledger.calibrationChallenge(ask))
   }
 
   async answerCalibration(answer: CalibrationAnswer): Promise<CalibrationResult> {
-    return this.ledger.answerCalibration(answer)
+    return this.durable(this.ledger.answerCalibration(answer))
   }
 
   async hiddenItem(ask: HiddenAsk): Promise<HiddenItem> {
-    return this.ledger.hiddenItem(ask)
+    return this.durable(this.ledger.hiddenItem(ask))
   }
 
   async revealHiddenRound(reveal: HiddenReveal): Promise<{ graded: number }> {
-    return this.ledger.revealHiddenRound(reveal)
+    return this.durable(this.ledger.revealHiddenRound(reveal))
   }
 
   async beaconOf(round: string, phase: BeaconPhase): Promise<BeaconIssue | undefined> {
     return this.ledger.beaconOf(round, phase)
+  }
+
+  /** Writes are answered once on disk, as a served ledger answers them (walSync.ts); ticket locks are not waited for. */
+  private async durable<T>(answer: T): Promise<T> {
+    await this.ledger.synced()
+    return answer
   }
 }

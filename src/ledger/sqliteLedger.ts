@@ -18,6 +18,7 @@ import type { Signed } from '../protocol/envelope.js'
 import { openEncoded, TranscriptError, type VerifiedRound, verifyOpened } from '../round/verify.js'
 import { encodeTranscript, PreparedTranscript } from './preparedTranscript.js'
 import { EnvelopeOpenerPool } from '../protocol/openerPool.js'
+import { WalSync } from './walSync.js'
 import { type Micro, parseAmount } from './amount.js'
 import { type AccountKind, type AccountState, type Charge, type Ledger, LedgerError, type LedgerRules, type LogEntry, type PendingSettlement, type SettlementReceipt } from './ledger.js'
 import { entryProblem, LOG_ROOT, signEntry } from './logEntry.js'
@@ -71,6 +72,8 @@ export class SqliteLedger implements Ledger {
   private readonly keys = new PublicKeyCache()
   /** Worker threads that check transcripts' signatures ahead of the writer (started on first use). */
   private opener: EnvelopeOpenerPool | undefined
+  /** Syncs the WAL off the event loop (absent for a database in memory). */
+  private readonly wal: WalSync | undefined
   /** What the last settlement paid (settle returns it). */
   private settled: SettlementReceipt | undefined
   /** Set while due rounds are being expired (their entries are appends too). */
@@ -99,6 +102,7 @@ export class SqliteLedger implements Ledger {
   ) {
     this.db = db
     this.now = now
+    this.wal = db.memory || db.readonly ? undefined : new WalSync(`${db.name}-wal`)
     this.standings = new StandingQueries((text) => this.sql(text), () => this.ledgerRules)
     this.locks = new TicketLocks({
       sql: (text) => this.sql(text),
@@ -407,15 +411,10 @@ export class SqliteLedger implements Ledger {
     if (operator === undefined) throw new LedgerError('CORRUPT', 'a replaying ledger takes no writes')
     if (this.lastSeq > 0) this.expireDue(Math.max(this.now(), this.lastAt))
     const results: (TicketLock | LedgerError)[] = new Array(raws.length)
-    // Locks move no money: their entry is not synced to disk by itself but by the next entry that
-    // is (WAL keeps order, so a power cut loses at most the newest locks, never a later entry).
-    // The members beacon that closes a round's joins is synced, and with it every lock it names.
-    this.db.pragma('synchronous = NORMAL')
-    try {
-      this.writeLocks(raws, results, operator)
-    } finally {
-      this.db.pragma('synchronous = FULL')
-    }
+    // Locks move no money: their writers do not wait for `synced()`; the members beacon that
+    // closes a round's joins does, and the sync that covers it covers every lock it names (WAL
+    // keeps order, so a power cut loses at most the newest locks, never a later entry).
+    this.writeLocks(raws, results, operator)
     return results
   }
 
@@ -503,7 +502,12 @@ export class SqliteLedger implements Ledger {
     await this.db.backup(path)
   }
 
+  synced(): Promise<void> {
+    return this.wal?.synced() ?? Promise.resolve()
+  }
+
   close(): void {
+    this.wal?.close()
     this.db.close()
     // Its threads hold no state worth waiting for; idle, they no longer keep the process alive.
     void this.opener?.close()
@@ -856,8 +860,9 @@ function openDatabase(path: string): Database.Database {
   const db = new Database(path)
   db.defaultSafeIntegers(true)
   db.pragma('journal_mode = WAL')
-  // Every committed change reaches the disk before the call returns: money is not lost on a crash.
-  db.pragma('synchronous = FULL')
+  // A commit reaches the OS before the call returns, so a crashed process loses nothing; writers
+  // that must outlast a power cut wait for `synced()`, off the event loop (walSync.ts).
+  db.pragma('synchronous = NORMAL')
   migrate(db)
   return db
 }
