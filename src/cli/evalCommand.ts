@@ -9,7 +9,7 @@ import { replayTask, type ReplayResult } from '../eval/replay.js'
 import { loadPrd, measureSelfPreference, replayPrd } from '../eval/prd.js'
 import { accuracyChartSvg, type ChartInput } from '../eval/chart.js'
 import { injectionChart, prdReport, sweepChart, sweepReport } from '../eval/report.js'
-import { type ZeroEvalTask, loadZeroEval } from '../eval/zeroeval.js'
+import { isRecordedTask, loadRecordedTask } from '../eval/recordedFile.js'
 import { liveEval } from './evalLive.js'
 import { ProgressBar } from './progressBar.js'
 import { ConfigError } from './modelSpec.js'
@@ -18,13 +18,19 @@ import { ConfigError } from './modelSpec.js'
  * `chorus eval`: replays recorded answers of real small models (ZeroEval gsm / math-l5) through
  * real rounds with modelled judges, sweeping judge accuracy, and prints a Markdown report.
  */
-export const EVAL_HELP = `chorus eval --task gsm|math-l5|prd|live [options]
+export const EVAL_HELP = `chorus eval --task gsm|math-l5|zeroeval:<name>|replay|prd|live [options]
 
   --data <dir>              the evaluation data folder (default $CHORUS_DATA or ../shared/data)
-  --task <gsm|math-l5|prd|live>  what to run: replay ZeroEval's recorded answers (10–11 real small
-                            models, modelled judges); replay PRD vicuna80 (5 models' answers and
-                            recorded peer reviews, scored against human judgements); or live: a
-                            benchmark through a swarm of real models
+  --task <task>             what to run: gsm or math-l5 replay ZeroEval's recorded answers (10–11
+                            real small models, modelled judges); zeroeval:<name> any ZeroEval task
+                            folder under <data>/zeroeval/ (result files as ZeroEval writes them);
+                            replay the recorded replies of --file; prd replays PRD vicuna80 (5
+                            models' answers and recorded peer reviews, scored against human
+                            judgements); live runs a benchmark through a swarm of real models
+  --file <file.jsonl>       with --task replay: one question per line, {"id", "question", "gold",
+                            "answer_type" (number|choice|literal|short|free; inferred from the
+                            golds when absent), "marker" (first|last, default last), "replies":
+                            [{"model", "text"}, …]}
 
  replays:
   --judge-accuracy <list>   modelled judges' accuracy on right-vs-wrong pairs (default 0.6,0.7,0.8,0.9)
@@ -67,6 +73,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
     options: {
       data: { type: 'string' },
       task: { type: 'string' },
+      file: { type: 'string' },
       'judge-accuracy': { type: 'string' },
       judges: { type: 'string' },
       weights: { type: 'string' },
@@ -109,7 +116,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
     if (values.out !== undefined) await writeFile(values.out, report)
     return 0
   }
-  if (task !== 'gsm' && task !== 'math-l5') throw new ConfigError('--task must be gsm, math-l5, prd or live')
+  if (task === undefined || !isRecordedTask(task)) throw new ConfigError('--task must be gsm, math-l5, zeroeval:<name>, replay (with --file), prd or live')
   const shares = (v: string, name: string) => {
     const list = v.split(',').map(Number)
     if (list.some((q) => !(q >= 0 && q <= 1))) throw new ConfigError(`${name} takes numbers in [0, 1], comma-separated`)
@@ -129,7 +136,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
   const writeChart = async (chart: ChartInput) => {
     if (values.chart !== undefined) await writeFile(values.chart, accuracyChartSvg(chart))
   }
-  const recorded = await loadZeroEval(dataDir, task as ZeroEvalTask).catch((err: Error) => {
+  const recorded = await loadRecordedTask(task, dataDir, values.file).catch((err: Error) => {
     throw new ConfigError(err.message)
   })
   const results: ReplayResult[] = []

@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util'
 import { accuracyOverRunSvg, collusionSvg, grindingSvg, susceptibilitySvg, ticketSvg, trajectorySvg } from '../sim/charts.js'
 import { BEHAVIOURS, parsePopulation, type Population, SCENARIOS } from '../sim/population.js'
 import { collusionTable, grindingTable, simReport, susceptibilityTable, ticketSweepTable } from '../sim/report.js'
-import { loadZeroEval, type RecordedTask } from '../eval/zeroeval.js'
+import { isRecordedTask, loadRecordedTask } from '../eval/recordedFile.js'
+import type { RecordedTask } from '../eval/zeroeval.js'
 import { runSimulation } from '../sim/simulation.js'
 import { collusionSweep, grindingSweep, type SweepBase, susceptibilitySweep, ticketSweep } from '../sim/sweeps.js'
 import { ConfigError } from './modelSpec.js'
@@ -25,7 +26,8 @@ export const SIM_HELP = `chorus sim --scenario <name> [--population FILE] [--see
   --ticket T    each member's ticket, in units (default 0.01; the fee is 1)
   --forfeit F   no-shows (default: only members that reveal nothing forfeit) or non-winners
   --data DIR    replay recorded answers of real models from DIR (e.g. ../shared/data) instead of
-                the skill model; with --task gsm (default) or math-l5; judges stay modelled
+                the skill model; with --task gsm (default), math-l5, zeroeval:<name>, or replay
+                with --file FILE (JSON lines: see chorus eval --help); judges stay modelled
   --out FILE    write the report there (default: print it)
   --charts DIR  write the charts there as SVG and link them from the report
   Sweeps (each reruns the scenario on the same seed, varying one thing):
@@ -50,6 +52,7 @@ export async function simCommand(args: string[], _signal: AbortSignal, out: (s: 
       out: { type: 'string' },
       data: { type: 'string' },
       task: { type: 'string' },
+      file: { type: 'string' },
       charts: { type: 'string' },
       'sweep-tickets': { type: 'string' },
       'sweep-colluders': { type: 'string' },
@@ -84,12 +87,12 @@ export async function simCommand(args: string[], _signal: AbortSignal, out: (s: 
   if (sweeps.tries !== undefined && population.joiners === population.members) throw new ConfigError('--sweep-tries needs a population with more joiners than members (the grinding scenario has them)')
 
   const task = values.task ?? 'gsm'
-  if (task !== 'gsm' && task !== 'math-l5') throw new ConfigError('--task is gsm or math-l5')
+  if (!isRecordedTask(task)) throw new ConfigError('--task is gsm, math-l5, zeroeval:<name> or replay (with --file)')
   if (values.task !== undefined && values.data === undefined) throw new ConfigError('--task names recorded data: give --data DIR too')
   let recorded: RecordedTask | undefined
   if (values.data !== undefined) {
     try {
-      recorded = await loadZeroEval(values.data, task)
+      recorded = await loadRecordedTask(task, values.data, values.file)
     } catch (err) {
       throw new ConfigError((err as Error).message)
     }

@@ -36,6 +36,8 @@ export interface AggregationInput {
    * add nothing however many they are.
    */
   supporterWeight?: (owner: string) => number
+  /** The key replies are grouped by (answerTypes.ts); default `replyKey`, the grouping before answer types. */
+  groupKey?: (reply: string) => string
   bt?: BTOptions
 }
 
@@ -90,7 +92,7 @@ export function aggregate(input: AggregationInput): Aggregation {
   // Agreement is evidence too: answers with the same final answer form a group, and a group scores
   // its members' mean strength plus SUPPORT_WEIGHT · ln(members). Weak judges leave the strengths
   // near zero and the vote decides; strong judges separate the strengths and overrule the vote.
-  const keyOf = answers.map((a) => replyKey(a.text))
+  const keyOf = answers.map((a) => (input.groupKey ?? replyKey)(a.text))
   const vote = majorityVoteByKey(keyOf)
   const members = new Map<string, number[]>()
   keyOf.forEach((k, i) => {

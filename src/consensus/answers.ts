@@ -116,7 +116,7 @@ export function normalizeLatex(answer: string): string {
 }
 
 /** A number's canonical value: an integer, a reduced fraction p/q, or a decimal to 9 significant digits. */
-function numericValue(s: string): string | undefined {
+export function numericValue(s: string): string | undefined {
   let t = s.replace(/^\\?\$|\\?\$$/g, '').replace(UNIT_WORDS, '')
   t = t.replace(/^\\\$|^\$/, '').replace(/(\d),(?=\d{3}\b)/g, '$1')
   const percent = t.endsWith('%')

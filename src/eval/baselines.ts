@@ -1,4 +1,4 @@
-import { answerKey } from '../consensus/answers.js'
+import { goldKey, groupKey } from '../consensus/answerTypes.js'
 import type { RecordedTask } from './zeroeval.js'
 
 /**
@@ -21,8 +21,8 @@ export function baselineScores(task: RecordedTask): BaselineScores {
   let oracle = 0
   let unextracted = 0
   for (const q of task.questions) {
-    const gold = answerKey(q.gold)
-    const keys = q.replies.map((r) => (r.answer === undefined ? undefined : answerKey(r.answer)))
+    const gold = goldKey(q.gold, q.spec.type)
+    const keys = q.replies.map((r) => (r.answer === undefined ? undefined : groupKey(r.raw, q.spec)))
     keys.forEach((k, m) => {
       if (k === undefined) unextracted++
       else if (k === gold) perModel[m]!.correct++

@@ -1,4 +1,4 @@
-import { answerKey } from '../consensus/answers.js'
+import { type AnswerSpec, goldKey, groupKey } from '../consensus/answerTypes.js'
 import { hashParts } from '../crypto/hash.js'
 import { identityFromSeed } from '../crypto/identity.js'
 import { JUDGE_SYSTEM, judgeUserPrompt } from '../models/judgePrompt.js'
@@ -82,15 +82,17 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
   let judgeChars = 0
   const t0 = performance.now()
   questions.forEach((q, qi) => {
-    const gold = answerKey(q.gold)
-    const keys = q.replies.map((r) => (r.answer === undefined ? undefined : answerKey(r.answer)))
-    const right = keys.map((k) => k === gold)
+    // One reading of each reply, by the question's answer spec, for the score and (in the round's
+    // Query) for the grouping alike: a reply is right exactly when the round groups it with the gold.
     const texts = q.replies.map((r) => r.raw.slice(0, MAX_ANSWER_CHARS) || '(no answer)')
+    const gold = goldKey(q.gold, q.spec.type)
+    const keys: (string | undefined)[] = q.replies.map((r, i) => (r.answer === undefined ? undefined : groupKey(texts[i]!, q.spec)))
+    const right = keys.map((k) => k === gold)
     if (opts.attacker) {
-      const wrong = attackerAnswer(keys, q.gold)
-      keys.push(answerKey(wrong))
+      const reply = injectedReply(attackerAnswer(keys, q.gold, q.spec))
+      keys.push(groupKey(reply, q.spec))
       right.push(false)
-      texts.push(injectedReply(wrong))
+      texts.push(reply)
     }
     const attacker = ids.length
     const judgeOf = (i: number): JudgeModel => (i === attacker ? { accuracy: opts.judge.accuracy, selfPreference: 1 } : (opts.judgeFor?.(i) ?? opts.judge))
@@ -109,7 +111,7 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
         })
       },
     }))
-    const { done } = driveRound(nodes, q.question, ledger, qi)
+    const { done } = driveRound(nodes, q.question, ledger, qi, { answer: q.spec })
     if (isCalibrationItem(q.id, share)) {
       // The ledger knows this answer: grade each judge on the pairs where exactly one side is right.
       learned.grade(done.transcript, (id) => index.get(id)!, (a, b) => {
@@ -157,8 +159,8 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
  * The attacker's final answer: wrong, and given by no model, so whatever it wins it wins by the
  * injection alone (an attacker that copies a popular wrong answer also wins by the vote).
  */
-function attackerAnswer(keys: readonly (string | undefined)[], goldText: string): string {
+function attackerAnswer(keys: readonly (string | undefined)[], goldText: string, spec: AnswerSpec): string {
   let answer = perturbAnswer(goldText)
-  while (keys.includes(answerKey(answer))) answer = perturbAnswer(answer)
+  while (keys.includes(goldKey(answer, spec.type))) answer = perturbAnswer(answer)
   return answer
 }

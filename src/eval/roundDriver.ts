@@ -1,3 +1,4 @@
+import type { AnswerSpec } from '../consensus/answerTypes.js'
 import { canonicalJson } from '../crypto/canonical.js'
 import type { Identity } from '../crypto/identity.js'
 import { identityFromSeed, SignatureVerifier } from '../crypto/identity.js'
@@ -58,6 +59,8 @@ export interface DriveOptions {
   live?: DriverLedger
   /** Seats at most this many of the joiners (default: all of them); the members beacon picks which. */
   maxMembers?: number
+  /** The Query's answer spec: how the round reads and groups replies (default: as before answer types). */
+  answer?: AnswerSpec
 }
 
 /** The coordinator every driven round has (a ledger that settles them registers it as a gateway). */
@@ -79,7 +82,7 @@ export function driveOrAbandon(
   question: string,
   ledger: LedgerView,
   round: number,
-  { intercept = (m) => m, terms = {}, live, maxMembers = nodes.length, abandon }: DriveOptions & { abandon?: (seated: readonly string[]) => boolean } = {},
+  { intercept = (m) => m, terms = {}, live, maxMembers = nodes.length, abandon, answer }: DriveOptions & { abandon?: (seated: readonly string[]) => boolean } = {},
 ): DrivenRound | AbandonedRound {
   const verifier = new SignatureVerifier()
   const rejected: string[] = []
@@ -103,6 +106,7 @@ export function driveOrAbandon(
       joinTarget: nodes.length,
       durations: { join: phaseMs, commit: phaseMs, reveal: phaseMs, verdictCommit: phaseMs, verdictReveal: phaseMs },
       ...terms,
+      ...(answer === undefined ? {} : { answer }),
     },
     hashParts('eval-r0', String(round)),
     t,

@@ -57,6 +57,11 @@ const query = obj({
   minReputation: int(0, BP),
   issuedAt: time,
   rules,
+  /**
+   * How replies are read and grouped (consensus/answerTypes.ts): the answer type and which stated
+   * answer counts. Absent in rounds signed before answer types, which group as they did (replyKey).
+   */
+  answer: optional(obj({ type: oneOf('number', 'choice', 'literal', 'short', 'free', 'auto'), marker: oneOf('first', 'last') })),
 })
 
 const verdict = obj({

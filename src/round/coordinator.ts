@@ -3,6 +3,7 @@ import { commitment } from '../crypto/commitment.js'
 import type { Identity } from '../crypto/identity.js'
 import { merkleRoot } from '../crypto/merkle.js'
 import { type CryptoMeter, type Signed, signEnvelope } from '../protocol/envelope.js'
+import type { AnswerSpec } from '../consensus/answerTypes.js'
 import { BEACON_RULES, LEDGERLESS_RULES, LOCKED_JOIN_RULES, type RoundRules } from '../protocol/rulesVersions.js'
 import { type BeaconPhase, type IssuedBeacon, joinSealHash, type RoundBeacon } from './beacons.js'
 import { ProtocolError } from '../protocol/errors.js'
@@ -64,6 +65,8 @@ export interface RoundRequest {
   minReputation?: number
   /** Close the join window as soon as this many joins arrived (default maxMembers). */
   joinTarget?: number
+  /** How replies are read and grouped (consensus/answerTypes.ts); absent: as before answer types. */
+  answer?: AnswerSpec
 }
 
 export interface CoordinatorContext {
@@ -154,6 +157,7 @@ export class CoordinatorRound {
       minReputation: request.minReputation ?? 0,
       issuedAt: now,
       rules: ctx.rules ?? LEDGERLESS_RULES,
+      ...(request.answer === undefined ? {} : { answer: request.answer }),
     }
     this.roundId = roundIdOf(ctx.identity.id, this.body)
     this.joinTarget = request.joinTarget ?? request.maxMembers
@@ -543,6 +547,7 @@ export class CoordinatorRound {
       sortedValues(this.verdictReveals).map((r) => ({ judge: r.env.from, verdicts: r.env.body.verdicts })),
       this.ctx.ledger,
       this.body.rules,
+      this.body.answer,
     )
     const root = merkleRoot(this.transcript.map((m) => m.wire))
     const result = this.sign('Result', { root, ...resultFields(outcome), at: now })

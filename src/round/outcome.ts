@@ -1,6 +1,8 @@
 import { type Aggregation, aggregate } from '../consensus/aggregate.js'
 import { type Assignment, assignComparisons, type Judgement, judgementsFor } from '../consensus/assignment.js'
-import { majorityVote } from '../consensus/baselines.js'
+import { replyKey } from '../consensus/answers.js'
+import { type AnswerSpec, groupKey } from '../consensus/answerTypes.js'
+import { majorityVoteByKey } from '../consensus/baselines.js'
 import { BP, SCORE_SCALE } from '../protocol/limits.js'
 import type { RoundRules } from '../protocol/rulesVersions.js'
 import type { ResultBody, Verdict } from '../protocol/messages.js'
@@ -59,17 +61,22 @@ function supporterWeight(ledger: LedgerView, owner: string, supportRounds: numbe
   return record * Math.min(1, (2 * (ledger.reputationPpm?.(owner) ?? 0)) / 1_000_000)
 }
 
+/**
+ * `spec`: the Query's answer type and marker policy; a Query without one (every round signed before
+ * answer types) groups by `replyKey`, as it did.
+ */
 export function computeOutcome(
   answers: readonly RevealedAnswer[],
   verdicts: readonly { judge: string; verdicts: readonly Verdict[] }[],
   ledger: LedgerView,
   rules: RoundRules,
+  spec?: AnswerSpec,
 ): RoundOutcome {
   if (answers.length === 0) throw new RangeError('no answers to decide between')
   const flat = verdicts.flatMap((r) => r.verdicts.map((v) => ({ judge: r.judge, a: v.a, b: v.b, v: v.v })))
   const judged = flat.filter((v) => v.v !== 'U').length
   if (answers.length < rules.minRanked || judged === 0)
-    return unranked(answers, flat.length - judged, flat.length)
+    return unranked(answers, flat.length - judged, flat.length, keyFor(spec))
   const supportRounds = rules.supportRounds
   const agg = aggregate({
     answers: answers.map((a) => ({ owner: a.owner, text: a.text, tieBreak: a.commitHash })),
@@ -79,6 +86,7 @@ export function computeOutcome(
     supportWeight: rules.supportBp / BP,
     ...(supportRounds === undefined ? {} : { supporterWeight: (owner: string) => supporterWeight(ledger, owner, supportRounds, rules.supportByRank === 1) }),
     bt: { prior: rules.priorMilli / 1_000, z: rules.zMilli / 1_000 },
+    groupKey: keyFor(spec),
   })
   return ranked(answers, agg, flat.length)
 }
@@ -113,9 +121,10 @@ function unranked(
   answers: readonly RevealedAnswer[],
   abstentions: number,
   verdictCount: number,
+  key: (reply: string) => string,
 ): RoundOutcome {
   const byHash = [...answers].sort((x, y) => (x.commitHash < y.commitHash ? -1 : 1))
-  const w = byHash[majorityVote(byHash.map((a) => a.text)).winner]!
+  const w = byHash[majorityVoteByKey(byHash.map((a) => key(a.text))).winner]!
   return {
     ranked: false,
     winner: w.owner,
@@ -138,4 +147,9 @@ export function resultFields(
   o: RoundOutcome,
 ): Pick<ResultBody, 'ranked' | 'winner' | 'separated' | 'scores'> {
   return { ranked: o.ranked, winner: o.winner, separated: o.separated, scores: o.scores }
+}
+
+/** How a round groups its replies: by the Query's answer spec, or as rounds did before answer types. */
+function keyFor(spec: AnswerSpec | undefined): (reply: string) => string {
+  return spec === undefined ? replyKey : (reply) => groupKey(reply, spec)
 }

@@ -172,7 +172,7 @@ class Walk {
     const assignment = planJudging(answers, this.opts.ledger, seed)
     const verdicts =
       answers.length >= q.rules.minRanked && assignment.byJudge.size > 0 ? this.judging(assignment) : []
-    const outcome = computeOutcome(answers, verdicts, this.opts.ledger, q.rules)
+    const outcome = computeOutcome(answers, verdicts, this.opts.ledger, q.rules, q.answer)
     const root = this.result(outcome)
     return {
       roundId: this.roundId,

@@ -1,5 +1,6 @@
 import { majorityVote } from '../consensus/baselines.js'
-import { answerKey, replyKey } from '../consensus/answers.js'
+import { replyKey } from '../consensus/answers.js'
+import { goldKey, groupKey } from '../consensus/answerTypes.js'
 import { SeededRandom } from '../consensus/prng.js'
 import { hashParts } from '../crypto/hash.js'
 import { type Identity, identityFromSeed } from '../crypto/identity.js'
@@ -194,8 +195,11 @@ export function runSimulation(opts: SimOptions): SimResult {
       const drawn = new Set<number>()
       while (drawn.size < population.joiners) drawn.add(rng.nextInt(nodes.length))
       const joiners = [...drawn].map((i) => nodes[i]!)
-      const goldKey = recorded ? answerKey(recorded.gold) : replyKey(answers.right)
-      const isRight = (text: string) => replyKey(text) === goldKey
+      // Recorded replies are read by their benchmark's answer spec (in the Query too); modelled ones
+      // are plain numbers, grouped as rounds did before answer types.
+      const spec = recorded?.spec
+      const gold = spec ? goldKey(recorded!.gold, spec.type) : replyKey(answers.right)
+      const isRight = (text: string) => (spec ? groupKey(text, spec) : replyKey(text)) === gold
       const reply = (m: SimNode) => {
         const r = recorded?.replies[modelOf.get(m)!]
         return r === undefined ? undefined : r.raw.slice(0, MAX_ANSWER_CHARS) || '(no answer)'
@@ -224,6 +228,7 @@ export function runSimulation(opts: SimOptions): SimResult {
           terms: { fee: String(fee), ticket: String(ticket) },
           maxMembers: population.members,
           intercept,
+          ...(spec ? { answer: spec } : {}),
           live: {
             rules: CURRENT_RULES,
             now: t,

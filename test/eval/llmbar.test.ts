@@ -74,7 +74,7 @@ describe.skipIf(!present)('judges measured on LLMBar', () => {
   })
 
   it('refuses bad options clearly', async () => {
-    await expect(evalCommand(['--task', 'chess'])).rejects.toThrow(/--task must be gsm, math-l5, prd or live/)
+    await expect(evalCommand(['--task', 'chess'])).rejects.toThrow(/--task must be gsm, math-l5, zeroeval:<name>, replay \(with --file\), prd or live/)
     await expect(evalCommand(['--task', 'gsm', '--judge-accuracy', '2'])).rejects.toThrow(/--judge-accuracy/)
     await expect(evalCommand(['--task', 'gsm', '--data', '/nope'])).rejects.toThrow(/no ZeroEval data at \/nope/)
   })

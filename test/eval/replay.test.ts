@@ -70,6 +70,7 @@ function syntheticTask(): RecordedTask {
     id: `q${q}`,
     question: `What is ${q} + ${q}?`,
     gold: String(2 * q),
+    spec: { type: 'number' as const, marker: 'last' as const },
     replies: models.map((model, m) => {
       const wrong = m >= 2 && q % 3 === 0
       const answer = wrong ? String(2 * q + m) : String(2 * q)
