@@ -1,3 +1,4 @@
+import { ANSWER_TYPES, AUTO_SPEC, type AnswerSpec, type AnswerType, type MarkerPolicy } from '../consensus/answerTypes.js'
 import { MAX_CHAT_MESSAGES, MAX_MESSAGE_CHARS } from '../protocol/limits.js'
 import type { ChatMessage } from '../protocol/messages.js'
 import { ApiError, badRequest } from './apiError.js'
@@ -15,6 +16,11 @@ export interface ChatRequest {
   stream: boolean
   /** How long the caller will wait for the round, in ms (extension: `chorus.timeout_ms`). */
   timeoutMs?: number
+  /**
+   * How the swarm reads and groups the replies (extension: `chorus.answer_type`, and
+   * `chorus.answer_marker` first|last): auto unless the client names a type.
+   */
+  answer: AnswerSpec
 }
 
 const IGNORED = new Set([
@@ -37,6 +43,8 @@ const IGNORED = new Set([
   'service_tier',
 ])
 
+const CHORUS_FIELDS = ['timeout_ms', 'answer_type', 'answer_marker']
+
 export function parseChatRequest(body: unknown): ChatRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the request body must be a JSON object')
   const b = body as Record<string, unknown>
@@ -54,13 +62,17 @@ export function parseChatRequest(body: unknown): ChatRequest {
   const messages = b.messages.map((m, i) => message(m, i))
   if (!messages.some((m) => m.role === 'user')) throw badRequest('messages must include a user message', 'messages')
   let timeoutMs: number | undefined
+  let answer = AUTO_SPEC
   if (b.chorus !== undefined) {
     const c = b.chorus as Record<string, unknown> | null
-    if (typeof c !== 'object' || c === null || Object.keys(c).some((k) => k !== 'timeout_ms')) throw badRequest('chorus takes only timeout_ms', 'chorus')
+    if (typeof c !== 'object' || c === null || Array.isArray(c) || Object.keys(c).some((k) => !CHORUS_FIELDS.includes(k))) throw badRequest(`chorus takes only ${CHORUS_FIELDS.join(', ')}`, 'chorus')
     if (c.timeout_ms !== undefined && !(Number.isInteger(c.timeout_ms) && (c.timeout_ms as number) > 0)) throw badRequest('chorus.timeout_ms must be a positive integer', 'chorus.timeout_ms')
     timeoutMs = c.timeout_ms as number | undefined
+    if (c.answer_type !== undefined && !(ANSWER_TYPES as readonly unknown[]).includes(c.answer_type)) throw badRequest(`chorus.answer_type must be one of ${ANSWER_TYPES.join(', ')}`, 'chorus.answer_type')
+    if (c.answer_marker !== undefined && c.answer_marker !== 'first' && c.answer_marker !== 'last') throw badRequest('chorus.answer_marker must be first or last', 'chorus.answer_marker')
+    answer = { type: (c.answer_type as AnswerType | undefined) ?? 'auto', marker: (c.answer_marker as MarkerPolicy | undefined) ?? 'last' }
   }
-  return { model: b.model, messages, stream: b.stream === true, ...(timeoutMs === undefined ? {} : { timeoutMs }) }
+  return { model: b.model, messages, stream: b.stream === true, answer, ...(timeoutMs === undefined ? {} : { timeoutMs }) }
 }
 
 function message(m: unknown, i: number): ChatMessage {

@@ -194,7 +194,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       return await admission.run(async () => {
         const t0 = performance.now()
         try {
-          const result = await opts.swarm.ask(chat.messages, { signal: cancel.signal, ...(onPhase ? { onPhase } : {}), ...(account ? { payer: account } : {}) })
+          const result = await opts.swarm.ask(chat.messages, { signal: cancel.signal, answer: chat.answer, ...(onPhase ? { onPhase } : {}), ...(account ? { payer: account } : {}) })
           const roundMs = performance.now() - t0
           // The hold lasts until the ledger has charged the round.
           const settled = result.settlement

@@ -17,6 +17,8 @@ export function provenance(r: RoundResult, roundMs: number) {
     ranked: o.ranked,
     winner: o.winner,
     separated: o.separated,
+    /** How the replies were read and grouped (the Query's answer type; null in rounds signed before answer types). */
+    answer_type: (r.transcript[0]!.env as Envelope<'Query'>).body.answer?.type ?? null,
     answers: members.length,
     scores: o.scores.map((s) => ({
       node: s.node,

@@ -1,3 +1,4 @@
+import type { AnswerSpec } from '../consensus/answerTypes.js'
 import type { SettlementReceipt } from '../ledger/ledger.js'
 import type { Signed } from '../protocol/envelope.js'
 import type { ChatMessage } from '../protocol/messages.js'
@@ -29,6 +30,8 @@ export interface AskOptions {
   onPhase?: (phase: CoordinatorPhase, at: number) => void
   /** The ledger account that pays for the round (default: the gateway's own). */
   payer?: string
+  /** How the round reads and groups replies (consensus/answerTypes.ts; the API's `chorus.answer_type`). */
+  answer?: AnswerSpec
 }
 
 export type RoundFailure = 'NO_MEMBERS' | 'NO_ANSWERS' | 'LATE' | 'NO_BEACON' | 'ABORTED' | 'TOO_LARGE' | 'NO_DEPOSIT'

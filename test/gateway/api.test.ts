@@ -72,6 +72,24 @@ describe('the gateway API with the official openai client', () => {
     expect(out).toMatch(/^INVALID/)
   })
 
+  it('reads replies by the answer type a client names (auto otherwise), signed in the Query; a bad one is refused', async () => {
+    const ask = (chorus?: Json) =>
+      fetch(`${gw.url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test' },
+        body: JSON.stringify({ model: 'chorus-swarm', messages: [{ role: 'user', content: 'typed' }], ...(chorus ? { chorus } : {}) }),
+      })
+    const queryOf = async (res: Json) => (await fetch(`${gw.url.replace(/\/v1$/, '')}${res.chorus.transcript}`, { headers: { authorization: 'Bearer sk-test' } }).then(json)).envelopes[0].body
+    const typed = await ask({ answer_type: 'literal', answer_marker: 'first' }).then(json)
+    expect(typed.chorus.answer_type).toBe('literal')
+    expect((await queryOf(typed)).answer).toEqual({ type: 'literal', marker: 'first' })
+    const plain = await ask().then(json)
+    expect((await queryOf(plain)).answer).toEqual({ type: 'auto', marker: 'last' })
+    const bad = await ask({ answer_type: 'essay' })
+    expect(bad.status).toBe(400)
+    expect((await bad.json()).error.param).toBe('chorus.answer_type')
+  })
+
   it('lists models, nodes and recent rounds', async () => {
     const models = await client.models.list()
     expect(models.data.map((m) => m.id)).toEqual(['chorus-swarm'])
