@@ -1,12 +1,12 @@
-import { answerKey, extractAnswer } from '../consensus/answers.js'
+import { type AnswerSpec, finalAnswer, goldKey, groupKey } from '../consensus/answerTypes.js'
 import type { RoundResult } from '../gateway/swarm.js'
 import type { Swarm } from '../gateway/swarm.js'
 import type { ModelBackend } from '../models/backend.js'
 import type { PhaseTimes } from '../round/coordinator.js'
-import type { Estimate } from './bootstrap.js'
+import type { Estimate, PairedDifference } from './bootstrap.js'
 import type { Benchmark } from './benchmark.js'
 import type { LiveCache, LiveRecord } from './liveCache.js'
-import { type AttackedMethod, type Method, type RoundPicks, scoreAttack, scoreMethods } from './scoring.js'
+import { type AttackedMethod, type Method, type Paired, type RoundPicks, scoreAttack, scoreMethods } from './scoring.js'
 
 /**
  * A live evaluation: every benchmark question goes to a real swarm as one round (real backends,
@@ -40,6 +40,7 @@ export interface LiveSummary {
   questions: number
   failed: number
   accuracy: Record<Method, Estimate>
+  paired: Record<Paired, PairedDifference>
   bestSingleModel: string
   verdictsPerQuestion: number
   /** Measured: what the backends reported, per question. */
@@ -72,7 +73,7 @@ export async function runLive(opts: LiveRunOptions): Promise<LiveRecord[]> {
     }
     opts.signal?.throwIfAborted()
     const before = usage(opts.backends)
-    const gold = answerKey(q.gold)
+    const gold = goldKey(q.gold, q.spec.type)
     let record: LiveRecord
     try {
       const res = await opts.swarm.ask(
@@ -80,9 +81,9 @@ export async function runLive(opts: LiveRunOptions): Promise<LiveRecord[]> {
           { role: 'system', content: LIVE_SYSTEM_PROMPT },
           { role: 'user', content: q.question },
         ],
-        { ...(opts.signal ? { signal: opts.signal } : {}), onPhase: (phase) => opts.onProgress?.(done, questions.length, phase) },
+        { answer: q.spec, ...(opts.signal ? { signal: opts.signal } : {}), onPhase: (phase) => opts.onProgress?.(done, questions.length, phase) },
       )
-      record = recordOf(q.id, res, index, gold, opts.nodes.length)
+      record = recordOf(q.id, res, index, gold, q.spec, opts.nodes.length)
     } catch (err) {
       if (opts.signal?.aborted) throw err
       const none = opts.nodes.map(() => null)
@@ -102,14 +103,14 @@ export async function runLive(opts: LiveRunOptions): Promise<LiveRecord[]> {
   return records
 }
 
-function recordOf(id: string, res: RoundResult, index: Map<string, number>, gold: string, n: number): LiveRecord {
+function recordOf(id: string, res: RoundResult, index: Map<string, number>, gold: string, spec: AnswerSpec, n: number): LiveRecord {
   const keys: (string | null)[] = Array.from({ length: n }, () => null)
   for (const m of res.transcript) {
     if (m.env.type !== 'AnswerReveal') continue
     const i = index.get(m.env.from)
     if (i === undefined) continue
-    const answer = extractAnswer((m.env.body as { answer: string }).answer)
-    keys[i] = answer === undefined ? null : answerKey(answer)
+    const reply = (m.env.body as { answer: string }).answer
+    keys[i] = finalAnswer(reply, spec) === undefined ? null : groupKey(reply, spec)
   }
   const pick = (node: string) => index.get(node) ?? -1
   const o = res.outcome
@@ -157,7 +158,7 @@ export function summarizeLive(label: string, records: readonly LiveRecord[], nod
     'majority vote': records.map((r) => rightOf(r, r.picks.majority)),
   }
   const single = scored.map((i) => records.map((r) => r.right[i] === true))
-  const { accuracy, bestSingleModel } = scoreMethods(picks, single, names)
+  const { accuracy, paired, bestSingleModel } = scoreMethods(picks, single, names)
   const n = Math.max(1, records.length)
   const sum = (f: (r: LiveRecord) => number) => records.reduce((s, r) => s + f(r), 0)
   const calls = sum((r) => r.tokens.calls)
@@ -172,6 +173,7 @@ export function summarizeLive(label: string, records: readonly LiveRecord[], nod
     questions: records.length,
     failed: records.filter((r) => r.failed !== undefined).length,
     accuracy,
+    paired,
     bestSingleModel,
     verdictsPerQuestion: sum((r) => r.verdicts) / n,
     tokensPerQuestion: { prompt: sum((r) => r.tokens.prompt) / n, completion: sum((r) => r.tokens.completion) / n, reportedShare: calls === 0 ? 0 : sum((r) => r.tokens.reported) / calls },

@@ -164,7 +164,8 @@ export function replayPrd(data: PrdData, opts: PrdReplayOptions = {}): PrdReplay
         return s === 1 ? ('A' as const) : s === 2 ? ('B' as const) : s === 3 ? ('T' as const) : ('U' as const)
       },
     }))
-    const { done } = driveRound(nodes, q.text, ledger, qi)
+    // Open questions: free-text answers, grouped only when their text is the same.
+    const { done } = driveRound(nodes, q.text, ledger, qi, { answer: { type: 'free', marker: 'last' } })
     const truth = humanPairs(data, q.id)
     if (isCalibrationItem(String(q.id), share)) {
       // The ledger knows the people's verdicts here: grade each judge on the pairs they decided.

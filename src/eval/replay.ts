@@ -5,11 +5,11 @@ import { JUDGE_SYSTEM, judgeUserPrompt } from '../models/judgePrompt.js'
 import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
 import { type LedgerView, genesisLedgerView } from '../round/ledgerView.js'
 import { injectedReply, perturbAnswer } from './attacker.js'
-import type { Estimate } from './bootstrap.js'
+import type { Estimate, PairedDifference } from './bootstrap.js'
 import { CalibrationRecords, isCalibrationItem } from './calibration.js'
 import { type JudgeModel, modelledVerdict } from './modelledJudge.js'
 import { driveRound } from './roundDriver.js'
-import { type AttackedMethod, type Method, type RoundPicks, scoreAttack, scoreMethods } from './scoring.js'
+import { type AttackedMethod, type Method, type Paired, type RoundPicks, scoreAttack, scoreMethods } from './scoring.js'
 import type { RecordedTask } from './zeroeval.js'
 
 /**
@@ -25,6 +25,8 @@ export interface ReplayResult {
   judge: JudgeModel
   questions: number
   accuracy: Record<Method, Estimate>
+  /** Swarm against majority and best single on the same questions (paired bootstrap). */
+  paired: Record<Paired, PairedDifference>
   bestSingleModel: string
   verdictsPerQuestion: number
   /**
@@ -139,12 +141,13 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
     opts.onProgress?.(qi + 1, questions.length)
   })
   const ms = performance.now() - t0
-  const { accuracy, bestSingleModel } = scoreMethods(hit, single, task.models)
+  const { accuracy, paired, bestSingleModel } = scoreMethods(hit, single, task.models)
   return {
     label: opts.label ?? `judges q = ${opts.judge.accuracy}`,
     judge: opts.judge,
     questions: hit.swarm.length,
     accuracy,
+    paired,
     bestSingleModel,
     verdictsPerQuestion: verdicts / Math.max(1, hit.swarm.length),
     tokensPerQuestion: { answers: answerChars / 4 / Math.max(1, hit.swarm.length), judging: judgeChars / 4 / Math.max(1, questions.length) },

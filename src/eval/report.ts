@@ -1,9 +1,9 @@
 import type { ChartInput } from './chart.js'
 import type { PrdReplay, SelfPreference } from './prd.js'
-import type { Estimate } from './bootstrap.js'
+import type { Estimate, PairedDifference } from './bootstrap.js'
 import type { LiveSummary } from './live.js'
 import type { ReplayResult } from './replay.js'
-import { ATTACKED_METHODS, type AttackedMethod, METHODS, type Method } from './scoring.js'
+import { ATTACKED_METHODS, type AttackedMethod, METHODS, type Method, PAIRED, type Paired } from './scoring.js'
 
 const pct = (x: number) => (100 * x).toFixed(1)
 const withInterval = (e: { mean: number; lo: number; hi: number }) => `${pct(e.mean)} [${pct(e.lo)}, ${pct(e.hi)}]`
@@ -12,18 +12,23 @@ const withInterval = (e: { mean: number; lo: number; hi: number }) => `${pct(e.m
 export interface MethodColumn {
   label: string
   accuracy: Record<Method, Estimate>
+  paired?: Record<Paired, PairedDifference>
   attackSuccess?: Record<AttackedMethod, Estimate>
 }
+
+const signedPct = (x: number) => `${x >= 0 ? '+' : '−'}${pct(Math.abs(x))}`
+const difference = (d: PairedDifference) => `${signedPct(d.mean)} [${signedPct(d.lo)}, ${signedPct(d.hi)}] (${d.onlyA}/${d.onlyB})`
 
 /** A Markdown table: one row per method, one column per run. */
 export function methodTable(columns: readonly MethodColumn[]): string[] {
   const head = `| method | ${columns.map((r) => r.label).join(' | ')} |`
   const rule = `|---|${columns.map(() => '---').join('|')}|`
   const rows = METHODS.map((m) => `| ${m} | ${columns.map((r) => (m === 'mean single' ? pct(r.accuracy[m].mean) : withInterval(r.accuracy[m]))).join(' | ')} |`)
+  const pairedRows = columns.some((r) => r.paired) ? PAIRED.map((p) => `| ${p} (paired) | ${columns.map((r) => (r.paired ? difference(r.paired[p]) : '–')).join(' | ')} |`) : []
   const attackRows = columns.some((r) => r.attackSuccess)
     ? ATTACKED_METHODS.map((m) => `| attacker's answer chosen: ${m} | ${columns.map((r) => (r.attackSuccess ? withInterval(r.attackSuccess[m]) : '–')).join(' | ')} |`)
     : []
-  return [head, rule, ...rows, ...attackRows]
+  return [head, rule, ...rows, ...pairedRows, ...attackRows]
 }
 
 /** A Markdown report of a sweep: one table row per method, one column per run. */
@@ -38,10 +43,15 @@ export function sweepReport(title: string, results: readonly ReplayResult[], not
       (r0
         ? ` Best single model: ${r0.bestSingleModel}. Per question: ${r0.verdictsPerQuestion.toFixed(1)} comparisons; ≈ ${Math.round(r0.tokensPerQuestion.answers)} answer tokens and ≈ ${Math.round(r0.tokensPerQuestion.judging)} judge-prompt tokens (characters / 4); ${r0.msPerRound.toFixed(1)} ms per replayed round.`
         : ''),
+    PAIRED_NOTE,
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n')
 }
+
+/** What the paired rows say, and how the vote breaks ties (both fixed, so runs compare). */
+const PAIRED_NOTE =
+  "Paired rows: the swarm's accuracy minus the method's on the same questions, in points, with a 95 % paired bootstrap interval; (a/b) counts the questions only the swarm got right / only the method did (McNemar's discordant pairs). Majority vote breaks a tie between groups toward the one holding the lowest node id, whatever the judge weights."
 
 /** A live run: accuracy per method, measured tokens and phase latency. */
 export function liveReport(title: string, s: LiveSummary, notes: readonly string[]): string {
@@ -57,6 +67,7 @@ export function liveReport(title: string, s: LiveSummary, notes: readonly string
     '',
     `Accuracy in % with 95 % bootstrap intervals over ${s.questions} questions${s.failed > 0 ? ` (${s.failed} rounds failed and count as wrong)` : ''}. Best single model: ${s.bestSingleModel}. ${s.verdictsPerQuestion.toFixed(1)} comparisons per question. ${tokens}`,
     `Phase latency, median: ${phases.join(', ') || 'none recorded'}.`,
+    PAIRED_NOTE,
     ...notes.map((n) => `- ${n}`),
     '',
   ].join('\n')

@@ -1,4 +1,4 @@
-import { type Estimate, bootstrapAccuracy } from './bootstrap.js'
+import { type Estimate, bootstrapAccuracy, type PairedDifference, pairedDifference } from './bootstrap.js'
 
 /**
  * Per-method accuracy from per-question hits, the same for replays and live runs: the round's
@@ -12,8 +12,13 @@ export type AttackedMethod = (typeof ATTACKED_METHODS)[number]
 
 export type RoundPicks = Record<'swarm' | 'weighted BT' | 'unweighted BT' | 'majority vote', boolean[]>
 
+/** The comparisons every report states as paired differences (same questions), not as two intervals. */
+export const PAIRED = ['swarm − majority vote', 'swarm − best single'] as const
+export type Paired = (typeof PAIRED)[number]
+
 export interface MethodScores {
   accuracy: Record<Method, Estimate>
+  paired: Record<Paired, PairedDifference>
   bestSingleModel: string
 }
 
@@ -33,7 +38,11 @@ export function scoreMethods(picks: RoundPicks, single: readonly (readonly boole
   // Mean single: the average model (each question's share of models right, averaged).
   const mean = single.length === 0 || questions === 0 ? Number.NaN : perModel.reduce((a, b) => a + b, 0) / (single.length * questions)
   accuracy['mean single'] = { mean, lo: mean, hi: mean }
-  return { accuracy, bestSingleModel: models[best] ?? '' }
+  const paired: Record<Paired, PairedDifference> = {
+    'swarm − majority vote': pairedDifference(picks.swarm, picks['majority vote'], 1000, 'swarm-majority'),
+    'swarm − best single': pairedDifference(picks.swarm, hits['best single'], 1000, 'swarm-best'),
+  }
+  return { accuracy, paired, bestSingleModel: models[best] ?? '' }
 }
 
 export function scoreAttack(took: Record<AttackedMethod, readonly boolean[]>): Record<AttackedMethod, Estimate> {

@@ -125,13 +125,16 @@ function unranked(
 ): RoundOutcome {
   const byHash = [...answers].sort((x, y) => (x.commitHash < y.commitHash ? -1 : 1))
   const w = byHash[majorityVoteByKey(byHash.map((a) => key(a.text))).winner]!
+  // The majority baseline breaks ties as in a ranked round (the answers' own order, by node id), so
+  // it does not move when judge weights leave a round unranked.
+  const majority = answers[majorityVoteByKey(answers.map((a) => key(a.text))).winner]!
   return {
     ranked: false,
     winner: w.owner,
     answer: w.text,
     separated: false,
     scores: [],
-    baselines: { majority: w.owner, weightedBt: w.owner, unweighted: w.owner },
+    baselines: { majority: majority.owner, weightedBt: w.owner, unweighted: w.owner },
     abstentions,
     verdictCount,
   }

@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest'
 import { aggregate } from '../../src/consensus/aggregate.js'
 import { majorityVote } from '../../src/consensus/baselines.js'
 import { capShares, logOddsWeight } from '../../src/consensus/judgeWeights.js'
+import { RULES_VERSIONS } from '../../src/protocol/rulesVersions.js'
+import { genesisLedgerView } from '../../src/round/ledgerView.js'
+import { computeOutcome } from '../../src/round/outcome.js'
 
 describe('judge weights', () => {
   it('is zero at or below chance, increasing above it, and finite at 1', () => {
@@ -80,6 +83,31 @@ describe('baselines and aggregation', () => {
       maxJudgeShare: 0.34,
     })
     expect(capped.theta[0]! - capped.theta[1]!).toBeLessThan(agg.theta[0]! - agg.theta[1]!)
+  })
+
+  it("breaks the majority vote's ties toward the first answer in the round's order, whatever the judge weights", () => {
+    // Two groups of two (answers in owner order, as a round holds them): the vote is a tie.
+    const answers = ['n1', 'n2', 'n3', 'n4'].map((o, k) => ({ owner: o, text: ['7', '8', '8', '7'][k]!, tieBreak: ['d', 'c', 'b', 'a'][k]! }))
+    const verdicts = [
+      { judge: 'n1', a: 'n2', b: 'n3', v: 'A' as const },
+      { judge: 'n2', a: 'n1', b: 'n4', v: 'B' as const },
+      { judge: 'n3', a: 'n4', b: 'n1', v: 'A' as const },
+    ]
+    const picks = [() => 1, (j: string) => (j === 'n1' ? 5 : 0.1), (j: string) => (j === 'n3' ? 5 : 0.1)].map(
+      (judgeWeight) => aggregate({ answers, verdicts, judgeWeight, maxJudgeShare: 1 }).baselines.majorityWinner,
+    )
+    expect(picks).toEqual([0, 0, 0])
+  })
+
+  it('keeps the majority baseline where it was when zero judge weights leave the round unranked', () => {
+    const answers = ['n1', 'n2', 'n3', 'n4'].map((o, k) => ({ owner: o, text: ['7', '8', '8', '7'][k]!, commitHash: ['d', 'c', 'b', 'a'][k]! }))
+    const verdicts = [{ judge: 'n1', verdicts: [{ a: 'n2', b: 'n3', v: 'A' as const, p: -1 }] }]
+    const rules = RULES_VERSIONS.get(1)!.rules
+    const ranked = computeOutcome(answers, verdicts, genesisLedgerView(), rules)
+    const silent = computeOutcome(answers, verdicts, genesisLedgerView(() => 0), rules)
+    expect(ranked.ranked).toBe(true)
+    expect(silent.baselines.majority).toBe(ranked.baselines.majority)
+    expect(silent.baselines.majority).toBe('n1')
   })
 
   it('breaks exact ties by the tie-break key', () => {

@@ -150,3 +150,20 @@ describe('replay through real rounds', () => {
     expect(done.transcript.some((m) => m.env.type === 'VerdictReveal' && m.env.from === ids[0]!.id)).toBe(false)
   })
 })
+
+describe('paired differences', () => {
+  it('are zero when two methods agree on every question, and exclude zero when one wins often and never loses', async () => {
+    const { pairedDifference } = await import('../../src/eval/bootstrap.js')
+    const same = Array.from({ length: 50 }, (_, i) => i % 3 === 0)
+    expect(pairedDifference(same, same)).toEqual({ mean: 0, lo: 0, hi: 0, onlyA: 0, onlyB: 0 })
+    const better = same.map((x, i) => x || i % 5 === 1)
+    const d = pairedDifference(better, same)
+    expect(d.onlyA).toBe(7)
+    expect(d.onlyB).toBe(0)
+    expect(d.mean).toBeCloseTo(7 / 50)
+    expect(d.lo).toBeGreaterThan(0)
+    // Paired, the interval is narrower than the two accuracies' intervals suggest: they overlap, it does not reach 0.
+    const r = replayTask(syntheticTask(), { judge: { accuracy: 0.95 } })
+    expect(r.paired['swarm − majority vote'].mean).toBeCloseTo(r.accuracy.swarm.mean - r.accuracy['majority vote'].mean)
+  })
+})

@@ -87,7 +87,7 @@ describe('the gateway API with the official openai client', () => {
     expect((await queryOf(plain)).answer).toEqual({ type: 'auto', marker: 'last' })
     const bad = await ask({ answer_type: 'essay' })
     expect(bad.status).toBe(400)
-    expect((await bad.json()).error.param).toBe('chorus.answer_type')
+    expect((await json(bad)).error.param).toBe('chorus.answer_type')
   })
 
   it('lists models, nodes and recent rounds', async () => {
