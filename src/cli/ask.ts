@@ -61,7 +61,7 @@ export async function ask(args: string[], out: (s: string) => void = (s) => proc
       `\n— round ${chorus.round.slice(0, 16)}…: ${chorus.ranked ? 'ranked' : 'unranked'}, ${chorus.answers} answers, ${chorus.judges.length} judges, ${chorus.verdicts} verdicts; ` +
         `winner ${chorus.winner.slice(0, 8)}${chorus.separated ? ' (separated)' : ''}\n` +
         `  phases: join ${p.join} ms, answer ${p.answer} ms, judge ${p.judge} ms; total ${p.total} ms${chorus.charge_micro !== '0' ? `; charged ${formatUnits(BigInt(chorus.charge_micro))}` : ''}\n` +
-        `  transcript ${base.replace(/\/v1$/, '')}${chorus.transcript} (root ${chorus.transcript_root.slice(0, 16)}…): chorus verify <url>\n`,
+        `  transcript ${chorus.transcript} (root ${chorus.transcript_root.slice(0, 16)}…): chorus verify <url>\n`,
     )
     for (const s of chorus.scores.slice(0, 8)) out(`  ${s.node.slice(0, 8)}  score ${s.score.toFixed(3).padStart(7)}  strength ${s.strength.toFixed(3)} [${s.lo.toFixed(2)}, ${s.hi.toFixed(2)}]  ×${s.support}\n`)
   }

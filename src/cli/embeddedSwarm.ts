@@ -120,7 +120,8 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
     port(names = []) {
       return {
         minMembers: MIN_MEMBERS,
-        ask: (messages, options) => this.ask(messages, options.answer === undefined ? {} : { answer: options.answer }, options),
+        ask: (messages, options) =>
+          this.ask(messages, { ...(options.answer === undefined ? {} : { answer: options.answer }), ...(options.domains === undefined ? {} : { domains: options.domains }) }, options),
         ...(opts.paymaster ? { authorize: (payer: string | undefined, signal?: AbortSignal) => opts.paymaster!.authorize(payer ?? opts.paymaster!.id, signal) } : {}),
         nodes: async () => {
           const infos = nodes.map((n, i) => ({ id: n.id, backend: names[i], activeRounds: n.activeRounds, capacity: n.limits.capacity, declined: Object.fromEntries(n.declined) }))

@@ -9,7 +9,7 @@ import { replayTask, type ReplayResult } from '../eval/replay.js'
 import { loadPrd, measureSelfPreference, replayPrd } from '../eval/prd.js'
 import { accuracyChartSvg, type ChartInput } from '../eval/chart.js'
 import { injectionChart, prdReport, sweepChart, sweepReport } from '../eval/report.js'
-import { isRecordedTask, loadRecordedTask } from '../eval/recordedFile.js'
+import { isRecordedTask, loadRecordedTask, recordedLines } from '../eval/recordedFile.js'
 import { liveEval } from './evalLive.js'
 import { ProgressBar } from './progressBar.js'
 import { ConfigError } from './modelSpec.js'
@@ -65,6 +65,8 @@ export const EVAL_HELP = `chorus eval --task gsm|math-l5|zeroeval:<name>|replay|
  both:
   --limit <n>               only the first n questions
   --out <file>              also write the report there
+  --export <file.jsonl>     with a recorded task: write it in the JSON-lines format of --task replay
+                            instead of running it (a converter: edit, extend, run with --file)
 `
 
 export async function evalCommand(args: string[], out: (s: string) => void = (s) => process.stdout.write(s), signal: AbortSignal = new AbortController().signal): Promise<number> {
@@ -74,6 +76,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
       data: { type: 'string' },
       task: { type: 'string' },
       file: { type: 'string' },
+      export: { type: 'string' },
       'judge-accuracy': { type: 'string' },
       judges: { type: 'string' },
       weights: { type: 'string' },
@@ -139,6 +142,11 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
   const recorded = await loadRecordedTask(task, dataDir, values.file).catch((err: Error) => {
     throw new ConfigError(err.message)
   })
+  if (values.export !== undefined) {
+    await writeFile(values.export, recordedLines(recorded))
+    out(`wrote ${recorded.questions.length} questions of ${recorded.task} (${recorded.models.length} models, answer type ${recorded.questions[0]?.spec.type}) to ${values.export}\n`)
+    return 0
+  }
   const results: ReplayResult[] = []
   if (values.judges !== undefined) {
     if (values.judges !== 'llmbar' && values.judges !== 'llmbar-all') throw new ConfigError('--judges takes llmbar (natural pairs) or llmbar-all (with adversarial pairs)')

@@ -1,5 +1,5 @@
 import { ANSWER_TYPES, AUTO_SPEC, type AnswerSpec, type AnswerType, type MarkerPolicy } from '../consensus/answerTypes.js'
-import { MAX_CHAT_MESSAGES, MAX_MESSAGE_CHARS } from '../protocol/limits.js'
+import { MAX_CHAT_MESSAGES, MAX_DOMAINS, MAX_MESSAGE_CHARS } from '../protocol/limits.js'
 import type { ChatMessage } from '../protocol/messages.js'
 import { ApiError, badRequest } from './apiError.js'
 
@@ -21,6 +21,8 @@ export interface ChatRequest {
    * `chorus.answer_marker` first|last): auto unless the client names a type.
    */
   answer: AnswerSpec
+  /** Domain tags the Query carries (extension: `chorus.domains`); nodes declaring domains join only rounds tagged with one of theirs. */
+  domains?: string[]
 }
 
 const IGNORED = new Set([
@@ -43,7 +45,9 @@ const IGNORED = new Set([
   'service_tier',
 ])
 
-const CHORUS_FIELDS = ['timeout_ms', 'answer_type', 'answer_marker']
+const CHORUS_FIELDS = ['timeout_ms', 'answer_type', 'answer_marker', 'domains']
+/** A domain tag as a Query carries it (protocol/messages.ts: at most 64 characters). */
+const DOMAIN = /^[\p{L}\p{N}][\p{L}\p{N}._:/-]{0,63}$/u
 
 export function parseChatRequest(body: unknown): ChatRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the request body must be a JSON object')
@@ -63,6 +67,7 @@ export function parseChatRequest(body: unknown): ChatRequest {
   if (!messages.some((m) => m.role === 'user')) throw badRequest('messages must include a user message', 'messages')
   let timeoutMs: number | undefined
   let answer = AUTO_SPEC
+  let domains: string[] | undefined
   if (b.chorus !== undefined) {
     const c = b.chorus as Record<string, unknown> | null
     if (typeof c !== 'object' || c === null || Array.isArray(c) || Object.keys(c).some((k) => !CHORUS_FIELDS.includes(k))) throw badRequest(`chorus takes only ${CHORUS_FIELDS.join(', ')}`, 'chorus')
@@ -71,8 +76,15 @@ export function parseChatRequest(body: unknown): ChatRequest {
     if (c.answer_type !== undefined && !(ANSWER_TYPES as readonly unknown[]).includes(c.answer_type)) throw badRequest(`chorus.answer_type must be one of ${ANSWER_TYPES.join(', ')}`, 'chorus.answer_type')
     if (c.answer_marker !== undefined && c.answer_marker !== 'first' && c.answer_marker !== 'last') throw badRequest('chorus.answer_marker must be first or last', 'chorus.answer_marker')
     answer = { type: (c.answer_type as AnswerType | undefined) ?? 'auto', marker: (c.answer_marker as MarkerPolicy | undefined) ?? 'last' }
+    if (c.domains !== undefined) {
+      const d = c.domains
+      if (!Array.isArray(d) || d.length > MAX_DOMAINS || !d.every((t) => typeof t === 'string' && DOMAIN.test(t))) {
+        throw badRequest(`chorus.domains must be at most ${MAX_DOMAINS} tags of letters, digits and . _ : / - (up to 64 characters each)`, 'chorus.domains')
+      }
+      domains = [...new Set(d as string[])]
+    }
   }
-  return { model: b.model, messages, stream: b.stream === true, answer, ...(timeoutMs === undefined ? {} : { timeoutMs }) }
+  return { model: b.model, messages, stream: b.stream === true, answer, ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(domains === undefined ? {} : { domains }) }
 }
 
 function message(m: unknown, i: number): ChatMessage {

@@ -173,7 +173,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     if (chat.stream) return stream(chat, req, reply, cancel)
     try {
       const { result, roundMs } = await runRound(chat, cancel, accountOf.get(req))
-      return completion(result, roundMs)
+      return completion(result, roundMs, originOf(req))
     } finally {
       reply.raw.off('close', onClose)
     }
@@ -194,7 +194,13 @@ export function createGateway(opts: GatewayOptions): Gateway {
       return await admission.run(async () => {
         const t0 = performance.now()
         try {
-          const result = await opts.swarm.ask(chat.messages, { signal: cancel.signal, answer: chat.answer, ...(onPhase ? { onPhase } : {}), ...(account ? { payer: account } : {}) })
+          const result = await opts.swarm.ask(chat.messages, {
+            signal: cancel.signal,
+            answer: chat.answer,
+            ...(chat.domains ? { domains: chat.domains } : {}),
+            ...(onPhase ? { onPhase } : {}),
+            ...(account ? { payer: account } : {}),
+          })
           const roundMs = performance.now() - t0
           // The hold lasts until the ledger has charged the round.
           const settled = result.settlement
@@ -230,7 +236,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const started = performance.now()
     try {
       const { result, roundMs } = await runRound(chat, cancel, accountOf.get(req), (phase) => res.write(`: phase ${phase}\n\n`))
-      const body = completion(result, roundMs)
+      const body = completion(result, roundMs, originOf(req))
       const chunk = (delta: object, extra: object = {}) =>
         `data: ${JSON.stringify({ id: body.id, object: 'chat.completion.chunk', created: body.created, model: SWARM_MODEL, choices: [{ index: 0, delta, logprobs: null, finish_reason: null, ...extra }] })}\n\n`
       res.write(chunk({ role: 'assistant', content: '' }))
@@ -255,7 +261,12 @@ function modelObject() {
   return { id: SWARM_MODEL, object: 'model', created: 1_795_000_000, owned_by: 'chorus' }
 }
 
-function completion(r: RoundResult, roundMs: number) {
+/** The scheme and host the client used to reach this gateway (its Host header: the client's own view). */
+function originOf(req: FastifyRequest): string {
+  return `${req.protocol}://${req.host}`
+}
+
+function completion(r: RoundResult, roundMs: number, origin: string) {
   return {
     id: `chatcmpl-${r.roundId.slice(0, 24)}`,
     object: 'chat.completion' as const,
@@ -264,7 +275,7 @@ function completion(r: RoundResult, roundMs: number) {
     choices: [{ index: 0, message: { role: 'assistant' as const, content: r.outcome.answer, refusal: null }, logprobs: null, finish_reason: 'stop' as const }],
     // Every member's answer and every judge's verdicts, as each signed its backend's counts.
     usage: { prompt_tokens: r.usage.prompt, completion_tokens: r.usage.completion, total_tokens: r.usage.prompt + r.usage.completion },
-    chorus: provenance(r, roundMs),
+    chorus: provenance(r, roundMs, origin),
   }
 }
 

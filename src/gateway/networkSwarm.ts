@@ -39,8 +39,8 @@ export class NetworkSwarm implements Swarm {
   ask(messages: ChatMessage[], options: AskOptions): Promise<RoundResult> {
     const known = this.peers().length
     const maxMembers = Math.max(this.minMembers, Math.min(this.opts.maxMembers ?? 64, known))
-    const answer = options.answer === undefined ? {} : { answer: options.answer }
-    return this.opts.coordinator.ask({ messages, minMembers: this.minMembers, maxMembers, joinTarget: Math.max(1, Math.min(known, maxMembers)), ...answer }, options)
+    const tags = { ...(options.answer === undefined ? {} : { answer: options.answer }), ...(options.domains === undefined ? {} : { domains: options.domains }) }
+    return this.opts.coordinator.ask({ messages, minMembers: this.minMembers, maxMembers, joinTarget: Math.max(1, Math.min(known, maxMembers)), ...tags }, options)
   }
 
   async nodes(): Promise<NodeInfo[]> {

@@ -6,7 +6,8 @@ import type { RoundResult } from './swarm.js'
  * The `chorus` extension field of a completion: where the answer came from, enough to check it.
  * Scores here are plain numbers for reading; the signed Result holds them in micro-units.
  */
-export function provenance(r: RoundResult, roundMs: number) {
+/** `origin`: where the client reached this gateway (scheme and host), so the transcript's URL is absolute. */
+export function provenance(r: RoundResult, roundMs: number, origin: string) {
   const o = r.outcome
   const t = r.times
   const span = (a?: number, b?: number) => (a !== undefined && b !== undefined ? b - a : null)
@@ -44,7 +45,7 @@ export function provenance(r: RoundResult, roundMs: number) {
     /** What the request is charged for its tokens (micro-units, as a decimal string); "0" without a ledger. */
     charge_micro: r.price.toString(),
     transcript_root: r.result.env.body.root,
-    transcript: `/v1/rounds/${r.roundId}`,
+    transcript: `${origin}/v1/rounds/${r.roundId}`,
   }
 }
 

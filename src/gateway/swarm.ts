@@ -32,6 +32,8 @@ export interface AskOptions {
   payer?: string
   /** How the round reads and groups replies (consensus/answerTypes.ts; the API's `chorus.answer_type`). */
   answer?: AnswerSpec
+  /** Domain tags for the Query (the API's `chorus.domains`). */
+  domains?: string[]
 }
 
 export type RoundFailure = 'NO_MEMBERS' | 'NO_ANSWERS' | 'LATE' | 'NO_BEACON' | 'ABORTED' | 'TOO_LARGE' | 'NO_DEPOSIT'

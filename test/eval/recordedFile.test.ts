@@ -1,9 +1,9 @@
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { evalCommand } from '../../src/cli/evalCommand.js'
-import { loadRecordedTask, parseRecordedLines, recordedLines } from '../../src/eval/recordedFile.js'
+import { loadRecordedTask, parseRecordedLines } from '../../src/eval/recordedFile.js'
 import { CRUX_RECORDS } from '../fixtures/zeroeval-crux.js'
 
 /** A ZeroEval task folder the project never saw: CRUXEval replies (fixture), one plain JSON list per model. */
@@ -40,7 +40,10 @@ describe('any benchmark, one command', () => {
     await evalCommand(['--data', root, '--task', 'zeroeval:crux', '--judge-accuracy', '0.8'], (s) => (zero += s))
     expect(zero).toContain('crux: 3 recorded models')
     const file = join(root, 'crux.jsonl')
-    await writeFile(file, recordedLines(await loadRecordedTask('zeroeval:crux', root)))
+    let wrote = ''
+    await evalCommand(['--data', root, '--task', 'zeroeval:crux', '--export', file], (s) => (wrote += s))
+    expect(wrote).toContain('wrote 2 questions of crux (3 models, answer type literal)')
+    expect(parseRecordedLines(await readFile(file, 'utf8'), 'crux')).toEqual(await loadRecordedTask('zeroeval:crux', root))
     let lines = ''
     await evalCommand(['--task', 'replay', '--file', file, '--judge-accuracy', '0.8'], (s) => (lines += s))
     const table = (report: string) => report.split('\n').filter((l) => l.startsWith('|')).join('\n')

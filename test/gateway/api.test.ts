@@ -58,7 +58,8 @@ describe('the gateway API with the official openai client', () => {
   it('serves the signed transcript; chorus verify passes on it and fails on a tampered copy', async () => {
     const res = await client.chat.completions.create({ model: 'chorus-swarm', messages: [{ role: 'user', content: 'verify me' }] })
     const round = (res as unknown as { chorus: { round: string; transcript: string } }).chorus
-    const url = `${gw.url.replace(/\/v1$/, '')}${round.transcript}`
+    const url = round.transcript
+    expect(url).toBe(`${gw.url}/rounds/${round.round}`)
     const ok = await promisify(execFile)('node', ['dist/src/cli/main.js', 'verify', url], { env: { ...process.env, CHORUS_API_KEY: 'sk-test' } })
     expect(ok.stdout).toContain(`VALID round ${round.round}`)
     const file = await fetch(url, { headers: { authorization: 'Bearer sk-test' } }).then(json)
@@ -79,7 +80,7 @@ describe('the gateway API with the official openai client', () => {
         headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test' },
         body: JSON.stringify({ model: 'chorus-swarm', messages: [{ role: 'user', content: 'typed' }], ...(chorus ? { chorus } : {}) }),
       })
-    const queryOf = async (res: Json) => (await fetch(`${gw.url.replace(/\/v1$/, '')}${res.chorus.transcript}`, { headers: { authorization: 'Bearer sk-test' } }).then(json)).envelopes[0].body
+    const queryOf = async (res: Json) => (await fetch(res.chorus.transcript, { headers: { authorization: 'Bearer sk-test' } }).then(json)).envelopes[0].body
     const typed = await ask({ answer_type: 'literal', answer_marker: 'first' }).then(json)
     expect(typed.chorus.answer_type).toBe('literal')
     expect((await queryOf(typed)).answer).toEqual({ type: 'literal', marker: 'first' })
