@@ -39,6 +39,7 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
   --relay               relay for hosts that cannot be dialled (circuit relay v2)
   --host <addr>         HTTP address (default 127.0.0.1)
   --port <n>            HTTP port (default 8080; 0 picks a free one)
+  --cors <origin>       let browser pages from this origin call the API (repeatable; * for any)
   --api-key <key>       accept this Bearer key (repeatable; also CHORUS_API_KEYS=a,b)
   --rate <r>            requests per second per key, with --burst <b> (default 2r)
   --answer-seconds <s>  how long members may take to answer or judge (default 120, at most 3600)

@@ -1,3 +1,4 @@
+import { relevantTo } from '../node/participation.js'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import { BackendHealth } from '../node/backendHealth.js'
@@ -118,7 +119,7 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
       backend,
       ledger: network ?? fixedLedger(genesisLedgerView()),
       limits,
-      wantsRound: (q) => health.healthy && (domains === undefined || q.domains.length === 0 || q.domains.some((d) => domains.has(d))),
+      wantsRound: (q) => health.healthy && relevantTo(domains, q),
     },
     { transport, verification: 'auto', onBug: (err) => process.stderr.write(`node: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`) },
   )

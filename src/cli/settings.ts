@@ -1,3 +1,4 @@
+import { parseCorsOrigins } from '../gateway/cors.js'
 import type { GatewayOptions } from '../gateway/httpApi.js'
 import { DEFAULT_PRICING, DEFAULT_TERMS, type Pricing, type RoundTerms } from '../gateway/paymaster.js'
 import { DEFAULT_STORE_LIMITS } from '../gateway/roundStore.js'
@@ -52,6 +53,7 @@ export const API_OPTIONS = {
   cut: { type: 'string' },
   'retention-hours': { type: 'string' },
   'calibration-rate': { type: 'string' },
+  cors: { type: 'string', multiple: true },
 } as const
 
 export const API_SETTINGS: SettingTypes = {
@@ -68,6 +70,7 @@ export const API_SETTINGS: SettingTypes = {
   cut: 'number',
   retentionHours: 'number',
   calibrationRate: 'number',
+  cors: 'strings',
 }
 
 export const NODE_OPTIONS = {
@@ -107,6 +110,8 @@ export interface ApiSettings {
   maxRounds: number
   /** With a ledger: hidden calibration rounds per client request (calibrationMixer.ts; default 0.05). */
   calibrationRate?: number
+  /** Origins browsers may call the API from (`--cors`; `*` for any). */
+  corsOrigins?: string[]
 }
 
 /** The API options of `chorus up` and `chorus gateway`. */
@@ -128,7 +133,14 @@ export function readApiSettings(values: Values, file: FileSettings, env: NodeJS.
     else throw new ConfigError('--api-key KEY=ACCOUNT needs the client account id (64 hex characters) after the =')
   }
   const retention = values['retention-hours'] ?? file.retentionHours
+  let corsOrigins: string[]
+  try {
+    corsOrigins = parseCorsOrigins([...((values.cors as string[] | undefined) ?? []), ...((file.cors as string[] | undefined) ?? [])])
+  } catch (err) {
+    throw new ConfigError((err as Error).message)
+  }
   return {
+    corsOrigins,
     host: String(values.host ?? file.host ?? '127.0.0.1'),
     port: number(values.port ?? file.port ?? 8080, '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
     apiKeys,
@@ -148,9 +160,10 @@ export function readApiSettings(values: Values, file: FileSettings, env: NodeJS.
 }
 
 /** What `chorus up` and `chorus gateway` hand the HTTP API from these settings. */
-export function gatewayOptionsOf(api: ApiSettings): Pick<GatewayOptions, 'apiKeys' | 'keyAccounts' | 'store' | 'maxActiveRounds' | 'rateLimit'> {
+export function gatewayOptionsOf(api: ApiSettings): Pick<GatewayOptions, 'apiKeys' | 'keyAccounts' | 'store' | 'maxActiveRounds' | 'rateLimit' | 'corsOrigins'> {
   return {
     apiKeys: api.apiKeys,
+    ...(api.corsOrigins === undefined ? {} : { corsOrigins: api.corsOrigins }),
     ...(api.keyAccounts ? { keyAccounts: api.keyAccounts } : {}),
     ...(api.retentionMs === undefined ? {} : { store: { ...DEFAULT_STORE_LIMITS, retentionMs: api.retentionMs } }),
     maxActiveRounds: api.maxRounds,

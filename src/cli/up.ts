@@ -25,6 +25,7 @@ export const UP_HELP = `chorus up [options]
   --nodes <n>           in-process nodes (default 5, at least ${MIN_MEMBERS})
   --model <spec>        as for chorus demo; repeat to mix. None: tiny generated models (meaningless)
   --config <file>       JSON: {"nodes", "models", "apiKeys", "ratePerSecond", "burst", "answerSeconds", "maxRounds", "host", "port"}
+  --cors <origin>       let browser pages from this origin call the API (repeatable; * for any)
   --api-key <key>       accept this Bearer key (repeat; also CHORUS_API_KEYS=a,b). None: open
   --rate <r>            requests per second per key (default unlimited), with --burst <b> (default 2r)
   --answer-seconds <s>  how long members may take to answer or judge (default 120, at most 3600)

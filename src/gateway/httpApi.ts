@@ -4,6 +4,7 @@ import { Admission } from './admission.js'
 import { ApiError } from './apiError.js'
 import { type ChatRequest, SWARM_MODEL, parseChatRequest } from './chatRequest.js'
 import { type GatewayMetrics, type MetricsPage, noMetrics } from './metrics.js'
+import { installCors } from './cors.js'
 import { provenance } from './provenance.js'
 import { type RateLimit, RateLimiter } from '../runtime/rateLimiter.js'
 import { DEFAULT_STORE_LIMITS, RoundStore, type RoundStoreLimits, storedRound } from './roundStore.js'
@@ -45,6 +46,8 @@ export interface GatewayOptions {
   metrics?: GatewayMetrics
   /** Served at GET /metrics when given. */
   metricsPage?: MetricsPage
+  /** Origins browsers may call the API from (cors.ts); none: no CORS headers. */
+  corsOrigins?: readonly string[]
 }
 
 export interface Gateway {
@@ -104,6 +107,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
   app.addHook('onResponse', async (req, reply) => {
     if (!streamed.has(req)) metrics.request(req.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000)
   })
+  // Preflights are answered before the key is asked for.
+  if (opts.corsOrigins !== undefined && opts.corsOrigins.length > 0) installCors(app, { origins: opts.corsOrigins })
   app.addHook('onRequest', async (req) => {
     if (req.routeOptions.config.public === true) return
     let who = req.ip

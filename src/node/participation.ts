@@ -100,3 +100,11 @@ export function ledgerDeclineReason(me: string, coordinator: string, query: Quer
   if (BigInt(query.ticket) * BigInt(held.total + 1) > stake) return 'stake'
   return undefined
 }
+
+/**
+ * Relevance: a node that declares domains joins only Queries tagged with one of them; an untagged
+ * Query is for everyone, and a node that declares none takes every tag.
+ */
+export function relevantTo(domains: ReadonlySet<string> | undefined, query: Pick<QueryBody, 'domains'>): boolean {
+  return domains === undefined || domains.size === 0 || query.domains.length === 0 || query.domains.some((d) => domains.has(d))
+}

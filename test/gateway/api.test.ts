@@ -89,6 +89,14 @@ describe('the gateway API with the official openai client', () => {
     const bad = await ask({ answer_type: 'essay' })
     expect(bad.status).toBe(400)
     expect((await json(bad)).error.param).toBe('chorus.answer_type')
+    // Domain tags ride in the Query, for nodes' relevance policy.
+    const tagged = await ask({ domains: ['math', 'algebra', 'math'] }).then(json)
+    expect((await queryOf(tagged)).domains).toEqual(['math', 'algebra'])
+    for (const domains of [['x'.repeat(65)], 'math', Array.from({ length: 17 }, (_, i) => `d${i}`), ['<script>']]) {
+      const refused = await ask({ domains })
+      expect(refused.status).toBe(400)
+      expect((await json(refused)).error.param).toBe('chorus.domains')
+    }
   })
 
   it('lists models, nodes and recent rounds', async () => {
