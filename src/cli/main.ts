@@ -90,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
   // Commands given the root signal run until it aborts; the others keep the default signal
   // behaviour (a synchronous replay could not act on a handler until it finished).
   const commands: Record<string, { help: string; run: (args: string[], signal: AbortSignal) => Promise<number>; stoppable?: (args: string[]) => boolean }> = {
-    verify: { help: HELP, run: verify },
+    verify: { help: VERIFY_HELP, run: verify },
     demo: { help: DEMO_HELP, run: (a, s) => demo(a, undefined, s), stoppable: () => true },
     up: { help: UP_HELP, run: up, stoppable: () => true },
     ask: { help: ASK_HELP, run: (a) => ask(a) },
@@ -126,6 +126,18 @@ async function main(argv: string[]): Promise<number> {
   }
   throw new UsageError(`unknown command '${command}' (try 'chorus help')`)
 }
+
+const VERIFY_HELP = `chorus verify <file | url | -> [options]
+
+Recomputes a round from its signed transcript — every signature, commitment and seal, the member
+selection, the judge assignment and the outcome, by the rules version its Query signed — and says
+VALID (exit 0) or INVALID with the reason (exit 1); 2 on a usage error. A URL is fetched with
+$CHORUS_API_KEY as the Bearer key when set; - reads stdin.
+
+  --ledger <url>        check the round's beacons and standing against this served ledger
+  --ledger-file <file>  or against this ledger file (.chorus/ledger.sqlite)
+  --json                print the outcome as JSON
+`
 
 async function verify(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

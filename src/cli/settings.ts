@@ -232,6 +232,7 @@ export function units(v: unknown, fallback: Micro, name: string): Micro {
 
 export function number(v: unknown, name: string, ok: (n: number) => boolean, expected?: string): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN
+  if (Number.isNaN(n)) throw new ConfigError(`${name} is not a number: ${String(v)}`)
   if (!ok(n)) throw new ConfigError(`${name} is out of range: ${String(v)}${expected ? ` (expected ${expected})` : ''}`)
   return n
 }

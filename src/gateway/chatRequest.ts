@@ -65,11 +65,16 @@ export function parseChatRequest(body: unknown): ChatRequest {
   if (b.messages.length > MAX_CHAT_MESSAGES) throw badRequest(`at most ${MAX_CHAT_MESSAGES} messages`, 'messages')
   const messages = b.messages.map((m, i) => message(m, i))
   if (!messages.some((m) => m.role === 'user')) throw badRequest('messages must include a user message', 'messages')
+  return { model: b.model, messages, stream: b.stream === true, ...chorusExtension(b.chorus) }
+}
+
+/** The options both APIs take under `chorus`: the wait, the answer type, the domain tags. */
+export function chorusExtension(ext: unknown): Pick<ChatRequest, 'answer' | 'timeoutMs' | 'domains'> {
   let timeoutMs: number | undefined
   let answer = AUTO_SPEC
   let domains: string[] | undefined
-  if (b.chorus !== undefined) {
-    const c = b.chorus as Record<string, unknown> | null
+  if (ext !== undefined) {
+    const c = ext as Record<string, unknown> | null
     if (typeof c !== 'object' || c === null || Array.isArray(c) || Object.keys(c).some((k) => !CHORUS_FIELDS.includes(k))) throw badRequest(`chorus takes only ${CHORUS_FIELDS.join(', ')}`, 'chorus')
     if (c.timeout_ms !== undefined && !(Number.isInteger(c.timeout_ms) && (c.timeout_ms as number) > 0)) throw badRequest('chorus.timeout_ms must be a positive integer', 'chorus.timeout_ms')
     timeoutMs = c.timeout_ms as number | undefined
@@ -84,10 +89,10 @@ export function parseChatRequest(body: unknown): ChatRequest {
       domains = [...new Set(d as string[])]
     }
   }
-  return { model: b.model, messages, stream: b.stream === true, answer, ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(domains === undefined ? {} : { domains }) }
+  return { answer, ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(domains === undefined ? {} : { domains }) }
 }
 
-function message(m: unknown, i: number): ChatMessage {
+export function message(m: unknown, i: number): ChatMessage {
   const param = `messages[${i}]`
   if (typeof m !== 'object' || m === null) throw badRequest(`${param} must be an object`, param)
   const { role, content } = m as { role?: unknown; content?: unknown }

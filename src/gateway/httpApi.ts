@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { transcriptFile } from '../round/transcript.js'
 import { Admission } from './admission.js'
@@ -6,6 +7,7 @@ import { type ChatRequest, SWARM_MODEL, parseChatRequest } from './chatRequest.j
 import { type GatewayMetrics, type MetricsPage, noMetrics } from './metrics.js'
 import { installCors } from './cors.js'
 import { provenance } from './provenance.js'
+import { answerEvents, openingEvents, parseResponsesRequest, responseObject } from './responsesApi.js'
 import { type RateLimit, RateLimiter } from '../runtime/rateLimiter.js'
 import { DEFAULT_STORE_LIMITS, RoundStore, type RoundStoreLimits, storedRound } from './roundStore.js'
 import { PaymentRequiredError } from './paymaster.js'
@@ -226,6 +228,49 @@ export function createGateway(opts: GatewayOptions): Gateway {
     } finally {
       release()
       clearTimeout(timer)
+    }
+  }
+
+  app.post('/v1/responses', async (req, reply) => {
+    const chat = parseResponsesRequest(req.body)
+    const cancel = new AbortController()
+    const onClose = () => {
+      if (!reply.raw.writableFinished) cancel.abort('closed')
+    }
+    reply.raw.once('close', onClose)
+    const createdAt = Math.floor(Date.now() / 1000)
+    if (chat.stream) return streamResponse(chat, req, reply, cancel, createdAt)
+    try {
+      const { result, roundMs } = await runRound(chat, cancel, accountOf.get(req))
+      return responseObject(result, roundMs, originOf(req), createdAt)
+    } finally {
+      reply.raw.off('close', onClose)
+    }
+  })
+
+  /** A streamed Response: `event:`/`data:` pairs with sequence numbers, the round's phases as comments between. */
+  async function streamResponse(chat: ChatRequest, req: FastifyRequest, reply: FastifyReply, cancel: AbortController, createdAt: number) {
+    streamed.add(req)
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' })
+    let seq = 0
+    const send = (e: object) => res.write(`event: ${(e as { type: string }).type}\ndata: ${JSON.stringify({ ...e, sequence_number: seq++ })}\n\n`)
+    const id = `resp_${randomBytes(16).toString('hex')}`
+    const started = performance.now()
+    let status = 200
+    try {
+      for (const e of openingEvents(id, createdAt)) send(e)
+      const { result, roundMs } = await runRound(chat, cancel, accountOf.get(req), (phase) => res.write(`: phase ${phase}\n\n`))
+      for (const e of answerEvents(id, result, roundMs, originOf(req), createdAt, STREAM_PIECE)) send(e)
+    } catch (err) {
+      const e = err instanceof ApiError ? err : asApiError(err, undefined)
+      status = e.status
+      metrics.apiError(e.code ?? e.type)
+      if (!res.destroyed) send({ type: 'error', code: e.code ?? e.type, message: e.message, param: e.param ?? null })
+    } finally {
+      res.end()
+      metrics.request(req.routeOptions.url ?? '/v1/responses', status, (performance.now() - started) / 1000)
     }
   }
 

@@ -55,6 +55,36 @@ describe('the gateway API with the official openai client', () => {
     expect(raw.trimEnd().endsWith('data: [DONE]')).toBe(true)
   })
 
+  it('answers the Responses API, plain and streamed, as the official client reads it', async () => {
+    const res = await client.responses.create({ model: 'chorus-swarm', instructions: 'Be brief.', input: 'What is 6 × 7?' })
+    expect(res.object).toBe('response')
+    expect(res.status).toBe('completed')
+    expect(res.output_text).toMatch(/^instant answer \d$/)
+    expect(res.usage!.total_tokens).toBe(res.usage!.input_tokens + res.usage!.output_tokens)
+    expect((res as unknown as { chorus: { answers: number } }).chorus.answers).toBe(7)
+    const items = await client.responses.create({ model: 'chorus-swarm', input: [{ role: 'user', content: [{ type: 'input_text', text: 'Items too.' }] }] })
+    expect(items.output_text).toMatch(/^instant answer \d$/)
+    const stream = await client.responses.create({ model: 'chorus-swarm', input: 'Stream it.', stream: true })
+    const types: string[] = []
+    let text = ''
+    let completed: { output_text?: string; id: string } | undefined
+    let created: string | undefined
+    for await (const e of stream) {
+      types.push(e.type)
+      if (e.type === 'response.created') created = e.response.id
+      if (e.type === 'response.output_text.delta') text += e.delta
+      if (e.type === 'response.completed') completed = e.response
+    }
+    expect(types.slice(0, 2)).toEqual(['response.created', 'response.in_progress'])
+    expect(types.at(-1)).toBe('response.completed')
+    expect(types).toContain('response.output_text.done')
+    expect(text).toMatch(/^instant answer \d$/)
+    expect(completed!.id).toBe(created)
+    // What a swarm cannot do is refused with the parameter named.
+    await expect(client.responses.create({ model: 'chorus-swarm', input: 'x', tools: [{ type: 'function', name: 'f', parameters: {}, strict: false }] })).rejects.toMatchObject({ status: 400, param: 'tools' })
+    await expect(client.responses.create({ model: 'chorus-swarm', input: 'x', previous_response_id: 'resp_1' })).rejects.toMatchObject({ status: 400, param: 'previous_response_id' })
+  })
+
   it('serves the signed transcript; chorus verify passes on it and fails on a tampered copy', async () => {
     const res = await client.chat.completions.create({ model: 'chorus-swarm', messages: [{ role: 'user', content: 'verify me' }] })
     const round = (res as unknown as { chorus: { round: string; transcript: string } }).chorus
@@ -255,8 +285,10 @@ describe('chorus up, the command', () => {
     } finally {
       await a.close()
     }
-    expect((await cli('up', '--nodes', 'many')).out).toMatch(/--nodes is out of range/)
+    expect((await cli('up', '--nodes', 'many')).out).toMatch(/--nodes is not a number: many/)
     expect((await cli('up', '--nodes', '2')).out).toMatch(/--nodes is out of range: 2 \(expected a whole number from 3 to 256 \(a round needs 3 nodes\)\)/)
     expect((await cli('ask')).out).toMatch(/ask needs a question/)
+    expect((await cli('up', '--port', 'abc')).out).toMatch(/--port is not a number: abc/)
+    expect((await cli('verify', '--help')).out).toMatch(/^chorus verify <file \| url \| -> \[options\]/)
   })
 })
