@@ -21,6 +21,8 @@ export interface ChatRequest {
    * `chorus.answer_marker` first|last): auto unless the client names a type.
    */
   answer: AnswerSpec
+  /** `stream_options.include_usage`: a last chunk with the usage, before [DONE]. */
+  includeUsage?: boolean
   /** Domain tags the Query carries (extension: `chorus.domains`); nodes declaring domains join only rounds tagged with one of theirs. */
   domains?: string[]
 }
@@ -36,7 +38,6 @@ const IGNORED = new Set([
   'frequency_penalty',
   'user',
   'seed',
-  'stream_options',
   'logit_bias',
   'metadata',
   'store',
@@ -53,7 +54,7 @@ export function parseChatRequest(body: unknown): ChatRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the request body must be a JSON object')
   const b = body as Record<string, unknown>
   for (const k of Object.keys(b)) {
-    if (k !== 'model' && k !== 'messages' && k !== 'stream' && k !== 'chorus' && !IGNORED.has(k)) {
+    if (k !== 'model' && k !== 'messages' && k !== 'stream' && k !== 'stream_options' && k !== 'chorus' && !IGNORED.has(k)) {
       throw badRequest(`unsupported parameter '${k}'`, k, 'unsupported_parameter')
     }
   }
@@ -65,7 +66,14 @@ export function parseChatRequest(body: unknown): ChatRequest {
   if (b.messages.length > MAX_CHAT_MESSAGES) throw badRequest(`at most ${MAX_CHAT_MESSAGES} messages`, 'messages')
   const messages = b.messages.map((m, i) => message(m, i))
   if (!messages.some((m) => m.role === 'user')) throw badRequest('messages must include a user message', 'messages')
-  return { model: b.model, messages, stream: b.stream === true, ...chorusExtension(b.chorus) }
+  let includeUsage = false
+  if (b.stream_options !== undefined && b.stream_options !== null) {
+    if (b.stream !== true) throw badRequest('stream_options is only allowed with stream: true', 'stream_options')
+    const o = b.stream_options as { include_usage?: unknown }
+    if (typeof o !== 'object' || (o.include_usage !== undefined && typeof o.include_usage !== 'boolean')) throw badRequest('stream_options.include_usage must be a boolean', 'stream_options.include_usage')
+    includeUsage = o.include_usage === true
+  }
+  return { model: b.model, messages, stream: b.stream === true, ...(includeUsage ? { includeUsage } : {}), ...chorusExtension(b.chorus) }
 }
 
 /** The options both APIs take under `chorus`: the wait, the answer type, the domain tags. */

@@ -293,6 +293,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
       const text = body.choices[0]!.message.content
       for (let i = 0; i < text.length; i += STREAM_PIECE) res.write(chunk({ content: text.slice(i, i + STREAM_PIECE) }))
       res.write(chunk({}, { finish_reason: 'stop' }).replace(/}\n\n$/, `,"chorus":${JSON.stringify(body.chorus)}}\n\n`))
+      // As OpenAI sends it: one more chunk, with no choices and the whole request's usage.
+      if (chat.includeUsage) res.write(`data: ${JSON.stringify({ id: body.id, object: 'chat.completion.chunk', created: body.created, model: SWARM_MODEL, choices: [], usage: body.usage })}\n\n`)
       res.write('data: [DONE]\n\n')
     } catch (err) {
       const e = err instanceof ApiError ? err : asApiError(err, undefined)

@@ -42,6 +42,8 @@ export function provenance(r: RoundResult, roundMs: number, origin: string) {
       total: span(t.issued, t.done),
     },
     round_ms: Math.round(roundMs * 1000) / 1000,
+    /** The tokens of `usage`, by phase: the members' answers and the judges' verdicts, as each member signed its backend's counts. */
+    usage: usageByPhase(r.transcript),
     /** What the request is charged for its tokens (micro-units, as a decimal string); "0" without a ledger. */
     charge_micro: r.price.toString(),
     transcript_root: r.result.env.body.root,
@@ -50,3 +52,17 @@ export function provenance(r: RoundResult, roundMs: number, origin: string) {
 }
 
 export type Provenance = ReturnType<typeof provenance>
+
+function usageByPhase(transcript: RoundResult['transcript']) {
+  const phase = () => ({ prompt_tokens: 0, completion_tokens: 0, messages: 0 })
+  const by = { answering: phase(), judging: phase() }
+  for (const m of transcript) {
+    const p = m.env.type === 'AnswerReveal' ? by.answering : m.env.type === 'VerdictReveal' ? by.judging : undefined
+    if (p === undefined) continue
+    const t = (m.env.body as { usage: { prompt: number; completion: number } }).usage
+    p.prompt_tokens += t.prompt
+    p.completion_tokens += t.completion
+    p.messages++
+  }
+  return by
+}

@@ -55,6 +55,24 @@ describe('the gateway API with the official openai client', () => {
     expect(raw.trimEnd().endsWith('data: [DONE]')).toBe(true)
   })
 
+  it('breaks usage down by phase, and sends it as a last chunk when stream_options.include_usage asks', async () => {
+    const res = await client.chat.completions.create({ model: 'chorus-swarm', messages: [{ role: 'user', content: 'count my tokens' }] })
+    const by = (res as unknown as { chorus: { usage: Record<'answering' | 'judging', { prompt_tokens: number; completion_tokens: number; messages: number }> } }).chorus.usage
+    expect(by.answering.messages).toBe(7)
+    expect(by.judging.messages).toBeGreaterThan(0)
+    expect(by.answering.prompt_tokens + by.judging.prompt_tokens).toBe(res.usage!.prompt_tokens)
+    expect(by.answering.completion_tokens + by.judging.completion_tokens).toBe(res.usage!.completion_tokens)
+    expect(res.usage!.prompt_tokens).toBeGreaterThan(0)
+    const stream = await client.chat.completions.create({ model: 'chorus-swarm', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'count my tokens' }] })
+    const chunks = []
+    for await (const c of stream) chunks.push(c)
+    const last = chunks.at(-1)!
+    expect(last.choices).toEqual([])
+    expect(last.usage!.total_tokens).toBe(last.usage!.prompt_tokens + last.usage!.completion_tokens)
+    expect(last.usage!.prompt_tokens).toBeGreaterThan(0)
+    await expect(client.chat.completions.create({ model: 'chorus-swarm', stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 400, param: 'stream_options' })
+  })
+
   it('answers the Responses API, plain and streamed, as the official client reads it', async () => {
     const res = await client.responses.create({ model: 'chorus-swarm', instructions: 'Be brief.', input: 'What is 6 × 7?' })
     expect(res.object).toBe('response')
