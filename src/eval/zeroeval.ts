@@ -62,9 +62,7 @@ export async function loadZeroEval(dataDir: string, task: string): Promise<Recor
       const id = String(r.id)
       let q = byId.get(id)
       if (q === undefined) {
-        // GSM8K writes its gold as "# 18".
-        const gold = String(r.answer ?? r.correct_answer ?? '').replace(/^#+\s*/, '')
-        q = { id, question: String(r.question ?? r.problem ?? ''), gold, raws: [] }
+        q = { id, ...questionAndGold(r), raws: [] }
         byId.set(id, q)
       }
       q.raws[m] = String((r.output as unknown[] | undefined)?.[0] ?? '')
@@ -84,4 +82,22 @@ export async function loadZeroEval(dataDir: string, task: string): Promise<Recor
       replies: q.raws.map((raw, m) => ({ model: models[m]!, raw, answer: finalAnswer(raw, spec) })),
     })),
   }
+}
+
+/**
+ * A record's question and gold as the round and the score read them. GSM8K writes its gold as
+ * "# 18"; multiple-choice tasks (MMLU-Redux) list `choices` and give the right one's text as
+ * `correct_answer`: the question then shows the lettered choices, and the gold is the letter.
+ */
+function questionAndGold(r: Record<string, unknown>): { question: string; gold: string } {
+  const question = String(r.question ?? r.problem ?? '')
+  const choices = r.choices
+  if (Array.isArray(choices) && choices.length > 0 && choices.length <= 26 && choices.every((c) => typeof c === 'string')) {
+    const letter = (i: number) => String.fromCharCode(65 + i)
+    const listed = choices.map((c, i) => `(${letter(i)}) ${c}`).join('\n')
+    const right = choices.indexOf(String(r.correct_answer ?? r.answer ?? ''))
+    const gold = right >= 0 ? letter(right) : String(r.answer ?? r.correct_answer ?? '')
+    return { question: `${question}\n\n${listed}`, gold }
+  }
+  return { question, gold: String(r.answer ?? r.correct_answer ?? '').replace(/^#+\s*/, '') }
 }

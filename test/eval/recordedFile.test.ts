@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { evalCommand } from '../../src/cli/evalCommand.js'
 import { loadRecordedTask, parseRecordedLines } from '../../src/eval/recordedFile.js'
-import { CRUX_RECORDS } from '../fixtures/zeroeval-crux.js'
+import { isRight } from '../../src/consensus/answerTypes.js'
+import { CRUX_RECORDS, MMLU_REDUX_RECORDS } from '../fixtures/zeroeval-crux.js'
 
 /** A ZeroEval task folder the project never saw: CRUXEval replies (fixture), one plain JSON list per model. */
 async function cruxFolder(root: string): Promise<void> {
@@ -49,6 +50,17 @@ describe('any benchmark, one command', () => {
     const table = (report: string) => report.split('\n').filter((l) => l.startsWith('|')).join('\n')
     expect(table(lines)).toBe(table(zero))
     await expect(evalCommand(['--task', 'replay'])).rejects.toThrow(/--task replay reads recorded replies from --file/)
+  })
+
+  it('reads a multiple-choice task whose gold is the right choice’s text (MMLU-Redux, real replies) by its letters', async () => {
+    const dir = join(root, 'zeroeval', 'mmlu-redux')
+    await mkdir(dir, { recursive: true })
+    const records = MMLU_REDUX_RECORDS.map(({ letter: _, ...r }) => ({ ...r, output: [r.output] }))
+    await writeFile(join(dir, 'Qwen2-72B-Instruct.json'), JSON.stringify(records))
+    const t = await loadRecordedTask('zeroeval:mmlu-redux', root)
+    expect(t.questions.map((q) => q.gold)).toEqual(['D', 'B', 'B', 'B', 'C'])
+    expect(t.questions[0]!.question).toContain('(D) Narcolepsy')
+    expect(t.questions.map((q) => isRight(q.replies[0]!.raw, q.gold, q.spec))).toEqual([true, true, true, false, false])
   })
 
   it('refuses a malformed line with where and why, and infers a type the lines do not declare', () => {
