@@ -1,7 +1,7 @@
 import { hashParts } from '../crypto/hash.js'
 import { type Identity, identityFromSeed, PublicKeyCache } from '../crypto/identity.js'
 import { type AskRequest, CoordinatorService } from '../gateway/coordinatorService.js'
-import type { AskOptions, RoundResult } from '../gateway/swarm.js'
+import { type AskOptions, requestTags, type RoundResult } from '../gateway/swarm.js'
 import type { Swarm } from '../gateway/swarm.js'
 import { withStanding } from '../gateway/nodeStanding.js'
 import type { ModelBackend } from '../models/backend.js'
@@ -120,8 +120,7 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
     port(names = []) {
       return {
         minMembers: MIN_MEMBERS,
-        ask: (messages, options) =>
-          this.ask(messages, { ...(options.answer === undefined ? {} : { answer: options.answer }), ...(options.domains === undefined ? {} : { domains: options.domains }) }, options),
+        ask: (messages, options) => this.ask(messages, requestTags(options), options),
         ...(opts.paymaster ? { authorize: (payer: string | undefined, signal?: AbortSignal) => opts.paymaster!.authorize(payer ?? opts.paymaster!.id, signal) } : {}),
         nodes: async () => {
           const infos = nodes.map((n, i) => ({ id: n.id, backend: names[i], activeRounds: n.activeRounds, capacity: n.limits.capacity, declined: Object.fromEntries(n.declined) }))

@@ -2,11 +2,12 @@ import { ANSWER_TYPES, AUTO_SPEC, type AnswerSpec, type AnswerType, type MarkerP
 import { MAX_CHAT_MESSAGES, MAX_DOMAINS, MAX_MESSAGE_CHARS } from '../protocol/limits.js'
 import type { ChatMessage } from '../protocol/messages.js'
 import { ApiError, badRequest } from './apiError.js'
+import { type SignedSampling, samplingRequest } from './samplingRequest.js'
 
 /**
  * Validates a `POST /v1/chat/completions` body. Accepts what OpenAI clients send (string or
- * text-part content, the usual sampling fields, which a swarm ignores) and refuses the rest with
- * the parameter named.
+ * text-part content; the sampling fields, which reach every member's backend through the Query)
+ * and refuses the rest with the parameter named.
  */
 export const SWARM_MODEL = 'chorus-swarm'
 
@@ -25,9 +26,12 @@ export interface ChatRequest {
   includeUsage?: boolean
   /** Domain tags the Query carries (extension: `chorus.domains`); nodes declaring domains join only rounds tagged with one of theirs. */
   domains?: string[]
+  /** How members sample their answers (samplingRequest.ts). */
+  sampling?: SignedSampling
 }
 
-const IGNORED = new Set([
+/** Accepted as OpenAI clients send them; the sampling ones are checked by samplingRequest. */
+const ACCEPTED = new Set([
   'temperature',
   'top_p',
   'max_tokens',
@@ -54,7 +58,7 @@ export function parseChatRequest(body: unknown): ChatRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('the request body must be a JSON object')
   const b = body as Record<string, unknown>
   for (const k of Object.keys(b)) {
-    if (k !== 'model' && k !== 'messages' && k !== 'stream' && k !== 'stream_options' && k !== 'chorus' && !IGNORED.has(k)) {
+    if (k !== 'model' && k !== 'messages' && k !== 'stream' && k !== 'stream_options' && k !== 'chorus' && !ACCEPTED.has(k)) {
       throw badRequest(`unsupported parameter '${k}'`, k, 'unsupported_parameter')
     }
   }
@@ -73,7 +77,8 @@ export function parseChatRequest(body: unknown): ChatRequest {
     if (typeof o !== 'object' || (o.include_usage !== undefined && typeof o.include_usage !== 'boolean')) throw badRequest('stream_options.include_usage must be a boolean', 'stream_options.include_usage')
     includeUsage = o.include_usage === true
   }
-  return { model: b.model, messages, stream: b.stream === true, ...(includeUsage ? { includeUsage } : {}), ...chorusExtension(b.chorus) }
+  const sampling = samplingRequest(b, ['max_tokens', 'max_completion_tokens'])
+  return { model: b.model, messages, stream: b.stream === true, ...(includeUsage ? { includeUsage } : {}), ...(sampling ? { sampling } : {}), ...chorusExtension(b.chorus) }
 }
 
 /** The options both APIs take under `chorus`: the wait, the answer type, the domain tags. */

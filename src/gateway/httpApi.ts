@@ -205,6 +205,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
             signal: cancel.signal,
             answer: chat.answer,
             ...(chat.domains ? { domains: chat.domains } : {}),
+            ...(chat.sampling ? { sampling: chat.sampling } : {}),
             ...(onPhase ? { onPhase } : {}),
             ...(account ? { payer: account } : {}),
           })

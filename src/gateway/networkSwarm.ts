@@ -6,7 +6,7 @@ import type { CoordinatorService } from './coordinatorService.js'
 import { withStanding } from './nodeStanding.js'
 import type { Paymaster } from './paymaster.js'
 import type { NodeDirectory } from './nodeDirectory.js'
-import type { AskOptions, NodeInfo, RoundResult, Swarm } from './swarm.js'
+import { type AskOptions, type NodeInfo, requestTags, type RoundResult, type Swarm } from './swarm.js'
 
 /**
  * The Swarm a gateway sees over libp2p: its nodes are the peers subscribed to the query topic that
@@ -39,7 +39,7 @@ export class NetworkSwarm implements Swarm {
   ask(messages: ChatMessage[], options: AskOptions): Promise<RoundResult> {
     const known = this.peers().length
     const maxMembers = Math.max(this.minMembers, Math.min(this.opts.maxMembers ?? 64, known))
-    const tags = { ...(options.answer === undefined ? {} : { answer: options.answer }), ...(options.domains === undefined ? {} : { domains: options.domains }) }
+    const tags = requestTags(options)
     return this.opts.coordinator.ask({ messages, minMembers: this.minMembers, maxMembers, joinTarget: Math.max(1, Math.min(known, maxMembers)), ...tags }, options)
   }
 

@@ -3,6 +3,7 @@ import type { ChatMessage } from '../protocol/messages.js'
 import { ApiError, badRequest } from './apiError.js'
 import { type ChatRequest, chorusExtension, message, SWARM_MODEL } from './chatRequest.js'
 import { provenance } from './provenance.js'
+import { samplingRequest } from './samplingRequest.js'
 import type { RoundResult } from './swarm.js'
 
 /**
@@ -36,7 +37,8 @@ export function parseResponsesRequest(body: unknown): ChatRequest {
   else throw badRequest('input must be a string or a non-empty array of messages', 'input')
   if (messages.length > MAX_CHAT_MESSAGES) throw badRequest(`at most ${MAX_CHAT_MESSAGES} messages`, 'input')
   if (!messages.some((m) => m.role === 'user')) throw badRequest('input must include a user message', 'input')
-  return { model: b.model, messages, stream: b.stream === true, ...chorusExtension(b.chorus) }
+  const sampling = samplingRequest(b, ['max_output_tokens'])
+  return { model: b.model, messages, stream: b.stream === true, ...(sampling ? { sampling } : {}), ...chorusExtension(b.chorus) }
 }
 
 /** One input item: a message whose content is a string or text parts (`input_text`, `output_text`). */

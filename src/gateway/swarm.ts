@@ -1,3 +1,4 @@
+import type { SignedSampling } from './samplingRequest.js'
 import type { AnswerSpec } from '../consensus/answerTypes.js'
 import type { SettlementReceipt } from '../ledger/ledger.js'
 import type { Signed } from '../protocol/envelope.js'
@@ -34,6 +35,8 @@ export interface AskOptions {
   answer?: AnswerSpec
   /** Domain tags for the Query (the API's `chorus.domains`). */
   domains?: string[]
+  /** How members sample their answers (the API's temperature, top_p, max_tokens, seed, stop). */
+  sampling?: SignedSampling
 }
 
 export type RoundFailure = 'NO_MEMBERS' | 'NO_ANSWERS' | 'LATE' | 'NO_BEACON' | 'ABORTED' | 'TOO_LARGE' | 'NO_DEPOSIT'
@@ -74,4 +77,13 @@ export interface Swarm {
   rejections(): Map<string, number>
   /** Fewest members a round needs; readiness means at least this many nodes. */
   readonly minMembers: number
+}
+
+/** What a client's request adds to its round's Query: answer type, domain tags, sampling. */
+export function requestTags(options: AskOptions): Pick<AskOptions, 'answer' | 'domains' | 'sampling'> {
+  return {
+    ...(options.answer === undefined ? {} : { answer: options.answer }),
+    ...(options.domains === undefined ? {} : { domains: options.domains }),
+    ...(options.sampling === undefined ? {} : { sampling: options.sampling }),
+  }
 }

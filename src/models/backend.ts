@@ -35,6 +35,30 @@ export interface CallOptions {
   signal?: AbortSignal
   /** Told the call's tokens when the backend knows them (a member reports them in its reveal). */
   onUsage?: (usage: TokenCount) => void
+  /** How to sample an answer, as the round's Query asks (unset fields: the backend's own settings). */
+  sampling?: Sampling
+}
+
+/** Sampling a client asked for (the Query's `sampling`, back in the units backends take). */
+export interface Sampling {
+  temperature?: number
+  topP?: number
+  maxTokens?: number
+  seed?: number
+  stop?: string[]
+}
+
+/** The Query's signed sampling fields as a backend takes them. */
+export function samplingOf(q: { sampling?: { temperatureMilli?: number; topPMilli?: number; maxTokens?: number; seed?: number; stop?: string[] } }): Sampling | undefined {
+  const s = q.sampling
+  if (s === undefined) return undefined
+  return {
+    ...(s.temperatureMilli === undefined ? {} : { temperature: s.temperatureMilli / 1_000 }),
+    ...(s.topPMilli === undefined ? {} : { topP: s.topPMilli / 1_000 }),
+    ...(s.maxTokens === undefined ? {} : { maxTokens: s.maxTokens }),
+    ...(s.seed === undefined ? {} : { seed: s.seed }),
+    ...(s.stop === undefined ? {} : { stop: s.stop }),
+  }
 }
 
 export interface ModelBackend {

@@ -147,9 +147,13 @@ export class LlamaCppBackend implements ModelBackend {
             ...history.slice(0, -1).map((m) => (m.role === 'user' ? { type: 'user' as const, text: m.content } : { type: 'model' as const, response: [m.content] })),
           ])
         }
+        const s = options.sampling
         return await session.prompt(last?.content ?? '', {
-          maxTokens: this.options.maxAnswerTokens ?? 256,
-          temperature: this.options.temperature ?? 0,
+          maxTokens: s?.maxTokens ?? this.options.maxAnswerTokens ?? 256,
+          temperature: s?.temperature ?? this.options.temperature ?? 0,
+          ...(s?.topP === undefined ? {} : { topP: s.topP }),
+          ...(s?.seed === undefined ? {} : { seed: s.seed }),
+          ...(s?.stop === undefined ? {} : { customStopTriggers: s.stop }),
           signal: options.signal,
           stopOnAbortSignal: false,
         })

@@ -100,7 +100,16 @@ export class OpenAIHttpBackend implements ModelBackend {
   }
 
   async answer(messages: readonly ChatMessage[], options: CallOptions = {}): Promise<string> {
-    const body = { model: this.opts.model, messages, temperature: this.opts.temperature, max_tokens: this.opts.maxTokens }
+    const s = options.sampling
+    const body = {
+      model: this.opts.model,
+      messages,
+      temperature: s?.temperature ?? this.opts.temperature,
+      max_tokens: s?.maxTokens ?? this.opts.maxTokens,
+      ...(s?.topP === undefined ? {} : { top_p: s.topP }),
+      ...(s?.seed === undefined ? {} : { seed: s.seed }),
+      ...(s?.stop === undefined ? {} : { stop: s.stop }),
+    }
     const text = this.opts.stream ? await this.streamed(body, options) : contentOf(await this.json(body, options))
     return stripThinking(text)
   }

@@ -1,5 +1,5 @@
 import type { Identity, PublicKeyCache } from '../crypto/identity.js'
-import type { JudgeReply, ModelBackend } from '../models/backend.js'
+import { type JudgeReply, type ModelBackend, samplingOf } from '../models/backend.js'
 import type { CryptoMeter, Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import { BP, MAX_TOKENS_REPORTED, QUERY_TOPIC } from '../protocol/limits.js'
@@ -290,7 +290,8 @@ export class NodeDaemon {
 
   private generate(round: HostedRound<ParticipantRound>, query: QueryBody): void {
     const usage = noTokens()
-    this.init.backend.answer(query.messages, { signal: round.signal, onUsage: add(usage) }).then(
+    const sampling = samplingOf(query)
+    this.init.backend.answer(query.messages, { signal: round.signal, onUsage: add(usage), ...(sampling ? { sampling } : {}) }).then(
       (text) => this.host.step(round, (m) => m.answered(text, this.salt(), usage)),
       (err) => {
         if (!round.signal.aborted) this.error(`answer: ${err}`)

@@ -37,3 +37,9 @@ export const NODE_CAPACITY = 2 * ROUNDS_PER_COORDINATOR
 
 /** The most tokens one member may report for its answer or its verdicts in one round. */
 export const MAX_TOKENS_REPORTED = 10_000_000
+
+/** The most tokens a client may ask each member's answer to run to (`max_tokens`). */
+export const MAX_SAMPLED_TOKENS = 131_072
+/** Stop sequences a client may give (OpenAI's limit), and the longest. */
+export const MAX_STOPS = 4
+export const MAX_STOP_CHARS = 64

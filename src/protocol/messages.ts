@@ -8,6 +8,9 @@ import {
   MAX_MESSAGE_CHARS,
   MAX_TOKENS_REPORTED,
   MAX_VERDICTS_PER_JUDGE,
+  MAX_SAMPLED_TOKENS,
+  MAX_STOP_CHARS,
+  MAX_STOPS,
 } from './limits.js'
 import { amount, arr, bool, type Check, hex32, int, nodeId, obj, oneOf, optional, packedHex, str } from './schema.js'
 import { SEAL_ENTRY_CHARS } from './seal.js'
@@ -62,6 +65,20 @@ const query = obj({
    * answer counts. Absent in rounds signed before answer types, which group as they did (replyKey).
    */
   answer: optional(obj({ type: oneOf('number', 'choice', 'literal', 'short', 'free', 'auto'), marker: oneOf('first', 'last') })),
+  /**
+   * How members sample their answers, as the client asked (the API's temperature, top_p,
+   * max_tokens, seed, stop): integers only, so temperature and top_p in thousandths. Judging is
+   * not sampled: judges compare at temperature 0.
+   */
+  sampling: optional(
+    obj({
+      temperatureMilli: optional(int(0, 2_000)),
+      topPMilli: optional(int(1, 1_000)),
+      maxTokens: optional(int(1, MAX_SAMPLED_TOKENS)),
+      seed: optional(int(0, 2_147_483_647)),
+      stop: optional(arr(str(MAX_STOP_CHARS), MAX_STOPS)),
+    }),
+  ),
 })
 
 const verdict = obj({

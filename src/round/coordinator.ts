@@ -67,6 +67,8 @@ export interface RoundRequest {
   joinTarget?: number
   /** How replies are read and grouped (consensus/answerTypes.ts); absent: as before answer types. */
   answer?: AnswerSpec
+  /** How members sample their answers (the Query's `sampling`). */
+  sampling?: QueryBody['sampling']
 }
 
 export interface CoordinatorContext {
@@ -158,6 +160,7 @@ export class CoordinatorRound {
       issuedAt: now,
       rules: ctx.rules ?? LEDGERLESS_RULES,
       ...(request.answer === undefined ? {} : { answer: request.answer }),
+      ...(request.sampling === undefined ? {} : { sampling: request.sampling }),
     }
     this.roundId = roundIdOf(ctx.identity.id, this.body)
     this.joinTarget = request.joinTarget ?? request.maxMembers

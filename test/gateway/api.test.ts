@@ -13,6 +13,57 @@ const json = (r: Response): Promise<Json> => r.json()
 const settings = (over: Partial<UpSettings> = {}): UpSettings => ({ host: '127.0.0.1', port: 0, nodes: 7, models: [], apiKeys: [], answerSeconds: 5, maxRounds: 4, ...over })
 const instant = (n: number): ModelBackend[] => Array.from({ length: n }, (_, i) => new InstantBackend(`node-${i}`))
 
+describe('sampling fields reach every member', () => {
+  class Recording extends InstantBackend {
+    seen: unknown[] = []
+    override async answer(messages: Parameters<InstantBackend['answer']>[0], options: Parameters<InstantBackend['answer']>[1] = {}) {
+      this.seen.push(options.sampling)
+      return super.answer(messages, options)
+    }
+  }
+  let gw: RunningGateway
+  let members: Recording[]
+  beforeAll(async () => {
+    members = Array.from({ length: 3 }, (_, i) => new Recording(`r${i}`))
+    gw = await startGateway(settings({ nodes: 3 }), members)
+  })
+  afterAll(() => gw.close())
+  const post = (path: string, body: Json) => fetch(`${gw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+  it('passes temperature, top_p, max_tokens, seed and stop to every answering backend, signed in the Query', async () => {
+    const res = await post('/chat/completions', { model: 'chorus-swarm', messages: [{ role: 'user', content: 'sample me' }], temperature: 0.7, top_p: 0.9, max_tokens: 64, seed: 7, stop: 'END' }).then(json)
+    const want = { temperature: 0.7, topP: 0.9, maxTokens: 64, seed: 7, stop: ['END'] }
+    for (const m of members) expect(m.seen.at(-1)).toEqual(want)
+    const query = (await fetch(res.chorus.transcript).then(json)).envelopes[0].body
+    expect(query.sampling).toEqual({ temperatureMilli: 700, topPMilli: 900, maxTokens: 64, seed: 7, stop: ['END'] })
+    // The Responses API's limit is max_output_tokens.
+    await post('/responses', { model: 'chorus-swarm', input: 'short please', max_output_tokens: 5 })
+    for (const m of members) expect(m.seen.at(-1)).toEqual({ maxTokens: 5 })
+    // Without sampling fields, each backend keeps its own settings.
+    await post('/chat/completions', { model: 'chorus-swarm', messages: [{ role: 'user', content: 'plain' }] })
+    for (const m of members) expect(m.seen.at(-1)).toBeUndefined()
+  })
+
+  it('refuses what the backends cannot honour, naming the field', async () => {
+    const base = { model: 'chorus-swarm', messages: [{ role: 'user', content: 'x' }] }
+    for (const [extra, param] of [
+      [{ temperature: 3 }, 'temperature'],
+      [{ top_p: 0 }, 'top_p'],
+      [{ max_tokens: 0 }, 'max_tokens'],
+      [{ max_tokens: 10, max_completion_tokens: 20 }, 'max_completion_tokens'],
+      [{ seed: -1 }, 'seed'],
+      [{ stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
+      [{ presence_penalty: 0.5 }, 'presence_penalty'],
+      [{ logit_bias: { '50256': -100 } }, 'logit_bias'],
+      [{ response_format: { type: 'json_object' } }, 'response_format'],
+    ] as const) {
+      const r = await post('/chat/completions', { ...base, ...extra })
+      expect(r.status).toBe(400)
+      expect((await json(r)).error.param).toBe(param)
+    }
+  })
+})
+
 describe('the gateway API with the official openai client', () => {
   let gw: RunningGateway
   let client: OpenAI

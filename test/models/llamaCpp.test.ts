@@ -48,6 +48,16 @@ describe('in-process GGUF backend on a generated tiny model', () => {
     expect(b.usage.completionTokens).toBeGreaterThan(0)
   })
 
+  it("samples as the round's Query asks: a token limit cuts the answer, a seed repeats a sampled one", async () => {
+    const b = await load('sampled')
+    const before = b.usage.completionTokens
+    await b.answer([{ role: 'user', content: 'Say something long.' }], { sampling: { maxTokens: 2 } })
+    expect(b.usage.completionTokens - before).toBeLessThanOrEqual(2)
+    const warm = { sampling: { temperature: 1, seed: 42, maxTokens: 8 } }
+    const x = await b.answer([{ role: 'user', content: 'Say something.' }], warm)
+    expect(await b.answer([{ role: 'user', content: 'Say something.' }], warm)).toBe(x)
+  })
+
   it('judges through next-token probabilities with a probability that is a real number', async () => {
     const b = await load('judge-p')
     const r = await b.judge(req)

@@ -32,6 +32,15 @@ describe('SSE parser', () => {
 })
 
 describe('OpenAI-compatible HTTP backend', () => {
+  it("samples an answer as the round's Query asks, over its own settings", async () => {
+    server = await scriptedServer((_, res) => sendJson(res, 200, completion('42')))
+    await backend({ stream: false, temperature: 0, maxTokens: 256 }).answer(ask, { sampling: { temperature: 0.7, topP: 0.9, maxTokens: 12, seed: 5, stop: ['\n\n'] } })
+    expect(server.requests[0]).toMatchObject({ temperature: 0.7, top_p: 0.9, max_tokens: 12, seed: 5, stop: ['\n\n'] })
+    await backend({ stream: false, temperature: 0, maxTokens: 256 }).answer(ask)
+    expect(server.requests[1]).toMatchObject({ temperature: 0, max_tokens: 256 })
+    expect(server.requests[1]).not.toHaveProperty('seed')
+  })
+
   it('answers without streaming, stripping <think> blocks', async () => {
     server = await scriptedServer((_, res) => sendJson(res, 200, completion('<think>hmm</think> 42')))
     expect(await backend({ stream: false }).answer(ask)).toBe('42')
