@@ -6,7 +6,8 @@ export type SettingTypes = Record<string, 'string' | 'number' | 'boolean' | 'str
 
 /**
  * Reads a command's JSON config file: an object whose keys are all settings the command knows, each
- * of its type, or a clear error naming the setting.
+ * of its type, or a clear error naming the setting. Comments (`// …` to the end of a line, outside
+ * strings) are allowed, so `chorus init` can explain every setting in the file it writes.
  */
 export async function readJsonConfig(path: string, settings: SettingTypes): Promise<Record<string, unknown>> {
   let text: string
@@ -17,7 +18,7 @@ export async function readJsonConfig(path: string, settings: SettingTypes): Prom
   }
   let parsed: unknown
   try {
-    parsed = JSON.parse(text)
+    parsed = JSON.parse(withoutComments(text))
   } catch (err) {
     throw new ConfigError(`config ${path} is not JSON: ${(err as Error).message}`)
   }
@@ -29,4 +30,25 @@ export async function readJsonConfig(path: string, settings: SettingTypes): Prom
     if (!ok) throw new ConfigError(`config ${path}: '${k}' must be ${want === 'strings' ? 'a list of strings' : `a ${want}`}`)
   }
   return parsed as Record<string, unknown>
+}
+
+/** The text with every `//` comment blanked out (strings, and the `//` inside them, are kept). */
+export function withoutComments(text: string): string {
+  let out = ''
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (inString) {
+      out += c
+      if (c === '\\') out += text[++i] ?? ''
+      else if (c === '"') inString = false
+    } else if (c === '"') {
+      inString = true
+      out += c
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++
+      out += '\n'
+    } else out += c
+  }
+  return out
 }

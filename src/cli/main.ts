@@ -14,6 +14,7 @@ import { SIM_HELP, simCommand } from './simCommand.js'
 import { EVAL_HELP, evalCommand } from './evalCommand.js'
 import { GATEWAY_HELP, gatewayCommand } from './gatewayCommand.js'
 import { writeKeyFile } from './keyFile.js'
+import { INIT_HELP, initCommand } from './initCommand.js'
 import { NODE_HELP, nodeCommand } from './nodeCommand.js'
 import { LEDGER_HELP, ledgerCommand } from './ledgerCommand.js'
 import { ledgerViewFor } from './transcriptLedger.js'
@@ -30,6 +31,7 @@ Usage:
   chorus demo [question] [options]      run a swarm in this process and ask it one question
   chorus up [options]                   serve the swarm as an OpenAI-compatible API
   chorus ask <question> [options]       ask a gateway; prints the answer and the round
+  chorus init                           set up a node operator's folder: node.key and a commented chorus.json
   chorus keygen <file>                  write a new node key file
   chorus node --key <file> [options]    run a node on the network
   chorus gateway --key <file> [options] serve the API, coordinating rounds over the network
@@ -100,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
     sim: { help: SIM_HELP, run: (a, s) => simCommand(a, s), stoppable: () => false },
     eval: { help: EVAL_HELP, run: (a, s) => evalCommand(a, undefined, s), stoppable: (a) => a.some((x, i) => x === '--task=live' || (x === '--task' && a[i + 1] === 'live')) },
     ledger: { help: LEDGER_HELP, run: (a, s) => ledgerCommand(a, s), stoppable: (a) => a[0] === 'serve' },
+    init: { help: INIT_HELP, run: (a) => initCommand(a) },
     keygen: { help: 'chorus keygen <file>   writes a new ed25519 key file (0600) and prints the node id\n', run: keygen },
   }
   const cmd = commands[command]

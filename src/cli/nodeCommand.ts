@@ -60,12 +60,12 @@ export const NODE_HELP = `chorus node --key <file> [options]
                           ledger, minFee
 `
 
-const SETTINGS: SettingTypes = { ...NETWORK_SETTINGS, ...NODE_SETTINGS, model: 'string', domains: 'string' }
+export const NODE_CONFIG_SETTINGS: SettingTypes = { ...NETWORK_SETTINGS, ...NODE_SETTINGS, model: 'string', domains: 'string' }
 
 export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...NODE_OPTIONS, model: { type: 'string' }, domains: { type: 'string' }, calibration: { type: 'string' }, chain: { type: 'string' } } })
   const calibrate = calibrationRequired(values.calibration, false)
-  const file = values.config === undefined ? {} : await readJsonConfig(values.config, SETTINGS)
+  const file = values.config === undefined ? {} : await readJsonConfig(values.config, NODE_CONFIG_SETTINGS)
   if (values.chain !== undefined && (values.ledger ?? file.ledger) === undefined) throw new ConfigError("--chain needs --ledger (the chain's terms apply to paid rounds)")
   const keyPath = values.key ?? (file.key as string | undefined)
   if (keyPath === undefined) throw new ConfigError('a node needs --key <file> (create one with: chorus keygen <file>)')
