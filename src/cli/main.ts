@@ -15,6 +15,7 @@ import { EVAL_HELP, evalCommand } from './evalCommand.js'
 import { GATEWAY_HELP, gatewayCommand } from './gatewayCommand.js'
 import { writeKeyFile } from './keyFile.js'
 import { INIT_HELP, initCommand } from './initCommand.js'
+import { CHAT_HELP, chatCommand } from './chatCommand.js'
 import { NODE_HELP, nodeCommand } from './nodeCommand.js'
 import { LEDGER_HELP, ledgerCommand } from './ledgerCommand.js'
 import { ledgerViewFor } from './transcriptLedger.js'
@@ -30,7 +31,8 @@ const HELP = `chorus ${VERSION} — swarm inference: many models answer, rank ea
 Usage:
   chorus demo [question] [options]      run a swarm in this process and ask it one question
   chorus up [options]                   serve the swarm as an OpenAI-compatible API
-  chorus ask <question> [options]       ask a gateway; prints the answer and the round
+  chorus ask [question] [options]       ask a gateway (the question on stdin if not given); streams the answer
+  chorus chat [options]                 talk with the swarm: a prompt loop with each round's phases and summary
   chorus init                           set up a node operator's folder: node.key and a commented chorus.json
   chorus keygen <file>                  write a new node key file
   chorus node --key <file> [options]    run a node on the network
@@ -103,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
     eval: { help: EVAL_HELP, run: (a, s) => evalCommand(a, undefined, s), stoppable: (a) => a.some((x, i) => x === '--task=live' || (x === '--task' && a[i + 1] === 'live')) },
     ledger: { help: LEDGER_HELP, run: (a, s) => ledgerCommand(a, s), stoppable: (a) => a[0] === 'serve' },
     init: { help: INIT_HELP, run: (a) => initCommand(a) },
+    chat: { help: CHAT_HELP, run: (a) => chatCommand(a) },
     keygen: { help: 'chorus keygen <file>   writes a new ed25519 key file (0600) and prints the node id\n', run: keygen },
   }
   const cmd = commands[command]

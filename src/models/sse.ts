@@ -9,7 +9,8 @@ export interface SseEvent {
   id?: string
 }
 
-export async function* parseSse(stream: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+/** `onComment`: each comment line's text (a gateway's `: phase …` progress), as it arrives. */
+export async function* parseSse(stream: AsyncIterable<Uint8Array>, onComment?: (text: string) => void): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder()
   let buffer = ''
   let data: string[] = []
@@ -32,7 +33,10 @@ export async function* parseSse(stream: AsyncIterable<Uint8Array>): AsyncGenerat
         event = ''
         continue
       }
-      if (line.startsWith(':')) continue
+      if (line.startsWith(':')) {
+        onComment?.(line.slice(1).trimStart())
+        continue
+      }
       const colon = line.indexOf(':')
       const field = colon < 0 ? line : line.slice(0, colon)
       let value = colon < 0 ? '' : line.slice(colon + 1)
