@@ -37,6 +37,11 @@ const CONFIG = `// Chorus node settings. Start the node with:  chorus node --con
   // Join only rounds tagged with one of these domains, comma-separated ("" for every round).
   "domains": "",
 
+  // Step back while you use this machine: join no new rounds while it is busier than this share
+  // of all its cores (this node aside), again once it is down to "resumeLoad"; and/or join
+  // nothing during quiet hours (local time). Uncomment to use:
+  // "maxLoad": 0.75, "resumeLoad": 0.5, "quietHours": "22-7",
+
   // The least fee (in units) a round must offer. With a ledger, set it too:
   // "ledger": "http://ledger.example:7070",
   "minFee": "0.001"

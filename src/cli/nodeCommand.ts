@@ -18,7 +18,8 @@ import { readKeyFile } from './keyFile.js'
 import { serveMetrics } from './metricsServer.js'
 import { BackendFactory, ConfigError, parseModelSpec, tinyModels, TINY_ANSWER_TOKENS } from './modelSpec.js'
 import { nodePrometheus } from './prometheus.js'
-import { metricsPort, NETWORK_OPTIONS, NETWORK_SETTINGS, NODE_OPTIONS, NODE_SETTINGS, readNodeLimits } from './settings.js'
+import { metricsPort, NETWORK_OPTIONS, NETWORK_SETTINGS, NODE_OPTIONS, NODE_SETTINGS, readGovernorSettings, readNodeLimits } from './settings.js'
+import { LoadGovernor, runGovernor } from '../node/loadGovernor.js'
 
 /**
  * `chorus node`: one node process on the network. Composition root: key file → identity and libp2p
@@ -54,11 +55,18 @@ export const NODE_HELP = `chorus node --key <file> [options]
                           answer pairs judged with this node's model, 17 right) so this node's
                           verdicts weigh; again later if it fails (default on)
   --domains <a,b>         only join rounds tagged with one of these domains (default: all)
+  --max-load <share>      stop joining new rounds while the machine (this node aside) is busier
+                          than this share of all its cores, e.g. 0.75 (default: off)
+  --resume-load <share>   join again once it is down to this share (default: max-load − 0.25)
+  --quiet-hours <from-to> join nothing during these local hours, e.g. 22-7
   --metrics-port <n>      serve Prometheus metrics on 127.0.0.1:<n>/metrics
   --config <file>         JSON with the same settings: key, listen, bootstrap, mdns, relay, model,
                           capacity, perGateway, horizonSeconds, gateways, domains, metricsPort,
-                          ledger, minFee
+                          ledger, minFee, maxLoad, resumeLoad, quietHours
 `
+
+/** How often the load governor samples the machine. */
+const GOVERNOR_SAMPLE_MS = 1_000
 
 export const NODE_CONFIG_SETTINGS: SettingTypes = { ...NETWORK_SETTINGS, ...NODE_SETTINGS, model: 'string', domains: 'string' }
 
@@ -113,13 +121,19 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
   )
   await health.start()
   if (!health.healthy) out(`model ${backend.name} is unreachable (${health.lastError}); staying out of rounds until it recovers\n`)
+  // Off unless asked for: then the node stops joining while its owner's machine is busy.
+  const governing = readGovernorSettings(values, file)
+  const idleEnough =
+    governing === undefined
+      ? () => true
+      : runGovernor(new LoadGovernor(governing), { everyMs: GOVERNOR_SAMPLE_MS, signal, onChange: (s) => out(s === 'joining' ? 'the machine is idle again: joining rounds\n' : `${s}: joining no new rounds\n`) })
   const daemon = new NodeDaemon(
     {
       identity,
       backend,
       ledger: network ?? fixedLedger(genesisLedgerView()),
       limits,
-      wantsRound: (q) => health.healthy && relevantTo(domains, q),
+      wantsRound: (q) => health.healthy && relevantTo(domains, q) && idleEnough(),
     },
     { transport, verification: 'auto', onBug: (err) => process.stderr.write(`node: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`) },
   )

@@ -5,6 +5,7 @@ import { DEFAULT_STORE_LIMITS } from '../gateway/roundStore.js'
 import { DEFAULT_CALIBRATION_RATE } from '../gateway/calibrationMixer.js'
 import { type Micro, parseUnits } from '../ledger/amount.js'
 import { DEFAULT_HORIZON_MS, DEFAULT_LIMITS, type ParticipationLimits } from '../node/participation.js'
+import type { GovernorSettings } from '../node/loadGovernor.js'
 import { GATEWAY_ROUNDS, NODE_CAPACITY, ROUNDS_PER_COORDINATOR } from '../protocol/limits.js'
 import { phaseDurations as durationsFor } from '../gateway/coordinatorService.js'
 import type { RateLimit } from '../runtime/rateLimiter.js'
@@ -79,6 +80,9 @@ export const NODE_OPTIONS = {
   'horizon-seconds': { type: 'string' },
   gateways: { type: 'string' },
   'min-fee': { type: 'string' },
+  'max-load': { type: 'string' },
+  'resume-load': { type: 'string' },
+  'quiet-hours': { type: 'string' },
 } as const
 
 export const NODE_SETTINGS: SettingTypes = {
@@ -87,6 +91,9 @@ export const NODE_SETTINGS: SettingTypes = {
   horizonSeconds: 'number',
   gateways: 'strings',
   minFee: 'string',
+  maxLoad: 'number',
+  resumeLoad: 'number',
+  quietHours: 'string',
 }
 
 export type Values = Record<string, string | boolean | string[] | undefined>
@@ -235,4 +242,24 @@ export function number(v: unknown, name: string, ok: (n: number) => boolean, exp
   if (Number.isNaN(n)) throw new ConfigError(`${name} is not a number: ${String(v)}`)
   if (!ok(n)) throw new ConfigError(`${name} is out of range: ${String(v)}${expected ? ` (expected ${expected})` : ''}`)
   return n
+}
+
+/**
+ * The load governor's settings (node/loadGovernor.ts), or undefined when neither `--max-load` nor
+ * `--quiet-hours` asks for one (off unless enabled: demo, devnet and tests never pause).
+ */
+export function readGovernorSettings(values: Values, file: FileSettings): GovernorSettings | undefined {
+  const max = values['max-load'] ?? file.maxLoad
+  const quiet = values['quiet-hours'] ?? file.quietHours
+  if (max === undefined && quiet === undefined) return undefined
+  const pauseAbove = max === undefined ? 1.01 : number(max, '--max-load', (n) => n > 0 && n <= 1, 'a share of the machine from 0 to 1, e.g. 0.75')
+  const resume = values['resume-load'] ?? file.resumeLoad
+  const resumeBelow = resume === undefined ? Math.max(0.05, pauseAbove - 0.25) : number(resume, '--resume-load', (n) => n >= 0 && n < pauseAbove, `a share below --max-load (${pauseAbove})`)
+  let quietHours: GovernorSettings['quietHours']
+  if (quiet !== undefined) {
+    const m = /^(\d{1,2})-(\d{1,2})$/.exec(String(quiet).trim())
+    if (m === null || Number(m[1]) > 23 || Number(m[2]) > 24 || m[1] === m[2]) throw new ConfigError(`--quiet-hours ${String(quiet)}: give local hours as FROM-TO, e.g. 22-7`)
+    quietHours = { from: Number(m[1]), to: Number(m[2]) }
+  }
+  return { pauseAbove, resumeBelow, samplesToPause: 3, ...(quietHours ? { quietHours } : {}) }
 }
