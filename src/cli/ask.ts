@@ -14,7 +14,7 @@ export const ASK_HELP = `chorus ask [question] [options]
 
 The question is the arguments, or stdin when there are none (or "-"): echo "…" | chorus ask
 
-  --url <base>      the gateway (default $CHORUS_URL or http://127.0.0.1:8080/v1)
+  --url <base>      the gateway (default $CHORUS_URL or http://127.0.0.1:8420/v1)
   --api-key <key>   Bearer key (default $CHORUS_API_KEY)
   --timeout <s>     give up after this many seconds (the gateway abandons the round: 504)
   --json            print the answer and the round's provenance as JSON
@@ -27,7 +27,7 @@ export interface GatewayClient {
 
 export function gatewayClient(values: { url?: string; 'api-key'?: string }, env: NodeJS.ProcessEnv = process.env): GatewayClient {
   const key = values['api-key'] ?? env.CHORUS_API_KEY
-  return { base: (values.url ?? env.CHORUS_URL ?? 'http://127.0.0.1:8080/v1').replace(/\/+$/, ''), ...(key ? { key } : {}) }
+  return { base: (values.url ?? env.CHORUS_URL ?? 'http://127.0.0.1:8420/v1').replace(/\/+$/, ''), ...(key ? { key } : {}) }
 }
 
 /** One streamed round: `onPhase` as the gateway reports phases, `onText` with each piece of the answer. */
@@ -45,7 +45,10 @@ export async function streamRound(
       ...(opts.signal ? { signal: opts.signal } : {}),
     })
   } catch (err) {
-    throw new ConfigError(`cannot reach the gateway at ${client.base}: ${(err as { cause?: Error }).cause?.message ?? (err as Error).message}`)
+    const why = (err as { cause?: Error }).cause?.message ?? (err as Error).message
+    // fetch refuses ports the Fetch standard blocks (9, 25, 6000, …) before it connects.
+    if (why === 'bad port') throw new ConfigError(`cannot reach the gateway at ${client.base}: its port is one that HTTP clients refuse to use (the Fetch standard's blocked ports); serve the gateway on another port`)
+    throw new ConfigError(`cannot reach the gateway at ${client.base}: ${why}`)
   }
   if (!res.ok) {
     const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null

@@ -10,7 +10,7 @@ Talks with the swarm, like ollama run: type a question and press Enter; the roun
 they happen, then the answer and one line about its round. The conversation so far goes with each
 question. /reset forgets it, /exit or Ctrl-D ends; Ctrl-C abandons the round in progress.
 
-  --url <base>      the gateway (default $CHORUS_URL or http://127.0.0.1:8080/v1)
+  --url <base>      the gateway (default $CHORUS_URL or http://127.0.0.1:8420/v1)
   --api-key <key>   Bearer key (default $CHORUS_API_KEY)
   --timeout <s>     give up on a round after this many seconds
 `

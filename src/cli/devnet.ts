@@ -10,7 +10,7 @@ import { calibrationRequired, workspaceRules } from './calibrationGate.js'
 import { DevnetChain, type DevnetChainOptions } from './devnetChain.js'
 import { enrolSwarm, openWorkspace, WORKSPACE_DIR, WORKSPACE_LEDGER, type Workspace, workspaceSeed } from './workspaceLedger.js'
 import { ConfigError } from './modelSpec.js'
-import { answerSeconds, nodeCount, number } from './settings.js'
+import { answerSeconds, DEFAULT_API_PORT, nodeCount, number } from './settings.js'
 
 /**
  * A local network: one `chorus gateway` and N `chorus node` processes on loopback, and (with a
@@ -316,7 +316,7 @@ export async function devnet(args: string[], signal: AbortSignal, out: (s: strin
   const net = new Devnet({
     nodes,
     ...(values.model ? { model: values.model } : {}),
-    port: number(values.port ?? 8080, '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
+    port: number(values.port ?? DEFAULT_API_PORT, '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
     answerSeconds: answerSeconds(values['answer-seconds']),
     supervise: true,
     ...(values['no-ledger'] ? {} : { ledgerDir: values['ledger-dir'] ?? process.cwd() }),

@@ -38,7 +38,7 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
   --mdns                also find peers on the local network
   --relay               relay for hosts that cannot be dialled (circuit relay v2)
   --host <addr>         HTTP address (default 127.0.0.1)
-  --port <n>            HTTP port (default 8080; 0 picks a free one)
+  --port <n>            HTTP port (default 8420; 0 picks a free one)
   --cors <origin>       let browser pages from this origin call the API (repeatable; * for any)
   --api-key <key>       accept this Bearer key (repeatable; also CHORUS_API_KEYS=a,b)
   --rate <r>            requests per second per key, with --burst <b> (default 2r)

@@ -40,6 +40,9 @@ export const NETWORK_SETTINGS: SettingTypes = {
   ledger: 'string',
 }
 
+/** The API's port when none is given: not 8080, which llama-server (a backend it may use) takes. */
+export const DEFAULT_API_PORT = 8420
+
 export const API_OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
@@ -149,7 +152,7 @@ export function readApiSettings(values: Values, file: FileSettings, env: NodeJS.
   return {
     corsOrigins,
     host: String(values.host ?? file.host ?? '127.0.0.1'),
-    port: number(values.port ?? file.port ?? 8080, '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
+    port: number(values.port ?? file.port ?? DEFAULT_API_PORT, '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
     apiKeys,
     keyAccounts,
     terms: { fee: units(values.fee ?? file.fee, DEFAULT_TERMS.fee, '--fee'), ticket: units(values.ticket ?? file.ticket, DEFAULT_TERMS.ticket, '--ticket') },

@@ -21,7 +21,7 @@ export const UP_HELP = `chorus up [options]
   Serves the swarm as an OpenAI-compatible API (model "chorus-swarm") from this process.
 
   --host <addr>         listen address (default 127.0.0.1)
-  --port <n>            port (default 8080; 0 picks a free one)
+  --port <n>            port (default 8420; 0 picks a free one)
   --nodes <n>           in-process nodes (default 5, at least ${MIN_MEMBERS})
   --model <spec>        as for chorus demo; repeat to mix. None: tiny generated models (meaningless)
   --config <file>       JSON: {"nodes", "models", "apiKeys", "ratePerSecond", "burst", "answerSeconds", "maxRounds", "host", "port"}
