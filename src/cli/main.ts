@@ -16,6 +16,7 @@ import { GATEWAY_HELP, gatewayCommand } from './gatewayCommand.js'
 import { writeKeyFile } from './keyFile.js'
 import { INIT_HELP, initCommand } from './initCommand.js'
 import { CHAT_HELP, chatCommand } from './chatCommand.js'
+import { MODELS_HELP, modelsCommand } from './modelsCommand.js'
 import { NODE_HELP, nodeCommand } from './nodeCommand.js'
 import { LEDGER_HELP, ledgerCommand } from './ledgerCommand.js'
 import { ledgerViewFor } from './transcriptLedger.js'
@@ -33,6 +34,7 @@ Usage:
   chorus up [options]                   serve the swarm as an OpenAI-compatible API
   chorus ask [question] [options]       ask a gateway (the question on stdin if not given); streams the answer
   chorus chat [options]                 talk with the swarm: a prompt loop with each round's phases and summary
+  chorus models pull <url | hf:…>       download a GGUF model (progress, resume, checksum); models list
   chorus init                           set up a node operator's folder: node.key and a commented chorus.json
   chorus keygen <file>                  write a new node key file
   chorus node --key <file> [options]    run a node on the network
@@ -106,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
     ledger: { help: LEDGER_HELP, run: (a, s) => ledgerCommand(a, s), stoppable: (a) => a[0] === 'serve' },
     init: { help: INIT_HELP, run: (a) => initCommand(a) },
     chat: { help: CHAT_HELP, run: (a) => chatCommand(a) },
+    models: { help: MODELS_HELP, run: (a, s) => modelsCommand(a, s), stoppable: () => true },
     keygen: { help: 'chorus keygen <file>   writes a new ed25519 key file (0600) and prints the node id\n', run: keygen },
   }
   const cmd = commands[command]
