@@ -21,6 +21,7 @@ import { readKeyFile } from './keyFile.js'
 import { workspaceFolder } from './workspaceLedger.js'
 import { ConfigError } from './modelSpec.js'
 import { gatewayPrometheus } from './prometheus.js'
+import { createLogger, logPeers } from './logger.js'
 import { API_OPTIONS, API_SETTINGS, gatewayOptionsOf, horizonWarning, NETWORK_OPTIONS, NETWORK_SETTINGS, phaseDurations, readApiSettings } from './settings.js'
 
 /**
@@ -40,6 +41,8 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
   --host <addr>         HTTP address (default 127.0.0.1)
   --port <n>            HTTP port (default 8420; 0 picks a free one)
   --cors <origin>       let browser pages from this origin call the API (repeatable; * for any)
+  --log-level <level>   trace, debug, info (default), warn, error or silent: a line per request
+                        and per round on stderr (JSON, or readable on a terminal)
   --api-key <key>       accept this Bearer key (repeatable; also CHORUS_API_KEYS=a,b)
   --rate <r>            requests per second per key, with --burst <b> (default 2r)
   --answer-seconds <s>  how long members may take to answer or judge (default 120, at most 3600)
@@ -144,7 +147,9 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
     queuedRounds: () => queued(),
     ...(paymaster ? { settlements: () => paymaster!.results, owed: () => paymaster!.owed } : {}),
   })
-  const gateway = createGateway({ swarm, ...gatewayOptionsOf(api), metrics: prom.metrics, metricsPage: prom.page })
+  const log = createLogger({ level: api.logLevel ?? 'info', name: 'gateway' })
+  logPeers(transport, log)
+  const gateway = createGateway({ swarm, ...gatewayOptionsOf(api), metrics: prom.metrics, metricsPage: prom.page, log })
   running = () => gateway.admission.running
   queued = () => gateway.admission.waiting
   let address: string

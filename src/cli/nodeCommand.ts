@@ -20,6 +20,7 @@ import { BackendFactory, ConfigError, parseModelSpec, tinyModels, TINY_ANSWER_TO
 import { nodePrometheus } from './prometheus.js'
 import { metricsPort, NETWORK_OPTIONS, NETWORK_SETTINGS, NODE_OPTIONS, NODE_SETTINGS, readGovernorSettings, readNodeLimits } from './settings.js'
 import { LoadGovernor, runGovernor } from '../node/loadGovernor.js'
+import { createLogger, logLevel, logPeers } from './logger.js'
 
 /**
  * `chorus node`: one node process on the network. Composition root: key file → identity and libp2p
@@ -59,6 +60,8 @@ export const NODE_HELP = `chorus node --key <file> [options]
                           than this share of all its cores, e.g. 0.75 (default: off)
   --resume-load <share>   join again once it is down to this share (default: max-load − 0.25)
   --quiet-hours <from-to> join nothing during these local hours, e.g. 22-7
+  --log-level <level>     trace, debug, info (default), warn, error or silent: on stderr, one
+                          JSON object per line, or readable lines on a terminal
   --metrics-port <n>      serve Prometheus metrics on 127.0.0.1:<n>/metrics
   --config <file>         JSON with the same settings: key, listen, bootstrap, mdns, relay, model,
                           capacity, perGateway, horizonSeconds, gateways, domains, metricsPort,
@@ -78,6 +81,7 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
   const keyPath = values.key ?? (file.key as string | undefined)
   if (keyPath === undefined) throw new ConfigError('a node needs --key <file> (create one with: chorus keygen <file>)')
   const limits = readNodeLimits(values, file)
+  const log = createLogger({ level: logLevel(values['log-level'] ?? file.logLevel), name: 'node' })
   const metrics = metricsPort(values, file)
   const { identity, seed } = await readKeyFile(keyPath)
   const domainsRaw = values.domains ?? (file.domains as string | undefined)
@@ -142,6 +146,7 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
   daemon.start()
   reporter.start()
   const served = metrics === undefined ? undefined : await serveMetrics(nodePrometheus(daemon, () => transport.handlerErrors), metrics)
+  logPeers(transport, log)
   out(`node ${identity.id} (${backend.name}) listening on ${transport.multiaddrs().join(' ')}\n${served ? `  metrics ${served.url}\n` : ''}`)
   // In the background: the node answers rounds meanwhile; its verdicts weigh once it passed.
   const keeper = client === undefined || !calibrate ? undefined : new CalibrationKeeper({ identity, client, backend, now: Date.now }, (s) => out(`${calibrationLine(s)}\n`))

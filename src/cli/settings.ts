@@ -1,4 +1,6 @@
 import { parseCorsOrigins } from '../gateway/cors.js'
+import type { LevelWithSilent } from 'pino'
+import { logLevel } from './logger.js'
 import type { GatewayOptions } from '../gateway/httpApi.js'
 import { DEFAULT_PRICING, DEFAULT_TERMS, type Pricing, type RoundTerms } from '../gateway/paymaster.js'
 import { DEFAULT_STORE_LIMITS } from '../gateway/roundStore.js'
@@ -58,6 +60,7 @@ export const API_OPTIONS = {
   'retention-hours': { type: 'string' },
   'calibration-rate': { type: 'string' },
   cors: { type: 'string', multiple: true },
+  'log-level': { type: 'string' },
 } as const
 
 export const API_SETTINGS: SettingTypes = {
@@ -75,6 +78,7 @@ export const API_SETTINGS: SettingTypes = {
   retentionHours: 'number',
   calibrationRate: 'number',
   cors: 'strings',
+  logLevel: 'string',
 }
 
 export const NODE_OPTIONS = {
@@ -86,6 +90,7 @@ export const NODE_OPTIONS = {
   'max-load': { type: 'string' },
   'resume-load': { type: 'string' },
   'quiet-hours': { type: 'string' },
+  'log-level': { type: 'string' },
 } as const
 
 export const NODE_SETTINGS: SettingTypes = {
@@ -97,6 +102,7 @@ export const NODE_SETTINGS: SettingTypes = {
   maxLoad: 'number',
   resumeLoad: 'number',
   quietHours: 'string',
+  logLevel: 'string',
 }
 
 export type Values = Record<string, string | boolean | string[] | undefined>
@@ -122,6 +128,8 @@ export interface ApiSettings {
   calibrationRate?: number
   /** Origins browsers may call the API from (`--cors`; `*` for any). */
   corsOrigins?: string[]
+  /** `--log-level` (logger.ts). */
+  logLevel?: LevelWithSilent
 }
 
 /** The API options of `chorus up` and `chorus gateway`. */
@@ -151,6 +159,7 @@ export function readApiSettings(values: Values, file: FileSettings, env: NodeJS.
   }
   return {
     corsOrigins,
+    logLevel: logLevel(values['log-level'] ?? file.logLevel),
     host: String(values.host ?? file.host ?? '127.0.0.1'),
     port: number(values.port ?? file.port ?? DEFAULT_API_PORT, '--port', (n) => Number.isInteger(n) && n >= 0 && n <= 65535),
     apiKeys,

@@ -11,6 +11,7 @@ import { API_OPTIONS, API_SETTINGS, type ApiSettings, gatewayOptionsOf, nodeCoun
 import { swarmLedger, WORKSPACE_LEDGER } from './workspaceLedger.js'
 import { CalibrationMixer, DEFAULT_CALIBRATION_RATE } from '../gateway/calibrationMixer.js'
 import { calibrateSwarm, calibrationRequired, gateNote, workspaceRules } from './calibrationGate.js'
+import { createLogger } from './logger.js'
 
 /**
  * `chorus up`: one process serving the OpenAI-compatible API over an embedded swarm (a coordinator
@@ -26,6 +27,8 @@ export const UP_HELP = `chorus up [options]
   --model <spec>        as for chorus demo; repeat to mix. None: tiny generated models (meaningless)
   --config <file>       JSON: {"nodes", "models", "apiKeys", "ratePerSecond", "burst", "answerSeconds", "maxRounds", "host", "port"}
   --cors <origin>       let browser pages from this origin call the API (repeatable; * for any)
+  --log-level <level>   trace, debug, info (default), warn, error or silent: a line per request
+                        and per round on stderr (JSON, or readable on a terminal)
   --api-key <key>       accept this Bearer key (repeat; also CHORUS_API_KEYS=a,b). None: open
   --rate <r>            requests per second per key (default unlimited), with --burst <b> (default 2r)
   --answer-seconds <s>  how long members may take to answer or judge (default 120, at most 3600)
@@ -115,7 +118,8 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
     queuedRounds: () => queued(),
     ...(ledger ? { settlements: () => ledger.paymaster.results } : {}),
   })
-  const gateway = createGateway({ swarm: port, ...gatewayOptionsOf(s), metrics: prom.metrics, metricsPage: prom.page })
+  const log = createLogger({ level: s.logLevel ?? 'silent', name: 'gateway' })
+  const gateway = createGateway({ swarm: port, ...gatewayOptionsOf(s), metrics: prom.metrics, metricsPage: prom.page, log })
   running = () => gateway.admission.running
   queued = () => gateway.admission.waiting
   let address: string

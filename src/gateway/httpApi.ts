@@ -50,6 +50,13 @@ export interface GatewayOptions {
   metricsPage?: MetricsPage
   /** Origins browsers may call the API from (cors.ts); none: no CORS headers. */
   corsOrigins?: readonly string[]
+  /** Where a line per request and per round goes (pino at the edge; none: nowhere). */
+  log?: EventLog
+}
+
+/** The structural part of a logger the gateway uses (pino's Logger has it). */
+export interface EventLog {
+  info(fields: Record<string, unknown>, msg: string): void
 }
 
 export interface Gateway {
@@ -90,6 +97,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
   /** Requests answered by a hijacked stream: they count themselves in the metrics when they end. */
   const streamed = new WeakSet<FastifyRequest>()
 
+  const logRequest = (req: FastifyRequest, status: number, ms: number) =>
+    opts.log?.info({ method: req.method, path: req.url.split('?')[0], status, ms: Math.round(ms) }, 'request')
   const fail = (reply: FastifyReply, err: ApiError) => {
     metrics.apiError(err.code ?? err.type)
     if (err.retryAfterS !== undefined) reply.header('retry-after', String(err.retryAfterS))
@@ -107,7 +116,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
   })
   app.setNotFoundHandler((req, reply) => fail(reply, new ApiError(404, 'not_found_error', `no route ${req.method} ${req.url.split('?')[0]}`, 'not_found')))
   app.addHook('onResponse', async (req, reply) => {
-    if (!streamed.has(req)) metrics.request(req.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000)
+    if (streamed.has(req)) return
+    metrics.request(req.routeOptions.url ?? 'unknown', reply.statusCode, reply.elapsedTime / 1000)
+    logRequest(req, reply.statusCode, reply.elapsedTime)
   })
   // Preflights are answered before the key is asked for.
   if (opts.corsOrigins !== undefined && opts.corsOrigins.length > 0) installCors(app, { origins: opts.corsOrigins })
@@ -218,6 +229,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
           }
           store.add(storedRound(result, chat.messages.at(-1)?.content ?? '', roundMs, JSON.stringify(transcriptFile(result.transcript)), Date.now(), account))
           metrics.round('ok', result.times)
+          const p = provenance(result, roundMs, '')
+          opts.log?.info({ round: result.roundId.slice(0, 16), answers: p.answers, ranked: p.ranked, separated: p.separated, phases_ms: p.phases_ms, tokens: result.usage.prompt + result.usage.completion }, 'round')
           return { result, roundMs }
         } catch (err) {
           metrics.round('failed', undefined)
@@ -272,6 +285,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     } finally {
       res.end()
       metrics.request(req.routeOptions.url ?? '/v1/responses', status, (performance.now() - started) / 1000)
+      logRequest(req, status, performance.now() - started)
     }
   }
 
@@ -304,6 +318,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     } finally {
       res.end()
       metrics.request(req.routeOptions.url ?? '/v1/chat/completions', 200, (performance.now() - started) / 1000)
+      logRequest(req, 200, performance.now() - started)
     }
   }
 
