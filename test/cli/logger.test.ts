@@ -25,7 +25,7 @@ describe('structured logs', () => {
     const tty = captured()
     createLogger({ level: 'info', stream: tty.stream, pretty: true }).warn({ peer: '12D3' }, 'peer left')
     await new Promise((r) => setImmediate(r))
-    expect(tty.text()).toMatch(/^\d\d:\d\d:\d\d WARN  peer left {2}peer=12D3\n$/)
+    expect(tty.text()).toMatch(/^\d\d:\d\d:\d\d WARN {2}peer left {2}peer=12D3\n$/)
     expect(() => logLevel('loud')).toThrow(/--log-level must be one of trace, debug, info, warn, error, fatal, silent/)
   })
 
