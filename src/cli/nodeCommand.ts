@@ -21,6 +21,8 @@ import { nodePrometheus } from './prometheus.js'
 import { metricsPort, NETWORK_OPTIONS, NETWORK_SETTINGS, NODE_OPTIONS, NODE_SETTINGS, readGovernorSettings, readNodeLimits } from './settings.js'
 import { LoadGovernor, runGovernor } from '../node/loadGovernor.js'
 import { createLogger, logLevel, logPeers } from './logger.js'
+import { statusLine } from '../node/statusLine.js'
+import { formatUnits } from '../ledger/amount.js'
 
 /**
  * `chorus node`: one node process on the network. Composition root: key file → identity and libp2p
@@ -151,7 +153,9 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
   // In the background: the node answers rounds meanwhile; its verdicts weigh once it passed.
   const keeper = client === undefined || !calibrate ? undefined : new CalibrationKeeper({ identity, client, backend, now: Date.now }, (s) => out(`${calibrationLine(s)}\n`))
   void keeper?.start().then(() => network?.refresh())
+  const glance = process.stderr.isTTY === true ? showStatusLine({ daemon, transport, identity: identity.id, network, client, healthy: () => health.healthy, idle: idleEnough, signal }) : undefined
   if (!signal.aborted) await once(signal, 'abort')
+  glance?.()
   await keeper?.stop()
   watch?.stop()
   reporter.stop()
@@ -179,4 +183,52 @@ async function followGovernance(chainFile: string, daemon: NodeDaemon, out: (s: 
   })
   watch.start()
   return watch
+}
+
+/**
+ * On a terminal: one status line on stderr, redrawn every second (the operator's balance read from
+ * the ledger every 10 s); returns what clears it.
+ */
+function showStatusLine(c: {
+  daemon: NodeDaemon
+  transport: { node: { getConnections(): unknown[] } }
+  identity: string
+  network: CachedLedger | undefined
+  client: HttpLedgerClient | undefined
+  healthy: () => boolean
+  idle: () => boolean
+  signal: AbortSignal
+}): () => void {
+  let balance: string | undefined
+  let reads = 0
+  const draw = () => {
+    if (c.client !== undefined && reads++ % 10 === 0) {
+      void c.client
+        .account(c.identity)
+        .then(async (a) => (a?.operator ? await c.client!.account(a.operator) : a))
+        .then((a) => (balance = a === undefined ? undefined : formatUnits(a.balance)))
+        .catch(() => undefined)
+    }
+    const ended = [...c.daemon.ended.entries()]
+    const done = c.daemon.ended.get('done') ?? 0
+    const s = c.daemon.status('')
+    const standing = c.network?.latest()
+    const line = statusLine({
+      peers: c.transport.node.getConnections().length,
+      active: c.daemon.activeRounds,
+      done,
+      other: ended.reduce((n, [r, k]) => n + (r === 'done' ? 0 : k), 0),
+      declined: Object.values(s.declined).reduce((a, b) => a + b, 0),
+      ...(standing ? { judgeWeight: standing.judgeWeight(c.identity), reputationPpm: standing.reputationPpm?.(c.identity) ?? 0, rankedRounds: standing.answerRounds?.(c.identity) ?? 0 } : {}),
+      ...(balance === undefined ? {} : { balance }),
+      ...(!c.healthy() ? { paused: 'model unreachable' } : !c.idle() ? { paused: 'machine busy or quiet hours' } : {}),
+    })
+    process.stderr.write(`\r\x1b[2K${line}`)
+  }
+  const timer = setInterval(draw, 1_000)
+  timer.unref()
+  return () => {
+    clearInterval(timer)
+    process.stderr.write('\r\x1b[2K')
+  }
 }
