@@ -111,12 +111,16 @@ export const TINY_WARNING = [
  * model is loaded per node, each with its own context), else ./models/*.gguf, else tiny generated
  * models. Every backend is checked before it is returned, so a dead server fails now, clearly.
  */
-export async function buildBackends(factory: BackendFactory, models: readonly string[], nodes: number): Promise<{ backends: ModelBackend[]; tiny: boolean }> {
+/** `progress`: told each model as it loads (`chorus up` prints it: a large GGUF takes a while). */
+export async function buildBackends(factory: BackendFactory, models: readonly string[], nodes: number, progress?: (line: string) => void): Promise<{ backends: ModelBackend[]; tiny: boolean }> {
   const found = models.length === 0 ? await findLocalModels() : []
   const specs = (models.length > 0 ? models : found).map(parseModelSpec)
   const backends: ModelBackend[] = []
   if (specs.length === 0) {
-    for (const [i, path] of (await tinyModels(nodes)).entries()) backends.push(await factory.create({ kind: 'gguf', path }, `tiny-random-${i}`, TINY_ANSWER_TOKENS))
+    for (const [i, path] of (await tinyModels(nodes)).entries()) {
+      progress?.(`loading model ${i + 1}/${nodes}: tiny-random-${i}`)
+      backends.push(await factory.create({ kind: 'gguf', path }, `tiny-random-${i}`, TINY_ANSWER_TOKENS))
+    }
     return { backends, tiny: true }
   }
   const http = new Map<number, ModelBackend>()
@@ -126,7 +130,10 @@ export async function buildBackends(factory: BackendFactory, models: readonly st
     const existing = http.get(k)
     if (existing) backends.push(existing)
     else {
+      const t0 = performance.now()
+      progress?.(`loading model ${i + 1}/${nodes}: ${models.length > 0 ? models[k] : found[k]}`)
       const b = await factory.create(spec)
+      if (spec.kind === 'gguf') progress?.(`  loaded ${b.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
       if (spec.kind === 'http') http.set(k, b)
       backends.push(b)
     }

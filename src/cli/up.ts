@@ -88,7 +88,7 @@ export async function readUpSettings(args: string[], env: NodeJS.ProcessEnv = pr
 /** Starts the swarm and the API; `backends` may be given (tests, benchmarks) instead of built. */
 export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promise<RunningGateway> {
   const factory = new BackendFactory()
-  const { backends, tiny } = given ? { backends: given, tiny: false } : await buildBackends(factory, s.models, s.nodes)
+  const { backends, tiny } = given ? { backends: given, tiny: false } : await buildBackends(factory, s.models, s.nodes, (line) => process.stderr.write(`${line}\n`))
   const onError = (err: unknown) => process.stderr.write(`up: the ledger did not settle a round: ${(err as Error)?.message ?? String(err)}\n`)
   // Backends handed in (tests, benchmarks) are not made to calibrate unless asked, as tiny ones.
   const gate = calibrationRequired(s.calibration, tiny || given !== undefined)

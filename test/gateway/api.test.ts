@@ -321,6 +321,8 @@ describe('when the swarm cannot answer', () => {
 describe('chorus up, the command', () => {
   it('starts on tiny models, prints its URL, and serves the openai client', async () => {
     const proc = spawn('node', ['dist/src/cli/main.js', 'up', '--port', '0', '--nodes', '3'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let err = ''
+    proc.stderr.on('data', (d) => (err += d))
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = ''
@@ -338,6 +340,9 @@ describe('chorus up, the command', () => {
       const asked = await cli('ask', '--url', url, 'hello again')
       expect(asked.code).toBe(0)
       expect(asked.out).toMatch(/round [0-9a-f]{16}…: ranked, 3 answers/)
+      // While its models load, up says so; then its log has a line per request.
+      expect(err).toMatch(/loading model 1\/3: tiny-random-0\n[\s\S]*loading model 3\/3/)
+      expect(err).toMatch(/"msg":"request"/)
     } finally {
       proc.kill('SIGINT')
       await new Promise((r) => proc.on('close', r))
