@@ -12,7 +12,7 @@ import { type Figure, median } from './stats.js'
  * ledger, then as `chorus up` runs by default, on a workspace ledger (`_ledger`: every round
  * metered and settled in the same process, which shares the two cores).
  */
-export const figures = ['gateway_http_overhead_ms', 'gateway_rounds_per_s', 'gateway_http_overhead_ledger_ms', 'gateway_rounds_per_s_ledger']
+export const figures = ['gateway_http_overhead_ms', 'gateway_rounds_per_s', 'gateway_ttft_ms', 'gateway_ttft_after_round_ms', 'gateway_http_overhead_ledger_ms', 'gateway_rounds_per_s_ledger']
 
 export async function run(): Promise<Figure[]> {
   const dir = await mkdtemp(join(tmpdir(), 'chorus-gateway-bench-'))
@@ -54,10 +54,34 @@ async function measure(ledgerDir: string | undefined, suffix: string): Promise<F
     )
     const seconds = (performance.now() - t0) / 1000
     const overheadName = suffix === '' ? 'gateway_http_overhead_ms' : `gateway_http_overhead${suffix}_ms`
-    return [
+    const figures: Figure[] = [
       { name: overheadName, value: median(overhead), unit: 'ms' },
       { name: `gateway_rounds_per_s${suffix}`, value: total / seconds, unit: 'rounds/s' },
     ]
+    if (suffix !== '') return figures
+    // Time to first token, streamed: the answer is known only when the round is decided, so the
+    // first content chunk can come no sooner; what it adds past the round is the streaming's cost.
+    const ttft: number[] = []
+    const after: number[] = []
+    for (let i = 0; i < 100; i++) {
+      const t0 = performance.now()
+      const res = await fetch(`${gw.url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'chorus-swarm', stream: true, messages: [{ role: 'user', content: `stream ${i}` }] }),
+      })
+      let first: number | undefined
+      let text = ''
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        text += Buffer.from(chunk).toString('utf8')
+        if (first === undefined && /"content":"[^"]/.test(text)) first = performance.now() - t0
+      }
+      const roundMs = Number(/"round_ms":([\d.]+)/.exec(text)?.[1])
+      if (first === undefined || !Number.isFinite(roundMs)) throw new Error('a streamed round sent no answer')
+      ttft.push(first)
+      after.push(first - roundMs)
+    }
+    return [...figures, { name: 'gateway_ttft_ms', value: median(ttft), unit: 'ms' }, { name: 'gateway_ttft_after_round_ms', value: median(after), unit: 'ms' }]
   } finally {
     await gw.close()
   }
