@@ -40,13 +40,23 @@ Usage:
   chorus node --key <file> [options]    run a node on the network
   chorus gateway --key <file> [options] serve the API, coordinating rounds over the network
   chorus devnet [--nodes N] [options]   a gateway and N node processes on loopback
-  chorus eval --task gsm|math-l5 [...]  replay real models' recorded answers through rounds
+  chorus eval --task <task> [...]       measure the swarm against voting and single models; tasks:
+                                        gsm, math-l5, zeroeval:<name>, replay --file F.jsonl
+                                        (recorded replies), prd (recorded peer reviews), live
   chorus sim --scenario <name> [...]    a simulated population on the real protocol and ledger
   chorus ledger <command> [...]         the ledger: verify, show, export, register, stake, unbond,
                                         withdraw, allow, rotate, credit, backup, serve
   chorus verify <file | url | ->        recompute a round from its signed transcript and check
                                         every signature, seal, commitment and the Result
   (chorus <command> --help for a command's options)
+
+Model specs (--model, repeatable):
+  ./path/model.gguf                     a GGUF file, in-process (llama.cpp, CPU)
+  ollama:<model>                        an Ollama server on 127.0.0.1:11434
+  openai:<base url>#<model>             any OpenAI-compatible server (llama-server, vLLM, LM Studio, …)
+  test:instant                          instant canned replies (protocol tests only)
+  (none given: .gguf files in ./models, else tiny generated models that say so)
+
   chorus help                           this text
   chorus --version
 

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { initCommand } from '../../src/cli/initCommand.js'
 import { readJsonConfig, withoutComments } from '../../src/cli/jsonConfig.js'
 import { NODE_CONFIG_SETTINGS } from '../../src/cli/nodeCommand.js'
+import { cli } from './runCli.js'
 
 describe('chorus init', () => {
   let dir: string
@@ -30,6 +31,11 @@ describe('chorus init', () => {
     expect(out).toContain(`node.key exists: kept it (node id ${id})`)
     expect(await readFile(join(dir, 'node.key'), 'utf8')).toBe(key)
     expect(await readFile(join(dir, 'chorus.json'), 'utf8')).toBe('{"model": "ollama:mine"}\n')
+  })
+
+  it('help lists every eval task and model spec', async () => {
+    const { out } = await cli('help')
+    for (const want of ['gsm, math-l5, zeroeval:<name>, replay --file F.jsonl', 'prd (recorded peer reviews), live', 'ollama:<model>', 'openai:<base url>#<model>', './path/model.gguf', 'chorus chat', 'chorus models pull', 'chorus init']) expect(out).toContain(want)
   })
 
   it('strips comments but not what strings hold', () => {
