@@ -22,7 +22,7 @@ import { workspaceFolder } from './workspaceLedger.js'
 import { ConfigError } from './modelSpec.js'
 import { gatewayPrometheus } from './prometheus.js'
 import { createLogger, logPeers } from './logger.js'
-import { API_OPTIONS, API_SETTINGS, gatewayOptionsOf, horizonWarning, NETWORK_OPTIONS, NETWORK_SETTINGS, phaseDurations, readApiSettings } from './settings.js'
+import { API_OPTIONS, API_SETTINGS, gatewayOptionsOf, horizonWarning, listenProblem, NETWORK_OPTIONS, NETWORK_SETTINGS, phaseDurations, readApiSettings } from './settings.js'
 
 /**
  * `chorus gateway`: the OpenAI-compatible API coordinating rounds over the network. Same HTTP API
@@ -160,7 +160,7 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
     network?.stop()
     await transport.close()
     const code = (err as { code?: string }).code
-    throw new ConfigError(code === 'EADDRINUSE' ? `port ${api.port} on ${api.host} is in use (try --port 0)` : `cannot listen on ${api.host}:${api.port}: ${(err as Error).message}`)
+    throw new ConfigError(listenProblem(code, api.host, api.port, (err as Error).message))
   }
   out(`gateway ${identity.id}\n  api  ${address}/v1\n  p2p  ${transport.multiaddrs().join(' ')}\n${ledgerUrl ? `  ledger ${ledgerUrl}\n` : ''}`)
   const warning = horizonWarning(durations)

@@ -42,6 +42,14 @@ export const NETWORK_SETTINGS: SettingTypes = {
   ledger: 'string',
 }
 
+/** Why the API could not listen, in words: a port in use, or one below 1024 without the privilege. */
+export function listenProblem(code: string | undefined, host: string, port: number, message: string): string {
+  if (code === 'EADDRINUSE') return `port ${port} on ${host} is in use (try --port 0)`
+  if (code === 'EACCES') return `port ${port} on ${host} needs privileges this user lacks (ports below 1024 do; try --port ${DEFAULT_API_PORT})`
+  if (code === 'EADDRNOTAVAIL') return `${host} is not an address of this machine (try --host 127.0.0.1)`
+  return `cannot listen on ${host}:${port}: ${message}`
+}
+
 /** The API's port when none is given: not 8080, which llama-server (a backend it may use) takes. */
 export const DEFAULT_API_PORT = 8420
 

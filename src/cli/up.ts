@@ -7,7 +7,7 @@ import { createEmbeddedSwarm } from './embeddedSwarm.js'
 import { readJsonConfig } from './jsonConfig.js'
 import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './modelSpec.js'
 import { gatewayPrometheus } from './prometheus.js'
-import { API_OPTIONS, API_SETTINGS, type ApiSettings, gatewayOptionsOf, nodeCount, phaseDurations, readApiSettings } from './settings.js'
+import { API_OPTIONS, API_SETTINGS, type ApiSettings, gatewayOptionsOf, listenProblem, nodeCount, phaseDurations, readApiSettings } from './settings.js'
 import { swarmLedger, WORKSPACE_LEDGER } from './workspaceLedger.js'
 import { CalibrationMixer, DEFAULT_CALIBRATION_RATE } from '../gateway/calibrationMixer.js'
 import { calibrateSwarm, calibrationRequired, gateNote, workspaceRules } from './calibrationGate.js'
@@ -131,7 +131,7 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
     await factory.close()
     ledger?.close()
     const code = (err as { code?: string }).code
-    throw new ConfigError(code === 'EADDRINUSE' ? `port ${s.port} on ${s.host} is in use (try --port 0)` : `cannot listen on ${s.host}:${s.port}: ${(err as Error).message}`)
+    throw new ConfigError(listenProblem(code, s.host, s.port, (err as Error).message))
   }
   return {
     url: `${address}/v1`,

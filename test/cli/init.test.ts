@@ -42,3 +42,13 @@ describe('chorus init', () => {
     expect(JSON.parse(withoutComments('{\n  // a comment\n  "url": "http://x//y", // trailing\n  "q": "a \\" // b"\n}'))).toEqual({ url: 'http://x//y', q: 'a " // b' })
   })
 })
+
+describe('listen problems, in words', () => {
+  it('names a port in use, a privileged port and an address not on this machine', async () => {
+    const { listenProblem } = await import('../../src/cli/settings.js')
+    expect(listenProblem('EADDRINUSE', '127.0.0.1', 8420, '')).toBe('port 8420 on 127.0.0.1 is in use (try --port 0)')
+    expect(listenProblem('EACCES', '127.0.0.1', 9, '')).toMatch(/port 9 on 127.0.0.1 needs privileges this user lacks \(ports below 1024 do/)
+    expect(listenProblem('EADDRNOTAVAIL', '10.9.9.9', 8420, '')).toMatch(/10.9.9.9 is not an address of this machine/)
+    expect((await cli('up', '--host', '10.9.9.9', '--port', '0', '--nodes', '3')).out).toMatch(/10\.9\.9\.9 is not an address of this machine/)
+  })
+})
