@@ -23,7 +23,8 @@ export function statusLine(g: NodeGlance): string {
   const parts = [`${g.peers} peer${g.peers === 1 ? '' : 's'}`, `${g.active} active`, `${g.done} rounds done`]
   if (g.other > 0) parts.push(`${g.other} ended early`)
   if (g.declined > 0) parts.push(`${g.declined} declined`)
-  if (g.judgeWeight !== undefined) parts.push(g.judgeWeight > 0 ? `judge weight ${g.judgeWeight.toFixed(2)}` : 'not yet a judge')
+  // The ledger's judge weight is the log-odds of the judge's measured accuracy: shown as both.
+  if (g.judgeWeight !== undefined) parts.push(g.judgeWeight > 0 ? `judge weight ${g.judgeWeight.toFixed(2)} (accuracy ${(100 / (1 + Math.exp(-g.judgeWeight))).toFixed(0)} %)` : 'not yet a judge')
   if (g.reputationPpm !== undefined) parts.push(`reputation ${(g.reputationPpm / 10_000).toFixed(1)} %`)
   if (g.rankedRounds !== undefined) parts.push(`${g.rankedRounds} ranked`)
   if (g.balance !== undefined) parts.push(`balance ${g.balance}`)
