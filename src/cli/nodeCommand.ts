@@ -217,6 +217,7 @@ function showStatusLine(c: {
       peers: c.transport.node.getConnections().length,
       active: c.daemon.activeRounds,
       done,
+      won: c.daemon.roundsWon,
       other: ended.reduce((n, [r, k]) => n + (r === 'done' ? 0 : k), 0),
       declined: Object.values(s.declined).reduce((a, b) => a + b, 0),
       ...(standing ? { judgeWeight: standing.judgeWeight(c.identity), reputationPpm: standing.reputationPpm?.(c.identity) ?? 0, rankedRounds: standing.answerRounds?.(c.identity) ?? 0 } : {}),

@@ -63,6 +63,7 @@ export class NodeDaemon {
   readonly declined = new Map<DeclineReason, number>()
   /** Rounds this node left, by how they ended. */
   readonly ended = new Map<EndReason, number>()
+  private wins = 0
   /** Errors from the model or the transport, kept for inspection (bounded). */
   readonly errors: string[] = []
   private readonly host: RoundHost<ParticipantRound, ParticipantEffect>
@@ -98,6 +99,11 @@ export class NodeDaemon {
 
   get activeRounds(): number {
     return this.host.size
+  }
+
+  /** Finished rounds whose Result chose this node's answer (as the coordinator's RoundEnded says). */
+  get roundsWon(): number {
+    return this.wins
   }
 
   /** What this node reports about itself (NodeStatus, without its time). */
@@ -261,6 +267,7 @@ export class NodeDaemon {
           this.judge(round, e.query, e.tasks)
           break
         case 'finished':
+          if (e.won === true) this.wins++
           this.end(round, e.reason, e.detail)
           break
       }

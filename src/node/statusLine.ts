@@ -5,8 +5,9 @@
 export interface NodeGlance {
   peers: number
   active: number
-  /** Rounds this node saw through to their result. */
+  /** Rounds this node saw through to their result, and those its answer won. */
   done: number
+  won: number
   /** Rounds it ended otherwise (abandoned, expired, refused on the way). */
   other: number
   declined: number
@@ -20,7 +21,7 @@ export interface NodeGlance {
 }
 
 export function statusLine(g: NodeGlance): string {
-  const parts = [`${g.peers} peer${g.peers === 1 ? '' : 's'}`, `${g.active} active`, `${g.done} rounds done`]
+  const parts = [`${g.peers} peer${g.peers === 1 ? '' : 's'}`, `${g.active} active`, `${g.done} rounds done, ${g.won} won`]
   if (g.other > 0) parts.push(`${g.other} ended early`)
   if (g.declined > 0) parts.push(`${g.declined} declined`)
   // The ledger's judge weight is the log-odds of the judge's measured accuracy: shown as both.

@@ -126,7 +126,8 @@ export const BODY_SCHEMAS = {
    * member receives it, so a copy of the Result (a score per answer) would cost the swarm the
    * square of its size.
    */
-  RoundEnded: obj({ reason: oneOf('done', 'no-members', 'no-answers', 'late', 'no-beacon', 'cancelled', 'stopped'), result: hex32, at: time }),
+  /** `winner` (a finished round): whose answer the Result chose, so a member knows whether it won without the Result itself. */
+  RoundEnded: obj({ reason: oneOf('done', 'no-members', 'no-answers', 'late', 'no-beacon', 'cancelled', 'stopped'), result: hex32, at: time, winner: optional(nodeId) }),
   /**
    * A node's own report of its state, gossiped to gateways (GET /v1/nodes shows it). Sent with the
    * round STATUS_ROUND and a seq that grows with time, so a gateway keeps only the newest.

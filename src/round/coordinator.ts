@@ -558,7 +558,7 @@ export class CoordinatorRound {
     this.state = 'done'
     this.times.done = now
     // The caller first: the members' notice can follow the answer out.
-    const ended = this.sign('RoundEnded', { reason: 'done', result: result.hash, at: now })
+    const ended = this.sign('RoundEnded', { reason: 'done', result: result.hash, at: now, winner: outcome.winner })
     return [
       { kind: 'done', outcome, result, transcript: this.transcript },
       { kind: 'send', to: [...this.reveals.keys()], msg: ended },

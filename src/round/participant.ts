@@ -47,7 +47,7 @@ export type ParticipantEffect =
   | { kind: 'generate'; query: QueryBody }
   | { kind: 'judge'; query: QueryBody; tasks: JudgeTask[] }
   /** The round is over for this node; `reason` says how (for logs and metrics). */
-  | { kind: 'finished'; reason: FinishReason; detail?: string }
+  | { kind: 'finished'; reason: FinishReason; detail?: string; won?: boolean }
 
 export type FinishReason =
   | 'not-selected'
@@ -333,7 +333,10 @@ export class ParticipantRound {
   private onEnded(msg: Signed<'RoundEnded'>): ParticipantEffect[] {
     const { reason } = msg.env.body
     if (reason !== 'done') return this.finish('abandoned', reason)
-    if (this.state === 'awaitingResult') return this.finish('done')
+    if (this.state === 'awaitingResult') {
+      this.state = 'finished'
+      return [{ kind: 'finished', reason: 'done', won: msg.env.body.winner === this.ctx.identity.id }]
+    }
     if (this.state === 'joined' || this.state === 'answering' || this.state === 'committed')
       throw new ProtocolError('WRONG_PHASE', `a Result before our answer was sealed (phase ${this.state})`)
     return this.finish('dropped', `the round ended while ${this.state}`)

@@ -24,14 +24,18 @@ const fast = { join: 200, commit: 300, reveal: 300, verdictCommit: 300, verdictR
 describe('runtimes over the in-memory transport', () => {
   it('runs consecutive rounds, each verifiable, with every node back to idle', async () => {
     swarm = createEmbeddedSwarm({ nodes: 7, backendFor: (id) => new InstantBackend(id.id), keySeed: 'rt' })
+    const winners: string[] = []
     for (let r = 0; r < 3; r++) {
       const res = await swarm.ask(`question ${r}`)
       expect(res.outcome.ranked).toBe(true)
       expect(verify(res.transcript).outcome.winner).toBe(res.outcome.winner)
+      winners.push(res.outcome.winner)
     }
     // Members leave on the RoundEnded notice that follows each answer (bounded wait for the last).
     for (let i = 0; i < 100 && !swarm.nodes.every((n) => n.activeRounds === 0); i++) await new Promise((r) => setTimeout(r, 10))
     expect(swarm.nodes.every((n) => n.activeRounds === 0)).toBe(true)
+    // The notice names the winner: each node counts the rounds its own answer won.
+    for (const n of swarm.nodes) expect(n.roundsWon).toBe(winners.filter((w) => w === n.id).length)
   })
 
   it('asks a judge grouped by first answer and returns each verdict on its own pair', async () => {
