@@ -183,17 +183,13 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
   app.post('/v1/chat/completions', async (req, reply) => {
     const chat = parseChatRequest(req.body)
-    const cancel = new AbortController()
-    const onClose = () => {
-      if (!reply.raw.writableFinished) cancel.abort('closed')
-    }
-    reply.raw.once('close', onClose)
+    const { cancel, done } = cancelOnClose(reply)
     if (chat.stream) return stream(chat, req, reply, cancel)
     try {
       const { result, roundMs } = await runRound(chat, cancel, accountOf.get(req))
       return completion(result, roundMs, originOf(req))
     } finally {
-      reply.raw.off('close', onClose)
+      done()
     }
   })
 
@@ -247,18 +243,14 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
   app.post('/v1/responses', async (req, reply) => {
     const chat = parseResponsesRequest(req.body)
-    const cancel = new AbortController()
-    const onClose = () => {
-      if (!reply.raw.writableFinished) cancel.abort('closed')
-    }
-    reply.raw.once('close', onClose)
+    const { cancel, done } = cancelOnClose(reply)
     const createdAt = Math.floor(Date.now() / 1000)
     if (chat.stream) return streamResponse(chat, req, reply, cancel, createdAt)
     try {
       const { result, roundMs } = await runRound(chat, cancel, accountOf.get(req))
       return responseObject(result, roundMs, originOf(req), createdAt)
     } finally {
-      reply.raw.off('close', onClose)
+      done()
     }
   })
 
@@ -327,6 +319,16 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
 function modelObject() {
   return { id: SWARM_MODEL, object: 'model', created: 1_795_000_000, owned_by: 'chorus' }
+}
+
+/** A controller that aborts with 'closed' when the client goes away before its answer is written; `done` stops watching. */
+function cancelOnClose(reply: FastifyReply): { cancel: AbortController; done: () => void } {
+  const cancel = new AbortController()
+  const onClose = () => {
+    if (!reply.raw.writableFinished) cancel.abort('closed')
+  }
+  reply.raw.once('close', onClose)
+  return { cancel, done: () => reply.raw.off('close', onClose) }
 }
 
 /** The scheme and host the client used to reach this gateway (its Host header: the client's own view). */
