@@ -118,8 +118,10 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
     queuedRounds: () => queued(),
     ...(ledger ? { settlements: () => ledger.paymaster.results } : {}),
   })
-  const log = createLogger({ level: s.logLevel ?? 'silent', name: 'gateway' })
-  const gateway = createGateway({ swarm: port, ...gatewayOptionsOf(s), metrics: prom.metrics, metricsPage: prom.page, log })
+  // No log at all when it would be silent (embedded gateways in tests and benchmarks).
+  const level = s.logLevel ?? 'silent'
+  const log = level === 'silent' ? undefined : createLogger({ level, name: 'gateway' })
+  const gateway = createGateway({ swarm: port, ...gatewayOptionsOf(s), metrics: prom.metrics, metricsPage: prom.page, ...(log ? { log } : {}) })
   running = () => gateway.admission.running
   queued = () => gateway.admission.waiting
   let address: string

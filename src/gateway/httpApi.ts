@@ -225,8 +225,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
           }
           store.add(storedRound(result, chat.messages.at(-1)?.content ?? '', roundMs, JSON.stringify(transcriptFile(result.transcript)), Date.now(), account))
           metrics.round('ok', result.times)
-          const p = provenance(result, roundMs, '')
-          opts.log?.info({ round: result.roundId.slice(0, 16), answers: p.answers, ranked: p.ranked, separated: p.separated, phases_ms: p.phases_ms, tokens: result.usage.prompt + result.usage.completion }, 'round')
+          if (opts.log) logRound(opts.log, result, roundMs)
           return { result, roundMs }
         } catch (err) {
           metrics.round('failed', undefined)
@@ -319,6 +318,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
 function modelObject() {
   return { id: SWARM_MODEL, object: 'model', created: 1_795_000_000, owned_by: 'chorus' }
+}
+
+/** The round's log line, built only where a log is kept (a provenance per round is not free). */
+function logRound(log: EventLog, r: RoundResult, roundMs: number): void {
+  const p = provenance(r, roundMs, '')
+  log.info({ round: r.roundId.slice(0, 16), answers: p.answers, ranked: p.ranked, separated: p.separated, phases_ms: p.phases_ms, tokens: r.usage.prompt + r.usage.completion }, 'round')
 }
 
 /** A controller that aborts with 'closed' when the client goes away before its answer is written; `done` stops watching. */

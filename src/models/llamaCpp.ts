@@ -149,7 +149,8 @@ export class LlamaCppBackend implements ModelBackend {
         }
         const s = options.sampling
         return await session.prompt(last?.content ?? '', {
-          maxTokens: s?.maxTokens ?? this.options.maxAnswerTokens ?? 256,
+          // A Query may ask for fewer tokens than this node allows, never more (a stranger's round must not hold its model longer).
+          maxTokens: Math.min(s?.maxTokens ?? Number.POSITIVE_INFINITY, this.options.maxAnswerTokens ?? 256),
           temperature: s?.temperature ?? this.options.temperature ?? 0,
           ...(s?.topP === undefined ? {} : { topP: s.topP }),
           ...(s?.seed === undefined ? {} : { seed: s.seed }),

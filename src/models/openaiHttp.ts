@@ -105,7 +105,8 @@ export class OpenAIHttpBackend implements ModelBackend {
       model: this.opts.model,
       messages,
       temperature: s?.temperature ?? this.opts.temperature,
-      max_tokens: s?.maxTokens ?? this.opts.maxTokens,
+      // Fewer tokens than this node allows, never more.
+      max_tokens: s?.maxTokens === undefined ? this.opts.maxTokens : Math.min(s.maxTokens, this.opts.maxTokens ?? s.maxTokens),
       ...(s?.topP === undefined ? {} : { top_p: s.topP }),
       ...(s?.seed === undefined ? {} : { seed: s.seed }),
       ...(s?.stop === undefined ? {} : { stop: s.stop }),
