@@ -1,4 +1,5 @@
 import * as bt from './bt.bench.js'
+import * as dashboard from './dashboard.bench.js'
 import * as devnet from './devnet.bench.js'
 import * as evm from './evm.bench.js'
 import * as gateway from './gateway.bench.js'
@@ -21,7 +22,7 @@ interface Suite {
   run(): Promise<Figure[]>
 }
 
-const SUITES: Record<string, Suite> = { bt, round, models, gateway, memory, ledger, evm, sim, libp2p, devnet, recovery }
+const SUITES: Record<string, Suite> = { bt, round, models, gateway, dashboard, memory, ledger, evm, sim, libp2p, devnet, recovery }
 
 sizeThreadPoolToCores()
 const filters = process.argv.slice(2)

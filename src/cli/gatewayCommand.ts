@@ -61,6 +61,7 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
   --outbox <file>       where settlements the ledger has not taken yet wait, across restarts
                         (default .chorus/outbox-<first 16 of the gateway id>.sqlite here)
   --retention-hours <h> forget a round's transcript (and its prompt) after this long
+  --reports <dir>       the chorus eval reports (.md, .svg) the dashboard's quality page shows
   --calibration-rate <r> hidden calibration rounds per request, 0 to 1 (default 0.05), where the
                         ledger requires calibration: known-answer questions run as ordinary rounds,
                         on which the ledger grades the judges
@@ -149,7 +150,7 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
   })
   const log = createLogger({ level: api.logLevel ?? 'info', name: 'gateway' })
   logPeers(transport, log)
-  const gateway = createGateway({ swarm, ...gatewayOptionsOf(api), metrics: prom.metrics, metricsPage: prom.page, log })
+  const gateway = createGateway({ swarm, ...gatewayOptionsOf(api, client ? { client, where: `at ${ledgerUrl}` } : undefined), metrics: prom.metrics, metricsPage: prom.page, log })
   running = () => gateway.admission.running
   queued = () => gateway.admission.waiting
   let address: string
@@ -162,7 +163,7 @@ export async function gatewayCommand(args: string[], signal: AbortSignal, out: (
     const code = (err as { code?: string }).code
     throw new ConfigError(listenProblem(code, api.host, api.port, (err as Error).message))
   }
-  out(`gateway ${identity.id}\n  api  ${address}/v1\n  p2p  ${transport.multiaddrs().join(' ')}\n${ledgerUrl ? `  ledger ${ledgerUrl}\n` : ''}`)
+  out(`gateway ${identity.id}\n  api  ${address}/v1\n  p2p  ${transport.multiaddrs().join(' ')}\n  dashboard ${address}/\n${ledgerUrl ? `  ledger ${ledgerUrl}\n` : ''}`)
   const warning = horizonWarning(durations)
   if (warning !== undefined) out(`note: ${warning}\n`)
   if (!signal.aborted) await once(signal, 'abort')

@@ -140,6 +140,7 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
       ledger: network ?? fixedLedger(genesisLedgerView()),
       limits,
       wantsRound: (q) => health.healthy && relevantTo(domains, q) && idleEnough(),
+      ...(domains ? { domains: [...domains] } : {}),
     },
     { transport, verification: 'auto', onBug: (err) => process.stderr.write(`node: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`) },
   )

@@ -1,4 +1,8 @@
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { parseCorsOrigins } from '../gateway/cors.js'
+import { dashboardLedger } from '../gateway/dashboard/dashboardLedger.js'
+import type { LedgerClient } from '../ledger/networkLedger.js'
 import type { LevelWithSilent } from 'pino'
 import { logLevel } from './logger.js'
 import type { GatewayOptions } from '../gateway/httpApi.js'
@@ -69,6 +73,7 @@ export const API_OPTIONS = {
   'calibration-rate': { type: 'string' },
   cors: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
+  reports: { type: 'string' },
 } as const
 
 export const API_SETTINGS: SettingTypes = {
@@ -87,6 +92,7 @@ export const API_SETTINGS: SettingTypes = {
   calibrationRate: 'number',
   cors: 'strings',
   logLevel: 'string',
+  reports: 'string',
 }
 
 export const NODE_OPTIONS = {
@@ -138,6 +144,8 @@ export interface ApiSettings {
   corsOrigins?: string[]
   /** `--log-level` (logger.ts). */
   logLevel?: LevelWithSilent
+  /** `--reports DIR`: the `chorus eval` reports the dashboard's quality page shows. */
+  reportsDir?: string
 }
 
 /** The API options of `chorus up` and `chorus gateway`. */
@@ -165,7 +173,10 @@ export function readApiSettings(values: Values, file: FileSettings, env: NodeJS.
   } catch (err) {
     throw new ConfigError((err as Error).message)
   }
+  const reports = values.reports ?? file.reports
+  if (reports !== undefined && !existsSync(String(reports))) throw new ConfigError(`--reports ${String(reports)}: no such folder`)
   return {
+    ...(reports === undefined ? {} : { reportsDir: resolve(String(reports)) }),
     corsOrigins,
     logLevel: logLevel(values['log-level'] ?? file.logLevel),
     host: String(values.host ?? file.host ?? '127.0.0.1'),
@@ -186,9 +197,16 @@ export function readApiSettings(values: Values, file: FileSettings, env: NodeJS.
   }
 }
 
-/** What `chorus up` and `chorus gateway` hand the HTTP API from these settings. */
-export function gatewayOptionsOf(api: ApiSettings): Pick<GatewayOptions, 'apiKeys' | 'keyAccounts' | 'store' | 'maxActiveRounds' | 'rateLimit' | 'corsOrigins'> {
+/**
+ * What `chorus up` and `chorus gateway` hand the HTTP API from these settings; `ledger`, where the
+ * gateway has one, is what its dashboard reads the settlement log and verifies rounds with.
+ */
+export function gatewayOptionsOf(api: ApiSettings, ledger?: { client: LedgerClient; where: string }): Pick<GatewayOptions, 'apiKeys' | 'keyAccounts' | 'store' | 'maxActiveRounds' | 'rateLimit' | 'corsOrigins' | 'dashboard'> {
   return {
+    dashboard: {
+      ...(ledger ? { ledger: dashboardLedger(ledger.client, ledger.where), metered: true } : {}),
+      ...(api.reportsDir === undefined ? {} : { reportsDir: api.reportsDir }),
+    },
     apiKeys: api.apiKeys,
     ...(api.corsOrigins === undefined ? {} : { corsOrigins: api.corsOrigins }),
     ...(api.keyAccounts ? { keyAccounts: api.keyAccounts } : {}),

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
 import { SqliteLedger } from '../ledger/sqliteLedger.js'
-import { standingOf } from '../ledger/standing.js'
+import { transcriptViewFrom } from '../ledger/transcriptView.js'
 import { GENESIS_HEAD, genesisLedgerView, type LedgerView } from '../round/ledgerView.js'
 import { TranscriptError } from '../round/verify.js'
 import { BEACON_PHASES, type BeaconLookup, type BeaconPhase, type IssuedBeacon } from '../round/beacons.js'
@@ -18,21 +18,9 @@ export async function ledgerViewFor(envelopes: readonly unknown[], from: { url?:
   const head = (envelopes[0] as { body?: { ledgerHead?: unknown } } | undefined)?.body?.ledgerHead
   const round = (envelopes[0] as { round?: unknown } | undefined)?.round
   if (typeof head !== 'string' || head === GENESIS_HEAD) return { view: genesisLedgerView() }
+  if (from.url !== undefined) return transcriptViewFrom(new HttpLedgerClient(from.url), head, round, `at ${from.url}`)
   const issued = new Map<BeaconPhase, IssuedBeacon>()
   const beacons: BeaconLookup = (r, phase) => (r === round ? issued.get(phase) : undefined)
-  if (from.url !== undefined) {
-    const client = new HttpLedgerClient(from.url)
-    const snap = await client.standingAt(head)
-    if (snap === undefined) throw new TranscriptError(`the ledger at ${from.url} never had the head this round names (${head.slice(0, 16)}…)`)
-    if (typeof round === 'string') {
-      const found = await Promise.all(BEACON_PHASES.map((phase) => client.beaconOf(round, phase)))
-      for (const [i, phase] of BEACON_PHASES.entries()) {
-        const b = found[i]
-        if (b !== undefined) issued.set(phase, b)
-      }
-    }
-    return { view: standingOf(snap), beacons }
-  }
   const file = from.file ?? (existsSync(WORKSPACE_LEDGER) ? WORKSPACE_LEDGER : undefined)
   if (file === undefined) throw new ConfigError(`this round names ledger head ${head.slice(0, 16)}…: give the ledger it ran on (--ledger <url> or --ledger-file <path>)`)
   const ledger = SqliteLedger.readOnly(file)

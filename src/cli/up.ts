@@ -43,6 +43,7 @@ export const UP_HELP = `chorus up [options]
   --price <units>       price per 1 000 tokens of every answer and verdict (default 0.002)
   --cut <percent>       the gateway's share of each charge (default 10; the rest pays the nodes)
   --retention-hours <h> forget a round's transcript (and its prompt) after this long
+  --reports <dir>       the chorus eval reports (.md, .svg) the dashboard's quality page shows
   --calibration-rate <r> hidden calibration rounds per request, 0 to 1 (default 0.05), where the
                         ledger requires calibration: known-answer questions run as ordinary rounds,
                         on which the ledger grades the judges
@@ -121,7 +122,7 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
   // No log at all when it would be silent (embedded gateways in tests and benchmarks).
   const level = s.logLevel ?? 'silent'
   const log = level === 'silent' ? undefined : createLogger({ level, name: 'gateway' })
-  const gateway = createGateway({ swarm: port, ...gatewayOptionsOf(s), metrics: prom.metrics, metricsPage: prom.page, ...(log ? { log } : {}) })
+  const gateway = createGateway({ swarm: port, ...gatewayOptionsOf(s, ledger ? { client: ledger.client, where: s.ledgerDir ?? 'of this workspace' } : undefined), metrics: prom.metrics, metricsPage: prom.page, ...(log ? { log } : {}) })
   running = () => gateway.admission.running
   queued = () => gateway.admission.waiting
   let address: string
@@ -159,6 +160,7 @@ export async function up(args: string[], signal: AbortSignal): Promise<number> {
   if (running.tiny) process.stderr.write(`${TINY_WARNING}\n\n`)
   process.stdout.write(
     `Chorus gateway on ${running.url} — model "chorus-swarm", ${settings.nodes} nodes (${[...new Set(running.backends.map((b) => b.name))].join(', ')})\n` +
+      `dashboard ${running.url.replace(/\/v1$/, '/')}\n` +
       `${settings.apiKeys.length + (settings.keyAccounts?.size ?? 0) > 0 ? `API keys required (${settings.apiKeys.length + (settings.keyAccounts?.size ?? 0)} configured)` : 'open: no API key required'}; Ctrl-C stops it.\n` +
       (running.ledger ? `ledger ${running.ledger.path}; gateway account ${running.ledger.gateway}\n` : 'no ledger: nobody is paid, every judge weighs the same\n'),
   )

@@ -210,7 +210,7 @@ export class CoordinatorService {
     const caller = this.callers.get(round.machine.roundId)
     if (caller !== undefined && round.machine.phase !== caller.phase) {
       caller.phase = round.machine.phase
-      caller.onPhase?.(caller.phase, this.clock.now())
+      caller.onPhase?.(caller.phase, this.clock.now(), round.machine.roundId)
     }
     for (const e of effects) {
       switch (e.kind) {

@@ -9,7 +9,10 @@ import { installCors } from './cors.js'
 import { provenance } from './provenance.js'
 import { answerEvents, openingEvents, parseResponsesRequest, responseObject } from './responsesApi.js'
 import { type RateLimit, RateLimiter } from '../runtime/rateLimiter.js'
-import { DEFAULT_STORE_LIMITS, RoundStore, type RoundStoreLimits, storedRound } from './roundStore.js'
+import { DEFAULT_STORE_LIMITS, RoundStore, type RoundStoreLimits, settledRound, storedRound } from './roundStore.js'
+import { type DashboardLedger, ledgerlessDashboard } from './dashboard/dashboardLedger.js'
+import { LiveRounds } from './dashboard/liveRounds.js'
+import { installDashboard } from './dashboard/routes.js'
 import { PaymentRequiredError } from './paymaster.js'
 import { RoundFailedError, type RoundResult, type Swarm } from './swarm.js'
 
@@ -52,6 +55,8 @@ export interface GatewayOptions {
   corsOrigins?: readonly string[]
   /** Where a line per request and per round goes (pino at the edge; none: nowhere). */
   log?: EventLog
+  /** The dashboard at `/` (dashboard/routes.ts): its ledger reads and the eval reports folder. */
+  dashboard?: { ledger?: DashboardLedger; metered?: boolean; reportsDir?: string }
 }
 
 /** The structural part of a logger the gateway uses (pino's Logger has it). */
@@ -63,6 +68,7 @@ export interface Gateway {
   app: FastifyInstance
   store: RoundStore
   admission: Admission
+  live: LiveRounds
 }
 
 const STREAM_PIECE = 96
@@ -88,6 +94,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   })
   const store = new RoundStore(opts.store ?? DEFAULT_STORE_LIMITS)
   const admission = new Admission(opts.maxActiveRounds ?? 4, opts.maxQueuedRounds ?? 256)
+  const live = new LiveRounds()
   const metrics = opts.metrics ?? noMetrics
   const limiter = opts.rateLimit ? new RateLimiter(opts.rateLimit) : undefined
   const failures = new RateLimiter(opts.authFailures ?? DEFAULT_AUTH_FAILURES)
@@ -201,19 +208,26 @@ export function createGateway(opts: GatewayOptions): Gateway {
   async function runRound(chat: ChatRequest, cancel: AbortController, account: string | undefined, onPhase?: (phase: string) => void) {
     const waitMs = Math.min(chat.timeoutMs ?? Number.POSITIVE_INFINITY, opts.roundWaitMs ?? 600_000)
     const timer = setTimeout(() => cancel.abort('timeout'), waitMs)
+    const question = chat.messages.at(-1)?.content ?? ''
+    const watched = live.open(question, Date.now())
     // Before any work: the payer must cover what the request may cost (402 otherwise).
     let release = () => {}
     try {
       release = (await opts.swarm.authorize?.(account, cancel.signal)) ?? release
       return await admission.run(async () => {
         const t0 = performance.now()
+        watched.phase('joining', Date.now())
+        onPhase?.('joining')
         try {
           const result = await opts.swarm.ask(chat.messages, {
             signal: cancel.signal,
             answer: chat.answer,
             ...(chat.domains ? { domains: chat.domains } : {}),
             ...(chat.sampling ? { sampling: chat.sampling } : {}),
-            ...(onPhase ? { onPhase } : {}),
+            onPhase: (phase, _at, round) => {
+              watched.phase(phase, Date.now(), round)
+              onPhase?.(phase)
+            },
             ...(account ? { payer: account } : {}),
           })
           const roundMs = performance.now() - t0
@@ -223,7 +237,11 @@ export function createGateway(opts: GatewayOptions): Gateway {
             void settled.finally(release)
             release = () => {}
           }
-          store.add(storedRound(result, chat.messages.at(-1)?.content ?? '', roundMs, JSON.stringify(transcriptFile(result.transcript)), Date.now(), account))
+          const kept = storedRound(result, question, roundMs, JSON.stringify(transcriptFile(result.transcript)), Date.now(), account)
+          store.add(kept)
+          settled?.then((receipt) => {
+            if (receipt !== undefined) kept.settlement = settledRound(receipt)
+          }, () => {})
           metrics.round('ok', result.times)
           if (opts.log) logRound(opts.log, result, roundMs)
           return { result, roundMs }
@@ -237,6 +255,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     } finally {
       release()
       clearTimeout(timer)
+      watched.close()
     }
   }
 
@@ -313,7 +332,18 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
   }
 
-  return { app, store, admission }
+  installDashboard(app, {
+    swarm: opts.swarm,
+    store,
+    admission,
+    live,
+    ledger: opts.dashboard?.ledger ?? ledgerlessDashboard,
+    metered: opts.dashboard?.metered ?? false,
+    ...(opts.dashboard?.reportsDir === undefined ? {} : { reportsDir: opts.dashboard.reportsDir }),
+    ownerOf: (req) => accountOf.get(req),
+  })
+
+  return { app, store, admission, live }
 }
 
 function modelObject() {

@@ -48,7 +48,7 @@ export class NetworkSwarm implements Swarm {
       const r = this.opts.directory?.get(id)
       if (r === undefined) return { id }
       const s = r.status
-      return { id, backend: s.backend, activeRounds: s.active, capacity: s.capacity, declined: { ...s.declined }, rejected: s.rejected, lastSeen: r.receivedAt }
+      return { id, backend: s.backend, activeRounds: s.active, capacity: s.capacity, declined: { ...s.declined }, rejected: s.rejected, lastSeen: r.receivedAt, ...(s.domains ? { domains: s.domains } : {}) }
     })
     const l = this.opts.ledger
     return l === undefined ? infos : withStanding(infos, l.network, l.client)

@@ -26,6 +26,10 @@ export async function withStanding(infos: NodeInfo[], ledger: NetworkLedger, cli
           answerReputationPpm: account.reputation.answerPpm,
           judgeWeight: standing.judgeWeight(info.id),
           rounds: account.reputation.answerRounds,
+          // Passed a calibration challenge (and not fallen below the floor since); known-answer judgements graded.
+          calibrated: account.reputation.calibrated,
+          calibrationRight: account.reputation.calRight,
+          calibrationTotal: account.reputation.calTotal,
         },
       }
     }),

@@ -1,5 +1,6 @@
 import type { Envelope } from '../protocol/envelope.js'
 import { SCORE_SCALE } from '../protocol/limits.js'
+import type { PhaseTimes } from '../round/coordinator.js'
 import type { RoundResult } from './swarm.js'
 
 /**
@@ -9,8 +10,6 @@ import type { RoundResult } from './swarm.js'
 /** `origin`: where the client reached this gateway (scheme and host), so the transcript's URL is absolute. */
 export function provenance(r: RoundResult, roundMs: number, origin: string) {
   const o = r.outcome
-  const t = r.times
-  const span = (a?: number, b?: number) => (a !== undefined && b !== undefined ? b - a : null)
   const judges = r.transcript.filter((m) => m.env.type === 'VerdictReveal').map((m) => m.env.from)
   const members = r.transcript.filter((m) => m.env.type === 'AnswerReveal').map((m) => (m.env as Envelope<'AnswerReveal'>).from)
   return {
@@ -33,14 +32,7 @@ export function provenance(r: RoundResult, roundMs: number, origin: string) {
     verdicts: o.verdictCount,
     abstentions: o.abstentions,
     baselines: o.baselines,
-    phases_ms: {
-      join: span(t.issued, t.joining),
-      answer: span(t.joining, t.committing),
-      reveal: span(t.committing, t.revealing),
-      judge: span(t.revealing, t.verdictCommitting),
-      verdict_reveal: span(t.verdictCommitting, t.verdictRevealing),
-      total: span(t.issued, t.done),
-    },
+    phases_ms: phaseSpans(r.times),
     round_ms: Math.round(roundMs * 1000) / 1000,
     /** The tokens of `usage`, by phase: the members' answers and the judges' verdicts, as each member signed its backend's counts. */
     usage: usageByPhase(r.transcript),
@@ -52,6 +44,19 @@ export function provenance(r: RoundResult, roundMs: number, origin: string) {
 }
 
 export type Provenance = ReturnType<typeof provenance>
+
+/** How long each phase of a round took by the coordinator's clock (null where it never got there). */
+export function phaseSpans(t: PhaseTimes) {
+  const span = (a?: number, b?: number) => (a !== undefined && b !== undefined ? b - a : null)
+  return {
+    join: span(t.issued, t.joining),
+    answer: span(t.joining, t.committing),
+    reveal: span(t.committing, t.revealing),
+    judge: span(t.revealing, t.verdictCommitting),
+    verdict_reveal: span(t.verdictCommitting, t.verdictRevealing),
+    total: span(t.issued, t.done),
+  }
+}
 
 function usageByPhase(transcript: RoundResult['transcript']) {
   const phase = () => ({ prompt_tokens: 0, completion_tokens: 0, messages: 0 })

@@ -1,3 +1,6 @@
+import type { SettlementReceipt } from '../ledger/ledger.js'
+import type { Envelope } from '../protocol/envelope.js'
+import { phaseSpans } from './provenance.js'
 import type { RoundResult } from './swarm.js'
 
 /**
@@ -17,6 +20,29 @@ export interface StoredRound {
   transcript: string
   /** Who asked (the paying account, or the API key's label); undefined on an open gateway. */
   owner?: string
+  /** Milliseconds per phase by the coordinator's clock (provenance.ts). */
+  phases: ReturnType<typeof phaseSpans>
+  answers: number
+  /** The Query's fee and ticket, and what the request was charged (micro-units, decimal strings). */
+  feeMicro: string
+  ticketMicro: string
+  chargeMicro: string
+  /** The ledger's settlement of the round, once it has arrived (set in place). */
+  settlement?: SettledRound
+}
+
+/** What the ledger paid and took in a round (micro-units as decimal strings, per account or node). */
+export interface SettledRound {
+  seq: number
+  pool: string
+  charged: string
+  rewards: Record<string, string>
+  forfeits: Record<string, string>
+}
+
+export function settledRound(r: SettlementReceipt): SettledRound {
+  const strings = (m: Record<string, bigint>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.toString()]))
+  return { seq: r.seq, pool: r.pool.toString(), charged: r.charged.toString(), rewards: strings(r.rewards), forfeits: strings(r.forfeits) }
 }
 
 export interface RoundStoreLimits {
@@ -78,6 +104,7 @@ export class RoundStore {
   }
 }
 
+/** Characters held: the transcript and question dominate; the settlement is a few ids per member. */
 const cost = (r: StoredRound) => r.transcript.length + r.question.length
 
 /** What the store keeps of a finished round. */
@@ -92,5 +119,10 @@ export function storedRound(result: RoundResult, question: string, roundMs: numb
     winner: result.outcome.winner,
     root: result.result.env.body.root,
     transcript,
+    phases: phaseSpans(result.times),
+    answers: result.outcome.scores.length,
+    feeMicro: (result.transcript[0]!.env as Envelope<'Query'>).body.fee,
+    ticketMicro: (result.transcript[0]!.env as Envelope<'Query'>).body.ticket,
+    chargeMicro: result.price.toString(),
   }
 }

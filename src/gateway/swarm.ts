@@ -27,8 +27,8 @@ export interface RoundResult {
 
 export interface AskOptions {
   signal?: AbortSignal
-  /** Called when the round enters a phase (progress reporting). */
-  onPhase?: (phase: CoordinatorPhase, at: number) => void
+  /** Called when the round enters a phase (progress reporting), with the round's id. */
+  onPhase?: (phase: CoordinatorPhase, at: number, round: string) => void
   /** The ledger account that pays for the round (default: the gateway's own). */
   payer?: string
   /** How the round reads and groups replies (consensus/answerTypes.ts; the API's `chorus.answer_type`). */
@@ -60,10 +60,12 @@ export interface NodeInfo {
   declined?: Record<string, number>
   /** Protocol messages the node dropped (forged, malformed, late …), as it reports. */
   rejected?: number
+  /** The domain tags it declares (none: it joins rounds of any domain). */
+  domains?: string[]
   /** When the node last reported (ms since the epoch); absent for in-process nodes. */
   lastSeen?: number
   /** Its standing on the ledger, where there is one (amounts in micro-units as decimal strings). */
-  ledger?: { eligible: boolean; stake: string; balance: string; operator: string; operatorBalance: string; answerReputationPpm: number; judgeWeight: number; rounds: number }
+  ledger?: { eligible: boolean; stake: string; balance: string; operator: string; operatorBalance: string; answerReputationPpm: number; judgeWeight: number; rounds: number; calibrated: boolean; calibrationRight: number; calibrationTotal: number }
 }
 
 export interface Swarm {

@@ -2,7 +2,7 @@ import type { Identity, PublicKeyCache } from '../crypto/identity.js'
 import { type JudgeReply, type ModelBackend, samplingOf } from '../models/backend.js'
 import type { CryptoMeter, Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
-import { BP, MAX_TOKENS_REPORTED, QUERY_TOPIC } from '../protocol/limits.js'
+import { BP, MAX_DOMAINS, MAX_TOKENS_REPORTED, QUERY_TOPIC } from '../protocol/limits.js'
 import { LOCKED_JOIN_RULES } from '../protocol/rulesVersions.js'
 import type { NodeStatusBody, QueryBody, Verdict, TokenCount } from '../protocol/messages.js'
 import type { NetworkLedger } from '../ledger/networkLedger.js'
@@ -34,6 +34,8 @@ export interface NodeInit {
   limits?: Partial<ParticipationLimits>
   /** Participation policy beyond the limits (model health, domains); default: take every round. */
   wantsRound?: (query: QueryBody) => boolean
+  /** The domains the node declares in its status reports (its policy decides what it joins). */
+  domains?: readonly string[]
   /** Allowance past each deadline for clock skew (default: the participant's 2 s). */
   graceMs?: number
 }
@@ -111,7 +113,8 @@ export class NodeDaemon {
     const declined = Object.fromEntries(DECLINE_REASONS.map((r) => [r, this.declined.get(r) ?? 0])) as NodeStatusBody['declined']
     let rejected = 0
     for (const n of this.intake.rejections.values()) rejected += n
-    return { backend: backend.slice(0, 200), capacity: this.limits.capacity, perCoordinator: this.limits.perCoordinator, active: this.host.size, declined, rejected }
+    const domains = this.init.domains
+    return { backend: backend.slice(0, 200), capacity: this.limits.capacity, perCoordinator: this.limits.perCoordinator, active: this.host.size, declined, rejected, ...(domains && domains.length > 0 ? { domains: domains.slice(0, MAX_DOMAINS).map((d) => d.slice(0, 64)) } : {}) }
   }
 
   /** The most recent round endings, newest last. */

@@ -153,6 +153,8 @@ export const BODY_SCHEMAS = {
       unregistered: count,
     }),
     rejected: count,
+    /** The domain tags the node joins rounds for (none: every round); absent from older nodes. */
+    domains: optional(arr(str(64), MAX_DOMAINS)),
     at: time,
   }),
   Result: obj({

@@ -153,6 +153,6 @@ export function resultFields(
 }
 
 /** How a round groups its replies: by the Query's answer spec, or as rounds did before answer types. */
-function keyFor(spec: AnswerSpec | undefined): (reply: string) => string {
+export function keyFor(spec: AnswerSpec | undefined): (reply: string) => string {
   return spec === undefined ? replyKey : (reply) => groupKey(reply, spec)
 }

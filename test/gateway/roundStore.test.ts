@@ -10,6 +10,11 @@ const round = (id: string, finishedAt: number, owner?: string): StoredRound => (
   winner: 'w',
   root: 'r',
   transcript: 'x'.repeat(100),
+  phases: { join: 1, answer: 1, reveal: 1, judge: 1, verdict_reveal: 1, total: 5 },
+  answers: 3,
+  feeMicro: '0',
+  ticketMicro: '0',
+  chargeMicro: '0',
   ...(owner ? { owner } : {}),
 })
 

@@ -6,6 +6,8 @@ import { RoundFailedError } from '../../src/gateway/swarm.js'
 import type { JudgeReply, ModelBackend } from '../../src/models/backend.js'
 import { InstantBackend } from '../../src/models/instant.js'
 import { NodeDaemon } from '../../src/node/nodeDaemon.js'
+import { NodeDirectory } from '../../src/gateway/nodeDirectory.js'
+import { StatusReporter } from '../../src/node/statusReporter.js'
 import type { ParticipationLimits } from '../../src/node/participation.js'
 import { QUERY_TOPIC } from '../../src/protocol/limits.js'
 import { CoordinatorRound, type PhaseDurations } from '../../src/round/coordinator.js'
@@ -253,5 +255,29 @@ describe('NodeDaemon: a stranger cannot hold a node', () => {
     const second = service.ask(request(3))
     await settle()
     expect((await second).outcome.ranked).toBe(true)
+  })
+})
+
+describe('what a node reports about itself', () => {
+  it('gossips its model, capacity and declared domains, signed, and the gateway’s directory shows them', async () => {
+    const clock = new ManualClock()
+    const net = new MemoryNetwork()
+    const id = key('reporter')
+    const daemon = new NodeDaemon({ identity: id, backend: new InstantBackend(id.id), ledger: fixedLedger(ledger), domains: ['math', 'code'] }, { transport: net.endpoint(id.id), clock, verification: 'inline' })
+    const gateway = net.endpoint(key('gw').id)
+    const directory = new NodeDirectory(gateway, clock, { verification: 'inline' })
+    directory.start()
+    const reporter = new StatusReporter({ identity: id, transport: net.endpoint(`${id.id}-status`), clock, status: () => daemon.status('qwen3-1.7b') })
+    reporter.start()
+    stops.push(async () => {
+      reporter.stop()
+      directory.stop()
+    })
+    await settle()
+    const report = directory.get(id.id)
+    expect(report?.status).toMatchObject({ backend: 'qwen3-1.7b', domains: ['math', 'code'], active: 0 })
+    // A node that declares no domains says nothing about them (it joins every round).
+    const plain = new NodeDaemon({ identity: key('plain'), backend: new InstantBackend('p'), ledger: fixedLedger(ledger) }, { transport: net.endpoint(key('plain').id), clock })
+    expect(plain.status('m')).not.toHaveProperty('domains')
   })
 })
