@@ -11,6 +11,7 @@ import type { LedgerClient } from './networkLedger.js'
 import type { Signed } from '../protocol/envelope.js'
 import type { AccountRequest } from './requests.js'
 import { fromJson, type Proposal, proposalFromJson, type PublishedBatch } from './evm/proposal.js'
+import type { BatchHeader } from './evm/batch.js'
 import { parseSnapshot, type StandingSnapshot } from './standing.js'
 import { JsonHttp, type JsonReply } from './jsonHttp.js'
 
@@ -130,6 +131,12 @@ export class HttpLedgerClient implements LedgerClient {
   async batchProposal(options: { signal?: AbortSignal } = {}): Promise<Proposal | undefined> {
     const json = await this.call('GET', '/v1/ledger/batches/proposal', undefined, options, true)
     return json === undefined ? undefined : proposalFromJson(JSON.stringify(json))
+  }
+
+  /** The newest posted batches' headers, newest first (undefined: this ledger is not anchored on a chain). */
+  async anchoredBatches(limit: number, options: { signal?: AbortSignal } = {}): Promise<BatchHeader[] | undefined> {
+    const json = await this.call('GET', `/v1/ledger/batches?limit=${limit}`, undefined, options, true)
+    return json === undefined ? undefined : (fromJson(JSON.stringify(json)) as BatchHeader[])
   }
 
   /** A posted batch's header and body, as the sequencer published them (undefined: not here). */

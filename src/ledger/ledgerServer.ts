@@ -147,6 +147,12 @@ export function createLedgerServer(opts: LedgerServerOptions): FastifyInstance {
       const p = await proposals.store.read()
       return p === undefined ? refuse(reply, 404, 'NOT_FOUND', 'no batch is proposed now') : reply.type('application/json').send(proposalToJson(p))
     })
+    // The newest posted batches' headers: what the log is anchored by, for dashboards and verifiers.
+    app.get<{ Querystring: { limit?: string } }>('/v1/ledger/batches', async (req, reply) => {
+      const limit = Math.min(Math.max(Number(req.query.limit ?? 20) || 20, 1), 100)
+      const found = await Promise.all((await proposals.store.latest(limit)).map((i) => proposals.store.published(i)))
+      return reply.type('application/json').send(toJson(found.flatMap((b) => (b === undefined ? [] : [b.header]))))
+    })
     // Every posted batch's body stays published, so anyone can check it and dispute it.
     app.get<{ Params: { index: string } }>('/v1/ledger/batches/:index', async (req, reply) => {
       const published = /^\d{1,18}$/.test(req.params.index) ? await proposals.store.published(BigInt(req.params.index)) : undefined

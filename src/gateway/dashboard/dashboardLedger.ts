@@ -1,3 +1,4 @@
+import type { BatchHeader } from '../../ledger/evm/batch.js'
 import type { LedgerClient } from '../../ledger/networkLedger.js'
 import { transcriptViewFrom } from '../../ledger/transcriptView.js'
 import { GENESIS_HEAD, genesisLedgerView } from '../../round/ledgerView.js'
@@ -17,6 +18,8 @@ export interface DashboardLedger {
 export interface SettlementLog {
   head: string
   seq: number
+  /** The newest batches posted to the custody chain, newest first; null: this ledger is not anchored. */
+  anchored: { index: string; log_seq: string; log_head: string; state_root: string; rounds: number; burned_micro: string }[] | null
   /** Newest first. `round`: the round a settle, beacon or expire entry is about. */
   entries: { seq: number; at: number; kind: string; hash: string; round: string | null }[]
 }
@@ -25,16 +28,21 @@ export const LOG_LIMIT = 200
 
 const ROUND_FIELD = /"round":"([0-9a-f]{64})"/
 
-export function dashboardLedger(client: Pick<LedgerClient, 'latest' | 'entries' | 'standingAt' | 'beaconOf'>, where: string): DashboardLedger {
+/** A ledger served by `chorus ledger serve --anchor` also lists the batches it posted (HttpLedgerClient). */
+type Anchored = { anchoredBatches?: (limit: number, options?: { signal?: AbortSignal }) => Promise<BatchHeader[] | undefined> }
+
+export function dashboardLedger(client: Pick<LedgerClient, 'latest' | 'entries' | 'standingAt' | 'beaconOf'> & Anchored, where: string): DashboardLedger {
   return {
     async log(limit, signal) {
       const n = Math.min(Math.max(1, limit), LOG_LIMIT)
       const opts = signal ? { signal } : {}
       const latest = await client.latest(opts)
-      const entries = await client.entries(Math.max(1, latest.seq - n + 1), n, opts)
+      const [entries, batches] = await Promise.all([client.entries(Math.max(1, latest.seq - n + 1), n, opts), client.anchoredBatches?.(10, opts)])
       return {
         head: latest.head,
         seq: latest.seq,
+        anchored:
+          batches?.map((b) => ({ index: b.index.toString(), log_seq: b.logSeq.toString(), log_head: b.logHead, state_root: b.stateRoot, rounds: b.rounds, burned_micro: b.burned.toString() })) ?? null,
         entries: entries.reverse().map((e) => ({ seq: e.seq, at: e.at, kind: e.kind, hash: e.hash, round: ROUND_FIELD.exec(e.body.slice(0, 4096))?.[1] ?? null })),
       }
     },

@@ -78,9 +78,16 @@ export function installDashboard(app: FastifyInstance, deps: DashboardDeps): voi
     secure(reply)
     const nodes = await deps.swarm.nodes()
     const at = now()
+    // What each node earned and forfeited in the settled rounds this gateway keeps (settlements name nodes by key).
+    const earned = new Map<string, bigint>()
+    const forfeited = new Map<string, bigint>()
+    for (const r of deps.store.recent(MAX_ROUNDS_LISTED, at)) {
+      for (const [node, x] of Object.entries(r.settlement?.rewards ?? {})) earned.set(node, (earned.get(node) ?? 0n) + BigInt(x))
+      for (const [node, x] of Object.entries(r.settlement?.forfeits ?? {})) forfeited.set(node, (forfeited.get(node) ?? 0n) + BigInt(x))
+    }
     return {
       metered: deps.metered,
-      nodes: nodes.map((n) => ({ ...n, health: nodeHealth(n, at, deps.metered) })),
+      nodes: nodes.map((n) => ({ ...n, health: nodeHealth(n, at, deps.metered), earned_micro: (earned.get(n.id) ?? 0n).toString(), forfeited_micro: (forfeited.get(n.id) ?? 0n).toString() })),
       judge_weight: concentration(deps.metered ? nodes.map((n) => n.ledger?.judgeWeight ?? 0) : nodes.map(() => 1)),
     }
   })

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { type Address, type Hex, isAddress, isHex, recoverTypedDataAddress } from 'viem'
 import { BATCH_TYPES, type BatchHeader } from './batch.js'
@@ -41,6 +41,8 @@ export interface ProposalStore {
   clear(): Promise<void>
   publish(b: PublishedBatch): Promise<void>
   published(index: bigint): Promise<PublishedBatch | undefined>
+  /** The indices of the newest posted batches, newest first. */
+  latest(limit: number): Promise<bigint[]>
 }
 
 /**
@@ -62,6 +64,14 @@ export function proposalFile(path: string): ProposalStore {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
         throw err
       }
+    },
+    latest: async (limit) => {
+      const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return [] as string[]
+        throw err
+      })
+      const indices = names.flatMap((n) => (/^\d{1,18}\.json$/.test(n) ? [BigInt(n.slice(0, -5))] : []))
+      return indices.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)).slice(0, limit)
     },
     read: async () => {
       try {

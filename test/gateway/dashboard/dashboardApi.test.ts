@@ -152,6 +152,11 @@ describe('the dashboard API', () => {
       expect(n.health).toBe('online')
       expect(BigInt(n.ledger.stake)).toBeGreaterThan(0n)
     }
+    // What the nodes earned is what the settled rounds kept here paid out.
+    const econ = await getJson('sk-operator', '/v1/dashboard/economics')
+    const earned = nodes.nodes.reduce((s: bigint, n: Json) => s + BigInt(n.earned_micro), 0n)
+    expect(earned).toBe(BigInt(econ.totals.paid_micro))
+    expect(earned).toBeGreaterThan(0n)
     const overview = await getJson('sk-operator', '/v1/dashboard/overview')
     expect(overview.nodes).toMatchObject({ total: 5, online: 5 })
     expect(overview.latency.per_phase.total.n).toBeGreaterThanOrEqual(3)

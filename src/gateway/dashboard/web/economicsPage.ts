@@ -21,7 +21,15 @@ interface Economics {
   rounds: EconRow[]
   totals: { rounds: number; settled: number; charged_micro: string; paid_micro: string; forfeited_micro: string }
   judge_weight: { judges: number; weighted: number; largest_share: number | null; gini: number | null }
-  log: { head: string; seq: number; entries: { seq: number; at: number; kind: string; hash: string; round: string | null }[] } | { error: string } | null
+  log:
+    | {
+        head: string
+        seq: number
+        anchored: { index: string; log_seq: string; log_head: string; state_root: string; rounds: number; burned_micro: string }[] | null
+        entries: { seq: number; at: number; kind: string; hash: string; round: string | null }[]
+      }
+    | { error: string }
+    | null
 }
 
 export async function economicsPage(main: HTMLElement): Promise<void> {
@@ -88,5 +96,25 @@ function logSection(log: Economics['log']): HTMLElement {
       log.entries,
       { label: 'Ledger log', initial: 0, descending: true },
     ),
+    log.anchored === null
+      ? h('p', { class: 'muted' }, 'This ledger is not anchored on a chain: its operator orders settlements; anyone can replay them.')
+      : h(
+          'div',
+          {},
+          h('h3', {}, 'Anchored on the custody chain'),
+          log.anchored.length === 0
+            ? h('p', { class: 'muted' }, 'No batch posted yet.')
+            : sortableTable(
+                [
+                  { title: 'batch', cell: (b) => b.index, sort: (b) => Number(b.index), numeric: true },
+                  { title: 'through entry', cell: (b) => b.log_seq, sort: (b) => Number(b.log_seq), numeric: true },
+                  { title: 'rounds', cell: (b) => b.rounds, sort: (b) => b.rounds, numeric: true },
+                  { title: 'log head', cell: (b) => shortId(b.log_head.replace(/^0x/, '')), wide: true },
+                  { title: 'state root', cell: (b) => shortId(b.state_root.replace(/^0x/, '')), wide: true },
+                ],
+                log.anchored,
+                { label: 'Anchored batches', id: 'anchored', initial: 0, descending: true },
+              ),
+        ),
   )
 }

@@ -12,6 +12,8 @@ interface NodeRow {
   lastSeen?: number
   rejected?: number
   health: 'online' | 'joining' | 'unreachable'
+  earned_micro: string
+  forfeited_micro: string
   ledger?: { eligible: boolean; stake: string; balance: string; operator: string; operatorBalance: string; answerReputationPpm: number; judgeWeight: number; rounds: number; calibrated: boolean; calibrationRight: number; calibrationTotal: number }
 }
 interface Concentration {
@@ -44,7 +46,9 @@ export async function networkPage(main: HTMLElement): Promise<void> {
       h('div', { class: 'card' }, h('b', {}, count('unreachable')), 'unreachable'),
       h('div', { class: 'card' }, h('b', {}, cw.largest_share === null ? '–' : `${(100 * cw.largest_share).toFixed(1)} %`), 'largest judge-weight share'),
     ),
-    data.metered ? null : h('p', { class: 'muted' }, 'This gateway runs without a ledger: every node is eligible and every judge weighs 1.'),
+    data.metered
+      ? h('p', { class: 'muted' }, 'Earned and forfeited: in the settled rounds this gateway keeps. Balance: the node’s operator’s, where its rewards go.')
+      : h('p', { class: 'muted' }, 'This gateway runs without a ledger: every node is eligible and every judge weighs 1.'),
     sortableTable<NodeRow>(
       [
         { title: 'node', cell: (n) => shortId(n.id), sort: (n) => n.id },
@@ -56,6 +60,8 @@ export async function networkPage(main: HTMLElement): Promise<void> {
         { title: 'calibration', cell: (n) => calibration(n), sort: (n) => (n.ledger?.calibrated ? 1 : 0) + (n.ledger?.calibrationRight ?? 0) / 1e6, wide: true },
         { title: 'stake', cell: (n) => units(n.ledger?.stake), sort: (n) => Number(n.ledger?.stake ?? -1), numeric: true, wide: true },
         { title: 'balance', cell: (n) => units(n.ledger?.operatorBalance), sort: (n) => Number(n.ledger?.operatorBalance ?? -1), numeric: true, wide: true },
+        { title: 'earned', cell: (n) => (data.metered ? units(n.earned_micro) : '–'), sort: (n) => Number(n.earned_micro), numeric: true, wide: true },
+        { title: 'forfeited', cell: (n) => (data.metered ? units(n.forfeited_micro) : '–'), sort: (n) => Number(n.forfeited_micro), numeric: true, wide: true },
         { title: 'rounds', cell: (n) => n.ledger?.rounds ?? '–', sort: (n) => n.ledger?.rounds ?? -1, numeric: true },
         { title: 'busy', cell: (n) => (n.capacity === undefined ? '–' : `${n.activeRounds ?? 0}/${n.capacity}`), sort: (n) => n.activeRounds ?? 0, numeric: true, wide: true },
         { title: 'last seen', cell: (n) => (n.lastSeen === undefined ? 'in process' : when(n.lastSeen)), sort: (n) => n.lastSeen ?? Number.MAX_SAFE_INTEGER },
