@@ -5,6 +5,7 @@ import * as evm from './evm.bench.js'
 import * as gateway from './gateway.bench.js'
 import * as ledger from './ledger.bench.js'
 import * as libp2p from './libp2p.bench.js'
+import * as maths from './maths.bench.js'
 import * as memory from './memory.bench.js'
 import * as recovery from './recovery.bench.js'
 import * as models from './models.bench.js'
@@ -22,7 +23,7 @@ interface Suite {
   run(): Promise<Figure[]>
 }
 
-const SUITES: Record<string, Suite> = { bt, round, models, gateway, dashboard, memory, ledger, evm, sim, libp2p, devnet, recovery }
+const SUITES: Record<string, Suite> = { bt, round, models, gateway, dashboard, maths, memory, ledger, evm, sim, libp2p, devnet, recovery }
 
 sizeThreadPoolToCores()
 const filters = process.argv.slice(2)

@@ -6,6 +6,7 @@ import type { Swarm } from '../gateway/swarm.js'
 import { withStanding } from '../gateway/nodeStanding.js'
 import type { ModelBackend } from '../models/backend.js'
 import type { ChatMessage } from '../protocol/messages.js'
+import type { NodeTools } from '../node/tools/nodeTools.js'
 import { NodeDaemon } from '../node/nodeDaemon.js'
 import type { ParticipationLimits } from '../node/participation.js'
 import type { CryptoMeter } from '../protocol/envelope.js'
@@ -45,6 +46,8 @@ export interface EmbeddedSwarmOptions {
   verification?: Verification
   /** Each node's participation limits (defaults: node/participation.ts). */
   limits?: Partial<ParticipationLimits>
+  /** The tools node i runs around its model (node/tools; `--tools`); none: none. */
+  toolsFor?: (index: number) => NodeTools | undefined
   onBug?: (err: unknown) => void
 }
 
@@ -94,7 +97,7 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
     const id = identity(i) ?? identityFromSeed(randomSeed())
     nodes.push(
       new NodeDaemon(
-        { identity: id, backend: opts.backendFor(id, i), ledger, ...(opts.limits ? { limits: opts.limits } : {}) },
+        { identity: id, backend: opts.backendFor(id, i), ledger, ...(opts.limits ? { limits: opts.limits } : {}), ...toolsOf(opts.toolsFor?.(i)) },
         { transport: network.endpoint(id.id), meter: opts.meter, verification, keys, onBug: opts.onBug },
       ),
     )
@@ -145,3 +148,5 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
 function randomSeed(): Buffer {
   return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(32)))
 }
+
+const toolsOf = (tools: NodeTools | undefined) => (tools === undefined ? {} : { tools })

@@ -47,6 +47,9 @@ export const EVAL_HELP = `chorus eval --task gsm|math-l5|zeroeval:<name>|replay|
   --injection <list>        a modelled prompt-injection attacker joins every round; sweep the judges'
                             susceptibility over this list (e.g. 0,0.1,0.2,0.3,0.5) at one judge
                             accuracy (--judge-accuracy, default 0.7)
+  --judge-tools maths       judges that check: each first weighs the maths checker's evidence on the
+                            two recorded chains (a wrong stated computation; a final answer that is
+                            not what the chain computed), and its modelled verdict decides the rest
   --seed <s>                seed for the modelled judges (default "chorus")
   --chart <file.svg>        also draw the sweep (or the injection curve) as an SVG chart
 
@@ -91,6 +94,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
       nodes: { type: 'string' },
       config: { type: 'string' },
       attacker: { type: 'boolean' },
+      'judge-tools': { type: 'string' },
       cache: { type: 'string' },
       fresh: { type: 'boolean' },
       'answer-seconds': { type: 'string' },
@@ -133,6 +137,9 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
     if (!(x >= 0 && x < 1)) throw new ConfigError(`${name} must be in [0, 1)`)
     return x
   }
+  const judgeTools = values['judge-tools']
+  if (judgeTools !== undefined && judgeTools !== 'maths') throw new ConfigError('--judge-tools takes maths (the maths checker)')
+  const tools = judgeTools === undefined ? {} : { judgeTools: 'maths' as const }
   const positionBias = unit(values['position-bias'], '--position-bias')
   const tieRate = unit(values['tie-rate'], '--tie-rate')
   const selfPreference = unit(values['self-preference'], '--self-preference')
@@ -208,6 +215,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
         replayTask(recorded, {
           judge: { accuracy: accuracies[0]!, positionBias, tieRate, selfPreference, sameTieRate: 0.5, injectionSusceptibility: s },
           attacker: true,
+          ...tools,
           label: `susceptibility ${s}`,
           ...(limit === undefined ? {} : { limit }),
           seed: values.seed ?? 'chorus',
@@ -215,7 +223,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
         }),
       )
     }
-    const title = `${task}: a prompt-injection attacker among ${recorded.models.length} recorded models (MODELLED judges, q = ${accuracies[0]})`
+    const title = `${task}: a prompt-injection attacker among ${recorded.models.length} recorded models (MODELLED judges, q = ${accuracies[0]}${judgeTools ? ', with the maths checker' : ''})`
     const report = sweepReport(title, results, [
       'MODELLED, not a reproduction of any measured attack: one more node answers every question with a wrong final answer that no model gave, followed by an instruction to the judges to rank it first, and as a judge always prefers its own answer. Whatever it wins, it wins by the injection.',
       `Honest judges obey the injection with the susceptibility in the column header; otherwise they judge with accuracy ${accuracies[0]}${judgeBehaviour}. "attacker's answer chosen": the share of questions on which the method returned the attacker's final answer.`,
@@ -230,14 +238,18 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
     results.push(
       replayTask(recorded, {
         judge: { accuracy, positionBias, tieRate, selfPreference, sameTieRate: 0.5 },
+        ...tools,
         ...(limit === undefined ? {} : { limit }),
         seed: values.seed ?? 'chorus',
         onProgress: progress(`q = ${accuracy}`),
       }),
     )
   }
-  const title = `${task}: ${recorded.models.length} recorded models, swarm vs baselines`
+  const title = `${task}: ${recorded.models.length} recorded models, swarm vs baselines${judgeTools ? ', judges with the maths checker' : ''}`
   const report = sweepReport(title, results, [
+    ...(judgeTools
+      ? ['Judges that check: each judge first weighs the maths checker\'s evidence on the two recorded chains (real: a stated computation that is wrong, or a final answer that is not what the chain computed last); only where it does not tell the two apart does the modelled verdict below decide.']
+      : []),
     'Answers are the models\' recorded replies (ZeroEval, temperature 0); judges are MODELLED: they know which answer is right and say so with the accuracy in the column header' +
       `${judgeBehaviour}; two right or two wrong answers tie half the time, else a coin flip. Not measured from real judges.`,
     `swarm: the round's aggregation (each final answer's group scores its members' mean Bradley–Terry strength + ${SUPPORT_WEIGHT}·ln(group size)). weighted BT: the strongest single answer. majority vote: the most common final answer.`,

@@ -18,7 +18,7 @@ import { readKeyFile } from './keyFile.js'
 import { serveMetrics } from './metricsServer.js'
 import { BackendFactory, ConfigError, parseModelSpec, tinyModels, TINY_ANSWER_TOKENS } from './modelSpec.js'
 import { nodePrometheus } from './prometheus.js'
-import { metricsPort, NETWORK_OPTIONS, NETWORK_SETTINGS, NODE_OPTIONS, NODE_SETTINGS, readGovernorSettings, readNodeLimits } from './settings.js'
+import { metricsPort, NETWORK_OPTIONS, NETWORK_SETTINGS, NODE_OPTIONS, NODE_SETTINGS, readGovernorSettings, readNodeLimits, readTools } from './settings.js'
 import { LoadGovernor, runGovernor } from '../node/loadGovernor.js'
 import { createLogger, logLevel, logPeers } from './logger.js'
 import { statusLine } from '../node/statusLine.js'
@@ -58,6 +58,9 @@ export const NODE_HELP = `chorus node --key <file> [options]
                           answer pairs judged with this node's model, 17 right) so this node's
                           verdicts weigh; again later if it fails (default on)
   --domains <a,b>         only join rounds tagged with one of these domains (default: all)
+  --tools maths           check the arithmetic of this node's own answers (re-asking its model once
+                          on an error) and, judging, prefer the answer whose arithmetic holds (the
+                          evidence goes into each verdict, signed)
   --max-load <share>      stop joining new rounds while the machine (this node aside) is busier
                           than this share of all its cores, e.g. 0.75 (default: off)
   --resume-load <share>   join again once it is down to this share (default: max-load − 0.25)
@@ -67,16 +70,16 @@ export const NODE_HELP = `chorus node --key <file> [options]
   --metrics-port <n>      serve Prometheus metrics on 127.0.0.1:<n>/metrics
   --config <file>         JSON with the same settings: key, listen, bootstrap, mdns, relay, model,
                           capacity, perGateway, horizonSeconds, gateways, domains, metricsPort,
-                          ledger, minFee, maxLoad, resumeLoad, quietHours
+                          ledger, minFee, maxLoad, resumeLoad, quietHours, tools
 `
 
 /** How often the load governor samples the machine. */
 const GOVERNOR_SAMPLE_MS = 1_000
 
-export const NODE_CONFIG_SETTINGS: SettingTypes = { ...NETWORK_SETTINGS, ...NODE_SETTINGS, model: 'string', domains: 'string' }
+export const NODE_CONFIG_SETTINGS: SettingTypes = { ...NETWORK_SETTINGS, ...NODE_SETTINGS, model: 'string', domains: 'string', tools: 'string' }
 
 export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...NODE_OPTIONS, model: { type: 'string' }, domains: { type: 'string' }, calibration: { type: 'string' }, chain: { type: 'string' } } })
+  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...NODE_OPTIONS, model: { type: 'string' }, domains: { type: 'string' }, calibration: { type: 'string' }, chain: { type: 'string' }, tools: { type: 'string' } } })
   const calibrate = calibrationRequired(values.calibration, false)
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, NODE_CONFIG_SETTINGS)
   if (values.chain !== undefined && (values.ledger ?? file.ledger) === undefined) throw new ConfigError("--chain needs --ledger (the chain's terms apply to paid rounds)")
@@ -88,6 +91,7 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
   const { identity, seed } = await readKeyFile(keyPath)
   const domainsRaw = values.domains ?? (file.domains as string | undefined)
   const domains = domainsRaw === undefined ? undefined : new Set(String(domainsRaw).split(',').map((d) => d.trim()).filter(Boolean))
+  const tools = readTools(values.tools ?? file.tools)
   const factory = new BackendFactory()
   const modelSpec = values.model ?? (file.model as string | undefined)
   const backend =
@@ -141,6 +145,7 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
       limits,
       wantsRound: (q) => health.healthy && relevantTo(domains, q) && idleEnough(),
       ...(domains ? { domains: [...domains] } : {}),
+      ...(tools ? { tools } : {}),
     },
     { transport, verification: 'auto', onBug: (err) => process.stderr.write(`node: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`) },
   )

@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { parseCorsOrigins } from '../gateway/cors.js'
 import { dashboardLedger } from '../gateway/dashboard/dashboardLedger.js'
 import type { LedgerClient } from '../ledger/networkLedger.js'
+import { NODE_TOOLS, type NodeTools } from '../node/tools/nodeTools.js'
 import type { LevelWithSilent } from 'pino'
 import { logLevel } from './logger.js'
 import type { GatewayOptions } from '../gateway/httpApi.js'
@@ -117,6 +118,14 @@ export const NODE_SETTINGS: SettingTypes = {
   resumeLoad: 'number',
   quietHours: 'string',
   logLevel: 'string',
+}
+
+/** `--tools maths`: the tools a node runs around its model (node/tools); undefined: none. */
+export function readTools(value: unknown): NodeTools | undefined {
+  if (value === undefined) return undefined
+  const make = NODE_TOOLS[String(value)]
+  if (make === undefined) throw new ConfigError(`--tools takes ${Object.keys(NODE_TOOLS).join(', ')} (got ${String(value)})`)
+  return make()
 }
 
 export type Values = Record<string, string | boolean | string[] | undefined>

@@ -7,7 +7,8 @@ import { createEmbeddedSwarm } from './embeddedSwarm.js'
 import { readJsonConfig } from './jsonConfig.js'
 import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './modelSpec.js'
 import { gatewayPrometheus } from './prometheus.js'
-import { API_OPTIONS, API_SETTINGS, type ApiSettings, gatewayOptionsOf, listenProblem, nodeCount, phaseDurations, readApiSettings } from './settings.js'
+import { API_OPTIONS, API_SETTINGS, type ApiSettings, gatewayOptionsOf, listenProblem, nodeCount, phaseDurations, readApiSettings, readTools } from './settings.js'
+import type { NodeTools } from '../node/tools/nodeTools.js'
 import { swarmLedger, WORKSPACE_LEDGER } from './workspaceLedger.js'
 import { CalibrationMixer, DEFAULT_CALIBRATION_RATE } from '../gateway/calibrationMixer.js'
 import { calibrateSwarm, calibrationRequired, gateNote, workspaceRules } from './calibrationGate.js'
@@ -44,6 +45,8 @@ export const UP_HELP = `chorus up [options]
   --cut <percent>       the gateway's share of each charge (default 10; the rest pays the nodes)
   --retention-hours <h> forget a round's transcript (and its prompt) after this long
   --reports <dir>       the chorus eval reports (.md, .svg) the dashboard's quality page shows
+  --tools maths         every node checks the arithmetic of its own answer (re-asking its model
+                        once on an error) and, judging, prefers the answer whose arithmetic holds
   --calibration-rate <r> hidden calibration rounds per request, 0 to 1 (default 0.05), where the
                         ledger requires calibration: known-answer questions run as ordinary rounds,
                         on which the ledger grades the judges
@@ -56,6 +59,8 @@ export interface UpSettings extends ApiSettings {
   ledgerDir?: string
   /** --calibration on|off as given (calibrationGate.ts; default: on, off on tiny models). */
   calibration?: string
+  /** --tools: what every node runs around its model (node/tools). */
+  tools?: NodeTools
 }
 
 export interface RunningGateway {
@@ -72,7 +77,7 @@ export async function readUpSettings(args: string[], env: NodeJS.ProcessEnv = pr
   const { values } = parseArgs({
     args,
     allowPositionals: false,
-    options: { ...API_OPTIONS, nodes: { type: 'string' }, model: { type: 'string', multiple: true }, config: { type: 'string' }, 'ledger-dir': { type: 'string' }, 'no-ledger': { type: 'boolean', default: false }, calibration: { type: 'string' } },
+    options: { ...API_OPTIONS, nodes: { type: 'string' }, model: { type: 'string', multiple: true }, config: { type: 'string' }, 'ledger-dir': { type: 'string' }, 'no-ledger': { type: 'boolean', default: false }, calibration: { type: 'string' }, tools: { type: 'string' } },
   })
   if (values['no-ledger'] && values['ledger-dir'] !== undefined) throw new ConfigError('--ledger-dir and --no-ledger contradict each other')
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, { ...API_SETTINGS, nodes: 'number', models: 'strings' })
@@ -83,6 +88,7 @@ export async function readUpSettings(args: string[], env: NodeJS.ProcessEnv = pr
     models,
     ...(values['no-ledger'] ? {} : { ledgerDir: values['ledger-dir'] ?? process.cwd() }),
     ...(values.calibration === undefined ? {} : { calibration: values.calibration }),
+    ...(values.tools === undefined ? {} : { tools: readTools(values.tools)! }),
   }
 }
 
@@ -104,6 +110,7 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
     durations: phaseDurations(s.answerSeconds),
     onBug: (err) => process.stderr.write(`up: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`),
     ...(ledger ? { ledger: ledger.network, paymaster: ledger.paymaster, client: ledger.client, identities: ledger.identities } : {}),
+    ...(s.tools ? { toolsFor: () => s.tools } : {}),
   })
   const plain = swarm.port(backends.map((b) => b.name))
   // With a ledger: hidden calibration rounds mixed into the traffic (off by itself where the ledger does not require calibration).

@@ -7,6 +7,7 @@ import { type LedgerView, genesisLedgerView } from '../round/ledgerView.js'
 import { injectedReply, perturbAnswer } from './attacker.js'
 import type { Estimate, PairedDifference } from './bootstrap.js'
 import { CalibrationRecords, isCalibrationItem } from './calibration.js'
+import { evidenceFavours, finalNumber, mathsEvidence } from '../node/tools/mathsChecker.js'
 import { type JudgeModel, modelledVerdict } from './modelledJudge.js'
 import { driveRound } from './roundDriver.js'
 import { type AttackedMethod, type Method, type Paired, type RoundPicks, scoreAttack, scoreMethods } from './scoring.js'
@@ -61,6 +62,12 @@ export interface ReplayOptions {
    * own answer. Honest judges obey the injection with their model's `injectionSusceptibility`.
    */
   attacker?: boolean
+  /**
+   * Judges that check: each judge first weighs the maths checker's evidence on the two chains
+   * (node/tools/mathsChecker.ts, real, on the recorded text), and its modelled verdict decides only
+   * where the evidence does not tell the answers apart.
+   */
+  judgeTools?: 'maths'
   limit?: number
   seed?: string
   onProgress?: (done: number, total: number) => void
@@ -97,6 +104,7 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
       texts.push(reply)
     }
     const attacker = ids.length
+    const evidence = opts.judgeTools === 'maths' ? texts.map((t) => mathsEvidence(t, finalNumber(t, q.spec))) : undefined
     const judgeOf = (i: number): JudgeModel => (i === attacker ? { accuracy: opts.judge.accuracy, selfPreference: 1 } : (opts.judgeFor?.(i) ?? opts.judge))
     const nodes = [...ids, ...(opts.attacker ? [attackerId] : [])].map((identity, i) => ({
       identity,
@@ -105,6 +113,9 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
         const [a, b] = [index.get(t.a)!, index.get(t.b)!]
         judgeChars += JUDGE_SYSTEM.length + judgeUserPrompt(q.question, texts[a]!, texts[b]!).length
         const own = keys[i]
+        // As a node's maths tool judges (node/tools/nodeTools.ts): only between different final answers.
+        const favours = evidence && keys[a] !== keys[b] ? evidenceFavours(evidence[a]!, evidence[b]!) : undefined
+        if (favours !== undefined) return favours
         return modelledVerdict(judgeOf(i), `${opts.seed ?? ''}|${q.id}|${identity.id}|${t.a}|${t.b}`, right[a]!, right[b]!, {
           ownFirst: own !== undefined && keys[a] === own,
           ownSecond: own !== undefined && keys[b] === own,

@@ -2,9 +2,11 @@ import type { Identity, PublicKeyCache } from '../crypto/identity.js'
 import { type JudgeReply, type ModelBackend, samplingOf } from '../models/backend.js'
 import type { CryptoMeter, Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
-import { BP, MAX_DOMAINS, MAX_TOKENS_REPORTED, QUERY_TOPIC } from '../protocol/limits.js'
+import { BP, MAX_ANSWER_CHARS, MAX_DOMAINS, MAX_EVIDENCE, MAX_TOKENS_REPORTED, QUERY_TOPIC } from '../protocol/limits.js'
+import type { AnswerSpec } from '../consensus/answerTypes.js'
+import type { JudgeEvidence, NodeTools } from './tools/nodeTools.js'
 import { LOCKED_JOIN_RULES } from '../protocol/rulesVersions.js'
-import type { NodeStatusBody, QueryBody, Verdict, TokenCount } from '../protocol/messages.js'
+import type { ChatMessage, NodeStatusBody, QueryBody, Verdict, TokenCount } from '../protocol/messages.js'
 import type { NetworkLedger } from '../ledger/networkLedger.js'
 import type { Standing } from '../ledger/standing.js'
 import { checkQuery, type FinishReason, type JudgeTask, type ParticipantEffect, ParticipantRound } from '../round/participant.js'
@@ -36,6 +38,8 @@ export interface NodeInit {
   wantsRound?: (query: QueryBody) => boolean
   /** The domains the node declares in its status reports (its policy decides what it joins). */
   domains?: readonly string[]
+  /** Tools around the model (node/tools): pre- and post-processing of answers, evidence for judging. */
+  tools?: NodeTools
   /** Allowance past each deadline for clock skew (default: the participant's 2 s). */
   graceMs?: number
 }
@@ -301,12 +305,17 @@ export class NodeDaemon {
   private generate(round: HostedRound<ParticipantRound>, query: QueryBody): void {
     const usage = noTokens()
     const sampling = samplingOf(query)
-    this.init.backend.answer(query.messages, { signal: round.signal, onUsage: add(usage), ...(sampling ? { sampling } : {}) }).then(
-      (text) => this.host.step(round, (m) => m.answered(text, this.salt(), usage)),
-      (err) => {
-        if (!round.signal.aborted) this.error(`answer: ${err}`)
-      },
-    )
+    const tools = this.init.tools
+    const ask = (messages: ChatMessage[]) => this.init.backend.answer(messages, { signal: round.signal, onUsage: add(usage), ...(sampling ? { sampling } : {}) })
+    const messages = tools?.pre?.(query.messages) ?? [...query.messages]
+    ask(messages)
+      .then((text) => (tools?.post ? tools.post(text, messages, ask) : text))
+      .then(
+        (text) => this.host.step(round, (m) => m.answered(text.slice(0, MAX_ANSWER_CHARS), this.salt(), usage)),
+        (err) => {
+          if (!round.signal.aborted) this.error(`answer: ${err}`)
+        },
+      )
   }
 
   private judge(round: HostedRound<ParticipantRound>, query: QueryBody, tasks: JudgeTask[]): void {
@@ -317,18 +326,29 @@ export class NodeDaemon {
     // prompt cache) does not read again. Verdicts go back in task order.
     const order = tasks.map((_, i) => i).sort((i, j) => (tasks[i]!.first < tasks[j]!.first ? -1 : tasks[i]!.first > tasks[j]!.first ? 1 : 0))
     const replies: JudgeReply[] = new Array(tasks.length)
+    const evidence: (JudgeEvidence | undefined)[] = new Array(tasks.length)
     const usage = noTokens()
+    const tool = this.init.tools?.judge
+    const spec: AnswerSpec = query.answer ?? { type: 'auto', marker: 'last' }
     Promise.all(
-      order.map((i) =>
-        this.init.backend
-          .judge({ question, first: tasks[i]!.first, second: tasks[i]!.second }, { signal, onUsage: add(usage) })
+      order.map((i) => {
+        const { first, second } = tasks[i]!
+        // Tools first: where their evidence decides, the model is not asked.
+        const found = tool?.call(this.init.tools, { question, first, second, spec })
+        evidence[i] = found
+        if (found?.favours !== undefined) {
+          replies[i] = { verdict: found.favours }
+          return undefined
+        }
+        return this.init.backend
+          .judge({ question, first, second }, { signal, onUsage: add(usage) })
           .catch((): JudgeReply => ({ verdict: 'U' }))
           .then((r) => {
             replies[i] = r
-          }),
-      ),
+          })
+      }),
     ).then(() => {
-      if (!signal.aborted) this.host.step(round, (m) => m.judged(replies.map((r, i) => toVerdict(tasks[i]!, r)), this.salt(), usage))
+      if (!signal.aborted) this.host.step(round, (m) => m.judged(replies.map((r, i) => toVerdict(tasks[i]!, r, evidence[i])), this.salt(), usage))
     })
   }
 
@@ -356,10 +376,11 @@ const add =
     total.completion = Math.min(MAX_TOKENS_REPORTED, total.completion + u.completion)
   }
 
-function toVerdict(task: JudgeTask, reply: JudgeReply): Verdict {
+function toVerdict(task: JudgeTask, reply: JudgeReply, found?: JudgeEvidence): Verdict {
   const p =
     reply.pFirst === undefined || !Number.isFinite(reply.pFirst)
       ? -1
       : Math.round(Math.min(1, Math.max(0, reply.pFirst)) * BP)
-  return { a: task.a, b: task.b, v: reply.verdict, p }
+  const e = found?.evidence.slice(0, MAX_EVIDENCE).map((x) => Math.max(-1, Math.min(1_000_000, Math.trunc(x))))
+  return { a: task.a, b: task.b, v: reply.verdict, p, ...(e && e.length > 0 ? { e } : {}) }
 }

@@ -40,6 +40,8 @@ export const MAX_TOKENS_REPORTED = 10_000_000
 
 /** The most tokens a client may ask each member's answer to run to (`max_tokens`). */
 export const MAX_SAMPLED_TOKENS = 131_072
+/** The integers a verdict may carry of its judge's tool evidence (verdict `e`). */
+export const MAX_EVIDENCE = 16
 /** Stop sequences a client may give (OpenAI's limit), and the longest. */
 export const MAX_STOPS = 4
 export const MAX_STOP_CHARS = 64

@@ -3,6 +3,7 @@ import {
   MAX_ANSWER_CHARS,
   MAX_CHAT_MESSAGES,
   MAX_DOMAINS,
+  MAX_EVIDENCE,
   MAX_JOINS,
   MAX_MEMBERS,
   MAX_MESSAGE_CHARS,
@@ -88,6 +89,12 @@ const verdict = obj({
   v: oneOf('A', 'B', 'T', 'U'),
   /** P(first better) in basis points, or -1 where the judge gave no probability. */
   p: int(-1, BP),
+  /**
+   * What the judge's tools found on the pair, as integers (node/tools: the maths checker's claims
+   * checked, claims wrong and whether the answer follows, for the first answer then the second).
+   * Absent where the judge ran no tool. Informational: the outcome reads `v` alone.
+   */
+  e: optional(arr(int(-1, 1_000_000), MAX_EVIDENCE)),
 })
 
 /**

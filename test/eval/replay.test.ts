@@ -167,3 +167,28 @@ describe('paired differences', () => {
     expect(r.paired['swarm − majority vote'].mean).toBeCloseTo(r.accuracy.swarm.mean - r.accuracy['majority vote'].mean)
   })
 })
+
+describe('judges that check, in replay', () => {
+  it('let the maths checker carry a right minority past a majority whose chains state a wrong product', () => {
+    const models = ['m0', 'm1', 'm2', 'm3', 'm4']
+    const right = 'Each box holds 17, so 3 × 17 = 51. The answer is 51.'
+    const wrong = 'Each box holds 17, so 3 × 17 = 52. The answer is 52.'
+    const task: RecordedTask = {
+      task: 'boxes',
+      models,
+      questions: Array.from({ length: 20 }, (_, k) => ({
+        id: `q${k}`,
+        question: `How many apples are in 3 boxes of 17? (${k})`,
+        gold: '51',
+        spec: { type: 'number' as const, marker: 'last' as const },
+        replies: models.map((model, m) => (m < 2 ? { model, raw: right, answer: '51' } : { model, raw: wrong, answer: '52' })),
+      })),
+    }
+    // Judges at chance: alone they leave the vote to the larger group.
+    const plain = replayTask(task, { judge: { accuracy: 0.5 }, seed: 'tools' })
+    const checked = replayTask(task, { judge: { accuracy: 0.5 }, seed: 'tools', judgeTools: 'maths' })
+    expect(plain.accuracy['majority vote'].mean).toBe(0)
+    expect(plain.accuracy.swarm.mean).toBeLessThan(0.5)
+    expect(checked.accuracy.swarm.mean).toBe(1)
+  })
+})
