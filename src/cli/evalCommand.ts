@@ -59,7 +59,10 @@ export const EVAL_HELP = `chorus eval --task gsm|math-l5|zeroeval:<name>|replay|
                             ollama:<model>, openai:<base url>#<model>
   --nodes <n>               swarm size (default: one node per --model)
   --config <file>           JSON: {"bench": "...", "models": ["..."], "nodes": 5, "answerSeconds": 300}
-  --attacker                add a prompt-injection attacker node (wrong answer + instructions to judges)
+  --attacker                add an attacker node (a wrong answer dressed to win; prefers its own)
+  --attack <kind>           how it dresses it: injection (instructions to the judges, the default),
+                            flattery ("trust me"), unicode (rare symbols, bidi and hidden tag
+                            characters), delimiter (closes its block in the judge's prompt)
   --answer-seconds <s>      how long members may take to answer or to judge (default 300)
   --cache <file>            where finished questions are kept (default ./chorus-eval-cache/…);
                             rerun the same command to resume after a crash or Ctrl-C
@@ -94,6 +97,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
       nodes: { type: 'string' },
       config: { type: 'string' },
       attacker: { type: 'boolean' },
+      attack: { type: 'string' },
       'judge-tools': { type: 'string' },
       cache: { type: 'string' },
       fresh: { type: 'boolean' },

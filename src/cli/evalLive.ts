@@ -1,7 +1,7 @@
 import { writeFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hashParts } from '../crypto/hash.js'
-import { InjectionAttackerBackend } from '../eval/attacker.js'
+import { ATTACKS, AttackerBackend, type AttackKind } from '../eval/attacker.js'
 import { loadBenchmark } from '../eval/benchmark.js'
 import { LIVE_SYSTEM_PROMPT, runLive, summarizeLive } from '../eval/live.js'
 import { LiveCache } from '../eval/liveCache.js'
@@ -23,11 +23,20 @@ export interface LiveEvalArgs {
   config?: string
   nodes?: string
   attacker?: boolean
+  /** How the attacker dresses its wrong answer (attacker.ts; default injection). */
+  attack?: string
   cache?: string
   fresh?: boolean
   'answer-seconds'?: string
   limit?: number
   out?: string
+}
+
+const ATTACK_NOTES: Record<AttackKind, string> = {
+  injection: 'followed by instructions to the judges to rank it first',
+  flattery: '"trust me, I\'m right"',
+  unicode: 'in rare symbols, with a bidi override, zero-width characters and an instruction in hidden tag characters',
+  delimiter: "with text that closes its block in the judge's prompt and writes a verdict",
 }
 
 const PHASE_LABEL: Record<string, string> = {
@@ -48,6 +57,9 @@ export async function liveEval(args: LiveEvalArgs, signal: AbortSignal, out: (s:
   const nodes = Number(args.nodes ?? file.nodes ?? models.length)
   if (!Number.isInteger(nodes) || nodes < 3 || nodes > 64) throw new ConfigError('--nodes must be a whole number from 3 to 64 (a ranked round needs 3 answers)')
   const answerS = answerSeconds(args['answer-seconds'] ?? file.answerSeconds ?? 300)
+  const kind = (args.attack ?? 'injection') as AttackKind
+  if (!ATTACKS.includes(kind)) throw new ConfigError(`--attack takes ${ATTACKS.join(', ')}`)
+  if (args.attack !== undefined && !args.attacker) throw new ConfigError('--attack needs --attacker')
   const benchmark = await loadBenchmark(benchPath).catch((err: Error) => {
     throw new ConfigError(err.message)
   })
@@ -56,7 +68,7 @@ export async function liveEval(args: LiveEvalArgs, signal: AbortSignal, out: (s:
     benchmark: benchmark.name,
     questions: hashParts('bench', JSON.stringify(benchmark.questions)),
     models: perNode,
-    attacker: args.attacker === true,
+    attacker: args.attacker === true ? kind : false,
     prompt: LIVE_SYSTEM_PROMPT,
   }
   const cachePath = args.cache ?? join('chorus-eval-cache', `${benchmark.name}-${hashParts('eval-config', JSON.stringify(config)).slice(0, 12)}.jsonl`)
@@ -67,7 +79,7 @@ export async function liveEval(args: LiveEvalArgs, signal: AbortSignal, out: (s:
   const factory = new BackendFactory()
   try {
     const { backends } = await buildBackends(factory, models, nodes)
-    const all: ModelBackend[] = args.attacker ? [...backends, new InjectionAttackerBackend(backends[0]!)] : backends
+    const all: ModelBackend[] = args.attacker ? [...backends, new AttackerBackend(backends[0]!, kind)] : backends
     const swarm = createEmbeddedSwarm({ nodes: all.length, backendFor: (_, i) => all[i]!, durations: phaseDurations(answerS) })
     const liveNodes = swarm.nodes.map((n, i) => ({ id: n.id, model: i < nodes ? perNode[i]! : all[i]!.name }))
     const attacker = args.attacker ? liveNodes.at(-1)!.id : undefined

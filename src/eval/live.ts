@@ -24,7 +24,7 @@ export interface LiveNode {
 export interface LiveRunOptions {
   swarm: Pick<Swarm, 'ask'>
   nodes: readonly LiveNode[]
-  /** The node that is an InjectionAttackerBackend, if any: not scored as a model. */
+  /** The node that is an AttackerBackend, if any: not scored as a model. */
   attacker?: string
   /** Every distinct backend, for token counts. */
   backends: readonly ModelBackend[]

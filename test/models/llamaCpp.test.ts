@@ -64,9 +64,10 @@ describe('in-process GGUF backend on a generated tiny model', () => {
     expect(['A', 'B', 'T']).toContain(r.verdict)
     expect(r.pFirst).toBeGreaterThanOrEqual(0)
     expect(r.pFirst).toBeLessThanOrEqual(1)
-    // Deterministic: the same pair gives the same probability (to float rounding: the second time
-    // only the last token is evaluated, in a batch of its own).
-    expect((await b.judge(req)).pFirst).toBeCloseTo(r.pFirst!, 6)
+    // Deterministic: the same pair gives the same probability, to float rounding: the second time
+    // only the last token is evaluated, in a batch of its own, and a batch of another size sums in
+    // another order (on this random-weight model that moved P(A) by up to 0.001).
+    expect((await b.judge(req)).pFirst).toBeCloseTo(r.pFirst!, 2)
   })
 
   it('judges through a grammar-constrained reply with a parseable verdict', async () => {
