@@ -113,7 +113,7 @@ export async function liveEval(args: LiveEvalArgs, signal: AbortSignal, out: (s:
     const report = liveReport(`${benchmark.name}: live swarm of ${nodes} nodes (${[...new Set(models)].join(', ')})`, summary, [
       `Each question is one real round: every node answers (system prompt: "${LIVE_SYSTEM_PROMPT}"), judges compare the revealed answers with the models themselves, and the round's aggregation picks. The baselines come from the same answers and verdicts.`,
       ...(attacker
-        ? ['One more node is a prompt-injection attacker (for evaluation only): it answers with a wrong final answer followed by instructions to the judges, and prefers its own answer when it judges. It counts in majority vote, not as a model.']
+        ? [`One more node is an attacker (for evaluation only, --attack ${kind}): it answers with a wrong final answer dressed to win (${ATTACK_NOTES[kind]}), and prefers its own answer when it judges. It counts in majority vote, not as a model.`]
         : []),
       `Cached in ${cachePath}: rerunning the same command reuses finished questions.`,
     ])

@@ -124,6 +124,15 @@ describe('chorus eval --task live (scripted models)', () => {
     expect(code).toBe(0)
   })
 
+  it('--attack: the attacker dresses its wrong answer as asked, and the report says how', async () => {
+    const delimiter = await run(['--cache', join(dir, 'attack-delimiter.jsonl'), '--attacker', '--attack', 'delimiter', '--limit', '2'])
+    expect(delimiter.code).toBe(0)
+    expect(delimiter.out).toContain('--attack delimiter')
+    expect(delimiter.out).toMatch(/^\| attacker's answer chosen: swarm \| 0\.0/m)
+    await expect(run(['--cache', join(dir, 'attack-bad.jsonl'), '--attacker', '--attack', 'bribery'])).rejects.toThrow(/--attack takes injection, flattery, unicode, delimiter/)
+    await expect(run(['--cache', join(dir, 'attack-bad.jsonl'), '--attack', 'unicode'])).rejects.toThrow(/--attack needs --attacker/)
+  })
+
   it('--attacker: the injected answer loses to judges that ignore it and wins with judges that obey it', async () => {
     const honest = await run(['--cache', join(dir, 'attack-honest.jsonl'), '--attacker'])
     expect(honest.code).toBe(0)
