@@ -10,6 +10,7 @@ import * as memory from './memory.bench.js'
 import * as recovery from './recovery.bench.js'
 import * as models from './models.bench.js'
 import * as round from './round.bench.js'
+import * as sandbox from './sandbox.bench.js'
 import * as sim from './sim.bench.js'
 import { sizeThreadPoolToCores } from '../src/runtime/threadPool.js'
 import { type Figure, fmt } from './stats.js'
@@ -23,7 +24,7 @@ interface Suite {
   run(): Promise<Figure[]>
 }
 
-const SUITES: Record<string, Suite> = { bt, round, models, gateway, dashboard, maths, memory, ledger, evm, sim, libp2p, devnet, recovery }
+const SUITES: Record<string, Suite> = { bt, round, models, gateway, dashboard, maths, sandbox, memory, ledger, evm, sim, libp2p, devnet, recovery }
 
 sizeThreadPoolToCores()
 const filters = process.argv.slice(2)

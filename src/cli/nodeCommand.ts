@@ -58,9 +58,12 @@ export const NODE_HELP = `chorus node --key <file> [options]
                           answer pairs judged with this node's model, 17 right) so this node's
                           verdicts weigh; again later if it fails (default on)
   --domains <a,b>         only join rounds tagged with one of these domains (default: all)
-  --tools maths           check the arithmetic of this node's own answers (re-asking its model once
-                          on an error) and, judging, prefer the answer whose arithmetic holds (the
-                          evidence goes into each verdict, signed)
+  --tools maths,code      maths: check the arithmetic of this node's own answers (re-asking its
+                          model once on an error) and, judging, prefer the answer whose arithmetic
+                          holds; code: run code answers against the question's \`\`\`tests block
+                          in a sandbox (no network, files or processes; refused where unshare -rn
+                          is unavailable) and prefer the answer passing more. The evidence goes
+                          into each verdict, signed
   --max-load <share>      stop joining new rounds while the machine (this node aside) is busier
                           than this share of all its cores, e.g. 0.75 (default: off)
   --resume-load <share>   join again once it is down to this share (default: max-load − 0.25)

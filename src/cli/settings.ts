@@ -3,7 +3,8 @@ import { resolve } from 'node:path'
 import { parseCorsOrigins } from '../gateway/cors.js'
 import { dashboardLedger } from '../gateway/dashboard/dashboardLedger.js'
 import type { LedgerClient } from '../ledger/networkLedger.js'
-import { NODE_TOOLS, type NodeTools } from '../node/tools/nodeTools.js'
+import { combineTools, NODE_TOOLS, type NodeTools } from '../node/tools/nodeTools.js'
+import { SandboxUnavailableError } from '../node/tools/codeRunner.js'
 import type { LevelWithSilent } from 'pino'
 import { logLevel } from './logger.js'
 import type { GatewayOptions } from '../gateway/httpApi.js'
@@ -120,12 +121,18 @@ export const NODE_SETTINGS: SettingTypes = {
   logLevel: 'string',
 }
 
-/** `--tools maths`: the tools a node runs around its model (node/tools); undefined: none. */
+/** `--tools maths,code`: the tools a node runs around its model (node/tools); undefined: none. */
 export function readTools(value: unknown): NodeTools | undefined {
   if (value === undefined) return undefined
-  const make = NODE_TOOLS[String(value)]
-  if (make === undefined) throw new ConfigError(`--tools takes ${Object.keys(NODE_TOOLS).join(', ')} (got ${String(value)})`)
-  return make()
+  const names = String(value).split(',').map((n) => n.trim()).filter(Boolean)
+  const unknown = names.find((n) => NODE_TOOLS[n] === undefined)
+  if (names.length === 0 || unknown !== undefined) throw new ConfigError(`--tools takes ${Object.keys(NODE_TOOLS).join(', ')}, comma-separated (got ${String(value)})`)
+  try {
+    return combineTools(names.map((n) => NODE_TOOLS[n]!()))
+  } catch (err) {
+    if (err instanceof SandboxUnavailableError) throw new ConfigError(err.message)
+    throw err
+  }
 }
 
 export type Values = Record<string, string | boolean | string[] | undefined>

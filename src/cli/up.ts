@@ -45,8 +45,12 @@ export const UP_HELP = `chorus up [options]
   --cut <percent>       the gateway's share of each charge (default 10; the rest pays the nodes)
   --retention-hours <h> forget a round's transcript (and its prompt) after this long
   --reports <dir>       the chorus eval reports (.md, .svg) the dashboard's quality page shows
-  --tools maths         every node checks the arithmetic of its own answer (re-asking its model
-                        once on an error) and, judging, prefers the answer whose arithmetic holds
+  --tools maths,code    tools every node runs around its model: maths checks the arithmetic of its
+                        own answer (re-asking its model once on an error) and, judging, prefers
+                        the answer whose arithmetic holds; code runs code answers against the
+                        question's \`\`\`tests block in a sandbox (no network, no files, no
+                        processes; refused where unshare -rn is unavailable) and prefers the
+                        answer that passes more
   --calibration-rate <r> hidden calibration rounds per request, 0 to 1 (default 0.05), where the
                         ledger requires calibration: known-answer questions run as ordinary rounds,
                         on which the ledger grades the judges

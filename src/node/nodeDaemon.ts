@@ -331,21 +331,17 @@ export class NodeDaemon {
     const tool = this.init.tools?.judge
     const spec: AnswerSpec = query.answer ?? { type: 'auto', marker: 'last' }
     Promise.all(
-      order.map((i) => {
+      order.map(async (i) => {
         const { first, second } = tasks[i]!
-        // Tools first: where their evidence decides, the model is not asked.
-        const found = tool?.call(this.init.tools, { question, first, second, spec })
+        // Tools first: where their evidence decides, the model is not asked. A tool that fails
+        // gives no evidence; the model judges.
+        const found = await (async () => tool?.call(this.init.tools, { question, first, second, spec }))().catch(() => undefined)
         evidence[i] = found
         if (found?.favours !== undefined) {
           replies[i] = { verdict: found.favours }
-          return undefined
+          return
         }
-        return this.init.backend
-          .judge({ question, first, second }, { signal, onUsage: add(usage) })
-          .catch((): JudgeReply => ({ verdict: 'U' }))
-          .then((r) => {
-            replies[i] = r
-          })
+        replies[i] = await this.init.backend.judge({ question, first, second }, { signal, onUsage: add(usage) }).catch((): JudgeReply => ({ verdict: 'U' }))
       }),
     ).then(() => {
       if (!signal.aborted) this.host.step(round, (m) => m.judged(replies.map((r, i) => toVerdict(tasks[i]!, r, evidence[i])), this.salt(), usage))

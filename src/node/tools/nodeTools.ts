@@ -1,5 +1,6 @@
 import { type AnswerSpec, groupKey } from '../../consensus/answerTypes.js'
 import type { ChatMessage } from '../../protocol/messages.js'
+import { type CodeRun, codeIn, type CodeRunLimits, DEFAULT_CODE_LIMITS, runJavaScript, SandboxUnavailableError, sandboxProblem, testsIn } from './codeRunner.js'
 import { checkArithmetic, evidenceFavours, finalNumber, mathsEvidence } from './mathsChecker.js'
 
 /**
@@ -13,7 +14,7 @@ export interface NodeTools {
   readonly name: string
   pre?(messages: readonly ChatMessage[]): ChatMessage[]
   post?(answer: string, messages: readonly ChatMessage[], ask: (messages: ChatMessage[]) => Promise<string>): Promise<string>
-  judge?(pair: { question: string; first: string; second: string; spec: AnswerSpec }): JudgeEvidence
+  judge?(pair: { question: string; first: string; second: string; spec: AnswerSpec }): JudgeEvidence | Promise<JudgeEvidence>
 }
 
 export interface JudgeEvidence {
@@ -54,7 +55,51 @@ export function mathsTools(): NodeTools {
   }
 }
 
+/**
+ * The code runner as a judge's tool (off unless asked: `--tools code`): where the question gives
+ * tests (a ```tests block), each answer's code runs against them in the sandbox (codeRunner.ts),
+ * and the answer that passes more of them wins the pair. Evidence: [passed, tests, ran (1) or not
+ * (0)] for the first answer, then the second. Refuses to start where the sandbox is unavailable.
+ */
+export function codeTools(limits: CodeRunLimits = DEFAULT_CODE_LIMITS): NodeTools {
+  const problem = sandboxProblem()
+  if (problem !== undefined) throw new SandboxUnavailableError(`the code runner needs its sandbox, and this machine has none: ${problem}`)
+  return {
+    name: 'code',
+    async judge({ question, first, second }) {
+      const tests = testsIn(question)
+      if (tests.length === 0) return { evidence: [] }
+      const [a, b] = await Promise.all([runJavaScript(codeIn(first), tests, limits), runJavaScript(codeIn(second), tests, limits)])
+      const favours = a.passed === b.passed ? undefined : a.passed > b.passed ? 'A' : 'B'
+      const ran = (r: CodeRun) => (r.failure === undefined ? 1 : 0)
+      return { ...(favours === undefined ? {} : { favours }), evidence: [a.passed, a.total, ran(a), b.passed, b.total, ran(b)] }
+    },
+  }
+}
+
+/**
+ * Several tools as one: pre-processors in order, post-processors in order, and for judging the
+ * first tool whose evidence decides (every tool's evidence is kept, concatenated in order).
+ */
+export function combineTools(tools: readonly NodeTools[]): NodeTools {
+  if (tools.length === 1) return tools[0]!
+  return {
+    name: tools.map((t) => t.name).join(','),
+    pre: (messages) => tools.reduce((m, t) => t.pre?.(m) ?? m, [...messages]),
+    post: async (answer, messages, ask) => {
+      let a = answer
+      for (const t of tools) if (t.post) a = await t.post(a, messages, ask)
+      return a
+    },
+    judge: async (pair) => {
+      const found = await Promise.all(tools.map((t) => t.judge?.(pair)))
+      const decided = found.find((f) => f?.favours !== undefined)?.favours
+      return { ...(decided === undefined ? {} : { favours: decided }), evidence: found.flatMap((f) => f?.evidence ?? []) }
+    },
+  }
+}
+
 const round = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(4).replace(/0+$/, ''))
 
-/** The tools a node is started with (`--tools maths`); unknown names are refused by the CLI. */
-export const NODE_TOOLS: Record<string, () => NodeTools> = { maths: mathsTools }
+/** The tools a node is started with (`--tools maths,code`); unknown names are refused by the CLI. */
+export const NODE_TOOLS: Record<string, () => NodeTools> = { maths: mathsTools, code: codeTools }
