@@ -62,6 +62,9 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
                         (default .chorus/outbox-<first 16 of the gateway id>.sqlite here)
   --retention-hours <h> forget a round's transcript (and its prompt) after this long
   --reports <dir>       the chorus eval reports (.md, .svg) the dashboard's quality page shows
+  --redact              replace e-mail addresses, phone, card and IBAN numbers in a request with
+                        placeholders before its Query leaves the gateway, and put them back in the
+                        answer (--redact-pattern <regex>, repeatable: your own patterns too)
   --calibration-rate <r> hidden calibration rounds per request, 0 to 1 (default 0.05), where the
                         ledger requires calibration: known-answer questions run as ordinary rounds,
                         on which the ledger grades the judges

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseCorsOrigins } from '../gateway/cors.js'
+import { Redactor } from '../gateway/privacy/redaction.js'
 import { dashboardLedger } from '../gateway/dashboard/dashboardLedger.js'
 import type { LedgerClient } from '../ledger/networkLedger.js'
 import { combineTools, NODE_TOOLS, type NodeTools } from '../node/tools/nodeTools.js'
@@ -76,6 +77,8 @@ export const API_OPTIONS = {
   cors: { type: 'string', multiple: true },
   'log-level': { type: 'string' },
   reports: { type: 'string' },
+  redact: { type: 'boolean' },
+  'redact-pattern': { type: 'string', multiple: true },
 } as const
 
 export const API_SETTINGS: SettingTypes = {
@@ -95,6 +98,8 @@ export const API_SETTINGS: SettingTypes = {
   cors: 'strings',
   logLevel: 'string',
   reports: 'string',
+  redact: 'boolean',
+  redactPatterns: 'strings',
 }
 
 export const NODE_OPTIONS = {
@@ -162,6 +167,8 @@ export interface ApiSettings {
   logLevel?: LevelWithSilent
   /** `--reports DIR`: the `chorus eval` reports the dashboard's quality page shows. */
   reportsDir?: string
+  /** `--redact` (and `--redact-pattern`): personal data replaced before a Query leaves the gateway. */
+  redactor?: Redactor
 }
 
 /** The API options of `chorus up` and `chorus gateway`. */
@@ -189,9 +196,18 @@ export function readApiSettings(values: Values, file: FileSettings, env: NodeJS.
   } catch (err) {
     throw new ConfigError((err as Error).message)
   }
+  const patterns = [...((values['redact-pattern'] as string[] | undefined) ?? []), ...((file.redactPatterns as string[] | undefined) ?? [])].map((p) => {
+    try {
+      return new RegExp(p, 'g')
+    } catch (err) {
+      throw new ConfigError(`--redact-pattern ${p}: not a regular expression (${(err as Error).message})`)
+    }
+  })
+  const redact = values.redact === true || file.redact === true || patterns.length > 0
   const reports = values.reports ?? file.reports
   if (reports !== undefined && !existsSync(String(reports))) throw new ConfigError(`--reports ${String(reports)}: no such folder`)
   return {
+    ...(redact ? { redactor: new Redactor(patterns) } : {}),
     ...(reports === undefined ? {} : { reportsDir: resolve(String(reports)) }),
     corsOrigins,
     logLevel: logLevel(values['log-level'] ?? file.logLevel),
@@ -217,8 +233,9 @@ export function readApiSettings(values: Values, file: FileSettings, env: NodeJS.
  * What `chorus up` and `chorus gateway` hand the HTTP API from these settings; `ledger`, where the
  * gateway has one, is what its dashboard reads the settlement log and verifies rounds with.
  */
-export function gatewayOptionsOf(api: ApiSettings, ledger?: { client: LedgerClient; where: string }): Pick<GatewayOptions, 'apiKeys' | 'keyAccounts' | 'store' | 'maxActiveRounds' | 'rateLimit' | 'corsOrigins' | 'dashboard'> {
+export function gatewayOptionsOf(api: ApiSettings, ledger?: { client: LedgerClient; where: string }): Pick<GatewayOptions, 'apiKeys' | 'keyAccounts' | 'store' | 'maxActiveRounds' | 'rateLimit' | 'corsOrigins' | 'dashboard' | 'redactor'> {
   return {
+    ...(api.redactor ? { redactor: api.redactor } : {}),
     dashboard: {
       ...(ledger ? { ledger: dashboardLedger(ledger.client, ledger.where), metered: true } : {}),
       ...(api.reportsDir === undefined ? {} : { reportsDir: api.reportsDir }),

@@ -45,6 +45,9 @@ export const UP_HELP = `chorus up [options]
   --cut <percent>       the gateway's share of each charge (default 10; the rest pays the nodes)
   --retention-hours <h> forget a round's transcript (and its prompt) after this long
   --reports <dir>       the chorus eval reports (.md, .svg) the dashboard's quality page shows
+  --redact              replace e-mail addresses, phone, card and IBAN numbers in a request with
+                        placeholders before its Query leaves the gateway, and put them back in the
+                        answer (--redact-pattern <regex>, repeatable: your own patterns too)
   --tools maths,code    tools every node runs around its model: maths checks the arithmetic of its
                         own answer (re-asking its model once on an error) and, judging, prefers
                         the answer whose arithmetic holds; code runs code answers against the

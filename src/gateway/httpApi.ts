@@ -14,6 +14,7 @@ import { type DashboardLedger, ledgerlessDashboard } from './dashboard/dashboard
 import { LiveRounds } from './dashboard/liveRounds.js'
 import { installDashboard } from './dashboard/routes.js'
 import { PaymentRequiredError } from './paymaster.js'
+import { type Redaction, Redactor } from './privacy/redaction.js'
 import { RoundFailedError, type RoundResult, type Swarm } from './swarm.js'
 
 /**
@@ -55,6 +56,11 @@ export interface GatewayOptions {
   corsOrigins?: readonly string[]
   /** Where a line per request and per round goes (pino at the edge; none: nowhere). */
   log?: EventLog
+  /**
+   * Replaces personal data in the client's messages before the Query is signed and broadcast, and
+   * puts it back in the answer (privacy/redaction.ts; `--redact`). None: messages go as sent.
+   */
+  redactor?: Redactor
   /** The dashboard at `/` (dashboard/routes.ts): its ledger reads and the eval reports folder. */
   dashboard?: { ledger?: DashboardLedger; metered?: boolean; reportsDir?: string }
 }
@@ -208,7 +214,10 @@ export function createGateway(opts: GatewayOptions): Gateway {
   async function runRound(chat: ChatRequest, cancel: AbortController, account: string | undefined, onPhase?: (phase: string) => void) {
     const waitMs = Math.min(chat.timeoutMs ?? Number.POSITIVE_INFINITY, opts.roundWaitMs ?? 600_000)
     const timer = setTimeout(() => cancel.abort('timeout'), waitMs)
-    const question = chat.messages.at(-1)?.content ?? ''
+    // What leaves the gateway: the messages with personal data replaced (the client's own stay here).
+    const redacting = opts.redactor?.redact(chat.messages.map((m) => m.content))
+    const messages = redacting ? chat.messages.map((m, i) => ({ ...m, content: redacting.texts[i]! })) : chat.messages
+    const question = messages.at(-1)?.content ?? ''
     const watched = live.open(question, Date.now())
     // Before any work: the payer must cover what the request may cost (402 otherwise).
     let release = () => {}
@@ -219,7 +228,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
         watched.phase('joining', Date.now())
         onPhase?.('joining')
         try {
-          const result = await opts.swarm.ask(chat.messages, {
+          const asked = await opts.swarm.ask(messages, {
             signal: cancel.signal,
             answer: chat.answer,
             ...(chat.domains ? { domains: chat.domains } : {}),
@@ -231,6 +240,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
             ...(account ? { payer: account } : {}),
           })
           const roundMs = performance.now() - t0
+          const result = redacting ? restored(asked, redacting.redaction) : asked
           // The hold lasts until the ledger has charged the round.
           const settled = result.settlement
           if (settled !== undefined) {
@@ -344,6 +354,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
   })
 
   return { app, store, admission, live }
+}
+
+/** The round as the client sees it: its answer with the placeholders put back, and what was replaced. */
+function restored(r: RoundResult, redaction: Redaction): RoundResult {
+  if (redaction.values.size === 0) return r
+  return { ...r, outcome: { ...r.outcome, answer: Redactor.restore(r.outcome.answer, redaction) }, redacted: redaction.counts }
 }
 
 function modelObject() {

@@ -38,6 +38,8 @@ export function provenance(r: RoundResult, roundMs: number, origin: string) {
     usage: usageByPhase(r.transcript),
     /** What the request is charged for its tokens (micro-units, as a decimal string); "0" without a ledger. */
     charge_micro: r.price.toString(),
+    /** Personal data replaced by placeholders before the Query was broadcast, by kind (none: null); the answer has it back. */
+    redacted: r.redacted ?? null,
     transcript_root: r.result.env.body.root,
     transcript: `${origin}/v1/rounds/${r.roundId}`,
   }

@@ -23,6 +23,8 @@ export interface RoundResult {
   price: bigint
   /** The ledger's settlement of the round, when there is a ledger (undefined if it refused). */
   settlement?: Promise<SettlementReceipt | undefined>
+  /** Personal data the gateway replaced before the Query went out, by kind (privacy/redaction.ts). */
+  redacted?: Partial<Record<string, number>>
 }
 
 export interface AskOptions {
