@@ -27,6 +27,8 @@ export interface StoredRound {
   feeMicro: string
   ticketMicro: string
   chargeMicro: string
+  /** Personal data replaced before the Query was broadcast, by kind (--redact). */
+  redacted?: Partial<Record<string, number>>
   /** The ledger's settlement of the round, once it has arrived (set in place). */
   settlement?: SettledRound
 }
@@ -124,5 +126,6 @@ export function storedRound(result: RoundResult, question: string, roundMs: numb
     feeMicro: (result.transcript[0]!.env as Envelope<'Query'>).body.fee,
     ticketMicro: (result.transcript[0]!.env as Envelope<'Query'>).body.ticket,
     chargeMicro: result.price.toString(),
+    ...(result.redacted ? { redacted: result.redacted } : {}),
   }
 }

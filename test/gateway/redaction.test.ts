@@ -67,5 +67,9 @@ describe('--redact on the API', () => {
     const transcript = await (await fetch(res.chorus.transcript)).text()
     expect(transcript).not.toMatch(/jane|7946 0958|4111 1111|WEST 1234/)
     expect(transcript).toContain('⟦EMAIL_1⟧')
+    // The dashboard shows the round as the nodes saw it, and says what was replaced.
+    const page: Json = await (await fetch(`${gw.url}/dashboard/rounds/${res.chorus.round}`)).json()
+    expect(page.redacted).toEqual({ EMAIL: 1, PHONE: 1, CARD: 1, IBAN: 1 })
+    expect(JSON.stringify(page)).not.toMatch(/jane|4111 1111/)
   })
 })

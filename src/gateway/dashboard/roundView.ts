@@ -37,7 +37,7 @@ export function roundView(envelopes: readonly Envelope[]): RoundView {
   const pairs = new Map<string, RoundView['pairs'][number]>()
   for (const e of of('VerdictReveal') as Envelope<'VerdictReveal'>[]) {
     for (const v of e.body.verdicts) {
-      verdicts.push({ judge: e.from, first: v.a, second: v.b, verdict: v.v, p_first: v.p < 0 ? null : v.p / 10_000 })
+      verdicts.push({ judge: e.from, first: v.a, second: v.b, verdict: v.v, p_first: v.p < 0 ? null : v.p / 10_000, evidence: v.e ?? null })
       const [a, b] = v.a < v.b ? [v.a, v.b] : [v.b, v.a]
       const key = `${a}:${b}`
       const pair = pairs.get(key) ?? { a, b, a_wins: 0, b_wins: 0, ties: 0, abstained: 0 }

@@ -107,7 +107,7 @@ export function installDashboard(app: FastifyInstance, deps: DashboardDeps): voi
     secure(reply)
     const s = stored(req)
     const view = roundView(JSON.parse(s.transcript).envelopes)
-    const page: RoundPage = { ...view, finished_at: s.finishedAt, round_ms: Math.round(s.roundMs), charge_micro: s.chargeMicro, settlement: s.settlement ?? null }
+    const page: RoundPage = { ...view, finished_at: s.finishedAt, round_ms: Math.round(s.roundMs), charge_micro: s.chargeMicro, redacted: s.redacted ?? null, settlement: s.settlement ?? null }
     return page
   })
   app.post<{ Params: { id: string } }>('/v1/dashboard/rounds/:id/verify', async (req, reply) => {

@@ -46,6 +46,7 @@ export function roundDetail(v: RoundPage, options: { showQuestion: boolean }): H
         h('span', {}, 'from ', h('code', { 'data-testid': 'winner', 'data-value': v.winner, title: v.winner }, v.winner.slice(0, 16))),
         h('span', { class: v.separated ? 'good' : 'warn' }, v.separated ? 'separated from the runner-up' : 'not separated from the runner-up'),
         h('span', {}, `${v.answers.length} answers, ${v.verdicts.length} verdicts, ${ms(v.round_ms)}`),
+        v.redacted ? h('span', {}, `personal data replaced before broadcast: ${Object.entries(v.redacted).map(([k, n]) => `${n} ${k.toLowerCase()}`).join(', ')}`) : null,
       ),
     ),
   )
@@ -81,6 +82,9 @@ export function roundDetail(v: RoundPage, options: { showQuestion: boolean }): H
         { title: 'second', cell: (x) => shortId(x.second), sort: (x) => x.second },
         { title: 'verdict', cell: (x) => ({ A: 'first better', B: 'second better', T: 'tie', U: 'abstained' })[x.verdict] ?? x.verdict, sort: (x) => x.verdict },
         { title: 'P(first)', cell: (x) => fixed(x.p_first, 2), sort: (x) => x.p_first ?? -1, numeric: true, wide: true },
+        ...(v.verdicts.some((x) => x.evidence !== null)
+          ? [{ title: 'tool evidence', cell: (x: RoundPage['verdicts'][number]) => (x.evidence === null ? '–' : h('code', { title: 'as the judge signed it: per answer, what its tools found (maths: claims checked, wrong, follows)' }, x.evidence.join(' '))), wide: true }]
+          : []),
       ],
       v.verdicts,
       { label: 'Verdicts' },

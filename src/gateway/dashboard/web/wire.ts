@@ -32,7 +32,8 @@ export interface RoundView {
   answers: { node: string; text: string; group: string; score: number | null; lo: number | null; hi: number | null; support: number | null; tokens: number }[]
   /** Each compared pair once (a < b by node id), with its judgements: wins each way and ties. */
   pairs: { a: string; b: string; a_wins: number; b_wins: number; ties: number; abstained: number }[]
-  verdicts: { judge: string; first: string; second: string; verdict: 'A' | 'B' | 'T' | 'U'; p_first: number | null }[]
+  /** `evidence`: what the judge's tools found on the pair, as the verdict signed it (node/tools), or null. */
+  verdicts: { judge: string; first: string; second: string; verdict: 'A' | 'B' | 'T' | 'U'; p_first: number | null; evidence: number[] | null }[]
   /** Milliseconds from the Query to each seal; null where the round has no such seal. */
   phases_ms: { join: number | null; answer: number | null; reveal: number | null; judge: number | null; verdict_reveal: number | null; total: number | null }
 }
@@ -42,6 +43,8 @@ export interface RoundPage extends RoundView {
   finished_at: number
   round_ms: number
   charge_micro: string
+  /** Personal data the gateway replaced before broadcasting the Query, by kind (--redact), or null. */
+  redacted: Partial<Record<string, number>> | null
   /** The ledger's settlement (micro-units as decimal strings), once it arrived. */
   settlement: { seq: number; pool: string; charged: string; rewards: Record<string, string>; forfeits: Record<string, string> } | null
 }
