@@ -27,7 +27,7 @@ describe('chorus demo on an OpenAI-compatible server', () => {
       const msgs = body.messages as { content: string }[]
       const prompt = msgs.at(-1)!.content
       if (body.logprobs) {
-        const first = /\[Answer A\]\n(.*)\n/.exec(prompt)![1]
+        const first = /\[Answer A\]\n│ (.*)\n/.exec(prompt)![1]
         const pA = first === '42' ? 0.9 : 0.1
         return sendJson(res, 200, completion('A', [{ token: 'A', logprob: Math.log(pA) }, { token: 'B', logprob: Math.log(1 - pA) }]))
       }
