@@ -218,7 +218,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const redacting = opts.redactor?.redact(chat.messages.map((m) => m.content))
     const messages = redacting ? chat.messages.map((m, i) => ({ ...m, content: redacting.texts[i]! })) : chat.messages
     const question = messages.at(-1)?.content ?? ''
-    const watched = live.open(question, Date.now())
+    const watched = live.open(question, Date.now(), account)
     // Before any work: the payer must cover what the request may cost (402 otherwise).
     let release = () => {}
     try {

@@ -9,13 +9,16 @@ import type { LiveRound } from './web/wire.js'
 
 export class LiveRounds {
   private next = 1
-  private readonly rounds = new Map<number, LiveRound>()
+  private readonly rounds = new Map<number, { round: LiveRound; owner: string | undefined }>()
 
-  /** A new entry, queued; the returned functions record its phases and remove it. */
-  open(question: string, now: number): { phase: (phase: string, at: number, round?: string) => void; close: () => void } {
+  /**
+   * A new entry, queued, asked by `owner` (the paying account; undefined on an open gateway or for
+   * the operator); the returned functions record its phases and remove it.
+   */
+  open(question: string, now: number, owner?: string): { phase: (phase: string, at: number, round?: string) => void; close: () => void } {
     const id = this.next++
     const r: LiveRound = { id, round: null, question: question.slice(0, 200), started: now, phase: 'queued', phases: [{ phase: 'queued', at: now }] }
-    this.rounds.set(id, r)
+    this.rounds.set(id, { round: r, owner })
     return {
       phase: (phase, at, round) => {
         if (round !== undefined) r.round = round
@@ -27,8 +30,9 @@ export class LiveRounds {
     }
   }
 
-  list(): LiveRound[] {
-    return [...this.rounds.values()]
+  /** The rounds `owner` may see: its own (undefined: every round, as the operator sees them). */
+  list(owner?: string): LiveRound[] {
+    return [...this.rounds.values()].filter((e) => owner === undefined || e.owner === owner).map((e) => e.round)
   }
 
   get size(): number {

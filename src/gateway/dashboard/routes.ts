@@ -35,6 +35,7 @@ export interface DashboardDeps {
 }
 
 const MAX_ROUNDS_LISTED = 1000
+const REPORTS_FRESH_MS = 5_000
 
 export function installDashboard(app: FastifyInstance, deps: DashboardDeps): void {
   const assets = new DashboardAssets()
@@ -67,7 +68,7 @@ export function installDashboard(app: FastifyInstance, deps: DashboardDeps): voi
     return {
       nodes: { total: nodes.length, ...health, needed: deps.swarm.minMembers },
       queue: queueOf(deps.admission),
-      live: deps.live.list(),
+      live: deps.live.list(deps.ownerOf(req)),
       rounds_kept: kept.length,
       latency: latencyStats(kept),
       recent: kept.slice(0, 10).map(roundRow),
@@ -95,7 +96,7 @@ export function installDashboard(app: FastifyInstance, deps: DashboardDeps): voi
   app.get<{ Querystring: { limit?: string } }>('/v1/dashboard/rounds', async (req, reply) => {
     secure(reply)
     const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), MAX_ROUNDS_LISTED)
-    return { live: deps.live.list(), recent: rounds(req, limit).map(roundRow), queue: queueOf(deps.admission) }
+    return { live: deps.live.list(deps.ownerOf(req)), recent: rounds(req, limit).map(roundRow), queue: queueOf(deps.admission) }
   })
 
   const stored = (req: FastifyRequest<{ Params: { id: string } }>) => {
@@ -158,13 +159,19 @@ export function installDashboard(app: FastifyInstance, deps: DashboardDeps): voi
     }
   })
 
+  // The reports folder is read at most every few seconds, however often the page is asked for.
+  let reportsRead: { at: number; reports: Promise<unknown> } | undefined
+  const evalReports = () => {
+    const dir = deps.reportsDir
+    if (dir === undefined) return Promise.resolve(null)
+    if (reportsRead === undefined || now() - reportsRead.at > REPORTS_FRESH_MS) {
+      reportsRead = { at: now(), reports: readEvalReports(dir).catch((err: Error) => ({ dir, error: `cannot read the reports folder: ${err.message}` })) }
+    }
+    return reportsRead.reports
+  }
   app.get('/v1/dashboard/quality', async (req, reply) => {
     secure(reply)
-    const reports =
-      deps.reportsDir === undefined
-        ? null
-        : await readEvalReports(deps.reportsDir).catch((err: Error) => ({ dir: deps.reportsDir, error: `cannot read the reports folder: ${err.message}` }))
-    return { latency: latencyStats(rounds(req)), queue: queueOf(deps.admission), reports }
+    return { latency: latencyStats(rounds(req)), queue: queueOf(deps.admission), reports: await evalReports() }
   })
 }
 

@@ -125,6 +125,16 @@ describe('live rounds', () => {
     r.close()
     expect(live.size).toBe(0)
   })
+
+  it('shows a client only its own live rounds; the operator sees all', () => {
+    const live = new LiveRounds()
+    live.open('alice asks', 1, 'alice')
+    live.open('bob asks', 2, 'bob')
+    live.open('the operator asks', 3)
+    expect(live.list('alice').map((r) => r.question)).toEqual(['alice asks'])
+    expect(live.list('carol')).toEqual([])
+    expect(live.list()).toHaveLength(3)
+  })
 })
 
 describe('node health', () => {
