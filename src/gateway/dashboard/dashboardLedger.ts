@@ -28,15 +28,21 @@ export const LOG_LIMIT = 200
 
 const ROUND_FIELD = /"round":"([0-9a-f]{64})"/
 
-/** A ledger served by `chorus ledger serve --anchor` also lists the batches it posted (HttpLedgerClient). */
-type Anchored = { anchoredBatches?: (limit: number, options?: { signal?: AbortSignal }) => Promise<BatchHeader[] | undefined> }
+/**
+ * What a served ledger's client adds (HttpLedgerClient): its head and length without the whole
+ * standing (`info`), and, under `ledger serve --anchor`, the batches it posted.
+ */
+type Served = {
+  info?: (options?: { signal?: AbortSignal }) => Promise<{ head: string; seq: number }>
+  anchoredBatches?: (limit: number, options?: { signal?: AbortSignal }) => Promise<BatchHeader[] | undefined>
+}
 
-export function dashboardLedger(client: Pick<LedgerClient, 'latest' | 'entries' | 'standingAt' | 'beaconOf'> & Anchored, where: string): DashboardLedger {
+export function dashboardLedger(client: Pick<LedgerClient, 'latest' | 'entries' | 'standingAt' | 'beaconOf'> & Served, where: string): DashboardLedger {
   return {
     async log(limit, signal) {
       const n = Math.min(Math.max(1, limit), LOG_LIMIT)
       const opts = signal ? { signal } : {}
-      const latest = await client.latest(opts)
+      const latest = client.info ? await client.info(opts) : await client.latest(opts)
       const [entries, batches] = await Promise.all([client.entries(Math.max(1, latest.seq - n + 1), n, opts), client.anchoredBatches?.(10, opts)])
       return {
         head: latest.head,

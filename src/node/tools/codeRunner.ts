@@ -69,7 +69,11 @@ import vm from 'node:vm'
 const nonce = readFileSync(0, 'utf8').trim()
 const write = process.stdout.write.bind(process.stdout)
 const stringify = JSON.stringify
-const { code, tests, cpuMs } = JSON.parse(readFileSync(new URL('./input.json', import.meta.url), 'utf8'))
+const { code, tests, cpuMs, wallMs } = JSON.parse(readFileSync(new URL('./input.json', import.meta.url), 'utf8'))
+// Its own deadline too, set before the answer runs: a run whose parent was killed (and so cannot
+// kill it) still ends, whatever the answer left running or replaced.
+const exit = process.exit.bind(process)
+setTimeout(() => exit(1), wallMs).unref()
 const context = vm.createContext({ console: { log() {}, error() {}, warn() {} } })
 let loaded = true
 try { vm.runInContext(code, context, { timeout: cpuMs }) } catch { loaded = false }
@@ -79,7 +83,7 @@ await new Promise((r) => setTimeout(r, 20))
 let passed = 0
 if (loaded) for (const t of tests) { try { if (vm.runInContext(t, context, { timeout: cpuMs }) === true) passed++ } catch {} }
 write(nonce + stringify({ passed, total: tests.length }) + '\\n')
-process.exit(0)
+exit(0)
 `
 
 /** Runs `code` against `tests`; every test is an expression that must evaluate to true. */
@@ -88,7 +92,7 @@ export async function runJavaScript(code: string, tests: readonly string[], limi
   const dir = await mkdtemp(join(tmpdir(), 'chorus-run-'))
   try {
     await writeFile(join(dir, 'harness.mjs'), HARNESS)
-    await writeFile(join(dir, 'input.json'), JSON.stringify({ code, tests, cpuMs: limits.cpuSeconds * 1000 }))
+    await writeFile(join(dir, 'input.json'), JSON.stringify({ code, tests, cpuMs: limits.cpuSeconds * 1000, wallMs: limits.wallMs }))
     const nonce = randomBytes(16).toString('hex')
     const args = [
       '-rn',

@@ -336,9 +336,12 @@ function headExpression(side: string, whole = false): Side | undefined {
   return undefined
 }
 
+/** Longer than any claim a chain states; it also bounds the recursion ("((((…" or "- - - …" from a hostile answer). */
+const MAX_EXPRESSION_TOKENS = 256
+
 /** Recursive descent over + − × ÷ and parentheses; undefined unless all tokens form one expression. */
 function parse(ts: readonly Token[]): Side | undefined {
-  if (ts.length === 0) return undefined
+  if (ts.length === 0 || ts.length > MAX_EXPRESSION_TOKENS) return undefined
   let i = 0
   let operated = false
   const expr = (): number | undefined => {

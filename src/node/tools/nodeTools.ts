@@ -1,5 +1,8 @@
 import { type AnswerSpec, groupKey } from '../../consensus/answerTypes.js'
 import type { ChatMessage } from '../../protocol/messages.js'
+import { availableParallelism } from 'node:os'
+import { sha256Hex } from '../../crypto/hash.js'
+import { Semaphore } from '../../models/semaphore.js'
 import { type CodeRun, codeIn, type CodeRunLimits, DEFAULT_CODE_LIMITS, runJavaScript, SandboxUnavailableError, sandboxProblem, testsIn } from './codeRunner.js'
 import { checkArithmetic, evidenceFavours, finalNumber, mathsEvidence } from './mathsChecker.js'
 
@@ -64,18 +67,35 @@ export function mathsTools(): NodeTools {
 export function codeTools(limits: CodeRunLimits = DEFAULT_CODE_LIMITS): NodeTools {
   const problem = sandboxProblem()
   if (problem !== undefined) throw new SandboxUnavailableError(`the code runner needs its sandbox, and this machine has none: ${problem}`)
+  // An answer meets a judge in several pairs: it runs once (the same code, the same tests), and
+  // at most one run per core at a time, however many pairs a round hands the judge.
+  const runs = new Map<string, Promise<CodeRun>>()
+  const slots = new Semaphore(Math.max(1, availableParallelism()))
+  const run = (code: string, tests: string[]) => {
+    const key = sha256Hex(`${JSON.stringify(tests)}\n${code}`)
+    let r = runs.get(key)
+    if (r === undefined) {
+      r = slots.run(() => runJavaScript(code, tests, limits))
+      runs.set(key, r)
+      if (runs.size > MAX_CACHED_RUNS) runs.delete(runs.keys().next().value as string)
+    }
+    return r
+  }
   return {
     name: 'code',
     async judge({ question, first, second }) {
       const tests = testsIn(question)
       if (tests.length === 0) return { evidence: [] }
-      const [a, b] = await Promise.all([runJavaScript(codeIn(first), tests, limits), runJavaScript(codeIn(second), tests, limits)])
+      const [a, b] = await Promise.all([run(codeIn(first), tests), run(codeIn(second), tests)])
       const favours = a.passed === b.passed ? undefined : a.passed > b.passed ? 'A' : 'B'
       const ran = (r: CodeRun) => (r.failure === undefined ? 1 : 0)
       return { ...(favours === undefined ? {} : { favours }), evidence: [a.passed, a.total, ran(a), b.passed, b.total, ran(b)] }
     },
   }
 }
+
+/** Runs a judge's code tool remembers (answers of the rounds in flight, at most). */
+const MAX_CACHED_RUNS = 256
 
 /**
  * Several tools as one: pre-processors in order, post-processors in order, and for judging the
