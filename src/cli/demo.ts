@@ -14,6 +14,7 @@ import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './mode
 import { answerSeconds, nodeCount, phaseDurations } from './settings.js'
 import { swarmLedger, WORKSPACE_LEDGER } from './workspaceLedger.js'
 import { calibrateSwarm, calibrationRequired, gateNote, workspaceRules } from './calibrationGate.js'
+import { PREFILTER_OFF_NOTE, prefilterOn } from './prefilterFlag.js'
 
 /**
  * `chorus demo`: a coordinator and N nodes in one process over the in-memory transport, one round,
@@ -37,6 +38,9 @@ export const DEMO_HELP = `chorus demo [question] [options]
   --calibration on|off  whether a new ledger makes each node pass a calibration challenge (20
                       known-answer pairs, 17 right) before it judges (default: on; off on the tiny
                       generated models, which judge at random)
+  --prefilter on|off  whether judges mark answers that are no genuine attempt (empty, symbol soup,
+                      a token repeated, the question echoed), which rounds then leave out and whose
+                      tickets they take (default: on; off on the tiny generated models)
   --json              print the transcript and outcome as JSON instead
 `
 
@@ -52,6 +56,8 @@ interface DemoConfig {
   ledgerDir: string | undefined
   /** --calibration as given (resolved once the models are known). */
   calibration: string | undefined
+  /** --prefilter as given (prefilterFlag.ts). */
+  prefilter: string | undefined
 }
 
 async function readConfig(args: string[]): Promise<DemoConfig> {
@@ -67,6 +73,7 @@ async function readConfig(args: string[]): Promise<DemoConfig> {
       'ledger-dir': { type: 'string' },
       'no-ledger': { type: 'boolean', default: false },
       calibration: { type: 'string' },
+      prefilter: { type: 'string' },
     },
   })
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, { nodes: 'number', models: 'strings', question: 'string', answerSeconds: 'number' })
@@ -76,7 +83,7 @@ async function readConfig(args: string[]): Promise<DemoConfig> {
   if (!Array.isArray(models) || models.some((m) => typeof m !== 'string')) throw new ConfigError('models must be a list of model specs')
   const question = positionals.join(' ') || (typeof file.question === 'string' ? file.question : DEFAULT_QUESTION)
   if (values['no-ledger'] && values['ledger-dir'] !== undefined) throw new ConfigError('--ledger-dir and --no-ledger contradict each other')
-  return { nodes, models, question, answerSeconds: answerS, json: values.json ?? false, ledgerDir: values['no-ledger'] ? undefined : (values['ledger-dir'] ?? process.cwd()), calibration: values.calibration }
+  return { nodes, models, question, answerSeconds: answerS, json: values.json ?? false, ledgerDir: values['no-ledger'] ? undefined : (values['ledger-dir'] ?? process.cwd()), calibration: values.calibration, prefilter: values.prefilter }
 }
 
 export async function demo(args: string[], out: (s: string) => void = (s) => process.stdout.write(s), signal?: AbortSignal): Promise<number> {
@@ -86,14 +93,17 @@ export async function demo(args: string[], out: (s: string) => void = (s) => pro
     const { backends, tiny } = await buildBackends(factory, cfg.models, cfg.nodes)
     if (tiny && !cfg.json) out(`${TINY_WARNING}\n\n`)
     const gate = calibrationRequired(cfg.calibration, tiny)
+    const prefilter = prefilterOn(cfg.prefilter, tiny)
     const ledger = cfg.ledgerDir === undefined ? undefined : await swarmLedger(cfg.ledgerDir, cfg.nodes, { rules: workspaceRules(gate) })
     try {
       if (ledger && !cfg.json) out(`${gateNote(ledger, gate, tiny)}\n`)
+      if (ledger && !cfg.json && !prefilter && tiny) out(`${PREFILTER_OFF_NOTE}\n`)
       if (ledger) await calibrateSwarm(ledger, backends, (line) => (cfg.json ? undefined : out(`${line}\n`)), signal)
       const swarm = createEmbeddedSwarm({
         nodes: cfg.nodes,
         backendFor: (_, i) => backends[i]!,
         durations: phaseDurations(cfg.answerSeconds),
+        prefilter,
         ...(ledger ? { ledger: ledger.network, paymaster: ledger.paymaster, client: ledger.client, identities: ledger.identities } : {}),
       })
       const t0 = performance.now()

@@ -48,6 +48,8 @@ export interface EmbeddedSwarmOptions {
   limits?: Partial<ParticipationLimits>
   /** The tools node i runs around its model (node/tools; `--tools`); none: none. */
   toolsFor?: (index: number) => NodeTools | undefined
+  /** Whether the nodes' judges run the GOOD/BAD prefilter (default on; off for tiny models). */
+  prefilter?: boolean
   onBug?: (err: unknown) => void
 }
 
@@ -97,7 +99,7 @@ export function createEmbeddedSwarm(opts: EmbeddedSwarmOptions): EmbeddedSwarm {
     const id = identity(i) ?? identityFromSeed(randomSeed())
     nodes.push(
       new NodeDaemon(
-        { identity: id, backend: opts.backendFor(id, i), ledger, ...(opts.limits ? { limits: opts.limits } : {}), ...toolsOf(opts.toolsFor?.(i)) },
+        { identity: id, backend: opts.backendFor(id, i), ledger, ...(opts.limits ? { limits: opts.limits } : {}), ...toolsOf(opts.toolsFor?.(i)), ...(opts.prefilter === undefined ? {} : { prefilter: opts.prefilter }) },
         { transport: network.endpoint(id.id), meter: opts.meter, verification, keys, onBug: opts.onBug },
       ),
     )

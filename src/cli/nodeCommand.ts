@@ -9,6 +9,7 @@ import { contracts, readChainConfig } from './chainConfig.js'
 import { HttpLedgerClient } from '../ledger/httpLedgerClient.js'
 import { CalibrationKeeper, calibrationLine } from '../node/calibration.js'
 import { calibrationRequired } from './calibrationGate.js'
+import { prefilterOn } from './prefilterFlag.js'
 import { CachedLedger, fixedLedger } from '../ledger/networkLedger.js'
 import { genesisLedgerView } from '../round/ledgerView.js'
 import { systemClock } from '../runtime/clock.js'
@@ -57,6 +58,9 @@ export const NODE_HELP = `chorus node --key <file> [options]
   --calibration on|off    on a ledger that requires it, take the calibration challenge (20 known-
                           answer pairs judged with this node's model, 17 right) so this node's
                           verdicts weigh; again later if it fails (default on)
+  --prefilter on|off      as a judge, mark answers that are no genuine attempt (empty, symbol soup,
+                          a token repeated, the question echoed): rules-4 rounds leave out what most
+                          judges mark and take its ticket (default on; off on the tiny default model)
   --domains <a,b>         only join rounds tagged with one of these domains (default: all)
   --tools maths,code      maths: check the arithmetic of this node's own answers (re-asking its
                           model once on an error) and, judging, prefer the answer whose arithmetic
@@ -82,7 +86,7 @@ const GOVERNOR_SAMPLE_MS = 1_000
 export const NODE_CONFIG_SETTINGS: SettingTypes = { ...NETWORK_SETTINGS, ...NODE_SETTINGS, model: 'string', domains: 'string', tools: 'string' }
 
 export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...NODE_OPTIONS, model: { type: 'string' }, domains: { type: 'string' }, calibration: { type: 'string' }, chain: { type: 'string' }, tools: { type: 'string' } } })
+  const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...NODE_OPTIONS, model: { type: 'string' }, domains: { type: 'string' }, calibration: { type: 'string' }, chain: { type: 'string' }, tools: { type: 'string' }, prefilter: { type: 'string' } } })
   const calibrate = calibrationRequired(values.calibration, false)
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, NODE_CONFIG_SETTINGS)
   if (values.chain !== undefined && (values.ledger ?? file.ledger) === undefined) throw new ConfigError("--chain needs --ledger (the chain's terms apply to paid rounds)")
@@ -95,6 +99,8 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
   const domainsRaw = values.domains ?? (file.domains as string | undefined)
   const domains = domainsRaw === undefined ? undefined : new Set(String(domainsRaw).split(',').map((d) => d.trim()).filter(Boolean))
   const tools = readTools(values.tools ?? file.tools)
+  const modelGiven = (values.model ?? file.model) !== undefined
+  const prefilter = prefilterOn(values.prefilter, !modelGiven)
   const factory = new BackendFactory()
   const modelSpec = values.model ?? (file.model as string | undefined)
   const backend =
@@ -149,6 +155,7 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
       wantsRound: (q) => health.healthy && relevantTo(domains, q) && idleEnough(),
       ...(domains ? { domains: [...domains] } : {}),
       ...(tools ? { tools } : {}),
+      prefilter,
     },
     { transport, verification: 'auto', onBug: (err) => process.stderr.write(`node: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`) },
   )

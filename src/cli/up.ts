@@ -12,6 +12,7 @@ import type { NodeTools } from '../node/tools/nodeTools.js'
 import { swarmLedger, WORKSPACE_LEDGER } from './workspaceLedger.js'
 import { CalibrationMixer, DEFAULT_CALIBRATION_RATE } from '../gateway/calibrationMixer.js'
 import { calibrateSwarm, calibrationRequired, gateNote, workspaceRules } from './calibrationGate.js'
+import { PREFILTER_OFF_NOTE, prefilterOn } from './prefilterFlag.js'
 import { createLogger } from './logger.js'
 
 /**
@@ -37,6 +38,9 @@ export const UP_HELP = `chorus up [options]
   --ledger-dir <dir>    where the ledger lives (default: here, ${WORKSPACE_LEDGER}); --no-ledger: none
   --calibration on|off  whether a new ledger makes each node pass a calibration challenge before it
                         judges (default on; off on tiny generated models, which judge at random)
+  --prefilter on|off    whether judges mark answers that are no genuine attempt (empty, symbol
+                        soup, a token repeated, the question echoed), which rounds then leave out
+                        and whose tickets they take (default on; off on tiny generated models)
   --api-key KEY=ACCOUNT a client's key: its requests are charged to that ledger account (which must
                         allow this gateway: chorus ledger allow) and it reads only its own rounds
   --fee <units>         each round's fee, paid from the gateway's deposit (default 0.01)
@@ -68,6 +72,8 @@ export interface UpSettings extends ApiSettings {
   calibration?: string
   /** --tools: what every node runs around its model (node/tools). */
   tools?: NodeTools
+  /** --prefilter on|off as given (prefilterFlag.ts; default: on, off on tiny models). */
+  prefilter?: string
 }
 
 export interface RunningGateway {
@@ -84,7 +90,7 @@ export async function readUpSettings(args: string[], env: NodeJS.ProcessEnv = pr
   const { values } = parseArgs({
     args,
     allowPositionals: false,
-    options: { ...API_OPTIONS, nodes: { type: 'string' }, model: { type: 'string', multiple: true }, config: { type: 'string' }, 'ledger-dir': { type: 'string' }, 'no-ledger': { type: 'boolean', default: false }, calibration: { type: 'string' }, tools: { type: 'string' } },
+    options: { ...API_OPTIONS, nodes: { type: 'string' }, model: { type: 'string', multiple: true }, config: { type: 'string' }, 'ledger-dir': { type: 'string' }, 'no-ledger': { type: 'boolean', default: false }, calibration: { type: 'string' }, tools: { type: 'string' }, prefilter: { type: 'string' } },
   })
   if (values['no-ledger'] && values['ledger-dir'] !== undefined) throw new ConfigError('--ledger-dir and --no-ledger contradict each other')
   const file = values.config === undefined ? {} : await readJsonConfig(values.config, { ...API_SETTINGS, nodes: 'number', models: 'strings' })
@@ -96,6 +102,7 @@ export async function readUpSettings(args: string[], env: NodeJS.ProcessEnv = pr
     ...(values['no-ledger'] ? {} : { ledgerDir: values['ledger-dir'] ?? process.cwd() }),
     ...(values.calibration === undefined ? {} : { calibration: values.calibration }),
     ...(values.tools === undefined ? {} : { tools: readTools(values.tools)! }),
+    ...(values.prefilter === undefined ? {} : { prefilter: values.prefilter }),
   }
 }
 
@@ -106,6 +113,8 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
   const onError = (err: unknown) => process.stderr.write(`up: the ledger did not settle a round: ${(err as Error)?.message ?? String(err)}\n`)
   // Backends handed in (tests, benchmarks) are not made to calibrate unless asked, as tiny ones.
   const gate = calibrationRequired(s.calibration, tiny || given !== undefined)
+  const prefilter = prefilterOn(s.prefilter, tiny)
+  if (!prefilter && tiny) process.stderr.write(`${PREFILTER_OFF_NOTE}\n`)
   const ledger = s.ledgerDir === undefined ? undefined : await swarmLedger(s.ledgerDir, s.nodes, { ...(s.terms ? { terms: s.terms } : {}), ...(s.pricing ? { pricing: s.pricing } : {}), onError, rules: workspaceRules(gate) })
   if (ledger) {
     process.stderr.write(`${gateNote(ledger, gate, tiny)}\n`)
@@ -118,6 +127,7 @@ export async function startGateway(s: UpSettings, given?: ModelBackend[]): Promi
     onBug: (err) => process.stderr.write(`up: contained an internal error: ${(err as Error)?.stack ?? String(err)}\n`),
     ...(ledger ? { ledger: ledger.network, paymaster: ledger.paymaster, client: ledger.client, identities: ledger.identities } : {}),
     ...(s.tools ? { toolsFor: () => s.tools } : {}),
+    prefilter,
   })
   const plain = swarm.port(backends.map((b) => b.name))
   // With a ledger: hidden calibration rounds mixed into the traffic (off by itself where the ledger does not require calibration).

@@ -31,6 +31,8 @@ export function provenance(r: RoundResult, roundMs: number, origin: string) {
     judges,
     verdicts: o.verdictCount,
     abstentions: o.abstentions,
+    /** Answers the judges' GOOD/BAD marks left out of the ranking as no genuine attempt (rules 4; their tickets are forfeit). */
+    excluded: o.excluded,
     baselines: o.baselines,
     phases_ms: phaseSpans(r.times),
     round_ms: Math.round(roundMs * 1000) / 1000,

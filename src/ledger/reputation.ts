@@ -70,7 +70,10 @@ export function addEvidence(r: Reputation, right: number, graded: number, cal: C
   return withWeight({ ...r, calRight: r.calRight + right, calTotal: r.calTotal + graded }, cal)
 }
 
-/** Every answerer's and judge's record after one ranked round; unranked rounds teach nothing. */
+/**
+ * Every answerer's and judge's record after one ranked round; unranked rounds teach nothing
+ * (rules 4: the prefilter's exclusions count only in a round it left ranked).
+ */
 export function updateReputation(facts: RoundFacts, current: (node: string) => Reputation, cal: CalibrationRules | undefined): Map<string, Reputation> {
   const o = facts.outcome
   const out = new Map<string, Reputation>()
@@ -86,6 +89,13 @@ export function updateReputation(facts: RoundFacts, current: (node: string) => R
     r.answerRounds++
     out.set(s.node, r)
   })
+  // An answer the prefilter left out ranks below every ranked one; it was no attempt, so its
+  // record (the rounds that count toward support) does not grow.
+  for (const node of o.excluded) {
+    const r = get(node)
+    r.answerPpm += Math.floor((-r.answerPpm * EMA_STEP_PPM) / 1_000_000)
+    out.set(node, r)
+  }
   for (const { judge, verdicts } of facts.verdicts) {
     const r = get(judge)
     for (const v of verdicts) {

@@ -9,7 +9,8 @@ import { type Micro, splitLargestRemainder } from './amount.js'
  * (strength = e^score, so ∝ e^(1.5·score)), 30 % to the judges in proportion to their ledger
  * weight times the verdicts they gave. A member that did not reveal a sealed answer (no-show, or a
  * reveal that did not open its commit, which the coordinator never seals) forfeits its ticket; so
- * does every non-winner under the stricter rule. Everyone else gets its ticket back. All sums are
+ * does a member whose answer the judges' GOOD/BAD marks left out (rules 4 on: not a genuine
+ * attempt), and every non-winner under the stricter rule. Everyone else gets its ticket back. All sums are
  * exact: the shares of the pool add up to the pool, to the micro-unit.
  */
 export interface SettlementRules {
@@ -60,11 +61,12 @@ export interface Settlement {
 export function settle(facts: RoundFacts, rules: SettlementRules, judgeWeight: (node: string) => bigint, ticketHeld: (node: string) => Micro = () => facts.ticket): Settlement {
   const revealed = new Set(facts.revealed)
   const members = new Set(facts.members)
+  const excluded = new Set(facts.outcome.excluded)
   const forfeits = new Map<string, Micro>()
   const unlocks = new Map<string, Micro>()
   for (const j of facts.joiners) {
     const held = ticketHeld(j)
-    const forfeit = members.has(j) && (!revealed.has(j) || (rules.forfeit === 'non-winners' && j !== facts.outcome.winner))
+    const forfeit = members.has(j) && (!revealed.has(j) || excluded.has(j) || (rules.forfeit === 'non-winners' && j !== facts.outcome.winner))
     if (held > 0n) (forfeit ? forfeits : unlocks).set(j, held)
   }
   const pool = facts.fee + [...forfeits.values()].reduce((a, x) => a + x, 0n)

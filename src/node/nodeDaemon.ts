@@ -5,7 +5,9 @@ import { ProtocolError } from '../protocol/errors.js'
 import { BP, MAX_ANSWER_CHARS, MAX_DOMAINS, MAX_EVIDENCE, MAX_TOKENS_REPORTED, QUERY_TOPIC } from '../protocol/limits.js'
 import type { AnswerSpec } from '../consensus/answerTypes.js'
 import type { JudgeEvidence, NodeTools } from './tools/nodeTools.js'
-import { LOCKED_JOIN_RULES } from '../protocol/rulesVersions.js'
+import { LOCKED_JOIN_RULES, PREFILTER_RULES } from '../protocol/rulesVersions.js'
+import { MARK_FIRST, MARK_SECOND } from '../consensus/prefilter.js'
+import { notGenuine } from './tools/genuine.js'
 import type { ChatMessage, NodeStatusBody, QueryBody, Verdict, TokenCount } from '../protocol/messages.js'
 import type { NetworkLedger } from '../ledger/networkLedger.js'
 import type { Standing } from '../ledger/standing.js'
@@ -40,6 +42,12 @@ export interface NodeInit {
   domains?: readonly string[]
   /** Tools around the model (node/tools): pre- and post-processing of answers, evidence for judging. */
   tools?: NodeTools
+  /**
+   * The GOOD/BAD prefilter (rules 4 on): as a judge, mark each answer that is plainly not a genuine
+   * attempt (tools/genuine.ts) and decide its pairs without the model. Default on; off for models
+   * that say nothing meaningful (tiny generated ones), whose every answer it would mark.
+   */
+  prefilter?: boolean
   /** Allowance past each deadline for clock skew (default: the participant's 2 s). */
   graceMs?: number
 }
@@ -330,9 +338,16 @@ export class NodeDaemon {
     const usage = noTokens()
     const tool = this.init.tools?.judge
     const spec: AnswerSpec = query.answer ?? { type: 'auto', marker: 'last' }
+    const marks = this.marks(query, question, tasks)
     Promise.all(
       order.map(async (i) => {
         const { first, second } = tasks[i]!
+        // An answer that is no genuine attempt loses to one that is (both: a tie), unasked.
+        const g = marks[i]!
+        if (g !== 0) {
+          replies[i] = { verdict: g === MARK_FIRST ? 'B' : g === MARK_SECOND ? 'A' : 'T' }
+          return
+        }
         // Tools first: where their evidence decides, the model is not asked. A tool that fails
         // gives no evidence; the model judges.
         const found = await (async () => tool?.call(this.init.tools, { question, first, second, spec }))().catch(() => undefined)
@@ -344,8 +359,20 @@ export class NodeDaemon {
         replies[i] = await this.init.backend.judge({ question, first, second }, { signal, onUsage: add(usage) }).catch((): JudgeReply => ({ verdict: 'U' }))
       }),
     ).then(() => {
-      if (!signal.aborted) this.host.step(round, (m) => m.judged(replies.map((r, i) => toVerdict(tasks[i]!, r, evidence[i])), this.salt(), usage))
+      if (!signal.aborted) this.host.step(round, (m) => m.judged(replies.map((r, i) => toVerdict(tasks[i]!, r, evidence[i], marks[i]!)), this.salt(), usage))
     })
+  }
+
+  /** Each task's GOOD/BAD marks (`Verdict.g`; 0: none), each distinct answer checked once. */
+  private marks(query: QueryBody, question: string, tasks: readonly JudgeTask[]): number[] {
+    if (this.init.prefilter === false || query.rules.version < PREFILTER_RULES) return tasks.map(() => 0)
+    const bad = new Map<string, boolean>()
+    const isBad = (owner: string, text: string) => {
+      let b = bad.get(owner)
+      if (b === undefined) bad.set(owner, (b = notGenuine(text, question) !== undefined))
+      return b
+    }
+    return tasks.map((t) => (isBad(t.a, t.first) ? MARK_FIRST : 0) | (isBad(t.b, t.second) ? MARK_SECOND : 0))
   }
 
   private end(round: HostedRound<ParticipantRound>, reason: EndReason, detail?: string): void {
@@ -372,11 +399,11 @@ const add =
     total.completion = Math.min(MAX_TOKENS_REPORTED, total.completion + u.completion)
   }
 
-function toVerdict(task: JudgeTask, reply: JudgeReply, found?: JudgeEvidence): Verdict {
+function toVerdict(task: JudgeTask, reply: JudgeReply, found: JudgeEvidence | undefined, g: number): Verdict {
   const p =
     reply.pFirst === undefined || !Number.isFinite(reply.pFirst)
       ? -1
       : Math.round(Math.min(1, Math.max(0, reply.pFirst)) * BP)
   const e = found?.evidence.slice(0, MAX_EVIDENCE).map((x) => Math.max(-1, Math.min(1_000_000, Math.trunc(x))))
-  return { a: task.a, b: task.b, v: reply.verdict, p, ...(e && e.length > 0 ? { e } : {}) }
+  return { a: task.a, b: task.b, v: reply.verdict, p, ...(e && e.length > 0 ? { e } : {}), ...(g !== 0 ? { g } : {}) }
 }

@@ -29,6 +29,7 @@ const sealList = (max: number) => packedHex(SEAL_ENTRY_CHARS, max)
 const rules = obj({
   maxJudgeShareBp: int(1, BP),
   minRanked: int(1, MAX_MEMBERS),
+  prefilter: optional(int(0, 1)),
   priorMilli: int(1, 1_000_000),
   sealGraceMs: int(0, 3_600_000),
   supportBp: int(0, BP),
@@ -95,6 +96,12 @@ const verdict = obj({
    * Absent where the judge ran no tool. Informational: the outcome reads `v` alone.
    */
   e: optional(arr(int(-1, 1_000_000), MAX_EVIDENCE)),
+  /**
+   * The GOOD/BAD prefilter (rules 4 on): 1 marks the first answer not a genuine attempt, 2 the
+   * second, 3 both; absent where the judge found both genuine (0 is not written, so a verdict has
+   * one encoding).
+   */
+  g: optional(int(1, 3)),
 })
 
 /**

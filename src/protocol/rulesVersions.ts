@@ -35,6 +35,12 @@ export interface RoundRules {
    * it has sat in, so joining rounds in numbers buys no agreement.
    */
   supportByRank?: number
+  /**
+   * Rules 4 on (1): the GOOD/BAD prefilter. Judges mark each answer they see that is not a genuine
+   * attempt; an answer marked by judges holding more than half the weight of those that saw it (two
+   * at least) is left out of the ranking, and its ticket is forfeit (consensus/prefilter.ts).
+   */
+  prefilter?: number
 }
 
 export type RulesStatus = 'live' | 'retired'
@@ -71,15 +77,25 @@ export const RULES_VERSIONS: ReadonlyMap<number, RulesVersion> = new Map([
       summary: "as 2, and members drawn from the joiners whose tickets the ledger locked before the coordinator closed the joins, so a coordinator cannot drop joiners to pack the seats; support weighs each answerer's record by its rank too",
     },
   ],
+  [
+    4,
+    {
+      rules: { version: 4, maxJudgeShareBp: 2_500, minRanked: 3, priorMilli: 1_000, supportBp: 5_000, zMilli: 1_960, sealGraceMs: 2_000, supportRounds: 10, supportByRank: 1, prefilter: 1 },
+      status: 'live',
+      summary: 'as 3, and answers that most of the judge weight that saw them marked not a genuine attempt are left out of the ranking and forfeit their ticket',
+    },
+  ],
 ])
 
 /** The first version whose rounds take the ledger's beacons (a round on no ledger runs version 1). */
 export const BEACON_RULES = 2
 /** The first version whose joiners lock their tickets on the ledger, which then names the joiner set. */
 export const LOCKED_JOIN_RULES = 3
+/** The first version whose judges' GOOD/BAD marks (a verdict's `g`) count. */
+export const PREFILTER_RULES = 4
 
 /** The version a coordinator runs new rounds by: with a ledger's beacons, and without. */
-export const CURRENT_RULES: RoundRules = RULES_VERSIONS.get(3)!.rules
+export const CURRENT_RULES: RoundRules = RULES_VERSIONS.get(4)!.rules
 export const LEDGERLESS_RULES: RoundRules = RULES_VERSIONS.get(1)!.rules
 
 const KNOWN = [...RULES_VERSIONS.keys()].join(', ')

@@ -3,6 +3,7 @@ import { type Assignment, assignComparisons, type Judgement, judgementsFor } fro
 import { replyKey } from '../consensus/answers.js'
 import { type AnswerSpec, groupKey } from '../consensus/answerTypes.js'
 import { majorityVoteByKey } from '../consensus/baselines.js'
+import { excludedByMarks } from '../consensus/prefilter.js'
 import { BP, SCORE_SCALE } from '../protocol/limits.js'
 import type { RoundRules } from '../protocol/rulesVersions.js'
 import type { ResultBody, Verdict } from '../protocol/messages.js'
@@ -30,6 +31,11 @@ export interface RoundOutcome {
   baselines: { majority: string; weightedBt: string; unweighted: string }
   abstentions: number
   verdictCount: number
+  /**
+   * Rules 4 on: the answers the judges' GOOD/BAD marks left out as not genuine attempts, by owner
+   * (sorted); they are not ranked and forfeit their tickets. Empty under older rules.
+   */
+  excluded: string[]
 }
 
 /** Judges: revealers the ledger lets judge, in canonical order. */
@@ -73,13 +79,26 @@ export function computeOutcome(
   spec?: AnswerSpec,
 ): RoundOutcome {
   if (answers.length === 0) throw new RangeError('no answers to decide between')
-  const flat = verdicts.flatMap((r) => r.verdicts.map((v) => ({ judge: r.judge, a: v.a, b: v.b, v: v.v })))
+  const all = verdicts.flatMap((r) => r.verdicts.map((v) => ({ judge: r.judge, a: v.a, b: v.b, v: v.v, ...(v.g === undefined ? {} : { g: v.g }) })))
+  const excluded =
+    rules.prefilter === 1
+      ? excludedByMarks(
+          answers.map((a) => a.owner),
+          all,
+          (j) => ledger.judgeWeight(j),
+          rules.maxJudgeShareBp / BP,
+        )
+      : []
+  // The ranking sees only what the prefilter kept: its answers and the verdicts between them.
+  const out = new Set(excluded)
+  const kept = out.size === 0 ? answers : answers.filter((a) => !out.has(a.owner))
+  const flat = out.size === 0 ? all : all.filter((v) => !out.has(v.a) && !out.has(v.b))
   const judged = flat.filter((v) => v.v !== 'U').length
-  if (answers.length < rules.minRanked || judged === 0)
-    return unranked(answers, flat.length - judged, flat.length, keyFor(spec))
+  if (kept.length < rules.minRanked || judged === 0)
+    return { ...unranked(kept, flat.length - judged, flat.length, keyFor(spec)), excluded }
   const supportRounds = rules.supportRounds
   const agg = aggregate({
-    answers: answers.map((a) => ({ owner: a.owner, text: a.text, tieBreak: a.commitHash })),
+    answers: kept.map((a) => ({ owner: a.owner, text: a.text, tieBreak: a.commitHash })),
     verdicts: flat,
     judgeWeight: (j) => ledger.judgeWeight(j),
     maxJudgeShare: rules.maxJudgeShareBp / BP,
@@ -88,10 +107,10 @@ export function computeOutcome(
     bt: { prior: rules.priorMilli / 1_000, z: rules.zMilli / 1_000 },
     groupKey: keyFor(spec),
   })
-  return ranked(answers, agg, flat.length)
+  return { ...ranked(kept, agg, flat.length), excluded }
 }
 
-function ranked(answers: readonly RevealedAnswer[], agg: Aggregation, verdictCount: number): RoundOutcome {
+function ranked(answers: readonly RevealedAnswer[], agg: Aggregation, verdictCount: number): Omit<RoundOutcome, 'excluded'> {
   const w = answers[agg.winner]!
   return {
     ranked: true,
@@ -122,7 +141,7 @@ function unranked(
   abstentions: number,
   verdictCount: number,
   key: (reply: string) => string,
-): RoundOutcome {
+): Omit<RoundOutcome, 'excluded'> {
   const byHash = [...answers].sort((x, y) => (x.commitHash < y.commitHash ? -1 : 1))
   const w = byHash[majorityVoteByKey(byHash.map((a) => key(a.text))).winner]!
   // The majority baseline breaks ties as in a ranked round (the answers' own order, by node id), so

@@ -21,6 +21,7 @@ function facts(n: number, over: Partial<RoundFacts> = {}, gap = 300_000): RoundF
     baselines: { majority: nodes[0]!, weightedBt: nodes[0]!, unweighted: nodes[0]! },
     abstentions: 0,
     verdictCount: 0,
+    excluded: [],
   }
   const verdicts = nodes.map((judge, k) => ({ judge, verdicts: [{ a: nodes[(k + 1) % n]!, b: nodes[(k + 2) % n]!, v: 'A' as const, p: -1 }] }))
   return { coordinator: id(999), fee: 1_000_000n, ticket: 10_000n, joiners: nodes, members: nodes, revealed: nodes, outcome, verdicts, ...over }

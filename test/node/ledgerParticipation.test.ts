@@ -12,6 +12,7 @@ import { GATE_OFF } from '../ledger/compliance.js'
 import type { CallOptions, ModelBackend } from '../../src/models/backend.js'
 import { InstantBackend } from '../../src/models/instant.js'
 import type { ChatMessage } from '../../src/protocol/messages.js'
+import { CURRENT_RULES } from '../../src/protocol/rulesVersions.js'
 
 /**
  * Nodes on a real ledger decide from it whom to serve: only registered gateways, only fees that
@@ -107,10 +108,10 @@ describe('nodes on a ledger', () => {
     await expect(s.ask('old rules', { fee: '10000', ticket: '0' })).rejects.toMatchObject({ code: 'NO_MEMBERS' })
     expect(declined(s, 'rules')).toBe(nodes.length)
     await s.stop()
-    // With them (rules 3: beacons, and tickets locked on the ledger) the same nodes serve it.
+    // With them (rules 3 on: beacons, and tickets locked on the ledger; today rules 4) the same nodes serve it.
     swarm = createEmbeddedSwarm({ nodes: nodes.length, backendFor: (id) => new InstantBackend(id.id), ledger: await CachedLedger.connect(client), client, durations: DUR, identities: { coordinator: gateway, node: (i) => nodes[i]! } })
     const r = await swarm.ask('new rules', { fee: '10000', ticket: '10000' })
-    expect(r.transcript[0]!.env.body).toMatchObject({ rules: { version: 3 } })
+    expect(r.transcript[0]!.env.body).toMatchObject({ rules: { version: CURRENT_RULES.version } })
   })
 
   it('follow the ticket price and oldest rules governance has in force: a gateway offering other terms is not served', async () => {

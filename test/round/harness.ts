@@ -30,6 +30,8 @@ export interface HarnessOptions {
   toMember?: (msg: Signed, to: Identity, h: Harness) => boolean
   answer?: (node: Identity, i: number) => string | undefined
   verdict?: (judge: Identity, a: string, b: string) => Verdict['v']
+  /** Rules 4 on: whether a judge marks an answer (by owner) as no genuine attempt (default: none). */
+  marks?: (judge: Identity, owner: string) => boolean
   /** The clock the round starts at (ms; default 1 000 000). */
   now?: number
   /** The rules the Query signs (default version 1). */
@@ -49,6 +51,11 @@ export interface HarnessOptions {
 
 /** A stand-in ledger's beacon: a fixed function of what was asked (tests only). */
 export const testBeacon = (phase: BeaconPhase, seal: string): IssuedBeacon => ({ chain: 1, index: phase === 'members' ? 1 : 2, value: hashParts('test-beacon', phase, seal), seal })
+
+function markOf(judge: Identity, a: string, b: string, marks: HarnessOptions['marks']): { g?: number } {
+  const g = (marks?.(judge, a) ? 1 : 0) | (marks?.(judge, b) ? 2 : 0)
+  return g === 0 ? {} : { g }
+}
 
 export class Harness {
   readonly coordId = ident('coordinator')
@@ -203,6 +210,7 @@ export class Harness {
                 ? ('A' as const)
                 : ('B' as const),
             p: -1,
+            ...markOf(node, t.a, t.b, this.opts.marks),
           }))
           this.memberEffects_(node, p, p.judged(vs, salt(`v-${node.id}`)))
           break

@@ -37,7 +37,7 @@ describe('versioned rules', () => {
   })
 
   it('refuses an unknown version, and a known one stated with other values (no coordinator picks its own judge cap)', () => {
-    expect(rulesProblem({ ...CURRENT_RULES, version: 99 })).toMatch(/rules version 99 is unknown here \(this Chorus knows 1, 2, 3\)/)
+    expect(rulesProblem({ ...CURRENT_RULES, version: 99 })).toMatch(/rules version 99 is unknown here \(this Chorus knows 1, 2, 3, 4\)/)
     expect(rulesProblem({ ...CURRENT_RULES, maxJudgeShareBp: 10_000 })).toMatch(/fixes maxJudgeShareBp at 2500, not 10000/)
     expect(rulesProblem({ ...CURRENT_RULES, sealGraceMs: 3_600_000 })).toMatch(/fixes sealGraceMs/)
     expect(rulesProblem(CURRENT_RULES, { oldestLive: CURRENT_RULES.version + 1 })).toMatch(/older than the oldest this ledger still settles/)

@@ -1,6 +1,7 @@
 import type { Envelope } from '../../protocol/envelope.js'
 import { SCORE_SCALE } from '../../protocol/limits.js'
 import type { QueryBody, ResultBody } from '../../protocol/messages.js'
+import { MARK_FIRST, MARK_SECOND } from '../../consensus/prefilter.js'
 import { keyFor } from '../../round/outcome.js'
 import type { RoundView } from './web/wire.js'
 
@@ -18,10 +19,12 @@ export function roundView(envelopes: readonly Envelope[]): RoundView {
   const reveals = of('AnswerReveal') as Envelope<'AnswerReveal'>[]
   const scored = new Map((result?.scores ?? []).map((s, i) => [s.node, { s, i }]))
   const x = (v: number | undefined) => (v === undefined ? null : v / SCORE_SCALE)
+  const marking = judgesMarking(of('VerdictReveal') as Envelope<'VerdictReveal'>[])
   const answers = reveals
     .map((r) => {
       const s = scored.get(r.from)?.s
-      return { node: r.from, text: r.body.answer, group: r.from, score: x(s?.score), lo: x(s?.lo), hi: x(s?.hi), support: s?.support ?? null, tokens: r.body.usage.prompt + r.body.usage.completion }
+      const m = marking.get(r.from)
+      return { node: r.from, text: r.body.answer, group: r.from, score: x(s?.score), lo: x(s?.lo), hi: x(s?.hi), support: s?.support ?? null, tokens: r.body.usage.prompt + r.body.usage.completion, marked: m?.marked ?? 0, seen: m?.seen ?? 0 }
     })
     .sort((a, b) => (scored.get(a.node)?.i ?? Infinity) - (scored.get(b.node)?.i ?? Infinity) || (a.node < b.node ? -1 : 1))
   // Answers the round's reading holds equivalent name the best-ranked of them as their group.
@@ -37,7 +40,7 @@ export function roundView(envelopes: readonly Envelope[]): RoundView {
   const pairs = new Map<string, RoundView['pairs'][number]>()
   for (const e of of('VerdictReveal') as Envelope<'VerdictReveal'>[]) {
     for (const v of e.body.verdicts) {
-      verdicts.push({ judge: e.from, first: v.a, second: v.b, verdict: v.v, p_first: v.p < 0 ? null : v.p / 10_000, evidence: v.e ?? null })
+      verdicts.push({ judge: e.from, first: v.a, second: v.b, verdict: v.v, p_first: v.p < 0 ? null : v.p / 10_000, evidence: v.e ?? null, marks: v.g ?? null })
       const [a, b] = v.a < v.b ? [v.a, v.b] : [v.b, v.a]
       const key = `${a}:${b}`
       const pair = pairs.get(key) ?? { a, b, a_wins: 0, b_wins: 0, ties: 0, abstained: 0 }
@@ -78,4 +81,27 @@ export function roundView(envelopes: readonly Envelope[]): RoundView {
       total: span(q.issuedAt, t.result),
     },
   }
+}
+
+/** Per answer: the judges that compared it, and those that marked it no genuine attempt in most of their verdicts on it. */
+function judgesMarking(reveals: readonly Envelope<'VerdictReveal'>[]): Map<string, { seen: number; marked: number }> {
+  const out = new Map<string, { seen: number; marked: number }>()
+  for (const e of reveals) {
+    const mine = new Map<string, { shown: number; marked: number }>()
+    for (const v of e.body.verdicts) {
+      for (const [owner, bit] of [[v.a, MARK_FIRST], [v.b, MARK_SECOND]] as const) {
+        const c = mine.get(owner) ?? { shown: 0, marked: 0 }
+        c.shown++
+        if (((v.g ?? 0) & bit) !== 0) c.marked++
+        mine.set(owner, c)
+      }
+    }
+    for (const [owner, c] of mine) {
+      const o = out.get(owner) ?? { seen: 0, marked: 0 }
+      o.seen++
+      if (2 * c.marked > c.shown) o.marked++
+      out.set(owner, o)
+    }
+  }
+  return out
 }

@@ -58,7 +58,15 @@ export function roundDetail(v: RoundPage, options: { showQuestion: boolean }): H
       [
         { title: '#', cell: (a) => v.answers.indexOf(a) + 1, sort: (a) => v.answers.indexOf(a), numeric: true },
         { title: 'node', cell: (a) => shortId(a.node), sort: (a) => a.node },
-        { title: 'score', cell: (a) => h('span', { 'data-testid': 'score', 'data-node': a.node, 'data-value': a.score === null ? '' : String(a.score) }, fixed(a.score)), sort: (a) => a.score ?? -Infinity, numeric: true },
+        {
+          title: 'score',
+          cell: (a) =>
+            v.ranked && a.score === null && 2 * a.marked > a.seen
+              ? h('span', { class: 'warn', 'data-testid': 'left-out', 'data-node': a.node, title: 'the GOOD/BAD prefilter: left out of the ranking, its ticket forfeit' }, `left out: ${a.marked} of ${a.seen} judges marked it no genuine attempt`)
+              : h('span', { 'data-testid': 'score', 'data-node': a.node, 'data-value': a.score === null ? '' : String(a.score) }, fixed(a.score)),
+          sort: (a) => a.score ?? -Infinity,
+          numeric: true,
+        },
         { title: '95 % interval', cell: (a) => (a.lo === null ? '–' : `[${fixed(a.lo)}, ${fixed(a.hi)}]`), wide: true },
         { title: 'support', cell: (a) => a.support ?? '–', sort: (a) => a.support ?? 0, numeric: true },
         { title: 'answer', cell: (a) => h('span', { class: 'answer' }, a.text.length > 400 ? `${a.text.slice(0, 400)}…` : a.text) },
@@ -82,6 +90,9 @@ export function roundDetail(v: RoundPage, options: { showQuestion: boolean }): H
         { title: 'second', cell: (x) => shortId(x.second), sort: (x) => x.second },
         { title: 'verdict', cell: (x) => ({ A: 'first better', B: 'second better', T: 'tie', U: 'abstained' })[x.verdict] ?? x.verdict, sort: (x) => x.verdict },
         { title: 'P(first)', cell: (x) => fixed(x.p_first, 2), sort: (x) => x.p_first ?? -1, numeric: true, wide: true },
+        ...(v.verdicts.some((x) => x.marks !== null)
+          ? [{ title: 'not genuine', cell: (x: RoundPage['verdicts'][number]) => (x.marks === null ? '–' : ({ 1: 'first', 2: 'second', 3: 'both' } as Record<number, string>)[x.marks] ?? String(x.marks)), wide: true }]
+          : []),
         ...(v.verdicts.some((x) => x.evidence !== null)
           ? [{ title: 'tool evidence', cell: (x: RoundPage['verdicts'][number]) => (x.evidence === null ? '–' : h('code', { title: 'as the judge signed it: per answer, what its tools found (maths: claims checked, wrong, follows)' }, x.evidence.join(' '))), wide: true }]
           : []),

@@ -29,11 +29,16 @@ export interface RoundView {
    * scored with its group's support; `group` names the best-ranked answer equivalent to it (its
    * own id when it is that answer), by the reading the Query signed.
    */
-  answers: { node: string; text: string; group: string; score: number | null; lo: number | null; hi: number | null; support: number | null; tokens: number }[]
+  answers: { node: string; text: string; group: string; score: number | null; lo: number | null; hi: number | null; support: number | null; tokens: number; marked: number; seen: number }[]
   /** Each compared pair once (a < b by node id), with its judgements: wins each way and ties. */
   pairs: { a: string; b: string; a_wins: number; b_wins: number; ties: number; abstained: number }[]
+  /**
+   * `marks`: the GOOD/BAD prefilter's marks as the verdict signed them (1: the first answer is no
+   * genuine attempt, 2: the second, 3: both; null: none). An answer's `marked` counts the judges
+   * that marked it in most of their verdicts on it, of the `seen` judges that compared it.
+   */
   /** `evidence`: what the judge's tools found on the pair, as the verdict signed it (node/tools), or null. */
-  verdicts: { judge: string; first: string; second: string; verdict: 'A' | 'B' | 'T' | 'U'; p_first: number | null; evidence: number[] | null }[]
+  verdicts: { judge: string; first: string; second: string; verdict: 'A' | 'B' | 'T' | 'U'; p_first: number | null; evidence: number[] | null; marks: number | null }[]
   /** Milliseconds from the Query to each seal; null where the round has no such seal. */
   phases_ms: { join: number | null; answer: number | null; reveal: number | null; judge: number | null; verdict_reveal: number | null; total: number | null }
 }
