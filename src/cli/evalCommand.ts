@@ -50,6 +50,10 @@ export const EVAL_HELP = `chorus eval --task gsm|math-l5|zeroeval:<name>|replay|
   --judge-tools maths       judges that check: each first weighs the maths checker's evidence on the
                             two recorded chains (a wrong stated computation; a final answer that is
                             not what the chain computed), and its modelled verdict decides the rest
+  --rules 3|4                run every round by these live rules instead of rules 1 (on a STAND-IN
+                            ledger: beacons hashed from the seals, every answerer a full record);
+                            4 adds the GOOD/BAD prefilter, judges marking each recorded reply with
+                            the text check (real), and counts what it left out
   --seed <s>                seed for the modelled judges (default "chorus")
   --chart <file.svg>        also draw the sweep (or the injection curve) as an SVG chart
 
@@ -99,6 +103,7 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
       attacker: { type: 'boolean' },
       attack: { type: 'string' },
       'judge-tools': { type: 'string' },
+      rules: { type: 'string' },
       cache: { type: 'string' },
       fresh: { type: 'boolean' },
       'answer-seconds': { type: 'string' },
@@ -143,7 +148,9 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
   }
   const judgeTools = values['judge-tools']
   if (judgeTools !== undefined && judgeTools !== 'maths') throw new ConfigError('--judge-tools takes maths (the maths checker)')
-  const tools = judgeTools === undefined ? {} : { judgeTools: 'maths' as const }
+  const rulesFlag = values.rules
+  if (rulesFlag !== undefined && rulesFlag !== '3' && rulesFlag !== '4') throw new ConfigError('--rules takes 3 or 4 (replays run rules 1 without it)')
+  const tools = { ...(judgeTools === undefined ? {} : { judgeTools: 'maths' as const }), ...(rulesFlag === undefined ? {} : { prefilter: rulesFlag === '4' }) }
   const positionBias = unit(values['position-bias'], '--position-bias')
   const tieRate = unit(values['tie-rate'], '--tie-rate')
   const selfPreference = unit(values['self-preference'], '--self-preference')
@@ -249,8 +256,14 @@ export async function evalCommand(args: string[], out: (s: string) => void = (s)
       }),
     )
   }
-  const title = `${task}: ${recorded.models.length} recorded models, swarm vs baselines${judgeTools ? ', judges with the maths checker' : ''}`
+  const title = `${task}: ${recorded.models.length} recorded models, swarm vs baselines${judgeTools ? ', judges with the maths checker' : ''}${rulesFlag ? `, rules ${rulesFlag}` : ''}`
   const report = sweepReport(title, results, [
+    ...(rulesFlag
+      ? [
+          `Rounds by rules ${rulesFlag} on a STAND-IN ledger (beacons hashed from the seals; every answerer a full record at an even rank, so each counts once toward its group's support).` +
+            (rulesFlag === '4' ? ` GOOD/BAD prefilter: judges marked replies with the text check (real); it left out ${results.map((r) => `${r.prefiltered?.answers ?? 0} replies (${r.prefiltered?.right ?? 0} right) at q = ${r.judge.accuracy}`).join(', ')}.` : ''),
+        ]
+      : []),
     ...(judgeTools
       ? ['Judges that check: each judge first weighs the maths checker\'s evidence on the two recorded chains (real: a stated computation that is wrong, or a final answer that is not what the chain computed last); only where it does not tell the two apart does the modelled verdict below decide.']
       : []),

@@ -36,6 +36,11 @@ export interface AggregationInput {
    * add nothing however many they are.
    */
   supporterWeight?: (owner: string) => number
+  /**
+   * With `supporterWeight`: a group adds supportWeight · ln(max(1, Σ)) instead of ln(1 + Σ), so a
+   * lone answer gains nothing over none, as with ln(size) (rules 4 on).
+   */
+  supportFloor?: boolean
   /** The key replies are grouped by (answerTypes.ts); default `replyKey`, the grouping before answer types. */
   groupKey?: (reply: string) => string
   bt?: BTOptions
@@ -103,7 +108,8 @@ export function aggregate(input: AggregationInput): Aggregation {
   const groupScore = new Map<string, number>()
   const supportWeight = input.supportWeight ?? SUPPORT_WEIGHT
   const supporter = input.supporterWeight
-  const supportOf = (g: number[]) => (supporter === undefined ? Math.log(g.length) : Math.log(1 + g.reduce((s, i) => s + Math.min(1, Math.max(0, supporter(answers[i]!.owner))), 0)))
+  const counted = (g: number[]) => g.reduce((s, i) => s + Math.min(1, Math.max(0, supporter!(answers[i]!.owner))), 0)
+  const supportOf = (g: number[]) => (supporter === undefined ? Math.log(g.length) : input.supportFloor ? Math.log(Math.max(1, counted(g))) : Math.log(1 + counted(g)))
   for (const [k, g] of members) groupScore.set(k, g.reduce((s, i) => s + theta[i]!, 0) / g.length + supportWeight * supportOf(g))
   const score = keyOf.map((k) => groupScore.get(k)!)
   const support = keyOf.map((k) => members.get(k)!.length)

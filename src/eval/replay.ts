@@ -10,6 +10,10 @@ import { CalibrationRecords, isCalibrationItem } from './calibration.js'
 import { evidenceFavours, finalNumber, mathsEvidence } from '../node/tools/mathsChecker.js'
 import { type JudgeModel, modelledVerdict } from './modelledJudge.js'
 import { driveRound } from './roundDriver.js'
+import { replayLedger, seasonedView } from './replayLedger.js'
+import { MARK_FIRST, MARK_SECOND } from '../consensus/prefilter.js'
+import { notGenuine } from '../node/tools/genuine.js'
+import { PREFILTER_RULES, RULES_VERSIONS } from '../protocol/rulesVersions.js'
 import { type AttackedMethod, type Method, type Paired, type RoundPicks, scoreAttack, scoreMethods } from './scoring.js'
 import type { RecordedTask } from './zeroeval.js'
 
@@ -38,6 +42,8 @@ export interface ReplayResult {
   msPerRound: number
   /** With an attacker: how often each method returned the attacker's (wrong) final answer. */
   attackSuccess?: Record<AttackedMethod, Estimate>
+  /** With the prefilter: the answers it left out, the right ones among them, and the questions that lost a right answer to it. */
+  prefiltered?: { answers: number; right: number; questionsLosingRight: number }
 }
 
 export interface ReplayOptions {
@@ -68,6 +74,13 @@ export interface ReplayOptions {
    * where the evidence does not tell the answers apart.
    */
   judgeTools?: 'maths'
+  /**
+   * The GOOD/BAD prefilter: true runs every round by rules 4, its judges marking each answer with
+   * the prefilter's text check (node/tools/genuine.ts, real, on the recorded text); false runs the
+   * same rounds by rules 3, without it. Either way on a stand-in ledger (replayLedger.ts) whose
+   * answerers all have a full record. Undefined: rules 1, as every other replay.
+   */
+  prefilter?: boolean
   limit?: number
   seed?: string
   onProgress?: (done: number, total: number) => void
@@ -81,7 +94,9 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
   const share = opts.calibrationShare ?? 0
   const learned = new CalibrationRecords(index.size)
   const weightFor = share > 0 ? (i: number) => learned.weight(i) : opts.weightFor
-  const ledger: LedgerView = weightFor ? genesisLedgerView((id) => weightFor(index.get(id) ?? -1)) : (opts.ledger ?? genesisLedgerView())
+  const plainView: LedgerView = weightFor ? genesisLedgerView((id) => weightFor(index.get(id) ?? -1)) : (opts.ledger ?? genesisLedgerView())
+  const ledger = opts.prefilter === undefined ? plainView : seasonedView((id) => plainView.judgeWeight(id))
+  const prefiltered = { answers: 0, right: 0, questionsLosingRight: 0 }
   const questions = task.questions.slice(0, opts.limit ?? task.questions.length)
   const hit: RoundPicks = { swarm: [], 'weighted BT': [], 'unweighted BT': [], 'majority vote': [] }
   const single = task.models.map(() => [] as boolean[])
@@ -106,9 +121,11 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
     const attacker = ids.length
     const evidence = opts.judgeTools === 'maths' ? texts.map((t) => mathsEvidence(t, finalNumber(t, q.spec))) : undefined
     const judgeOf = (i: number): JudgeModel => (i === attacker ? { accuracy: opts.judge.accuracy, selfPreference: 1 } : (opts.judgeFor?.(i) ?? opts.judge))
+    const bad = opts.prefilter ? texts.map((t) => notGenuine(t, q.question) !== undefined) : undefined
     const nodes = [...ids, ...(opts.attacker ? [attackerId] : [])].map((identity, i) => ({
       identity,
       answer: texts[i]!,
+      ...(bad ? { marks: (t: { a: string; b: string }) => (bad[index.get(t.a)!] ? MARK_FIRST : 0) | (bad[index.get(t.b)!] ? MARK_SECOND : 0) } : {}),
       judge: (t: { a: string; b: string }) => {
         const [a, b] = [index.get(t.a)!, index.get(t.b)!]
         judgeChars += JUDGE_SYSTEM.length + judgeUserPrompt(q.question, texts[a]!, texts[b]!).length
@@ -124,7 +141,8 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
         })
       },
     }))
-    const { done } = driveRound(nodes, q.question, ledger, qi, { answer: q.spec })
+    const rules = opts.prefilter === undefined ? undefined : RULES_VERSIONS.get(opts.prefilter ? PREFILTER_RULES : PREFILTER_RULES - 1)!.rules
+    const { done } = driveRound(nodes, q.question, ledger, qi, { answer: q.spec, ...(rules ? { live: replayLedger(rules) } : {}) })
     if (isCalibrationItem(q.id, share)) {
       // The ledger knows this answer: grade each judge on the pairs where exactly one side is right.
       learned.grade(done.transcript, (id) => index.get(id)!, (a, b) => {
@@ -136,6 +154,9 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
     }
     const o = done.outcome
     const ok = (node: string) => right[index.get(node)!]!
+    prefiltered.answers += o.excluded.length
+    prefiltered.right += o.excluded.filter(ok).length
+    if (o.excluded.some(ok)) prefiltered.questionsLosingRight++
     hit.swarm.push(ok(o.winner))
     hit['weighted BT'].push(ok(o.baselines.weightedBt))
     hit['unweighted BT'].push(ok(o.baselines.unweighted))
@@ -166,6 +187,7 @@ export function replayTask(task: RecordedTask, opts: ReplayOptions): ReplayResul
     ...(opts.attacker
       ? { attackSuccess: scoreAttack(attacked) }
       : {}),
+    ...(opts.prefilter ? { prefiltered } : {}),
   }
 }
 

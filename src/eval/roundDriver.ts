@@ -23,6 +23,8 @@ export interface DriverNode {
   answer: string | undefined
   /** Verdict on a task, by this node as judge. */
   judge(task: JudgeTask): Verdict['v']
+  /** Its GOOD/BAD marks on a task (rules 4 on: Verdict.g; 0 or absent: none). */
+  marks?(task: JudgeTask): number
 }
 
 export interface DrivenRound {
@@ -130,7 +132,10 @@ export function driveOrAbandon(
         if (answer !== undefined) queue.push(() => onMember(id, p.answered(answer, hashParts('eval-salt', id, String(round)))))
       }
       else if (e.kind === 'judge') {
-        const verdicts = e.tasks.map((task) => ({ a: task.a, b: task.b, v: node.judge(task), p: -1 }))
+        const verdicts = e.tasks.map((task) => {
+          const g = node.marks?.(task) ?? 0
+          return { a: task.a, b: task.b, v: node.judge(task), p: -1, ...(g === 0 ? {} : { g }) }
+        })
         queue.push(() => onMember(id, p.judged(verdicts, hashParts('eval-vsalt', id, String(round)))))
       }
     }

@@ -34,6 +34,7 @@ const rules = obj({
   sealGraceMs: int(0, 3_600_000),
   supportBp: int(0, BP),
   supportByRank: optional(int(0, 1)),
+  supportFloor: optional(int(0, 1)),
   supportRounds: optional(int(1, 1_000_000)),
   version: int(1, 65_535),
   zMilli: int(1, 100_000),

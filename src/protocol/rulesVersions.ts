@@ -41,6 +41,8 @@ export interface RoundRules {
    * at least) is left out of the ranking, and its ticket is forfeit (consensus/prefilter.ts).
    */
   prefilter?: number
+  /** Rules 4 on (1): a group's support is ln(max(1, Σ records)), not ln(1 + Σ): a lone answer gains nothing. */
+  supportFloor?: number
 }
 
 export type RulesStatus = 'live' | 'retired'
@@ -80,9 +82,9 @@ export const RULES_VERSIONS: ReadonlyMap<number, RulesVersion> = new Map([
   [
     4,
     {
-      rules: { version: 4, maxJudgeShareBp: 2_500, minRanked: 3, priorMilli: 1_000, supportBp: 5_000, zMilli: 1_960, sealGraceMs: 2_000, supportRounds: 10, supportByRank: 1, prefilter: 1 },
+      rules: { version: 4, maxJudgeShareBp: 2_500, minRanked: 3, priorMilli: 1_000, supportBp: 5_000, zMilli: 1_960, sealGraceMs: 2_000, supportRounds: 10, supportByRank: 1, prefilter: 1, supportFloor: 1 },
       status: 'live',
-      summary: 'as 3, and answers that most of the judge weight that saw them marked not a genuine attempt are left out of the ranking and forfeit their ticket',
+      summary: "as 3, and answers that most of the judge weight that saw them marked not a genuine attempt are left out of the ranking and forfeit their ticket; a group's support is ln(max(1, records)), so a lone answer gains nothing over none",
     },
   ],
 ])

@@ -103,7 +103,7 @@ export function computeOutcome(
     judgeWeight: (j) => ledger.judgeWeight(j),
     maxJudgeShare: rules.maxJudgeShareBp / BP,
     supportWeight: rules.supportBp / BP,
-    ...(supportRounds === undefined ? {} : { supporterWeight: (owner: string) => supporterWeight(ledger, owner, supportRounds, rules.supportByRank === 1) }),
+    ...(supportRounds === undefined ? {} : { supporterWeight: (owner: string) => supporterWeight(ledger, owner, supportRounds, rules.supportByRank === 1), supportFloor: rules.supportFloor === 1 }),
     bt: { prior: rules.priorMilli / 1_000, z: rules.zMilli / 1_000 },
     groupKey: keyFor(spec),
   })

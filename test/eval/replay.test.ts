@@ -192,3 +192,26 @@ describe('judges that check, in replay', () => {
     expect(checked.accuracy.swarm.mean).toBe(1)
   })
 })
+
+describe('the GOOD/BAD prefilter, in replay (rules 4 against rules 3)', () => {
+  it('leaves out the replies its text check marks, never a right one, and counts them', () => {
+    const models = ['m0', 'm1', 'm2', 'm3', 'm4', 'm5']
+    const task: RecordedTask = {
+      task: 'soup',
+      models,
+      questions: Array.from({ length: 12 }, (_, k) => ({
+        id: `q${k}`,
+        question: `What is 6 × 7? (${k})`,
+        gold: '42',
+        spec: { type: 'number' as const, marker: 'last' as const },
+        // Two right, two wrong, and two lazy nodes: dots, and symbol soup.
+        replies: models.map((model, m) => ({ model, raw: ['6 × 7 = 42. The answer is 42.', 'The answer is 42.', 'I think 41.', 'It is 40.', '. . .', '⟁⟁⟁ ∰∰∰ ⟁⟁⟁'][m]!, ...(m < 4 ? { answer: m < 2 ? '42' : String(41 - (m - 2)) } : {}) })),
+      })),
+    }
+    const on = replayTask(task, { judge: { accuracy: 0.7 }, seed: 'pf', prefilter: true })
+    expect(on.prefiltered).toEqual({ answers: 24, right: 0, questionsLosingRight: 0 })
+    const off = replayTask(task, { judge: { accuracy: 0.7 }, seed: 'pf', prefilter: false })
+    expect(off.prefiltered).toBeUndefined()
+    expect(on.questions).toBe(12)
+  })
+})

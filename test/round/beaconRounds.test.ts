@@ -77,8 +77,11 @@ describe('support that Sybils cannot buy (rules 2)', () => {
     const winnerSays = (h: Harness) => h.outcome!.outcome.answer
     const v1 = new Harness({ nodes: 15, ledger, answer, verdict: () => 'T' })
     expect(winnerSays(v1)).toBe('The answer is 41')
-    const v2Round = new Harness({ nodes: 15, ledger, answer, verdict: () => 'T', rules: CURRENT_RULES })
+    const v2Round = new Harness({ nodes: 15, ledger, answer, verdict: () => 'T', rules: RULES_VERSIONS.get(2)!.rules })
     expect(winnerSays(v2Round)).toBe('The answer is 42')
+    // Today's rules weigh records by rank too: at an even rank, the same.
+    const ranked = { ...ledger, reputationPpm: () => 500_000 }
+    expect(winnerSays(new Harness({ nodes: 15, ledger: ranked, answer, verdict: () => 'T', rules: CURRENT_RULES }))).toBe('The answer is 42')
     // And it still verifies, by the same records.
     expect(verifyOpened(v2Round.outcome!.transcript, { ledger, beacons: v2Round.beacons }).outcome.answer).toBe('The answer is 42')
     // With no record on either side, the larger group is no longer favoured by its size alone.
