@@ -57,7 +57,8 @@ export function answerFor(group: Group, answers: RoundAnswers, correlation: numb
     case 'no-show':
       return undefined
     case 'lazy':
-      return 'I do not know.'
+      // Takes the seat and the pay, does no work: an empty answer (the GOOD/BAD prefilter's case).
+      return ''
     default: {
       const a = recorded ?? (u() < group.skill ? answers.right : u() < correlation ? answers.commonWrong : other())
       return group.behaviour === 'colluder' ? `${COLLUDER_MARK}${a}` : a

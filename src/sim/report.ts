@@ -50,7 +50,8 @@ function assumptions(population: Population, seed: string, result: SimResult): s
     `Judges: right on a right-vs-wrong pair with the node's judge accuracy, a coin flip between two right or two wrong answers; judges first take the ledger's calibration challenge the same way.`,
     `Attackers answer wrong on purpose; a judge falls for a dressed answer (injected instructions, flattery, rare tokens) with its group's susceptibility when only one of the pair is dressed.`,
     `Hidden calibration rounds (known-answer items from the ledger, graded after settlement) follow every 20th client round, as a gateway mixes them in, and are not counted in the accuracy below (${result.hiddenRounds} ran).`,
-    `Not modelled: network delay and loss (the transport is in memory and every phase closes on quorum), the GOOD/BAD prefilter.`,
+    `Every judge runs the node's GOOD/BAD prefilter (its text check, real, on the answer texts): an answer most judge weight marks as no genuine attempt is left out and forfeits its ticket (rules 4).`,
+    `Not modelled: network delay and loss (the transport is in memory and every phase closes on quorum).`,
   ].join(' ')
 }
 
@@ -117,6 +118,12 @@ function attackLines(result: SimResult): string[] {
   if (copies > 0) {
     const refused = rs.reduce((s, r) => s + r.copiesRefused, 0)
     out.push('## Copiers', '', `Copiers revealed an answer other than the one they committed to ${copies} times (the round's right answer, as if read from another member's reveal); the coordinator refused ${refused} of them (${pct(refused / copies)}) as not matching the commitment, and each refused copier lost its ticket.`, '')
+  }
+  const left = new Map<string, number>()
+  for (const r of rs) for (const [b, n] of Object.entries(r.excluded)) left.set(b, (left.get(b) ?? 0) + (n ?? 0))
+  if (left.size > 0) {
+    const right = rs.reduce((s, r) => s + r.excludedRight, 0)
+    out.push('## The GOOD/BAD prefilter', '', `Answers left out as no genuine attempt (each forfeited its ticket): ${[...left].sort().map(([b, n]) => `${b} ${n}`).join(', ')}; right answers among them: ${right}.`, '')
   }
   const dressed = ATTACKS.filter((a) => rs.some((r) => r.attacks.includes(a)))
   if (dressed.length > 0) {

@@ -18,6 +18,8 @@ import { SqliteLedger } from '../ledger/sqliteLedger.js'
 import { type Signed, signEnvelope } from '../protocol/envelope.js'
 import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
 import { CURRENT_RULES } from '../protocol/rulesVersions.js'
+import { MARK_FIRST, MARK_SECOND } from '../consensus/prefilter.js'
+import { notGenuine } from '../node/tools/genuine.js'
 import { answerFor, dressingOf, type RoundAnswers, roundAnswers, verdictFor } from './behaviours.js'
 import { type Attack, BEHAVIOURS, type Behaviour, type Group, type Population } from './population.js'
 
@@ -95,6 +97,9 @@ export interface SimRound {
   /** Copiers that revealed an answer other than the one they committed to, and of them the ones refused. */
   copies: number
   copiesRefused: number
+  /** Answers the GOOD/BAD prefilter left out (their tickets forfeit), by behaviour, and how many of them were right. */
+  excluded: Partial<Record<Behaviour, number>>
+  excludedRight: number
 }
 
 /** Per behaviour at a point in the run: mean answerer reputation and share of all judge weight. */
@@ -220,6 +225,8 @@ export function runSimulation(opts: SimOptions): SimResult {
         answer: answerOf.get(m.identity.id),
         // A task names the two answers' owners (a, b) and shows their texts (first, second).
         judge: (task) => verdictFor(m.group, hashParts('sim-verdict', opts.seed, salt, m.identity.id, task.a, task.b), task, isRight),
+        // Every node runs the node software's GOOD/BAD prefilter (its text check, real) as a judge.
+        marks: (task) => (notGenuine(task.first, question) ? MARK_FIRST : 0) | (notGenuine(task.second, question) ? MARK_SECOND : 0),
       }))
       const friends = (seated: readonly string[]) => seated.filter((id) => byId.get(id)!.behaviour === 'colluder').length
       for (let attempt = 1; ; attempt++) {
@@ -272,6 +279,8 @@ export function runSimulation(opts: SimOptions): SimResult {
         tries: attempt,
         copies,
         copiesRefused: copies - reveals.filter((m) => byId.get(m.env.from)!.behaviour === 'copier').length,
+        excluded: countBy(done.outcome.excluded.map((id) => byId.get(id)!.behaviour)),
+        excludedRight: done.outcome.excluded.filter((id) => isRight(reveals.find((m) => m.env.from === id)?.env.body.answer ?? '')).length,
       })
       // A hidden calibration round after every `hiddenEvery` client rounds, as a gateway mixes
       // them in: a known-answer item from the ledger, run like any round, then revealed so the
@@ -332,4 +341,10 @@ function trajectoryAt(round: number, ledger: SqliteLedger, nodes: readonly SimNo
   }
   for (const b of Object.keys(judgeShare) as Behaviour[]) judgeShare[b] = total === 0 ? 0 : judgeShare[b]! / total
   return { round, reputation, judgeShare }
+}
+
+function countBy<K extends string>(keys: readonly K[]): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {}
+  for (const k of keys) out[k] = (out[k] ?? 0) + 1
+  return out
 }

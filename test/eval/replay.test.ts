@@ -205,7 +205,7 @@ describe('the GOOD/BAD prefilter, in replay (rules 4 against rules 3)', () => {
         gold: '42',
         spec: { type: 'number' as const, marker: 'last' as const },
         // Two right, two wrong, and two lazy nodes: dots, and symbol soup.
-        replies: models.map((model, m) => ({ model, raw: ['6 × 7 = 42. The answer is 42.', 'The answer is 42.', 'I think 41.', 'It is 40.', '. . .', '⟁⟁⟁ ∰∰∰ ⟁⟁⟁'][m]!, ...(m < 4 ? { answer: m < 2 ? '42' : String(41 - (m - 2)) } : {}) })),
+        replies: models.map((model, m) => ({ model, raw: ['6 × 7 = 42. The answer is 42.', 'The answer is 42.', 'I think 41.', 'It is 40.', '. . .', '⟁⟁⟁ ∰∰∰ ⟁⟁⟁'][m]!, answer: m < 4 ? (m < 2 ? '42' : String(41 - (m - 2))) : undefined })),
       })),
     }
     const on = replayTask(task, { judge: { accuracy: 0.7 }, seed: 'pf', prefilter: true })
