@@ -65,6 +65,9 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
   --redact              replace e-mail addresses, phone, card and IBAN numbers in a request with
                         placeholders before its Query leaves the gateway, and put them back in the
                         answer (--redact-pattern <regex>, repeatable: your own patterns too)
+  --private             broadcast only each prompt's salted hash and size (with the fee and domain
+                        tags); the prompt goes to the members the round seats and to no other
+                        node (a request may say chorus: {"private": false})
   --calibration-rate <r> hidden calibration rounds per request, 0 to 1 (default 0.05), where the
                         ledger requires calibration: known-answer questions run as ordinary rounds,
                         on which the ledger grades the judges

@@ -79,6 +79,7 @@ export const API_OPTIONS = {
   reports: { type: 'string' },
   redact: { type: 'boolean' },
   'redact-pattern': { type: 'string', multiple: true },
+  private: { type: 'boolean' },
 } as const
 
 export const API_SETTINGS: SettingTypes = {
@@ -100,6 +101,7 @@ export const API_SETTINGS: SettingTypes = {
   reports: 'string',
   redact: 'boolean',
   redactPatterns: 'strings',
+  private: 'boolean',
 }
 
 export const NODE_OPTIONS = {
@@ -169,6 +171,8 @@ export interface ApiSettings {
   reportsDir?: string
   /** `--redact` (and `--redact-pattern`): personal data replaced before a Query leaves the gateway. */
   redactor?: Redactor
+  /** `--private`: every Query broadcasts only its prompt's hash unless its request says otherwise. */
+  privatePrompts?: boolean
 }
 
 /** The API options of `chorus up` and `chorus gateway`. */
@@ -208,6 +212,7 @@ export function readApiSettings(values: Values, file: FileSettings, env: NodeJS.
   if (reports !== undefined && !existsSync(String(reports))) throw new ConfigError(`--reports ${String(reports)}: no such folder`)
   return {
     ...(redact ? { redactor: new Redactor(patterns) } : {}),
+    ...(values.private === true || file.private === true ? { privatePrompts: true } : {}),
     ...(reports === undefined ? {} : { reportsDir: resolve(String(reports)) }),
     corsOrigins,
     logLevel: logLevel(values['log-level'] ?? file.logLevel),
@@ -233,9 +238,10 @@ export function readApiSettings(values: Values, file: FileSettings, env: NodeJS.
  * What `chorus up` and `chorus gateway` hand the HTTP API from these settings; `ledger`, where the
  * gateway has one, is what its dashboard reads the settlement log and verifies rounds with.
  */
-export function gatewayOptionsOf(api: ApiSettings, ledger?: { client: LedgerClient; where: string }): Pick<GatewayOptions, 'apiKeys' | 'keyAccounts' | 'store' | 'maxActiveRounds' | 'rateLimit' | 'corsOrigins' | 'dashboard' | 'redactor'> {
+export function gatewayOptionsOf(api: ApiSettings, ledger?: { client: LedgerClient; where: string }): Pick<GatewayOptions, 'apiKeys' | 'keyAccounts' | 'store' | 'maxActiveRounds' | 'rateLimit' | 'corsOrigins' | 'dashboard' | 'redactor' | 'privatePrompts'> {
   return {
     ...(api.redactor ? { redactor: api.redactor } : {}),
+    ...(api.privatePrompts ? { privatePrompts: true } : {}),
     dashboard: {
       ...(ledger ? { ledger: dashboardLedger(ledger.client, ledger.where), metered: true } : {}),
       ...(api.reportsDir === undefined ? {} : { reportsDir: api.reportsDir }),

@@ -52,6 +52,9 @@ export const UP_HELP = `chorus up [options]
   --redact              replace e-mail addresses, phone, card and IBAN numbers in a request with
                         placeholders before its Query leaves the gateway, and put them back in the
                         answer (--redact-pattern <regex>, repeatable: your own patterns too)
+  --private             broadcast only each prompt's salted hash and size (with the fee and domain
+                        tags); the prompt goes to the members the round seats and to no other
+                        node (a request may say chorus: {"private": false})
   --tools maths,code    tools every node runs around its model: maths checks the arithmetic of its
                         own answer (re-asking its model once on an error) and, judging, prefers
                         the answer whose arithmetic holds; code runs code answers against the

@@ -56,7 +56,7 @@ export class CalibrationMixer implements Swarm {
   }
 
   ask(messages: ChatMessage[], options: AskOptions): Promise<RoundResult> {
-    this.maybeMix()
+    this.maybeMix(options.private === true)
     return this.inner.ask(messages, options)
   }
 
@@ -68,12 +68,13 @@ export class CalibrationMixer implements Swarm {
     return this.inner.rejections()
   }
 
-  private maybeMix(): void {
+  /** `privately`: the hidden round broadcasts only its prompt's hash, as the request it hides among did. */
+  private maybeMix(privately: boolean): void {
     const random = this.opts.random ?? Math.random
     if (this.off || random() >= this.rate) return
     const timer = setTimeout(() => {
       this.timers.delete(timer)
-      const run = this.runHidden().catch((err: unknown) => {
+      const run = this.runHidden(privately).catch((err: unknown) => {
         this.stats.lost++
         this.opts.onError?.(err)
       })
@@ -84,7 +85,7 @@ export class CalibrationMixer implements Swarm {
     this.timers.add(timer)
   }
 
-  private async runHidden(): Promise<void> {
+  private async runHidden(privately: boolean): Promise<void> {
     const now = this.opts.now ?? Date.now
     let item
     try {
@@ -98,7 +99,7 @@ export class CalibrationMixer implements Swarm {
       throw err
     }
     this.stats.run++
-    const res = await this.inner.ask([{ role: 'user', content: item.question }], {})
+    const res = await this.inner.ask([{ role: 'user', content: item.question }], privately ? { private: true } : {})
     if ((await res.settlement) === undefined) throw new Error(`hidden round ${res.roundId.slice(0, 16)}… did not settle; its item stays unreported`)
     await this.opts.client.revealHiddenRound(signHiddenReveal(this.opts.identity, item.id, res.roundId))
     this.stats.graded++

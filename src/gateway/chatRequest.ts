@@ -26,6 +26,8 @@ export interface ChatRequest {
   includeUsage?: boolean
   /** Domain tags the Query carries (extension: `chorus.domains`); nodes declaring domains join only rounds tagged with one of theirs. */
   domains?: string[]
+  /** Whether the Query broadcasts only the prompt's hash (extension: `chorus.private`; default: the gateway's setting). */
+  private?: boolean
   /** How members sample their answers (samplingRequest.ts). */
   sampling?: SignedSampling
 }
@@ -50,7 +52,7 @@ const ACCEPTED = new Set([
   'service_tier',
 ])
 
-const CHORUS_FIELDS = ['timeout_ms', 'answer_type', 'answer_marker', 'domains']
+const CHORUS_FIELDS = ['timeout_ms', 'answer_type', 'answer_marker', 'domains', 'private']
 /** A domain tag as a Query carries it (protocol/messages.ts: at most 64 characters). */
 const DOMAIN = /^[\p{L}\p{N}][\p{L}\p{N}._:/-]{0,63}$/u
 
@@ -81,8 +83,8 @@ export function parseChatRequest(body: unknown): ChatRequest {
   return { model: b.model, messages, stream: b.stream === true, ...(includeUsage ? { includeUsage } : {}), ...(sampling ? { sampling } : {}), ...chorusExtension(b.chorus) }
 }
 
-/** The options both APIs take under `chorus`: the wait, the answer type, the domain tags. */
-export function chorusExtension(ext: unknown): Pick<ChatRequest, 'answer' | 'timeoutMs' | 'domains'> {
+/** The options both APIs take under `chorus`: the wait, the answer type, the domain tags, privacy. */
+export function chorusExtension(ext: unknown): Pick<ChatRequest, 'answer' | 'timeoutMs' | 'domains' | 'private'> {
   let timeoutMs: number | undefined
   let answer = AUTO_SPEC
   let domains: string[] | undefined
@@ -102,7 +104,9 @@ export function chorusExtension(ext: unknown): Pick<ChatRequest, 'answer' | 'tim
       domains = [...new Set(d as string[])]
     }
   }
-  return { answer, ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(domains === undefined ? {} : { domains }) }
+  const priv = (ext as { private?: unknown } | undefined)?.private
+  if (priv !== undefined && typeof priv !== 'boolean') throw badRequest('chorus.private must be true or false', 'chorus.private')
+  return { answer, ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(domains === undefined ? {} : { domains }), ...(priv === undefined ? {} : { private: priv }) }
 }
 
 export function message(m: unknown, i: number): ChatMessage {

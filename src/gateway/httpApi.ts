@@ -61,6 +61,11 @@ export interface GatewayOptions {
    * puts it back in the answer (privacy/redaction.ts; `--redact`). None: messages go as sent.
    */
   redactor?: Redactor
+  /**
+   * Every round private unless its request says `chorus: {private: false}` (`--private`): the Query
+   * broadcasts only the prompt's hash and size, and the seated members alone get the prompt.
+   */
+  privatePrompts?: boolean
   /** The dashboard at `/` (dashboard/routes.ts): its ledger reads and the eval reports folder. */
   dashboard?: { ledger?: DashboardLedger; metered?: boolean; reportsDir?: string }
 }
@@ -233,6 +238,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
             answer: chat.answer,
             ...(chat.domains ? { domains: chat.domains } : {}),
             ...(chat.sampling ? { sampling: chat.sampling } : {}),
+            ...((chat.private ?? opts.privatePrompts) ? { private: true } : {}),
             onPhase: (phase, _at, round) => {
               watched.phase(phase, Date.now(), round)
               onPhase?.(phase)

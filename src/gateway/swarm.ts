@@ -39,6 +39,8 @@ export interface AskOptions {
   domains?: string[]
   /** How members sample their answers (the API's temperature, top_p, max_tokens, seed, stop). */
   sampling?: SignedSampling
+  /** Broadcast only the prompt's hash; the prompt goes to the seated members alone (the API's `chorus.private`). */
+  private?: boolean
 }
 
 export type RoundFailure = 'NO_MEMBERS' | 'NO_ANSWERS' | 'LATE' | 'NO_BEACON' | 'ABORTED' | 'TOO_LARGE' | 'NO_DEPOSIT'
@@ -83,9 +85,10 @@ export interface Swarm {
   readonly minMembers: number
 }
 
-/** What a client's request adds to its round's Query: answer type, domain tags, sampling. */
-export function requestTags(options: AskOptions): Pick<AskOptions, 'answer' | 'domains' | 'sampling'> {
+/** What a client's request adds to its round's Query: answer type, domain tags, sampling, privacy. */
+export function requestTags(options: AskOptions): Pick<AskOptions, 'answer' | 'domains' | 'sampling' | 'private'> {
   return {
+    ...(options.private ? { private: true } : {}),
     ...(options.answer === undefined ? {} : { answer: options.answer }),
     ...(options.domains === undefined ? {} : { domains: options.domains }),
     ...(options.sampling === undefined ? {} : { sampling: options.sampling }),

@@ -385,7 +385,7 @@ export class SqliteLedger implements Ledger {
     for (const m of opened) {
       if (m.env.type === 'AnswerReveal' && seal !== undefined && sealHas(seal.env.body.reveals, m.env.from, m.hash)) answers.set(m.env.from, (m as Signed<'AnswerReveal'>).env.body.answer)
     }
-    const question = [...v.query.messages].reverse().find((m) => m.role === 'user')?.content
+    const question = [...v.prompt].reverse().find((m) => m.role === 'user')?.content
     return { coordinator: v.coordinator, question, answers, verdicts: v.verdicts }
   }
 

@@ -40,6 +40,8 @@ const rules = obj({
   zMilli: int(1, 100_000),
 })
 
+const chatMessages = arr(obj({ role: oneOf('system', 'user', 'assistant'), content: str(MAX_MESSAGE_CHARS) }), MAX_CHAT_MESSAGES)
+
 const query = obj({
   coordSeq: int(0, Number.MAX_SAFE_INTEGER),
   /**
@@ -50,10 +52,15 @@ const query = obj({
   since: int(0, Number.MAX_SAFE_INTEGER),
   ledgerHead: hex32,
   c0: hex32,
-  messages: arr(
-    obj({ role: oneOf('system', 'user', 'assistant'), content: str(MAX_MESSAGE_CHARS) }),
-    MAX_CHAT_MESSAGES,
-  ),
+  /** The conversation to answer; empty in a private round, whose prompt goes only to its members. */
+  messages: chatMessages,
+  /**
+   * A private round: what is broadcast of its prompt, H(salt ‖ messages) and its length in
+   * characters. The coordinator sends the messages and the salt in a signed `Prompt` to the members
+   * it seats, and to no one else; every other node on the topic sees only the hash, the size, the
+   * fee and the domain tags.
+   */
+  prompt: optional(obj({ hash: hex32, chars: int(0, MAX_CHAT_MESSAGES * MAX_MESSAGE_CHARS) })),
   domains: arr(str(64), MAX_DOMAINS),
   minMembers: int(1, MAX_MEMBERS),
   maxMembers: int(1, MAX_MEMBERS),
@@ -125,6 +132,8 @@ export const BODY_SCHEMAS = {
   Join: obj({ ticket: amount }),
   /** `beacon` (rules 2 on): the ledger's beacon for the sealed joiner set, which keyed the selection. */
   Members: obj({ joins: sealList(MAX_JOINS), at: time, beacon: optional(beacon) }),
+  /** A private round's prompt, sent to its members right after Members; opens the Query's `prompt` hash. */
+  Prompt: obj({ messages: chatMessages, salt: hex32 }),
   AnswerCommit: obj({ c: hex32 }),
   CommitsSealed: obj({ commits: sealList(MAX_MEMBERS), r0: hex32, at: time }),
   AnswerReveal: obj({ answer: str(MAX_ANSWER_CHARS), salt: hex32, usage: tokens }),
@@ -206,6 +215,7 @@ export type ChatMessage = QueryBody['messages'][number]
 export const COORDINATOR_TYPES: ReadonlySet<MessageType> = new Set([
   'Query',
   'Members',
+  'Prompt',
   'CommitsSealed',
   'RevealsSealed',
   'VerdictCommitsSealed',

@@ -17,7 +17,7 @@ import {
   type RoundOutcome,
   resultFields,
 } from './outcome.js'
-import { assignmentSeed, beaconSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
+import { assignmentSeed, beaconSeed, promptHash, promptSalt, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
 
 /**
  * The coordinator's side of a round as a state machine. It does no I/O and reads no clock: `now` and
@@ -56,6 +56,11 @@ export interface RoundRequest {
   /** This coordinator's first coordSeq since it started: its older rounds are void (default 0). */
   since?: number
   messages: ChatMessage[]
+  /**
+   * Broadcast only the prompt's salted hash and size: the messages go in a signed `Prompt` to the
+   * seated members alone (default: the Query carries them, for every node on the topic to read).
+   */
+  private?: boolean
   domains?: string[]
   minMembers: number
   maxMembers: number
@@ -124,6 +129,8 @@ export class CoordinatorRound {
   private readonly transcript: Signed[] = []
   private seq = 0
   private membersSeal: Signed<'Members'> | undefined
+  /** A private round's prompt, sent to the seated members only. */
+  private privatePrompt: BodyOf<'Prompt'> | undefined
   /** Sent to everyone the round was waiting on when it was given up, and to any latecomer. */
   private abandoned: Signed<'RoundEnded'> | undefined
   /** A round given up while joining answers late Joins until the join deadline (nobody else knows it ended). */
@@ -149,7 +156,8 @@ export class CoordinatorRound {
       since: request.since ?? 0,
       ledgerHead: ctx.ledger.head(),
       c0: secretCommitment(r0),
-      messages: request.messages,
+      messages: request.private ? [] : request.messages,
+      ...(request.private ? { prompt: { hash: promptHash(request.messages, promptSalt(r0)), chars: request.messages.reduce((n, m) => n + m.content.length, 0) } } : {}),
       domains: request.domains ?? [],
       minMembers: request.minMembers,
       maxMembers: request.maxMembers,
@@ -162,6 +170,7 @@ export class CoordinatorRound {
       ...(request.answer === undefined ? {} : { answer: request.answer }),
       ...(request.sampling === undefined ? {} : { sampling: request.sampling }),
     }
+    if (request.private) this.privatePrompt = { messages: request.messages, salt: promptSalt(r0) }
     this.roundId = roundIdOf(ctx.identity.id, this.body)
     this.joinTarget = request.joinTarget ?? request.maxMembers
     this.query = this.sign('Query', this.body)
@@ -489,7 +498,13 @@ export class CoordinatorRound {
     const seal = this.seal('Members', { joins: entries(joins), at: now, ...(beacon ? { beacon } : {}) }, joins)
     this.membersSeal = seal
     this.state = 'committing'
-    return [{ kind: 'send', to: [...this.joins.keys(), ...this.unlocked], msg: seal }]
+    const effects: CoordinatorEffect[] = [{ kind: 'send', to: [...this.joins.keys(), ...this.unlocked], msg: seal }]
+    if (this.privatePrompt !== undefined) {
+      const prompt = this.sign('Prompt', this.privatePrompt)
+      this.transcript.push(prompt)
+      effects.push({ kind: 'send', to: [...this.members], msg: prompt })
+    }
+    return effects
   }
 
   private sealCommits(now: number): CoordinatorEffect[] {

@@ -8,7 +8,7 @@ import type { BodyOf, MessageType, QueryBody, TokenCount, Verdict } from '../pro
 import { isSortedUnique, sealHas, sealMembers } from '../protocol/seal.js'
 import type { LedgerView } from './ledgerView.js'
 import { judgingTasks } from './outcome.js'
-import { assignmentSeed, beaconSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
+import { assignmentSeed, beaconSeed, promptHash, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
 import { beaconFollows, type RoundBeacon } from './beacons.js'
 
 /**
@@ -91,6 +91,8 @@ export class ParticipantRound {
   private readonly early = new Map<string, Signed<'AnswerReveal'>>()
   private verdicts: { list: Verdict[]; salt: string; commit: Signed<'VerdictCommit'>; usage: TokenCount } | undefined
   private judgeRequested = false
+  /** A private round's prompt, once the coordinator sent it (it opens the Query's hash). */
+  private prompt: QueryBody['messages'] | undefined
 
   /**
    * Checks a verified Query (its round id must be the one its body determines; it must not come
@@ -134,6 +136,8 @@ export class ParticipantRound {
     switch (env.type) {
       case 'Members':
         return this.onMembers(msg as Signed<'Members'>)
+      case 'Prompt':
+        return this.onPrompt(msg as Signed<'Prompt'>)
       case 'CommitsSealed':
         return this.onCommitsSealed(msg as Signed<'CommitsSealed'>)
       case 'RevealsSealed':
@@ -227,7 +231,25 @@ export class ParticipantRound {
     )
     if (!members.includes(me)) return this.finish('not-selected')
     this.state = 'answering'
-    return [{ kind: 'generate', query: this.body }]
+    // A private round's prompt follows the seal (or came just before it).
+    return this.body.prompt !== undefined && this.prompt === undefined ? [] : [{ kind: 'generate', query: this.asked() }]
+  }
+
+  /** A private round's prompt: it must open the Query's hash; only members are sent one. */
+  private onPrompt(msg: Signed<'Prompt'>): ParticipantEffect[] {
+    const p = this.body.prompt
+    if (p === undefined) throw new ProtocolError('WRONG_PHASE', 'a Prompt in a round whose Query carries its messages')
+    if (this.prompt !== undefined) throw new ProtocolError('DUPLICATE', 'the prompt came already')
+    if (this.state !== 'joined' && this.state !== 'answering') throw new ProtocolError('WRONG_PHASE', `Prompt arrived in phase ${this.state}`)
+    const { messages, salt } = msg.env.body
+    if (promptHash(messages, salt) !== p.hash) return this.finish('coordinator-misbehaved', "the Prompt does not open the Query's prompt hash")
+    this.prompt = messages
+    return this.state === 'answering' ? [{ kind: 'generate', query: this.asked() }] : []
+  }
+
+  /** The Query as its model sees it: a private round's with the prompt its members were sent. */
+  private asked(): QueryBody {
+    return this.prompt === undefined ? this.body : { ...this.body, messages: this.prompt }
   }
 
   /**
@@ -315,7 +337,7 @@ export class ParticipantRound {
       tasks.push({ ...t, first: a.env.body.answer, second: b.env.body.answer })
     }
     this.judgeRequested = true
-    return [{ kind: 'judge', query: this.body, tasks }]
+    return [{ kind: 'judge', query: this.asked(), tasks }]
   }
 
   private onVerdictCommitsSealed(msg: Signed<'VerdictCommitsSealed'>): ParticipantEffect[] {
@@ -373,6 +395,7 @@ export function checkQuery(query: Signed<'Query'>, sessionStart: number | undefi
   // A round by rules this node does not know, or no longer runs, is refused with the reason.
   checkRulesLive(env.body.rules)
   if (minMembers > maxMembers) throw new ProtocolError('BAD_QUERY', 'minMembers exceeds maxMembers')
+  if ((env.body.prompt === undefined) !== (env.body.messages.length > 0)) throw new ProtocolError('BAD_QUERY', env.body.prompt === undefined ? 'a Query without messages or a prompt hash' : 'a private Query that carries its messages too')
   if (since > coordSeq) throw new ProtocolError('BAD_QUERY', 'since is above the query sequence')
   if (!(issuedAt <= d.join && d.join <= d.commit && d.commit <= d.reveal && d.reveal <= d.verdictCommit && d.verdictCommit <= d.verdictReveal)) {
     throw new ProtocolError('BAD_QUERY', 'deadlines out of order')

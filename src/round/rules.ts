@@ -65,6 +65,16 @@ export function verdictPayload(verdicts: readonly Verdict[]): string {
   return canonicalJson(verdicts)
 }
 
+/** What a private round's Query broadcasts of its prompt: the salted hash (the salt keeps a short prompt from being guessed). */
+export function promptHash(messages: QueryBody['messages'], salt: string): string {
+  return hashParts('prompt/v1', salt, canonicalJson(messages))
+}
+
+/** A private round's prompt salt: derived from r₀, so it is secret until the coordinator reveals r₀ to the members. */
+export function promptSalt(r0: string): string {
+  return hashParts('prompt-salt/v1', r0)
+}
+
 /** The question a round asks, as plain text (the last user message). */
 export function questionText(query: QueryBody): string {
   for (let i = query.messages.length - 1; i >= 0; i--)

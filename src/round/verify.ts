@@ -16,7 +16,7 @@ import {
   type RevealedAnswer,
   type RoundOutcome,
 } from './outcome.js'
-import { assignmentSeed, beaconSeed, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
+import { assignmentSeed, beaconSeed, promptHash, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
 import { type BeaconLookup, type BeaconPhase, joinSealHash, type RoundBeacon } from './beacons.js'
 
 /**
@@ -38,6 +38,8 @@ export interface VerifiedRound {
   roundId: string
   coordinator: string
   query: QueryBody
+  /** The conversation the round answered: the Query's messages, or a private round's Prompt. */
+  prompt: QueryBody['messages']
   root: string
   outcome: RoundOutcome
   /** Nodes whose Join was sealed, the members selected from them, and those whose answer was sealed. */
@@ -149,6 +151,7 @@ class Walk {
       ),
     )
     if (members.size < q.minMembers) throw new TranscriptError('fewer members than the Query requires')
+    const prompt = this.prompt()
     const commits = this.memberRun('AnswerCommit', (from) => members.has(from))
     const commitsSeal = this.seal('CommitsSealed', commits, 'commits')
     const r0 = commitsSeal.env.body.r0
@@ -178,6 +181,7 @@ class Walk {
       roundId: this.roundId,
       coordinator: this.coordinator,
       query: q,
+      prompt,
       root,
       outcome,
       joiners: joins.map((j) => j.env.from),
@@ -185,6 +189,26 @@ class Walk {
       revealed: reveals.map((r) => r.env.from),
       verdicts,
     }
+  }
+
+  /**
+   * A private round's Prompt follows the Members seal, signed by the coordinator, and opens the
+   * Query's hash; a round whose Query carries its messages has none.
+   */
+  private prompt(): QueryBody['messages'] {
+    const m = this.msgs[this.i]
+    const hashed = this.query.prompt
+    if (hashed === undefined) {
+      if (this.query.messages.length === 0) throw new TranscriptError('the Query carries neither messages nor a prompt hash')
+      if (m?.env.type === 'Prompt') throw new TranscriptError('a Prompt in a round whose Query carries its messages')
+      return this.query.messages
+    }
+    if (this.query.messages.length > 0) throw new TranscriptError('a private Query that carries its messages too')
+    if (m === undefined || m.env.type !== 'Prompt' || m.env.from !== this.coordinator) throw new TranscriptError(`expected the coordinator's Prompt at message ${this.i} (the Query is private)`)
+    this.i++
+    const { messages, salt } = (m as Signed<'Prompt'>).env.body
+    if (promptHash(messages, salt) !== hashed.hash) throw new TranscriptError("the Prompt does not open the Query's prompt hash")
+    return messages
   }
 
   private judging(assignment: Assignment) {

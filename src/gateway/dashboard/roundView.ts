@@ -16,6 +16,8 @@ export function roundView(envelopes: readonly Envelope[]): RoundView {
   const of = (type: Envelope['type']) => envelopes.filter((e) => e.type === type)
   const sealAt = (type: Envelope['type']) => (of(type)[0]?.body as { at?: number } | undefined)?.at
   const result = of('Result')[0]?.body as ResultBody | undefined
+  // A private round's prompt is in its Prompt message (what the members were sent), not the Query.
+  const asked = (of('Prompt')[0] as Envelope<'Prompt'> | undefined)?.body.messages ?? q.messages
   const reveals = of('AnswerReveal') as Envelope<'AnswerReveal'>[]
   const scored = new Map((result?.scores ?? []).map((s, i) => [s.node, { s, i }]))
   const x = (v: number | undefined) => (v === undefined ? null : v / SCORE_SCALE)
@@ -57,7 +59,8 @@ export function roundView(envelopes: readonly Envelope[]): RoundView {
   return {
     round: first.round,
     coordinator: first.from,
-    question: [...q.messages].reverse().find((m) => m.role === 'user')?.content ?? q.messages.at(-1)?.content ?? '',
+    question: [...asked].reverse().find((m) => m.role === 'user')?.content ?? asked.at(-1)?.content ?? '',
+    private: q.prompt !== undefined,
     asked_at: q.issuedAt,
     rules: q.rules.version,
     fee_micro: q.fee,

@@ -38,6 +38,8 @@ export interface RoundView {
    * that marked it in most of their verdicts on it, of the `seen` judges that compared it.
    */
   /** `evidence`: what the judge's tools found on the pair, as the verdict signed it (node/tools), or null. */
+  /** Whether the Query broadcast only the prompt's hash (the seated members alone were sent the prompt). */
+  private: boolean
   verdicts: { judge: string; first: string; second: string; verdict: 'A' | 'B' | 'T' | 'U'; p_first: number | null; evidence: number[] | null; marks: number | null }[]
   /** Milliseconds from the Query to each seal; null where the round has no such seal. */
   phases_ms: { join: number | null; answer: number | null; reveal: number | null; judge: number | null; verdict_reveal: number | null; total: number | null }
