@@ -1,5 +1,5 @@
 import { ANSWER_TYPES, AUTO_SPEC, type AnswerSpec, type AnswerType, type MarkerPolicy } from '../consensus/answerTypes.js'
-import { MAX_CHAT_MESSAGES, MAX_DOMAINS, MAX_MESSAGE_CHARS } from '../protocol/limits.js'
+import { MAX_CHAT_MESSAGES, MAX_DOMAINS, MAX_MESSAGE_CHARS, MAX_OPERATORS } from '../protocol/limits.js'
 import type { ChatMessage } from '../protocol/messages.js'
 import { ApiError, badRequest } from './apiError.js'
 import { type SignedSampling, samplingRequest } from './samplingRequest.js'
@@ -26,6 +26,8 @@ export interface ChatRequest {
   includeUsage?: boolean
   /** Domain tags the Query carries (extension: `chorus.domains`); nodes declaring domains join only rounds tagged with one of theirs. */
   domains?: string[]
+  /** Only nodes of these operator accounts may take part (extension: `chorus.operators`, ledger account ids). */
+  operators?: string[]
   /** Whether the Query broadcasts only the prompt's hash (extension: `chorus.private`; default: the gateway's setting). */
   private?: boolean
   /** How members sample their answers (samplingRequest.ts). */
@@ -52,7 +54,7 @@ const ACCEPTED = new Set([
   'service_tier',
 ])
 
-const CHORUS_FIELDS = ['timeout_ms', 'answer_type', 'answer_marker', 'domains', 'private']
+const CHORUS_FIELDS = ['timeout_ms', 'answer_type', 'answer_marker', 'domains', 'private', 'operators']
 /** A domain tag as a Query carries it (protocol/messages.ts: at most 64 characters). */
 const DOMAIN = /^[\p{L}\p{N}][\p{L}\p{N}._:/-]{0,63}$/u
 
@@ -84,7 +86,7 @@ export function parseChatRequest(body: unknown): ChatRequest {
 }
 
 /** The options both APIs take under `chorus`: the wait, the answer type, the domain tags, privacy. */
-export function chorusExtension(ext: unknown): Pick<ChatRequest, 'answer' | 'timeoutMs' | 'domains' | 'private'> {
+export function chorusExtension(ext: unknown): Pick<ChatRequest, 'answer' | 'timeoutMs' | 'domains' | 'private' | 'operators'> {
   let timeoutMs: number | undefined
   let answer = AUTO_SPEC
   let domains: string[] | undefined
@@ -106,7 +108,11 @@ export function chorusExtension(ext: unknown): Pick<ChatRequest, 'answer' | 'tim
   }
   const priv = (ext as { private?: unknown } | undefined)?.private
   if (priv !== undefined && typeof priv !== 'boolean') throw badRequest('chorus.private must be true or false', 'chorus.private')
-  return { answer, ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(domains === undefined ? {} : { domains }), ...(priv === undefined ? {} : { private: priv }) }
+  const ops = (ext as { operators?: unknown } | undefined)?.operators
+  if (ops !== undefined && !(Array.isArray(ops) && ops.length >= 1 && ops.length <= MAX_OPERATORS && ops.every((o) => typeof o === 'string' && /^[0-9a-f]{64}$/.test(o))))
+    throw badRequest(`chorus.operators must be 1 to ${MAX_OPERATORS} operator account ids (64 lowercase hex characters each)`, 'chorus.operators')
+  const operators = ops === undefined ? undefined : [...new Set(ops as string[])].sort()
+  return { answer, ...(timeoutMs === undefined ? {} : { timeoutMs }), ...(domains === undefined ? {} : { domains }), ...(priv === undefined ? {} : { private: priv }), ...(operators === undefined ? {} : { operators }) }
 }
 
 export function message(m: unknown, i: number): ChatMessage {

@@ -142,6 +142,8 @@ export class CoordinatorService {
   /** Runs one round to its Result. Rejects with RoundFailedError if the swarm cannot answer. */
   ask(request: AskRequest, options: AskOptions = {}): Promise<RoundResult> {
     if (options.signal?.aborted) return Promise.reject(new RoundFailedError('ABORTED', 'round aborted by the caller'))
+    // Operators are ledger accounts: with no ledger, no node could show which operator it is.
+    if (request.operators !== undefined && this.components.beacons === undefined) return Promise.reject(new RoundFailedError('NO_LEDGER', 'chorus.operators names ledger accounts, and this gateway runs without a ledger'))
     const now = this.clock.now()
     // Strictly increasing across restarts too, as long as the clock does not run backwards.
     this.lastSeq = Math.max(this.lastSeq + 1, now)

@@ -239,6 +239,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
             ...(chat.domains ? { domains: chat.domains } : {}),
             ...(chat.sampling ? { sampling: chat.sampling } : {}),
             ...((chat.private ?? opts.privatePrompts) ? { private: true } : {}),
+            ...(chat.operators ? { operators: chat.operators } : {}),
             onPhase: (phase, _at, round) => {
               watched.phase(phase, Date.now(), round)
               onPhase?.(phase)
@@ -417,6 +418,7 @@ function asApiError(err: unknown, cancelled: unknown): ApiError {
     if (err.code === 'NO_BEACON') return new ApiError(503, 'service_unavailable', `the ledger gave this round no beacon: ${err.message}`, 'ledger_unavailable', null, 5)
     if (err.code === 'LATE') return new ApiError(503, 'service_unavailable', `the gateway fell behind its own deadlines: ${err.message}`, 'gateway_overloaded', null, 5)
     if (err.code === 'TOO_LARGE') return new ApiError(400, 'invalid_request_error', `the messages are too large for one round: ${err.message}`, 'request_too_large', 'messages')
+    if (err.code === 'NO_LEDGER') return new ApiError(400, 'invalid_request_error', err.message, 'no_ledger', 'chorus.operators')
     if (err.code === 'NO_DEPOSIT') return new ApiError(503, 'service_unavailable', err.message, 'gateway_deposit_exhausted', null, 5)
     // The client is gone; nobody reads this (499 is nginx's "client closed request").
     return new ApiError(499, 'invalid_request_error', 'the request was cancelled', 'cancelled')

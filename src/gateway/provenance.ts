@@ -40,6 +40,8 @@ export function provenance(r: RoundResult, roundMs: number, origin: string) {
     usage: usageByPhase(r.transcript),
     /** What the request is charged for its tokens (micro-units, as a decimal string); "0" without a ledger. */
     charge_micro: r.price.toString(),
+    /** The operator accounts the client restricted the round to (null: any operator's nodes). */
+    operators: (r.transcript[0]!.env as Envelope<'Query'>).body.operators ?? null,
     /** Whether the Query broadcast only the prompt's hash and size, the prompt going to the seated members alone. */
     private: (r.transcript[0]!.env as Envelope<'Query'>).body.prompt !== undefined,
     /** Personal data replaced by placeholders before the Query was broadcast, by kind (none: null); the answer has it back. */

@@ -41,9 +41,11 @@ export interface AskOptions {
   sampling?: SignedSampling
   /** Broadcast only the prompt's hash; the prompt goes to the seated members alone (the API's `chorus.private`). */
   private?: boolean
+  /** Only nodes of these operator accounts may take part (the API's `chorus.operators`). */
+  operators?: string[]
 }
 
-export type RoundFailure = 'NO_MEMBERS' | 'NO_ANSWERS' | 'LATE' | 'NO_BEACON' | 'ABORTED' | 'TOO_LARGE' | 'NO_DEPOSIT'
+export type RoundFailure = 'NO_MEMBERS' | 'NO_ANSWERS' | 'LATE' | 'NO_BEACON' | 'ABORTED' | 'TOO_LARGE' | 'NO_DEPOSIT' | 'NO_LEDGER'
 
 export class RoundFailedError extends Error {
   constructor(
@@ -85,9 +87,10 @@ export interface Swarm {
   readonly minMembers: number
 }
 
-/** What a client's request adds to its round's Query: answer type, domain tags, sampling, privacy. */
-export function requestTags(options: AskOptions): Pick<AskOptions, 'answer' | 'domains' | 'sampling' | 'private'> {
+/** What a client's request adds to its round's Query: answer type, domain tags, sampling, privacy, operators. */
+export function requestTags(options: AskOptions): Pick<AskOptions, 'answer' | 'domains' | 'sampling' | 'private' | 'operators'> {
   return {
+    ...(options.operators === undefined ? {} : { operators: options.operators }),
     ...(options.private ? { private: true } : {}),
     ...(options.answer === undefined ? {} : { answer: options.answer }),
     ...(options.domains === undefined ? {} : { domains: options.domains }),

@@ -68,7 +68,7 @@ export const QUERY_HEAD_MS = 1_000
 
 /** A fixed view: every Query names its head, and no gateway needs a deposit. */
 export function fixedLedger(view: LedgerView): NetworkLedger {
-  const standing: Standing = { head: () => view.head(), eligible: (n) => view.eligible(n), judgeWeight: (n) => view.judgeWeight(n), seq: 0, oldestRules: 1, deposit: () => undefined, reputationPpm: () => undefined, stake: () => undefined, answerRounds: (n) => view.answerRounds?.(n) }
+  const standing: Standing = { head: () => view.head(), eligible: (n) => view.eligible(n), judgeWeight: (n) => view.judgeWeight(n), seq: 0, oldestRules: 1, deposit: () => undefined, reputationPpm: () => undefined, stake: () => undefined, answerRounds: (n) => view.answerRounds?.(n), operatorOf: (n) => view.operatorOf?.(n) }
   return { metered: false, latest: () => standing, at: (head) => (head === view.head() ? standing : undefined) }
 }
 

@@ -124,6 +124,9 @@ const MIGRATIONS: readonly string[] = [
   // The minimum stake by entry, once governance changed it: a standing at a head counts the
   // nodes eligible by the minimum in force at that head, not today's.
   `CREATE TABLE min_stakes (seq INTEGER PRIMARY KEY, amount INTEGER NOT NULL);`,
+  // A round a client restricted to named operators (`chorus.operators`): the ledger locks only
+  // their nodes' tickets. JSON array of operator accounts; NULL: every operator's nodes.
+  `ALTER TABLE lock_rounds ADD COLUMN operators TEXT;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

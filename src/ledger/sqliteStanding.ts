@@ -23,7 +23,7 @@ export class StandingQueries {
     const seq = this.seqOf(head)
     if (seq === undefined) return undefined
     const rows = this.sql(
-      `SELECT k.key, a.kind, s.stake, s.weight_micro, s.answer_ppm, s.answer_rounds FROM keys k JOIN accounts a ON a.id = k.account
+      `SELECT k.key, a.kind, a.operator, s.stake, s.weight_micro, s.answer_ppm, s.answer_rounds FROM keys k JOIN accounts a ON a.id = k.account
          JOIN standing s ON s.account = a.id AND s.seq = (SELECT MAX(seq) FROM standing WHERE account = a.id AND seq <= ?)
        WHERE k.added <= ? AND (k.retired IS NULL OR k.retired > ?) AND a.kind IN ('node', 'gateway') ORDER BY k.key`,
     ).all(seq, seq, seq) as Row[]
@@ -63,7 +63,7 @@ export class StandingQueries {
     const removed: string[] = []
     const keysOf = this.sql('SELECT key, added, retired FROM keys WHERE account = ? AND added <= ?')
     const standingOfKey = this.sql(
-      `SELECT k.key, a.kind, s.stake, s.weight_micro, s.answer_ppm, s.answer_rounds FROM keys k JOIN accounts a ON a.id = k.account
+      `SELECT k.key, a.kind, a.operator, s.stake, s.weight_micro, s.answer_ppm, s.answer_rounds FROM keys k JOIN accounts a ON a.id = k.account
          JOIN standing s ON s.account = a.id AND s.seq = (SELECT MAX(seq) FROM standing WHERE account = a.id AND seq <= ?)
        WHERE k.key = ? AND a.kind IN ('node', 'gateway')`,
     )
@@ -94,14 +94,18 @@ export class StandingQueries {
   }
 
   /** Standing rows as snapshot entries: every gateway; nodes with at least the minimum stake. */
-  private standingRows(rows: Row[], seq: number): Pick<StandingSnapshot, 'nodes' | 'gateways'> {
+  private standingRows(rows: Row[], seq: number): Pick<StandingSnapshot, 'nodes' | 'gateways' | 'operators'> {
     const minStake = this.minStakeAt(seq)
     const nodes: StandingSnapshot['nodes'] = []
     const gateways: StandingSnapshot['gateways'] = []
+    const operators: [string, string][] = []
     for (const r of rows) {
       if (r.kind === 'gateway') gateways.push([r.key as string, String(r.stake)])
-      else if ((r.stake as bigint) >= minStake) nodes.push([r.key as string, Number(r.weight_micro), Number(r.answer_ppm), String(r.stake), Number(r.answer_rounds)])
+      else if ((r.stake as bigint) >= minStake) {
+        nodes.push([r.key as string, Number(r.weight_micro), Number(r.answer_ppm), String(r.stake), Number(r.answer_rounds)])
+        if (r.operator !== r.key) operators.push([r.key as string, r.operator as string])
+      }
     }
-    return { nodes, gateways }
+    return { nodes, gateways, operators }
   }
 }

@@ -20,6 +20,8 @@ export interface Standing extends LedgerView {
   answerRounds(node: string): number | undefined
   /** The oldest rules version the ledger settles: a node serves no round by older rules. */
   readonly oldestRules: number
+  /** The operator account an eligible node belongs to (its own key's account when it has none). */
+  operatorOf(node: string): string | undefined
 }
 
 export interface StandingSnapshot {
@@ -38,6 +40,11 @@ export interface StandingSnapshot {
   nodes: [string, number, number, string, number][]
   /** Registered gateways: [key, deposit in micro-units as a decimal string], sorted. */
   gateways: [string, string][]
+  /**
+   * Eligible nodes whose operator account is not the key itself: [key, operator account], sorted
+   * (a node with none listed is its own operator). Absent from ledgers before operators counted.
+   */
+  operators?: [string, string][]
   /** The oldest rules version whose rounds the ledger settles (its genesis rule; 1 when absent). */
   oldestRules?: number
   /** The newest beacon issued by this head: [chain, index, value] (none before the first). */
@@ -56,6 +63,7 @@ export function mergeSnapshot(base: StandingSnapshot, change: StandingSnapshot):
     ...(change.beacon ?? base.beacon ? { beacon: change.beacon ?? base.beacon } : {}),
     nodes: [...base.nodes.filter((n) => !gone.has(n[0])), ...change.nodes].sort(byKey),
     gateways: [...base.gateways.filter((g) => !gone.has(g[0])), ...change.gateways].sort(byKey),
+    operators: [...(base.operators ?? []).filter((o) => !gone.has(o[0])), ...(change.operators ?? [])].sort(byKey),
   }
 }
 
@@ -63,6 +71,7 @@ export function standingOf(s: StandingSnapshot): Standing {
   const beacon = s.beacon ? { chain: s.beacon[0], index: s.beacon[1], value: s.beacon[2] } : undefined
   const nodes = new Map(s.nodes.map(([id, w, r, stake, rounds]) => [id, { weight: w / 1e6, rep: r, stake: BigInt(stake), rounds }]))
   const gateways = new Map(s.gateways.map(([id, d]) => [id, BigInt(d)]))
+  const operators = new Map(s.operators ?? [])
   return {
     seq: s.seq,
     oldestRules: s.oldestRules ?? 1,
@@ -74,6 +83,7 @@ export function standingOf(s: StandingSnapshot): Standing {
     reputationPpm: (node) => nodes.get(node)?.rep,
     stake: (node) => nodes.get(node)?.stake,
     answerRounds: (node) => nodes.get(node)?.rounds,
+    operatorOf: (node) => (nodes.has(node) ? (operators.get(node) ?? node) : undefined),
   }
 }
 
@@ -91,6 +101,7 @@ export function parseSnapshot(raw: unknown): StandingSnapshot {
     s.nodes.every((n) => Array.isArray(n) && n.length === 5 && hex64(n[0]) && Number.isSafeInteger(n[1]) && n[1] >= 0 && Number.isSafeInteger(n[2]) && typeof n[3] === 'string' && /^\d{1,30}$/.test(n[3]) && Number.isSafeInteger(n[4]) && n[4] >= 0) &&
     s.gateways.every((g) => Array.isArray(g) && g.length === 2 && hex64(g[0]) && typeof g[1] === 'string' && /^\d{1,30}$/.test(g[1])) &&
     (s.base === undefined || (hex64(s.base) && Array.isArray(s.removed) && s.removed.every(hex64))) &&
+    (s.operators === undefined || (Array.isArray(s.operators) && s.operators.every((o) => Array.isArray(o) && o.length === 2 && hex64(o[0]) && hex64(o[1])))) &&
     (s.oldestRules === undefined || (Number.isSafeInteger(s.oldestRules) && s.oldestRules >= 1)) &&
     (s.beacon === undefined || (Array.isArray(s.beacon) && s.beacon.length === 3 && Number.isSafeInteger(s.beacon[0]) && Number.isSafeInteger(s.beacon[1]) && hex64(s.beacon[2])))
   if (!ok) throw new Error('the ledger sent a malformed standing snapshot')

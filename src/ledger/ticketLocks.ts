@@ -4,7 +4,7 @@ import { MAX_JOINS } from '../protocol/limits.js'
 import { rulesProblem } from '../protocol/rulesVersions.js'
 import { packSeal } from '../protocol/seal.js'
 import { joinSealHash } from '../round/beacons.js'
-import { meetsReputation } from '../round/ledgerView.js'
+import { allowsOperator, meetsReputation } from '../round/ledgerView.js'
 import { selectMembers } from '../round/rules.js'
 import { parseAmount, type Micro } from './amount.js'
 import { LedgerError } from './ledger.js'
@@ -87,8 +87,8 @@ export class TicketLocks {
       if (parseAmount(body.ticket) === 0n) throw new LedgerError('BAD_REQUEST', 'a round whose joiners lock tickets asks a ticket above 0')
       if (this.l.viewAt(body.ledgerHead) === undefined) throw new LedgerError('UNKNOWN_HEAD', 'the round names a ledger head this ledger never had')
       this.l
-        .sql('INSERT INTO lock_rounds (round, gateway, ticket, join_deadline, closes, head, min_reputation, max_members) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(round, this.l.accountOfKey(q.env.from), parseAmount(body.ticket), body.deadlines.join, body.deadlines.join + body.rules.sealGraceMs, body.ledgerHead, body.minReputation, body.maxMembers)
+        .sql('INSERT INTO lock_rounds (round, gateway, ticket, join_deadline, closes, head, min_reputation, max_members, operators) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(round, this.l.accountOfKey(q.env.from), parseAmount(body.ticket), body.deadlines.join, body.deadlines.join + body.rules.sealGraceMs, body.ledgerHead, body.minReputation, body.maxMembers, body.operators === undefined ? null : JSON.stringify(body.operators))
       lr = this.l.sql('SELECT * FROM lock_rounds WHERE round = ?').get(round) as Row
     }
     if (at > Number(lr.join_deadline)) throw new LedgerError('CLOSED', `the round's join deadline passed ${at - Number(lr.join_deadline)} ms ago`)
@@ -98,6 +98,8 @@ export class TicketLocks {
     const account = this.l.accountOfKey(key)
     if (account === undefined || !view.eligible(key)) throw new LedgerError('INELIGIBLE', `${key.slice(0, 8)}… was not an eligible node at the round's ledger head`)
     if (!meetsReputation(view, key, Number(lr.min_reputation))) throw new LedgerError('INELIGIBLE', `${key.slice(0, 8)}… is below the round's minimum reputation`)
+    // A round restricted to named operators: another operator's node cannot lock its way into the joiner set.
+    if (!allowsOperator(view, key, lr.operators === null ? undefined : (JSON.parse(lr.operators as string) as string[]))) throw new LedgerError('INELIGIBLE', `${key.slice(0, 8)}… belongs to an operator the round does not allow`)
     if (this.lockedAt(round, key) !== undefined) throw new LedgerError('EXISTS', 'this Join is locked already')
     const n = Number((this.l.sql('SELECT COUNT(*) AS n FROM ticket_locks WHERE round = ?').get(round) as Row).n)
     if (n >= MAX_JOINS) throw new LedgerError('CLOSED', `the round holds ${MAX_JOINS} joiners already`)

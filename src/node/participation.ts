@@ -2,7 +2,7 @@ import { NODE_CAPACITY, ROUNDS_PER_COORDINATOR } from '../protocol/limits.js'
 import type { Micro } from '../ledger/amount.js'
 import type { Standing } from '../ledger/standing.js'
 import type { QueryBody } from '../protocol/messages.js'
-import { meetsReputation } from '../round/ledgerView.js'
+import { allowsOperator, meetsReputation } from '../round/ledgerView.js'
 
 /**
  * Whether a node takes a round, decided from the Query, the clock and what the node already holds.
@@ -94,7 +94,7 @@ export function ledgerDeclineReason(me: string, coordinator: string, query: Quer
   if (fee < terms.minFee) return 'fee'
   const deposit = named < now ? named : now
   if (fee * BigInt(held.fromCoordinator + 1) > deposit) return 'deposit'
-  if (!at.eligible(me) || !meetsReputation(at, me, query.minReputation)) return 'ineligible'
+  if (!at.eligible(me) || !meetsReputation(at, me, query.minReputation) || !allowsOperator(at, me, query.operators)) return 'ineligible'
   // A ticket is locked from stake per round held: a node cannot promise more tickets than it has.
   const stake = at.stake(me) ?? 0n
   if (BigInt(query.ticket) * BigInt(held.total + 1) > stake) return 'stake'

@@ -8,6 +8,8 @@ export const MAX_MEMBERS = 1024
 export const MAX_JOINS = 4 * MAX_MEMBERS
 export const MAX_VERDICTS_PER_JUDGE = 2048
 export const MAX_DOMAINS = 16
+/** The most operator accounts a Query may restrict its round to. */
+export const MAX_OPERATORS = 16
 /** Basis points: probabilities and shares travel as integers in 0..10 000. */
 export const BP = 10_000
 /** Scores in a signed Result are log-strengths in micro-units. */

@@ -7,6 +7,7 @@ import {
   MAX_JOINS,
   MAX_MEMBERS,
   MAX_MESSAGE_CHARS,
+  MAX_OPERATORS,
   MAX_TOKENS_REPORTED,
   MAX_VERDICTS_PER_JUDGE,
   MAX_SAMPLED_TOKENS,
@@ -62,6 +63,11 @@ const query = obj({
    */
   prompt: optional(obj({ hash: hex32, chars: int(0, MAX_CHAT_MESSAGES * MAX_MESSAGE_CHARS) })),
   domains: arr(str(64), MAX_DOMAINS),
+  /**
+   * Only nodes of these operator accounts may join (the client's `chorus.operators`), sorted and
+   * unique; absent: every operator's. Read from the ledger standing the Query names.
+   */
+  operators: optional(arr(hex32, MAX_OPERATORS)),
   minMembers: int(1, MAX_MEMBERS),
   maxMembers: int(1, MAX_MEMBERS),
   deadlines: obj({ join: time, commit: time, reveal: time, verdictCommit: time, verdictReveal: time }),

@@ -9,7 +9,7 @@ import { type BeaconPhase, type IssuedBeacon, joinSealHash, type RoundBeacon } f
 import { ProtocolError } from '../protocol/errors.js'
 import type { BodyOf, ChatMessage, MessageType, QueryBody, RoundEndReason } from '../protocol/messages.js'
 import { packSeal } from '../protocol/seal.js'
-import { type LedgerView, meetsReputation } from './ledgerView.js'
+import { allowsOperator, type LedgerView, meetsReputation } from './ledgerView.js'
 import {
   computeOutcome,
   planJudging,
@@ -62,6 +62,8 @@ export interface RoundRequest {
    */
   private?: boolean
   domains?: string[]
+  /** Only nodes of these operator accounts may join (the Query's `operators`; absent: any). */
+  operators?: string[]
   minMembers: number
   maxMembers: number
   durations: PhaseDurations
@@ -159,6 +161,7 @@ export class CoordinatorRound {
       messages: request.private ? [] : request.messages,
       ...(request.private ? { prompt: { hash: promptHash(request.messages, promptSalt(r0)), chars: request.messages.reduce((n, m) => n + m.content.length, 0) } } : {}),
       domains: request.domains ?? [],
+      ...(request.operators === undefined ? {} : { operators: [...new Set(request.operators)].sort() }),
       minMembers: request.minMembers,
       maxMembers: request.maxMembers,
       deadlines: { join, commit, reveal, verdictCommit, verdictReveal: verdictCommit + d.verdictReveal },
@@ -337,6 +340,7 @@ export class CoordinatorRound {
       throw new ProtocolError('WRONG_SENDER', 'the coordinator cannot join its own round')
     if (!this.ctx.ledger.eligible(from)) throw new ProtocolError('NOT_MEMBER', 'not eligible to join')
     if (!meetsReputation(this.ctx.ledger, from, this.body.minReputation)) throw new ProtocolError('NOT_MEMBER', 'below the reputation this round asks for')
+    if (!allowsOperator(this.ctx.ledger, from, this.body.operators)) throw new ProtocolError('NOT_MEMBER', "of an operator this round's client did not name")
     if (msg.env.body.ticket !== this.body.ticket)
       throw new ProtocolError('BAD_TICKET', `ticket ${msg.env.body.ticket} differs from the round ticket ${this.body.ticket}`)
     this.joins.set(from, msg)
@@ -441,7 +445,7 @@ export class CoordinatorRound {
       const from = j.env.from
       if (j.env.type !== 'Join' || j.env.round !== this.roundId || joins.has(from) || from === this.ctx.identity.id) return "the ledger's joiner set holds a message that is no Join of this round"
       const join = j as Signed<'Join'>
-      if (join.env.body.ticket !== this.body.ticket || !this.ctx.ledger.eligible(from) || !meetsReputation(this.ctx.ledger, from, this.body.minReputation)) return `the ledger locked a Join this round refuses (from ${from.slice(0, 8)}…)`
+      if (join.env.body.ticket !== this.body.ticket || !this.ctx.ledger.eligible(from) || !meetsReputation(this.ctx.ledger, from, this.body.minReputation) || !allowsOperator(this.ctx.ledger, from, this.body.operators)) return `the ledger locked a Join this round refuses (from ${from.slice(0, 8)}…)`
       joins.set(from, join)
     }
     if (joinSealHash(this.roundId, entries(sortedValues(joins))) !== seal) return "the ledger's members beacon follows another joiner set than the Joins it names"

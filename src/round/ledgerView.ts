@@ -16,6 +16,8 @@ export interface LedgerView {
   reputationPpm?(node: string): number | undefined
   /** Ranked rounds a node has answered, where the ledger counts them (rules 2 weigh support by it). */
   answerRounds?(node: string): number | undefined
+  /** The operator account a node belongs to, where the ledger keeps one (a Query's `operators` reads it). */
+  operatorOf?(node: string): string | undefined
   /** The newest beacon the ledger had issued by this head, where it issues them (members check later ones against it). */
   beaconAtHead?(): RoundBeacon
 }
@@ -23,6 +25,13 @@ export interface LedgerView {
 /** Whether a node may join a round that asks for `minReputationBp` (basis points; 0 asks nothing). */
 export function meetsReputation(view: LedgerView, node: string, minReputationBp: number): boolean {
   return minReputationBp === 0 || (view.reputationPpm?.(node) ?? 0) >= minReputationBp * 100
+}
+
+/** Whether a node may join a round restricted to `operators` (none: every operator's nodes may). */
+export function allowsOperator(view: LedgerView, node: string, operators: readonly string[] | undefined): boolean {
+  if (operators === undefined) return true
+  const op = view.operatorOf?.(node)
+  return op !== undefined && operators.includes(op)
 }
 
 export const GENESIS_HEAD = sha256Hex('chorus/v1/genesis')

@@ -9,7 +9,7 @@ import type { MessageType, QueryBody, Verdict } from '../protocol/messages.js'
 import { BEACON_RULES, rulesProblem } from '../protocol/rulesVersions.js'
 import { isSortedUnique, packSeal } from '../protocol/seal.js'
 import { checkVerdictsMatch } from './coordinator.js'
-import { type LedgerView, meetsReputation } from './ledgerView.js'
+import { allowsOperator, type LedgerView, meetsReputation } from './ledgerView.js'
 import {
   computeOutcome,
   planJudging,
@@ -139,6 +139,7 @@ class Walk {
       if (j.env.body.ticket !== q.ticket) throw new TranscriptError('a Join carries the wrong ticket')
       if (!this.opts.ledger.eligible(j.env.from)) throw new TranscriptError('an ineligible node was admitted')
       if (!meetsReputation(this.opts.ledger, j.env.from, q.minReputation)) throw new TranscriptError('a node below the round’s minimum reputation was admitted')
+      if (!allowsOperator(this.opts.ledger, j.env.from, q.operators)) throw new TranscriptError("a node of an operator the Query did not name was admitted")
     }
     const membersSeal = this.seal('Members', joins, 'joins')
     const membersBeacon = this.beacon('members', membersSeal.env.body.beacon, joinSealHash(this.roundId, membersSeal.env.body.joins))

@@ -1,3 +1,4 @@
+import { CURRENT_RULES } from '../../src/protocol/rulesVersions.js'
 import { describe, expect, it } from 'vitest'
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -62,7 +63,7 @@ describe('chorus demo on tiny generated models', () => {
     // A round on a ledger is keyed by its beacons: verification checks them against the ledger's.
     const issued = { members: file.beaconOf(envs[0]!.round, 'members'), assignment: file.beaconOf(envs[0]!.round, 'assignment') }
     file.close()
-    expect((envs[0] as Envelope<'Query'>).body.rules.version).toBe(3)
+    expect((envs[0] as Envelope<'Query'>).body.rules.version).toBe(CURRENT_RULES.version)
     expect(() => verifyTranscript(envs, { ledger: genesisLedgerView() })).toThrow(/ledger head/)
     expect(() => verifyTranscript(envs, { ledger: view })).toThrow(/beacons/)
     const v = verifyTranscript(envs, { ledger: view, beacons: (_round, phase) => issued[phase] })

@@ -1,3 +1,4 @@
+import { CURRENT_RULES } from '../../src/protocol/rulesVersions.js'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -46,7 +47,7 @@ describe('a devnet on a served ledger', () => {
       const t = (await (await fetch(`${net.apiUrl}/rounds/${body.chorus.round}`)).json()) as Json
       const head = t.envelopes[0].body.ledgerHead
       const view = standingOf((await client.standingAt(head))!)
-      expect(t.envelopes[0].body.rules.version).toBe(3)
+      expect(t.envelopes[0].body.rules.version).toBe(CURRENT_RULES.version)
       const issued = { members: await client.beaconOf(body.chorus.round, 'members'), assignment: await client.beaconOf(body.chorus.round, 'assignment') }
       expect(verifyTranscript(t.envelopes, { ledger: view, beacons: (_r, phase) => issued[phase] }).outcome.winner).toBe(body.chorus.winner)
     }

@@ -61,6 +61,7 @@ export function roundView(envelopes: readonly Envelope[]): RoundView {
     coordinator: first.from,
     question: [...asked].reverse().find((m) => m.role === 'user')?.content ?? asked.at(-1)?.content ?? '',
     private: q.prompt !== undefined,
+    operators: q.operators ?? null,
     asked_at: q.issuedAt,
     rules: q.rules.version,
     fee_micro: q.fee,

@@ -46,6 +46,7 @@ export function roundDetail(v: RoundPage, options: { showQuestion: boolean }): H
         h('span', {}, 'from ', h('code', { 'data-testid': 'winner', 'data-value': v.winner, title: v.winner }, v.winner.slice(0, 16))),
         h('span', { class: v.separated ? 'good' : 'warn' }, v.separated ? 'separated from the runner-up' : 'not separated from the runner-up'),
         h('span', {}, `${v.answers.length} answers, ${v.verdicts.length} verdicts, ${ms(v.round_ms)}`),
+        v.operators ? h('span', {}, `only nodes of operator${v.operators.length === 1 ? '' : 's'} `, ...v.operators.map((o) => h('code', { title: o }, `${o.slice(0, 8)} `))) : null,
         v.private ? h('span', {}, 'private: only the prompt’s hash was broadcast; the seated members alone were sent it') : null,
         v.redacted ? h('span', {}, `personal data replaced before broadcast: ${Object.entries(v.redacted).map(([k, n]) => `${n} ${k.toLowerCase()}`).join(', ')}`) : null,
       ),

@@ -40,6 +40,8 @@ export interface RoundView {
   /** `evidence`: what the judge's tools found on the pair, as the verdict signed it (node/tools), or null. */
   /** Whether the Query broadcast only the prompt's hash (the seated members alone were sent the prompt). */
   private: boolean
+  /** The operator accounts the client restricted the round to (null: any). */
+  operators: string[] | null
   verdicts: { judge: string; first: string; second: string; verdict: 'A' | 'B' | 'T' | 'U'; p_first: number | null; evidence: number[] | null; marks: number | null }[]
   /** Milliseconds from the Query to each seal; null where the round has no such seal. */
   phases_ms: { join: number | null; answer: number | null; reveal: number | null; judge: number | null; verdict_reveal: number | null; total: number | null }
