@@ -7,6 +7,7 @@ import * as ledger from './ledger.bench.js'
 import * as libp2p from './libp2p.bench.js'
 import * as maths from './maths.bench.js'
 import * as memory from './memory.bench.js'
+import * as hostile from './hostile.bench.js'
 import * as prefilter from './prefilter.bench.js'
 import * as recovery from './recovery.bench.js'
 import * as models from './models.bench.js'
@@ -25,7 +26,7 @@ interface Suite {
   run(): Promise<Figure[]>
 }
 
-const SUITES: Record<string, Suite> = { bt, round, models, gateway, dashboard, maths, prefilter, sandbox, memory, ledger, evm, sim, libp2p, devnet, recovery }
+const SUITES: Record<string, Suite> = { bt, round, models, gateway, dashboard, maths, prefilter, hostile, sandbox, memory, ledger, evm, sim, libp2p, devnet, recovery }
 
 sizeThreadPoolToCores()
 const filters = process.argv.slice(2)
