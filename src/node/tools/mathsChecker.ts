@@ -109,6 +109,9 @@ export interface MathsEvidence {
   checked: number
   failed: number
   follows: -1 | 0 | 1
+  /** The value the chain computed last and the final answer's value, where there are (not signed: `evidenceFavours` compares them across a pair). */
+  last?: number
+  final?: number
 }
 
 /** A reply's final answer as a number, read as the round reads it (undefined: none, or not a number). */
@@ -122,22 +125,34 @@ export function finalNumber(reply: string, spec: AnswerSpec): number | undefined
 export function mathsEvidence(text: string, finalValue: number | undefined): MathsEvidence {
   const check = checkArithmetic(text)
   const follows = followsFromChain(check, finalValue)
-  return { checked: check.checked, failed: check.failed.length, follows: follows === undefined ? -1 : follows ? 1 : 0 }
+  return { checked: check.checked, failed: check.failed.length, follows: follows === undefined ? -1 : follows ? 1 : 0, ...(check.lastValue === undefined ? {} : { last: check.lastValue }), ...(finalValue === undefined ? {} : { final: finalValue }) }
 }
 
 /**
- * Which of two answers the evidence favours: the one with no wrong claim over one with some.
- * Undefined: the evidence does not tell them apart (the judge's model decides).
+ * Which of two answers with different final answers the evidence favours: the one with no wrong
+ * claim over one with some; failing that, the answer the other chain itself computed last before
+ * stating something else (its own work supports it). Undefined: the evidence does not tell them
+ * apart (the judge's model decides).
  *
- * Whether the final answer follows from the chain is evidence too, and a judge that also used it
- * was right more often on gsm's right-vs-wrong pairs (66.2 % against 64.2 %), but it flags 9 % of
- * right chains (a final answer need not be the last thing computed), and every judge's tool flags
- * the same ones: the swarm lost 2.4 points with it (README, "Judges that check"). So it is
- * reported in the verdict's evidence and does not decide.
+ * "The final answer is not what its own chain computed last" alone is weaker: it holds for 9 % of
+ * right gsm chains (a final answer need not be the last thing computed), and deciding on it cost
+ * the replayed gsm swarm 2.4 points. Asking in addition that the other answer be that value fires
+ * on 694 of gsm's 9 690 right-vs-wrong pairs, 89 % of them rightly, and raised the checker-assisted
+ * judge from 64.2 % to 66.2 % (math-l5: 61.3 % to 62.1 %; README, "Judges that check").
  */
 export function evidenceFavours(first: MathsEvidence, second: MathsEvidence): 'A' | 'B' | undefined {
   if ((first.failed === 0) !== (second.failed === 0)) return first.failed === 0 ? 'A' : 'B'
+  // One chain computed the other's final answer last and then stated something else: its own work
+  // supports the other answer.
+  if (near(first.final, second.final)) return undefined
+  const firstSupportsSecond = near(first.last, second.final) && !near(first.last, first.final)
+  const secondSupportsFirst = near(second.last, first.final) && !near(second.last, second.final)
+  if (firstSupportsSecond !== secondSupportsFirst) return secondSupportsFirst ? 'A' : 'B'
   return undefined
+}
+
+function near(x: number | undefined, y: number | undefined): boolean {
+  return x !== undefined && y !== undefined && Math.abs(x - y) <= 0.005 * Math.max(1, Math.abs(y))
 }
 
 interface Side {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkArithmetic } from '../../../src/node/tools/mathsChecker.js'
+import { checkArithmetic, evidenceFavours, finalNumber, mathsEvidence } from '../../../src/node/tools/mathsChecker.js'
 
 const flags = (t: string) => checkArithmetic(t).failed.map((c) => [c.computed, c.stated])
 
@@ -50,5 +50,25 @@ describe('the maths checker', () => {
     expect(checkArithmetic(Array.from({ length: 1000 }, (_, i) => `${i} + 1 = ${i + 1}.`).join(' ')).checked).toBe(200)
     expect(checkArithmetic('5 / 0 = 3').checked).toBe(0)
     expect(checkArithmetic('((((2)))) * 3 = 6').failed).toEqual([])
+  })
+})
+
+describe('which answer the evidence favours', () => {
+  const ev = (text: string) => mathsEvidence(text, finalNumber(text, { type: 'number', marker: 'last' }))
+  it('prefers the chain whose stated arithmetic holds', () => {
+    expect(evidenceFavours(ev('3 × 17 = 51. The answer is 51.'), ev('3 × 17 = 52. The answer is 52.'))).toBe('A')
+    expect(evidenceFavours(ev('3 × 17 = 52. The answer is 52.'), ev('3 × 17 = 51. The answer is 51.'))).toBe('B')
+  })
+
+  it("prefers the answer the other chain itself computed last before stating something else", () => {
+    const strayed = ev('3 × 17 = 51 apples in the boxes, and 2 more make the answer 53.')
+    const kept = ev('Each box has 17, so 3 boxes hold 51. The answer is 51.')
+    expect(strayed.failed).toBe(0)
+    expect(evidenceFavours(strayed, kept)).toBe('B')
+    expect(evidenceFavours(kept, strayed)).toBe('A')
+    // A chain that merely does not end on its answer, against an answer it never computed: no decision.
+    expect(evidenceFavours(strayed, ev('The answer is 50.'))).toBeUndefined()
+    // The same final answer: nothing to decide between.
+    expect(evidenceFavours(kept, ev('It is 51.'))).toBeUndefined()
   })
 })
