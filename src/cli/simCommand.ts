@@ -25,6 +25,8 @@ export const SIM_HELP = `chorus sim --scenario <name> [--population FILE] [--see
   --rounds R    default 50
   --ticket T    each member's ticket, in units (default 0.01; the fee is 1)
   --forfeit F   no-shows (default: only members that reveal nothing forfeit) or non-winners
+  --defences on|off  whether judges read answers through the hostile-text defences (default on,
+                as nodes do): a dressing sways a judge by what of it survives them
   --data DIR    replay recorded answers of real models from DIR (e.g. ../shared/data) instead of
                 the skill model; with --task gsm (default), math-l5, zeroeval:<name>, or replay
                 with --file FILE (JSON lines: see chorus eval --help); judges stay modelled
@@ -33,7 +35,8 @@ export const SIM_HELP = `chorus sim --scenario <name> [--population FILE] [--see
   Sweeps (each reruns the scenario on the same seed, varying one thing):
   --sweep-tickets T,T…         ticket prices under both forfeit rules: what each behaviour nets
   --sweep-colluders N,N…       colluding group sizes: rounds steered, colluding and judging honestly
-  --sweep-susceptibility P,P…  honest judges' susceptibility: rounds each dressed answer won
+  --sweep-susceptibility P,P…  honest judges' susceptibility: rounds each dressed answer won, with
+                               the defences and without
   --sweep-tries N,N…           a grinding coordinator's Queries per question: its friends' seats
 `
 
@@ -58,8 +61,11 @@ export async function simCommand(args: string[], _signal: AbortSignal, out: (s: 
       'sweep-colluders': { type: 'string' },
       'sweep-susceptibility': { type: 'string' },
       'sweep-tries': { type: 'string' },
+      defences: { type: 'string' },
     },
   })
+  const defences = values.defences ?? 'on'
+  if (defences !== 'on' && defences !== 'off') throw new ConfigError('--defences is on or off')
   const forfeit = values.forfeit ?? 'no-shows'
   if (forfeit !== 'no-shows' && forfeit !== 'non-winners') throw new ConfigError('--forfeit is no-shows or non-winners')
   const scenario = values.scenario ?? 'baseline'
@@ -104,7 +110,7 @@ export async function simCommand(args: string[], _signal: AbortSignal, out: (s: 
     if (tty) process.stderr.write(`\r\x1b[2K${s}`)
   }
   // Synchronous: the default SIGINT ends it (main.ts gives sim no handler).
-  const result = runSimulation({ population, rounds, seed, forfeit, ...(ticket === undefined ? {} : { ticket }), ...(recorded ? { recorded } : {}), onRound: (r, of) => progress(`${scenario}: round ${r}/${of}`) })
+  const result = runSimulation({ population, rounds, seed, forfeit, defences: defences === 'on', ...(ticket === undefined ? {} : { ticket }), ...(recorded ? { recorded } : {}), onRound: (r, of) => progress(`${scenario}: round ${r}/${of}`) })
   // Charts are drawn only when asked for; the report links each by its path from the report.
   const files: Record<string, string> = {}
   const chart = (name: string, draw: () => string) => {

@@ -1,4 +1,5 @@
 import { INJECTED_TEXT } from '../eval/attacker.js'
+import { judgeView } from '../models/judgeText.js'
 import { modelledVerdict } from '../eval/modelledJudge.js'
 import type { Verdict } from '../protocol/messages.js'
 import type { JudgeTask } from '../round/participant.js'
@@ -26,6 +27,27 @@ const ATTACK_OF: Partial<Record<Behaviour, Attack>> = { injector: 'injection', f
 /** The attack a behaviour makes, if it is an attacker. */
 export function attackOf(behaviour: Behaviour): Attack | undefined {
   return ATTACK_OF[behaviour]
+}
+
+/**
+ * How much of a dressing's pull survives into what a judge is shown (models/judgeText.ts: hidden
+ * characters removed, compatibility forms folded): 1 for a dressing in plain words, which the
+ * defences leave as written; for the rare-token dressing, the share of its rare characters (beyond
+ * the Latin blocks and general punctuation a Latin-script tokenizer meets often, a stand-in for
+ * low-frequency tokens) still there. A MODELLING assumption: a judge's susceptibility to a dressing
+ * scales with how much of it it sees.
+ */
+export function defenceSurvival(attack: Attack): number {
+  const text = DRESSING[attack]
+  const before = rareCount(text)
+  return before === 0 ? 1 : rareCount(judgeView(text)) / before
+}
+
+function rareCount(text: string): number {
+  return [...text].filter((c) => {
+    const cp = c.codePointAt(0)!
+    return cp > 0x24f && !(cp >= 0x2000 && cp <= 0x206f) && !/\s/u.test(c)
+  }).length
 }
 
 /** Which dressing an answer text carries, as a judge reading it would notice. */
@@ -67,7 +89,8 @@ export function answerFor(group: Group, answers: RoundAnswers, correlation: numb
 }
 
 /** A node's verdict on a task (it knows nothing but the two texts and its own answer). */
-export function verdictFor(group: Group, seed: string, task: JudgeTask, isRight: (text: string) => boolean): Verdict['v'] {
+/** `survival`: how much of each dressing reaches the judge (`defenceSurvival`; 1 everywhere without the defences). */
+export function verdictFor(group: Group, seed: string, task: JudgeTask, isRight: (text: string) => boolean, survival: (attack: Attack) => number = () => 1): Verdict['v'] {
   if (group.behaviour === 'colluder') {
     const ours = (x: string) => x.includes(COLLUDER_MARK)
     if (ours(task.first) !== ours(task.second)) return ours(task.first) ? 'A' : 'B'
@@ -78,7 +101,7 @@ export function verdictFor(group: Group, seed: string, task: JudgeTask, isRight:
   if (own !== undefined && (first === own) !== (second === own)) return first === own ? 'A' : 'B'
   // Exactly one side dressed: the judge may fall for that dressing.
   const dressed = first !== undefined && second === undefined ? first : second !== undefined && first === undefined ? second : undefined
-  const susceptibility = dressed === undefined ? 0 : (group.susceptibility?.[dressed] ?? 0)
+  const susceptibility = dressed === undefined ? 0 : (group.susceptibility?.[dressed] ?? 0) * survival(dressed)
   return modelledVerdict({ accuracy: group.judgeAccuracy, injectionSusceptibility: susceptibility }, seed, isRight(task.first), isRight(task.second), {
     injectedFirst: dressed !== undefined && first !== undefined,
     injectedSecond: dressed !== undefined && second !== undefined,

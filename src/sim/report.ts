@@ -2,6 +2,7 @@ import { formatUnits } from '../ledger/amount.js'
 import type { Population } from './population.js'
 import { ATTACKS, BEHAVIOURS } from './population.js'
 import type { SimResult } from './simulation.js'
+import { defenceSurvival } from './behaviours.js'
 import { holdsHalf, seatShare, shareOf as share } from './tally.js'
 import type { CollusionRow, GrindingRow, SusceptibilityRow, TicketRow } from './sweeps.js'
 
@@ -48,7 +49,7 @@ function assumptions(population: Population, seed: string, result: SimResult): s
       ? `Answers: REPLAYED from recorded outputs of real models (ZeroEval ${result.replayed.task}: ${result.replayed.models.length} models, ${result.replayed.questions} questions, taken in order): each node gives its model's reply (its group's model, or the models in turn node by node), right when its final answer is the gold's; attackers state a near miss of the gold; hidden calibration rounds use the skill model.`
       : `Answers: right with the node's skill, else wrong, and then the round's common wrong answer with probability ${population.correlation}.`,
     `Judges: right on a right-vs-wrong pair with the node's judge accuracy, a coin flip between two right or two wrong answers; judges first take the ledger's calibration challenge the same way.`,
-    `Attackers answer wrong on purpose; a judge falls for a dressed answer (injected instructions, flattery, rare tokens) with its group's susceptibility when only one of the pair is dressed.`,
+    `Attackers answer wrong on purpose; a judge falls for a dressed answer (injected instructions, flattery, rare tokens) with its group's susceptibility when only one of the pair is dressed, ${result.defences ? `times what of the dressing survives the hostile-text defences judges read through (hidden characters removed, compatibility forms folded: ${ATTACKS.map((a) => `${a} ${defenceSurvival(a).toFixed(2)}`).join(', ')}, a MODELLING assumption)` : 'reading the answers as written (no defences)'}.`,
     `Hidden calibration rounds (known-answer items from the ledger, graded after settlement) follow every 20th client round, as a gateway mixes them in, and are not counted in the accuracy below (${result.hiddenRounds} ran).`,
     `Every judge runs the node's GOOD/BAD prefilter (its text check, real, on the answer texts): an answer most judge weight marks as no genuine attempt is left out and forfeits its ticket (rules 4).`,
     `Not modelled: network delay and loss (the transport is in memory and every phase closes on quorum).`,
@@ -187,12 +188,12 @@ export function susceptibilityTable(rows: readonly SusceptibilityRow[], chart?: 
   return [
     '## Sweep: dressed answers against judges\' susceptibility',
     '',
-    'Each honest judge falls for a dressing (when only one answer of its pair carries it) with the probability in the first column; the other columns are the rounds each dressing won, among those it was in.',
+    `Each honest judge falls for a dressing (when only one answer of its pair carries it) with the probability in the first column, times what of the dressing survives the hostile-text defences (MODELLED: ${ATTACKS.map((a) => `${a} ${defenceSurvival(a).toFixed(2)}`).join(', ')}); the other columns are the rounds each dressing won among those it was in, with the defences and (raw) with judges reading the answers as written.`,
     '',
     ...(chart ? [`![dressed answers' success against susceptibility](${chart})`, ''] : []),
     `| susceptibility | ${attacks.join(' | ')} | swarm accuracy | majority |`,
     `|---|${attacks.map(() => '---').join('|')}|---|---|`,
-    ...rows.map((r) => `| ${r.susceptibility} | ${attacks.map((a) => pct(r.won[a] ?? 0)).join(' | ')} | ${pct(r.swarm)} | ${pct(r.majority)} |`),
+    ...rows.map((r) => `| ${r.susceptibility} | ${attacks.map((a) => `${pct(r.won[a] ?? 0)} (raw ${pct(r.raw.won[a] ?? 0)})`).join(' | ')} | ${pct(r.swarm)} (raw ${pct(r.raw.swarm)}) | ${pct(r.majority)} |`),
     '',
   ].join('\n')
 }

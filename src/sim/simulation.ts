@@ -20,7 +20,7 @@ import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
 import { CURRENT_RULES } from '../protocol/rulesVersions.js'
 import { MARK_FIRST, MARK_SECOND } from '../consensus/prefilter.js'
 import { notGenuine } from '../node/tools/genuine.js'
-import { answerFor, dressingOf, type RoundAnswers, roundAnswers, verdictFor } from './behaviours.js'
+import { answerFor, defenceSurvival, dressingOf, type RoundAnswers, roundAnswers, verdictFor } from './behaviours.js'
 import { type Attack, BEHAVIOURS, type Behaviour, type Group, type Population } from './population.js'
 
 /**
@@ -49,6 +49,11 @@ export interface SimOptions {
    * node answers what its model answered; judges stay modelled, knowing the gold.
    */
   recorded?: RecordedTask
+  /**
+   * Whether judges read answers through the hostile-text defences (default true, as every node
+   * does): a dressing sways a judge in proportion to what of it survives (`defenceSurvival`).
+   */
+  defences?: boolean
   /** Called after each round (the CLI's progress line). */
   onRound?: (done: number, of: number) => void
 }
@@ -121,6 +126,8 @@ export interface SimResult {
   hiddenRounds: number
   /** Fees the coordinator forfeited for rounds it abandoned. */
   feesForfeited: bigint
+  /** Whether judges read through the hostile-text defences. */
+  defences: boolean
   /** Wall time spent setting up (accounts, stakes, calibration) and running the rounds; never in a report. */
   timing: { setupMs: number; roundsMs: number }
 }
@@ -129,6 +136,7 @@ const STAKE = 1_000_000n
 const DEFAULT_HIDDEN_EVERY = 20
 
 export function runSimulation(opts: SimOptions): SimResult {
+  const survival = opts.defences === false ? () => 1 : defenceSurvival
   const { population } = opts
   const fee = opts.fee ?? 1_000_000n
   const ticket = opts.ticket ?? 10_000n
@@ -224,7 +232,7 @@ export function runSimulation(opts: SimOptions): SimResult {
         identity: m.identity,
         answer: answerOf.get(m.identity.id),
         // A task names the two answers' owners (a, b) and shows their texts (first, second).
-        judge: (task) => verdictFor(m.group, hashParts('sim-verdict', opts.seed, salt, m.identity.id, task.a, task.b), task, isRight),
+        judge: (task) => verdictFor(m.group, hashParts('sim-verdict', opts.seed, salt, m.identity.id, task.a, task.b), task, isRight, survival),
         // Every node runs the node software's GOOD/BAD prefilter (its text check, real) as a judge.
         marks: (task) => (notGenuine(task.first, question) ? MARK_FIRST : 0) | (notGenuine(task.second, question) ? MARK_SECOND : 0),
       }))
@@ -308,7 +316,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     const gw = ledger.account(gatewayAccount)!
     const feesForfeited = deposit - gw.stake - fee * BigInt(rounds.length + hiddenRounds)
     const replayed = opts.recorded ? { replayed: { task: opts.recorded.task, models: opts.recorded.models, questions: opts.recorded.questions.length } } : {}
-    return { rounds, nodes, fee, ticket, trajectory, feesForfeited, hiddenRounds, ...replayed, timing: { setupMs, roundsMs: performance.now() - started - setupMs } }
+    return { rounds, nodes, fee, ticket, trajectory, feesForfeited, hiddenRounds, defences: opts.defences !== false, ...replayed, timing: { setupMs, roundsMs: performance.now() - started - setupMs } }
   } finally {
     ledger.close()
   }

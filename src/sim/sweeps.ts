@@ -88,6 +88,8 @@ export interface SusceptibilityRow {
   won: Partial<Record<Attack, number>>
   swarm: number
   majority: number
+  /** The same runs with judges reading the answers raw, without the hostile-text defences. */
+  raw: { won: Partial<Record<Attack, number>>; swarm: number }
 }
 
 export function susceptibilitySweep(base: SweepBase, values: readonly number[]): SusceptibilityRow[] {
@@ -95,13 +97,19 @@ export function susceptibilitySweep(base: SweepBase, values: readonly number[]):
     base.onRun?.(`susceptibility ${s}`)
     const groups = base.population.groups.map((g) => (g.behaviour === 'honest' ? { ...g, susceptibility: Object.fromEntries(ATTACKS.map((a) => [a, s])) } : g))
     const r = runOf(base, { population: { ...base.population, groups } })
-    const won: SusceptibilityRow['won'] = {}
-    for (const a of ATTACKS) {
-      const present = r.rounds.filter((x) => x.attacks.includes(a))
-      if (present.length > 0) won[a] = share(present, (x) => x.winningAttack === a)
-    }
-    return { susceptibility: s, won, swarm: share(r.rounds, (x) => x.swarmRight), majority: share(r.rounds, (x) => x.majorityRight) }
+    const raw = runOf(base, { population: { ...base.population, groups }, defences: false })
+    return { susceptibility: s, won: wonBy(r), swarm: share(r.rounds, (x) => x.swarmRight), majority: share(r.rounds, (x) => x.majorityRight), raw: { won: wonBy(raw), swarm: share(raw.rounds, (x) => x.swarmRight) } }
   })
+}
+
+/** Rounds each dressing won among the rounds it was in. */
+function wonBy(r: SimResult): Partial<Record<Attack, number>> {
+  const won: Partial<Record<Attack, number>> = {}
+  for (const a of ATTACKS) {
+    const present = r.rounds.filter((x) => x.attacks.includes(a))
+    if (present.length > 0) won[a] = share(present, (x) => x.winningAttack === a)
+  }
+  return won
 }
 
 /** A grinding coordinator against how many Queries it may spend per question. */

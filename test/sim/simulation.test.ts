@@ -1,3 +1,4 @@
+import { defenceSurvival } from '../../src/sim/behaviours.js'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -84,6 +85,10 @@ describe('chorus sim', () => {
     const wins = (r: typeof none) => Object.values(r!.won).reduce((s, x) => s + x, 0)
     expect(wins(high)).toBeGreaterThan(wins(none) + 0.3)
     expect(high!.swarm).toBeLessThan(none!.swarm)
+    // Read raw (no defences), the rare-token dressing pulls at its full susceptibility; through them, at what survives.
+    expect(defenceSurvival('injection')).toBe(1)
+    expect(defenceSurvival('rareTokens')).toBeLessThan(0.5)
+    expect(high!.raw.won.rareTokens!).toBeGreaterThan(high!.won.rareTokens!)
   })
 
   it('makes a grinding coordinator pay a forfeited fee for every round it abandons after seeing the beacon', () => {
