@@ -1,7 +1,8 @@
 import { capShares } from './judgeWeights.js'
 
 /**
- * The GOOD/BAD prefilter (rules 4 on): which answers the judges left out as not genuine attempts.
+ * The GOOD/BAD prefilter (rules 4 on): which answers the judges' marks would leave out as not
+ * genuine attempts (the round then keeps only those the rules' text check confirms: outcome.ts).
  * A judge marks an answer it saw when more than half of its verdicts on that answer carry the mark
  * (a verdict's `g`: bit 1 the first answer, bit 2 the second). An answer is left out when at least
  * two judges saw it and those that marked it hold more than half of the weight of those that saw

@@ -1,5 +1,5 @@
 import { isRight } from '../consensus/answerTypes.js'
-import { notGenuine } from '../node/tools/genuine.js'
+import { notGenuine } from '../protocol/genuine.js'
 import { ATTACKS, attackReply } from './attacker.js'
 import type { RecordedTask } from './zeroeval.js'
 

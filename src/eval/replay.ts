@@ -12,7 +12,7 @@ import { type JudgeModel, modelledVerdict } from './modelledJudge.js'
 import { driveRound } from './roundDriver.js'
 import { replayLedger, seasonedView } from './replayLedger.js'
 import { MARK_FIRST, MARK_SECOND } from '../consensus/prefilter.js'
-import { notGenuine } from '../node/tools/genuine.js'
+import { notGenuine } from '../protocol/genuine.js'
 import { PREFILTER_RULES, RULES_VERSIONS } from '../protocol/rulesVersions.js'
 import { type AttackedMethod, type Method, type Paired, type RoundPicks, scoreAttack, scoreMethods } from './scoring.js'
 import type { RecordedTask } from './zeroeval.js'
@@ -76,7 +76,7 @@ export interface ReplayOptions {
   judgeTools?: 'maths'
   /**
    * The GOOD/BAD prefilter: true runs every round by rules 4, its judges marking each answer with
-   * the prefilter's text check (node/tools/genuine.ts, real, on the recorded text); false runs the
+   * the prefilter's text check (protocol/genuine.ts, real, on the recorded text); false runs the
    * same rounds by rules 3, without it. Either way on a stand-in ledger (replayLedger.ts) whose
    * answerers all have a full record. Undefined: rules 1, as every other replay.
    */

@@ -1,5 +1,5 @@
 import type { JudgeReply } from './backend.js'
-import { judgeView, quoteAnswer } from './judgeText.js'
+import { judgeView, quoteAnswer } from '../protocol/judgeText.js'
 
 /**
  * The judging prompt and the reading of a judge's reply, in one place for every backend. The

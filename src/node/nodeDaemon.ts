@@ -7,7 +7,7 @@ import type { AnswerSpec } from '../consensus/answerTypes.js'
 import type { JudgeEvidence, NodeTools } from './tools/nodeTools.js'
 import { LOCKED_JOIN_RULES, PREFILTER_RULES } from '../protocol/rulesVersions.js'
 import { MARK_FIRST, MARK_SECOND } from '../consensus/prefilter.js'
-import { notGenuine } from './tools/genuine.js'
+import { notGenuine } from '../protocol/genuine.js'
 import type { ChatMessage, NodeStatusBody, QueryBody, Verdict, TokenCount } from '../protocol/messages.js'
 import type { NetworkLedger } from '../ledger/networkLedger.js'
 import type { Standing } from '../ledger/standing.js'
@@ -44,7 +44,7 @@ export interface NodeInit {
   tools?: NodeTools
   /**
    * The GOOD/BAD prefilter (rules 4 on): as a judge, mark each answer that is plainly not a genuine
-   * attempt (tools/genuine.ts) and decide its pairs without the model. Default on; off for models
+   * attempt (protocol/genuine.ts) and decide its pairs without the model. Default on; off for models
    * that say nothing meaningful (tiny generated ones), whose every answer it would mark.
    */
   prefilter?: boolean

@@ -38,7 +38,8 @@ export interface RoundRules {
   /**
    * Rules 4 on (1): the GOOD/BAD prefilter. Judges mark each answer they see that is not a genuine
    * attempt; an answer marked by judges holding more than half the weight of those that saw it (two
-   * at least) is left out of the ranking, and its ticket is forfeit (consensus/prefilter.ts).
+   * at least), which the rules' own text check (genuine.ts) confirms, is left out of the ranking,
+   * and its ticket is forfeit (consensus/prefilter.ts, round/outcome.ts).
    */
   prefilter?: number
   /** Rules 4 on (1): a group's support is ln(max(1, Σ records)), not ln(1 + Σ): a lone answer gains nothing. */
@@ -84,7 +85,7 @@ export const RULES_VERSIONS: ReadonlyMap<number, RulesVersion> = new Map([
     {
       rules: { version: 4, maxJudgeShareBp: 2_500, minRanked: 3, priorMilli: 1_000, supportBp: 5_000, zMilli: 1_960, sealGraceMs: 2_000, supportRounds: 10, supportByRank: 1, prefilter: 1, supportFloor: 1 },
       status: 'live',
-      summary: "as 3, and answers that most of the judge weight that saw them marked not a genuine attempt are left out of the ranking and forfeit their ticket; a group's support is ln(max(1, records)), so a lone answer gains nothing over none",
+      summary: "as 3, and answers that most of the judge weight that saw them marked not a genuine attempt, and that the rules' text check confirms, are left out of the ranking and forfeit their ticket; a group's support is ln(max(1, records)), so a lone answer gains nothing over none",
     },
   ],
 ])

@@ -17,7 +17,7 @@ import {
   type RoundOutcome,
   resultFields,
 } from './outcome.js'
-import { assignmentSeed, beaconSeed, promptHash, promptSalt, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
+import { assignmentSeed, beaconSeed, promptHash, promptSalt, questionText, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
 
 /**
  * The coordinator's side of a round as a state machine. It does no I/O and reads no clock: `now` and
@@ -570,6 +570,7 @@ export class CoordinatorRound {
       this.ctx.ledger,
       this.body.rules,
       this.body.answer,
+      questionText({ ...this.body, messages: this.privatePrompt?.messages ?? this.body.messages }),
     )
     const root = merkleRoot(this.transcript.map((m) => m.wire))
     const result = this.sign('Result', { root, ...resultFields(outcome), at: now })

@@ -4,6 +4,7 @@ import { replyKey } from '../consensus/answers.js'
 import { type AnswerSpec, groupKey } from '../consensus/answerTypes.js'
 import { majorityVoteByKey } from '../consensus/baselines.js'
 import { excludedByMarks } from '../consensus/prefilter.js'
+import { notGenuine } from '../protocol/genuine.js'
 import { BP, SCORE_SCALE } from '../protocol/limits.js'
 import type { RoundRules } from '../protocol/rulesVersions.js'
 import type { ResultBody, Verdict } from '../protocol/messages.js'
@@ -77,9 +78,15 @@ export function computeOutcome(
   ledger: LedgerView,
   rules: RoundRules,
   spec?: AnswerSpec,
+  /** The question asked (the prefilter's check reads whether an answer only echoes it). */
+  question?: string,
 ): RoundOutcome {
   if (answers.length === 0) throw new RangeError('no answers to decide between')
   const all = verdicts.flatMap((r) => r.verdicts.map((v) => ({ judge: r.judge, a: v.a, b: v.b, v: v.v, ...(v.g === undefined ? {} : { g: v.g }) })))
+  // Judges' marks leave an answer out only where the rules' own text check agrees: marks alone
+  // would let judges holding most of the weight that saw a right answer throw it out and take its
+  // ticket (colluders in the simulator did, 42 right answers in 100 rounds).
+  const textOf = new Map(answers.map((a) => [a.owner, a.text]))
   const excluded =
     rules.prefilter === 1
       ? excludedByMarks(
@@ -87,7 +94,7 @@ export function computeOutcome(
           all,
           (j) => ledger.judgeWeight(j),
           rules.maxJudgeShareBp / BP,
-        )
+        ).filter((owner) => notGenuine(textOf.get(owner)!, question) !== undefined)
       : []
   // The ranking sees only what the prefilter kept: its answers and the verdicts between them.
   const out = new Set(excluded)

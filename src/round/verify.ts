@@ -16,7 +16,7 @@ import {
   type RevealedAnswer,
   type RoundOutcome,
 } from './outcome.js'
-import { assignmentSeed, beaconSeed, promptHash, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
+import { assignmentSeed, beaconSeed, promptHash, questionText, roundIdOf, secretCommitment, selectMembers, verdictPayload } from './rules.js'
 import { type BeaconLookup, type BeaconPhase, joinSealHash, type RoundBeacon } from './beacons.js'
 
 /**
@@ -176,7 +176,7 @@ class Walk {
     const assignment = planJudging(answers, this.opts.ledger, seed)
     const verdicts =
       answers.length >= q.rules.minRanked && assignment.byJudge.size > 0 ? this.judging(assignment) : []
-    const outcome = computeOutcome(answers, verdicts, this.opts.ledger, q.rules, q.answer)
+    const outcome = computeOutcome(answers, verdicts, this.opts.ledger, q.rules, q.answer, questionText({ ...q, messages: prompt }))
     const root = this.result(outcome)
     return {
       roundId: this.roundId,

@@ -1,5 +1,5 @@
 import { INJECTED_TEXT } from '../eval/attacker.js'
-import { judgeView } from '../models/judgeText.js'
+import { judgeView } from '../protocol/judgeText.js'
 import { modelledVerdict } from '../eval/modelledJudge.js'
 import type { Verdict } from '../protocol/messages.js'
 import type { JudgeTask } from '../round/participant.js'
@@ -30,7 +30,7 @@ export function attackOf(behaviour: Behaviour): Attack | undefined {
 }
 
 /**
- * How much of a dressing's pull survives into what a judge is shown (models/judgeText.ts: hidden
+ * How much of a dressing's pull survives into what a judge is shown (protocol/judgeText.ts: hidden
  * characters removed, compatibility forms folded): 1 for a dressing in plain words, which the
  * defences leave as written; for the rare-token dressing, the share of its rare characters (beyond
  * the Latin blocks and general punctuation a Latin-script tokenizer meets often, a stand-in for

@@ -19,8 +19,8 @@ import { type Signed, signEnvelope } from '../protocol/envelope.js'
 import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
 import { CURRENT_RULES } from '../protocol/rulesVersions.js'
 import { MARK_FIRST, MARK_SECOND } from '../consensus/prefilter.js'
-import { notGenuine } from '../node/tools/genuine.js'
-import { answerFor, defenceSurvival, dressingOf, type RoundAnswers, roundAnswers, verdictFor } from './behaviours.js'
+import { notGenuine } from '../protocol/genuine.js'
+import { answerFor, COLLUDER_MARK, defenceSurvival, dressingOf, type RoundAnswers, roundAnswers, verdictFor } from './behaviours.js'
 import { type Attack, BEHAVIOURS, type Behaviour, type Group, type Population } from './population.js'
 
 /**
@@ -233,8 +233,9 @@ export function runSimulation(opts: SimOptions): SimResult {
         answer: answerOf.get(m.identity.id),
         // A task names the two answers' owners (a, b) and shows their texts (first, second).
         judge: (task) => verdictFor(m.group, hashParts('sim-verdict', opts.seed, salt, m.identity.id, task.a, task.b), task, isRight, survival),
-        // Every node runs the node software's GOOD/BAD prefilter (its text check, real) as a judge.
-        marks: (task) => (notGenuine(task.first, question) ? MARK_FIRST : 0) | (notGenuine(task.second, question) ? MARK_SECOND : 0),
+        // Every node runs the node software's GOOD/BAD prefilter (its text check, real) as a judge;
+        // a colluder marks every answer but its friends' (to throw them out and take their tickets).
+        marks: (task) => (marksAgainst(m.group.behaviour, task.first, question) ? MARK_FIRST : 0) | (marksAgainst(m.group.behaviour, task.second, question) ? MARK_SECOND : 0),
       }))
       const friends = (seated: readonly string[]) => seated.filter((id) => byId.get(id)!.behaviour === 'colluder').length
       for (let attempt = 1; ; attempt++) {
@@ -355,4 +356,10 @@ function countBy<K extends string>(keys: readonly K[]): Partial<Record<K, number
   const out: Partial<Record<K, number>> = {}
   for (const k of keys) out[k] = (out[k] ?? 0) + 1
   return out
+}
+
+/** Whether a judge of this behaviour marks an answer as no genuine attempt. */
+function marksAgainst(behaviour: Behaviour, text: string, question: string): boolean {
+  if (behaviour === 'colluder') return !text.includes(COLLUDER_MARK)
+  return notGenuine(text, question) !== undefined
 }

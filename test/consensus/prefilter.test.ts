@@ -99,6 +99,17 @@ describe('rules 4 rounds', () => {
     expect(v3.outcome!.outcome.scores).toHaveLength(7)
   })
 
+  it("needs the rules' own text check to agree: judges marking a genuine answer cannot throw it out", () => {
+    // Every judge marks node 0's plain, right answer (colluders would): it stays, ranked.
+    const h = new Harness({ nodes: 7, rules: CURRENT_RULES, answer, marks: (_j, owner) => owner === ident('node-0').id || owner === ident('node-6').id })
+    expect(h.outcome!.outcome.excluded).toEqual([ident('node-6').id])
+    expect(h.outcome!.outcome.scores.map((s) => s.node)).toContain(ident('node-0').id)
+    expect(verifyOpened(h.outcome!.transcript, { ledger: h.ledger, beacons: h.beacons }).outcome.excluded).toEqual([ident('node-6').id])
+    // Symbol soup nobody marked is not left out either: the marks are needed too.
+    const unmarked = new Harness({ nodes: 7, rules: CURRENT_RULES, answer })
+    expect(unmarked.outcome!.outcome.excluded).toEqual([])
+  })
+
   it('a marked answer forfeits its ticket and moves its answerer toward last, without a ranked round to its record', () => {
     const h = new Harness({ nodes: 7, rules: CURRENT_RULES, answer, marks })
     const members = h.members.map((m) => m.id)

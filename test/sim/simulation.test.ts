@@ -80,6 +80,16 @@ describe('chorus sim', () => {
     expect(rows[1]!.steered).toBeGreaterThanOrEqual(rows[0]!.steered)
   })
 
+  it("keeps colluders from throwing honest answers out with the prefilter's marks (they mark every answer but their friends')", () => {
+    const result = runSimulation({ population: SCENARIOS.collusion!, rounds: 40, seed: '3' })
+    const left = result.rounds.reduce((s, r) => s + (r.excluded.honest ?? 0), 0)
+    expect(left).toBe(0)
+    expect(result.rounds.every((r) => r.excludedRight === 0)).toBe(true)
+    // Lazy nodes' empty answers are still left out (the baseline scenario).
+    const baseline = runSimulation({ population: SCENARIOS.baseline!, rounds: 20, seed: '3' })
+    expect(baseline.rounds.reduce((s, r) => s + (r.excluded.lazy ?? 0), 0)).toBeGreaterThan(0)
+  })
+
   it('lets dressed wrong answers win more as judges grow susceptible to them', () => {
     const [none, high] = susceptibilitySweep({ population: SCENARIOS.injection!, rounds: 30, seed: '2' }, [0, 0.6])
     const wins = (r: typeof none) => Object.values(r!.won).reduce((s, x) => s + x, 0)

@@ -1,4 +1,4 @@
-import { judgeView } from '../../models/judgeText.js'
+import { judgeView } from './judgeText.js'
 
 /**
  * A cheap first pass of the GOOD/BAD prefilter: whether an answer is plainly not a genuine attempt

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { judgeCompletionPrompt, judgeUserPrompt } from '../../src/models/judgePrompt.js'
-import { judgeView, quoteAnswer } from '../../src/models/judgeText.js'
+import { judgeView, quoteAnswer } from '../../src/protocol/judgeText.js'
 import { ATTACKS, AttackerBackend, attackReply } from '../../src/eval/attacker.js'
 import { extractAnswer } from '../../src/consensus/answers.js'
 import { InstantBackend } from '../../src/models/instant.js'

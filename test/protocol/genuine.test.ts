@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { notGenuine } from '../../../src/node/tools/genuine.js'
-import { ATTACKS, attackReply } from '../../../src/eval/attacker.js'
+import { notGenuine } from '../../src/protocol/genuine.js'
+import { ATTACKS, attackReply } from '../../src/eval/attacker.js'
 
 describe('the prefilter’s text check', () => {
   it('marks what is plainly not an attempt: empty, no words, symbols, one token over and over, the question echoed', () => {
