@@ -31,9 +31,11 @@ describe('a devnet on a served ledger', () => {
     const before = (await client.latest()).seq
     const rounds: Json[] = []
     for (let r = 0; r < 2; r++) {
-      const res = await fetch(`${net.apiUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chorus-swarm', messages: [{ role: 'user', content: `paid question ${r}` }] }) })
+      // The second round is private: its prompt goes over libp2p to the seated members alone.
+      const res = await fetch(`${net.apiUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chorus-swarm', messages: [{ role: 'user', content: `paid question ${r}` }], ...(r === 1 ? { chorus: { private: true } } : {}) }) })
       expect(res.status).toBe(200)
       rounds.push(await res.json())
+      expect(rounds[r].chorus.private).toBe(r === 1)
     }
     // Settlement follows the answer; wait for both. Each round also took two beacons (and the
     // first, the beacon chain's start).
@@ -49,7 +51,10 @@ describe('a devnet on a served ledger', () => {
       const view = standingOf((await client.standingAt(head))!)
       expect(t.envelopes[0].body.rules.version).toBe(CURRENT_RULES.version)
       const issued = { members: await client.beaconOf(body.chorus.round, 'members'), assignment: await client.beaconOf(body.chorus.round, 'assignment') }
-      expect(verifyTranscript(t.envelopes, { ledger: view, beacons: (_r, phase) => issued[phase] }).outcome.winner).toBe(body.chorus.winner)
+      const verified = verifyTranscript(t.envelopes, { ledger: view, beacons: (_r, phase) => issued[phase] })
+      expect(verified.outcome.winner).toBe(body.chorus.winner)
+      expect(verified.prompt[0].content).toMatch(/^paid question/)
+      expect(t.envelopes.some((e: Json) => e.type === 'Prompt')).toBe(body.chorus.private)
     }
     const nodes = ((await (await fetch(`${net.apiUrl}/nodes`)).json()) as Json).data
     expect(nodes).toHaveLength(3)
