@@ -191,7 +191,9 @@ async function verify(args: string[]): Promise<number> {
       process.stdout.write(
         `VALID round ${v.roundId}\n  coordinator ${v.coordinator}\n  root        ${v.root}\n` +
           `  ${o.ranked ? 'ranked' : 'unranked'}, ${o.scores.length} answers, ${o.verdictCount} verdicts, winner ${o.winner}` +
-          `${o.separated ? ' (separated from the runner-up)' : ''}\n`,
+          `${o.separated ? ' (separated from the runner-up)' : ''}\n` +
+          `  rules ${v.query.rules.version}${v.query.prompt ? ', private (the prompt went to the members alone)' : ''}${v.query.operators ? `, only operators ${v.query.operators.join(', ')}` : ''}\n` +
+          (o.excluded.length > 0 ? `  left out as no genuine attempt (tickets forfeit): ${o.excluded.join(', ')}\n` : ''),
       )
     }
     return 0

@@ -26,6 +26,16 @@ describe('chorus verify', () => {
     expect(no.out).toMatch(/^INVALID message \d+: bad signature/)
   })
 
+  it('says when a round was private (its prompt went to the members alone)', async () => {
+    const h = new Harness({ nodes: 4, request: { private: true } })
+    const dir = await mkdtemp(join(tmpdir(), 'chorus-'))
+    const path = join(dir, 'private.json')
+    await writeFile(path, JSON.stringify(transcriptFile(h.outcome!.transcript)))
+    const ok = await cli('verify', path)
+    expect(ok.code).toBe(0)
+    expect(ok.out).toContain('rules 1, private (the prompt went to the members alone)')
+  })
+
   it('explains usage errors', async () => {
     expect((await cli('verify')).code).toBe(2)
     expect((await cli('verify', '/no/such/file')).out).toMatch(/cannot read/)

@@ -53,7 +53,7 @@ describe('a devnet on a served ledger', () => {
       const issued = { members: await client.beaconOf(body.chorus.round, 'members'), assignment: await client.beaconOf(body.chorus.round, 'assignment') }
       const verified = verifyTranscript(t.envelopes, { ledger: view, beacons: (_r, phase) => issued[phase] })
       expect(verified.outcome.winner).toBe(body.chorus.winner)
-      expect(verified.prompt[0].content).toMatch(/^paid question/)
+      expect(verified.prompt[0]!.content).toMatch(/^paid question/)
       expect(t.envelopes.some((e: Json) => e.type === 'Prompt')).toBe(body.chorus.private)
     }
     const nodes = ((await (await fetch(`${net.apiUrl}/nodes`)).json()) as Json).data
