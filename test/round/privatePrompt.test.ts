@@ -89,6 +89,27 @@ describe('a private round', () => {
     expect(h.outcome).toBeUndefined()
   })
 
+  it('a Prompt in a round whose Query carries its messages, or from anyone but the coordinator, is refused', () => {
+    // Each forged Prompt reaches member 0 just before its Members seal, while the round is open there.
+    const injecting = (forge: (h: Harness) => Signed) => {
+      let done = false
+      return (msg: Signed, to: { id: string }, h: Harness) => {
+        if (!done && msg.env.type === 'Members' && to.id === h.members[0]!.id) {
+          done = true
+          h.deliverToMember(h.members[0]!, forge(h))
+        }
+        return true
+      }
+    }
+    const prompt = (from: Parameters<typeof signEnvelope>[0], h: Harness) => signEnvelope(from, { type: 'Prompt', round: h.round.roundId, seq: 99, body: { messages: ASKED, salt: 'ab'.repeat(32) } })
+    const open = new Harness({ nodes: 3, rules: CURRENT_RULES, toMember: injecting((h) => prompt(h.coordId, h)) })
+    expect(open.rejected).toContainEqual({ code: 'WRONG_PHASE', type: 'Prompt' })
+    expect(open.outcome?.outcome.ranked).toBe(true)
+    const fromMember = privateRound(3, 3, { toMember: injecting((h) => prompt(h.members[1]!, h)) })
+    expect(fromMember.rejected).toContainEqual({ code: 'WRONG_SENDER', type: 'Prompt' })
+    expect(fromMember.outcome?.outcome.ranked).toBe(true)
+  })
+
   it('refuses a private Query that also carries its messages, and one with neither', () => {
     const h = privateRound(3, 3)
     const body = h.round.query.env.body
