@@ -202,7 +202,9 @@ function report(question: string, res: RoundResult, names: Map<string, string>, 
     }
   }
   if (o.ranked) {
-    lines.push('', 'Scores (group score = mean strength of the answers sharing a final answer + 0.5·ln(how many);', '        strength = judged log-strength with its 95% interval):')
+    const rules = (envs[0] as Envelope<'Query'>).body.rules.version
+    const support = rules === 1 ? '0.5·ln(how many)' : '0.5·ln of how many, each counted by its ledger record'
+    lines.push('', `Scores (group score = mean strength of the answers sharing a final answer + ${support};`, '        strength = judged log-strength with its 95% interval):')
     for (const s of o.scores) {
       lines.push(
         `  ${short(s.node)}  score ${(s.score / 1e6).toFixed(3).padStart(7)}  strength ${(s.theta / 1e6).toFixed(3).padStart(7)} [${(s.lo / 1e6).toFixed(2)}, ${(s.hi / 1e6).toFixed(2)}]  shared by ${s.support}${s.node === o.winner ? '  ← winner' : ''}`,
@@ -210,6 +212,9 @@ function report(question: string, res: RoundResult, names: Map<string, string>, 
     }
   } else {
     lines.push('', `Unranked: fewer than 3 answers or no usable verdict; the plurality answer is returned.`)
+  }
+  if (o.excluded.length > 0) {
+    lines.push(`Left out by the GOOD/BAD prefilter (judges marked them no genuine attempt; their tickets are forfeit): ${o.excluded.map(short).join(', ')}`)
   }
   lines.push('', `Winner ${short(o.winner)}${o.separated ? ' (clearly ahead of the runner-up)' : ' (not separated from the runner-up)'}:`, `  ${clean(o.answer, 400)}`)
   lines.push('', `Baselines: majority vote → ${short(o.baselines.majority)}, weighted Bradley–Terry → ${short(o.baselines.weightedBt)}, unweighted → ${short(o.baselines.unweighted)}`)
