@@ -177,7 +177,8 @@ describe.skipIf(missing !== undefined)('hostile answers and reports, in Chromium
   })
 
   it('renders every answer as text and runs none of it', async () => {
-    const res: Json = await (await fetch(`${gw.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chorus-swarm', messages: [{ role: 'user', content: '<b>hi</b>' }] }) })).json()
+    // A private round: the page reads its question from the Prompt the members were sent, and says so.
+    const res: Json = await (await fetch(`${gw.url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chorus-swarm', messages: [{ role: 'user', content: '<b>hi</b>' }], chorus: { private: true } }) })).json()
     const base = gw.url.replace(/\/v1$/, '')
     const page = await browser.context.newPage()
     const errors = watchErrors(page)
@@ -185,6 +186,8 @@ describe.skipIf(missing !== undefined)('hostile answers and reports, in Chromium
     await page.waitForSelector('[data-testid=root]')
     const text = await page.textContent('main')
     for (const h of hostile) expect(text).toContain(h)
+    expect(text).toContain('private: only the prompt’s hash was broadcast')
+    expect(text).toContain('<b>hi</b>')
     expect(await page.evaluate('window.__pwned')).toBeUndefined()
     expect(await page.locator('main img, main script, main [onerror], main [onload]').count()).toBe(0)
     // The reports page: the Markdown is text, the SVG keeps only its drawing.
