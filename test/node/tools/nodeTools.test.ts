@@ -56,7 +56,9 @@ describe('node tools', () => {
     for (const v of reveals.flatMap((e) => e.body.verdicts)) {
       expect(v.e).toHaveLength(6)
       const [wrongFirst, wrongSecond] = [v.e![1]! > 0, v.e![4]! > 0]
-      if (wrongFirst !== wrongSecond) {
+      // The evidence decides against a wrong computation when the other chain's arithmetic leads to its answer.
+      const cleanFollows = (wrongFirst ? v.e![5] : v.e![2]) === 1
+      if (wrongFirst !== wrongSecond && cleanFollows) {
         decided++
         // The answer whose stated arithmetic holds wins the pair, whatever the model would say.
         expect(v.v).toBe(wrongFirst ? 'B' : 'A')
