@@ -77,13 +77,13 @@ export const NODE_HELP = `chorus node --key <file> [options]
   --metrics-port <n>      serve Prometheus metrics on 127.0.0.1:<n>/metrics
   --config <file>         JSON with the same settings: key, listen, bootstrap, mdns, relay, model,
                           capacity, perGateway, horizonSeconds, gateways, domains, metricsPort,
-                          ledger, minFee, maxLoad, resumeLoad, quietHours, tools
+                          ledger, minFee, maxLoad, resumeLoad, quietHours, tools, prefilter
 `
 
 /** How often the load governor samples the machine. */
 const GOVERNOR_SAMPLE_MS = 1_000
 
-export const NODE_CONFIG_SETTINGS: SettingTypes = { ...NETWORK_SETTINGS, ...NODE_SETTINGS, model: 'string', domains: 'string', tools: 'string' }
+export const NODE_CONFIG_SETTINGS: SettingTypes = { ...NETWORK_SETTINGS, ...NODE_SETTINGS, model: 'string', domains: 'string', tools: 'string', prefilter: 'string' }
 
 export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const { values } = parseArgs({ args, options: { ...NETWORK_OPTIONS, ...NODE_OPTIONS, model: { type: 'string' }, domains: { type: 'string' }, calibration: { type: 'string' }, chain: { type: 'string' }, tools: { type: 'string' }, prefilter: { type: 'string' } } })
@@ -100,7 +100,7 @@ export async function nodeCommand(args: string[], signal: AbortSignal, out: (s: 
   const domains = domainsRaw === undefined ? undefined : new Set(String(domainsRaw).split(',').map((d) => d.trim()).filter(Boolean))
   const tools = readTools(values.tools ?? file.tools)
   const modelGiven = (values.model ?? file.model) !== undefined
-  const prefilter = prefilterOn(values.prefilter, !modelGiven)
+  const prefilter = prefilterOn(values.prefilter ?? file.prefilter, !modelGiven)
   const factory = new BackendFactory()
   const modelSpec = values.model ?? (file.model as string | undefined)
   const backend =

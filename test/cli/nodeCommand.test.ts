@@ -32,6 +32,7 @@ describe('chorus keygen and chorus node: clear errors', () => {
     expect((await cli('node', '--config', join(dir, 'c4.json'))).out).toMatch(/'capacity' must be a number/)
     const key = join(dir, 'ok.key')
     await cli('keygen', key)
+    expect((await cli('node', '--key', key, '--model', 'test:instant', '--prefilter', 'maybe')).out).toMatch(/--prefilter takes on or off, not maybe/)
     // Behind a NAT with no relay among its bootstrap peers, a circuit-only listener says what is missing.
     const lonely = await cli('node', '--key', key, '--model', 'test:instant', '--listen', '/p2p-circuit')
     expect(lonely.code).toBe(2)
