@@ -37,6 +37,13 @@ const CONFIG = `// Chorus node settings. Start the node with:  chorus node --con
   // Join only rounds tagged with one of these domains, comma-separated ("" for every round).
   "domains": "",
 
+  // As a judge, mark answers that are no genuine attempt (empty, symbol soup, a token repeated,
+  // the question echoed): rounds leave out what most judges mark and the text check confirms,
+  // and take its ticket. Tools around the model: "maths" checks stated arithmetic; "code" runs
+  // code answers in a sandbox (needs unshare -rn). Uncomment to use tools:
+  "prefilter": "on",
+  // "tools": "maths",
+
   // Step back while you use this machine: join no new rounds while it is busier than this share
   // of all its cores (this node aside), again once it is down to "resumeLoad"; and/or join
   // nothing during quiet hours (local time). Uncomment to use:
