@@ -22,7 +22,7 @@ import { workspaceFolder } from './workspaceLedger.js'
 import { ConfigError } from './modelSpec.js'
 import { gatewayPrometheus } from './prometheus.js'
 import { createLogger, logPeers } from './logger.js'
-import { API_OPTIONS, API_SETTINGS, gatewayOptionsOf, horizonWarning, listenProblem, NETWORK_OPTIONS, NETWORK_SETTINGS, phaseDurations, readApiSettings } from './settings.js'
+import { API_OPTIONS, API_SETTINGS, gatewayOptionsOf, horizonWarning, listenProblem, NETWORK_OPTIONS, NETWORK_SETTINGS, phaseDurations, PRIVACY_HELP, readApiSettings } from './settings.js'
 
 /**
  * `chorus gateway`: the OpenAI-compatible API coordinating rounds over the network. Same HTTP API
@@ -62,12 +62,7 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
                         (default .chorus/outbox-<first 16 of the gateway id>.sqlite here)
   --retention-hours <h> forget a round's transcript (and its prompt) after this long
   --reports <dir>       the chorus eval reports (.md, .svg) the dashboard's quality page shows
-  --redact              replace e-mail addresses, phone, card and IBAN numbers in a request with
-                        placeholders before its Query leaves the gateway, and put them back in the
-                        answer (--redact-pattern <regex>, repeatable: your own patterns too)
-  --private             broadcast only each prompt's salted hash and size (with the fee and domain
-                        tags); the prompt goes to the members the round seats and to no other
-                        node (a request may say chorus: {"private": false})
+${PRIVACY_HELP}
   --calibration-rate <r> hidden calibration rounds per request, 0 to 1 (default 0.05), where the
                         ledger requires calibration: known-answer questions run as ordinary rounds,
                         on which the ledger grades the judges

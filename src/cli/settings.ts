@@ -82,6 +82,14 @@ export const API_OPTIONS = {
   private: { type: 'boolean' },
 } as const
 
+/** The help lines of the API options that keep a request's content from the nodes (up and gateway). */
+export const PRIVACY_HELP = `  --redact              replace e-mail addresses, phone, card and IBAN numbers in a request with
+                        placeholders before its Query leaves the gateway, and put them back in the
+                        answer (--redact-pattern <regex>, repeatable: your own patterns too)
+  --private             broadcast only each prompt's salted hash and size (with the fee and domain
+                        tags); the prompt goes to the members the round seats and to no other
+                        node (a request may say chorus: {"private": false})`
+
 export const API_SETTINGS: SettingTypes = {
   host: 'string',
   port: 'number',

@@ -7,7 +7,7 @@ import { createEmbeddedSwarm } from './embeddedSwarm.js'
 import { readJsonConfig } from './jsonConfig.js'
 import { BackendFactory, ConfigError, TINY_WARNING, buildBackends } from './modelSpec.js'
 import { gatewayPrometheus } from './prometheus.js'
-import { API_OPTIONS, API_SETTINGS, type ApiSettings, gatewayOptionsOf, listenProblem, nodeCount, phaseDurations, readApiSettings, readTools } from './settings.js'
+import { API_OPTIONS, API_SETTINGS, type ApiSettings, gatewayOptionsOf, listenProblem, nodeCount, PRIVACY_HELP, phaseDurations, readApiSettings, readTools } from './settings.js'
 import type { NodeTools } from '../node/tools/nodeTools.js'
 import { swarmLedger, WORKSPACE_LEDGER } from './workspaceLedger.js'
 import { CalibrationMixer, DEFAULT_CALIBRATION_RATE } from '../gateway/calibrationMixer.js'
@@ -49,12 +49,7 @@ export const UP_HELP = `chorus up [options]
   --cut <percent>       the gateway's share of each charge (default 10; the rest pays the nodes)
   --retention-hours <h> forget a round's transcript (and its prompt) after this long
   --reports <dir>       the chorus eval reports (.md, .svg) the dashboard's quality page shows
-  --redact              replace e-mail addresses, phone, card and IBAN numbers in a request with
-                        placeholders before its Query leaves the gateway, and put them back in the
-                        answer (--redact-pattern <regex>, repeatable: your own patterns too)
-  --private             broadcast only each prompt's salted hash and size (with the fee and domain
-                        tags); the prompt goes to the members the round seats and to no other
-                        node (a request may say chorus: {"private": false})
+${PRIVACY_HELP}
   --tools maths,code    tools every node runs around its model: maths checks the arithmetic of its
                         own answer (re-asking its model once on an error) and, judging, prefers
                         the answer whose arithmetic holds; code runs code answers against the

@@ -570,7 +570,7 @@ export class CoordinatorRound {
       this.ctx.ledger,
       this.body.rules,
       this.body.answer,
-      questionText({ ...this.body, messages: this.privatePrompt?.messages ?? this.body.messages }),
+      questionText(this.privatePrompt ?? this.body),
     )
     const root = merkleRoot(this.transcript.map((m) => m.wire))
     const result = this.sign('Result', { root, ...resultFields(outcome), at: now })

@@ -76,7 +76,7 @@ export function promptSalt(r0: string): string {
 }
 
 /** The question a round asks, as plain text (the last user message). */
-export function questionText(query: QueryBody): string {
+export function questionText(query: Pick<QueryBody, 'messages'>): string {
   for (let i = query.messages.length - 1; i >= 0; i--)
     if (query.messages[i]!.role === 'user') return query.messages[i]!.content
   return ''

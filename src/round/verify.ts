@@ -176,7 +176,7 @@ class Walk {
     const assignment = planJudging(answers, this.opts.ledger, seed)
     const verdicts =
       answers.length >= q.rules.minRanked && assignment.byJudge.size > 0 ? this.judging(assignment) : []
-    const outcome = computeOutcome(answers, verdicts, this.opts.ledger, q.rules, q.answer, questionText({ ...q, messages: prompt }))
+    const outcome = computeOutcome(answers, verdicts, this.opts.ledger, q.rules, q.answer, questionText({ messages: prompt }))
     const root = this.result(outcome)
     return {
       roundId: this.roundId,

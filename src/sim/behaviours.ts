@@ -38,10 +38,16 @@ export function attackOf(behaviour: Behaviour): Attack | undefined {
  * scales with how much of it it sees.
  */
 export function defenceSurvival(attack: Attack): number {
-  const text = DRESSING[attack]
-  const before = rareCount(text)
-  return before === 0 ? 1 : rareCount(judgeView(text)) / before
+  return SURVIVAL[attack]
 }
+
+// The dressings are fixed, so what survives of each is computed once.
+const SURVIVAL = Object.fromEntries(
+  (Object.keys(DRESSING) as Attack[]).map((a) => {
+    const before = rareCount(DRESSING[a])
+    return [a, before === 0 ? 1 : rareCount(judgeView(DRESSING[a])) / before]
+  }),
+) as Record<Attack, number>
 
 function rareCount(text: string): number {
   return [...text].filter((c) => {

@@ -228,6 +228,13 @@ export function runSimulation(opts: SimOptions): SimResult {
         const body = (msg as Signed<'AnswerReveal'>).env.body
         return signEnvelope(copier.identity, { type: 'AnswerReveal', round: msg.env.round, seq: msg.env.seq, body: { ...body, answer: answers.right } })
       }
+      // Each answer meets its judges in about a dozen judgements: its text is checked once.
+      const marked = new Map<string, boolean>()
+      const notGenuineText = (text: string) => {
+        let bad = marked.get(text)
+        if (bad === undefined) marked.set(text, (bad = notGenuine(text, question) !== undefined))
+        return bad
+      }
       const drivers: DriverNode[] = joiners.map((m) => ({
         identity: m.identity,
         answer: answerOf.get(m.identity.id),
@@ -235,7 +242,7 @@ export function runSimulation(opts: SimOptions): SimResult {
         judge: (task) => verdictFor(m.group, hashParts('sim-verdict', opts.seed, salt, m.identity.id, task.a, task.b), task, isRight, survival),
         // Every node runs the node software's GOOD/BAD prefilter (its text check, real) as a judge;
         // a colluder marks every answer but its friends' (to throw them out and take their tickets).
-        marks: (task) => (marksAgainst(m.group.behaviour, task.first, question) ? MARK_FIRST : 0) | (marksAgainst(m.group.behaviour, task.second, question) ? MARK_SECOND : 0),
+        marks: (task) => (marksAgainst(m.group.behaviour, task.first, notGenuineText) ? MARK_FIRST : 0) | (marksAgainst(m.group.behaviour, task.second, notGenuineText) ? MARK_SECOND : 0),
       }))
       const friends = (seated: readonly string[]) => seated.filter((id) => byId.get(id)!.behaviour === 'colluder').length
       for (let attempt = 1; ; attempt++) {
@@ -358,8 +365,8 @@ function countBy<K extends string>(keys: readonly K[]): Partial<Record<K, number
   return out
 }
 
-/** Whether a judge of this behaviour marks an answer as no genuine attempt. */
-function marksAgainst(behaviour: Behaviour, text: string, question: string): boolean {
+/** Whether a judge of this behaviour marks an answer as no genuine attempt (`check`: the node's text check). */
+function marksAgainst(behaviour: Behaviour, text: string, check: (text: string) => boolean): boolean {
   if (behaviour === 'colluder') return !text.includes(COLLUDER_MARK)
-  return notGenuine(text, question) !== undefined
+  return check(text)
 }
