@@ -1,8 +1,8 @@
 import { capShares } from './judgeWeights.js'
 
 /**
- * The GOOD/BAD prefilter (rules 4 on): which answers the judges' marks would leave out as not
- * genuine attempts (the round then keeps only those the rules' text check confirms: outcome.ts).
+ * The GOOD/BAD prefilter (rules 4 on): which answers the judges' marks leave out as not genuine
+ * attempts, of those `confirm` agrees with (the round passes the rules' text check: outcome.ts).
  * A judge marks an answer it saw when more than half of its verdicts on that answer carry the mark
  * (a verdict's `g`: bit 1 the first answer, bit 2 the second). An answer is left out when at least
  * two judges saw it and those that marked it hold more than half of the weight of those that saw
@@ -25,6 +25,7 @@ export function excludedByMarks(
   verdicts: readonly MarkedVerdict[],
   judgeWeight: (judge: string) => number,
   maxJudgeShare: number,
+  confirm: (owner: string) => boolean = () => true,
 ): string[] {
   // Per judge and answer: verdicts that showed the answer, and how many of them marked it.
   const seen = new Map<string, Map<string, { shown: number; marked: number }>>()
@@ -58,7 +59,7 @@ export function excludedByMarks(
       sawWeight += capped[k]!
       if (2 * c.marked > c.shown) markWeight += capped[k]!
     })
-    if (judgesSaw >= 2 && sawWeight > 0 && 2 * markWeight > sawWeight) out.push(owner)
+    if (judgesSaw >= 2 && sawWeight > 0 && 2 * markWeight > sawWeight && confirm(owner)) out.push(owner)
   }
   return out.length === owners.length ? [] : out
 }

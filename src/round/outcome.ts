@@ -94,7 +94,8 @@ export function computeOutcome(
           all,
           (j) => ledger.judgeWeight(j),
           rules.maxJudgeShareBp / BP,
-        ).filter((owner) => notGenuine(textOf.get(owner)!, question) !== undefined)
+          (owner) => notGenuine(textOf.get(owner)!, question) !== undefined,
+        )
       : []
   // The ranking sees only what the prefilter kept: its answers and the verdicts between them.
   const out = new Set(excluded)

@@ -105,6 +105,10 @@ describe('rules 4 rounds', () => {
     expect(h.outcome!.outcome.excluded).toEqual([ident('node-6').id])
     expect(h.outcome!.outcome.scores.map((s) => s.node)).toContain(ident('node-0').id)
     expect(verifyOpened(h.outcome!.transcript, { ledger: h.ledger, beacons: h.beacons }).outcome.excluded).toEqual([ident('node-6').id])
+    // Judges marking every answer cannot shield the soup either: "never every answer" counts only
+    // the answers the check confirms.
+    const everything = new Harness({ nodes: 7, rules: CURRENT_RULES, answer, marks: () => true })
+    expect(everything.outcome!.outcome.excluded).toEqual([ident('node-6').id])
     // Symbol soup nobody marked is not left out either: the marks are needed too.
     const unmarked = new Harness({ nodes: 7, rules: CURRENT_RULES, answer })
     expect(unmarked.outcome!.outcome.excluded).toEqual([])
