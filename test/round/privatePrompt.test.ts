@@ -110,6 +110,22 @@ describe('a private round', () => {
     expect(fromMember.outcome?.outcome.ranked).toBe(true)
   })
 
+  it('a Prompt that never comes ends the round by its deadline: the coordinator gives up and tells the members, nothing hangs', () => {
+    const h = privateRound(5, 5, { toMember: (msg) => msg.env.type !== 'Prompt' })
+    expect(h.outcome).toBeUndefined()
+    h.runDeadlines()
+    const reasons = h.finishedReasons()
+    expect(reasons.size).toBe(5)
+    // The coordinator gives the round up at the commit deadline and tells them.
+    for (const r of reasons.values()) expect(r).toBe('abandoned')
+    expect(h.failure?.code).toBe('NO_ANSWERS')
+    expect(h.round.nextDeadline()).toBeUndefined()
+    // A member that hears nothing more (no Prompt, no word that the round ended) leaves by itself.
+    const silent = privateRound(5, 5, { toMember: (msg, to, hh) => msg.env.type !== 'Prompt' && !(to.id === hh.members[0]!.id && msg.env.type === 'RoundEnded') })
+    silent.runDeadlines()
+    expect(silent.finishedReasons().get(silent.members[0]!.id)).toBe('dropped')
+  })
+
   it('refuses a private Query that also carries its messages, and one with neither', () => {
     const h = privateRound(3, 3)
     const body = h.round.query.env.body
