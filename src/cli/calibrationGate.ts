@@ -26,7 +26,7 @@ export function workspaceRules(required: boolean): Partial<LedgerRules> {
 export function gateNote(ledger: SwarmLedger, asked: boolean, tiny: boolean): string {
   const required = ledger.workspace.ledger.rules().calibration?.required ?? false
   const kept = required === asked ? '' : ` (${ledger.workspace.path} was created with it ${required ? 'on' : 'off'} and keeps that; another --ledger-dir starts a new ledger)`
-  if (required) return `Calibration gate on: each node judges 20 known-answer pairs and must get 17 right before its verdicts weigh anything${kept}.`
+  if (required) return `Calibration gate on: each node judges 20 known-answer pairs and must get 17 right before its verdicts weigh anything${ledger.workspace.ledger.rules().settlement.forfeit === 'unproven' ? "; until it passes, its ticket is forfeit whenever its answer is not the winner's" : ''}${kept}.`
   return `Calibration gate off: every staked node judges${tiny ? ' (tiny generated models judge at random and would all fail it; --calibration on to require it anyway)' : ''}${kept}.`
 }
 

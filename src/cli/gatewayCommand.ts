@@ -54,7 +54,7 @@ export const GATEWAY_HELP = `chorus gateway --key <file> [options]
   --api-key KEY=ACCOUNT a client's key, charged to that ledger account (which must allow this
                         gateway), reading only its own rounds; a plain --api-key is the operator's
   --fee, --ticket, --price, --cut   each round's fee and ticket, the price per 1 000 tokens, the
-                        gateway's share of each charge in percent (defaults 0.01, 0.01, 0.002, 10)
+                        gateway's share of each charge in percent (defaults 0.01, 0.0025, 0.002, 10)
   --chain <file>        the network's custody chain (a chain.json from chorus ledger deploy): the
                         parameters governance has in force there (ticketPrice) set the terms of
                         the rounds started after each change (read every 10 s)

@@ -44,7 +44,7 @@ export const UP_HELP = `chorus up [options]
   --api-key KEY=ACCOUNT a client's key: its requests are charged to that ledger account (which must
                         allow this gateway: chorus ledger allow) and it reads only its own rounds
   --fee <units>         each round's fee, paid from the gateway's deposit (default 0.01)
-  --ticket <units>      each member's ticket (default 0.01)
+  --ticket <units>      each member's ticket (default 0.0025, a quarter of the fee)
   --price <units>       price per 1 000 tokens of every answer and verdict (default 0.002)
   --cut <percent>       the gateway's share of each charge (default 10; the rest pays the nodes)
   --retention-hours <h> forget a round's transcript (and its prompt) after this long

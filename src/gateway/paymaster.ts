@@ -3,6 +3,7 @@ import type { Micro } from '../ledger/amount.js'
 import { signCharge } from '../ledger/charge.js'
 import { LedgerUnreachableError } from '../ledger/httpLedgerClient.js'
 import { LedgerError, type SettlementReceipt } from '../ledger/ledger.js'
+import { DEFAULT_TICKET_OF_FEE_BP } from '../ledger/settlement.js'
 import type { CachedLedger, LedgerClient } from '../ledger/networkLedger.js'
 import type { Signed } from '../protocol/envelope.js'
 import type { QueryBody, TokenCount } from '../protocol/messages.js'
@@ -32,7 +33,7 @@ export interface RoundTerms {
 }
 
 export const DEFAULT_PRICING: Pricing = { microPerKToken: 2_000n, holdMicro: 100_000n, cutBp: 1_000 }
-export const DEFAULT_TERMS: RoundTerms = { fee: 10_000n, ticket: 10_000n }
+export const DEFAULT_TERMS: RoundTerms = { fee: 10_000n, ticket: (10_000n * DEFAULT_TICKET_OF_FEE_BP) / 10_000n }
 
 /** The tokens every sealed answer and verdict reveal of a transcript reports. */
 export function usageOf(transcript: readonly Signed[]): TokenCount {

@@ -710,7 +710,7 @@ export class SqliteLedger implements Ledger {
       if (id === undefined) accounts.set(key, (id = this.accountOfKey(key) ?? key))
       return id
     }
-    const facts = { coordinator: v.coordinator, fee: fee + toPool, ticket: parseAmount(v.query.ticket), joiners: v.joiners, members: v.members, revealed: v.revealed, outcome: v.outcome, verdicts: v.verdicts }
+    const facts = { coordinator: v.coordinator, fee: fee + toPool, ticket: parseAmount(v.query.ticket), joiners: v.joiners, members: v.members, revealed: v.revealed, winners: v.winners, outcome: v.outcome, verdicts: v.verdicts }
     const s = settle(facts, this.ledgerRules.settlement, (node) => BigInt(Math.round(view.judgeWeight(node) * 1e6)), (node) => {
       const stake = (this.sql('SELECT stake FROM accounts WHERE id = ?').get(accountOf(node)) as Row | undefined)?.stake as bigint | undefined
       return stake === undefined ? 0n : stake < facts.ticket ? stake : facts.ticket

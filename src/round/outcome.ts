@@ -172,6 +172,18 @@ function micro(x: number): number {
   return Math.round(x * SCORE_SCALE) || 0
 }
 
+/**
+ * The members whose answer is the winner's, as the round groups replies (equivalent final answers
+ * count as one): the winner and every kept answer that agrees with it, sorted. Settlement spares
+ * their tickets under the 'unproven' forfeit rule.
+ */
+export function winningGroup(answers: readonly RevealedAnswer[], outcome: RoundOutcome, spec?: AnswerSpec): string[] {
+  const key = keyFor(spec)
+  const out = new Set(outcome.excluded)
+  const winning = key(outcome.answer)
+  return answers.filter((a) => a.owner === outcome.winner || (!out.has(a.owner) && key(a.text) === winning)).map((a) => a.owner).sort()
+}
+
 /** The signed fields of a Result that an outcome determines. */
 export function resultFields(
   o: RoundOutcome,

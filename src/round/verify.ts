@@ -12,6 +12,7 @@ import { checkVerdictsMatch } from './coordinator.js'
 import { allowsOperator, type LedgerView, meetsReputation } from './ledgerView.js'
 import {
   computeOutcome,
+  winningGroup,
   planJudging,
   type RevealedAnswer,
   type RoundOutcome,
@@ -46,6 +47,8 @@ export interface VerifiedRound {
   joiners: string[]
   members: string[]
   revealed: string[]
+  /** Members whose answer is the winner's (equivalent final answers count as one). */
+  winners: string[]
   /** Every sealed verdict reveal. */
   verdicts: { judge: string; verdicts: Verdict[] }[]
 }
@@ -188,6 +191,7 @@ class Walk {
       joiners: joins.map((j) => j.env.from),
       members: [...members].sort(),
       revealed: reveals.map((r) => r.env.from),
+      winners: winningGroup(answers, outcome, q.answer),
       verdicts,
     }
   }

@@ -118,7 +118,7 @@ describe('rules 4 rounds', () => {
     const h = new Harness({ nodes: 7, rules: CURRENT_RULES, answer, marks })
     const members = h.members.map((m) => m.id)
     const verdicts = h.outcome!.transcript.filter((m) => m.env.type === 'VerdictReveal').map((m) => ({ judge: m.env.from, verdicts: (m.env as Envelope<'VerdictReveal'>).body.verdicts }))
-    const facts = { coordinator: h.coordId.id, fee: 1_000_000n, ticket: 10_000n, joiners: members, members, revealed: members, outcome: h.outcome!.outcome, verdicts }
+    const facts = { coordinator: h.coordId.id, fee: 1_000_000n, ticket: 10_000n, joiners: members, members, revealed: members, winners: [h.outcome!.outcome.winner], outcome: h.outcome!.outcome, verdicts }
     const s = settle(facts, DEFAULT_SETTLEMENT_RULES, () => 1_000_000n)
     expect([...s.forfeits.keys()]).toEqual([ident('node-6').id])
     expect(s.pool).toBe(1_010_000n)

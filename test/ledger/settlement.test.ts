@@ -24,7 +24,7 @@ function facts(n: number, over: Partial<RoundFacts> = {}, gap = 300_000): RoundF
     excluded: [],
   }
   const verdicts = nodes.map((judge, k) => ({ judge, verdicts: [{ a: nodes[(k + 1) % n]!, b: nodes[(k + 2) % n]!, v: 'A' as const, p: -1 }] }))
-  return { coordinator: id(999), fee: 1_000_000n, ticket: 10_000n, joiners: nodes, members: nodes, revealed: nodes, outcome, verdicts, ...over }
+  return { coordinator: id(999), fee: 1_000_000n, ticket: 10_000n, joiners: nodes, members: nodes, revealed: nodes, winners: [nodes[0]!], outcome, verdicts, ...over }
 }
 
 describe('amounts', () => {
@@ -62,7 +62,7 @@ describe('settlement', () => {
         fc.bigInt({ min: 0n, max: 10n ** 15n }),
         fc.bigInt({ min: 0n, max: 10n ** 9n }),
         fc.integer({ min: 0, max: 2_000_000 }),
-        fc.constantFrom('no-shows' as const, 'non-winners' as const),
+        fc.constantFrom('unproven' as const, 'no-shows' as const, 'non-winners' as const),
         fc.integer({ min: 0, max: 40 }),
         (n, fee, ticket, gap, forfeit, noShows) => {
           const f = facts(n, { fee, ticket }, gap)
@@ -101,8 +101,22 @@ describe('settlement', () => {
     expect([...strict.forfeits.keys()].sort()).toEqual([id(2), id(3)])
     expect(sum(strict.rewards)).toBe(1_020_000n)
     const f = facts(2)
-    const unranked = settle({ ...f, outcome: { ...f.outcome, ranked: false, scores: [] } }, DEFAULT_SETTLEMENT_RULES, () => 0n)
+    const unranked = settle({ ...f, outcome: { ...f.outcome, ranked: false, scores: [] } }, { ...DEFAULT_SETTLEMENT_RULES, forfeit: 'no-shows' }, () => 0n)
     expect(unranked.rewards).toEqual(new Map([[id(1), 1_000_000n]]))
+  })
+
+  it("under the default rule a member without judge weight forfeits unless its answer is the winner's; a proven member keeps its ticket", () => {
+    expect(DEFAULT_SETTLEMENT_RULES.forfeit).toBe('unproven')
+    // Nodes 1 and 2 gave the winning answer; 3 and 4 did not. Nodes 2 and 4 weigh nothing as judges.
+    const f = facts(4, { winners: [id(1), id(2)] })
+    const weight = (j: string) => (j === id(2) || j === id(4) ? 0n : 1_000_000n)
+    const s = settle(f, DEFAULT_SETTLEMENT_RULES, weight)
+    expect([...s.forfeits.keys()]).toEqual([id(4)])
+    expect([...s.unlocks.keys()].sort()).toEqual([id(1), id(2), id(3)])
+    expect(s.pool).toBe(1_010_000n)
+    expect(sum(s.rewards)).toBe(s.pool)
+    // The same round under 'no-shows': nobody forfeits.
+    expect(settle(f, { ...DEFAULT_SETTLEMENT_RULES, forfeit: 'no-shows' }, weight).forfeits.size).toBe(0)
   })
 })
 

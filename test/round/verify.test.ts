@@ -6,6 +6,8 @@ import type { Envelope } from '../../src/protocol/envelope.js'
 import { signEnvelope } from '../../src/protocol/envelope.js'
 import { parseTranscript, transcriptFile } from '../../src/round/transcript.js'
 import { TranscriptError, verifyTranscript } from '../../src/round/verify.js'
+import { winningGroup } from '../../src/round/outcome.js'
+import { replyKey } from '../../src/consensus/answers.js'
 import { Harness } from './harness.js'
 
 const h = new Harness({ nodes: 7 })
@@ -19,6 +21,22 @@ describe('verifyTranscript', () => {
     expect(v.outcome.winner).toBe(h.outcome!.outcome.winner)
     const file = JSON.stringify(transcriptFile(h.outcome!.transcript))
     expect(verifyTranscript(parseTranscript(file), opts).root).toBe(v.root)
+    // The winning group: the winner and every answer that agrees with it, sorted.
+    const texts = new Map(good.filter((e) => e.type === 'AnswerReveal').map((e) => [e.from, (e as Envelope<'AnswerReveal'>).body.answer]))
+    expect(v.winners).toContain(v.outcome.winner)
+    expect(v.winners).toEqual([...v.winners].sort())
+    for (const [owner, text] of texts) expect(v.winners.includes(owner)).toBe(replyKey(text) === replyKey(v.outcome.answer))
+  })
+
+  it("names as the winning group the answers equivalent to the winner's, never one the prefilter left out", () => {
+    const answers = [
+      { owner: 'a', text: 'The answer is 42.', commitHash: '1' },
+      { owner: 'b', text: 'The answer is 42', commitHash: '2' },
+      { owner: 'c', text: 'The answer is 41.', commitHash: '3' },
+      { owner: 'd', text: 'The answer is 42.0', commitHash: '4' },
+    ]
+    const outcome = { ranked: true, winner: 'b', answer: 'The answer is 42', separated: false, scores: [], baselines: { majority: 'a', weightedBt: 'a', unweighted: 'a' }, abstentions: 0, verdictCount: 0, excluded: ['d'] }
+    expect(winningGroup(answers, outcome)).toEqual(['a', 'b'])
   })
 
   it('detects any dropped message', () => {
