@@ -14,10 +14,11 @@ import { LocalLedgerClient } from '../ledger/localClient.js'
 import type { LedgerClient } from '../ledger/networkLedger.js'
 import { type AccountOp, signRequest } from '../ledger/requests.js'
 import { SqliteLedger } from '../ledger/sqliteLedger.js'
+import { DEFAULT_SETTLEMENT_RULES } from '../ledger/settlement.js'
 import { verifyLedger } from '../ledger/verifyLedger.js'
 import { readKeyFile } from './keyFile.js'
 import { ConfigError } from './modelSpec.js'
-import { number } from './settings.js'
+import { forfeitRule, number } from './settings.js'
 import { WORKSPACE_LEDGER, WORKSPACE_OPERATOR_KEY } from './workspaceLedger.js'
 
 /**
@@ -52,6 +53,10 @@ export const LEDGER_HELP = `chorus ledger <command> [options]
                                 challenge before they judge (default on)
         [--calibration-items F] the operator's own known-answer items (JSON lines of
                                 {question, right, wrong}), mixed into the generated ones
+        [--forfeit RULE]        a new ledger file: who forfeits a ticket besides no-shows and
+                                answers the prefilter left out — unproven (default: members
+                                without judge weight whose answer is not the winner's),
+                                no-shows (nobody else), non-winners (everyone but the winner)
         [--anchor --evm-key F]  be the sequencer of the rollup in chain.json (chorus ledger
         [--anchor-every S]      deploy): every S s (10) credit deposits, finalize, and propose
         [--verifier-key F]…     or post the next batch; verifiers elsewhere fetch and sign the
@@ -78,6 +83,7 @@ const OPTIONS = {
   port: { type: 'string' },
   calibration: { type: 'string' },
   'calibration-items': { type: 'string' },
+  forfeit: { type: 'string' },
   anchor: { type: 'boolean', default: false },
   'anchor-every': { type: 'string' },
   'evm-key': { type: 'string' },
@@ -286,7 +292,8 @@ async function serve(values: Values, file: string, signal: AbortSignal, out: (s:
       throw new ConfigError(`cannot read calibration items from ${itemsFile}: ${(err as Error).message}`)
     }
   }
-  const ledger = SqliteLedger.open({ path: file, operator: identity, rules: workspaceRules(calibrationRequired(values.calibration, false)), calibrationItems })
+  const forfeit = forfeitRule(values.forfeit)
+  const ledger = SqliteLedger.open({ path: file, operator: identity, rules: { ...workspaceRules(calibrationRequired(values.calibration, false)), settlement: { ...DEFAULT_SETTLEMENT_RULES, forfeit } }, calibrationItems })
   let address = ''
   const anchoring = values.anchor ? await startAnchoring(values, file, ledger, () => address, out).catch((err: unknown) => {
     ledger.close()
@@ -304,6 +311,8 @@ async function serve(values: Values, file: string, signal: AbortSignal, out: (s:
   }
   const gate = ledger.rules().calibration
   out(`ledger ${file} (operator ${identity.id})\n  url  ${address}\n  calibration ${gate === undefined ? 'none (a ledger from before it: judges weigh by agreement)' : gate.required ? `required (${gate.pass} of ${gate.judgements} known-answer pairs${calibrationItems.length > 0 ? `; ${calibrationItems.length} of the operator's items mixed in` : ''})` : 'off (every staked node judges)'}\n`)
+  const kept = ledger.rules().settlement.forfeit
+  out(`  forfeit rule ${kept}${values.forfeit !== undefined && kept !== forfeit ? ` (the file was created with it and keeps it)` : ''}\n`)
   if (anchoring) out(`  anchors on the rollup ${anchoring.rollup} (proposals at ${address}/v1/ledger/batches/proposal)\n`)
   if (!signal.aborted) await once(signal, 'abort')
   await anchoring?.stop()

@@ -13,6 +13,7 @@ import { DEFAULT_PRICING, DEFAULT_TERMS, type Pricing, type RoundTerms } from '.
 import { DEFAULT_STORE_LIMITS } from '../gateway/roundStore.js'
 import { DEFAULT_CALIBRATION_RATE } from '../gateway/calibrationMixer.js'
 import { type Micro, parseUnits } from '../ledger/amount.js'
+import { DEFAULT_SETTLEMENT_RULES, FORFEIT_RULES, type ForfeitRule } from '../ledger/settlement.js'
 import { DEFAULT_HORIZON_MS, DEFAULT_LIMITS, type ParticipationLimits } from '../node/participation.js'
 import type { GovernorSettings } from '../node/loadGovernor.js'
 import { GATEWAY_ROUNDS, NODE_CAPACITY, ROUNDS_PER_COORDINATOR } from '../protocol/limits.js'
@@ -320,6 +321,13 @@ export function units(v: unknown, fallback: Micro, name: string): Micro {
   } catch {
     throw new ConfigError(`${name} is not an amount: ${String(v)} (units, up to 6 decimals, e.g. 0.01)`)
   }
+}
+
+/** `--forfeit`: one of the ledger's forfeit rules (default: the ledger's default). */
+export function forfeitRule(v: string | undefined): ForfeitRule {
+  const rule = v ?? DEFAULT_SETTLEMENT_RULES.forfeit
+  if (!(FORFEIT_RULES as readonly string[]).includes(rule)) throw new ConfigError(`--forfeit is ${FORFEIT_RULES.join(', ')}, not ${rule}`)
+  return rule as ForfeitRule
 }
 
 export function number(v: unknown, name: string, ok: (n: number) => boolean, expected?: string): number {

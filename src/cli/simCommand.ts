@@ -9,7 +9,7 @@ import type { RecordedTask } from '../eval/zeroeval.js'
 import { runSimulation } from '../sim/simulation.js'
 import { collusionSweep, grindingSweep, type SweepBase, susceptibilitySweep, ticketSweep } from '../sim/sweeps.js'
 import { ConfigError } from './modelSpec.js'
-import { number } from './settings.js'
+import { forfeitRule, number } from './settings.js'
 
 export const SIM_HELP = `chorus sim --scenario <name> [--population FILE] [--seed S] [--rounds R] [--out FILE] [--charts DIR] [sweeps]
 
@@ -23,8 +23,10 @@ export const SIM_HELP = `chorus sim --scenario <name> [--population FILE] [--see
                 susceptibility: {injection, flattery, rareTokens}, each a probability
   --seed S      the same seed gives the same report, byte for byte (default 1)
   --rounds R    default 50
-  --ticket T    each member's ticket, in units (default 0.01; the fee is 1)
-  --forfeit F   no-shows (default: only members that reveal nothing forfeit) or non-winners
+  --ticket T    each member's ticket, in units (default 0.25: the fee is 1, and a network's
+                default terms ask a quarter of the fee)
+  --forfeit F   the ledger's forfeit rule: unproven (default: no-shows, and members without
+                judge weight whose answer is not the winner's), no-shows, or non-winners
   --defences on|off  whether judges read answers through the hostile-text defences (default on,
                 as nodes do): a dressing sways a judge by what of it survives them
   --data DIR    replay recorded answers of real models from DIR (e.g. ../shared/data) instead of
@@ -33,7 +35,7 @@ export const SIM_HELP = `chorus sim --scenario <name> [--population FILE] [--see
   --out FILE    write the report there (default: print it)
   --charts DIR  write the charts there as SVG and link them from the report
   Sweeps (each reruns the scenario on the same seed, varying one thing):
-  --sweep-tickets T,T…         ticket prices under both forfeit rules: what each behaviour nets
+  --sweep-tickets T,T…         ticket prices under each forfeit rule: what each behaviour nets
   --sweep-colluders N,N…       colluding group sizes: rounds steered, colluding and judging honestly
   --sweep-susceptibility P,P…  honest judges' susceptibility: rounds each dressed answer won, with
                                the defences and without
@@ -66,8 +68,7 @@ export async function simCommand(args: string[], _signal: AbortSignal, out: (s: 
   })
   const defences = values.defences ?? 'on'
   if (defences !== 'on' && defences !== 'off') throw new ConfigError('--defences is on or off')
-  const forfeit = values.forfeit ?? 'no-shows'
-  if (forfeit !== 'no-shows' && forfeit !== 'non-winners') throw new ConfigError('--forfeit is no-shows or non-winners')
+  const forfeit = forfeitRule(values.forfeit)
   const scenario = values.scenario ?? 'baseline'
   let population: Population | undefined = SCENARIOS[scenario]
   if (values.population !== undefined) {

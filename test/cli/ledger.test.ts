@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -53,9 +53,14 @@ describe('chorus ledger', () => {
     const client = await writeKeyFile(clientKey)
     const stop = new AbortController()
     let served = ''
-    const serving = ledgerCommand(['serve', '--file', file, '--operator-key', opKey, '--port', '0'], stop.signal, (s) => (served += s))
-    for (let i = 0; i < 100 && !/url/.test(served); i++) await new Promise((r) => setTimeout(r, 20))
+    // A bad forfeit rule is refused before any file is made.
+    await expect(ledgerCommand(['serve', '--file', file, '--operator-key', opKey, '--port', '0', '--forfeit', 'everyone'], stop.signal, () => {})).rejects.toThrow(/--forfeit is unproven, no-shows, non-winners/)
+    expect(existsSync(file)).toBe(false)
+    const serving = ledgerCommand(['serve', '--file', file, '--operator-key', opKey, '--port', '0', '--forfeit', 'no-shows'], stop.signal, (s) => (served += s))
+    for (let i = 0; i < 100 && !/forfeit rule/.test(served); i++) await new Promise((r) => setTimeout(r, 20))
     const url = /url +(\S+)/.exec(served)![1]!
+    // The rule is the new file's, written in its genesis.
+    expect(served).toMatch(/forfeit rule no-shows\n/)
     try {
       await run('register', '--kind', 'client', '--key', clientKey, '--ledger', url)
       expect((await run('credit', client.id, '3', '--ledger', url, '--operator-key', opKey)).out).toMatch(/credited 3/)

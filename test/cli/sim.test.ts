@@ -35,6 +35,7 @@ describe('chorus sim (CLI)', () => {
     expect(await cli('sim', '--scenario', 'nope')).toMatchObject({ code: 2, out: expect.stringMatching(/no scenario nope \(known: baseline, sybil, collusion, copier, injection, grinding\)/) })
     expect(await cli('sim', '--scenario', 'injection', '--sweep-susceptibility', '0,1.5')).toMatchObject({ code: 2, out: expect.stringMatching(/--sweep-susceptibility/) })
     expect(await cli('sim', '--scenario', 'baseline', '--sweep-tries', '2')).toMatchObject({ code: 2, out: expect.stringMatching(/more joiners than members/) })
+    expect(await cli('sim', '--scenario', 'sybil', '--forfeit', 'losers')).toMatchObject({ code: 2, out: expect.stringMatching(/--forfeit is unproven, no-shows, non-winners, not losers/) })
     const dir = await mkdtemp(join(tmpdir(), 'chorus-sim-'))
     dirs.push(dir)
     const bad = join(dir, 'population.json')
