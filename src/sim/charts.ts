@@ -1,5 +1,6 @@
 import type { Estimate } from '../eval/bootstrap.js'
 import { accuracyChartSvg, type ChartSeries } from '../eval/chart.js'
+import { DEFAULT_SETTLEMENT_RULES, FORFEIT_RULES } from '../ledger/settlement.js'
 import { ATTACKS } from './population.js'
 import { BEHAVIOURS } from './population.js'
 import type { SimResult } from './simulation.js'
@@ -47,8 +48,9 @@ export function trajectorySvg(scenario: string, result: SimResult, what: 'judgeS
 /** What a behaviour nets per seat against the ticket price, under each forfeit rule (units of the fee's currency). */
 export function ticketSvg(rows: readonly TicketRow[], behaviour: string): string {
   const tickets = [...new Set(rows.map((r) => r.ticket))]
-  const series = (['no-shows', 'non-winners'] as const).map(
-    (forfeit): ChartSeries => ({ label: `${behaviour}, ${forfeit} forfeit`, points: tickets.map((t) => point((rows.find((r) => r.ticket === t && r.forfeit === forfeit)?.perRound[behaviour] ?? 0) / 1e6)), ...(forfeit === 'non-winners' ? { dashed: true } : {}) }),
+  // The default rule solid, the others dashed.
+  const series = FORFEIT_RULES.map(
+    (forfeit): ChartSeries => ({ label: `${behaviour}, ${forfeit} forfeit`, points: tickets.map((t) => point((rows.find((r) => r.ticket === t && r.forfeit === forfeit)?.perRound[behaviour] ?? 0) / 1e6)), ...(forfeit === DEFAULT_SETTLEMENT_RULES.forfeit ? {} : { dashed: true }) }),
   )
   return accuracyChartSvg({
     title: `chorus sim: ${behaviour} net per seat against ticket price (SIMULATION)`,

@@ -1,4 +1,5 @@
 import { formatUnits } from '../ledger/amount.js'
+import type { ForfeitRule } from '../ledger/settlement.js'
 import type { Population } from './population.js'
 import { ATTACKS, BEHAVIOURS } from './population.js'
 import type { SimResult } from './simulation.js'
@@ -21,6 +22,8 @@ export interface BehaviourSummary {
   joined: number
   /** Net micro-units per seat. */
   perRound: number
+  /** The same for its nodes that did not pass calibration (undefined: none of them was seated). */
+  perRoundUncalibrated?: number
   /** That, over the ticket put at stake each round. */
   roi: number
 }
@@ -32,8 +35,18 @@ export function summarise(result: SimResult): BehaviourSummary[] {
     const joined = nodes.reduce((s, n) => s + n.joined, 0)
     const gain = nodes.reduce((s, n) => s + n.gain, 0n)
     const perRound = joined === 0 ? 0 : Number(gain) / joined
-    return [{ behaviour, nodes: nodes.length, calibrated: nodes.filter((n) => n.calibrated).length, joined, perRound, roi: perRound / Number(result.ticket) }]
+    const unproven = nodes.filter((n) => !n.calibrated)
+    const unprovenSeats = unproven.reduce((s, n) => s + n.joined, 0)
+    const perRoundUncalibrated = unprovenSeats === 0 ? undefined : Number(unproven.reduce((s, n) => s + n.gain, 0n)) / unprovenSeats
+    return [{ behaviour, nodes: nodes.length, calibrated: nodes.filter((n) => n.calibrated).length, joined, perRound, ...(perRoundUncalibrated === undefined ? {} : { perRoundUncalibrated }), roi: perRound / Number(result.ticket) }]
   })
+}
+
+/** What each forfeit rule takes, as a report says it. */
+const FORFEIT_MEANING: Record<ForfeitRule, string> = {
+  unproven: "no-shows and left-out answers forfeit their tickets, and so does a member without judge weight (not calibrated) whose answer is not the winner's; the ledger's default",
+  'no-shows': 'only no-shows and left-out answers forfeit their tickets',
+  'non-winners': "every member but the winner forfeits its ticket (the whitepaper's rule)",
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`
@@ -44,7 +57,7 @@ function assumptions(population: Population, seed: string, result: SimResult): s
   return [
     `A SIMULATION: modelled nodes on the real round code (state machines, signatures, beacons, assignment, aggregation) and a real ledger (SQLite in memory, on a virtual clock) that locks tickets, issues beacons, grades calibration and settles every round, its state carried across rounds.`,
     `Seed \`${seed}\`; ${result.rounds.length} rounds; each round ${population.joiners} nodes drawn at random join and the ledger's members beacon seats ${population.members} of them; ${result.nodes.length} nodes in all.`,
-    `Fee ${formatUnits(result.fee)} per round, ticket ${formatUnits(result.ticket)} per seat.`,
+    `Fee ${formatUnits(result.fee)} per round, ticket ${formatUnits(result.ticket)} per seat; forfeit rule \`${result.forfeit}\` (${FORFEIT_MEANING[result.forfeit]}).`,
     result.replayed
       ? `Answers: REPLAYED from recorded outputs of real models (ZeroEval ${result.replayed.task}: ${result.replayed.models.length} models, ${result.replayed.questions} questions, taken in order): each node gives its model's reply (its group's model, or the models in turn node by node), right when its final answer is the gold's; attackers state a near miss of the gold; hidden calibration rounds use the skill model.`
       : `Answers: right with the node's skill, else wrong, and then the round's common wrong answer with probability ${population.correlation}.`,
@@ -102,9 +115,9 @@ export function simReport(scenario: string, population: Population, seed: string
     '',
     '## Rewards by behaviour',
     '',
-    '| behaviour | nodes | passed calibration | seats | net per seat | return on the ticket |',
-    '|---|---|---|---|---|---|',
-    ...summarise(result).map((b) => `| ${b.behaviour} | ${b.nodes} | ${b.calibrated} | ${b.joined} | ${units(b.perRound)} | ${b.roi.toFixed(2)}× |`),
+    '| behaviour | nodes | passed calibration | seats | net per seat | of it, uncalibrated nodes | return on the ticket |',
+    '|---|---|---|---|---|---|---|',
+    ...summarise(result).map((b) => `| ${b.behaviour} | ${b.nodes} | ${b.calibrated} | ${b.joined} | ${units(b.perRound)} | ${b.perRoundUncalibrated === undefined ? '—' : units(b.perRoundUncalibrated)} | ${b.roi.toFixed(2)}× |`),
     '',
     ...attackLines(result),
   ]

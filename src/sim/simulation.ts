@@ -13,7 +13,7 @@ import { DEFAULT_CALIBRATION, signCalibrationAnswer, signCalibrationAsk } from '
 import { CalibrationPool, calibrationSeed } from '../ledger/calibrationPool.js'
 import { signHiddenAsk, signHiddenReveal } from '../ledger/hiddenRounds.js'
 import { signRequest } from '../ledger/requests.js'
-import { DEFAULT_SETTLEMENT_RULES } from '../ledger/settlement.js'
+import { DEFAULT_SETTLEMENT_RULES, DEFAULT_TICKET_OF_FEE_BP, type ForfeitRule } from '../ledger/settlement.js'
 import { SqliteLedger } from '../ledger/sqliteLedger.js'
 import { type Signed, signEnvelope } from '../protocol/envelope.js'
 import { MAX_ANSWER_CHARS } from '../protocol/limits.js'
@@ -35,13 +35,13 @@ export interface SimOptions {
   population: Population
   rounds: number
   seed: string
-  /** Each round's fee and each member's ticket, micro-units. */
+  /** Each round's fee and each member's ticket, micro-units (default: a fee of 1 unit and a network's default ticket, a quarter of it). */
   fee?: bigint
   ticket?: bigint
   /** Whether judges must pass the ledger's calibration challenge (default true). */
   calibration?: boolean
-  /** Who forfeits a ticket: no-shows only (default), or every non-winner (the whitepaper's rule). */
-  forfeit?: 'no-shows' | 'non-winners'
+  /** Who forfeits a ticket (ledger/settlement.ts; default: the ledger's default rule). */
+  forfeit?: ForfeitRule
   /** A hidden calibration round after every this many client rounds (default 20, a gateway's default rate; 0: none). */
   hiddenEvery?: number
   /**
@@ -119,6 +119,8 @@ export interface SimResult {
   nodes: SimNode[]
   fee: bigint
   ticket: bigint
+  /** The ledger's forfeit rule in the run. */
+  forfeit: ForfeitRule
   trajectory: TrajectoryPoint[]
   /** What the answers replayed, when they came from recorded outputs. */
   replayed?: { task: string; models: string[]; questions: number }
@@ -139,7 +141,7 @@ export function runSimulation(opts: SimOptions): SimResult {
   const survival = opts.defences === false ? () => 1 : defenceSurvival
   const { population } = opts
   const fee = opts.fee ?? 1_000_000n
-  const ticket = opts.ticket ?? 10_000n
+  const ticket = opts.ticket ?? (fee * DEFAULT_TICKET_OF_FEE_BP) / 10_000n
   const tries = population.grinder?.tries ?? 1
   // Hidden rounds grade judges: without the calibration gate there is nothing to grade.
   const hiddenEvery = opts.calibration === false ? 0 : (opts.hiddenEvery ?? DEFAULT_HIDDEN_EVERY)
@@ -153,7 +155,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     path: ':memory:',
     operator,
     now: () => t,
-    rules: { calibration: { ...DEFAULT_CALIBRATION, required: opts.calibration ?? true }, settlement: { ...DEFAULT_SETTLEMENT_RULES, forfeit: opts.forfeit ?? 'no-shows' } },
+    rules: { calibration: { ...DEFAULT_CALIBRATION, required: opts.calibration ?? true }, settlement: { ...DEFAULT_SETTLEMENT_RULES, ...(opts.forfeit ? { forfeit: opts.forfeit } : {}) } },
   })
   try {
     const gateway = DRIVER_COORDINATOR
@@ -324,7 +326,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     const gw = ledger.account(gatewayAccount)!
     const feesForfeited = deposit - gw.stake - fee * BigInt(rounds.length + hiddenRounds)
     const replayed = opts.recorded ? { replayed: { task: opts.recorded.task, models: opts.recorded.models, questions: opts.recorded.questions.length } } : {}
-    return { rounds, nodes, fee, ticket, trajectory, feesForfeited, hiddenRounds, defences: opts.defences !== false, ...replayed, timing: { setupMs, roundsMs: performance.now() - started - setupMs } }
+    return { rounds, nodes, fee, ticket, forfeit: ledger.rules().settlement.forfeit, trajectory, feesForfeited, hiddenRounds, defences: opts.defences !== false, ...replayed, timing: { setupMs, roundsMs: performance.now() - started - setupMs } }
   } finally {
     ledger.close()
   }

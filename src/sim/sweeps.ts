@@ -1,3 +1,4 @@
+import { FORFEIT_RULES, type ForfeitRule } from '../ledger/settlement.js'
 import { summarise } from './report.js'
 import { ATTACKS, type Attack, type Population } from './population.js'
 import type { RecordedTask } from '../eval/zeroeval.js'
@@ -21,16 +22,16 @@ export interface SweepBase {
 const runOf = (base: SweepBase, o: Partial<SimOptions> = {}) => runSimulation({ population: base.population, rounds: base.rounds, seed: base.seed, ...(base.recorded ? { recorded: base.recorded } : {}), ...o })
 
 
-/** What each behaviour nets per round it was seated, at each ticket price, under each forfeit rule. */
+/** What each behaviour nets per round it was seated, at each ticket price, under each forfeit rule (the default first). */
 export interface TicketRow {
   ticket: bigint
-  forfeit: 'no-shows' | 'non-winners'
+  forfeit: ForfeitRule
   perRound: Record<string, number>
 }
 
 export function ticketSweep(base: SweepBase, tickets: readonly bigint[]): TicketRow[] {
   return tickets.flatMap((ticket) =>
-    (['no-shows', 'non-winners'] as const).map((forfeit) => {
+    FORFEIT_RULES.map((forfeit) => {
       base.onRun?.(`ticket ${ticket} µ, ${forfeit} forfeit`)
       const r = runOf(base, { ticket, forfeit })
       return { ticket, forfeit, perRound: Object.fromEntries(summarise(r).map((b) => [b.behaviour, b.perRound])) }
