@@ -68,12 +68,17 @@ export function workspaceIdentity(seed: Buffer, role: 'gateway' | 'node', index 
 
 const units = (n: bigint) => n * MICRO_PER_UNIT
 
-/** What the operator's faucet gives an in-process swarm, and when it tops the gateway up. */
-export const WORKSPACE_FUNDS = { operator: units(1_000n), nodeStake: units(1n), gatewayDeposit: units(100n), gatewayLow: units(10n) }
+/**
+ * What the operator's faucet gives an in-process swarm, and when it tops the gateway up. A node is
+ * staked a cushion above the minimum: a node that has not passed calibration forfeits its ticket
+ * whenever its answer loses, and staked to the minimum one loss would leave it ineligible until
+ * the next start (a unit is 400 tickets at the default terms).
+ */
+export const WORKSPACE_FUNDS = { operator: units(1_000n), nodeCushion: units(1n), gatewayDeposit: units(100n), gatewayLow: units(10n) }
 
 /**
  * Registers, funds and stakes the in-process swarm where it is not yet: an operator account owning
- * the nodes (their rewards go there), each node staked to the minimum, and the gateway with a
+ * the nodes (their rewards go there), each node staked to the minimum and a cushion, and the gateway with a
  * deposit (topped up when it runs low). Every step is an ordinary signed request or faucet credit
  * in the log, so `ledger verify` replays it like any other.
  */
@@ -93,8 +98,9 @@ export function enrolSwarm(ledger: Ledger, operator: Identity, gateway: Identity
     ensure(node, { op: 'register', kind: 'node', operator: operator.id }, 0n)
     const a = ledger.account(ledger.accountOfKey(node.id)!)!
     if (a.stake < minStake) {
-      ledger.credit(a.id, minStake - a.stake)
-      request(node, { op: 'stake', amount: (minStake - a.stake).toString() })
+      const topUp = minStake + WORKSPACE_FUNDS.nodeCushion - a.stake
+      ledger.credit(a.id, topUp)
+      request(node, { op: 'stake', amount: topUp.toString() })
     }
   }
   ensure(gateway, { op: 'register', kind: 'gateway', operator: operator.id }, 0n)

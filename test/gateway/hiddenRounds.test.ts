@@ -13,7 +13,6 @@ import { signBeaconRequest } from '../../src/ledger/beaconRequest.js'
 import { CalibrationPool, calibrationSeed } from '../../src/ledger/calibrationPool.js'
 import { signHiddenAsk, signHiddenReveal } from '../../src/ledger/hiddenRounds.js'
 import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
-import { DEFAULT_SETTLEMENT_RULES } from '../../src/ledger/settlement.js'
 import { verifyLedger } from '../../src/ledger/verifyLedger.js'
 import { InstantBackend } from '../../src/models/instant.js'
 import type { QueryBody } from '../../src/protocol/messages.js'
@@ -123,9 +122,7 @@ describe('hidden items under abuse', () => {
 describe('a gateway mixing hidden rounds into its traffic', () => {
   it('runs them as ordinary rounds that settle and are graded; a classifier on their metadata does no better than a coin', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'chorus-mixer-'))
-    // Its nodes never take the challenge, so under the default forfeit rule each losing answer
-    // would cost a ticket and, staked to the minimum, the node its eligibility: only no-shows forfeit here.
-    const ledger = await swarmLedger(dir, 5, { rules: { ...workspaceRules(true), settlement: { ...DEFAULT_SETTLEMENT_RULES, forfeit: 'no-shows' } } })
+    const ledger = await swarmLedger(dir, 5, { rules: workspaceRules(true) })
     const swarm = createEmbeddedSwarm({ nodes: 5, backendFor: (id) => new InstantBackend(id.id), ledger: ledger.network, paymaster: ledger.paymaster, client: ledger.client, identities: ledger.identities })
     let draws = 0
     const mixer = new CalibrationMixer(swarm.port(), { identity: ledger.identities.coordinator, client: ledger.client, rate: 0.5, maxDelayMs: 20, random: () => (draws++ % 2 === 0 ? 0.25 : 0.5), onError: (err) => console.error(err) })
