@@ -20,18 +20,15 @@ export interface MarkedVerdict {
 export const MARK_FIRST = 1
 export const MARK_SECOND = 2
 
-export function excludedByMarks(
-  owners: readonly string[],
-  verdicts: readonly MarkedVerdict[],
-  judgeWeight: (judge: string) => number,
-  maxJudgeShare: number,
-  confirm: (owner: string) => boolean = () => true,
-): string[] {
-  // Per judge and answer: verdicts that showed the answer, and how many of them marked it.
-  const seen = new Map<string, Map<string, { shown: number; marked: number }>>()
+/**
+ * Per judge, per answer it saw: whether it marked that answer (in more than half of its verdicts
+ * showing it). The dashboard shows the same count the rules use.
+ */
+export function judgeMarks(verdicts: readonly MarkedVerdict[]): Map<string, Map<string, boolean>> {
+  const counts = new Map<string, Map<string, { shown: number; marked: number }>>()
   const note = (judge: string, owner: string, marked: boolean) => {
-    let byAnswer = seen.get(judge)
-    if (byAnswer === undefined) seen.set(judge, (byAnswer = new Map()))
+    let byAnswer = counts.get(judge)
+    if (byAnswer === undefined) counts.set(judge, (byAnswer = new Map()))
     const c = byAnswer.get(owner) ?? { shown: 0, marked: 0 }
     c.shown++
     if (marked) c.marked++
@@ -42,6 +39,17 @@ export function excludedByMarks(
     note(v.judge, v.a, (g & MARK_FIRST) !== 0)
     note(v.judge, v.b, (g & MARK_SECOND) !== 0)
   }
+  return new Map([...counts].map(([judge, byAnswer]) => [judge, new Map([...byAnswer].map(([owner, c]) => [owner, 2 * c.marked > c.shown]))]))
+}
+
+export function excludedByMarks(
+  owners: readonly string[],
+  verdicts: readonly MarkedVerdict[],
+  judgeWeight: (judge: string) => number,
+  maxJudgeShare: number,
+  confirm: (owner: string) => boolean = () => true,
+): string[] {
+  const seen = judgeMarks(verdicts)
   const judges = [...seen.keys()].sort()
   const capped = capShares(
     judges.map((j) => judgeWeight(j)),
@@ -53,11 +61,11 @@ export function excludedByMarks(
     let sawWeight = 0
     let markWeight = 0
     judges.forEach((j, k) => {
-      const c = seen.get(j)!.get(owner)
-      if (c === undefined) return
+      const marked = seen.get(j)!.get(owner)
+      if (marked === undefined) return
       judgesSaw++
       sawWeight += capped[k]!
-      if (2 * c.marked > c.shown) markWeight += capped[k]!
+      if (marked) markWeight += capped[k]!
     })
     if (judgesSaw >= 2 && sawWeight > 0 && 2 * markWeight > sawWeight && confirm(owner)) out.push(owner)
   }

@@ -31,8 +31,8 @@ export interface CalibrationLedger {
 
 export interface SettledRound {
   coordinator: string
-  /** The question the round asked (its Query's last user message). */
-  question: string | undefined
+  /** The question the round asked (its prompt's last user message; '' if none). */
+  question: string
   /** Each sealed answer, by its owner. */
   answers: Map<string, string>
   verdicts: { judge: string; verdicts: Verdict[] }[]

@@ -16,6 +16,7 @@ import { type BeaconIssue, checkBeaconRequest } from './beaconRequest.js'
 import { type Identity, PublicKeyCache } from '../crypto/identity.js'
 import type { Signed } from '../protocol/envelope.js'
 import { openEncoded, TranscriptError, type VerifiedRound, verifyOpened } from '../round/verify.js'
+import { questionText } from '../round/rules.js'
 import { encodeTranscript, PreparedTranscript } from './preparedTranscript.js'
 import { EnvelopeOpenerPool } from '../protocol/openerPool.js'
 import { WalSync } from './walSync.js'
@@ -385,8 +386,7 @@ export class SqliteLedger implements Ledger {
     for (const m of opened) {
       if (m.env.type === 'AnswerReveal' && seal !== undefined && sealHas(seal.env.body.reveals, m.env.from, m.hash)) answers.set(m.env.from, (m as Signed<'AnswerReveal'>).env.body.answer)
     }
-    const question = [...v.prompt].reverse().find((m) => m.role === 'user')?.content
-    return { coordinator: v.coordinator, question, answers, verdicts: v.verdicts }
+    return { coordinator: v.coordinator, question: questionText({ messages: v.prompt }), answers, verdicts: v.verdicts }
   }
 
   private itemPool(): CalibrationPool {

@@ -6,7 +6,6 @@ import { identityFromSeed } from '../../src/crypto/identity.js'
 import { Paymaster } from '../../src/gateway/paymaster.js'
 import { LocalLedgerClient } from '../../src/ledger/localClient.js'
 import { CachedLedger } from '../../src/ledger/networkLedger.js'
-import { signRequest } from '../../src/ledger/requests.js'
 import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
 import type { CallOptions } from '../../src/models/backend.js'
 import { InstantBackend } from '../../src/models/instant.js'
@@ -15,6 +14,7 @@ import type { ChatMessage } from '../../src/protocol/messages.js'
 import { PREFILTER_RULES } from '../../src/protocol/rulesVersions.js'
 import type { BeaconPhase } from '../../src/round/beacons.js'
 import { verifyTranscript } from '../../src/round/verify.js'
+import { population } from '../ledger/compliance.js'
 
 /**
  * The GOOD/BAD prefilter end to end: nodes on a real ledger judge a round where one member answers
@@ -35,19 +35,9 @@ class Fixed extends InstantBackend {
 }
 
 async function round(prefilter: boolean) {
-  const operator = key('operator')
-  const gateway = key('gateway')
-  const nodes = [0, 1, 2, 3, 4].map((i) => key(`node-${i}`))
   // No calibration gate: the instant backends' judges weigh from the start.
-  const ledger = SqliteLedger.open({ path: ':memory:', operator, rules: workspaceRules(false) })
-  ledger.submit(signRequest(gateway, 0, { op: 'register', kind: 'gateway' }))
-  ledger.credit(gateway.id, 10_000_000n)
-  ledger.submit(signRequest(gateway, 1, { op: 'stake', amount: '10000000' }))
-  for (const n of nodes) {
-    ledger.submit(signRequest(n, 0, { op: 'register', kind: 'node' }))
-    ledger.credit(n.id, 1_000_000n)
-    ledger.submit(signRequest(n, 1, { op: 'stake', amount: '1000000' }))
-  }
+  const ledger = SqliteLedger.open({ path: ':memory:', operator: key('operator'), rules: workspaceRules(false) })
+  const { gateway, nodes } = population(ledger, 5, 1_000_000n)
   const client = new LocalLedgerClient(ledger)
   const network = await CachedLedger.connect(client)
   const paymaster = new Paymaster({ identity: gateway, ledger: network, client, terms: { fee: 10_000n, ticket: 10_000n } })

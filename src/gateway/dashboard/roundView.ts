@@ -1,7 +1,7 @@
 import type { Envelope } from '../../protocol/envelope.js'
 import { SCORE_SCALE } from '../../protocol/limits.js'
 import type { QueryBody, ResultBody } from '../../protocol/messages.js'
-import { MARK_FIRST, MARK_SECOND } from '../../consensus/prefilter.js'
+import { judgeMarks } from '../../consensus/prefilter.js'
 import { keyFor } from '../../round/outcome.js'
 import type { RoundView } from './web/wire.js'
 
@@ -90,20 +90,12 @@ export function roundView(envelopes: readonly Envelope[]): RoundView {
 /** Per answer: the judges that compared it, and those that marked it no genuine attempt in most of their verdicts on it. */
 function judgesMarking(reveals: readonly Envelope<'VerdictReveal'>[]): Map<string, { seen: number; marked: number }> {
   const out = new Map<string, { seen: number; marked: number }>()
-  for (const e of reveals) {
-    const mine = new Map<string, { shown: number; marked: number }>()
-    for (const v of e.body.verdicts) {
-      for (const [owner, bit] of [[v.a, MARK_FIRST], [v.b, MARK_SECOND]] as const) {
-        const c = mine.get(owner) ?? { shown: 0, marked: 0 }
-        c.shown++
-        if (((v.g ?? 0) & bit) !== 0) c.marked++
-        mine.set(owner, c)
-      }
-    }
-    for (const [owner, c] of mine) {
+  const byJudge = judgeMarks(reveals.flatMap((e) => e.body.verdicts.map((v) => ({ judge: e.from, a: v.a, b: v.b, ...(v.g === undefined ? {} : { g: v.g }) }))))
+  for (const answers of byJudge.values()) {
+    for (const [owner, marked] of answers) {
       const o = out.get(owner) ?? { seen: 0, marked: 0 }
       o.seen++
-      if (2 * c.marked > c.shown) o.marked++
+      if (marked) o.marked++
       out.set(owner, o)
     }
   }
