@@ -3,7 +3,7 @@ import { canonicalJson } from '../crypto/canonical.js'
 import type { Identity } from '../crypto/identity.js'
 import { identityFromSeed, SignatureVerifier } from '../crypto/identity.js'
 import { hashParts } from '../crypto/hash.js'
-import { openEnvelope, type Signed } from '../protocol/envelope.js'
+import { openEnvelope, openKnown, type Signed } from '../protocol/envelope.js'
 import type { Verdict } from '../protocol/messages.js'
 import { LOCKED_JOIN_RULES, type RoundRules } from '../protocol/rulesVersions.js'
 import type { BeaconPhase, IssuedBeacon } from '../round/beacons.js'
@@ -49,7 +49,8 @@ export interface DriverLedger {
   rules: RoundRules
   /** The ledger's clock when the round starts (its deadlines are checked against it). */
   now: number
-  beacon(phase: BeaconPhase, seal: string, query: Signed<'Query'>): IssuedBeacon & { joins?: unknown[] }
+  /** `joins`: rules 3 on, the Joins the coordinator carries with its members request. */
+  beacon(phase: BeaconPhase, seal: string, query: Signed<'Query'>, joins?: readonly Signed<'Join'>[]): IssuedBeacon & { joins?: unknown[] }
   lock(join: Signed<'Join'>, query: Signed<'Query'>): void
 }
 
@@ -163,8 +164,8 @@ export function driveOrAbandon(
       else if (e.kind === 'forward') for (const m of e.msgs) deliver(e.to, m)
       else if (e.kind === 'beacon') {
         if (!live) throw new Error('a round under rules 2 or later needs a ledger for its beacons')
-        const { joins, ...issued } = live.beacon(e.phase, e.seal, coord.query)
-        const named = joins?.map((j) => openEnvelope(Buffer.from(canonicalJson(j), 'utf8'), verifier))
+        const { joins, ...issued } = live.beacon(e.phase, e.seal, coord.query, e.joins)
+        const named = joins?.map((j) => openKnown(Buffer.from(canonicalJson(j), 'utf8'), e.joins, verifier))
         queue.push(() => onCoordinator(coord.beacon(e.phase, issued, now, named)))
       } else if (e.kind === 'done') done = e
       else if (e.kind === 'failed') throw new Error(`round failed: ${e.message}`)

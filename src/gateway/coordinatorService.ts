@@ -1,6 +1,6 @@
 import { canonicalJson } from '../crypto/canonical.js'
 import { type Identity, type PublicKeyCache, SignatureVerifier } from '../crypto/identity.js'
-import { type CryptoMeter, openEnvelope, type Signed } from '../protocol/envelope.js'
+import { type CryptoMeter, openKnown, type Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import { MAX_ENVELOPE_BYTES, QUERY_TOPIC } from '../protocol/limits.js'
 import {
@@ -235,7 +235,7 @@ export class CoordinatorService {
           this.host.remove(round.machine.roundId)
           break
         case 'beacon':
-          this.askBeacon(round, e.phase, e.seal)
+          this.askBeacon(round, e.phase, e.seal, e.joins)
           break
       }
     }
@@ -250,15 +250,16 @@ export class CoordinatorService {
     return machine.openOnLedger ? Math.max(0, machine.deadlines.verdictReveal + DEFAULT_SETTLE_WITHIN_MS - this.clock.now()) : 0
   }
 
-  private askBeacon(round: HostedRound<CoordinatorRound>, phase: BeaconPhase, seal: string): void {
+  private askBeacon(round: HostedRound<CoordinatorRound>, phase: BeaconPhase, seal: string, held?: readonly Signed<'Join'>[]): void {
     const beacons = this.components.beacons
-    const asked = beacons === undefined ? Promise.reject(new Error('this gateway has no ledger')) : beacons(round.machine.query, phase, seal)
+    const asked = beacons === undefined ? Promise.reject(new Error('this gateway has no ledger')) : beacons(round.machine.query, phase, seal, held)
     asked.then(
       (issued) => {
-        // Rules 3: the ledger names the joiners with its members beacon; their Joins are checked here like any message.
+        // Rules 3: the ledger names the joiners with its members beacon; their Joins are checked here
+        // like any message, but for those byte for byte a Join this round already checked.
         let joins: Signed[] | undefined
         try {
-          joins = issued.joins?.map((j) => openEnvelope(Buffer.from(canonicalJson(j), 'utf8'), this.verifier))
+          joins = issued.joins?.map((j) => openKnown(Buffer.from(canonicalJson(j), 'utf8'), held, this.verifier))
         } catch (err) {
           return this.host.step(round, (m) => m.beaconFailed(phase, `the ledger's joiner set holds a message that does not open: ${(err as Error).message}`, this.clock.now()))
         }

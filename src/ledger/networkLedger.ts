@@ -35,7 +35,7 @@ export interface LedgerClient {
   beacon(request: BeaconRequest, options?: { signal?: AbortSignal }): Promise<BeaconIssue>
   /** A beacon already issued, or undefined. */
   beaconOf(round: string, phase: BeaconPhase, options?: { signal?: AbortSignal }): Promise<BeaconIssue | undefined>
-  /** Rules 3 on: locks this node's ticket for a round, before its Join goes to the coordinator. */
+  /** Rules 3 on: locks this node's ticket for a round (sent as its Join goes to the coordinator). */
   lockTicket(request: TicketLockRequest, options?: { signal?: AbortSignal }): Promise<TicketLock>
   /** Proof of capability: a node's calibration challenge, and the grading of its answer (calibration.ts). */
   calibrationChallenge(ask: CalibrationAsk, options?: { signal?: AbortSignal }): Promise<Challenge>
@@ -54,7 +54,7 @@ export interface NetworkLedger {
   readonly metered: boolean
   latest(): Standing
   at(head: string): Standing | undefined | Promise<Standing | undefined>
-  /** Rules 3 on: locks this node's ticket for the round before its Join leaves (absent: no ledger to lock on). */
+  /** Rules 3 on: locks this node's ticket for the round, sent as its Join leaves (absent: no ledger to lock on). */
   lockTicket?(query: Signed<'Query'>, join: Signed<'Join'>, signal?: AbortSignal): Promise<void>
   /**
    * The standing a new Query names (absent: `latest`): recent, but the same for the Queries of

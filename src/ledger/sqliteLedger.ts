@@ -330,6 +330,7 @@ export class SqliteLedger implements Ledger {
     let locked: { joins: number } | Record<string, never> = {}
     if (request.phase === 'members' && query.rules.version >= LOCKED_JOIN_RULES) {
       this.expireDue(Math.max(this.now(), this.lastAt))
+      if (request.joins !== undefined) this.lockCarried(request.round, request.joins, request.query)
       const closing = this.locks.sealToClose(request.round, query.minMembers)
       seal = closing.seal
       locked = { joins: closing.joins }
@@ -416,6 +417,20 @@ export class SqliteLedger implements Ledger {
     // keeps order, so a power cut loses at most the newest locks, never a later entry).
     this.writeLocks(raws, results, operator)
     return results
+  }
+
+  /**
+   * The Joins a coordinator carried with its members beacon request (beaconRequest.ts): each this
+   * round's and not locked yet is locked as its node's own lock would be, in one entry; one the
+   * ledger refuses (its node not eligible, its stake short) is simply not locked, and its node not
+   * seated. A lock already taken is not checked again: the ledger seats the Join it recorded.
+   */
+  private lockCarried(round: string, joins: readonly unknown[], query: unknown): void {
+    const fresh = joins.filter((j) => {
+      const { round: r, from } = j as { round?: unknown; from?: unknown }
+      return r === round && typeof from === 'string' && this.locks.lockedAt(round, from) === undefined
+    })
+    if (fresh.length > 0) this.writeLocks(fresh.map((join) => ({ query, join })), new Array(fresh.length), this.operator!)
   }
 
   private writeLocks(raws: readonly unknown[], results: (TicketLock | LedgerError)[], operator: Identity): void {

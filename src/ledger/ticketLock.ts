@@ -6,11 +6,12 @@ import { roundIdOf } from '../round/rules.js'
 import { LedgerError } from './ledger.js'
 
 /**
- * A joiner's ticket lock (rules 3 on): before it tells the coordinator it joins, a node hands the
+ * A joiner's ticket lock (rules 3 on): as it tells the coordinator it joins, a node hands the
  * ledger its signed Join with the round's signed Query. The ledger locks the ticket from the node's
- * free stake and records the Join; when the coordinator asks for the round's members beacon, the
- * ledger closes the joins and names the joiner set itself, so the members are drawn from every node
- * that locked in time, not from the Joins the coordinator chose to keep. The Join's own signature is
+ * free stake and records the Join; when the coordinator asks for the round's members beacon (carrying
+ * the Joins it holds, which the ledger locks the same way if their nodes' own locks have not come
+ * yet), the ledger closes the joins and names the joiner set itself, so the members are drawn from
+ * every node that locked in time, not from the Joins the coordinator chose to keep. The Join's own signature is
  * the request's authentication: only its node can have made it, and locking it for the node is what
  * the node asked for.
  */

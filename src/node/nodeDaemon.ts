@@ -87,6 +87,8 @@ export class NodeDaemon {
   private readonly recent = new BoundedMap<string, RoundEnd>(1024)
   /** Rounds waiting for the ledger standing their Query names (bounded by capacity: they count as held). */
   private readonly pending = new Set<string>()
+  /** Why the ledger refused this node's own ticket lock, by round, until the round ends. */
+  private readonly lockRefusals = new Map<string, string>()
   private readonly clock: Clock
   private readonly salt: SaltSource
   private unsubscribe: (() => void) | undefined
@@ -281,10 +283,14 @@ export class NodeDaemon {
         case 'judge':
           this.judge(round, e.query, e.tasks)
           break
-        case 'finished':
+        case 'finished': {
           if (e.won === true) this.wins++
-          this.end(round, e.reason, e.detail)
+          // Left out of the joiner set after the ledger refused this node's lock: that refusal is why.
+          const refused = e.reason === 'censored' ? this.lockRefusals.get(round.machine.roundId) : undefined
+          if (refused !== undefined) this.end(round, 'unlocked', `the ledger did not lock the ticket: ${refused}`)
+          else this.end(round, e.reason, e.detail)
           break
+        }
       }
     }
   }
@@ -294,20 +300,20 @@ export class NodeDaemon {
   }
 
   /**
-   * Rules 3: the ticket is locked on the ledger before the Join goes out, so the coordinator cannot
-   * leave this node out of the joiner set (the ledger names it); a lock refused ends the round here.
+   * Rules 3: the Join goes to the coordinator and to the ledger, as this node's ticket lock, at
+   * once. The ledger seats every joiner it locked, so a coordinator that drops this Join cannot
+   * leave the node out; the coordinator carries the Joins it holds to the ledger too, so a lock still
+   * on its way when the joins close does not leave the node out either. A refused lock does not end
+   * the round here: the Members seal says whether the node sits (the coordinator's copy may have
+   * locked it), and one without it ends the round with the ledger's reason.
    */
   private lockAndJoin(round: HostedRound<ParticipantRound>, to: string, join: Signed<'Join'>): void {
     const lock = this.init.ledger.lockTicket
     if (lock === undefined) return this.end(round, 'unlocked', 'this node has no ledger to lock its ticket on')
-    lock.call(this.init.ledger, round.machine.query, join, round.signal).then(
-      () => {
-        if (!round.signal.aborted) this.send(to, join)
-      },
-      (err: unknown) => {
-        if (!round.signal.aborted) this.end(round, 'unlocked', `the ledger did not lock the ticket: ${(err as Error)?.message ?? err}`)
-      },
-    )
+    this.send(to, join)
+    lock.call(this.init.ledger, round.machine.query, join, round.signal).catch((err: unknown) => {
+      if (this.host.has(round.machine.roundId)) this.lockRefusals.set(round.machine.roundId, (err as Error)?.message ?? String(err))
+    })
   }
 
   private generate(round: HostedRound<ParticipantRound>, query: QueryBody): void {
@@ -377,6 +383,7 @@ export class NodeDaemon {
 
   private end(round: HostedRound<ParticipantRound>, reason: EndReason, detail?: string): void {
     const id = round.machine.roundId
+    this.lockRefusals.delete(id)
     if (!this.host.remove(id)) return
     const end: RoundEnd = detail === undefined ? { round: id, reason } : { round: id, reason, detail }
     this.ended.set(reason, (this.ended.get(reason) ?? 0) + 1)

@@ -96,8 +96,12 @@ export type CoordinatorEffect =
   | { kind: 'forward'; to: string; msgs: readonly Signed[] }
   | { kind: 'done'; outcome: RoundOutcome; result: Signed<'Result'>; transcript: readonly Signed[] }
   | { kind: 'failed'; code: RoundFailureCode; message: string }
-  /** Ask the ledger for the beacon that follows the seal with this hash; answer with `beacon()`. */
-  | { kind: 'beacon'; phase: BeaconPhase; seal: string }
+  /**
+   * Ask the ledger for the beacon that follows the seal with this hash; answer with `beacon()`.
+   * Rules 3 on, a members beacon carries the Joins held here: the ledger locks any whose node's own
+   * lock has not reached it yet (a node sends both at once).
+   */
+  | { kind: 'beacon'; phase: BeaconPhase; seal: string; joins?: readonly Signed<'Join'>[] }
   /** A round given up on has stopped answering latecomers: the runtime may forget it. */
   | { kind: 'retired' }
 
@@ -478,7 +482,7 @@ export class CoordinatorRound {
     const seal = joinSealHash(this.roundId, entries(joins))
     this.beaconSeals.set('members', seal)
     this.state = 'selecting'
-    return [{ kind: 'beacon', phase: 'members', seal }]
+    return [{ kind: 'beacon', phase: 'members', seal, ...(this.locksJoins ? { joins } : {}) }]
   }
 
   private awaitAssignmentBeacon(): CoordinatorEffect[] {

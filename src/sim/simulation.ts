@@ -257,7 +257,7 @@ export function runSimulation(opts: SimOptions): SimResult {
           live: {
             rules: CURRENT_RULES,
             now: t,
-            beacon: (phase, seal, query) => ledger.beacon(signBeaconRequest(gateway, query, phase, seal)),
+            beacon: (phase, seal, query, joins) => ledger.beacon(signBeaconRequest(gateway, query, phase, seal, joins)),
             lock: (j, query) => void ledger.lockTicket({ query: query.env, join: j.env }),
           },
           // The grinder walks away from a round that seated fewer than half its friends.

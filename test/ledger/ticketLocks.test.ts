@@ -12,6 +12,7 @@ import { signRequest } from '../../src/ledger/requests.js'
 import { SqliteLedger } from '../../src/ledger/sqliteLedger.js'
 import { verifyLedger } from '../../src/ledger/verifyLedger.js'
 import { type Signed, signEnvelope } from '../../src/protocol/envelope.js'
+import { MAX_JOINS } from '../../src/protocol/limits.js'
 import { CURRENT_RULES, RULES_VERSIONS } from '../../src/protocol/rulesVersions.js'
 import { CoordinatorRound } from '../../src/round/coordinator.js'
 import { verifyOpened } from '../../src/round/verify.js'
@@ -20,7 +21,7 @@ import { GATE_OFF, population } from './compliance.js'
 import { ledgerCode } from './judges.js'
 
 /**
- * Rules 3 on a real ledger: every joiner locks its ticket before its Join goes out, and the ledger,
+ * Rules 3 on a real ledger: every joiner locks its ticket as its Join goes out, and the ledger,
  * not the coordinator, names the joiner set the members are drawn from.
  */
 const operator = identityFromSeed(Buffer.from(hashParts('ticket-lock-operator'), 'hex'))
@@ -37,7 +38,7 @@ function setUp(opts: { path?: string; nodes?: number; stake?: bigint } = {}) {
       now: t,
       rules: CURRENT_RULES,
       request: { fee: '1000000', ticket: '10000' },
-      beacon: (phase, seal, query) => ledger.beacon(signBeaconRequest(gateway, query, phase, seal)),
+      beacon: (phase, seal, query, joins) => ledger.beacon(signBeaconRequest(gateway, query, phase, seal, joins)),
       locks: (_node, j, query) => ledger.lockTicket({ query: query.env, join: j.env }).seq > 0,
       ...o,
     })
@@ -78,6 +79,57 @@ describe('joins locked on the ledger (rules 3)', () => {
       expect(receipt.round).toBe(h.round.roundId)
       // Settled: the locks are gone, and the whole stake may unbond again.
       ledger.submit(signRequest(nodes[0]!, 2, { op: 'unbond', amount: ledger.account(nodes[0]!.id)!.stake.toString() }))
+    } finally {
+      ledger.close()
+    }
+  })
+
+  it("seats a joiner whose own lock is still on its way: the coordinator carries the Joins it holds, and the ledger locks them as the nodes' own", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chorus-carried-'))
+    const path = join(dir, 'ledger.sqlite')
+    try {
+      const { ledger, nodes, gateway, round } = setUp({ path })
+      const slow = new Set([nodes[5]!.id, nodes[6]!.id])
+      const ownLock = (node: { id: string }, j: Signed<'Join'>, query: Signed<'Query'>) => !slow.has(node.id) && ledger.lockTicket({ query: query.env, join: j.env }).seq > 0
+      const h = round({ locks: ownLock })
+      expect(h.outcome?.outcome.ranked).toBe(true)
+      const v = verifyOpened(h.outcome!.transcript, { ledger: h.ledger, beacons: (r, p) => ledger.beaconOf(r, p) })
+      expect(v.joiners).toEqual(expect.arrayContaining([...slow]))
+      expect(v.joiners).toHaveLength(7)
+      // The two carried locks are one entry, the last before the beacon that closes the joins.
+      const entries = ledger.entries(1, 10_000)
+      const members = entries.findIndex((e) => e.kind === 'beacon' && (JSON.parse(e.body) as { phase: string }).phase === 'members')
+      const lastLocks = entries.slice(0, members).findLast((e) => e.kind === 'locks')!
+      expect(new Set((JSON.parse(lastLocks.body) as { locks: { join: { from: string } }[] }).locks.map((l) => l.join.from))).toEqual(slow)
+      ledger.settle(h.outcome!.transcript.map((m) => m.env))
+      // Without the carried Joins, the slow two are left out.
+      const bare = round({ request: { coordSeq: 2, fee: '1000000', ticket: '10000' }, locks: ownLock, beacon: (phase, seal, query) => ledger.beacon(signBeaconRequest(gateway, query, phase, seal)) })
+      expect(verifyOpened(bare.outcome!.transcript, { ledger: bare.ledger, beacons: (r, p) => ledger.beaconOf(r, p) }).joiners).toHaveLength(5)
+      ledger.close()
+      expect((await verifyLedger(path)).settlements).toBe(1)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('locks only what a carried Join proves: forged, foreign and ineligible ones are left out, and a malformed carry is refused', () => {
+    const { ledger, nodes, gateway } = setUp({ nodes: 4 })
+    try {
+      const j = joinOf(ledger, nodes[0]!)
+      const round = j.query.env.round
+      const other = joinOf(ledger, nodes[1]!, { n: 2 })
+      const good = nodes.slice(0, 3).map((n) => signJoin(n, round, '10000'))
+      const forged = { ...signJoin(nodes[3]!, round, '10000').env, sig: '00'.repeat(64) }
+      const carried = [...good.map((g) => g.env), forged, other.join.env, signJoin(ident('a stranger'), round, '10000').env]
+      const ask = (extra: object) => ({ ...signBeaconRequest(gateway, j.query, 'members', hashParts('x')), ...extra })
+      const head = ledger.head()
+      for (const bad of [{ joins: [] }, { joins: 'all' }, { joins: [null] }, { joins: Array.from({ length: MAX_JOINS + 1 }, () => good[0]!.env) }]) expect(codeOf(() => ledger.beacon(ask(bad)))).toBe('BAD_REQUEST')
+      expect(codeOf(() => ledger.beacon({ ...signBeaconRequest(gateway, j.query, 'assignment', hashParts('x')), joins: [good[0]!.env] }))).toBe('BAD_REQUEST')
+      expect(ledger.head()).toBe(head)
+      const issued = ledger.beacon(ask({ joins: carried }))
+      expect((issued.joins as { from: string }[]).map((e) => e.from).sort()).toEqual(good.map((g) => g.env.from).sort())
+      // The other round's Join was not locked there either.
+      expect(codeOf(() => ledger.lockTicket(other.request))).toBe('accepted')
     } finally {
       ledger.close()
     }

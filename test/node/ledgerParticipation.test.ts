@@ -12,7 +12,9 @@ import { GATE_OFF } from '../ledger/compliance.js'
 import type { CallOptions, ModelBackend } from '../../src/models/backend.js'
 import { InstantBackend } from '../../src/models/instant.js'
 import type { ChatMessage } from '../../src/protocol/messages.js'
+import { signEnvelope } from '../../src/protocol/envelope.js'
 import { CURRENT_RULES } from '../../src/protocol/rulesVersions.js'
+import { CoordinatorRound } from '../../src/round/coordinator.js'
 
 /**
  * Nodes on a real ledger decide from it whom to serve: only registered gateways, only fees that
@@ -112,6 +114,28 @@ describe('nodes on a ledger', () => {
     swarm = createEmbeddedSwarm({ nodes: nodes.length, backendFor: (id) => new InstantBackend(id.id), ledger: await CachedLedger.connect(client), client, durations: DUR, identities: { coordinator: gateway, node: (i) => nodes[i]! } })
     const r = await swarm.ask('new rules', { fee: '10000', ticket: '10000' })
     expect(r.transcript[0]!.env.body).toMatchObject({ rules: { version: CURRENT_RULES.version } })
+  })
+
+  it('send their Join and their ticket lock at once: one whose own lock never reached the ledger still sits, one the ledger refuses is left out and told why', async () => {
+    const client = setUp({ deposit: 10_000_000n })
+    const network = await CachedLedger.connect(client)
+    // Half of node 1's stake is locked in another round of this gateway, which its own count of rounds held cannot see.
+    const other = CoordinatorRound.start(
+      { identity: gateway, ledger: network.latest(), rules: CURRENT_RULES },
+      { coordSeq: 99, messages: [{ role: 'user', content: 'elsewhere' }], minMembers: 3, maxMembers: 4, fee: '10000', ticket: '500000', durations: { ...DUR, join: 60_000 } },
+      hashParts('elsewhere'),
+      Date.now(),
+    ).round.query
+    ledger!.lockTicket({ query: other.env, join: signEnvelope(nodes[1]!, { type: 'Join', round: other.env.round, seq: 1, body: { ticket: '500000' } }).env })
+    swarm = createEmbeddedSwarm({ nodes: nodes.length, backendFor: (id) => new InstantBackend(id.id), ledger: network, client, durations: DUR, identities: { coordinator: gateway, node: (i) => nodes[i]! } })
+    // Node 0's own locks are lost on the way: its coordinator carries its Join to the ledger all the same.
+    const lost: NetworkLedger = { metered: true, latest: () => network.latest(), at: (h) => network.at(h), forQuery: (now) => network.forQuery(now), lockTicket: () => Promise.reject(new Error('the ledger is unreachable')) }
+    ;(swarm.nodes[0] as unknown as { init: { ledger: NetworkLedger } }).init.ledger = lost
+    const r = await swarm.ask('who sits?', { fee: '10000', ticket: '600000' })
+    expect(r.outcome.scores.map((x) => x.node).sort()).toEqual([nodes[0]!, nodes[2]!, nodes[3]!].map((n) => n.id).sort())
+    expect(swarm.nodes[1]!.ended.get('unlocked')).toBe(1)
+    // Its own lock was refused for its stake, or came after the joins closed (the coordinator's copy, refused for its stake, closed them).
+    expect(swarm.nodes[1]!.recentEnds.at(-1)?.detail).toMatch(/^the ledger did not lock the ticket: .*(free stake 500000 does not cover the ticket 600000|joins are closed)/)
   })
 
   it('follow the ticket price and oldest rules governance has in force: a gateway offering other terms is not served', async () => {

@@ -40,7 +40,7 @@ export interface HarnessOptions {
    * Rules 2 on: the ledger's answer to a beacon request, given at once (a stand-in for the ledger;
    * default: a beacon derived from the phase and seal, and `issued` records each).
    */
-  beacon?: (phase: BeaconPhase, seal: string, query: Signed<'Query'>) => IssuedBeacon | undefined
+  beacon?: (phase: BeaconPhase, seal: string, query: Signed<'Query'>, joins?: readonly Signed<'Join'>[]) => IssuedBeacon | undefined
   /**
    * Rules 3 on: whether the ledger locks a member's ticket when it joins (default: the stand-in
    * locks every one; a test on a real ledger locks there). A members beacon that names its own
@@ -165,7 +165,7 @@ export class Harness {
           const locking = e.phase === 'members' && this.round.query.env.body.rules.version >= LOCKED_JOIN_RULES
           const joins = [...this.locked.values()].sort((x, y) => (x.env.from < y.env.from ? -1 : 1))
           const seal = locking ? joinSealHash(this.round.roundId, packSeal(joins.map((j) => ({ from: j.env.from, hash: j.hash })))) : e.seal
-          const issued = (this.opts.beacon ?? testBeacon)(e.phase, seal, this.round.query)
+          const issued = (this.opts.beacon ?? testBeacon)(e.phase, seal, this.round.query, e.joins)
           if (issued === undefined) break
           this.issued.set(e.phase, issued)
           const named = (issued as { joins?: unknown[] }).joins?.map((j) => openEnvelope(Buffer.from(canonicalJson(j), 'utf8'), this.verifier))
