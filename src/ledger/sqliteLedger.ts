@@ -426,11 +426,20 @@ export class SqliteLedger implements Ledger {
    * seated. A lock already taken is not checked again: the ledger seats the Join it recorded.
    */
   private lockCarried(round: string, joins: readonly unknown[], query: unknown): void {
-    const fresh = joins.filter((j) => {
-      const { round: r, from } = j as { round?: unknown; from?: unknown }
-      return r === round && typeof from === 'string' && this.locks.lockedAt(round, from) === undefined
-    })
+    const fresh = joins.filter((j) => (j as { round?: unknown }).round === round && this.lockNamed(j) === undefined)
     if (fresh.length > 0) this.writeLocks(fresh.map((join) => ({ query, join })), new Array(fresh.length), this.operator!)
+  }
+
+  /**
+   * The lock already taken for the round and node a Join names, read before anything is checked:
+   * a node's own lock that its coordinator's request took first (or one asked twice) costs no
+   * signature check, and answering it changes nothing and tells nothing the log does not.
+   */
+  private lockNamed(join: unknown): TicketLock | undefined {
+    const { round, from } = (join ?? {}) as { round?: unknown; from?: unknown }
+    if (typeof round !== 'string' || typeof from !== 'string') return undefined
+    const seq = this.locks.lockedAt(round, from)
+    return seq === undefined ? undefined : { round, node: from, seq }
   }
 
   private writeLocks(raws: readonly unknown[], results: (TicketLock | LedgerError)[], operator: Identity): void {
@@ -440,11 +449,11 @@ export class SqliteLedger implements Ledger {
       const locks: Body[] = []
       raws.forEach((raw, i) => {
         try {
+          const taken = this.lockNamed((raw as { join?: unknown } | null)?.join)
+          if (taken !== undefined) return void (results[i] = taken)
           const { join, query } = checkLockRequest(raw)
           const round = join.env.round
           const node = join.env.from
-          const locked = this.locks.lockedAt(round, node)
-          if (locked !== undefined) return void (results[i] = { round, node, seq: locked })
           // The Query travels in the log once per round: with its first lock.
           const lock = this.locks.isOpen(round) ? { join: join.env } : { join: join.env, query }
           this.db.transaction(() => this.locks.apply(lock, seq, at, join))()

@@ -180,7 +180,11 @@ describe('joins locked on the ledger (rules 3)', () => {
       // Three rounds' Queries, named at one head.
       const [a, b, c] = [1, 2, 3].map((n) => joinOf(ledger, nodes[0]!, { n, ticket: '1000000' }).request)
       const first = ledger.lockTicket(a)
+      const head = ledger.head()
       expect(ledger.lockTicket(a)).toEqual(first)
+      // Asked again, even unsigned, it is the lock taken: nothing is checked, written or told that the log does not say.
+      expect(ledger.lockTicket({ ...a, join: { ...(a.join as object), sig: '00'.repeat(64) } })).toEqual(first)
+      expect(ledger.head()).toBe(head)
       ledger.lockTicket(b)
       expect(codeOf(() => ledger.lockTicket(c))).toBe('INSUFFICIENT_FUNDS')
     } finally {
