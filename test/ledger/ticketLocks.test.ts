@@ -183,7 +183,7 @@ describe('joins locked on the ledger (rules 3)', () => {
       const head = ledger.head()
       expect(ledger.lockTicket(a)).toEqual(first)
       // Asked again, even unsigned, it is the lock taken: nothing is checked, written or told that the log does not say.
-      expect(ledger.lockTicket({ ...a, join: { ...(a.join as object), sig: '00'.repeat(64) } })).toEqual(first)
+      expect(ledger.lockTicket({ ...a!, join: { ...(a!.join as object), sig: '00'.repeat(64) } })).toEqual(first)
       expect(ledger.head()).toBe(head)
       ledger.lockTicket(b)
       expect(codeOf(() => ledger.lockTicket(c))).toBe('INSUFFICIENT_FUNDS')
