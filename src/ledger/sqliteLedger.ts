@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 import { canonicalJson } from '../crypto/canonical.js'
 import type { BeaconPhase } from '../round/beacons.js'
 import { LOCKED_JOIN_RULES } from '../protocol/rulesVersions.js'
-import { checkLockRequest, type TicketLock } from './ticketLock.js'
+import { checkLockRequest, openJoin, type TicketLock } from './ticketLock.js'
 import { TicketLocks } from './ticketLocks.js'
 import { type CalibrationResult, type Challenge, checkCalibrationAnswer, checkCalibrationAsk } from './calibration.js'
 import { type CalibrationItem, CalibrationPool, calibrationSeed } from './calibrationPool.js'
@@ -15,6 +15,7 @@ import { type ChainDeposit, ChainDeposits, depositBody } from './chainDeposits.j
 import { type BeaconIssue, checkBeaconRequest } from './beaconRequest.js'
 import { type Identity, PublicKeyCache } from '../crypto/identity.js'
 import type { Signed } from '../protocol/envelope.js'
+import type { QueryBody } from '../protocol/messages.js'
 import { openEncoded, TranscriptError, type VerifiedRound, verifyOpened } from '../round/verify.js'
 import { questionText } from '../round/rules.js'
 import { encodeTranscript, PreparedTranscript } from './preparedTranscript.js'
@@ -330,7 +331,7 @@ export class SqliteLedger implements Ledger {
     let locked: { joins: number } | Record<string, never> = {}
     if (request.phase === 'members' && query.rules.version >= LOCKED_JOIN_RULES) {
       this.expireDue(Math.max(this.now(), this.lastAt))
-      if (request.joins !== undefined) this.lockCarried(request.round, request.joins, request.query)
+      if (request.joins !== undefined) this.lockCarried(request.round, request.joins, query, request.query)
       const closing = this.locks.sealToClose(request.round, query.minMembers)
       seal = closing.seal
       locked = { joins: closing.joins }
@@ -422,12 +423,25 @@ export class SqliteLedger implements Ledger {
   /**
    * The Joins a coordinator carried with its members beacon request (beaconRequest.ts): each this
    * round's and not locked yet is locked as its node's own lock would be, in one entry; one the
-   * ledger refuses (its node not eligible, its stake short) is simply not locked, and its node not
-   * seated. A lock already taken is not checked again: the ledger seats the Join it recorded.
+   * ledger refuses (its stake short, say) is simply not locked, and its node not seated. A lock
+   * already taken is not checked again: the ledger seats the Join it recorded.
+   *
+   * A coordinator carries only Joins it checked itself, so the signature checks are bounded: only
+   * the first Join per node, of this round, from a node eligible at the round's head, not locked
+   * yet, is checked at all (the rest are looked up, never verified), and one of those that does not
+   * open refuses the whole request before anything is written. A gateway cannot make the ledger
+   * check thousands of made-up signatures per request.
    */
-  private lockCarried(round: string, joins: readonly unknown[], query: unknown): void {
-    const fresh = joins.filter((j) => (j as { round?: unknown }).round === round && this.lockNamed(j) === undefined)
-    if (fresh.length > 0) this.writeLocks(fresh.map((join) => ({ query, join })), new Array(fresh.length), this.operator!)
+  private lockCarried(round: string, joins: readonly unknown[], query: QueryBody, rawQuery: unknown): void {
+    const view = this.viewAt(query.ledgerHead)
+    if (view === undefined) return
+    const named = new Map<string, unknown>()
+    for (const j of joins) {
+      const { round: r, from } = j as { round?: unknown; from?: unknown }
+      if (r === round && typeof from === 'string' && !named.has(from) && view.eligible(from) && this.lockNamed(j) === undefined) named.set(from, j)
+    }
+    const opened = [...named.values()].map((j) => openJoin(j))
+    if (opened.length > 0) this.writeLocks(opened.map((join) => ({ query: rawQuery, join: join.env })), new Array(opened.length), this.operator!, opened)
   }
 
   /**
@@ -442,7 +456,8 @@ export class SqliteLedger implements Ledger {
     return seq === undefined ? undefined : { round, node: from, seq }
   }
 
-  private writeLocks(raws: readonly unknown[], results: (TicketLock | LedgerError)[], operator: Identity): void {
+  /** `opened`: the requests' Joins, checked already (carried ones). */
+  private writeLocks(raws: readonly unknown[], results: (TicketLock | LedgerError)[], operator: Identity, opened?: readonly Signed<'Join'>[]): void {
     this.db.transaction(() => {
       const seq = this.lastSeq + 1
       const at = Math.max(this.now(), this.lastAt)
@@ -451,7 +466,8 @@ export class SqliteLedger implements Ledger {
         try {
           const taken = this.lockNamed((raw as { join?: unknown } | null)?.join)
           if (taken !== undefined) return void (results[i] = taken)
-          const { join, query } = checkLockRequest(raw)
+          const checked = opened?.[i]
+          const { join, query } = checked === undefined ? checkLockRequest(raw) : { join: checked, query: (raw as { query: unknown }).query }
           const round = join.env.round
           const node = join.env.from
           // The Query travels in the log once per round: with its first lock.
