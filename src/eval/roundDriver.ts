@@ -3,7 +3,7 @@ import { canonicalJson } from '../crypto/canonical.js'
 import type { Identity } from '../crypto/identity.js'
 import { identityFromSeed, SignatureVerifier } from '../crypto/identity.js'
 import { hashParts } from '../crypto/hash.js'
-import { openEnvelope, openKnown, type Signed } from '../protocol/envelope.js'
+import { byHash, openEnvelope, openKnown, type Signed } from '../protocol/envelope.js'
 import type { Verdict } from '../protocol/messages.js'
 import { LOCKED_JOIN_RULES, type RoundRules } from '../protocol/rulesVersions.js'
 import type { BeaconPhase, IssuedBeacon } from '../round/beacons.js'
@@ -165,7 +165,8 @@ export function driveOrAbandon(
       else if (e.kind === 'beacon') {
         if (!live) throw new Error('a round under rules 2 or later needs a ledger for its beacons')
         const { joins, ...issued } = live.beacon(e.phase, e.seal, coord.query, e.joins)
-        const named = joins?.map((j) => openKnown(Buffer.from(canonicalJson(j), 'utf8'), e.joins, verifier))
+        const known = byHash(e.joins)
+        const named = joins?.map((j) => openKnown(Buffer.from(canonicalJson(j), 'utf8'), known, verifier))
         queue.push(() => onCoordinator(coord.beacon(e.phase, issued, now, named)))
       } else if (e.kind === 'done') done = e
       else if (e.kind === 'failed') throw new Error(`round failed: ${e.message}`)

@@ -1,6 +1,6 @@
 import { canonicalJson } from '../crypto/canonical.js'
 import { type Identity, type PublicKeyCache, SignatureVerifier } from '../crypto/identity.js'
-import { type CryptoMeter, openKnown, type Signed } from '../protocol/envelope.js'
+import { byHash, type CryptoMeter, openKnown, type Signed } from '../protocol/envelope.js'
 import { ProtocolError } from '../protocol/errors.js'
 import { MAX_ENVELOPE_BYTES, QUERY_TOPIC } from '../protocol/limits.js'
 import {
@@ -259,7 +259,8 @@ export class CoordinatorService {
         // like any message, but for those byte for byte a Join this round already checked.
         let joins: Signed[] | undefined
         try {
-          joins = issued.joins?.map((j) => openKnown(Buffer.from(canonicalJson(j), 'utf8'), held, this.verifier))
+          const known = byHash(held)
+          joins = issued.joins?.map((j) => openKnown(Buffer.from(canonicalJson(j), 'utf8'), known, this.verifier))
         } catch (err) {
           return this.host.step(round, (m) => m.beaconFailed(phase, `the ledger's joiner set holds a message that does not open: ${(err as Error).message}`, this.clock.now()))
         }

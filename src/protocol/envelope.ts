@@ -119,12 +119,17 @@ export function openEnvelope(wire: Uint8Array, verifier: SignatureVerifier, mete
 }
 
 /**
- * `openEnvelope`, except that bytes identical to one of `known` (messages this process opened and
- * checked already) give that message back unchecked: the same bytes cannot verify differently.
+ * `openEnvelope`, except that bytes whose hash is one of `known`'s (messages this process opened
+ * and checked already, by hash: `byHash`) give that message back unchecked: the same bytes cannot
+ * verify differently.
  */
-export function openKnown(wire: Uint8Array, known: readonly Signed[] | undefined, verifier: SignatureVerifier): Signed {
-  for (const k of known ?? []) if (k.wire.equals(wire)) return k
-  return openEnvelope(wire, verifier)
+export function openKnown(wire: Uint8Array, known: ReadonlyMap<string, Signed>, verifier: SignatureVerifier): Signed {
+  return (known.size === 0 ? undefined : known.get(sha256Hex(wire))) ?? openEnvelope(wire, verifier)
+}
+
+/** Messages by hash, for `openKnown`. */
+export function byHash(msgs: readonly Signed[] = []): ReadonlyMap<string, Signed> {
+  return new Map(msgs.map((m) => [m.hash, m]))
 }
 
 /**

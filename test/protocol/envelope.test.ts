@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { canonicalJson } from '../../src/crypto/canonical.js'
 import { identityFromSeed, SignatureVerifier } from '../../src/crypto/identity.js'
-import { openEnvelope, signEnvelope } from '../../src/protocol/envelope.js'
+import { byHash, openEnvelope, openKnown, signEnvelope } from '../../src/protocol/envelope.js'
 import { MAX_ENVELOPE_BYTES } from '../../src/protocol/limits.js'
 
 const alice = identityFromSeed(Buffer.alloc(32, 1))
@@ -35,6 +35,16 @@ describe('envelopes', () => {
     const o = openEnvelope(m.wire, verifier)
     expect(o.env).toEqual(m.env)
     expect(o.hash).toBe(m.hash)
+  })
+
+  it('openKnown gives back a message already checked for its exact bytes, and checks anything else', () => {
+    const m = reveal()
+    const known = byHash([m])
+    expect(openKnown(Buffer.from(m.wire), known, verifier)).toBe(m)
+    const other = signEnvelope(alice, { type: 'Join', round, seq: 1, body: { ticket: '1' } })
+    expect(openKnown(other.wire, known, verifier)).not.toBe(other)
+    expect(openKnown(other.wire, known, verifier).hash).toBe(other.hash)
+    expect(code(() => openKnown(reencode((o) => void (o.seq = 3)), known, verifier))).toBe('BAD_SIGNATURE')
   })
 
   it('rejects a forged signature, an altered body, and a sender swap', () => {
