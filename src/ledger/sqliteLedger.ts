@@ -435,12 +435,14 @@ export class SqliteLedger implements Ledger {
   private lockCarried(round: string, joins: readonly unknown[], query: QueryBody, rawQuery: unknown): void {
     const view = this.viewAt(query.ledgerHead)
     if (view === undefined) return
-    const named = new Map<string, unknown>()
+    // Each node is looked at once, whatever the request repeats: its first Join of this round.
+    const first = new Map<string, unknown>()
     for (const j of joins) {
       const { round: r, from } = j as { round?: unknown; from?: unknown }
-      if (r === round && typeof from === 'string' && !named.has(from) && view.eligible(from) && this.lockNamed(j) === undefined) named.set(from, j)
+      if (r === round && typeof from === 'string' && !first.has(from)) first.set(from, j)
     }
-    const opened = [...named.values()].map((j) => openJoin(j))
+    const fresh = [...first].filter(([from, j]) => view.eligible(from) && this.lockNamed(j) === undefined).map(([, j]) => j)
+    const opened = fresh.map((j) => openJoin(j))
     if (opened.length > 0) this.writeLocks(opened.map((join) => ({ query: rawQuery, join: join.env })), new Array(opened.length), this.operator!, opened)
   }
 
